@@ -1,0 +1,49 @@
+# The targets a newcomer guesses. Each one creates .venv and installs the project first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test unit integration e2e lint format bench verify clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: the whole platform on embedded PostgreSQL + broker (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
+run: $(STAMP)
+	$(BIN)/zhengfeng up
+
+## test: the whole suite (unit, integration, end-to-end)
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+integration: $(STAMP)
+	$(BIN)/python -m pytest -q tests/integration
+
+e2e: $(STAMP)
+	$(BIN)/python -m pytest -q tests/e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy libs
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+## bench: prints throughput figures and ceilings; asserts nothing
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+verify: $(STAMP)
+	$(BIN)/zhengfeng verify
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,107 @@
+"""Event contracts: versioned pydantic models, the registry that names them, upcasters.
+
+A contract is a small frozen record whose class says its CloudEvents ``type`` and its
+version. Old versions found in a store or on a topic are lifted to the current version
+by upcasters before they are validated, so code only ever sees the newest shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+Data = dict[str, Any]
+Upcaster = Callable[[Data], Data]
+
+
+class Event(BaseModel):
+    """Base of every event contract. Subclasses set ``type_name`` and ``version``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type_name: ClassVar[str]
+    version: ClassVar[int] = 1
+
+
+E = TypeVar("E", bound=type[Event])
+
+
+class UnknownEventType(LookupError):
+    """An event type (or version) that no contract in the registry describes."""
+
+
+class EventRegistry:
+    """Maps ``type`` names to contracts and holds the upcasters between versions."""
+
+    def __init__(self) -> None:
+        self._contracts: dict[str, type[Event]] = {}
+        self._upcasters: dict[tuple[str, int], Upcaster] = {}
+
+    def register(self, contract: E) -> E:
+        """Class decorator: make a contract known by its type name (latest version)."""
+        name = contract.type_name
+        existing = self._contracts.get(name)
+        if existing is not None and existing is not contract:
+            raise ValueError(f"event type {name!r} is already registered by {existing!r}")
+        self._contracts[name] = contract
+        return contract
+
+    def upcaster(self, type_name: str, from_version: int) -> Callable[[Upcaster], Upcaster]:
+        """Decorator: lift ``type_name`` data from ``from_version`` to ``from_version + 1``."""
+
+        def decorate(fn: Upcaster) -> Upcaster:
+            self._upcasters[(type_name, from_version)] = fn
+            return fn
+
+        return decorate
+
+    def contract(self, type_name: str) -> type[Event]:
+        """The current contract for a type name."""
+        try:
+            return self._contracts[type_name]
+        except KeyError:
+            raise UnknownEventType(type_name) from None
+
+    def knows(self, type_name: str) -> bool:
+        """Whether a contract for ``type_name`` is registered."""
+        return type_name in self._contracts
+
+    def upcast(self, type_name: str, version: int, data: Data) -> Data:
+        """Lift stored data of ``version`` to the contract's current version."""
+        target = self.contract(type_name).version
+        while version < target:
+            step = self._upcasters.get((type_name, version))
+            if step is None:
+                raise UnknownEventType(f"{type_name} v{version}: no upcaster to v{version + 1}")
+            data = step(dict(data))
+            version += 1
+        if version > target:
+            raise UnknownEventType(f"{type_name} v{version} is newer than this code (v{target})")
+        return data
+
+    def decode(self, type_name: str, version: int, data: Data) -> Event:
+        """Upcast and validate stored data into its current contract."""
+        return self.contract(type_name).model_validate(self.upcast(type_name, version, data))
+
+    def __iter__(self) -> Iterator[type[Event]]:
+        return iter(sorted(self._contracts.values(), key=lambda c: c.type_name))
+
+    def json_schema(self, type_name: str) -> dict[str, Any]:
+        """JSON Schema (draft 2020-12) of a contract's current version."""
+        contract = self.contract(type_name)
+        schema = contract.model_json_schema()
+        schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+        schema["$id"] = schema_uri(type_name, contract.version)
+        schema["title"] = type_name
+        return schema
+
+
+def schema_uri(type_name: str, version: int) -> str:
+    """The ``dataschema`` of an event: the path where each service serves its schema."""
+    return f"/v1/schemas/{type_name}/{version}"
+
+
+registry = EventRegistry()
+"""The process-wide registry; contracts register themselves on import."""

@@ -1,0 +1,166 @@
+"""The one event envelope: CloudEvents 1.0 with Zhengfeng's extensions and hash chain.
+
+On Kafka an envelope travels in *binary content mode*: every attribute is a ``ce_*``
+header, the record value is the JSON ``data`` and the record key is the stream id, so a
+plain Kafka client or any CloudEvents SDK can read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/json"
+GENESIS_HASH = "0" * 64
+
+# Extension attributes (CloudEvents names: lower-case letters and digits only).
+EXTENSIONS = (
+    "typeversion",
+    "streamversion",
+    "correlationid",
+    "causationid",
+    "actor",
+    "prevhash",
+    "eventhash",
+    "position",
+)
+_HEADER_PREFIX = "ce_"
+
+
+class Envelope(BaseModel):
+    """An event as it is stored and as it travels: attributes plus JSON data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    source: str
+    type: str
+    subject: str
+    time: datetime
+    specversion: str = SPEC_VERSION
+    datacontenttype: str = CONTENT_TYPE
+    dataschema: str
+    data: dict[str, Any]
+    typeversion: int
+    streamversion: int
+    correlationid: str
+    causationid: str | None = None
+    actor: str
+    prevhash: str
+    eventhash: str
+    # Where the event sits in its source store; not part of the hash.
+    position: int | None = None
+
+    @property
+    def stream_id(self) -> str:
+        """The stream (aggregate) this event belongs to: the CloudEvents ``subject``."""
+        return self.subject
+
+
+def canonical_json(value: Any) -> str:
+    """Serialise JSON-compatible data the one way the hash chain relies on."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 UTC with microseconds, the precision PostgreSQL keeps."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def chain_hash(
+    *,
+    prev_hash: str,
+    event_id: UUID | str,
+    source: str,
+    type: str,
+    type_version: int,
+    stream_id: str,
+    stream_version: int,
+    time: datetime,
+    data: dict[str, Any],
+    correlation_id: str,
+    causation_id: str | None,
+    actor: str,
+) -> str:
+    """SHA-256 of an event's canonical form, chained to the previous event of its stream."""
+    body = canonical_json(
+        {
+            "id": str(event_id),
+            "source": source,
+            "type": type,
+            "typeversion": type_version,
+            "subject": stream_id,
+            "streamversion": stream_version,
+            "time": format_time(time),
+            "data": data,
+            "correlationid": correlation_id,
+            "causationid": causation_id,
+            "actor": actor,
+        }
+    )
+    return hashlib.sha256(f"{prev_hash}:{body}".encode()).hexdigest()
+
+
+def envelope_hash(envelope: Envelope) -> str:
+    """Recompute the chained hash an envelope should carry."""
+    return chain_hash(
+        prev_hash=envelope.prevhash,
+        event_id=envelope.id,
+        source=envelope.source,
+        type=envelope.type,
+        type_version=envelope.typeversion,
+        stream_id=envelope.subject,
+        stream_version=envelope.streamversion,
+        time=envelope.time,
+        data=envelope.data,
+        correlation_id=envelope.correlationid,
+        causation_id=envelope.causationid,
+        actor=envelope.actor,
+    )
+
+
+def to_kafka(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """Key, value and ``ce_*`` headers for Kafka binary content mode."""
+    headers: list[tuple[str, bytes]] = [
+        ("content-type", envelope.datacontenttype.encode()),
+        ("ce_specversion", envelope.specversion.encode()),
+        ("ce_id", str(envelope.id).encode()),
+        ("ce_source", envelope.source.encode()),
+        ("ce_type", envelope.type.encode()),
+        ("ce_subject", envelope.subject.encode()),
+        ("ce_time", format_time(envelope.time).encode()),
+        ("ce_dataschema", envelope.dataschema.encode()),
+    ]
+    for name in EXTENSIONS:
+        value = getattr(envelope, name)
+        if value is not None:
+            headers.append((_HEADER_PREFIX + name, str(value).encode()))
+    value_bytes = canonical_json(envelope.data).encode()
+    return envelope.subject.encode(), value_bytes, headers
+
+
+class EnvelopeError(ValueError):
+    """A Kafka record that is not a well-formed Zhengfeng CloudEvent."""
+
+
+def from_kafka(value: bytes | None, headers: list[tuple[str, bytes]] | tuple[Any, ...]) -> Envelope:
+    """Rebuild an envelope from a binary-mode Kafka record; raises ``EnvelopeError``."""
+    attrs: dict[str, Any] = {}
+    for name, raw in headers:
+        if name == "content-type":
+            attrs["datacontenttype"] = raw.decode()
+        elif name.startswith(_HEADER_PREFIX):
+            attrs[name[len(_HEADER_PREFIX) :]] = raw.decode()
+    if attrs.get("specversion") != SPEC_VERSION:
+        raise EnvelopeError(f"not a CloudEvents {SPEC_VERSION} record (ce_specversion missing)")
+    try:
+        attrs["data"] = json.loads(value or b"null")
+        return Envelope.model_validate(attrs)
+    except (ValueError, TypeError) as exc:
+        raise EnvelopeError(str(exc)) from exc

@@ -1,0 +1,101 @@
+"""Kafka plumbing shared by the relay and the consumers: topic names, clients, topics.
+
+Only features the embedded broker has are used: no idempotent producer, no
+transactions. Exactly-once effects come from the store (relay cursor) and the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+log = logging.getLogger(__name__)
+
+SERVICES = ("intake", "analysis", "casework", "accountability")
+
+
+def events_topic(service: str) -> str:
+    """The topic a service's relay publishes its store to."""
+    return f"zhengfeng.{service}.events"
+
+
+def dead_letter_topic(service: str) -> str:
+    """Where a service's consumers park messages they cannot process."""
+    return f"zhengfeng.{service}.dlq"
+
+
+def all_topics(services: tuple[str, ...] = SERVICES) -> list[str]:
+    """Every topic the platform needs."""
+    return [t for s in services for t in (events_topic(s), dead_letter_topic(s))]
+
+
+def producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
+    """A producer that waits for all replicas and needs no idempotence support."""
+    options: dict[str, object] = {
+        "bootstrap_servers": bootstrap,
+        "acks": "all",
+        "enable_idempotence": False,
+        "linger_ms": 5,
+        "max_batch_size": 1 << 20,
+        "request_timeout_ms": 30000,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 6) -> list[str]:
+    """Create missing topics; returns the ones created. Safe to call repeatedly."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topics if t not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=partitions, replication_factor=1) for t in missing]
+                )
+            except TopicAlreadyExistsError:
+                pass
+        return missing
+    finally:
+        await admin.close()
+
+
+async def end_offsets_total(bootstrap: str, topic: str) -> int | None:
+    """Sum of a topic's end offsets, or None when the topic does not exist."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions is None:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            return None
+        tps = [TopicPartition(topic, p) for p in partitions]
+        offsets = await consumer.end_offsets(tps)
+        return sum(offsets.values())
+    finally:
+        await consumer.stop()
+
+
+async def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
+    """Return once the broker answers metadata requests; raise after ``timeout``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return
+        except Exception:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+        finally:
+            await admin.close()

@@ -1,0 +1,130 @@
+"""Projections: read models kept from a service's own store, with a checkpoint.
+
+A projection applies events in commit-safe order; its writes and its checkpoint commit
+together, so it never applies an event twice or skips one. ``rebuild`` empties its
+tables and replays the store from the start with a progress bar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from libs.events.store import START, Checkpoint, EventStore, Recorded
+
+log = logging.getLogger(__name__)
+
+_LOAD = text("SELECT tx_id::text, position FROM projection_checkpoints WHERE name = :n")
+_CLAIM = text(
+    """INSERT INTO projection_checkpoints (name, tx_id, position) VALUES (:n, CAST('0' AS xid8), 0)
+       ON CONFLICT (name) DO NOTHING"""
+)
+# Replicas of a service may run the same projection: the row lock makes them take turns,
+# and the one that waited re-reads the checkpoint the other one moved.
+_LOCK = text(
+    "SELECT tx_id::text, position FROM projection_checkpoints WHERE name = :n FOR UPDATE"
+)
+_SAVE = text(
+    """INSERT INTO projection_checkpoints (name, tx_id, position)
+       VALUES (:n, CAST(:tx AS xid8), :pos)
+       ON CONFLICT (name) DO UPDATE
+       SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()"""
+)
+
+
+class Projection(Protocol):
+    """A read model: its name, the tables it owns, and how an event changes them."""
+
+    name: str
+    tables: Sequence[str]
+
+    async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
+        """Change the read model for one event (ignore types it does not use)."""
+
+
+async def checkpoint_of(conn: AsyncConnection, name: str) -> Checkpoint:
+    """Where a projection has got to."""
+    row = (await conn.execute(_LOAD, {"n": name})).first()
+    return Checkpoint(int(row[0]), row[1]) if row else START
+
+
+class ProjectionRunner:
+    """Keeps projections up to date with their store."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        projections: Sequence[Projection],
+        *,
+        batch_size: int = 500,
+        idle_interval: float = 0.1,
+    ) -> None:
+        self.store = store
+        self.projections = list(projections)
+        self.batch_size = batch_size
+        self.idle_interval = idle_interval
+
+    async def step(self, projection: Projection) -> int:
+        """Apply the next batch to one projection; returns how many events it read."""
+        async with self.store.engine.begin() as conn:
+            await conn.execute(_CLAIM, {"n": projection.name})
+            row = (await conn.execute(_LOCK, {"n": projection.name})).one()
+            cursor = Checkpoint(int(row[0]), row[1])
+            batch = await self.store.read_all(cursor, limit=self.batch_size, conn=conn)
+            for recorded in batch:
+                await projection.apply(conn, recorded)
+            if batch:
+                last = batch[-1].checkpoint
+                await conn.execute(
+                    _SAVE, {"n": projection.name, "tx": last.tx_id, "pos": last.position}
+                )
+        return len(batch)
+
+    async def catch_up(self) -> int:
+        """Apply everything readable now to every projection; returns events applied."""
+        total = 0
+        for projection in self.projections:
+            while n := await self.step(projection):
+                total += n
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Follow the store until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                moved = await self.catch_up()
+            except Exception:
+                log.exception("projection runner failed; retrying")
+                moved = 0
+                await asyncio.sleep(1.0)
+            if not moved:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=self.idle_interval)
+                except TimeoutError:
+                    pass
+
+    async def rebuild(self, projection: Projection, *, progress: bool = True) -> int:
+        """Empty a projection's tables and replay the whole store into it."""
+        async with self.store.engine.begin() as conn:
+            for table in projection.tables:
+                await conn.execute(text(f'TRUNCATE "{table}"'))
+            await conn.execute(_SAVE, {"n": projection.name, "tx": 0, "pos": 0})
+        total = await self.store.count_after(START)
+        done = 0
+        if not progress:
+            while n := await self.step(projection):
+                done += n
+            return done
+        from rich.progress import Progress
+
+        with Progress() as bar:
+            task = bar.add_task(f"rebuilding {projection.name}", total=total)
+            while n := await self.step(projection):
+                done += n
+                bar.update(task, completed=done)
+        return done

@@ -1,0 +1,133 @@
+"""The relay: publishes a store to Kafka in commit-safe order, resuming from its cursor.
+
+The store is the outbox. The relay reads a batch after its cursor, publishes it (key =
+stream id, CloudEvents binary mode), waits for every acknowledgement, and only then
+moves its cursor in the same database. A crash anywhere in between republishes the
+batch: delivery is at-least-once and consumers' inboxes drop the repeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
+
+from libs.events.envelope import to_kafka
+from libs.events.kafka import end_offsets_total
+from libs.events.store import START, Checkpoint, EventStore
+
+log = logging.getLogger(__name__)
+
+_LOAD = text("SELECT tx_id::text, position FROM relay_cursors WHERE name = :n")
+_SAVE = text(
+    """INSERT INTO relay_cursors (name, tx_id, position) VALUES (:n, CAST(:tx AS xid8), :pos)
+       ON CONFLICT (name) DO UPDATE
+       SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()"""
+)
+
+
+_TRY_LEAD = text("SELECT pg_try_advisory_lock(hashtext(current_schema() || :n))")
+
+
+class Relay:
+    """Moves events from one store to one topic."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        producer: AIOKafkaProducer,
+        topic: str,
+        *,
+        bootstrap: str,
+        name: str = "kafka",
+        batch_size: int = 500,
+        idle_interval: float = 0.1,
+        on_published: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.producer = producer
+        self.topic = topic
+        self.bootstrap = bootstrap
+        self.name = name
+        self.batch_size = batch_size
+        self.idle_interval = idle_interval
+        self._on_published = on_published
+
+    async def cursor(self) -> Checkpoint:
+        """Where the relay will resume."""
+        async with self.store.engine.connect() as c:
+            row = (await c.execute(_LOAD, {"n": self.name})).first()
+        return Checkpoint(int(row[0]), row[1]) if row else START
+
+    async def reset(self, to: Checkpoint = START) -> None:
+        """Republish from ``to`` (after the broker lost its data)."""
+        async with self.store.engine.begin() as c:
+            await c.execute(_SAVE, {"n": self.name, "tx": to.tx_id, "pos": to.position})
+
+    async def reset_if_broker_was_wiped(self) -> bool:
+        """If the topic is empty while the cursor says events were published, start over.
+
+        Offsets in Kafka only grow, so an empty topic with a non-zero cursor means the
+        broker lost its data (the embedded broker keeps nothing across restarts).
+        """
+        cursor = await self.cursor()
+        if cursor == START:
+            return False
+        total = await end_offsets_total(self.bootstrap, self.topic)
+        if total:
+            return False
+        log.warning(
+            "topic %s is empty but relay cursor is at %s: republishing the store",
+            self.topic,
+            cursor.position,
+        )
+        await self.reset()
+        return True
+
+    async def publish_batch(self) -> int:
+        """Publish the next batch and move the cursor; returns how many were sent."""
+        cursor = await self.cursor()
+        batch = await self.store.read_all(cursor, limit=self.batch_size)
+        if not batch:
+            return 0
+        deliveries = []
+        for recorded in batch:
+            key, value, headers = to_kafka(recorded.envelope)
+            deliveries.append(
+                await self.producer.send(self.topic, value=value, key=key, headers=headers)
+            )
+        await asyncio.gather(*deliveries)
+        last = batch[-1].checkpoint
+        async with self.store.engine.begin() as c:
+            await c.execute(_SAVE, {"n": self.name, "tx": last.tx_id, "pos": last.position})
+        if self._on_published is not None:
+            self._on_published(len(batch), await self.store.count_after(last))
+        return len(batch)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Publish until ``stop`` is set; back off on broker or database errors."""
+        backoff = 0.5
+        while not stop.is_set():
+            try:
+                sent = await self.publish_batch()
+                backoff = 0.5
+            except Exception:
+                log.exception(
+                    "relay %s -> %s failed; retrying in %.1fs", self.name, self.topic, backoff
+                )
+                sent = 0
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            if sent < self.batch_size:
+                await _sleep_or_stop(stop, self.idle_interval)
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

@@ -1,0 +1,502 @@
+"""The event store on PostgreSQL: append with optimistic concurrency, read, verify.
+
+Commit order and the "no skipped events" rule
+---------------------------------------------
+``global_position`` comes from an identity sequence when a row is inserted, but
+transactions commit in their own order, so a reader that simply follows positions could
+pass position 11 while position 10 is still uncommitted, and never see 10. Instead of
+serialising every append behind one lock, each event records the id of the transaction
+that wrote it (``tx_id``, ``xid8``) and readers:
+
+* read in ``(tx_id, global_position)`` order — the *commit-safe order* — and
+* only read events whose ``tx_id`` is below the oldest transaction still running
+  (``pg_snapshot_xmin(pg_current_snapshot())``): those transactions have all ended, so
+  nothing can appear later before the reader's cursor.
+
+Every reader (relay, projections, replay) therefore sees every event exactly once in
+one total order, and writers on different streams never wait for each other. Within a
+stream, order is guaranteed too: an append succeeds only if its transaction id is not
+older than the stream's previous append (``streams.last_tx``), so a stream's versions
+appear in the commit-safe order in version order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Final
+from uuid import UUID, uuid4
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from libs.events.contracts import Event, EventRegistry, registry, schema_uri
+from libs.events.envelope import GENESIS_HASH, Envelope, canonical_json, chain_hash, envelope_hash
+
+
+class _Any:
+    def __repr__(self) -> str:
+        return "ANY"
+
+
+ANY: Final = _Any()
+"""Pass as ``expected_version`` to append without an optimistic-concurrency check."""
+
+NO_STREAM: Final = 0
+"""``expected_version`` for a stream that must not exist yet."""
+
+
+@dataclass(frozen=True, order=True)
+class Checkpoint:
+    """A place in the commit-safe order: (transaction id, global position)."""
+
+    tx_id: int
+    position: int
+
+    def as_params(self) -> dict[str, Any]:
+        """Bind parameters for the row comparison used by readers."""
+        return {"after_tx": self.tx_id, "after_pos": self.position}
+
+
+START = Checkpoint(0, 0)
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """Who caused the events and in answer to what."""
+
+    actor: str
+    correlation_id: str = field(default_factory=lambda: str(uuid4()))
+    causation_id: str | None = None
+
+
+class ConcurrencyError(Exception):
+    """The stream is not at the version the command saw (stale ``If-Match``)."""
+
+    def __init__(self, stream_id: str, expected: int | _Any, actual: int | None) -> None:
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+        if actual is None:
+            reason = "it changed concurrently"
+        else:
+            reason = f"it is at version {actual}"
+        super().__init__(f"stream {stream_id!r}: expected version {expected}, but {reason}")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """An event read back from a store: its envelope and where it sits."""
+
+    envelope: Envelope
+    checkpoint: Checkpoint
+    recorded_at: datetime
+    registry: EventRegistry = field(default=registry, repr=False, compare=False)
+
+    @property
+    def event(self) -> Event:
+        """The event as its current contract (old versions upcast)."""
+        e = self.envelope
+        return self.registry.decode(e.type, e.typeversion, e.data)
+
+    @property
+    def stream_id(self) -> str:
+        """Stream the event belongs to."""
+        return self.envelope.subject
+
+    @property
+    def version(self) -> int:
+        """Version of the stream after this event."""
+        return self.envelope.streamversion
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first thing wrong with a stream, as ``verify`` found it."""
+
+    stream_id: str
+    version: int
+    reason: str
+
+
+@dataclass
+class VerifyReport:
+    """What ``verify`` checked and what it found broken."""
+
+    events: int = 0
+    streams: int = 0
+    checkpoints: int = 0
+    breaks: list[Break] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every chain and checkpoint matched."""
+        return not self.breaks
+
+    @property
+    def first_break(self) -> Break | None:
+        """The first broken link, if any."""
+        return self.breaks[0] if self.breaks else None
+
+
+_COLUMNS = """global_position, tx_id::text AS tx_id, event_id, stream_id, stream_version, type,
+    type_version, source, time, data, correlation_id, causation_id, actor, prev_hash, hash,
+    recorded_at"""
+
+_SELECT_STREAM = text("SELECT version, last_hash FROM streams WHERE stream_id = :s")
+_CREATE_STREAM = text(
+    """INSERT INTO streams (stream_id, version, last_hash, last_tx)
+       VALUES (:s, :v, :h, pg_current_xact_id())
+       ON CONFLICT (stream_id) DO NOTHING RETURNING 1"""
+)
+_ADVANCE_STREAM = text(
+    """UPDATE streams SET version = :v, last_hash = :h, last_tx = pg_current_xact_id()
+       WHERE stream_id = :s AND version = :old AND last_tx <= pg_current_xact_id()
+       RETURNING 1"""
+)
+_INSERT_EVENTS = text(
+    """INSERT INTO events (event_id, stream_id, stream_version, type, type_version, source,
+                           time, data, correlation_id, causation_id, actor, prev_hash, hash)
+       SELECT e.id, :s, e.v, e.t, e.tv, :src, e.tm, e.d::jsonb, :corr, :cause, :actor, e.p, e.h
+       FROM unnest(CAST(:ids AS uuid[]), CAST(:vs AS int[]), CAST(:ts AS text[]),
+                   CAST(:tvs AS int[]), CAST(:tms AS timestamptz[]), CAST(:ds AS text[]),
+                   CAST(:ps AS text[]), CAST(:hs AS text[]))
+            WITH ORDINALITY AS e(id, v, t, tv, tm, d, p, h, n)
+       ORDER BY e.n
+       RETURNING global_position, tx_id::text, recorded_at"""
+)
+_READ_ALL = text(
+    f"""SELECT {_COLUMNS} FROM events
+        WHERE (tx_id, global_position) > (CAST(:after_tx AS xid8), :after_pos)
+          AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY tx_id, global_position
+        LIMIT :limit"""
+)
+_HEAD = text(
+    """SELECT tx_id::text, global_position FROM events
+       WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
+       ORDER BY tx_id DESC, global_position DESC LIMIT 1"""
+)
+_COUNT_AFTER = text(
+    """SELECT count(*) FROM events
+       WHERE (tx_id, global_position) > (CAST(:after_tx AS xid8), :after_pos)"""
+)
+
+
+def _row_to_recorded(row: Any, reg: EventRegistry) -> Recorded:
+    envelope = Envelope(
+        id=row.event_id,
+        source=row.source,
+        type=row.type,
+        subject=row.stream_id,
+        time=row.time,
+        dataschema=schema_uri(row.type, row.type_version),
+        data=row.data,
+        typeversion=row.type_version,
+        streamversion=row.stream_version,
+        correlationid=row.correlation_id,
+        causationid=row.causation_id,
+        actor=row.actor,
+        prevhash=row.prev_hash,
+        eventhash=row.hash,
+        position=row.global_position,
+    )
+    return Recorded(envelope, Checkpoint(int(row.tx_id), row.global_position), row.recorded_at, reg)
+
+
+class EventStore:
+    """One service's event store (its tables live in the engine's ``search_path``)."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        source: str,
+        event_registry: EventRegistry = registry,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_append: Callable[[int], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.source = source
+        self.registry = event_registry
+        self.clock = clock
+        self._on_append = on_append
+
+    @asynccontextmanager
+    async def _tx(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+        if conn is not None:
+            yield conn
+        else:
+            async with self.engine.begin() as own:
+                yield own
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        *,
+        expected_version: int | _Any,
+        meta: Metadata,
+        conn: AsyncConnection | None = None,
+        event_ids: Sequence[UUID] | None = None,
+    ) -> list[Recorded]:
+        """Append events to a stream if it is at ``expected_version`` (or ``ANY``).
+
+        With ``conn`` the append joins the caller's transaction (a consumer's inbox row,
+        an idempotency record); otherwise it commits on its own. Raises
+        ``ConcurrencyError`` when the stream moved.
+        """
+        if not events:
+            return []
+        for event in events:
+            if not self.registry.knows(event.type_name):
+                raise ValueError(f"event type {event.type_name!r} is not registered")
+        async with self._tx(conn) as c:
+            row = (await c.execute(_SELECT_STREAM, {"s": stream_id})).first()
+            current = row.version if row else 0
+            if expected_version is not ANY and expected_version != current:
+                raise ConcurrencyError(stream_id, expected_version, current)
+            prev = row.last_hash if row else GENESIS_HASH
+            now = self.clock()
+            ids = list(event_ids) if event_ids else [uuid4() for _ in events]
+            staged: list[tuple[UUID, int, Event, dict[str, Any], str, str]] = []
+            for i, event in enumerate(events):
+                data = event.model_dump(mode="json")
+                version = current + i + 1
+                digest = chain_hash(
+                    prev_hash=prev,
+                    event_id=ids[i],
+                    source=self.source,
+                    type=event.type_name,
+                    type_version=event.version,
+                    stream_id=stream_id,
+                    stream_version=version,
+                    time=now,
+                    data=data,
+                    correlation_id=meta.correlation_id,
+                    causation_id=meta.causation_id,
+                    actor=meta.actor,
+                )
+                staged.append((ids[i], version, event, data, prev, digest))
+                prev = digest
+            new_version = current + len(events)
+            if row is None:
+                moved = await c.execute(
+                    _CREATE_STREAM, {"s": stream_id, "v": new_version, "h": prev}
+                )
+            else:
+                moved = await c.execute(
+                    _ADVANCE_STREAM, {"s": stream_id, "v": new_version, "h": prev, "old": current}
+                )
+            if moved.first() is None:
+                raise ConcurrencyError(stream_id, expected_version, None)
+            result = await c.execute(
+                _INSERT_EVENTS,
+                {
+                    "s": stream_id,
+                    "src": self.source,
+                    "corr": meta.correlation_id,
+                    "cause": meta.causation_id,
+                    "actor": meta.actor,
+                    "ids": [s[0] for s in staged],
+                    "vs": [s[1] for s in staged],
+                    "ts": [s[2].type_name for s in staged],
+                    "tvs": [s[2].version for s in staged],
+                    "tms": [now] * len(staged),
+                    "ds": [canonical_json(s[3]) for s in staged],
+                    "ps": [s[4] for s in staged],
+                    "hs": [s[5] for s in staged],
+                },
+            )
+            positions = result.all()
+        recorded = [
+            Recorded(
+                Envelope(
+                    id=eid,
+                    source=self.source,
+                    type=event.type_name,
+                    subject=stream_id,
+                    time=now,
+                    dataschema=schema_uri(event.type_name, event.version),
+                    data=data,
+                    typeversion=event.version,
+                    streamversion=version,
+                    correlationid=meta.correlation_id,
+                    causationid=meta.causation_id,
+                    actor=meta.actor,
+                    prevhash=p,
+                    eventhash=h,
+                    position=pos.global_position,
+                ),
+                Checkpoint(int(pos.tx_id), pos.global_position),
+                pos.recorded_at,
+                self.registry,
+            )
+            for (eid, version, event, data, p, h), pos in zip(staged, positions, strict=True)
+        ]
+        if self._on_append is not None:
+            self._on_append(len(recorded))
+        return recorded
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        *,
+        up_to_version: int | None = None,
+        as_of: datetime | None = None,
+        conn: AsyncConnection | None = None,
+    ) -> list[Recorded]:
+        """A stream's events in version order; cut at a version or a point in time."""
+        sql = f"SELECT {_COLUMNS} FROM events WHERE stream_id = :s"
+        params: dict[str, Any] = {"s": stream_id}
+        if up_to_version is not None:
+            sql += " AND stream_version <= :v"
+            params["v"] = up_to_version
+        if as_of is not None:
+            sql += " AND time <= :t"
+            params["t"] = as_of
+        sql += " ORDER BY stream_version"
+        async with self._tx(conn) as c:
+            rows = (await c.execute(text(sql), params)).all()
+        return [_row_to_recorded(r, self.registry) for r in rows]
+
+    async def stream_version(self, stream_id: str, conn: AsyncConnection | None = None) -> int:
+        """Current version of a stream (0 when it does not exist)."""
+        async with self._tx(conn) as c:
+            row = (await c.execute(_SELECT_STREAM, {"s": stream_id})).first()
+        return int(row.version) if row else 0
+
+    async def read_all(
+        self,
+        after: Checkpoint = START,
+        *,
+        limit: int = 1000,
+        conn: AsyncConnection | None = None,
+    ) -> list[Recorded]:
+        """The next events after ``after`` in commit-safe order; never skips one."""
+        async with self._tx(conn) as c:
+            rows = (await c.execute(_READ_ALL, {**after.as_params(), "limit": limit})).all()
+        return [_row_to_recorded(r, self.registry) for r in rows]
+
+    async def head(self, conn: AsyncConnection | None = None) -> Checkpoint:
+        """The last readable checkpoint (``START`` for an empty store)."""
+        async with self._tx(conn) as c:
+            row = (await c.execute(_HEAD)).first()
+        return Checkpoint(int(row[0]), row[1]) if row else START
+
+    async def count_after(self, after: Checkpoint, conn: AsyncConnection | None = None) -> int:
+        """How many events lie after a checkpoint (lag, progress bars)."""
+        async with self._tx(conn) as c:
+            return int((await c.execute(_COUNT_AFTER, after.as_params())).scalar_one())
+
+    async def write_checkpoint(self) -> tuple[Checkpoint, int, str] | None:
+        """Hash the whole store in commit-safe order up to its head and record it."""
+        async with self.engine.begin() as c:
+            head = await self.head(c)
+            if head == START:
+                return None
+            count, digest = await self._digest_until(c, head)
+            await c.execute(
+                text(
+                    """INSERT INTO store_checkpoints (tx_id, position, event_count, digest)
+                       VALUES (CAST(:tx AS xid8), :pos, :n, :d)"""
+                ),
+                {"tx": head.tx_id, "pos": head.position, "n": count, "d": digest},
+            )
+        return head, count, digest
+
+    async def _digest_until(self, c: AsyncConnection, until: Checkpoint) -> tuple[int, str]:
+        digest = hashlib.sha256()
+        count = 0
+        result = await c.stream(
+            text(
+                """SELECT hash FROM events
+                   WHERE (tx_id, global_position) <= (CAST(:tx AS xid8), :pos)
+                   ORDER BY tx_id, global_position"""
+            ),
+            {"tx": until.tx_id, "pos": until.position},
+        )
+        async for (h,) in result:
+            digest.update(h.encode())
+            count += 1
+        return count, digest.hexdigest()
+
+    async def verify(self) -> VerifyReport:
+        """Recompute every stream's hash chain and every store checkpoint.
+
+        Names the first broken link of each stream (a changed event, a missing or
+        reordered version, a stream head that no longer matches its last event).
+        """
+        report = VerifyReport()
+        async with self.engine.connect() as c:
+            heads = {
+                r.stream_id: (r.version, r.last_hash)
+                for r in (
+                    await c.execute(text("SELECT stream_id, version, last_hash FROM streams"))
+                )
+            }
+            result = await c.stream(
+                text(f"SELECT {_COLUMNS} FROM events ORDER BY stream_id, stream_version")
+            )
+            current: str | None = None
+            expected_prev = GENESIS_HASH
+            expected_version = 1
+            broken: set[str] = set()
+            seen: dict[str, tuple[int, str]] = {}
+            async for row in result:
+                report.events += 1
+                if row.stream_id != current:
+                    current, expected_prev, expected_version = row.stream_id, GENESIS_HASH, 1
+                    report.streams += 1
+                seen[current] = (row.stream_version, row.hash)
+                if current in broken:
+                    continue
+                envelope = _row_to_recorded(row, self.registry).envelope
+                reason = None
+                if row.stream_version != expected_version:
+                    reason = f"version {expected_version} is missing (found {row.stream_version})"
+                elif row.prev_hash != expected_prev:
+                    reason = "previous-hash link does not match the event before it"
+                elif envelope_hash(envelope) != row.hash:
+                    reason = "content does not match its hash (event data or metadata changed)"
+                if reason:
+                    broken.add(current)
+                    report.breaks.append(Break(current, row.stream_version, reason))
+                expected_prev, expected_version = row.hash, row.stream_version + 1
+            for stream_id, (version, last_hash) in heads.items():
+                if stream_id in broken:
+                    continue
+                got = seen.get(stream_id)
+                if got is None or got[0] != version or got[1] != last_hash:
+                    last = got[0] if got else 0
+                    report.breaks.append(
+                        Break(
+                            stream_id,
+                            last + 1,
+                            f"stream head says version {version}; events end at {last}",
+                        )
+                    )
+            checkpoints = (
+                await c.execute(
+                    text(
+                        """SELECT tx_id::text AS tx_id, position, event_count, digest
+                           FROM store_checkpoints ORDER BY id"""
+                    )
+                )
+            ).all()
+            for cp in checkpoints:
+                report.checkpoints += 1
+                count, digest = await self._digest_until(c, Checkpoint(int(cp.tx_id), cp.position))
+                if (count, digest) != (cp.event_count, cp.digest):
+                    report.breaks.append(
+                        Break(
+                            "<store>",
+                            cp.position,
+                            f"store checkpoint at position {cp.position} no longer matches "
+                            f"({count} events now, {cp.event_count} then)",
+                        )
+                    )
+        return report

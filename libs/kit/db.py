@@ -1,0 +1,31 @@
+"""Database engines: one per service, its tables in its own schema."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+
+def async_url(url: str) -> str:
+    """Turn any ``postgres[ql]://`` URL into one for SQLAlchemy's asyncpg dialect."""
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def make_engine(
+    url: str, schema: str, *, pool_size: int = 10, pooled: bool = True, app: str = "zhengfeng"
+) -> AsyncEngine:
+    """An async engine whose connections see only ``schema`` (via ``search_path``)."""
+    connect_args = {
+        "server_settings": {"search_path": schema, "application_name": f"{app}-{schema}"}
+    }
+    if not pooled:
+        return create_async_engine(async_url(url), poolclass=NullPool, connect_args=connect_args)
+    return create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args=connect_args,
+    )

@@ -1,0 +1,268 @@
+"""The built-in token issuer (served by intake): clients, signing keys, ``/oauth/token``.
+
+OAuth2 client credentials for partner departments and systems; the password grant for
+operator accounts of the built-in directory. Tokens are short-lived RS256 JWTs whose
+public keys are served as a JWKS, so any service (or a real identity provider in its
+place) is verified the same way.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import uuid4
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import JSONResponse
+from jwt.algorithms import RSAAlgorithm
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+ISSUER_DDL: tuple[str, ...] = (
+    """
+    CREATE TABLE signing_keys (
+        kid text PRIMARY KEY,
+        private_pem text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+    )
+    """,
+    """
+    CREATE TABLE clients (
+        client_id text PRIMARY KEY,
+        secret_hash text NOT NULL,
+        kind text NOT NULL CHECK (kind IN ('partner', 'system', 'operator')),
+        name text NOT NULL,
+        department text,
+        scopes text[] NOT NULL DEFAULT '{}',
+        roles text[] NOT NULL DEFAULT '{}',
+        active boolean NOT NULL DEFAULT true,
+        created_at timestamptz NOT NULL DEFAULT now()
+    )
+    """,
+)
+
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What ``clients create`` prints once: the secret is not stored in clear."""
+
+    client_id: str
+    client_secret: str
+    kind: str
+    name: str
+    department: str | None
+    scopes: list[str]
+    roles: list[str]
+
+
+async def create_client(
+    engine: AsyncEngine,
+    *,
+    kind: str,
+    name: str,
+    department: str | None = None,
+    scopes: list[str] | None = None,
+    roles: list[str] | None = None,
+    client_id: str | None = None,
+    secret: str | None = None,
+) -> Credentials:
+    """Register a partner/system client or an operator account; returns its secret."""
+    client_id = client_id or f"{kind}-{secrets.token_hex(6)}"
+    secret = secret or secrets.token_urlsafe(32)
+    async with engine.begin() as c:
+        await c.execute(
+            text(
+                """INSERT INTO clients (client_id, secret_hash, kind, name, department, scopes, roles)
+                   VALUES (:id, :h, :kind, :name, :dept, :scopes, :roles)"""
+            ),
+            {
+                "id": client_id,
+                "h": _hasher.hash(secret),
+                "kind": kind,
+                "name": name,
+                "dept": department,
+                "scopes": scopes or [],
+                "roles": roles or [],
+            },
+        )
+    return Credentials(client_id, secret, kind, name, department, scopes or [], roles or [])
+
+
+class Issuer:
+    """Signs access tokens with the newest key in ``signing_keys`` (created on first use)."""
+
+    def __init__(
+        self, engine: AsyncEngine, *, issuer: str, audience: str, ttl_seconds: int
+    ) -> None:
+        self.engine = engine
+        self.issuer = issuer
+        self.audience = audience
+        self.ttl = ttl_seconds
+        self._kid: str | None = None
+        self._private: Any = None
+        self._public_jwks: list[dict[str, Any]] = []
+
+    async def load_keys(self) -> None:
+        """Load signing keys, creating the first one if the table is empty."""
+        async with self.engine.begin() as c:
+            await c.execute(text("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE"))
+            rows = (
+                await c.execute(
+                    text("SELECT kid, private_pem FROM signing_keys ORDER BY created_at")
+                )
+            ).all()
+            if not rows:
+                key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                pem = key.private_bytes(
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
+                ).decode()
+                kid = base64.urlsafe_b64encode(secrets.token_bytes(9)).decode()
+                await c.execute(
+                    text("INSERT INTO signing_keys (kid, private_pem) VALUES (:k, :p)"),
+                    {"k": kid, "p": pem},
+                )
+                rows = [(kid, pem)]
+        self._public_jwks = []
+        for kid, pem in rows:
+            private = serialization.load_pem_private_key(pem.encode(), password=None)
+            jwk = json.loads(RSAAlgorithm.to_jwk(private.public_key()))  # type: ignore[arg-type]
+            jwk.update({"kid": kid, "use": "sig", "alg": "RS256"})
+            self._public_jwks.append(jwk)
+            self._kid, self._private = kid, private
+
+    def jwks(self) -> dict[str, Any]:
+        """The public key set."""
+        return {"keys": self._public_jwks}
+
+    async def fetch_jwks(self) -> dict[str, Any]:
+        """JWKS fetcher for the issuing service itself (no HTTP round trip)."""
+        if not self._public_jwks:
+            await self.load_keys()
+        return self.jwks()
+
+    async def authenticate(
+        self, client_id: str, secret: str, kinds: tuple[str, ...]
+    ) -> dict[str, Any] | None:
+        """The client's row if the secret matches and the account may use this grant."""
+        async with self.engine.connect() as c:
+            row = (
+                await c.execute(
+                    text("SELECT * FROM clients WHERE client_id = :id AND active"),
+                    {"id": client_id},
+                )
+            ).first()
+        if row is None or row.kind not in kinds:
+            _hasher.hash("timing-equaliser")
+            return None
+        try:
+            _hasher.verify(row.secret_hash, secret)
+        except (VerificationError, InvalidHashError):
+            return None
+        return dict(row._mapping)
+
+    def issue(self, client: dict[str, Any], scopes: list[str]) -> dict[str, Any]:
+        """A signed access token response (RFC 6749 §5.1)."""
+        if self._private is None:
+            raise RuntimeError("signing keys not loaded")
+        now = int(time.time())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            "sub": client["client_id"],
+            "iat": now,
+            "exp": now + self.ttl,
+            "jti": str(uuid4()),
+            "kind": client["kind"],
+            "name": client["name"],
+            "dept": client["department"],
+            "roles": list(client["roles"]),
+            "scope": " ".join(scopes),
+        }
+        token = jwt.encode(claims, self._private, algorithm="RS256", headers={"kid": self._kid})
+        return {
+            "access_token": token,
+            "token_type": "Bearer",
+            "expires_in": self.ttl,
+            "scope": " ".join(scopes),
+        }
+
+
+def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+    # RFC 6749 §5.2 fields, plus the problem-details fields every other error carries.
+    body = {
+        "error": error,
+        "error_description": description,
+        "type": f"/problems/oauth-{error}",
+        "title": description,
+        "status": status,
+    }
+    headers = {"WWW-Authenticate": "Basic"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers, media_type="application/json")
+
+
+def router(issuer: Issuer) -> APIRouter:
+    """``POST /oauth/token`` and ``GET /.well-known/jwks.json``."""
+    api = APIRouter(tags=["auth"])
+
+    @api.get("/.well-known/jwks.json")
+    async def jwks() -> dict[str, Any]:
+        return issuer.jwks()
+
+    @api.post("/oauth/token")
+    async def token(
+        request: Request,
+        grant_type: Annotated[str, Form()],
+        client_id: Annotated[str | None, Form()] = None,
+        client_secret: Annotated[str | None, Form()] = None,
+        username: Annotated[str | None, Form()] = None,
+        password: Annotated[str | None, Form()] = None,
+        scope: Annotated[str | None, Form()] = None,
+    ) -> JSONResponse:
+        basic = request.headers.get("authorization", "")
+        if basic.lower().startswith("basic "):
+            try:
+                client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
+            except ValueError:
+                return _oauth_error(401, "invalid_client", "Malformed Basic credentials.")
+        if grant_type == "client_credentials":
+            if not client_id or not client_secret:
+                return _oauth_error(
+                    401, "invalid_client", "client_id and client_secret are required."
+                )
+            client = await issuer.authenticate(client_id, client_secret, ("partner", "system"))
+            if client is None:
+                return _oauth_error(401, "invalid_client", "Unknown client or wrong secret.")
+        elif grant_type == "password":
+            if not username or not password:
+                return _oauth_error(400, "invalid_request", "username and password are required.")
+            client = await issuer.authenticate(username, password, ("operator",))
+            if client is None:
+                return _oauth_error(400, "invalid_grant", "Unknown operator or wrong password.")
+        else:
+            return _oauth_error(
+                400, "unsupported_grant_type", "Use client_credentials or password."
+            )
+        granted = list(client["scopes"])
+        if scope:
+            asked = scope.split()
+            if not set(asked) <= set(granted):
+                return _oauth_error(
+                    400, "invalid_scope", f"Allowed scopes: {' '.join(granted) or '(none)'}."
+                )
+            granted = asked
+        return JSONResponse(issuer.issue(client, granted), headers={"Cache-Control": "no-store"})
+
+    return api

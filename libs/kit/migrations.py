@@ -1,0 +1,77 @@
+"""Alembic, one history per service schema: the runner and the shared env.py body."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+
+from libs.events.schema import EVENT_STORE_DDL
+from libs.kit.db import make_engine
+
+SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
+
+
+def alembic_config(database_url: str, service: str, schema: str | None = None) -> Config:
+    """The Alembic configuration of one service's migration history."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    cfg.set_main_option("zhengfeng.schema", schema or service)
+    return cfg
+
+
+def upgrade(database_url: str, service: str, schema: str | None = None) -> None:
+    """Apply a service's migrations to ``schema`` (default: the service's name)."""
+    command.upgrade(alembic_config(database_url, service, schema), "head")
+
+
+async def upgrade_async(database_url: str, service: str, schema: str | None = None) -> None:
+    """``upgrade`` from async code (Alembic runs its own event loop in a thread)."""
+    await asyncio.to_thread(upgrade, database_url, service, schema)
+
+
+def run_env() -> None:
+    """Body of every service's ``migrations/env.py``."""
+    from alembic import context
+
+    cfg = context.config
+    url = cfg.get_main_option("sqlalchemy.url")
+    schema = cfg.get_main_option("zhengfeng.schema")
+    assert url and schema
+
+    def migrate(sync_conn: object) -> None:
+        context.configure(
+            connection=sync_conn,  # type: ignore[arg-type]
+            version_table_schema=schema,
+            target_metadata=None,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def go() -> None:
+        engine = make_engine(url, schema, pooled=False, app="zhengfeng-migrate")
+        try:
+            async with engine.begin() as conn:
+                # Several processes may migrate at once (services starting together).
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": schema}
+                )
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+                await conn.execute(text(f'SET LOCAL search_path TO "{schema}"'))
+                await conn.run_sync(migrate)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+def create_event_store() -> None:
+    """Migration step: the event store tables every service schema has."""
+    from alembic import op
+
+    for statement in EVENT_STORE_DDL:
+        op.execute(statement)

@@ -1,0 +1,256 @@
+"""The composition of one service: app, store, relay, consumers, projections, endpoints.
+
+Each ``services/<name>/app.py`` describes its parts in a ``ServiceParts`` and calls
+``create_app``; everything they have in common — logging, errors, auth, metrics, health,
+schemas, the background loops and their shutdown — lives here, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from uuid import uuid4
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.events import kafka
+from libs.events.consumer import ConsumerRunner, Handler
+from libs.events.contracts import registry
+from libs.events.projections import Projection, ProjectionRunner
+from libs.events.relay import Relay
+from libs.events.store import EventStore
+from libs.kit import metrics, problems
+from libs.kit.auth import JwksFetcher, JwksVerifier, http_jwks_fetcher
+from libs.kit.db import make_engine
+from libs.kit.logs import correlation_id
+from libs.kit.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceParts:
+    """What makes one service different from its siblings."""
+
+    title: str
+    routers: Sequence[APIRouter] = ()
+    projections: Sequence[Projection] = ()
+    make_handler: Callable[[EventStore], Handler] | None = None
+    """Builds the consumer handler for other services' events, bound to this store."""
+    subscribes_to: Sequence[str] = ()
+    """Services whose event topics this service consumes."""
+    on_start: Callable[[FastAPI], Awaitable[None]] | None = None
+    jwks_fetcher: Callable[[FastAPI], JwksFetcher] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Runtime:
+    """The live parts of a running service, kept on ``app.state.runtime``."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    store: EventStore
+    producer: Any = None
+    relay: Relay | None = None
+    consumer: ConsumerRunner | None = None
+    projections: ProjectionRunner | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+def get_runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the service's runtime."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_store(request: Request) -> EventStore:
+    """FastAPI dependency: the service's event store."""
+    return get_runtime(request).store
+
+
+ServiceRuntime = Annotated[Runtime, Depends(get_runtime)]
+Store = Annotated[EventStore, Depends(get_store)]
+
+
+async def _start_producer(bootstrap: str, stop: asyncio.Event) -> Any:
+    delay = 0.5
+    while True:
+        producer = kafka.producer(bootstrap)
+        try:
+            await producer.start()
+            return producer
+        except Exception as exc:
+            await producer.stop()
+            if stop.is_set():
+                raise
+            log.warning("broker %s not reachable (%s); retrying in %.1fs", bootstrap, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
+    """Build a service's FastAPI app; background loops run inside its lifespan."""
+    service = settings.service
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(
+            settings.database_url, settings.db_schema, pool_size=settings.db_pool_size
+        )
+        store = EventStore(
+            engine, source=settings.source, on_append=metrics.EVENTS_APPENDED.labels(service).inc
+        )
+        rt = Runtime(settings=settings, engine=engine, store=store)
+        app.state.runtime = rt
+        fetcher = (
+            parts.jwks_fetcher(app) if parts.jwks_fetcher else http_jwks_fetcher(settings.jwks_url)
+        )
+        app.state.verifier = JwksVerifier(
+            fetcher, issuer=settings.token_issuer, audience=settings.token_audience
+        )
+        if parts.on_start is not None:
+            await parts.on_start(app)
+        if parts.projections and settings.run_projections:
+            rt.projections = ProjectionRunner(store, parts.projections)
+            rt.tasks.append(asyncio.create_task(rt.projections.run(rt.stop), name="projections"))
+        bootstrap = settings.kafka_bootstrap_servers
+        if bootstrap and (settings.run_relay or (parts.make_handler and settings.run_consumers)):
+            rt.producer = await _start_producer(bootstrap, rt.stop)
+            if settings.run_relay:
+                relayed = metrics.EVENTS_RELAYED.labels(service)
+                lag = metrics.RELAY_LAG.labels(service)
+
+                def published(n: int, behind: int) -> None:
+                    relayed.inc(n)
+                    lag.set(behind)
+
+                rt.relay = Relay(
+                    store,
+                    rt.producer,
+                    kafka.events_topic(service),
+                    bootstrap=bootstrap,
+                    on_published=published,
+                )
+                with contextlib.suppress(Exception):
+                    await rt.relay.reset_if_broker_was_wiped()
+                rt.tasks.append(asyncio.create_task(rt.relay.run(rt.stop), name="relay"))
+            if parts.make_handler is not None and settings.run_consumers:
+                rt.consumer = ConsumerRunner(
+                    engine=engine,
+                    bootstrap=bootstrap,
+                    group_id=f"zhengfeng-{service}",
+                    topics=[kafka.events_topic(s) for s in parts.subscribes_to],
+                    handler=parts.make_handler(store),
+                    dead_letter_topic=kafka.dead_letter_topic(service),
+                    producer=rt.producer,
+                    max_attempts=settings.consumer_max_attempts,
+                    backoff=settings.consumer_backoff_seconds,
+                    on_lag=lambda topic, partition, lag: metrics.CONSUMER_LAG.labels(
+                        service, topic, str(partition)
+                    ).set(lag),
+                    on_outcome=metrics.consumer_outcome_counter(service),
+                )
+                rt.tasks.append(
+                    asyncio.create_task(_consume(rt.consumer, rt.stop, service), name="consumer")
+                )
+        log.info("%s ready on %s:%s", service, settings.host, settings.port)
+        try:
+            yield
+        finally:
+            rt.stop.set()
+            for task in rt.tasks:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(task, timeout=15)
+            if rt.producer is not None:
+                await rt.producer.stop()
+            await engine.dispose()
+            log.info("%s stopped", service)
+
+    app = FastAPI(title=parts.title, version="0.1.0", lifespan=lifespan)
+    problems.install(app)
+    metrics.install(app, service)
+
+    @app.middleware("http")
+    async def _correlate(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        cid = request.headers.get("x-correlation-id") or str(uuid4())
+        token = correlation_id.set(cid)
+        try:
+            response = await call_next(request)
+        finally:
+            correlation_id.reset(token)
+        response.headers["X-Correlation-ID"] = cid
+        return response
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz(rt: ServiceRuntime) -> JSONResponse:
+        checks: dict[str, str] = {}
+        try:
+            async with rt.engine.connect() as c:
+                await c.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {exc}"
+        if rt.producer is not None:
+            try:
+                await asyncio.wait_for(rt.producer.client.fetch_all_metadata(), timeout=3)
+                checks["broker"] = "ok"
+            except Exception as exc:
+                checks["broker"] = f"unavailable: {exc!r}"
+        else:
+            checks["broker"] = "not configured"
+        ready = all(v in ("ok", "not configured") for v in checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/v1/schemas", tags=["contracts"])
+    async def schemas() -> list[dict[str, Any]]:
+        return [
+            {
+                "type": c.type_name,
+                "version": c.version,
+                "schema": f"/v1/schemas/{c.type_name}/{c.version}",
+            }
+            for c in registry
+        ]
+
+    @app.get("/v1/schemas/{type_name}/{version}", tags=["contracts"])
+    async def schema(type_name: str, version: int) -> JSONResponse:
+        if not registry.knows(type_name) or registry.contract(type_name).version != version:
+            raise problems.Problem(
+                404,
+                "unknown-schema",
+                "No such event schema",
+                f"{type_name} v{version} is not a current contract.",
+            )
+        return JSONResponse(registry.json_schema(type_name), media_type="application/schema+json")
+
+    for r in parts.routers:
+        app.include_router(r)
+    return app
+
+
+async def _consume(consumer: ConsumerRunner, stop: asyncio.Event, service: str) -> None:
+    # The consumer reconnects on its own; if it dies (broker gone), start it again.
+    while not stop.is_set():
+        try:
+            await consumer.run(stop)
+        except Exception:
+            log.exception("consumer of %s crashed; restarting", service)
+            await asyncio.sleep(1.0)

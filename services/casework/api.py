@@ -1,0 +1,100 @@
+"""Casework's HTTP API: the clue ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from libs.events.contracts.intake import ReportedPerson
+from libs.kit.auth import Principal, require_roles
+from libs.kit.pagination import Page, decode_cursor, encode_cursor
+from libs.kit.problems import Problem
+from libs.kit.service import Store
+from services.casework.domain import ClueStatus
+
+router = APIRouter(prefix="/v1", tags=["clues"])
+
+Operator = Annotated[
+    Principal, require_roles("clerk", "supervisor", "investigator", "reviewer", "leader", "auditor")
+]
+
+
+class ClueOut(BaseModel):
+    """A clue as the ledger shows it."""
+
+    clue_id: UUID
+    clue_number: str
+    status: ClueStatus
+    status_label: str
+    source_kind: str
+    source_department: str | None
+    source_reference: str | None
+    reported_persons: list[ReportedPerson]
+    categories: list[str]
+    narrative: str
+    received_at: datetime
+    registered_at: datetime
+    version: int
+
+
+def _out(row: Any) -> ClueOut:
+    status = ClueStatus(row.status)
+    return ClueOut(
+        status=status,
+        status_label=status.label,
+        **{k: v for k, v in row._mapping.items() if k != "status"},
+    )
+
+
+@router.get("/clues/{clue_id}", response_model=ClueOut)
+async def get_clue(clue_id: UUID, operator: Operator, store: Store, response: Response) -> ClueOut:
+    """One clue from the ledger; its version goes in ``ETag`` for later commands."""
+    async with store.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text("SELECT * FROM clue_ledger WHERE clue_id = :id"), {"id": clue_id}
+            )
+        ).first()
+    if row is None:
+        raise Problem(404, "not-found", "Not found", f"Clue {clue_id} is not in the ledger (yet).")
+    response.headers["ETag"] = f'"{row.version}"'
+    return _out(row)
+
+
+@router.get("/clues", response_model=Page[ClueOut])
+async def list_clues(
+    operator: Operator,
+    store: Store,
+    status: ClueStatus | None = None,
+    category: str | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Page[ClueOut]:
+    """The ledger, oldest first; filter by status and category."""
+    sql = "SELECT * FROM clue_ledger WHERE true"
+    params: dict[str, Any] = {"n": limit + 1}
+    if status:
+        sql += " AND status = :st"
+        params["st"] = status.value
+    if category:
+        sql += " AND :cat = ANY(categories)"
+        params["cat"] = category
+    if cursor:
+        at, cid = decode_cursor(cursor, 2)
+        sql += " AND (registered_at, clue_id) > (CAST(:at AS timestamptz), CAST(:cid AS uuid))"
+        params.update(at=datetime.fromisoformat(at), cid=cid)
+    sql += " ORDER BY registered_at, clue_id LIMIT :n"
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(text(sql), params)).all()
+    last = rows[limit - 1] if len(rows) > limit else None
+    return Page[ClueOut](
+        items=[_out(r) for r in rows[:limit]],
+        next_cursor=encode_cursor(last.registered_at.isoformat(), str(last.clue_id))
+        if last
+        else None,
+    )

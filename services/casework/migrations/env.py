@@ -1,0 +1,5 @@
+"""Alembic environment of the casework schema (shared body in libs.kit.migrations)."""
+
+from libs.kit.migrations import run_env
+
+run_env()

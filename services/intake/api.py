@@ -1,0 +1,221 @@
+"""Intake's HTTP API: partner clue transfers (线索移送) and their follow-up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import text
+
+from libs.events.contracts.intake import ClueReceived, ReportedPerson
+from libs.events.envelope import canonical_json
+from libs.events.store import NO_STREAM, Metadata
+from libs.kit import idempotency
+from libs.kit.auth import Principal, require_scopes
+from libs.kit.logs import correlation_id
+from libs.kit.pagination import Page, decode_cursor, encode_cursor
+from libs.kit.problems import Problem
+from libs.kit.service import Store
+from services.intake.domain import TransferClue, clue_stream, format_clue_number, receive_transfer
+
+router = APIRouter(prefix="/v1", tags=["clue transfers"])
+
+Partner = Annotated[Principal, require_scopes("clue:transfer")]
+
+
+class PersonIn(BaseModel):
+    """被反映人 as the partner describes them."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=50)
+    unit: str = Field(min_length=1, max_length=100)
+    post: str | None = Field(default=None, max_length=100)
+    id_number: str | None = Field(default=None, pattern=r"^\d{17}[\dX]$")
+
+
+class ClueTransferIn(BaseModel):
+    """A clue transfer (minimal fields; the full intake form comes with the intake issue)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reference: str = Field(
+        min_length=1, max_length=64, description="The partner's own reference number"
+    )
+    reported_persons: list[PersonIn] = Field(min_length=1, max_length=50)
+    categories: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1)
+    narrative: str = Field(min_length=1, max_length=20000)
+
+
+class TransferOut(BaseModel):
+    """What a partner learns about a clue it sent."""
+
+    clue_id: UUID
+    clue_number: str
+    reference: str | None
+    status: str
+    categories: list[str]
+    received_at: datetime
+    status_url: str
+
+
+def _status_url(clue_id: UUID) -> str:
+    return f"/v1/clue-transfers/{clue_id}"
+
+
+@router.post("/clue-transfers", status_code=201, response_model=TransferOut)
+async def transfer_clue(
+    body: ClueTransferIn,
+    partner: Partner,
+    store: Store,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Receive a clue from a partner department; a retry returns the original answer."""
+    if not partner.department:
+        raise Problem(
+            403, "no-department", "Not allowed", "This client is not bound to a department."
+        )
+    payload = body.model_dump(mode="json")
+    request_hash = idempotency.fingerprint(payload)
+    async with store.engine.begin() as conn:
+        if idempotency_key is not None:
+            stored = await idempotency.claim(conn, partner.actor, idempotency_key, request_hash)
+            if stored is not None:
+                return JSONResponse(
+                    stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"}
+                )
+        clue_id = uuid4()
+        taken = await conn.execute(
+            text(
+                """INSERT INTO partner_references (department, reference, clue_id, request_hash, response)
+                   VALUES (:d, :r, :id, :h, '{}') ON CONFLICT DO NOTHING RETURNING 1"""
+            ),
+            {"d": partner.department, "r": body.reference, "id": clue_id, "h": request_hash},
+        )
+        if taken.first() is None:
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT request_hash, response FROM partner_references WHERE department = :d AND reference = :r"
+                    ),
+                    {"d": partner.department, "r": body.reference},
+                )
+            ).one()
+            if row.request_hash != request_hash:
+                raise Problem(
+                    409,
+                    "reference-reused",
+                    "This reference number was already used",
+                    f"Reference {body.reference!r} was transferred before with different content. "
+                    "Send a new reference number, or resend the original unchanged.",
+                    errors=[{"field": "reference", "reason": "already used for a different clue"}],
+                )
+            if idempotency_key is not None:
+                await idempotency.remember(conn, partner.actor, idempotency_key, 201, row.response)
+            return JSONResponse(row.response, 201, headers={"Idempotent-Replayed": "true"})
+        now = store.clock()
+        serial = (
+            await conn.execute(
+                text(
+                    """INSERT INTO clue_numbers (year, last) VALUES (:y, 1)
+                       ON CONFLICT (year) DO UPDATE SET last = clue_numbers.last + 1 RETURNING last"""
+                ),
+                {"y": now.year},
+            )
+        ).scalar_one()
+        command = TransferClue(
+            department=partner.department,
+            reference=body.reference,
+            reported_persons=tuple(ReportedPerson(**p.model_dump()) for p in body.reported_persons),
+            categories=tuple(body.categories),
+            narrative=body.narrative,
+        )
+        events = receive_transfer(
+            command, clue_id=clue_id, clue_number=format_clue_number(now.year, serial), now=now
+        )
+        await store.append(
+            clue_stream(clue_id),
+            events,
+            expected_version=NO_STREAM,
+            meta=Metadata(actor=partner.actor, correlation_id=correlation_id.get() or str(uuid4())),
+            conn=conn,
+        )
+        out = _transfer_out(events[0]).model_dump(mode="json")
+        await conn.execute(
+            text(
+                "UPDATE partner_references SET response = CAST(:b AS jsonb) WHERE department = :d AND reference = :r"
+            ),
+            {"b": canonical_json(out), "d": partner.department, "r": body.reference},
+        )
+        if idempotency_key is not None:
+            await idempotency.remember(conn, partner.actor, idempotency_key, 201, out)
+    return JSONResponse(out, 201, headers={"Location": out["status_url"]})
+
+
+def _transfer_out(event: ClueReceived, status: str = "received") -> TransferOut:
+    return TransferOut(
+        clue_id=event.clue_id,
+        clue_number=event.clue_number,
+        reference=event.source_reference,
+        status=status,
+        categories=event.categories,
+        received_at=event.received_at,
+        status_url=_status_url(event.clue_id),
+    )
+
+
+@router.get("/clue-transfers/{clue_id}", response_model=TransferOut)
+async def get_transfer(clue_id: UUID, partner: Partner, store: Store) -> Any:
+    """A transfer's status; another department's clue is not found."""
+    for recorded in await store.read_stream(clue_stream(clue_id)):
+        event = recorded.event
+        if isinstance(event, ClueReceived) and event.source_department == partner.department:
+            return _transfer_out(event)
+    raise Problem(
+        404, "not-found", "Not found", f"No clue transfer {clue_id} from your department."
+    )
+
+
+@router.get("/clue-transfers", response_model=Page[TransferOut])
+async def list_transfers(
+    partner: Partner,
+    store: Store,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    status: str | None = None,
+) -> Page[TransferOut]:
+    """The department's own transfers, oldest first, cursor-paginated."""
+    sql = "SELECT * FROM transfers WHERE department = :d"
+    params: dict[str, Any] = {"d": partner.department, "n": limit + 1}
+    if status:
+        sql += " AND status = :st"
+        params["st"] = status
+    if cursor:
+        at, cid = decode_cursor(cursor, 2)
+        sql += " AND (received_at, clue_id) > (CAST(:at AS timestamptz), CAST(:cid AS uuid))"
+        params.update(at=datetime.fromisoformat(at), cid=cid)
+    sql += " ORDER BY received_at, clue_id LIMIT :n"
+    async with store.engine.connect() as conn:
+        rows = (await conn.execute(text(sql), params)).all()
+    items = [
+        TransferOut(
+            clue_id=r.clue_id,
+            clue_number=r.clue_number,
+            reference=r.reference,
+            status=r.status,
+            categories=r.categories,
+            received_at=r.received_at,
+            status_url=_status_url(r.clue_id),
+        )
+        for r in rows[:limit]
+    ]
+    next_cursor = (
+        encode_cursor(rows[limit - 1].received_at.isoformat(), str(rows[limit - 1].clue_id))
+        if len(rows) > limit
+        else None
+    )
+    return Page[TransferOut](items=items, next_cursor=next_cursor)

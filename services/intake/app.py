@@ -1,0 +1,40 @@
+"""Intake: the front door. Partner transfers in, clue events out; the token issuer."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from libs.kit.issuer import Issuer
+from libs.kit.issuer import router as issuer_router
+from libs.kit.service import ServiceParts, create_app
+from libs.kit.settings import ServiceSettings, settings_class
+from services.intake.api import router
+from services.intake.projections import TransfersProjection
+
+Settings = settings_class("intake")
+
+
+def create(settings: ServiceSettings | None = None) -> FastAPI:
+    """The intake app."""
+    settings = settings or Settings()
+    issuer = Issuer(
+        None,
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,  # type: ignore[arg-type]
+        ttl_seconds=settings.access_token_ttl_seconds,
+    )
+
+    async def on_start(app: FastAPI) -> None:
+        issuer.engine = app.state.runtime.engine
+        await issuer.load_keys()
+
+    return create_app(
+        settings,
+        ServiceParts(
+            title="Zhengfeng intake (线索受理)",
+            routers=[router, issuer_router(issuer)],
+            projections=[TransfersProjection()],
+            on_start=on_start,
+            jwks_fetcher=lambda app: issuer.fetch_jwks,
+        ),
+    )
