@@ -1,0 +1,207 @@
+"""The event store: append, concurrency, reads, immutability, tamper evidence."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from pydantic import ConfigDict
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from libs.events.contracts import Event, EventRegistry
+from libs.events.contracts.intake import ClueReceived
+from libs.events.store import ANY, NO_STREAM, START, ConcurrencyError, EventStore, Metadata
+from tests.factories import NoteTaken, clue_received, note
+
+META = Metadata(actor="operator:clerk-1", correlation_id="corr-1")
+
+
+async def test_appended_events_read_back_with_versions_positions_and_metadata(
+    store: EventStore,
+) -> None:
+    recorded = await store.append(
+        "case-1", [note("a"), note("b")], expected_version=NO_STREAM, meta=META
+    )
+    assert [r.version for r in recorded] == [1, 2]
+
+    events = await store.read_stream("case-1")
+    assert [e.event for e in events] == [note("a"), note("b")]
+    assert [e.envelope.streamversion for e in events] == [1, 2]
+    assert events[0].envelope.actor == "operator:clerk-1"
+    assert events[0].envelope.correlationid == "corr-1"
+    assert events[1].envelope.prevhash == events[0].envelope.eventhash
+    assert events[0].checkpoint < events[1].checkpoint
+    assert await store.stream_version("case-1") == 2
+
+
+async def test_stale_expected_version_is_a_conflict_naming_the_current_version(
+    store: EventStore,
+) -> None:
+    await store.append("case-1", [note("a")], expected_version=NO_STREAM, meta=META)
+
+    with pytest.raises(ConcurrencyError) as err:
+        await store.append("case-1", [note("b")], expected_version=NO_STREAM, meta=META)
+
+    assert err.value.actual == 1
+    assert "expected version 0" in str(err.value)
+    assert await store.stream_version("case-1") == 1
+
+
+async def test_two_writers_at_the_same_version_only_one_wins(store: EventStore) -> None:
+    await store.append("case-1", [note("a")], expected_version=NO_STREAM, meta=META)
+
+    results = await asyncio.gather(
+        *(store.append("case-1", [note(f"w{i}")], expected_version=1, meta=META) for i in range(6)),
+        return_exceptions=True,
+    )
+
+    wins = [r for r in results if not isinstance(r, BaseException)]
+    assert len(wins) == 1
+    assert all(isinstance(r, ConcurrencyError) for r in results if isinstance(r, BaseException))
+    assert [r.version for r in await store.read_stream("case-1")] == [1, 2]
+
+
+async def test_stream_can_be_read_up_to_a_version_or_as_of_a_time(store: EventStore) -> None:
+    clock = iter(
+        [
+            store.clock() - timedelta(days=3),
+            store.clock() - timedelta(days=2),
+            store.clock() - timedelta(days=1),
+        ]
+    )
+    store.clock = lambda: next(clock)
+    for i in range(3):
+        await store.append("case-1", [note(str(i))], expected_version=ANY, meta=META)
+    events = await store.read_stream("case-1")
+
+    assert [e.version for e in await store.read_stream("case-1", up_to_version=2)] == [1, 2]
+    as_of = events[1].envelope.time + timedelta(hours=1)
+    assert [e.version for e in await store.read_stream("case-1", as_of=as_of)] == [1, 2]
+
+
+async def test_read_all_returns_every_event_once_in_commit_order(store: EventStore) -> None:
+    for i in range(5):
+        await store.append(f"s-{i % 2}", [note(str(i))], expected_version=ANY, meta=META)
+
+    first = await store.read_all(START, limit=3)
+    rest = await store.read_all(first[-1].checkpoint, limit=10)
+
+    texts = [r.event.text for r in first + rest]  # type: ignore[attr-defined]
+    assert texts == ["0", "1", "2", "3", "4"]
+    assert await store.head() == rest[-1].checkpoint
+    assert await store.count_after(first[-1].checkpoint) == 2
+
+
+async def test_unregistered_event_types_are_refused_before_anything_is_written(
+    store: EventStore,
+) -> None:
+    class Stray(NoteTaken):
+        type_name = "zhengfeng.test.stray"
+
+    with pytest.raises(ValueError, match="not registered"):
+        await store.append("case-1", [Stray(text="x")], expected_version=ANY, meta=META)
+    assert await store.read_stream("case-1") == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        'UPDATE events SET data = \'{"text": "changed"}\'',
+        "DELETE FROM events",
+        "TRUNCATE events",
+    ],
+)
+async def test_the_database_refuses_to_change_or_remove_events(
+    store: EventStore, statement: str
+) -> None:
+    await store.append("case-1", [note("a")], expected_version=NO_STREAM, meta=META)
+
+    with pytest.raises(DBAPIError, match="events are immutable"):
+        async with store.engine.begin() as conn:
+            await conn.execute(text(statement))
+
+    assert [e.event.text for e in await store.read_stream("case-1")] == ["a"]  # type: ignore[attr-defined]
+
+
+async def test_verify_passes_on_an_untouched_store(store: EventStore) -> None:
+    for i in range(4):
+        await store.append(
+            f"s-{i % 2}", [note(str(i)), note(str(i))], expected_version=ANY, meta=META
+        )
+    assert await store.write_checkpoint() is not None
+
+    report = await store.verify()
+
+    assert report.ok, report.breaks
+    assert (report.events, report.streams, report.checkpoints) == (8, 2, 1)
+
+
+async def _tamper(store: EventStore, sql: str) -> None:
+    # What a DBA with superuser rights could do: bypass the immutability trigger.
+    async with store.engine.begin() as conn:
+        await conn.execute(text("SET LOCAL session_replication_role = replica"))
+        await conn.execute(text(sql))
+
+
+async def test_verify_names_the_stream_and_version_whose_data_was_edited_by_hand(
+    store: EventStore,
+) -> None:
+    for i in range(3):
+        await store.append("case-7", [note(str(i))], expected_version=ANY, meta=META)
+    await store.append("case-8", [note("other")], expected_version=ANY, meta=META)
+
+    await _tamper(
+        store,
+        """UPDATE events SET data = jsonb_set(data, '{text}', '"forged"')
+           WHERE stream_id = 'case-7' AND stream_version = 2""",
+    )
+    report = await store.verify()
+
+    assert not report.ok
+    assert report.first_break is not None
+    assert (report.first_break.stream_id, report.first_break.version) == ("case-7", 2)
+    assert "hash" in report.first_break.reason
+    assert [b.stream_id for b in report.breaks] == ["case-7"]
+
+
+async def test_verify_notices_a_deleted_event_and_a_changed_store_checkpoint(
+    store: EventStore,
+) -> None:
+    for i in range(3):
+        await store.append("case-9", [note(str(i))], expected_version=ANY, meta=META)
+    await store.write_checkpoint()
+
+    await _tamper(store, "DELETE FROM events WHERE stream_id = 'case-9' AND stream_version = 3")
+    report = await store.verify()
+
+    reasons = {(b.stream_id, b.version): b.reason for b in report.breaks}
+    assert ("case-9", 3) in reasons
+    assert any(b.stream_id == "<store>" for b in report.breaks)
+
+
+async def test_old_event_versions_are_upcast_when_read(store: EventStore) -> None:
+    # Write a v1 ClueReceived through a registry that only knows v1, then read with today's.
+    old = EventRegistry()
+
+    @old.register
+    class V1(Event):
+        model_config = ConfigDict(extra="allow", frozen=True)
+        type_name = ClueReceived.type_name
+        version = 1
+
+    current = clue_received()
+    v1_data = current.model_dump(mode="json", exclude={"source_kind", "source_department"})
+    v1_data["department"] = "tax"
+    legacy = EventStore(store.engine, source=store.source, event_registry=old)
+    await legacy.append("clue-x", [V1(**v1_data)], expected_version=NO_STREAM, meta=META)
+
+    (recorded,) = await store.read_stream("clue-x")
+    event = recorded.event
+
+    assert isinstance(event, ClueReceived)
+    assert event.source_kind == "partner_transfer"
+    assert event.source_department == "tax"
+    assert recorded.envelope.typeversion == 1
+    assert (await store.verify()).ok
