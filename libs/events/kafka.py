@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -17,15 +18,27 @@ log = logging.getLogger(__name__)
 
 SERVICES = ("intake", "analysis", "casework", "accountability")
 
+DEFAULT_TOPIC_PREFIX = "zhengfeng"
+
+
+def topic_prefix() -> str:
+    """``ZF_TOPIC_PREFIX`` (default ``zhengfeng``): lets several platforms share a broker."""
+    return os.environ.get("ZF_TOPIC_PREFIX", "").strip() or DEFAULT_TOPIC_PREFIX
+
 
 def events_topic(service: str) -> str:
     """The topic a service's relay publishes its store to."""
-    return f"zhengfeng.{service}.events"
+    return f"{topic_prefix()}.{service}.events"
 
 
 def dead_letter_topic(service: str) -> str:
     """Where a service's consumers park messages they cannot process."""
-    return f"zhengfeng.{service}.dlq"
+    return f"{topic_prefix()}.{service}.dlq"
+
+
+def consumer_group(service: str) -> str:
+    """The consumer group of a service's consumers (same prefix as the topics)."""
+    return f"{topic_prefix()}-{service}"
 
 
 def all_topics(services: tuple[str, ...] = SERVICES) -> list[str]:

@@ -26,9 +26,7 @@ _CLAIM = text(
 )
 # Replicas of a service may run the same projection: the row lock makes them take turns,
 # and the one that waited re-reads the checkpoint the other one moved.
-_LOCK = text(
-    "SELECT tx_id::text, position FROM projection_checkpoints WHERE name = :n FOR UPDATE"
-)
+_LOCK = text("SELECT tx_id::text, position FROM projection_checkpoints WHERE name = :n FOR UPDATE")
 _SAVE = text(
     """INSERT INTO projection_checkpoints (name, tx_id, position)
        VALUES (:n, CAST(:tx AS xid8), :pos)

@@ -180,6 +180,14 @@ _HEAD = text(
        WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
        ORDER BY tx_id DESC, global_position DESC LIMIT 1"""
 )
+_LAST_STORE_CHECKPOINT = text(
+    """SELECT tx_id::text AS tx_id, position, event_count, digest
+       FROM store_checkpoints ORDER BY id DESC LIMIT 1"""
+)
+_STORE_CHECKPOINTS = text(
+    """SELECT tx_id::text AS tx_id, position, event_count, digest
+       FROM store_checkpoints ORDER BY id"""
+)
 _COUNT_AFTER = text(
     """SELECT count(*) FROM events
        WHERE (tx_id, global_position) > (CAST(:after_tx AS xid8), :after_pos)"""
@@ -393,31 +401,44 @@ class EventStore:
             return int((await c.execute(_COUNT_AFTER, after.as_params())).scalar_one())
 
     async def write_checkpoint(self) -> tuple[Checkpoint, int, str] | None:
-        """Hash the whole store in commit-safe order up to its head and record it."""
+        """Record a whole-store checkpoint: a digest over every event hash up to the head.
+
+        Each checkpoint continues the previous one's digest over the events after it, so
+        writing one reads only the new events, and the sequence of checkpoints commits to
+        the whole store in commit-safe order. Returns ``None`` when nothing is new.
+        """
         async with self.engine.begin() as c:
+            await c.execute(text("LOCK TABLE store_checkpoints IN EXCLUSIVE MODE"))
+            last = (await c.execute(_LAST_STORE_CHECKPOINT)).first()
+            after = Checkpoint(int(last.tx_id), last.position) if last else START
             head = await self.head(c)
-            if head == START:
+            if head <= after:
                 return None
-            count, digest = await self._digest_until(c, head)
+            prev_digest, prev_count = (last.digest, last.event_count) if last else (GENESIS_HASH, 0)
+            count, digest = await self._digest_range(c, after, head, prev_digest)
+            total = prev_count + count
             await c.execute(
                 text(
                     """INSERT INTO store_checkpoints (tx_id, position, event_count, digest)
                        VALUES (CAST(:tx AS xid8), :pos, :n, :d)"""
                 ),
-                {"tx": head.tx_id, "pos": head.position, "n": count, "d": digest},
+                {"tx": head.tx_id, "pos": head.position, "n": total, "d": digest},
             )
-        return head, count, digest
+        return head, total, digest
 
-    async def _digest_until(self, c: AsyncConnection, until: Checkpoint) -> tuple[int, str]:
-        digest = hashlib.sha256()
+    async def _digest_range(
+        self, c: AsyncConnection, after: Checkpoint, until: Checkpoint, prev_digest: str
+    ) -> tuple[int, str]:
+        digest = hashlib.sha256(prev_digest.encode())
         count = 0
         result = await c.stream(
             text(
                 """SELECT hash FROM events
-                   WHERE (tx_id, global_position) <= (CAST(:tx AS xid8), :pos)
+                   WHERE (tx_id, global_position) > (CAST(:after_tx AS xid8), :after_pos)
+                     AND (tx_id, global_position) <= (CAST(:tx AS xid8), :pos)
                    ORDER BY tx_id, global_position"""
             ),
-            {"tx": until.tx_id, "pos": until.position},
+            {**after.as_params(), "tx": until.tx_id, "pos": until.position},
         )
         async for (h,) in result:
             digest.update(h.encode())
@@ -479,24 +500,20 @@ class EventStore:
                             f"stream head says version {version}; events end at {last}",
                         )
                     )
-            checkpoints = (
-                await c.execute(
-                    text(
-                        """SELECT tx_id::text AS tx_id, position, event_count, digest
-                           FROM store_checkpoints ORDER BY id"""
-                    )
-                )
-            ).all()
-            for cp in checkpoints:
+            after, prev_digest, prev_count = START, GENESIS_HASH, 0
+            for cp in (await c.execute(_STORE_CHECKPOINTS)).all():
                 report.checkpoints += 1
-                count, digest = await self._digest_until(c, Checkpoint(int(cp.tx_id), cp.position))
-                if (count, digest) != (cp.event_count, cp.digest):
+                until = Checkpoint(int(cp.tx_id), cp.position)
+                count, digest = await self._digest_range(c, after, until, prev_digest)
+                if (prev_count + count, digest) != (cp.event_count, cp.digest):
                     report.breaks.append(
                         Break(
                             "<store>",
                             cp.position,
                             f"store checkpoint at position {cp.position} no longer matches "
-                            f"({count} events now, {cp.event_count} then)",
+                            f"({prev_count + count} events now, {cp.event_count} then)",
                         )
                     )
+                    break
+                after, prev_digest, prev_count = until, cp.digest, cp.event_count
         return report

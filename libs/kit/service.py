@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events import kafka
+from libs.events.asyncapi import asyncapi_document
 from libs.events.consumer import ConsumerRunner, Handler
 from libs.events.contracts import registry
 from libs.events.projections import Projection, ProjectionRunner
@@ -147,7 +148,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                 rt.consumer = ConsumerRunner(
                     engine=engine,
                     bootstrap=bootstrap,
-                    group_id=f"zhengfeng-{service}",
+                    group_id=kafka.consumer_group(service),
                     topics=[kafka.events_topic(s) for s in parts.subscribes_to],
                     handler=parts.make_handler(store),
                     dead_letter_topic=kafka.dead_letter_topic(service),
@@ -162,6 +163,15 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                 rt.tasks.append(
                     asyncio.create_task(_consume(rt.consumer, rt.stop, service), name="consumer")
                 )
+        if settings.store_checkpoint_interval_seconds > 0:
+            rt.tasks.append(
+                asyncio.create_task(
+                    _checkpoint_periodically(
+                        store, settings.store_checkpoint_interval_seconds, rt.stop
+                    ),
+                    name="store-checkpoints",
+                )
+            )
         log.info("%s ready on %s:%s", service, settings.host, settings.port)
         try:
             yield
@@ -241,9 +251,32 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
             )
         return JSONResponse(registry.json_schema(type_name), media_type="application/schema+json")
 
+    @app.get("/v1/asyncapi.json", tags=["contracts"])
+    async def asyncapi() -> dict[str, Any]:
+        return asyncapi_document(
+            service,
+            registry,
+            consumes=parts.subscribes_to,
+            kafka_host=settings.kafka_bootstrap_servers or "kafka:9092",
+        )
+
     for r in parts.routers:
         app.include_router(r)
     return app
+
+
+async def _checkpoint_periodically(store: EventStore, interval: float, stop: asyncio.Event) -> None:
+    # Several replicas may do this at once; write_checkpoint serialises them and skips
+    # when nothing is new.
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        if stop.is_set():
+            return
+        try:
+            await store.write_checkpoint()
+        except Exception:
+            log.exception("store checkpoint failed; will retry")
 
 
 async def _consume(consumer: ConsumerRunner, stop: asyncio.Event, service: str) -> None:

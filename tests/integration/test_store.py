@@ -205,3 +205,17 @@ async def test_old_event_versions_are_upcast_when_read(store: EventStore) -> Non
     assert event.source_department == "tax"
     assert recorded.envelope.typeversion == 1
     assert (await store.verify()).ok
+
+
+async def test_store_checkpoints_chain_onto_each_other_and_cover_only_new_events(store: EventStore) -> None:
+    await store.append("case-1", [note("a"), note("b")], expected_version=ANY, meta=META)
+    first = await store.write_checkpoint()
+    assert await store.write_checkpoint() is None  # nothing new since
+    await store.append("case-2", [note("c")], expected_version=ANY, meta=META)
+    second = await store.write_checkpoint()
+
+    assert first is not None and second is not None
+    assert (first[1], second[1]) == (2, 3)
+    assert first[2] != second[2]
+    report = await store.verify()
+    assert report.ok and report.checkpoints == 2

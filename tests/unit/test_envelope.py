@@ -1,0 +1,169 @@
+"""The CloudEvents envelope: hash chain, Kafka binary content mode, canonical JSON."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from libs.events.envelope import (
+    GENESIS_HASH,
+    Envelope,
+    EnvelopeError,
+    canonical_json,
+    chain_hash,
+    envelope_hash,
+    from_kafka,
+    to_kafka,
+)
+
+EVENT_ID = UUID("0b0e6c52-3f0c-4d7e-9a51-0c6e6f1b2a01")
+
+HASHED: dict[str, Any] = {
+    "prev_hash": GENESIS_HASH,
+    "event_id": EVENT_ID,
+    "source": "/zhengfeng/intake",
+    "type": "zhengfeng.intake.clue_received",
+    "type_version": 2,
+    "stream_id": "clue-1",
+    "stream_version": 1,
+    "time": datetime(2026, 2, 20, 9, 30, 0, 123456, tzinfo=UTC),
+    "data": {"narrative": "春节期间公务卡在私人会所消费。", "categories": ["violation_dining"]},
+    "correlation_id": "corr-1",
+    "causation_id": None,
+    "actor": "partner:audit-bureau",
+}
+
+CHANGED: dict[str, Any] = {
+    "prev_hash": "f" * 64,
+    "event_id": UUID("0b0e6c52-3f0c-4d7e-9a51-0c6e6f1b2a02"),
+    "source": "/zhengfeng/casework",
+    "type": "zhengfeng.intake.clue_withdrawn",
+    "type_version": 3,
+    "stream_id": "clue-2",
+    "stream_version": 2,
+    "time": HASHED["time"] + timedelta(microseconds=1),
+    "data": {"narrative": "春节期间公务卡在私人会所消费", "categories": ["violation_dining"]},
+    "correlation_id": "corr-2",
+    "causation_id": "cause-1",
+    "actor": "partner:tax-bureau",
+}
+
+
+def envelope(**overrides: Any) -> Envelope:
+    fields: dict[str, Any] = {
+        "id": EVENT_ID,
+        "source": HASHED["source"],
+        "type": HASHED["type"],
+        "subject": HASHED["stream_id"],
+        "time": HASHED["time"],
+        "dataschema": "/v1/schemas/zhengfeng.intake.clue_received/2",
+        "data": HASHED["data"],
+        "typeversion": HASHED["type_version"],
+        "streamversion": HASHED["stream_version"],
+        "correlationid": HASHED["correlation_id"],
+        "causationid": "cause-9",
+        "actor": HASHED["actor"],
+        "prevhash": GENESIS_HASH,
+        "eventhash": "",
+        "position": 42,
+    }
+    fields.update(overrides)
+    draft = Envelope(**fields)
+    return draft.model_copy(update={"eventhash": envelope_hash(draft)})
+
+
+@pytest.mark.parametrize("field", sorted(HASHED))
+def test_chain_hash_changes_when_any_hashed_field_changes(field: str) -> None:
+    assert chain_hash(**{**HASHED, field: CHANGED[field]}) != chain_hash(**HASHED)
+
+
+def test_chain_hash_is_stable_for_the_same_event() -> None:
+    assert chain_hash(**HASHED) == chain_hash(**dict(reversed(list(HASHED.items()))))
+    assert len(chain_hash(**HASHED)) == 64
+
+
+def test_chain_hash_ignores_the_order_of_data_keys() -> None:
+    reordered = dict(reversed(list(HASHED["data"].items())))
+    assert chain_hash(**{**HASHED, "data": reordered}) == chain_hash(**HASHED)
+
+
+def test_kafka_record_is_keyed_by_stream_with_ce_headers_and_json_value() -> None:
+    original = envelope()
+
+    key, value, headers = to_kafka(original)
+
+    assert key == b"clue-1"
+    assert json.loads(value) == original.data
+    names = dict(headers)
+    assert names["ce_specversion"] == b"1.0"
+    assert names["ce_id"] == str(EVENT_ID).encode()
+    assert names["ce_type"] == b"zhengfeng.intake.clue_received"
+    assert names["ce_subject"] == b"clue-1"
+    assert names["ce_time"] == b"2026-02-20T09:30:00.123456Z"
+    assert names["ce_eventhash"] == original.eventhash.encode()
+    assert names["content-type"] == b"application/json"
+    assert all(n == "content-type" or n.startswith("ce_") for n in names)
+
+
+def test_kafka_record_round_trips_to_the_same_envelope() -> None:
+    original = envelope()
+
+    key, value, headers = to_kafka(original)
+    rebuilt = from_kafka(value, headers)
+
+    assert rebuilt == original
+    assert rebuilt.stream_id == key.decode()
+    assert envelope_hash(rebuilt) == rebuilt.eventhash
+
+
+def test_kafka_round_trip_keeps_absent_optional_attributes_absent() -> None:
+    original = envelope(causationid=None, position=None)
+
+    rebuilt = from_kafka(*to_kafka(original)[1:])
+
+    assert "ce_causationid" not in dict(to_kafka(original)[2])
+    assert rebuilt.causationid is None
+    assert rebuilt.position is None
+    assert rebuilt == original
+
+
+def test_record_without_ce_specversion_is_not_an_envelope() -> None:
+    _, value, headers = to_kafka(envelope())
+    without = [(n, v) for n, v in headers if n != "ce_specversion"]
+
+    with pytest.raises(EnvelopeError, match="specversion"):
+        from_kafka(value, without)
+
+
+def test_record_with_bad_json_is_not_an_envelope() -> None:
+    _, _, headers = to_kafka(envelope())
+
+    with pytest.raises(EnvelopeError):
+        from_kafka('{"narrative": "未闭合'.encode(), headers)
+
+
+def test_record_missing_a_required_attribute_is_not_an_envelope() -> None:
+    _, value, headers = to_kafka(envelope())
+    without = [(n, v) for n, v in headers if n != "ce_actor"]
+
+    with pytest.raises(EnvelopeError):
+        from_kafka(value, without)
+
+
+def test_canonical_json_does_not_depend_on_key_order() -> None:
+    a = {"b": 1, "a": {"y": [1, 2], "x": "甲"}}
+    b = {"a": {"x": "甲", "y": [1, 2]}, "b": 1}
+
+    assert canonical_json(a) == canonical_json(b) == '{"a":{"x":"甲","y":[1,2]},"b":1}'
+
+
+def test_canonical_json_keeps_chinese_text_unescaped() -> None:
+    text = canonical_json({"name": "王五", "unit": "某县财政局"})
+
+    assert "王五" in text
+    assert "\\u" not in text
+    assert json.loads(text) == {"name": "王五", "unit": "某县财政局"}
