@@ -137,7 +137,7 @@ class ConsumerRunner:
         if highwater is not None:
             self._on_lag(tp.topic, tp.partition, max(highwater - self._pending.get(tp, 0), 0))
 
-    async def process(self, record: ConsumerRecord) -> None:  # type: ignore[type-arg]
+    async def process(self, record: ConsumerRecord) -> None:
         """Apply one record exactly once in effect, or park it on the dead-letter topic."""
         try:
             envelope = from_kafka(record.value, record.headers)
@@ -193,7 +193,7 @@ class ConsumerRunner:
 
     async def _park(
         self,
-        record: ConsumerRecord,  # type: ignore[type-arg]
+        record: ConsumerRecord,
         envelope: Envelope | None,
         error: str,
         *,

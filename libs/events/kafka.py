@@ -92,7 +92,7 @@ async def end_offsets_total(bootstrap: str, topic: str) -> int | None:
             return None
         tps = [TopicPartition(topic, p) for p in partitions]
         offsets = await consumer.end_offsets(tps)
-        return sum(offsets.values())
+        return int(sum(offsets.values()))
     finally:
         await consumer.stop()
 

@@ -462,7 +462,7 @@ class EventStore:
             result = await c.stream(
                 text(f"SELECT {_COLUMNS} FROM events ORDER BY stream_id, stream_version")
             )
-            current: str | None = None
+            current = ""
             expected_prev = GENESIS_HASH
             expected_version = 1
             broken: set[str] = set()

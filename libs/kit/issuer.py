@@ -117,11 +117,10 @@ class Issuer:
         """Load signing keys, creating the first one if the table is empty."""
         async with self.engine.begin() as c:
             await c.execute(text("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE"))
-            rows = (
-                await c.execute(
-                    text("SELECT kid, private_pem FROM signing_keys ORDER BY created_at")
-                )
-            ).all()
+            result = await c.execute(
+                text("SELECT kid, private_pem FROM signing_keys ORDER BY created_at")
+            )
+            rows: list[Any] = list(result.all())
             if not rows:
                 key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
                 pem = key.private_bytes(

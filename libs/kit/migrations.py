@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.schema import EVENT_STORE_DDL
+from libs.events.schema import EVENT_STORE_DDL, grant_app_role
 from libs.kit.db import make_engine
 
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
@@ -63,10 +65,30 @@ def run_env() -> None:
                 await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
                 await conn.execute(text(f'SET LOCAL search_path TO "{schema}"'))
                 await conn.run_sync(migrate)
+                await _grant_app_role(conn, schema)
         finally:
             await engine.dispose()
 
     asyncio.run(go())
+
+
+APP_ROLE_ENV = "ZF_DB_APP_ROLE"
+
+
+async def _grant_app_role(conn: AsyncConnection, schema: str) -> None:
+    """Where the deployment names a login role for the services, give it only what it needs.
+
+    The role may append and read events but never change or remove them (privilege on
+    top of the trigger); the other tables are ordinary state. Skipped when the role is
+    not set or does not exist, or when the migrating role may not grant.
+    """
+    role = os.environ.get(APP_ROLE_ENV, "").strip()
+    if not role:
+        return
+    if not await conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}):
+        return
+    for statement in grant_app_role(schema, role):
+        await conn.execute(text(statement))
 
 
 def create_event_store() -> None:

