@@ -14,6 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import unquote_plus
 from uuid import uuid4
 
 import jwt
@@ -233,7 +234,9 @@ def router(issuer: Issuer) -> APIRouter:
         basic = request.headers.get("authorization", "")
         if basic.lower().startswith("basic "):
             try:
-                client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
+                raw_id, _, raw_secret = base64.b64decode(basic[6:]).decode().partition(":")
+                # RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
+                client_id, client_secret = unquote_plus(raw_id), unquote_plus(raw_secret)
             except ValueError:
                 return _oauth_error(401, "invalid_client", "Malformed Basic credentials.")
         if grant_type == "client_credentials":

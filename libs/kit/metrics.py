@@ -57,11 +57,15 @@ def install(app: FastAPI, service: str) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        LATENCY.labels(service, request.method, path).observe(time.perf_counter() - start)
-        REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
+        status = 500  # unless a response comes back: a crash is answered further out
+        try:
+            response = await call_next(request)
+            status = response.status_code
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            LATENCY.labels(service, request.method, path).observe(time.perf_counter() - start)
+            REQUESTS.labels(service, request.method, path, str(status)).inc()
         return response
 
     @app.get("/metrics", include_in_schema=False)

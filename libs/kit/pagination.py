@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -25,15 +26,17 @@ def encode_cursor(*values: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, arity: int) -> list[Any]:
-    """The sort key inside a cursor; a 400 problem if it was not one of ours."""
+def decode_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> list[Any]:
+    """The sort key inside a cursor, one value per parser (``datetime.fromisoformat``,
+    ``UUID``, ``str``); a 400 problem if it was not one of ours."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(values, list) or len(values) != arity:
+        if not isinstance(values, list) or len(values) != len(parsers):
             raise ValueError("wrong shape")
-        return values
-    except (ValueError, TypeError) as exc:
+        # A tampered cursor must be a 400 here, not a type error in the query later.
+        return [parse(value) for parse, value in zip(parsers, values, strict=True)]
+    except (ValueError, TypeError, AttributeError) as exc:
         raise Problem(
             400,
             "invalid-cursor",

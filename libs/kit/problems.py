@@ -68,10 +68,14 @@ def problem_response(problem: Problem, instance: str | None = None) -> JSONRespo
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # Only the first element says where the value came from; a body field may be named
+    # "query" or "path" too. List indexes are ints: ``reported_persons[0].name``.
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
     out = ""
     for p in parts:
-        out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
     return out or "body"
 
 
@@ -141,13 +145,23 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(
-            Problem(
-                500,
-                "internal-error",
-                "Something went wrong on our side",
-                "The error was logged with this request's correlation id; nothing was saved.",
-            ),
-            request.url.path,
-        )
+        return internal_error(request, exc)
+
+
+def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    """Log an unexpected error and answer a 500 problem that does not leak its details."""
+    log.error(
+        "unhandled error on %s %s",
+        request.method,
+        request.url.path,
+        exc_info=(type(exc), exc, exc.__traceback__),
+    )
+    return problem_response(
+        Problem(
+            500,
+            "internal-error",
+            "Something went wrong on our side",
+            "The error was logged with this request's correlation id; nothing was saved.",
+        ),
+        request.url.path,
+    )

@@ -197,6 +197,10 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
         token = correlation_id.set(cid)
         try:
             response = await call_next(request)
+        except Exception as exc:
+            # Answered here, not by Starlette's outermost error middleware, so that the
+            # log line and the 500 both carry this request's correlation id.
+            response = problems.internal_error(request, exc)
         finally:
             correlation_id.reset(token)
         response.headers["X-Correlation-ID"] = cid

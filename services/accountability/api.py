@@ -45,7 +45,7 @@ async def list_units(
         sql += " AND unit = :unit"
         params["unit"] = unit
     if cursor:
-        (after,) = decode_cursor(cursor, 1)
+        (after,) = decode_cursor(cursor, str)
         sql += " AND unit_key > :after"
         params["after"] = after
     sql += " ORDER BY unit_key LIMIT :n"

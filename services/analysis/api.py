@@ -51,7 +51,7 @@ async def list_subjects(
         sql += " AND unit = :unit"
         params["unit"] = unit
     if cursor:
-        (after,) = decode_cursor(cursor, 1)
+        (after,) = decode_cursor(cursor, str)
         sql += " AND subject_key > :after"
         params["after"] = after
     sql += " ORDER BY subject_key LIMIT :n"

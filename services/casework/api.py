@@ -85,9 +85,9 @@ async def list_clues(
         sql += " AND :cat = ANY(categories)"
         params["cat"] = category
     if cursor:
-        at, cid = decode_cursor(cursor, 2)
+        at, cid = decode_cursor(cursor, datetime.fromisoformat, UUID)
         sql += " AND (registered_at, clue_id) > (CAST(:at AS timestamptz), CAST(:cid AS uuid))"
-        params.update(at=datetime.fromisoformat(at), cid=cid)
+        params.update(at=at, cid=cid)
     sql += " ORDER BY registered_at, clue_id LIMIT :n"
     async with store.engine.connect() as conn:
         rows = (await conn.execute(text(sql), params)).all()

@@ -85,9 +85,7 @@ async def transfer_clue(
         if idempotency_key is not None:
             stored = await idempotency.claim(conn, partner.actor, idempotency_key, request_hash)
             if stored is not None:
-                return JSONResponse(
-                    stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"}
-                )
+                return _answer(stored.body, stored.status_code, replayed=True)
         clue_id = uuid4()
         taken = await conn.execute(
             text(
@@ -116,7 +114,7 @@ async def transfer_clue(
                 )
             if idempotency_key is not None:
                 await idempotency.remember(conn, partner.actor, idempotency_key, 201, row.response)
-            return JSONResponse(row.response, 201, headers={"Idempotent-Replayed": "true"})
+            return _answer(row.response, 201, replayed=True)
         now = store.clock()
         serial = (
             await conn.execute(
@@ -153,7 +151,15 @@ async def transfer_clue(
         )
         if idempotency_key is not None:
             await idempotency.remember(conn, partner.actor, idempotency_key, 201, out)
-    return JSONResponse(out, 201, headers={"Location": out["status_url"]})
+    return _answer(out, 201)
+
+
+def _answer(out: dict[str, Any], status_code: int, *, replayed: bool = False) -> JSONResponse:
+    # A retry gets the first answer whole, Location included, marked as a replay.
+    headers = {"Location": out["status_url"]}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(out, status_code, headers=headers)
 
 
 def _transfer_out(event: ClueReceived, status: str = "received") -> TransferOut:
@@ -195,9 +201,9 @@ async def list_transfers(
         sql += " AND status = :st"
         params["st"] = status
     if cursor:
-        at, cid = decode_cursor(cursor, 2)
+        at, cid = decode_cursor(cursor, datetime.fromisoformat, UUID)
         sql += " AND (received_at, clue_id) > (CAST(:at AS timestamptz), CAST(:cid AS uuid))"
-        params.update(at=datetime.fromisoformat(at), cid=cid)
+        params.update(at=at, cid=cid)
     sql += " ORDER BY received_at, clue_id LIMIT :n"
     async with store.engine.connect() as conn:
         rows = (await conn.execute(text(sql), params)).all()

@@ -6,16 +6,22 @@ database, no broker (the lifespan, which opens those, is never started).
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from prometheus_client import REGISTRY
 from pydantic import BaseModel, Field
 
 from libs.kit import problems
+from libs.kit.logs import JsonFormatter
 from libs.kit.pagination import decode_cursor, encode_cursor
 from libs.kit.problems import PROBLEM_JSON, Problem
 from libs.kit.service import ServiceParts, create_app
@@ -161,17 +167,45 @@ async def test_every_response_echoes_the_correlation_id(service: httpx.AsyncClie
     assert UUID(generated.headers["X-Correlation-ID"])
 
 
+class JsonLines(logging.Handler):
+    """Formats records the way services log them, at the moment they are logged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(JsonFormatter("unit"))
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
 async def test_unexpected_error_is_a_500_problem_carrying_the_correlation_id(
-    service: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    service: httpx.AsyncClient,
 ) -> None:
-    response = await service.get("/v1/crash", headers={"X-Correlation-ID": "corr-crash-1"})
+    logs = JsonLines()
+    logging.getLogger().addHandler(logs)
+    try:
+        response = await service.get("/v1/crash", headers={"X-Correlation-ID": "corr-crash-1"})
+    finally:
+        logging.getLogger().removeHandler(logs)
 
     assert response.status_code == 500
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.json()["type"] == "/problems/internal-error"
     assert "disk on fire" not in response.text
     assert response.headers["X-Correlation-ID"] == "corr-crash-1"
-    assert any("disk on fire" in r.getMessage() or r.exc_info for r in caplog.records)
+    (logged,) = [line for line in logs.lines if "disk on fire" in line.get("exception", "")]
+    assert logged["correlation_id"] == "corr-crash-1"
+    assert logged["level"] == "error"
+
+
+async def test_unexpected_error_is_counted_as_a_500_in_metrics(service: httpx.AsyncClient) -> None:
+    labels = {"service": "casework", "method": "GET", "route": "/v1/crash", "status": "500"}
+    before = REGISTRY.get_sample_value("zhengfeng_http_requests_total", labels) or 0.0
+
+    await service.get("/v1/crash")
+
+    assert REGISTRY.get_sample_value("zhengfeng_http_requests_total", labels) == before + 1
 
 
 # Cursor pagination
@@ -202,6 +236,7 @@ def test_cursor_of_plain_strings_round_trips() -> None:
         encode_cursor("yesterday", "0b0e6c52-3f0c-4d7e-9a51-0c6e6f1b2a01"),
         encode_cursor("2026-03-02T10:15:00+00:00", "not-a-uuid"),
         encode_cursor(1, 2),
+        encode_cursor("2026-03-02T10:15:00+00:00", 5),
     ],
 )
 def test_invalid_cursor_is_a_400_problem_naming_the_cursor(cursor: str) -> None:
@@ -219,8 +254,6 @@ def test_invalid_cursor_is_a_400_problem_naming_the_cursor(cursor: str) -> None:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    import os
-
     for name in list(os.environ):
         if name.startswith("ZF_") or name in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS"):
             monkeypatch.delenv(name)
