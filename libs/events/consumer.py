@@ -18,6 +18,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, IllegalStateError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -77,6 +78,7 @@ class ConsumerRunner:
         max_backoff: float = 5.0,
         on_lag: Callable[[str, int, int], None] | None = None,
         on_outcome: Callable[[str], None] | None = None,
+        session_timeout_ms: int = 10000,
     ) -> None:
         self.engine = engine
         self.bootstrap = bootstrap
@@ -90,15 +92,36 @@ class ConsumerRunner:
         self.max_backoff = max_backoff
         self.stats = ConsumerStats()
         self._on_lag = on_lag
+        # How long a crashed member keeps its partitions before the group moves them.
+        self.session_timeout_ms = session_timeout_ms
         self._on_outcome = on_outcome or (lambda outcome: None)
         self._pending: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
 
     async def commit(self) -> None:
-        """Commit the offsets of everything fully processed so far."""
-        if self._consumer is not None and self._pending:
-            pending, self._pending = self._pending, {}
-            await self._consumer.commit(pending)
+        """Commit the offsets of everything fully processed so far.
+
+        A rebalance can take partitions away while their records are being processed.
+        Their offsets are then dropped instead of failing the runner: the new owner
+        starts from the last committed offset and its inbox skips what was applied here.
+        """
+        consumer = self._consumer
+        if consumer is None or not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        owned = consumer.assignment()
+        offsets = {tp: offset for tp, offset in pending.items() if tp in owned}
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError) as exc:
+            log.warning(
+                "%s: offsets not committed, the group rebalanced (%s); "
+                "their records will be redelivered and skipped by the inbox",
+                self.group_id,
+                exc,
+            )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until ``stop`` is set, then commit and leave the group cleanly."""
@@ -108,6 +131,8 @@ class ConsumerRunner:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_poll_records=200,
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=max(self.session_timeout_ms // 3, 100),
         )
         self._consumer = consumer
         consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))

@@ -9,9 +9,9 @@ serialising every append behind one lock, each event records the id of the trans
 that wrote it (``tx_id``, ``xid8``) and readers:
 
 * read in ``(tx_id, global_position)`` order — the *commit-safe order* — and
-* only read events whose ``tx_id`` is below the oldest transaction still running
-  (``pg_snapshot_xmin(pg_current_snapshot())``): those transactions have all ended, so
-  nothing can appear later before the reader's cursor.
+* only read events whose ``tx_id`` is below the oldest transaction of this database
+  still running (see ``_HORIZON``): those transactions have all ended, so nothing can
+  appear later before the reader's cursor.
 
 Every reader (relay, projections, replay) therefore sees every event exactly once in
 one total order, and writers on different streams never wait for each other. Within a
@@ -168,16 +168,36 @@ _INSERT_EVENTS = text(
        ORDER BY e.n
        RETURNING global_position, tx_id::text, recorded_at"""
 )
+# The horizon: the oldest transaction *of this database* still running (or, when none
+# is, the next transaction id). Transactions of other databases cannot write this table,
+# so a long one there (a stuck migration next door) does not hold our readers back.
+# Running transactions come from the snapshot (64-bit ids); which database each belongs
+# to from pg_stat_activity (32-bit ids, visible to every role) and pg_prepared_xacts.
+_HORIZON = text(
+    """SELECT coalesce(
+           (SELECT min(x) FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+            WHERE x::text::numeric % 4294967296 IN (
+                SELECT backend_xid::text::numeric FROM pg_stat_activity
+                WHERE datid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                  AND backend_xid IS NOT NULL
+                UNION ALL
+                SELECT transaction::text::numeric FROM pg_prepared_xacts
+                WHERE database = current_database())),
+           pg_snapshot_xmax(pg_current_snapshot()))::text"""
+)
+# pg_stat_activity is cached for the rest of a transaction once read: clear it so a
+# reader running inside a longer transaction never decides on a stale list.
+_FRESH_ACTIVITY = text("SELECT pg_stat_clear_snapshot()")
 _READ_ALL = text(
     f"""SELECT {_COLUMNS} FROM events
         WHERE (tx_id, global_position) > (CAST(:after_tx AS xid8), :after_pos)
-          AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+          AND tx_id < CAST(:horizon AS xid8)
         ORDER BY tx_id, global_position
         LIMIT :limit"""
 )
 _HEAD = text(
     """SELECT tx_id::text, global_position FROM events
-       WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
+       WHERE tx_id < CAST(:horizon AS xid8)
        ORDER BY tx_id DESC, global_position DESC LIMIT 1"""
 )
 _LAST_STORE_CHECKPOINT = text(
@@ -386,13 +406,25 @@ class EventStore:
     ) -> list[Recorded]:
         """The next events after ``after`` in commit-safe order; never skips one."""
         async with self._tx(conn) as c:
-            rows = (await c.execute(_READ_ALL, {**after.as_params(), "limit": limit})).all()
+            # Two statements, in this order: the horizon is taken before the snapshot
+            # the events are read with, so every transaction below it has ended and
+            # its events are visible (READ COMMITTED gives each statement a new one).
+            horizon = await self._horizon(c, shared=conn is not None)
+            params = {**after.as_params(), "limit": limit, "horizon": horizon}
+            rows = (await c.execute(_READ_ALL, params)).all()
         return [_row_to_recorded(r, self.registry) for r in rows]
+
+    async def _horizon(self, c: AsyncConnection, *, shared: bool) -> int:
+        if shared:  # the caller's transaction may have read pg_stat_activity already
+            await c.execute(_FRESH_ACTIVITY)
+        return int((await c.execute(_HORIZON)).scalar_one())
 
     async def head(self, conn: AsyncConnection | None = None) -> Checkpoint:
         """The last readable checkpoint (``START`` for an empty store)."""
         async with self._tx(conn) as c:
-            row = (await c.execute(_HEAD)).first()
+            row = (
+                await c.execute(_HEAD, {"horizon": await self._horizon(c, shared=conn is not None)})
+            ).first()
         return Checkpoint(int(row[0]), row[1]) if row else START
 
     async def count_after(self, after: Checkpoint, conn: AsyncConnection | None = None) -> int:

@@ -40,6 +40,7 @@ class ServiceSettings(BaseSettings):
     run_projections: bool = True
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.2
+    consumer_session_timeout_ms: int = 10000
     store_checkpoint_interval_seconds: float = 3600.0
     """How often the service records a whole-store checkpoint (0 turns it off)."""
 

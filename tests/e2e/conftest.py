@@ -100,7 +100,7 @@ class Platform:
 
     def start(self, service: str) -> None:
         """Start ``zhengfeng serve <service>`` (its output goes to a log file)."""
-        log = open(self.log_dir / f"{service}.log", "ab")  # noqa: SIM115 - closed at teardown
+        log = open(self.log_dir / f"{service}.log", "ab")  # closed in stop_all
         self._logs.append(log)
         self.processes[service] = subprocess.Popen(
             [sys.executable, "-m", "libs.runtime", "serve", service],
@@ -197,8 +197,10 @@ async def platform(
     p = Platform(database_url, bootstrap, platform_logs)
     try:
         await kafka.wait_for_broker(bootstrap)
-        await asyncio.to_thread(p.cli, "migrate")
-        await asyncio.to_thread(p.cli, "topics", "create", "--partitions", "3")
+        await asyncio.gather(
+            asyncio.to_thread(p.cli, "migrate"),
+            asyncio.to_thread(p.cli, "topics", "create", "--partitions", "3"),
+        )
         for service in SERVICES:
             p.start(service)
         await asyncio.to_thread(p.wait_ready, *SERVICES)
@@ -217,33 +219,37 @@ class Credentials:
 
 
 @pytest.fixture(scope="module")
-def credentials(platform: Platform) -> Credentials:
+async def credentials(platform: Platform) -> Credentials:
     """A partner client (市审计局) and an operator with clerk, supervisor, accountability."""
-    partner = platform.cli(
-        "clients",
-        "create",
-        "--kind",
-        "partner",
-        "--name",
-        "市审计局",
-        "--department",
-        "audit",
-        "--scope",
-        "clue:transfer",
-    )
-    operator = platform.cli(
-        "clients",
-        "create",
-        "--kind",
-        "operator",
-        "--name",
-        "信访室 张三",
-        "--role",
-        "clerk",
-        "--role",
-        "supervisor",
-        "--role",
-        "accountability",
+    partner, operator = await asyncio.gather(
+        asyncio.to_thread(
+            platform.cli,
+            "clients",
+            "create",
+            "--kind",
+            "partner",
+            "--name",
+            "市审计局",
+            "--department",
+            "audit",
+            "--scope",
+            "clue:transfer",
+        ),
+        asyncio.to_thread(
+            platform.cli,
+            "clients",
+            "create",
+            "--kind",
+            "operator",
+            "--name",
+            "信访室 张三",
+            "--role",
+            "clerk",
+            "--role",
+            "supervisor",
+            "--role",
+            "accountability",
+        ),
     )
     return Credentials(json.loads(partner.stdout), json.loads(operator.stdout))
 

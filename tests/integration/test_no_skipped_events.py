@@ -12,6 +12,8 @@ import random
 from uuid import UUID
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from libs.events.store import ANY, START, Checkpoint, ConcurrencyError, EventStore, Metadata
 from tests.conftest import Schemas
@@ -123,3 +125,39 @@ async def test_an_older_transaction_cannot_append_behind_a_newer_commit_on_the_s
         await old_tx.rollback()
 
     assert [r.version for r in await store.read_all(START) if r.stream_id == "case-1"] == [1, 2]
+
+
+async def test_a_long_transaction_in_another_database_does_not_hold_readers_back(
+    store: EventStore, database_url: str
+) -> None:
+    from libs.kit.db import make_engine
+
+    postgres_db = (
+        make_url(database_url).set(database="postgres").render_as_string(hide_password=False)
+    )
+    other_db = make_engine(postgres_db, "public", pooled=False)
+    try:
+        async with other_db.connect() as other:
+            await other.begin()
+            await other.execute(text("SELECT pg_current_xact_id()"))  # holds an id, stays open
+            (recorded,) = await store.append("case-1", [note("a")], expected_version=ANY, meta=META)
+
+            assert [r.envelope.id for r in await store.read_all(START)] == [recorded.envelope.id]
+            assert await store.head() == recorded.checkpoint
+            await other.rollback()
+    finally:
+        await other_db.dispose()
+
+
+async def test_a_transaction_of_this_database_still_holds_readers_at_its_id(
+    store: EventStore,
+) -> None:
+    async with store.engine.connect() as other:
+        await other.begin()
+        await other.execute(text("SELECT pg_current_xact_id()"))  # may yet write events
+        await store.append("case-1", [note("a")], expected_version=ANY, meta=META)
+
+        assert await store.read_all(START) == []
+        await other.rollback()
+
+    assert len(await store.read_all(START)) == 1

@@ -207,7 +207,9 @@ async def test_old_event_versions_are_upcast_when_read(store: EventStore) -> Non
     assert (await store.verify()).ok
 
 
-async def test_store_checkpoints_chain_onto_each_other_and_cover_only_new_events(store: EventStore) -> None:
+async def test_store_checkpoints_chain_onto_each_other_and_cover_only_new_events(
+    store: EventStore,
+) -> None:
     await store.append("case-1", [note("a"), note("b")], expected_version=ANY, meta=META)
     first = await store.write_checkpoint()
     assert await store.write_checkpoint() is None  # nothing new since
