@@ -26,6 +26,9 @@ def make_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        # No ping per checkout and no ROLLBACK on autocommit connections: each is a
+        # round trip on every append. A dead connection raises, and callers retry.
+        pool_pre_ping=False,
+        skip_autocommit_rollback=True,
         connect_args=connect_args,
     )
