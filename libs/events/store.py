@@ -232,7 +232,7 @@ def _row_to_recorded(row: Any, reg: EventRegistry) -> Recorded:
     # ``row``: an asyncpg Record or a SQLAlchemy RowMapping (both index by column name).
     # Rows come from our own table, already validated on the way in: skip validation.
     data = row["data"]
-    envelope = Envelope.model_construct(
+    envelope = Envelope(
         id=row["event_id"],
         specversion=SPEC_VERSION,
         datacontenttype=CONTENT_TYPE,
@@ -401,7 +401,7 @@ class EventStore:
                 )
         recorded = [
             Recorded(
-                Envelope.model_construct(
+                Envelope(
                     id=eid,
                     source=self.source,
                     type=event.type_name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,7 +74,7 @@ def envelope(**overrides: Any) -> Envelope:
     }
     fields.update(overrides)
     draft = Envelope(**fields)
-    return draft.model_copy(update={"eventhash": envelope_hash(draft)})
+    return dataclasses.replace(draft, eventhash=envelope_hash(draft))
 
 
 @pytest.mark.parametrize("field", sorted(HASHED))
