@@ -74,6 +74,7 @@ class Context:
     topic: str | None = None
     producer: AIOKafkaProducer | None = None
     versions: dict[str, int] = field(default_factory=dict)
+    batches: int = 0  # batch streams created so far (each batch gets a new one)
 
 
 async def _drop_schema(engine: AsyncEngine) -> None:
@@ -130,9 +131,10 @@ async def append_single(ctx: Context, writer: int, n: int) -> None:
 async def append_batch(ctx: Context, n_batches: int, size: int) -> None:
     """`n_batches` appends of `size` events, each to a new stream (versions 1..size)."""
     events = [ctx.event] * size
-    for k in range(n_batches):
+    for _ in range(n_batches):
+        stream_id, ctx.batches = f"batch-{ctx.batches}", ctx.batches + 1
         await ctx.store.append(
-            f"batch-{k}", events, expected_version=NO_STREAM, meta=Metadata(actor=ACTOR)
+            stream_id, events, expected_version=NO_STREAM, meta=Metadata(actor=ACTOR)
         )
 
 

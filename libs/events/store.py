@@ -152,6 +152,8 @@ class VerifyReport:
         return self.breaks[0] if self.breaks else None
 
 
+# ``tx_id`` is returned as text (asyncpg has no xid8 codec); ORDER BY must therefore
+# name ``events.tx_id``, or PostgreSQL sorts by the text alias ("10000" < "9999").
 _COLUMNS = """global_position, tx_id::text AS tx_id, event_id, stream_id, stream_version, type,
     type_version, source, time, data, correlation_id, causation_id, actor, prev_hash, hash,
     recorded_at"""
@@ -209,11 +211,11 @@ _FRESH_ACTIVITY = "SELECT pg_stat_clear_snapshot()"
 _READ_ALL = f"""SELECT {_COLUMNS} FROM events
         WHERE (tx_id, global_position) > ($1::text::xid8, $2)
           AND tx_id < $3::text::xid8
-        ORDER BY tx_id, global_position
+        ORDER BY events.tx_id, events.global_position
         LIMIT $4"""
 _HEAD = """SELECT tx_id::text, global_position FROM events
        WHERE tx_id < $1::text::xid8
-       ORDER BY tx_id DESC, global_position DESC LIMIT 1"""
+       ORDER BY events.tx_id DESC, events.global_position DESC LIMIT 1"""
 _LAST_STORE_CHECKPOINT = text(
     """SELECT tx_id::text AS tx_id, position, event_count, digest
        FROM store_checkpoints ORDER BY id DESC LIMIT 1"""
@@ -521,7 +523,7 @@ class EventStore:
                 """SELECT hash FROM events
                    WHERE (tx_id, global_position) > (CAST(:after_tx AS xid8), :after_pos)
                      AND (tx_id, global_position) <= (CAST(:tx AS xid8), :pos)
-                   ORDER BY tx_id, global_position"""
+                   ORDER BY events.tx_id, events.global_position"""
             ),
             {**after.as_params(), "tx": until.tx_id, "pos": until.position},
         )

@@ -161,3 +161,31 @@ async def test_a_transaction_of_this_database_still_holds_readers_at_its_id(
         await other.rollback()
 
     assert len(await store.read_all(START)) == 1
+
+
+async def test_commit_order_is_numeric_across_a_power_of_ten_in_transaction_ids(
+    store: EventStore,
+) -> None:
+    # Transaction ids 98..101 sort as text "100" < "101" < "98" < "99": reading must
+    # follow the numbers, a page at a time, and the head must be the largest.
+    async with store.engine.begin() as conn:
+        for tx in (98, 99, 100, 101):
+            await conn.execute(
+                text(
+                    """INSERT INTO events (tx_id, event_id, stream_id, stream_version, type,
+                           type_version, source, time, data, correlation_id, actor, prev_hash, hash)
+                       VALUES (CAST(:tx AS xid8), gen_random_uuid(), :s, 1, 'zhengfeng.test.note_taken',
+                               1, 'src', now(), '{"text": "x", "n": 0}', 'c', 'a',
+                               repeat('0', 64), repeat('0', 64))"""
+                ),
+                {"tx": tx, "s": f"s-{tx}"},
+            )
+
+    seen: list[int] = []
+    cursor = START
+    while batch := await store.read_all(cursor, limit=2):
+        seen += [r.checkpoint.tx_id for r in batch]
+        cursor = batch[-1].checkpoint
+
+    assert seen == [98, 99, 100, 101]
+    assert (await store.head()).tx_id == 101
