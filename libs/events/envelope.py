@@ -91,9 +91,15 @@ def chain_hash(
     correlation_id: str,
     causation_id: str | None,
     actor: str,
+    encoded_data: str | None = None,
 ) -> str:
-    """SHA-256 of an event's canonical form, chained to the previous event of its stream."""
-    body = canonical_json(
+    """SHA-256 of an event's canonical form, chained to the previous event of its stream.
+
+    The hashed text is ``<prev_hash>:<canonical attributes>:<canonical data>``; pass
+    ``encoded_data`` when the data's canonical JSON is already at hand (the store writes
+    that same text to the database, so an append encodes each event once).
+    """
+    attributes = canonical_json(
         {
             "id": str(event_id),
             "source": source,
@@ -102,17 +108,18 @@ def chain_hash(
             "subject": stream_id,
             "streamversion": stream_version,
             "time": format_time(time),
-            "data": data,
             "correlationid": correlation_id,
             "causationid": causation_id,
             "actor": actor,
         }
     )
-    return hashlib.sha256(f"{prev_hash}:{body}".encode()).hexdigest()
+    if encoded_data is None:
+        encoded_data = canonical_json(data)
+    return hashlib.sha256(f"{prev_hash}:{attributes}:{encoded_data}".encode()).hexdigest()
 
 
-def envelope_hash(envelope: Envelope) -> str:
-    """Recompute the chained hash an envelope should carry."""
+def envelope_hash(envelope: Envelope, encoded_data: str | None = None) -> str:
+    """Recompute the chained hash an envelope should carry (over ``encoded_data`` if given)."""
     return chain_hash(
         prev_hash=envelope.prevhash,
         event_id=envelope.id,
@@ -126,6 +133,7 @@ def envelope_hash(envelope: Envelope) -> str:
         correlation_id=envelope.correlationid,
         causation_id=envelope.causationid,
         actor=envelope.actor,
+        encoded_data=encoded_data,
     )
 
 

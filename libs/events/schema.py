@@ -20,7 +20,9 @@ EVENT_STORE_DDL: tuple[str, ...] = (
         type_version integer NOT NULL,
         source text NOT NULL,
         time timestamptz NOT NULL,
-        data jsonb NOT NULL,
+        -- json, not jsonb: the exact canonical text that was hashed is kept, so verify
+        -- checks the stored bytes themselves (jsonb would renormalise numbers).
+        data json NOT NULL,
         correlation_id text NOT NULL,
         causation_id text,
         actor text NOT NULL,

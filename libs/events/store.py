@@ -168,7 +168,7 @@ _SELECT_STREAM = "SELECT version, last_hash FROM streams WHERE stream_id = $1"
 # append behind a newer one), the head CTE is empty and no event is inserted.
 _EVENT_ROWS = """INSERT INTO events (event_id, stream_id, stream_version, type, type_version, source,
                            time, data, correlation_id, causation_id, actor, prev_hash, hash)
-       SELECT e.id, $1, e.v, e.t, e.tv, $4, e.tm, e.d::jsonb, $5, $6, $7, e.p, e.h
+       SELECT e.id, $1, e.v, e.t, e.tv, $4, e.tm, e.d::json, $5, $6, $7, e.p, e.h
        FROM head, unnest($8::uuid[], $9::int[], $10::text[], $11::int[],
                          $12::timestamptz[], $13::text[], $14::text[], $15::text[])
             WITH ORDINALITY AS e(id, v, t, tv, tm, d, p, h, n)
@@ -354,9 +354,10 @@ class EventStore:
             prev = row["last_hash"] if row else GENESIS_HASH
             now = self.clock()
             ids = list(event_ids) if event_ids else [uuid4() for _ in events]
-            staged: list[tuple[UUID, int, Event, dict[str, Any], str, str]] = []
+            staged: list[tuple[UUID, int, Event, dict[str, Any], str, str, str]] = []
             for i, event in enumerate(events):
                 data = event.model_dump(mode="json")
+                encoded = canonical_json(data)
                 version = current + i + 1
                 digest = chain_hash(
                     prev_hash=prev,
@@ -371,8 +372,9 @@ class EventStore:
                     correlation_id=meta.correlation_id,
                     causation_id=meta.causation_id,
                     actor=meta.actor,
+                    encoded_data=encoded,
                 )
-                staged.append((ids[i], version, event, data, prev, digest))
+                staged.append((ids[i], version, event, data, prev, digest, encoded))
                 prev = digest
             args = [
                 stream_id,
@@ -387,7 +389,7 @@ class EventStore:
                 [s[2].type_name for s in staged],
                 [s[2].version for s in staged],
                 [now] * len(staged),
-                [canonical_json(s[3]) for s in staged],
+                [s[6] for s in staged],
                 [s[4] for s in staged],
                 [s[5] for s in staged],
             ]
@@ -426,7 +428,7 @@ class EventStore:
                 pos["recorded_at"],
                 self.registry,
             )
-            for (eid, version, event, data, p, h), pos in zip(staged, positions, strict=True)
+            for (eid, version, event, data, p, h, _), pos in zip(staged, positions, strict=True)
         ]
         if self._on_append is not None:
             self._on_append(len(recorded))
@@ -548,7 +550,10 @@ class EventStore:
             }
             result = (
                 await c.stream(
-                    text(f"SELECT {_COLUMNS} FROM events ORDER BY stream_id, stream_version")
+                    text(
+                        f"""SELECT {_COLUMNS}, data::text AS data_text FROM events
+                            ORDER BY stream_id, stream_version"""
+                    )
                 )
             ).mappings()
             current = ""
@@ -572,7 +577,7 @@ class EventStore:
                     )
                 elif row["prev_hash"] != expected_prev:
                     reason = "previous-hash link does not match the event before it"
-                elif envelope_hash(envelope) != row["hash"]:
+                elif envelope_hash(envelope, row["data_text"]) != row["hash"]:
                     reason = "content does not match its hash (event data or metadata changed)"
                 if reason:
                     broken.add(current)

@@ -246,7 +246,7 @@ async def test_verify_accepts_the_stores_after_the_flow_and_names_a_tampered_eve
             await conn.execute(text("SET LOCAL session_replication_role = replica"))
             await conn.execute(
                 text(
-                    """UPDATE events SET data = jsonb_set(data, '{narrative}', '"（已篡改）"')
+                    """UPDATE events SET data = jsonb_set(data::jsonb, '{narrative}', '"（已篡改）"')
                        WHERE stream_id = :s AND stream_version = 1"""
                 ),
                 {"s": stream},
@@ -258,7 +258,7 @@ async def test_verify_accepts_the_stores_after_the_flow_and_names_a_tampered_eve
                 await conn.execute(text("SET LOCAL session_replication_role = replica"))
                 await conn.execute(
                     text(
-                        """UPDATE events SET data = CAST(:d AS jsonb)
+                        """UPDATE events SET data = CAST(:d AS json)
                            WHERE stream_id = :s AND stream_version = 1"""
                     ),
                     {"d": original, "s": stream},

@@ -154,7 +154,7 @@ async def test_verify_names_the_stream_and_version_whose_data_was_edited_by_hand
 
     await _tamper(
         store,
-        """UPDATE events SET data = jsonb_set(data, '{text}', '"forged"')
+        """UPDATE events SET data = jsonb_set(data::jsonb, '{text}', '"forged"')
            WHERE stream_id = 'case-7' AND stream_version = 2""",
     )
     report = await store.verify()
@@ -221,3 +221,29 @@ async def test_store_checkpoints_chain_onto_each_other_and_cover_only_new_events
     assert first[2] != second[2]
     report = await store.verify()
     assert report.ok and report.checkpoints == 2
+
+
+async def test_verify_checks_the_stored_text_so_numbers_of_any_form_pass(store: EventStore) -> None:
+    from libs.events.contracts import registry
+
+    @registry.register
+    class AmountMeasured(Event):
+        type_name = "zhengfeng.test.amount_measured"
+        value: float
+        count: int
+
+    await store.append(
+        "m-1",
+        [AmountMeasured(value=v, count=10**20) for v in (1e20, 0.1 + 0.2, -0.0, 1e-7, 12.50)],
+        expected_version=NO_STREAM,
+        meta=META,
+    )
+
+    assert (await store.verify()).ok
+    assert [e.event.value for e in await store.read_stream("m-1")] == [
+        1e20,
+        0.1 + 0.2,
+        -0.0,
+        1e-7,
+        12.5,
+    ]  # type: ignore[attr-defined]
