@@ -80,7 +80,11 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 6) 
 
 
 async def end_offsets_total(bootstrap: str, topic: str) -> int | None:
-    """Sum of a topic's end offsets, or None when the topic does not exist."""
+    """Sum of a topic's end offsets, or None when the topic does not exist.
+
+    Good for "is the topic empty", not for counting: the embedded broker answers
+    ListOffsets with the base offset of a partition's last batch + 1.
+    """
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:

@@ -4,6 +4,12 @@ The store is the outbox. The relay reads a batch after its cursor, publishes it 
 stream id, CloudEvents binary mode), waits for every acknowledgement, and only then
 moves its cursor in the same database. A crash anywhere in between republishes the
 batch: delivery is at-least-once and consumers' inboxes drop the repeats.
+
+Any number of replicas may run a relay for the same store; one leads. The leader holds
+a PostgreSQL advisory lock (keyed by schema and relay name) on a connection of its own
+for as long as it publishes; the others stand by and try for the lock now and then. A
+leader that dies loses its connection and with it the lock, and a standby resumes from
+the cursor.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import to_kafka
 from libs.events.kafka import end_offsets_total
@@ -30,6 +37,7 @@ _SAVE = text(
 
 
 _TRY_LEAD = text("SELECT pg_try_advisory_lock(hashtext(current_schema() || :n))")
+_STILL_CONNECTED = text("SELECT 1")
 
 
 class Relay:
@@ -45,6 +53,7 @@ class Relay:
         name: str = "kafka",
         batch_size: int = 500,
         idle_interval: float = 0.1,
+        standby_interval: float = 1.0,
         on_published: Callable[[int, int], None] | None = None,
     ) -> None:
         self.store = store
@@ -54,6 +63,7 @@ class Relay:
         self.name = name
         self.batch_size = batch_size
         self.idle_interval = idle_interval
+        self.standby_interval = standby_interval
         self._on_published = on_published
 
     async def cursor(self) -> Checkpoint:
@@ -108,9 +118,46 @@ class Relay:
         return len(batch)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Publish until ``stop`` is set; back off on broker or database errors."""
+        """Publish until ``stop`` is set while leading; stand by while another relay leads.
+
+        Backs off on broker or database errors. ``publish_batch`` itself takes no lock:
+        call it directly only where no other relay of this store runs.
+        """
         backoff = 0.5
         while not stop.is_set():
+            try:
+                async with self.store.engine.connect() as conn:
+                    lock = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                    leads: bool | None = None
+                    try:
+                        leads = bool(await lock.scalar(_TRY_LEAD, {"n": self.name}))
+                        if leads:
+                            log.info("relay %s -> %s leads", self.name, self.topic)
+                            await self._lead(lock, stop)
+                    finally:
+                        if leads is not False:
+                            # Held the lock (or cannot tell): close the session, which
+                            # releases it; back in the pool it would keep the lock.
+                            await conn.invalidate()
+                backoff = 0.5
+            except Exception:
+                log.exception(
+                    "relay %s -> %s: leadership connection failed; retrying in %.1fs",
+                    self.name,
+                    self.topic,
+                    backoff,
+                )
+                await _sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            await _sleep_or_stop(stop, self.standby_interval)
+
+    async def _lead(self, lock: AsyncConnection, stop: asyncio.Event) -> None:
+        backoff = 0.5
+        while not stop.is_set():
+            # Leadership lasts as long as the session holding the lock: if it is gone,
+            # a standby may already lead, so stop publishing (the error says why).
+            await lock.execute(_STILL_CONNECTED)
             try:
                 sent = await self.publish_batch()
                 backoff = 0.5

@@ -42,9 +42,17 @@ async def wait_until(
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    """Everything a topic holds right now, partition by partition, in offset order."""
+    """Everything a topic holds right now, partition by partition, in offset order.
+
+    "Right now" is the high watermark each partition reports in fetch responses. (The
+    embedded broker answers ListOffsets with the base offset of the last batch + 1, so
+    ``end_offsets`` undercounts there; fetch responses carry the true one.)
+    """
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest"
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
     )
     await consumer.start()
     try:
@@ -61,23 +69,21 @@ async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, b
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
         records: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {tp: [] for tp in tps}
 
         async def drained() -> bool:
-            batches = await consumer.getmany(timeout_ms=100)
-            for tp, batch in batches.items():
+            for tp, batch in (await consumer.getmany(timeout_ms=100)).items():
                 records[tp].extend(batch)
-            return all(await asyncio.gather(*(_at(consumer, tp, ends[tp]) for tp in tps)))
+            for tp in tps:
+                highwater = consumer.highwater(tp)
+                if highwater is None or await consumer.position(tp) < highwater:
+                    return False
+            return True
 
-        await wait_until(drained, f"the {sum(ends.values())} records of {topic}", interval=0)
-        return [r for tp in tps for r in records[tp] if r.offset < ends[tp]]
+        await wait_until(drained, f"every record of {topic}", interval=0)
+        return [r for tp in tps for r in records[tp]]
     finally:
         await consumer.stop()
-
-
-async def _at(consumer: AIOKafkaConsumer, tp: TopicPartition, end: int) -> bool:
-    return end == 0 or await consumer.position(tp) >= end
 
 
 def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
@@ -91,7 +97,9 @@ def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
 def event_id(record: ConsumerRecord[bytes, bytes]) -> str:
     """The CloudEvents id a record carries."""
     value = header(record, "ce_id")
-    assert value is not None, f"record {record.topic}:{record.partition}@{record.offset} has no ce_id"
+    assert value is not None, (
+        f"record {record.topic}:{record.partition}@{record.offset} has no ce_id"
+    )
     return value
 
 
@@ -161,15 +169,13 @@ async def running(*loops: Callable[[asyncio.Event], Awaitable[None]]) -> AsyncIt
     tasks = [asyncio.create_task(loop(stop)) for loop in loops]
     try:
         yield
-        for task in tasks:
-            if task.done():
-                task.result()  # a loop that died early is the failure to report
     finally:
         stop.set()
         results = await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 30)
-    errors = [r for r in results if isinstance(r, BaseException)]
-    if errors:
-        raise errors[0]
+        # A loop that died is the root cause of whatever the block saw: report it first.
+        errors = [r for r in results if isinstance(r, Exception)]
+        if errors:
+            raise errors[0]
 
 
 async def count(engine: AsyncEngine, sql: str, **params: Any) -> int:

@@ -1,0 +1,307 @@
+"""The relay: the store is the outbox, and every event reaches Kafka at least once.
+
+Real PostgreSQL, real broker. The crash test kills a relay *process* with SIGKILL in the
+middle of its work and checks that a restarted one loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.events.envelope import from_kafka
+from libs.events.relay import Relay
+from libs.events.store import START, EventStore
+from libs.kit.db import make_engine
+from tests.conftest import unique
+from tests.integration.kafka_support import (
+    append_across_streams,
+    data,
+    event_id,
+    header,
+    new_topic,
+    read_topic,
+    running,
+    started_producer,
+    unpublished,
+    wait_relay_caught_up,
+    wait_until,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def current_schema(engine: AsyncEngine) -> str:
+    async with engine.connect() as conn:
+        return str((await conn.execute(text("SELECT current_schema()"))).scalar_one())
+
+
+async def test_relay_publishes_every_event_keyed_by_stream_as_a_binary_mode_cloudevent(
+    store: EventStore, bootstrap: str
+) -> None:
+    topic = await new_topic(bootstrap, unique("relay"))
+    streams, per_stream = 12, 10
+    recorded = await append_across_streams(store, streams=streams, per_stream=per_stream)
+
+    async with started_producer(bootstrap) as producer:
+        relay = Relay(store, producer, topic, bootstrap=bootstrap, batch_size=25)
+        async with running(relay.run):
+            await wait_relay_caught_up(relay)
+    records = await read_topic(bootstrap, topic)
+
+    appended = {str(r.envelope.id): r.envelope for r in recorded}
+    assert sorted(event_id(r) for r in records) == sorted(appended), "each event exactly once"
+    for record in records:
+        envelope = appended[event_id(record)]
+        assert record.key == envelope.subject.encode()
+        assert header(record, "ce_specversion") == "1.0"
+        assert header(record, "ce_type") == "zhengfeng.test.note_taken"
+        assert header(record, "ce_source") == "/zhengfeng/test"
+        assert header(record, "ce_subject") == envelope.subject
+        assert header(record, "ce_streamversion") == str(envelope.streamversion)
+        assert header(record, "ce_typeversion") == "1"
+        assert header(record, "ce_correlationid") == "corr-kafka-tests"
+        assert header(record, "ce_actor") == "system:test"
+        assert header(record, "ce_eventhash") == envelope.eventhash
+        assert header(record, "ce_prevhash") == envelope.prevhash
+        assert header(record, "ce_time") is not None
+        assert header(record, "ce_dataschema") == envelope.dataschema
+        assert header(record, "content-type") == "application/json"
+        assert data(record) == envelope.data
+        assert from_kafka(record.value, record.headers) == envelope
+
+    partitions: dict[str, set[int]] = defaultdict(set)
+    versions: dict[str, list[int]] = defaultdict(list)
+    for record in records:  # partition by partition, in offset order
+        subject = header(record, "ce_subject")
+        assert subject is not None
+        partitions[subject].add(record.partition)
+        versions[subject].append(int(header(record, "ce_streamversion") or 0))
+    assert len(versions) == streams
+    assert all(len(p) == 1 for p in partitions.values()), "a stream must stay on one partition"
+    assert all(v == list(range(1, per_stream + 1)) for v in versions.values()), versions
+
+
+async def test_relay_killed_mid_batch_resumes_without_losing_events(
+    store: EventStore, bootstrap: str, database_url: str, tmp_path: Path
+) -> None:
+    batch_size = 50
+    recorded = await append_across_streams(store, streams=60, per_stream=50, chunk=10)
+    total = len(recorded)
+    topic = await new_topic(bootstrap, unique("relay_crash"))
+    schema = await current_schema(store.engine)
+    output = tmp_path / "relay-worker.log"
+
+    async def start_worker() -> asyncio.subprocess.Process:
+        with output.open("ab") as log:
+            return await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "tests.integration.relay_worker",
+                database_url,
+                schema,
+                bootstrap,
+                topic,
+                str(batch_size),
+                cwd=ROOT,
+                stdout=log,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+
+    def alive(process: asyncio.subprocess.Process) -> None:
+        if process.returncode is not None:
+            raise AssertionError(
+                f"relay worker exited early ({process.returncode}):\n{output.read_text()}"
+            )
+
+    async with started_producer(bootstrap) as producer:
+        observer = Relay(store, producer, topic, bootstrap=bootstrap)  # only reads the cursor
+        worker = await start_worker()
+        async with store.engine.connect() as blocker:
+            try:
+
+                async def under_way() -> bool:
+                    alive(worker)
+                    return await observer.cursor() != START
+
+                await wait_until(under_way, "the relay worker to record its first batch")
+
+                # Hold the cursor row: the worker publishes its next batch, then blocks on
+                # recording it. Killed there, it dies with a batch sent but not recorded.
+                await blocker.begin()
+                await blocker.execute(
+                    text("SELECT 1 FROM relay_cursors WHERE name = 'kafka' FOR UPDATE")
+                )
+                me = await blocker.scalar(text("SELECT pg_backend_pid()"))
+
+                async def blocked_on_the_cursor() -> bool:
+                    alive(worker)
+                    async with store.engine.connect() as waiting:
+                        blocked = await waiting.scalar(
+                            text(
+                                "SELECT count(*) FROM pg_stat_activity"
+                                " WHERE :me = ANY(pg_blocking_pids(pid))"
+                            ),
+                            {"me": me},
+                        )
+                    return bool(blocked)
+
+                await wait_until(
+                    blocked_on_the_cursor, "the relay worker to try to record a published batch"
+                )
+            finally:
+                worker.kill()
+                await worker.wait()
+                await blocker.rollback()
+        assert worker.returncode == -signal.SIGKILL
+
+        left = await unpublished(observer)
+        assert 0 < left < total, f"the worker was not stopped mid-way ({left} of {total} left)"
+        on_broker = len(await read_topic(bootstrap, topic))
+        assert on_broker > total - left, "the killed relay had sent a batch it did not record"
+
+        worker = await start_worker()
+        try:
+
+            async def caught_up() -> bool:
+                alive(worker)
+                return await unpublished(observer) == 0
+
+            await wait_until(caught_up, "the restarted relay worker to reach the head")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(worker.wait(), 30)
+        assert worker.returncode == 0, output.read_text()
+
+    records = await read_topic(bootstrap, topic)
+    arrived = Counter(event_id(r) for r in records)
+    appended = {str(r.envelope.id) for r in recorded}
+    missing = appended - set(arrived)
+    assert not missing, f"{len(missing)} of {total} events never reached the topic"
+    assert set(arrived) == appended
+    assert 0 < len(records) - total <= batch_size, "only the batch in flight is sent twice"
+
+    # A consumer that drops repeats sees each stream in version order.
+    first_seen: dict[str, list[int]] = defaultdict(list)
+    seen: set[str] = set()
+    for record in records:
+        if event_id(record) in seen:
+            continue
+        seen.add(event_id(record))
+        first_seen[header(record, "ce_subject") or ""].append(
+            int(header(record, "ce_streamversion") or 0)
+        )
+    assert all(v == list(range(1, 51)) for v in first_seen.values())
+
+
+async def test_relay_republishes_the_whole_store_when_the_broker_lost_its_data(
+    store: EventStore, bootstrap: str
+) -> None:
+    recorded = await append_across_streams(store, streams=5, per_stream=8)
+    appended = sorted(str(r.envelope.id) for r in recorded)
+    first = await new_topic(bootstrap, unique("relay_before_wipe"))
+
+    async with started_producer(bootstrap) as producer:
+        relay = Relay(store, producer, first, bootstrap=bootstrap)
+        async with running(relay.run):
+            await wait_relay_caught_up(relay)
+        published_to = await relay.cursor()
+
+        assert not await relay.reset_if_broker_was_wiped(), "the topic still holds the events"
+        assert await relay.cursor() == published_to
+
+        # The broker came back empty: the same relay (same cursor) meets an empty topic.
+        wiped = await new_topic(bootstrap, unique("relay_after_wipe"))
+        after_wipe = Relay(store, producer, wiped, bootstrap=bootstrap)
+        assert await after_wipe.cursor() == published_to
+        assert await after_wipe.reset_if_broker_was_wiped()
+        assert await after_wipe.cursor() == START
+        async with running(after_wipe.run):
+            await wait_relay_caught_up(after_wipe)
+
+        # A broker that lost the topic altogether is detected the same way.
+        gone = Relay(store, producer, unique("relay_missing_topic"), bootstrap=bootstrap)
+        assert await gone.reset_if_broker_was_wiped()
+
+    assert sorted(event_id(r) for r in await read_topic(bootstrap, first)) == appended
+    assert sorted(event_id(r) for r in await read_topic(bootstrap, wiped)) == appended
+
+
+async def holder_of_relay_lock(engine: AsyncEngine) -> str | None:
+    """``application_name`` of the session holding an advisory lock in this schema."""
+    async with engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    """SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a
+                       ON a.pid = l.pid
+                       WHERE l.locktype = 'advisory' AND l.granted
+                         AND a.datname = current_database()
+                         AND a.application_name LIKE '%' || current_schema()"""
+                )
+            )
+        ).all()
+    assert len(row) <= 1, f"more than one relay leads: {row}"
+    return row[0][0] if row else None
+
+
+async def test_two_relays_on_one_store_publish_each_event_once_and_a_standby_takes_over(
+    store: EventStore, bootstrap: str, database_url: str
+) -> None:
+    topic = await new_topic(bootstrap, unique("relay_pair"))
+    schema = await current_schema(store.engine)
+    engines = {name: make_engine(database_url, schema, pool_size=3, app=name) for name in "ab"}
+    stops = {name: asyncio.Event() for name in "ab"}
+    recorded = await append_across_streams(store, streams=10, per_stream=40)
+
+    async with started_producer(bootstrap) as producer:
+        relays = {
+            name: Relay(
+                EventStore(engine, source="/zhengfeng/test"),
+                producer,
+                topic,
+                bootstrap=bootstrap,
+                batch_size=20,
+                idle_interval=0.02,
+                standby_interval=0.1,
+            )
+            for name, engine in engines.items()
+        }
+        tasks = {name: asyncio.create_task(relays[name].run(stops[name])) for name in "ab"}
+        try:
+            observer = relays["a"]
+            await wait_relay_caught_up(observer, "one of two relays to publish the store")
+            recorded += await append_across_streams(store, streams=10, per_stream=10, prefix="b")
+            await wait_relay_caught_up(observer, "the leader to publish events appended later")
+            assert len(await read_topic(bootstrap, topic)) == len(recorded), "both relays published"
+
+            leader = await holder_of_relay_lock(store.engine)
+            assert leader is not None and leader.startswith(("a-", "b-")), leader
+            leader_name = leader[0]
+            stops[leader_name].set()
+            await asyncio.wait_for(tasks[leader_name], 30)
+
+            recorded += await append_across_streams(store, streams=10, per_stream=10, prefix="c")
+            await wait_relay_caught_up(observer, "the standby to take over from the stopped leader")
+            new_leader = await holder_of_relay_lock(store.engine)
+            assert new_leader is not None and new_leader[0] != leader_name
+        finally:
+            for stop in stops.values():
+                stop.set()
+            await asyncio.wait_for(asyncio.gather(*tasks.values()), 30)
+            for engine in engines.values():
+                await engine.dispose()
+
+    records = await read_topic(bootstrap, topic)
+    arrived = Counter(event_id(r) for r in records)
+    assert set(arrived) == {str(r.envelope.id) for r in recorded}
+    assert len(records) == len(recorded), (
+        f"{len(records) - len(recorded)} events were published by both relays: "
+        f"{[i for i, n in arrived.items() if n > 1][:5]}"
+    )
