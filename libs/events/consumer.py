@@ -141,6 +141,8 @@ class ConsumerRunner:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=200)
                 for tp, records in batches.items():
+                    if stop.is_set():
+                        break  # the rest is fetched again after a restart
                     for record in records:
                         await self.process(record)
                         self._pending[tp] = record.offset + 1
