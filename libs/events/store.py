@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -185,7 +186,8 @@ _APPEND_NEW_STREAM = (
 _APPEND_EXISTING_STREAM = (
     """WITH head AS (
            UPDATE streams SET version = $2, last_hash = $3, last_tx = pg_current_xact_id()
-           WHERE stream_id = $1 AND version = $16 AND last_tx <= pg_current_xact_id()
+           WHERE stream_id = $1 AND version = $16 AND last_hash = $17
+             AND last_tx <= pg_current_xact_id()
            RETURNING 1)
        """
     + _EVENT_ROWS
@@ -258,6 +260,48 @@ def _row_to_recorded(row: Any, reg: EventRegistry) -> Recorded:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    id: UUID
+    version: int
+    event: Event
+    data: dict[str, Any]
+    encoded: str
+    prev: str
+    hash: str
+
+
+class _StreamHeads:
+    """Remembered stream heads (version, last hash), so an append can skip reading one.
+
+    Only a hint: the append's statement checks the head is still exactly that (version
+    *and* hash), and on a miss the store reads the real head and tries once more. So a
+    stale entry — another writer, a rolled-back transaction — costs a round trip, never
+    a wrong chain.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._heads: OrderedDict[str, tuple[int, str]] = OrderedDict()
+
+    def get(self, stream_id: str, expected_version: int | _Any) -> tuple[int, str] | None:
+        head = self._heads.get(stream_id)
+        if head is None or expected_version == NO_STREAM:
+            return None
+        if expected_version is not ANY and head[0] != expected_version:
+            return None
+        return head
+
+    def remember(self, stream_id: str, version: int, last_hash: str) -> None:
+        self._heads[stream_id] = (version, last_hash)
+        self._heads.move_to_end(stream_id)
+        if len(self._heads) > self._size:
+            self._heads.popitem(last=False)
+
+    def forget(self, stream_id: str) -> None:
+        self._heads.pop(stream_id, None)
+
+
 async def _driver_of(conn: AsyncConnection) -> asyncpg.Connection:
     raw = await conn.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
@@ -285,6 +329,7 @@ class EventStore:
     ) -> None:
         self.engine = engine
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._heads = _StreamHeads()
         self.source = source
         self.registry = event_registry
         self.clock = clock
@@ -321,6 +366,58 @@ class EventStore:
                 await own.exec_driver_sql("SELECT 1")
                 yield await _driver_of(own)
 
+    def _stage(
+        self,
+        stream_id: str,
+        events: Sequence[Event],
+        head: tuple[int, str] | None,
+        meta: Metadata,
+        now: datetime,
+        event_ids: Sequence[UUID] | None,
+    ) -> tuple[list[_Staged], list[Any]]:
+        """Number, encode and hash-chain events onto ``head``; the append's arguments."""
+        current, prev = head if head else (0, GENESIS_HASH)
+        ids = list(event_ids) if event_ids else [uuid4() for _ in events]
+        staged: list[_Staged] = []
+        for i, event in enumerate(events):
+            data = event.model_dump(mode="json")
+            encoded = canonical_json(data)
+            digest = chain_hash(
+                prev_hash=prev,
+                event_id=ids[i],
+                source=self.source,
+                type=event.type_name,
+                type_version=event.version,
+                stream_id=stream_id,
+                stream_version=current + i + 1,
+                time=now,
+                data=data,
+                correlation_id=meta.correlation_id,
+                causation_id=meta.causation_id,
+                actor=meta.actor,
+                encoded_data=encoded,
+            )
+            staged.append(_Staged(ids[i], current + i + 1, event, data, encoded, prev, digest))
+            prev = digest
+        args = [
+            stream_id,
+            current + len(events),
+            prev,
+            self.source,
+            meta.correlation_id,
+            meta.causation_id,
+            meta.actor,
+            [st.id for st in staged],
+            [st.version for st in staged],
+            [st.event.type_name for st in staged],
+            [st.event.version for st in staged],
+            [now] * len(staged),
+            [st.encoded for st in staged],
+            [st.prev for st in staged],
+            [st.hash for st in staged],
+        ]
+        return staged, args
+
     async def append(
         self,
         stream_id: str,
@@ -343,92 +440,63 @@ class EventStore:
             if not self.registry.knows(event.type_name):
                 raise ValueError(f"event type {event.type_name!r} is not registered")
         async with self._driver(conn) as c:
-            if expected_version == NO_STREAM:
-                row = None  # a new stream: nothing to read, the insert checks it is new
-            else:
-                row = await c.fetchrow(_SELECT_STREAM, stream_id)
-                current = row["version"] if row else 0
-                if expected_version is not ANY and expected_version != current:
-                    raise ConcurrencyError(stream_id, expected_version, current)
-            current = row["version"] if row else 0
-            prev = row["last_hash"] if row else GENESIS_HASH
-            now = self.clock()
-            ids = list(event_ids) if event_ids else [uuid4() for _ in events]
-            staged: list[tuple[UUID, int, Event, dict[str, Any], str, str, str]] = []
-            for i, event in enumerate(events):
-                data = event.model_dump(mode="json")
-                encoded = canonical_json(data)
-                version = current + i + 1
-                digest = chain_hash(
-                    prev_hash=prev,
-                    event_id=ids[i],
-                    source=self.source,
-                    type=event.type_name,
-                    type_version=event.version,
-                    stream_id=stream_id,
-                    stream_version=version,
-                    time=now,
-                    data=data,
-                    correlation_id=meta.correlation_id,
-                    causation_id=meta.causation_id,
-                    actor=meta.actor,
-                    encoded_data=encoded,
-                )
-                staged.append((ids[i], version, event, data, prev, digest, encoded))
-                prev = digest
-            args = [
-                stream_id,
-                current + len(events),
-                prev,
-                self.source,
-                meta.correlation_id,
-                meta.causation_id,
-                meta.actor,
-                [s[0] for s in staged],
-                [s[1] for s in staged],
-                [s[2].type_name for s in staged],
-                [s[2].version for s in staged],
-                [now] * len(staged),
-                [s[6] for s in staged],
-                [s[4] for s in staged],
-                [s[5] for s in staged],
-            ]
-            if row is None:
-                positions = await c.fetch(_APPEND_NEW_STREAM, *args)
-            else:
-                positions = await c.fetch(_APPEND_EXISTING_STREAM, *args, current)
-            if not positions:
+            hint = self._heads.get(stream_id, expected_version)
+            while True:
+                if expected_version == NO_STREAM:
+                    head = None  # a new stream: nothing to read, the insert checks it is new
+                elif hint is not None:
+                    head = hint
+                else:
+                    row = await c.fetchrow(_SELECT_STREAM, stream_id)
+                    head = (row["version"], row["last_hash"]) if row else None
+                    current = head[0] if head else 0
+                    if expected_version is not ANY and expected_version != current:
+                        raise ConcurrencyError(stream_id, expected_version, current)
+                now = self.clock()
+                staged, args = self._stage(stream_id, events, head, meta, now, event_ids)
+                if head is None:
+                    positions = await c.fetch(_APPEND_NEW_STREAM, *args)
+                else:
+                    positions = await c.fetch(_APPEND_EXISTING_STREAM, *args, *head)
+                if positions:
+                    break
+                if hint is not None:  # the remembered head was stale: read it and retry
+                    self._heads.forget(stream_id)
+                    hint = None
+                    continue
+                current = head[0] if head else 0
                 moved = await c.fetchrow(_SELECT_STREAM, stream_id)
                 actual = moved["version"] if moved else None
                 raise ConcurrencyError(
                     stream_id, expected_version, None if actual == current else actual
                 )
+        self._heads.remember(stream_id, staged[-1].version, staged[-1].hash)
         recorded = [
             Recorded(
                 Envelope(
-                    id=eid,
+                    id=st.id,
                     source=self.source,
-                    type=event.type_name,
+                    type=st.event.type_name,
                     subject=stream_id,
                     time=now,
                     specversion=SPEC_VERSION,
                     datacontenttype=CONTENT_TYPE,
-                    dataschema=schema_uri(event.type_name, event.version),
-                    data=data,
-                    typeversion=event.version,
-                    streamversion=version,
+                    dataschema=schema_uri(st.event.type_name, st.event.version),
+                    data=st.data,
+                    typeversion=st.event.version,
+                    streamversion=st.version,
                     correlationid=meta.correlation_id,
                     causationid=meta.causation_id,
                     actor=meta.actor,
-                    prevhash=p,
-                    eventhash=h,
+                    prevhash=st.prev,
+                    eventhash=st.hash,
                     position=pos["global_position"],
                 ),
                 Checkpoint(int(pos["tx_id"]), pos["global_position"]),
                 pos["recorded_at"],
                 self.registry,
             )
-            for (eid, version, event, data, p, h, _), pos in zip(staged, positions, strict=True)
+            for st, pos in zip(staged, positions, strict=True)
         ]
         if self._on_append is not None:
             self._on_append(len(recorded))
@@ -454,7 +522,11 @@ class EventStore:
         sql += " ORDER BY stream_version"
         async with self._tx(conn) as c:
             rows = (await c.execute(text(sql), params)).mappings().all()
-        return [_row_to_recorded(r, self.registry) for r in rows]
+        recorded = [_row_to_recorded(r, self.registry) for r in rows]
+        if recorded and up_to_version is None and as_of is None:
+            last = recorded[-1].envelope
+            self._heads.remember(stream_id, last.streamversion, last.eventhash)
+        return recorded
 
     async def stream_version(self, stream_id: str, conn: AsyncConnection | None = None) -> int:
         """Current version of a stream (0 when it does not exist)."""

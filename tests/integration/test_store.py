@@ -247,3 +247,29 @@ async def test_verify_checks_the_stored_text_so_numbers_of_any_form_pass(store: 
         1e-7,
         12.5,
     ]  # type: ignore[attr-defined]
+
+
+async def test_appends_stay_chained_when_another_writer_or_a_rollback_moved_the_stream(
+    store: EventStore,
+) -> None:
+    other = EventStore(store.engine, source=store.source)  # another process, in effect
+    await store.append("case-1", [note("1")], expected_version=NO_STREAM, meta=META)
+    await other.append("case-1", [note("2")], expected_version=1, meta=META)
+    # What ``store`` remembers of the stream (version 1) is now out of date.
+    await store.append("case-1", [note("3")], expected_version=ANY, meta=META)
+    with pytest.raises(ConcurrencyError):
+        await store.append("case-1", [note("x")], expected_version=2, meta=META)
+
+    async with store.engine.connect() as conn:
+        tx = await conn.begin()
+        await store.append(
+            "case-1", [note("rolled back")], expected_version=3, meta=META, conn=conn
+        )
+        await tx.rollback()
+    # Version 4 now exists with other content than the rolled-back one ``store`` saw.
+    await other.append("case-1", [note("4")], expected_version=3, meta=META)
+    await store.append("case-1", [note("5")], expected_version=ANY, meta=META)
+
+    events = await store.read_stream("case-1")
+    assert [e.event.text for e in events] == ["1", "2", "3", "4", "5"]  # type: ignore[attr-defined]
+    assert (await store.verify()).ok
