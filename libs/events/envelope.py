@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -60,6 +60,14 @@ class Envelope:
     eventhash: str
     # Where the event sits in its source store; not part of the hash.
     position: int | None = None
+    # The canonical JSON text of ``data`` when already known (read from a store or just
+    # written), so publishing and hashing need not encode it again.
+    encoded_data: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def data_json(self) -> str:
+        """``data`` as canonical JSON."""
+        return self.encoded_data if self.encoded_data is not None else canonical_json(self.data)
 
     @property
     def stream_id(self) -> str:
@@ -118,8 +126,8 @@ def chain_hash(
     return hashlib.sha256(f"{prev_hash}:{attributes}:{encoded_data}".encode()).hexdigest()
 
 
-def envelope_hash(envelope: Envelope, encoded_data: str | None = None) -> str:
-    """Recompute the chained hash an envelope should carry (over ``encoded_data`` if given)."""
+def envelope_hash(envelope: Envelope) -> str:
+    """Recompute the chained hash an envelope should carry."""
     return chain_hash(
         prev_hash=envelope.prevhash,
         event_id=envelope.id,
@@ -133,7 +141,7 @@ def envelope_hash(envelope: Envelope, encoded_data: str | None = None) -> str:
         correlation_id=envelope.correlationid,
         causation_id=envelope.causationid,
         actor=envelope.actor,
-        encoded_data=encoded_data,
+        encoded_data=envelope.data_json,
     )
 
 
@@ -153,7 +161,7 @@ def to_kafka(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]
         value = getattr(envelope, name)
         if value is not None:
             headers.append((_HEADER_PREFIX + name, str(value).encode()))
-    value_bytes = canonical_json(envelope.data).encode()
+    value_bytes = envelope.data_json.encode()
     return envelope.subject.encode(), value_bytes, headers
 
 
@@ -172,6 +180,7 @@ def from_kafka(value: bytes | None, headers: list[tuple[str, bytes]] | tuple[Any
             attrs["datacontenttype"] = raw.decode()
         elif name.startswith(_HEADER_PREFIX):
             attrs[name[len(_HEADER_PREFIX) :]] = raw.decode()
+    attrs.pop("encoded_data", None)  # ours to fill, never a sender's
     if attrs.get("specversion") != SPEC_VERSION:
         raise EnvelopeError(f"not a CloudEvents {SPEC_VERSION} record (ce_specversion missing)")
     try:

@@ -156,7 +156,7 @@ class VerifyReport:
 # ``tx_id`` is returned as text (asyncpg has no xid8 codec); ORDER BY must therefore
 # name ``events.tx_id``, or PostgreSQL sorts by the text alias ("10000" < "9999").
 _COLUMNS = """global_position, tx_id::text AS tx_id, event_id, stream_id, stream_version, type,
-    type_version, source, time, data, correlation_id, causation_id, actor, prev_hash, hash,
+    type_version, source, time, data::text AS data, correlation_id, causation_id, actor, prev_hash, hash,
     recorded_at"""
 
 # Hot paths (append, read_all) run on the asyncpg connection under SQLAlchemy's pooled
@@ -245,7 +245,8 @@ def _row_to_recorded(row: Any, reg: EventRegistry) -> Recorded:
         subject=row["stream_id"],
         time=row["time"],
         dataschema=schema_uri(row["type"], row["type_version"]),
-        data=json.loads(data) if isinstance(data, str) else data,
+        data=json.loads(data),
+        encoded_data=data,
         typeversion=row["type_version"],
         streamversion=row["stream_version"],
         correlationid=row["correlation_id"],
@@ -491,6 +492,7 @@ class EventStore:
                     prevhash=st.prev,
                     eventhash=st.hash,
                     position=pos["global_position"],
+                    encoded_data=st.encoded,
                 ),
                 Checkpoint(int(pos["tx_id"]), pos["global_position"]),
                 pos["recorded_at"],
@@ -622,10 +624,7 @@ class EventStore:
             }
             result = (
                 await c.stream(
-                    text(
-                        f"""SELECT {_COLUMNS}, data::text AS data_text FROM events
-                            ORDER BY stream_id, stream_version"""
-                    )
+                    text(f"SELECT {_COLUMNS} FROM events ORDER BY stream_id, stream_version")
                 )
             ).mappings()
             current = ""
@@ -649,7 +648,7 @@ class EventStore:
                     )
                 elif row["prev_hash"] != expected_prev:
                     reason = "previous-hash link does not match the event before it"
-                elif envelope_hash(envelope, row["data_text"]) != row["hash"]:
+                elif envelope_hash(envelope) != row["hash"]:
                     reason = "content does not match its hash (event data or metadata changed)"
                 if reason:
                     broken.add(current)
