@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
+from sqlalchemy import RowMapping, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.kit.problems import Problem
 
@@ -23,7 +27,8 @@ class Page(BaseModel, Generic[T]):
 
 def encode_cursor(*values: Any) -> str:
     """An opaque cursor from the sort key of the last item on a page."""
-    return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    return base64.urlsafe_b64encode(json.dumps(plain, default=str).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> list[Any]:
@@ -44,3 +49,48 @@ def decode_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> list[Any]:
             "Use the next_cursor value from the previous page unchanged.",
             errors=[{"field": "cursor", "reason": "not a cursor issued by this list"}],
         ) from exc
+
+
+@dataclass(frozen=True)
+class Keyset:
+    """The order of a list: key columns that are unique together, their SQL types, and
+    how to read each back from a cursor."""
+
+    columns: tuple[str, ...]
+    types: tuple[str, ...]
+    parsers: tuple[Callable[[Any], Any], ...]
+
+
+async def fetch_page(
+    conn: AsyncConnection,
+    select: str,
+    *,
+    keyset: Keyset,
+    where: Mapping[str, tuple[str, Any]],
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[RowMapping], str | None]:
+    """One page of ``select`` (``SELECT … FROM …``), filtered, in keyset order.
+
+    ``where`` maps a parameter name to its condition and value; a ``None`` value means
+    the filter was not asked for. Returns the rows and the cursor of the next page.
+    """
+    clauses = [sql for sql, value in where.values() if value is not None]
+    params: dict[str, Any] = {
+        name: value for name, (_, value) in where.items() if value is not None
+    }
+    if cursor:
+        after = decode_cursor(cursor, *keyset.parsers)
+        marks = ", ".join(f"CAST(:after_{i} AS {t})" for i, t in enumerate(keyset.types))
+        clauses.append(f"({', '.join(keyset.columns)}) > ({marks})")
+        params.update({f"after_{i}": value for i, value in enumerate(after)})
+    params["page_limit"] = limit + 1
+    sql = (
+        f"{select} WHERE {' AND '.join(clauses) or 'true'}"
+        f" ORDER BY {', '.join(keyset.columns)} LIMIT :page_limit"
+    )
+    rows = list((await conn.execute(text(sql), params)).mappings().all())
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor(*(last[c] for c in keyset.columns))

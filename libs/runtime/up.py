@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ import httpx
 from rich.console import Console
 
 from libs.events import kafka
-from libs.kit.settings import DEFAULT_PORTS
+from libs.kit.db import make_engine
+from libs.kit.issuer import create_client
+from libs.kit.settings import DEFAULT_PORTS, settings_class
 from libs.runtime.infra import (
     DEFAULT_DATABASE,
     EmbeddedBroker,
@@ -60,71 +63,76 @@ def _wait_ready(port: int, deadline: float) -> None:
     raise RuntimeError(f"service on port {port} did not become ready")
 
 
-def _credentials(data_dir: Path, env: dict[str, str]) -> dict[str, Any]:
+DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
+    "partner": {
+        "client_id": DEMO_PARTNER,
+        "kind": "partner",
+        "name": "市审计局 (demo)",
+        "department": "audit",
+        "scopes": ["clue:transfer"],
+    },
+    "operator": {
+        "client_id": DEMO_OPERATOR,
+        "kind": "operator",
+        "name": "信访室 张三 (demo)",
+        "roles": ["clerk", "supervisor", "accountability"],
+    },
+}
+
+
+def _credentials(data_dir: Path, database_url: str) -> dict[str, Any]:
     """Demo credentials: created once, kept in ``<data_dir>/credentials.json``."""
     path = data_dir / "credentials.json"
     if path.exists():
         return dict(json.loads(path.read_text()))
-    partner = json.loads(
-        _zhengfeng(
-            "clients",
-            "create",
-            "--kind",
-            "partner",
-            "--name",
-            "市审计局 (demo)",
-            "--department",
-            "audit",
-            "--scope",
-            "clue:transfer",
-            "--client-id",
-            DEMO_PARTNER,
-            env=env,
-            capture=True,
-        )
-    )
-    operator = json.loads(
-        _zhengfeng(
-            "clients",
-            "create",
-            "--kind",
-            "operator",
-            "--name",
-            "信访室 张三 (demo)",
-            "--role",
-            "clerk",
-            "--role",
-            "supervisor",
-            "--role",
-            "accountability",
-            "--client-id",
-            DEMO_OPERATOR,
-            env=env,
-            capture=True,
-        )
-    )
-    creds = {"partner": partner, "operator": operator}
+
+    async def create() -> dict[str, Any]:
+        schema = settings_class("intake")(database_url=database_url).db_schema
+        engine = make_engine(database_url, schema, pooled=False)
+        try:
+            return {
+                role: asdict(await create_client(engine, **account))
+                for role, account in DEMO_ACCOUNTS.items()
+            }
+        finally:
+            await engine.dispose()
+
+    creds = asyncio.run(create())
     path.write_text(json.dumps(creds, ensure_ascii=False, indent=2))
     path.chmod(0o600)
     return creds
 
 
+def _token(intake: str, form: dict[str, str]) -> dict[str, str]:
+    response = httpx.post(f"{intake}/oauth/token", data=form)
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
 def _demo(creds: dict[str, Any]) -> None:
-    """Post one clue transfer and show it arriving in the other services."""
+    """Post one clue transfer and show it arriving in casework's ledger."""
     intake = f"http://127.0.0.1:{DEFAULT_PORTS['intake']}"
     partner, operator = creds["partner"], creds["operator"]
-    token = httpx.post(
-        f"{intake}/oauth/token",
-        data={
+    as_partner = _token(
+        intake,
+        {
             "grant_type": "client_credentials",
             "client_id": partner["client_id"],
             "client_secret": partner["client_secret"],
         },
-    ).json()["access_token"]
+    )
+    as_operator = _token(
+        intake,
+        {
+            "grant_type": "password",
+            "username": operator["client_id"],
+            "password": operator["client_secret"],
+        },
+    )
     reference = f"SJ-DEMO-{int(time.time())}"
     transfer = httpx.post(
         f"{intake}/v1/clue-transfers",
-        headers={"Authorization": f"Bearer {token}"},
+        headers=as_partner,
         json={
             "reference": reference,
             "reported_persons": [{"name": "李四", "unit": "某县交通运输局", "post": "局长"}],
@@ -132,18 +140,10 @@ def _demo(creds: dict[str, Any]) -> None:
             "narrative": "审计发现2026年春节期间该局公务卡在私人会所多次消费。",
         },
     ).json()
-    op_token = httpx.post(
-        f"{intake}/oauth/token",
-        data={
-            "grant_type": "password",
-            "username": operator["client_id"],
-            "password": operator["client_secret"],
-        },
-    ).json()["access_token"]
     clue_url = f"http://127.0.0.1:{DEFAULT_PORTS['casework']}/v1/clues/{transfer['clue_id']}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        response = httpx.get(clue_url, headers={"Authorization": f"Bearer {op_token}"})
+        response = httpx.get(clue_url, headers=as_operator)
         if response.status_code == 200:
             clue = response.json()
             console.print(
@@ -190,7 +190,7 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int) -> int:
         deadline = time.monotonic() + 60
         for service in kafka.SERVICES:
             _wait_ready(DEFAULT_PORTS[service], deadline)
-        creds = _credentials(data_dir, env)
+        creds = _credentials(data_dir, database_url)
         if demo:
             _demo(creds)
         console.print("\n[bold]Zhengfeng is running[/] — Ctrl-C stops it.")

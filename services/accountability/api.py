@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from libs.kit.auth import Principal, require_roles
-from libs.kit.pagination import Page, decode_cursor, encode_cursor
+from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.service import Store
 
 router = APIRouter(prefix="/v1", tags=["units"])
@@ -39,19 +38,13 @@ async def list_units(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[UnitOut]:
     """Units with clues, in key order; filter by unit name."""
-    sql = "SELECT *, cardinality(clue_ids) AS clue_count FROM unit_index WHERE true"
-    params: dict[str, Any] = {"n": limit + 1}
-    if unit:
-        sql += " AND unit = :unit"
-        params["unit"] = unit
-    if cursor:
-        (after,) = decode_cursor(cursor, str)
-        sql += " AND unit_key > :after"
-        params["after"] = after
-    sql += " ORDER BY unit_key LIMIT :n"
     async with store.engine.connect() as conn:
-        rows = (await conn.execute(text(sql), params)).all()
-    items = [UnitOut(**r._mapping) for r in rows[:limit]]
-    return Page[UnitOut](
-        items=items, next_cursor=encode_cursor(items[-1].unit_key) if len(rows) > limit else None
-    )
+        rows, next_cursor = await fetch_page(
+            conn,
+            "SELECT *, cardinality(clue_ids) AS clue_count FROM unit_index",
+            keyset=Keyset(("unit_key",), ("text",), (str,)),
+            where={"unit": ("unit = :unit", unit)},
+            cursor=cursor,
+            limit=limit,
+        )
+    return Page[UnitOut](items=[UnitOut(**r) for r in rows], next_cursor=next_cursor)

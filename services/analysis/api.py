@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from libs.kit.auth import Principal, require_roles
-from libs.kit.pagination import Page, decode_cursor, encode_cursor
+from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.service import Store
 
 router = APIRouter(prefix="/v1", tags=["subjects"])
@@ -42,22 +41,13 @@ async def list_subjects(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[SubjectOut]:
     """Subjects by name and/or unit, in key order."""
-    sql = "SELECT * FROM subject_index WHERE true"
-    params: dict[str, Any] = {"n": limit + 1}
-    if name:
-        sql += " AND name = :name"
-        params["name"] = name
-    if unit:
-        sql += " AND unit = :unit"
-        params["unit"] = unit
-    if cursor:
-        (after,) = decode_cursor(cursor, str)
-        sql += " AND subject_key > :after"
-        params["after"] = after
-    sql += " ORDER BY subject_key LIMIT :n"
     async with store.engine.connect() as conn:
-        rows = (await conn.execute(text(sql), params)).all()
-    items = [SubjectOut(**r._mapping) for r in rows[:limit]]
-    return Page[SubjectOut](
-        items=items, next_cursor=encode_cursor(items[-1].subject_key) if len(rows) > limit else None
-    )
+        rows, next_cursor = await fetch_page(
+            conn,
+            "SELECT * FROM subject_index",
+            keyset=Keyset(("subject_key",), ("text",), (str,)),
+            where={"name": ("name = :name", name), "unit": ("unit = :unit", unit)},
+            cursor=cursor,
+            limit=limit,
+        )
+    return Page[SubjectOut](items=[SubjectOut(**r) for r in rows], next_cursor=next_cursor)

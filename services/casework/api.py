@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -12,12 +13,16 @@ from sqlalchemy import text
 
 from libs.events.contracts.intake import ReportedPerson
 from libs.kit.auth import Principal, require_roles
-from libs.kit.pagination import Page, decode_cursor, encode_cursor
+from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.problems import Problem
 from libs.kit.service import Store
 from services.casework.domain import ClueStatus
 
 router = APIRouter(prefix="/v1", tags=["clues"])
+
+BY_REGISTRATION = Keyset(
+    ("registered_at", "clue_id"), ("timestamptz", "uuid"), (datetime.fromisoformat, UUID)
+)
 
 Operator = Annotated[
     Principal, require_roles("clerk", "supervisor", "investigator", "reviewer", "leader", "auditor")
@@ -42,12 +47,12 @@ class ClueOut(BaseModel):
     version: int
 
 
-def _out(row: Any) -> ClueOut:
-    status = ClueStatus(row.status)
+def _out(row: Mapping[str, Any]) -> ClueOut:
+    status = ClueStatus(row["status"])
     return ClueOut(
         status=status,
         status_label=status.label,
-        **{k: v for k, v in row._mapping.items() if k != "status"},
+        **{k: v for k, v in row.items() if k != "status"},
     )
 
 
@@ -56,13 +61,17 @@ async def get_clue(clue_id: UUID, operator: Operator, store: Store, response: Re
     """One clue from the ledger; its version goes in ``ETag`` for later commands."""
     async with store.engine.connect() as conn:
         row = (
-            await conn.execute(
-                text("SELECT * FROM clue_ledger WHERE clue_id = :id"), {"id": clue_id}
+            (
+                await conn.execute(
+                    text("SELECT * FROM clue_ledger WHERE clue_id = :id"), {"id": clue_id}
+                )
             )
-        ).first()
+            .mappings()
+            .first()
+        )
     if row is None:
         raise Problem(404, "not-found", "Not found", f"Clue {clue_id} is not in the ledger (yet).")
-    response.headers["ETag"] = f'"{row.version}"'
+    response.headers["ETag"] = f'"{row["version"]}"'
     return _out(row)
 
 
@@ -76,25 +85,16 @@ async def list_clues(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ClueOut]:
     """The ledger, oldest first; filter by status and category."""
-    sql = "SELECT * FROM clue_ledger WHERE true"
-    params: dict[str, Any] = {"n": limit + 1}
-    if status:
-        sql += " AND status = :st"
-        params["st"] = status.value
-    if category:
-        sql += " AND :cat = ANY(categories)"
-        params["cat"] = category
-    if cursor:
-        at, cid = decode_cursor(cursor, datetime.fromisoformat, UUID)
-        sql += " AND (registered_at, clue_id) > (CAST(:at AS timestamptz), CAST(:cid AS uuid))"
-        params.update(at=at, cid=cid)
-    sql += " ORDER BY registered_at, clue_id LIMIT :n"
     async with store.engine.connect() as conn:
-        rows = (await conn.execute(text(sql), params)).all()
-    last = rows[limit - 1] if len(rows) > limit else None
-    return Page[ClueOut](
-        items=[_out(r) for r in rows[:limit]],
-        next_cursor=encode_cursor(last.registered_at.isoformat(), str(last.clue_id))
-        if last
-        else None,
-    )
+        rows, next_cursor = await fetch_page(
+            conn,
+            "SELECT * FROM clue_ledger",
+            keyset=BY_REGISTRATION,
+            where={
+                "st": ("status = :st", status.value if status else None),
+                "cat": (":cat = ANY(categories)", category),
+            },
+            cursor=cursor,
+            limit=limit,
+        )
+    return Page[ClueOut](items=[_out(r) for r in rows], next_cursor=next_cursor)

@@ -17,12 +17,16 @@ from libs.events.store import NO_STREAM, Metadata
 from libs.kit import idempotency
 from libs.kit.auth import Principal, require_scopes
 from libs.kit.logs import correlation_id
-from libs.kit.pagination import Page, decode_cursor, encode_cursor
+from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.problems import Problem
 from libs.kit.service import Store
 from services.intake.domain import TransferClue, clue_stream, format_clue_number, receive_transfer
 
 router = APIRouter(prefix="/v1", tags=["clue transfers"])
+
+BY_RECEIPT = Keyset(
+    ("received_at", "clue_id"), ("timestamptz", "uuid"), (datetime.fromisoformat, UUID)
+)
 
 Partner = Annotated[Principal, require_scopes("clue:transfer")]
 
@@ -195,33 +199,25 @@ async def list_transfers(
     status: str | None = None,
 ) -> Page[TransferOut]:
     """The department's own transfers, oldest first, cursor-paginated."""
-    sql = "SELECT * FROM transfers WHERE department = :d"
-    params: dict[str, Any] = {"d": partner.department, "n": limit + 1}
-    if status:
-        sql += " AND status = :st"
-        params["st"] = status
-    if cursor:
-        at, cid = decode_cursor(cursor, datetime.fromisoformat, UUID)
-        sql += " AND (received_at, clue_id) > (CAST(:at AS timestamptz), CAST(:cid AS uuid))"
-        params.update(at=at, cid=cid)
-    sql += " ORDER BY received_at, clue_id LIMIT :n"
     async with store.engine.connect() as conn:
-        rows = (await conn.execute(text(sql), params)).all()
+        rows, next_cursor = await fetch_page(
+            conn,
+            "SELECT * FROM transfers",
+            keyset=BY_RECEIPT,
+            where={"d": ("department = :d", partner.department), "st": ("status = :st", status)},
+            cursor=cursor,
+            limit=limit,
+        )
     items = [
         TransferOut(
-            clue_id=r.clue_id,
-            clue_number=r.clue_number,
-            reference=r.reference,
-            status=r.status,
-            categories=r.categories,
-            received_at=r.received_at,
-            status_url=_status_url(r.clue_id),
+            clue_id=r["clue_id"],
+            clue_number=r["clue_number"],
+            reference=r["reference"],
+            status=r["status"],
+            categories=r["categories"],
+            received_at=r["received_at"],
+            status_url=_status_url(r["clue_id"]),
         )
-        for r in rows[:limit]
+        for r in rows
     ]
-    next_cursor = (
-        encode_cursor(rows[limit - 1].received_at.isoformat(), str(rows[limit - 1].clue_id))
-        if len(rows) > limit
-        else None
-    )
     return Page[TransferOut](items=items, next_cursor=next_cursor)
