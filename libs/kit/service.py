@@ -18,12 +18,13 @@ from uuid import uuid4
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events import kafka
 from libs.events.asyncapi import asyncapi_document
 from libs.events.consumer import ConsumerRunner, Handler
 from libs.events.contracts import registry
+from libs.events.envelope import Envelope
 from libs.events.projections import Projection, ProjectionRunner
 from libs.events.relay import Relay
 from libs.events.store import EventStore
@@ -150,7 +151,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     bootstrap=bootstrap,
                     group_id=kafka.consumer_group(service),
                     topics=[kafka.events_topic(s) for s in parts.subscribes_to],
-                    handler=parts.make_handler(store),
+                    handler=_correlated(parts.make_handler(store)),
                     dead_letter_topic=kafka.dead_letter_topic(service),
                     producer=rt.producer,
                     max_attempts=settings.consumer_max_attempts,
@@ -268,6 +269,19 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
     for r in parts.routers:
         app.include_router(r)
     return app
+
+
+def _correlated(handler: Handler) -> Handler:
+    """Log a consumed event's handling under the correlation id it carries."""
+
+    async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
+        token = correlation_id.set(envelope.correlationid)
+        try:
+            await handler(conn, envelope)
+        finally:
+            correlation_id.reset(token)
+
+    return handle
 
 
 async def _checkpoint_periodically(store: EventStore, interval: float, stop: asyncio.Event) -> None:

@@ -25,6 +25,8 @@ projections_app = typer.Typer(help="Read models.", no_args_is_help=True)
 app.add_typer(clients_app, name="clients")
 app.add_typer(topics_app, name="topics")
 app.add_typer(projections_app, name="projections")
+schemas_app = typer.Typer(help="Event contracts: JSON Schema and AsyncAPI.", no_args_is_help=True)
+app.add_typer(schemas_app, name="schemas")
 
 SERVICES = kafka.SERVICES
 ServiceArg = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]
@@ -182,6 +184,33 @@ def clients_create(
             await engine.dispose()
 
     typer.echo(json.dumps(asdict(asyncio.run(go())), ensure_ascii=False, indent=2))
+
+
+@schemas_app.command("export")
+def schemas_export(
+    directory: Annotated[Path, typer.Argument(help="Where to write the documents")],
+) -> None:
+    """Write the JSON Schema of every event contract and each service's AsyncAPI document."""
+    from libs.events.asyncapi import asyncapi_document
+    from libs.events.contracts import registry
+
+    for service in SERVICES:
+        importlib.import_module(f"services.{service}.domain")  # registers its contracts
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for contract in registry:
+        path = directory / f"{contract.type_name}.v{contract.version}.schema.json"
+        path.write_text(
+            json.dumps(registry.json_schema(contract.type_name), ensure_ascii=False, indent=2)
+        )
+        written.append(path.name)
+    for service in SERVICES:
+        path = directory / f"asyncapi.{service}.json"
+        consumes = _service_module(service).SUBSCRIBES_TO
+        document = asyncapi_document(service, registry, consumes=consumes)
+        path.write_text(json.dumps(document, ensure_ascii=False, indent=2))
+        written.append(path.name)
+    typer.echo(json.dumps({"directory": str(directory), "files": written}, ensure_ascii=False))
 
 
 @projections_app.command("rebuild")

@@ -11,6 +11,8 @@ from services.accountability.handlers import make_handler
 from services.accountability.projections import UnitIndexProjection
 
 Settings = settings_class("accountability")
+SUBSCRIBES_TO = ("intake",)
+"""Whose events this service consumes."""
 
 
 def create(settings: ServiceSettings | None = None) -> FastAPI:
@@ -22,6 +24,6 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
             routers=[router],
             projections=[UnitIndexProjection()],
             make_handler=make_handler,
-            subscribes_to=["intake"],
+            subscribes_to=SUBSCRIBES_TO,
         ),
     )

@@ -11,6 +11,8 @@ from services.analysis.handlers import make_handler
 from services.analysis.projections import SubjectIndexProjection
 
 Settings = settings_class("analysis")
+SUBSCRIBES_TO = ("intake",)
+"""Whose events this service consumes."""
 
 
 def create(settings: ServiceSettings | None = None) -> FastAPI:
@@ -22,6 +24,6 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
             routers=[router],
             projections=[SubjectIndexProjection()],
             make_handler=make_handler,
-            subscribes_to=["intake"],
+            subscribes_to=SUBSCRIBES_TO,
         ),
     )

@@ -11,6 +11,8 @@ from services.casework.handlers import make_handler
 from services.casework.projections import ClueLedgerProjection
 
 Settings = settings_class("casework")
+SUBSCRIBES_TO = ("intake",)
+"""Whose events this service consumes."""
 
 
 def create(settings: ServiceSettings | None = None) -> FastAPI:
@@ -22,6 +24,6 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
             routers=[router],
             projections=[ClueLedgerProjection()],
             make_handler=make_handler,
-            subscribes_to=["intake"],
+            subscribes_to=SUBSCRIBES_TO,
         ),
     )

@@ -12,6 +12,8 @@ from services.intake.api import router
 from services.intake.projections import TransfersProjection
 
 Settings = settings_class("intake")
+SUBSCRIBES_TO: tuple[str, ...] = ()
+"""Whose events this service consumes (none yet: casework's outcomes come later)."""
 
 
 def create(settings: ServiceSettings | None = None) -> FastAPI:

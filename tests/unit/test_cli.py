@@ -1,0 +1,46 @@
+"""The ``zhengfeng`` command line, where it needs no servers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from libs.runtime.cli import app
+
+runner = CliRunner()
+
+
+def test_schemas_export_writes_every_contract_and_each_services_asyncapi(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["schemas", "export", str(tmp_path)])
+
+    assert result.exit_code == 0, result.output
+    schema = json.loads((tmp_path / "zhengfeng.intake.clue_received.v2.schema.json").read_text())
+    assert schema["$id"] == "/v1/schemas/zhengfeng.intake.clue_received/2"
+    assert "reported_persons" in schema["properties"]
+    casework = json.loads((tmp_path / "asyncapi.casework.json").read_text())
+    assert casework["channels"]["intake"]["address"].endswith(".intake.events")
+    assert {p.name for p in tmp_path.glob("asyncapi.*.json")} == {
+        f"asyncapi.{s}.json" for s in ("intake", "analysis", "casework", "accountability")
+    }
+
+
+def test_commands_that_need_a_database_say_so_when_none_is_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("ZF_CASEWORK_DATABASE_URL", raising=False)
+
+    result = runner.invoke(app, ["verify", "casework"])
+
+    assert result.exit_code == 2
+    assert "DATABASE_URL is not set" in result.output
+
+
+def test_an_unknown_service_is_refused_with_the_list_of_services() -> None:
+    result = runner.invoke(app, ["projections", "rebuild", "payroll"])
+
+    assert result.exit_code != 0
+    assert "intake" in result.output and "casework" in result.output
