@@ -1,6 +1,7 @@
 """The consumer runner: one consumer group per service, exactly-once effects via an inbox.
 
-For every record the handler's writes and an ``inbox`` row (the event id) commit in one
+Records are checked first: one that is not a Zhengfeng CloudEvent, or whose content no
+longer matches its event hash, is parked at once. For every other record the handler's writes and an ``inbox`` row (the event id) commit in one
 database transaction; only then is the Kafka offset committed. A redelivered event finds
 its inbox row and is skipped. A handler that keeps failing is retried with exponential
 backoff and then parked on the service's dead-letter topic, with the error in headers,
@@ -23,7 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events.contracts import Event
-from libs.events.envelope import Envelope, EnvelopeError, from_kafka
+from libs.events.envelope import Envelope, EnvelopeError, envelope_hash, from_kafka
 from libs.events.store import ANY, EventStore, Metadata
 
 log = logging.getLogger(__name__)
@@ -170,6 +171,15 @@ class ConsumerRunner:
             envelope = from_kafka(record.value, record.headers)
         except EnvelopeError as exc:
             await self._park(record, None, f"not a Zhengfeng CloudEvent: {exc}", attempts=1)
+            return
+        if envelope_hash(envelope) != envelope.eventhash:
+            # What arrived is not what was stored: refuse to act on it, keep it for review.
+            await self._park(
+                record,
+                envelope,
+                "event hash does not match its content: altered after it was stored",
+                attempts=1,
+            )
             return
         delay = self.backoff
         for attempt in range(1, self.max_attempts + 1):

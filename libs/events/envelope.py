@@ -180,11 +180,13 @@ def from_kafka(value: bytes | None, headers: list[tuple[str, bytes]] | tuple[Any
             attrs["datacontenttype"] = raw.decode()
         elif name.startswith(_HEADER_PREFIX):
             attrs[name[len(_HEADER_PREFIX) :]] = raw.decode()
-    attrs.pop("encoded_data", None)  # ours to fill, never a sender's
     if attrs.get("specversion") != SPEC_VERSION:
         raise EnvelopeError(f"not a CloudEvents {SPEC_VERSION} record (ce_specversion missing)")
     try:
-        attrs["data"] = json.loads(value or b"null")
+        text = (value or b"null").decode()
+        attrs["data"] = json.loads(text)
+        # Keep the exact text received: the event hash covers it, so it can be checked.
+        attrs["encoded_data"] = text
         return _VALIDATOR.validate_python(attrs)
     except (ValueError, TypeError) as exc:
         raise EnvelopeError(str(exc)) from exc

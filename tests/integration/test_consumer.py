@@ -404,3 +404,31 @@ async def test_consumers_joining_mid_stream_share_the_partitions_and_apply_each_
         assert await r.count("SELECT count(*) FROM inbox") == produced
         assert first.stats.processed + second.stats.processed == produced
         assert await r.count("SELECT count(DISTINCT consumer) FROM applied") == 2
+
+
+async def test_an_event_altered_after_it_was_stored_is_parked_not_applied(
+    schemas: Schemas, store: EventStore, bootstrap: str
+) -> None:
+    async with started_producer(bootstrap) as producer:
+        r = await rig(schemas, bootstrap, producer)
+        forged, genuine = await notes(store, "case-forged", 2)
+        key, _, headers = to_kafka(forged)
+        record = recording()
+
+        # Someone with access to the topic rewrites an event's data on the way.
+        await producer.send_and_wait(
+            r.topic, key=key, value=b'{"n":1,"text":"nothing to see"}', headers=headers
+        )
+        await r.publish([genuine])
+        runner = r.runner(record, max_attempts=5, backoff=10.0)
+        async with running(runner.run):
+
+            async def settled() -> bool:
+                return runner.stats.dead_letters == 1 and runner.stats.processed == 1
+
+            await wait_until(settled, "the forged event parked and the genuine one applied")
+
+        assert await r.count("SELECT count(*) FROM applied WHERE event_id = :i", i=forged.id) == 0
+        (dead,) = await read_topic(bootstrap, r.dead_letter_topic)
+        assert "event hash does not match" in (header(dead, "x-error") or "")
+        assert header(dead, "ce_id") == str(forged.id)
