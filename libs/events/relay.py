@@ -38,6 +38,8 @@ _SAVE = text(
 
 _TRY_LEAD = text("SELECT pg_try_advisory_lock(hashtext(current_schema() || :n))")
 _STILL_CONNECTED = text("SELECT 1")
+LAG_COUNT_INTERVAL = 5.0
+"""Seconds between exact counts of unpublished events while a backlog drains."""
 
 
 class Relay:
@@ -65,6 +67,8 @@ class Relay:
         self.idle_interval = idle_interval
         self.standby_interval = standby_interval
         self._on_published = on_published
+        self._lag_counted_at = float("-inf")
+        self._behind = 0
 
     async def cursor(self) -> Checkpoint:
         """Where the relay will resume."""
@@ -114,7 +118,15 @@ class Relay:
         async with self.store.engine.begin() as c:
             await c.execute(_SAVE, {"n": self.name, "tx": last.tx_id, "pos": last.position})
         if self._on_published is not None:
-            self._on_published(len(batch), await self.store.count_after(last))
+            # Counting what is left scans it: while working through a backlog (full
+            # batches) count at most every few seconds, not after every batch.
+            now = asyncio.get_running_loop().time()
+            if len(batch) < self.batch_size or now - self._lag_counted_at >= LAG_COUNT_INTERVAL:
+                self._lag_counted_at = now
+                self._behind = await self.store.count_after(last)
+            else:
+                self._behind = max(self._behind - len(batch), 0)
+            self._on_published(len(batch), self._behind)
         return len(batch)
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -305,3 +305,25 @@ async def test_two_relays_on_one_store_publish_each_event_once_and_a_standby_tak
         f"{len(records) - len(recorded)} events were published by both relays: "
         f"{[i for i, n in arrived.items() if n > 1][:5]}"
     )
+
+
+async def test_relay_reports_how_many_events_are_still_unpublished(
+    store: EventStore, bootstrap: str
+) -> None:
+    topic = await new_topic(bootstrap, unique("relay-lag"))
+    await append_across_streams(store, streams=5, per_stream=5)
+    reports: list[tuple[int, int]] = []
+
+    async with started_producer(bootstrap) as producer:
+        relay = Relay(
+            store,
+            producer,
+            topic,
+            bootstrap=bootstrap,
+            batch_size=10,
+            on_published=lambda sent, behind: reports.append((sent, behind)),
+        )
+        while await relay.publish_batch():
+            pass
+
+    assert reports == [(10, 15), (10, 5), (5, 0)]
