@@ -345,26 +345,20 @@ class EventStore:
                 yield own
 
     @asynccontextmanager
-    async def _driver(
-        self, conn: AsyncConnection | None, *, autocommit: bool = True
-    ) -> AsyncIterator[asyncpg.Connection]:
+    async def _driver(self, conn: AsyncConnection | None) -> AsyncIterator[asyncpg.Connection]:
         """The asyncpg connection to run hot-path SQL on.
 
         With ``conn``, the caller's (its transaction begun first, since SQLAlchemy begins
-        lazily: a write must not slip in ahead of it). Without, one of the pool's, in
-        autocommit (each statement its own transaction) or in a transaction of its own.
+        lazily: a write must not slip in ahead of it). Without, one of the pool's in
+        autocommit: each statement is its own transaction.
         """
         if conn is not None:
             driver = await _driver_of(conn)
             if conn.in_transaction() and not driver.is_in_transaction():
                 await conn.exec_driver_sql("SELECT 1")
             yield driver
-        elif autocommit:
-            async with self._autocommit.connect() as own:
-                yield await _driver_of(own)
         else:
-            async with self.engine.begin() as own:
-                await own.exec_driver_sql("SELECT 1")
+            async with self._autocommit.connect() as own:
                 yield await _driver_of(own)
 
     def _stage(
