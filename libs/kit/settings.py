@@ -68,11 +68,16 @@ class ServiceSettings(BaseSettings):
         return f"/zhengfeng/{self.service}"
 
 
-def settings_class(service: str) -> type[ServiceSettings]:
-    """The settings class of one service, reading ``ZF_<SERVICE>_*``."""
+def settings_class(
+    service: str, base: type[ServiceSettings] = ServiceSettings
+) -> type[ServiceSettings]:
+    """The settings class of one service, reading ``ZF_<SERVICE>_*``.
+
+    A service with settings of its own passes a ``base`` subclass that declares them.
+    """
     return type(
         f"{service.capitalize()}Settings",
-        (ServiceSettings,),
+        (base,),
         {
             "service": service,
             "model_config": SettingsConfigDict(env_prefix=f"ZF_{service.upper()}_", extra="ignore"),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from libs.events.contracts import Event, registry
-from libs.events.contracts.intake import ClueReceived, ReportedPerson
+from libs.events.contracts import Event
+from libs.events.contracts.casework import ClueRegistered
+from libs.events.contracts.intake import ClueReceived
+
+__all__ = ["ClueRegistered", "ClueStatus", "clue_stream", "register_clue"]
 
 
 class ClueStatus(StrEnum):
@@ -20,25 +22,6 @@ class ClueStatus(StrEnum):
     def label(self) -> str:
         """What a clerk reads."""
         return {"pending_disposal": "待处置"}[self.value]
-
-
-@registry.register
-class ClueRegistered(Event):
-    """线索登记: casework took a clue into its ledger, pending disposal."""
-
-    type_name = "zhengfeng.casework.clue_registered"
-    version = 1
-
-    clue_id: UUID
-    clue_number: str
-    status: ClueStatus
-    source_kind: str
-    source_department: str | None
-    source_reference: str | None
-    reported_persons: list[ReportedPerson]
-    categories: list[str]
-    narrative: str
-    received_at: datetime
 
 
 def clue_stream(clue_id: UUID) -> str:

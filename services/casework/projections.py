@@ -34,7 +34,7 @@ class ClueLedgerProjection:
             {
                 "id": e.clue_id,
                 "no": e.clue_number,
-                "st": e.status.value,
+                "st": e.status,
                 "sk": e.source_kind,
                 "sd": e.source_department,
                 "sr": e.source_reference,

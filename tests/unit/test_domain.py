@@ -78,8 +78,8 @@ def test_received_clue_is_registered_pending_disposal() -> None:
     assert len(events) == 1
     registered = events[0]
     assert isinstance(registered, ClueRegistered)
-    assert registered.status is ClueStatus.PENDING_DISPOSAL
-    assert registered.status.label == "待处置"
+    assert registered.status == ClueStatus.PENDING_DISPOSAL
+    assert ClueStatus(registered.status).label == "待处置"
     assert registered.clue_id == received.clue_id
     assert registered.clue_number == received.clue_number
     assert registered.source_department == "audit"

@@ -45,3 +45,72 @@ def _clue_received_v1_to_v2(data: dict[str, object]) -> dict[str, object]:
     data["source_kind"] = "partner_transfer"
     data["source_department"] = data.pop("department", None)
     return data
+
+
+@registry.register
+class HotlineOrderReceived(Event):
+    """12345 工单: a hotline work order forwarded by the 12345 platform."""
+
+    type_name = "zhengfeng.intake.hotline_order_received"
+    version = 1
+
+    order_number: str
+    unit: str
+    category: str
+    content: str
+    deadline: datetime | None = None
+    status: str
+    reopened: bool = False
+    satisfaction: str | None = None
+    """满意 / 基本满意 / 不满意 as the platform reports it, when known."""
+    received_at: datetime
+
+
+@registry.register
+class HotlineOrderUpdated(Event):
+    """A later state of a 12345 work order (status, reopened, satisfaction)."""
+
+    type_name = "zhengfeng.intake.hotline_order_updated"
+    version = 1
+
+    order_number: str
+    unit: str
+    status: str
+    reopened: bool = False
+    satisfaction: str | None = None
+    updated_at: datetime
+
+
+@registry.register
+class ClueMerged(Event):
+    """重复件: a new report of the same matter was merged into an existing clue."""
+
+    type_name = "zhengfeng.intake.clue_merged"
+    version = 1
+
+    clue_id: UUID
+    """The existing clue the repeat report joined."""
+    repeat_id: UUID
+    """The id the repeat report was given (its receipt points at it)."""
+    repeat_count: int
+    source_kind: str
+    source_department: str | None = None
+    source_reference: str | None = None
+    merged_at: datetime
+
+
+@registry.register
+class ClueSplit(Event):
+    """A clerk undid a wrong merge: the repeat report becomes a clue of its own."""
+
+    type_name = "zhengfeng.intake.clue_split"
+    version = 1
+
+    clue_id: UUID
+    repeat_id: UUID
+    new_clue_id: UUID
+    new_clue_number: str
+    repeat_count: int
+    reason: str
+    split_by: str
+    split_at: datetime

@@ -1,0 +1,89 @@
+"""Events analysis publishes that other services consume.
+
+Casework registers every red ``AlertRaised`` as a clue with its evidence; accountability
+counts alerts per unit in its ratings. Analysis's internal events (feed batches, rule
+versions) live beside these, in this module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from libs.events.contracts import Event, registry
+
+
+class AlertLevel(StrEnum):
+    """预警等级: 红 verify now, 黄 remind or inquire, 绿 record only."""
+
+    RED = "red"
+    YELLOW = "yellow"
+    GREEN = "green"
+
+
+class AlertSubject(BaseModel):
+    """Who or what an alert is about: a person, a unit, or both."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    person_id: str | None = None
+    """The personnel registry's id of the person (not their ID number)."""
+    person_name: str | None = None
+    unit: str | None = None
+    unit_code: str | None = None
+
+
+@registry.register
+class AlertRaised(Event):
+    """异常预警: a rule version found something; the evidence rows say what."""
+
+    type_name = "zhengfeng.analysis.alert_raised"
+    version = 1
+
+    alert_id: UUID
+    identity: str
+    """rule + subject + evidence key: the same finding is never raised twice."""
+    rule_id: str
+    rule_version: int
+    level: AlertLevel
+    category: str
+    subject: AlertSubject
+    summary: str
+    evidence: list[dict[str, Any]]
+    raised_at: datetime
+
+
+@registry.register
+class AlertEscalated(Event):
+    """Several alerts on one subject across sources within a window raised this alert's level."""
+
+    type_name = "zhengfeng.analysis.alert_escalated"
+    version = 1
+
+    alert_id: UUID
+    from_level: AlertLevel
+    to_level: AlertLevel
+    reason: str
+    related_alert_ids: list[UUID]
+    escalated_at: datetime
+
+
+@registry.register
+class AlertVerified(Event):
+    """线下核查: a verifier's finding on an alert (confirmed / false positive / not verifiable)."""
+
+    type_name = "zhengfeng.analysis.alert_verified"
+    version = 1
+
+    alert_id: UUID
+    rule_id: str
+    rule_version: int
+    finding: str
+    notes: str
+    verified_by: str
+    case_id: UUID | None = None
+    verified_at: datetime

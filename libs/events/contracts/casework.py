@@ -1,0 +1,177 @@
+"""Events casework publishes that other services consume.
+
+Intake tells partners and reporters what became of their clue from ``ClueDisposed``,
+``CaseFiled``, ``CaseClosed`` and ``NameCleared``; accountability opens 一案双查 inquiries
+from ``CaseDecided`` and rates units from decisions and ``DeadlineOverdue``. Casework's
+internal events (transitions, supervision, checklists) live beside these, in this module.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from libs.events.contracts import Event, registry
+from libs.events.contracts.intake import ReportedPerson
+
+
+class DisposalMethod(StrEnum):
+    """线索处置方式: the four ways to dispose of a clue."""
+
+    TALK_OR_INQUIRY = "talk_or_inquiry"
+    """谈话函询"""
+    PRELIMINARY_VERIFICATION = "preliminary_verification"
+    """初步核实"""
+    HOLD = "hold"
+    """暂存待查"""
+    CLOSE = "close"
+    """予以了结"""
+
+
+class Subject(BaseModel):
+    """The person a case is about (审查调查对象), as casework recorded them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    unit: str
+    department: str | None = None
+    """The department of the unit where it happened (e.g. 财务科): 一岗双责 is resolved on it."""
+    post: str | None = None
+    rank: str | None = None
+
+
+@registry.register
+class ClueRegistered(Event):
+    """线索登记: casework took a clue into its ledger, pending disposal."""
+
+    type_name = "zhengfeng.casework.clue_registered"
+    version = 1
+
+    clue_id: UUID
+    clue_number: str
+    status: str
+    source_kind: str
+    source_department: str | None
+    source_reference: str | None
+    reported_persons: list[ReportedPerson]
+    categories: list[str]
+    narrative: str
+    received_at: datetime
+
+
+@registry.register
+class ClueDisposed(Event):
+    """线索处置: a clue was disposed of by one of the four methods (or its outcome changed).
+
+    ``outcome_for_source`` is what the partner department or the reporter may be told;
+    the internal reasoning stays in casework.
+    """
+
+    type_name = "zhengfeng.casework.clue_disposed"
+    version = 1
+
+    clue_id: UUID
+    clue_number: str
+    method: DisposalMethod
+    outcome: str
+    """Casework's outcome code, e.g. ``inquiry_sent``, ``case_proposed``, ``closed``."""
+    outcome_for_source: str
+    """The sentence a partner or reporter may read, e.g. 已予以了结 / 已立案审查."""
+    decided_by: str
+    disposed_at: datetime
+
+
+@registry.register
+class CaseFiled(Event):
+    """立案: a case was opened, from one or more clues."""
+
+    type_name = "zhengfeng.casework.case_filed"
+    version = 1
+
+    case_id: UUID
+    case_number: str
+    clue_ids: list[UUID]
+    subject: Subject
+    categories: list[str]
+    filed_by: str
+    filed_at: datetime
+
+
+@registry.register
+class CaseDecided(Event):
+    """处分/处置决定: a case was decided; accountability opens 一案双查 from it.
+
+    ``form`` is the 四种形态 (1–4); ``major`` marks a 重大 case; ``misconduct_date`` is when
+    the misconduct happened, which is the date responsibility lists are resolved at.
+    """
+
+    type_name = "zhengfeng.casework.case_decided"
+    version = 1
+
+    case_id: UUID
+    case_number: str
+    clue_ids: list[UUID]
+    subject: Subject
+    categories: list[str]
+    form: int
+    measures: list[str]
+    """Measure codes, e.g. ``warning``, ``serious_warning``, ``removal_from_post``, ``expulsion``."""
+    major: bool = False
+    misconduct_date: date
+    decided_by: str
+    decided_at: datetime
+    summary: str = ""
+
+
+@registry.register
+class CaseClosed(Event):
+    """销号: a case finished its course (after 回访教育, or on 澄清正名)."""
+
+    type_name = "zhengfeng.casework.case_closed"
+    version = 1
+
+    case_id: UUID
+    case_number: str
+    clue_ids: list[UUID]
+    outcome: str
+    outcome_for_source: str
+    closed_at: datetime
+
+
+@registry.register
+class NameCleared(Event):
+    """澄清正名: the reports against a person were unfounded and their name was cleared."""
+
+    type_name = "zhengfeng.casework.name_cleared"
+    version = 1
+
+    case_id: UUID | None
+    clue_ids: list[UUID]
+    subject: Subject
+    approved_at: datetime
+    cleared_at: datetime
+
+
+@registry.register
+class DeadlineOverdue(Event):
+    """A time limit passed without the step it asked for; escalated to the supervisor.
+
+    ``item_kind`` names the limit: ``clue_disposal``, ``inquiry_reply``, ``investigation``,
+    ``review``, ``forwarding``, ``supervision_report``, …
+    """
+
+    type_name = "zhengfeng.casework.deadline_overdue"
+    version = 1
+
+    deadline_id: str
+    item_kind: str
+    clue_id: UUID | None = None
+    case_id: UUID | None = None
+    unit: str | None = None
+    due_at: datetime
+    escalated_to: str | None = None
+    noticed_at: datetime
