@@ -7,7 +7,12 @@ import json
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.contracts.accountability import ResponsibilityListPublished
+from libs.events.contracts.accountability import (
+    InquiryConcluded,
+    InquiryOpened,
+    MeasureTookEffect,
+    ResponsibilityListPublished,
+)
 from libs.events.store import Recorded
 from services.accountability.domain import UnitNamedInClue
 
@@ -72,3 +77,51 @@ class ResponsibilityListProjection:
                 "b": json.dumps(e.model_dump(mode="json"), ensure_ascii=False),
             },
         )
+
+
+class InquiryProjection:
+    """一案双查 inquiries: one row each, with status and measures in effect."""
+
+    name = "inquiries"
+    tables = ("inquiries",)
+
+    async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
+        """Open, count measures taking effect, conclude."""
+        t = recorded.envelope.type
+        if t == InquiryOpened.type_name:
+            e = recorded.event
+            assert isinstance(e, InquiryOpened)
+            await conn.execute(
+                text(
+                    """INSERT INTO inquiries (inquiry_id, unit, department, trigger_kind, trigger_reason,
+                           misconduct_date, status, opened_at, parties)
+                       VALUES (:id, :unit, :dep, :tk, :tr, :md, 'open', :at, :parties)
+                       ON CONFLICT DO NOTHING"""
+                ),
+                {
+                    "id": e.inquiry_id,
+                    "unit": e.unit,
+                    "dep": e.department,
+                    "tk": e.trigger.kind,
+                    "tr": e.trigger.reason,
+                    "md": e.misconduct_date,
+                    "at": e.opened_at,
+                    "parties": [p.name for p in e.parties],
+                },
+            )
+        elif t == MeasureTookEffect.type_name:
+            m = recorded.event
+            assert isinstance(m, MeasureTookEffect)
+            await conn.execute(
+                text(
+                    "UPDATE inquiries SET measures_in_effect = measures_in_effect + 1 WHERE inquiry_id = :id"
+                ),
+                {"id": m.inquiry_id},
+            )
+        elif t == InquiryConcluded.type_name:
+            c = recorded.event
+            assert isinstance(c, InquiryConcluded)
+            await conn.execute(
+                text("UPDATE inquiries SET status = 'concluded' WHERE inquiry_id = :id"),
+                {"id": c.inquiry_id},
+            )
