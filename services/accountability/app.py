@@ -13,7 +13,9 @@ from services.accountability.api import routers
 from services.accountability.handlers import make_handler
 from services.accountability.projections import (
     InquiryProjection,
+    RatingProjection,
     ResponsibilityListProjection,
+    StatisticsProjection,
     UnitIndexProjection,
 )
 
@@ -37,6 +39,8 @@ def create(
                 UnitIndexProjection(),
                 ResponsibilityListProjection(),
                 InquiryProjection(),
+                RatingProjection(),
+                StatisticsProjection(),
             ],
             make_handler=make_handler,
             subscribes_to=SUBSCRIBES_TO,

@@ -203,6 +203,7 @@ async def _run(
     status: int = 200,
 ) -> JSONResponse:
     expected = expected_version(if_match, required=True)
+    assert expected is not None
     rules = load_rules()
 
     async def work(conn: AsyncConnection) -> tuple[int, dict[str, Any], dict[str, str]]:
