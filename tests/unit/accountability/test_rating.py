@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from libs.events.contracts import Event
-from libs.events.contracts.accountability import OverdueNoted
+from libs.events.contracts.accountability import AlertNoted, OverdueNoted
 from libs.events.taxonomy import load as load_taxonomy
 from services.accountability.domain.rating import rate, rating_change
 from services.accountability.domain.rules import load_rules
@@ -79,3 +79,20 @@ def test_a_rating_change_is_recorded_only_when_the_level_moves() -> None:
     assert (changed.from_level, changed.to_level) == (None, "yellow")
     history.append(changed)
     assert rating_change(UNIT, history, NOW, RULES, "v") == []
+
+
+def test_red_alerts_count_towards_the_rating_and_are_named() -> None:
+    alerts = [
+        AlertNoted(
+            alert_id=uuid4(),
+            unit=UNIT,
+            level=level,
+            category="violation_dining",
+            summary="公务卡夜间消费",
+            raised_at=NOW - timedelta(days=3),
+        )
+        for level in ("red", "red", "yellow")
+    ]
+    rating = rate(alerts, NOW, RULES, label)
+    assert rating.score == 2 * RULES.weights["alert_red"] + RULES.weights["alert_yellow"]
+    assert "2 red alerts, 1 yellow alert" in rating.explanation

@@ -59,3 +59,16 @@ def test_form_2_or_above_and_major_cases_open_an_inquiry_form_1_does_not() -> No
     assert kinds(form=3) == ["case_form"]
     assert kinds(form=1) == []
     assert kinds(form=1, major=True) == ["major_case"]
+
+
+def test_the_recurrence_threshold_is_data_not_code() -> None:
+    two = RULES.model_copy(update={"recurrence": RULES.recurrence.model_copy(update={"cases": 2})})
+    history: list[Event] = []
+    fired = []
+    for i in range(2):
+        at = datetime(2026, 1, 10, tzinfo=UTC) + timedelta(days=30 * i)
+        noted = note_decision(case_decided(form=1, categories=["violation_gifts"], decided_at=at))
+        detected, triggers = decision_triggers(noted, history, two)
+        history += [noted, *detected]
+        fired.append([t.kind for t in triggers])
+    assert fired == [[], ["recurrence"]]
