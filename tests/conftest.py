@@ -8,6 +8,7 @@ embedded Tansu. Each test gets fresh schemas, so tests never see each other's da
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import tempfile
 import uuid
@@ -24,7 +25,13 @@ from libs.kit.migrations import upgrade_async
 from libs.runtime.infra import EmbeddedBroker, EmbeddedPostgres, ensure_database, postgres_reachable
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/{db}"
-TEST_DATABASE = "zhengfeng_test"
+# One database per checkout: readers by position wait for every older transaction of
+# their database to end, so two checkouts' suites sharing one database would hold back
+# each other's reads. ``ZF_TEST_DATABASE`` names it explicitly.
+_CHECKOUT = str(Path(__file__).resolve().parents[1])
+TEST_DATABASE = os.environ.get("ZF_TEST_DATABASE") or (
+    "zhengfeng_test_" + hashlib.sha256(_CHECKOUT.encode()).hexdigest()[:8]
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,4 +1,4 @@
-"""Accountability's decisions, pure. For now: count clues per unit (一案双查 starts here)."""
+"""Units: stable keys and streams, and the clues counted against them."""
 
 from __future__ import annotations
 

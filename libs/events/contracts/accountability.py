@@ -1,0 +1,340 @@
+"""Events accountability publishes (一案双查, 问责, unit ratings) and the facts it notes.
+
+Other systems (the organisation department's cadre files, statistics) subscribe to the
+inquiry, measure and rating events. The ``…Noted`` events are accountability's own copy
+of what it learned from casework and analysis, so its read models replay from its store.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from libs.events.contracts import Event, registry
+
+
+class Person(BaseModel):
+    """A leader named on a responsibility list."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    post: str | None = None
+
+
+class DepartmentLeader(BaseModel):
+    """一岗双责: the leader in charge of one department of the unit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    department: str
+    leader: Person
+
+
+@registry.register
+class ResponsibilityListPublished(Event):
+    """责任清单: who holds which responsibility for a unit during a period.
+
+    A unit's lists are versions of one stream; the list valid on a date is the newest
+    version whose period covers it. ``valid_to`` is inclusive; ``None`` means open-ended.
+    """
+
+    type_name = "zhengfeng.accountability.responsibility_list_published"
+    version = 1
+
+    list_id: UUID
+    unit: str
+    valid_from: date
+    valid_to: date | None = None
+    party_committee: str
+    """The unit's 党委/党组 (主体责任)."""
+    first_responsible: Person
+    """第一责任人, usually the secretary (主体责任)."""
+    discipline_body: str
+    """The 纪检监察组/纪委 stationed at or over the unit (监督责任)."""
+    discipline_head: Person
+    department_leaders: list[DepartmentLeader] = Field(default_factory=list)
+    key_area: bool = False
+    """The unit works in a key area: its 问责 measures pass the three-party review."""
+    published_by: str
+    published_at: datetime
+
+
+class ResponsibleParty(BaseModel):
+    """A party an inquiry pursues, and the list entry that made it responsible."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    party_id: str
+    kind: str
+    """``organisation`` or ``leader``."""
+    name: str
+    post: str | None = None
+    responsibility: str
+    """``principal`` 主体责任, ``supervisory`` 监督责任, ``leadership`` 领导责任."""
+    basis: str
+    """Which entry of the list, e.g. ``first_responsible`` or ``department_leader:财务科``."""
+    list_id: UUID
+    list_version: int
+    valid_from: date
+    valid_to: date | None = None
+
+
+class InquiryTrigger(BaseModel):
+    """Why an inquiry opened."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: str
+    """``case_form``, ``major_case``, ``recurrence`` or ``manual``."""
+    reason: str
+    case_ids: list[UUID] = Field(default_factory=list)
+    category: str | None = None
+
+
+@registry.register
+class InquiryOpened(Event):
+    """一案双查: an accountability inquiry opened against those who should have prevented it."""
+
+    type_name = "zhengfeng.accountability.inquiry_opened"
+    version = 1
+
+    inquiry_id: UUID
+    unit: str
+    department: str | None = None
+    misconduct_date: date
+    trigger: InquiryTrigger
+    direct_subject: str | None = None
+    """The person directly responsible (the case's subject), pursued by casework: 双问责."""
+    parties: list[ResponsibleParty]
+    duties: dict[str, list[str]]
+    """The duty checklist per party id (日常监督, 警示教育, 问题整改跟踪, …)."""
+    key_area: bool = False
+    opened_by: str
+    opened_at: datetime
+
+
+@registry.register
+class DutyChecked(Event):
+    """One checklist item of a party's duties was examined."""
+
+    type_name = "zhengfeng.accountability.duty_checked"
+    version = 1
+
+    inquiry_id: UUID
+    party_id: str
+    duty: str
+    fulfilled: bool
+    note: str = ""
+    checked_by: str
+    checked_at: datetime
+
+
+@registry.register
+class FindingRecorded(Event):
+    """A party's responsibility was found fulfilled (履责到位) or not, with reasons."""
+
+    type_name = "zhengfeng.accountability.finding_recorded"
+    version = 1
+
+    inquiry_id: UUID
+    party_id: str
+    fulfilled: bool
+    reasons: list[str]
+    recorded_by: str
+    recorded_at: datetime
+
+
+@registry.register
+class MeasureProposed(Event):
+    """问责 measure proposed on a party; ``authority`` says who may decide it."""
+
+    type_name = "zhengfeng.accountability.measure_proposed"
+    version = 1
+
+    inquiry_id: UUID
+    measure_id: UUID
+    party_id: str
+    measure: str
+    authority: str
+    """``commission`` decides itself; ``competent_body`` (组织部门/党委) decides a proposal."""
+    review_required: bool
+    reasons: str = ""
+    proposed_by: str
+    proposed_at: datetime
+
+
+@registry.register
+class MeasureReviewed(Event):
+    """One office of the three-party review (对口联系室, 案件审理室, 党风政风监督室) agreed or not."""
+
+    type_name = "zhengfeng.accountability.measure_reviewed"
+    version = 1
+
+    inquiry_id: UUID
+    measure_id: UUID
+    office: str
+    agreed: bool
+    note: str = ""
+    reviewed_by: str
+    reviewed_at: datetime
+
+
+@registry.register
+class MeasureDecided(Event):
+    """A measure was decided: by the commission itself, or by the body with authority."""
+
+    type_name = "zhengfeng.accountability.measure_decided"
+    version = 1
+
+    inquiry_id: UUID
+    measure_id: UUID
+    decided_by_body: str
+    """``commission`` or the body with authority, e.g. 县委组织部."""
+    approved: bool
+    document_number: str = ""
+    decided_by: str
+    decided_at: datetime
+
+
+@registry.register
+class MeasureTookEffect(Event):
+    """A decided measure took effect (after the three-party review where required)."""
+
+    type_name = "zhengfeng.accountability.measure_took_effect"
+    version = 1
+
+    inquiry_id: UUID
+    measure_id: UUID
+    party_id: str
+    measure: str
+    effective_at: datetime
+
+
+@registry.register
+class InquiryConcluded(Event):
+    """The inquiry was concluded; the record stays for good (终身问责)."""
+
+    type_name = "zhengfeng.accountability.inquiry_concluded"
+    version = 1
+
+    inquiry_id: UUID
+    summary: str
+    concluded_by: str
+    concluded_at: datetime
+
+
+@registry.register
+class CaseDecisionNoted(Event):
+    """Accountability's copy of a casework decision, on the unit's stream."""
+
+    type_name = "zhengfeng.accountability.case_decision_noted"
+    version = 1
+
+    case_id: UUID
+    case_number: str
+    unit: str
+    department: str | None = None
+    subject_name: str
+    rank: str | None = None
+    categories: list[str]
+    form: int
+    measures: list[str]
+    major: bool = False
+    misconduct_date: date
+    decided_at: datetime
+    summary: str = ""
+
+
+@registry.register
+class CaseMilestoneNoted(Event):
+    """A case was filed (``filed``) or closed (``closed``): counted in the monthly report."""
+
+    type_name = "zhengfeng.accountability.case_milestone_noted"
+    version = 1
+
+    case_id: UUID
+    case_number: str
+    milestone: str
+    unit: str | None = None
+    categories: list[str] = Field(default_factory=list)
+    at: datetime
+
+
+@registry.register
+class AlertNoted(Event):
+    """An analysis alert about a unit, counted in its rating."""
+
+    type_name = "zhengfeng.accountability.alert_noted"
+    version = 1
+
+    alert_id: UUID
+    unit: str
+    level: str
+    category: str
+    summary: str
+    raised_at: datetime
+
+
+@registry.register
+class OverdueNoted(Event):
+    """A casework deadline of a unit was overdue, counted in its rating and report."""
+
+    type_name = "zhengfeng.accountability.overdue_noted"
+    version = 1
+
+    deadline_id: str
+    unit: str | None = None
+    item_kind: str
+    case_id: UUID | None = None
+    due_at: datetime
+    noticed_at: datetime
+
+
+@registry.register
+class RecurrenceDetected(Event):
+    """The same category recurred in one unit: N cases within the window."""
+
+    type_name = "zhengfeng.accountability.recurrence_detected"
+    version = 1
+
+    unit: str
+    category: str
+    case_ids: list[UUID]
+    threshold: int
+    window_days: int
+    detected_at: datetime
+
+
+@registry.register
+class RatingChanged(Event):
+    """红黄绿: a unit's rating changed, with the inputs and rule version that made it."""
+
+    type_name = "zhengfeng.accountability.rating_changed"
+    version = 1
+
+    unit: str
+    from_level: str | None
+    to_level: str
+    score: int
+    explanation: str
+    inputs: dict[str, int]
+    rules_version: str
+    changed_at: datetime
+
+
+@registry.register
+class TypicalCasePublished(Event):
+    """典型案例通报曝光: a decided case published by name."""
+
+    type_name = "zhengfeng.accountability.typical_case_published"
+    version = 1
+
+    publication_id: UUID
+    case_id: UUID
+    title: str
+    text: str
+    published_by: str
+    published_at: datetime

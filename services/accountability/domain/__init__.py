@@ -1,0 +1,6 @@
+"""Accountability's decisions, pure: responsibility lists, triggers, inquiries, ratings."""
+
+from services.accountability.domain.errors import Refused
+from services.accountability.domain.units import UnitNamedInClue, note_units, unit_key, unit_stream
+
+__all__ = ["Refused", "UnitNamedInClue", "note_units", "unit_key", "unit_stream"]

@@ -1,0 +1,275 @@
+"""责任清单: responsibility lists per unit and period, and who was responsible on a date."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from uuid import UUID
+
+from libs.events.contracts.accountability import (
+    DepartmentLeader,
+    Person,
+    ResponsibilityListPublished,
+    ResponsibleParty,
+)
+from services.accountability.domain.errors import Refused
+from services.accountability.domain.units import unit_key
+
+
+def list_stream(unit: str) -> str:
+    """The stream holding every version of a unit's responsibility list."""
+    return f"resplist-{unit_key(unit)}"
+
+
+@dataclass(frozen=True)
+class PublishList:
+    """Publish (a new version of) a unit's list for a period."""
+
+    unit: str
+    valid_from: date
+    valid_to: date | None
+    party_committee: str
+    first_responsible: Person
+    discipline_body: str
+    discipline_head: Person
+    department_leaders: tuple[DepartmentLeader, ...] = ()
+    key_area: bool = False
+
+
+@dataclass(frozen=True)
+class ListVersion:
+    """One published list with its version in the unit's stream."""
+
+    version: int
+    published: ResponsibilityListPublished
+
+
+def publish_list(
+    command: PublishList, *, list_id: UUID, actor: str, now: datetime
+) -> list[ResponsibilityListPublished]:
+    """Check a list and record it; a period ending before it starts is refused."""
+    if command.valid_to is not None and command.valid_to < command.valid_from:
+        raise Refused(
+            "invalid-period",
+            f"valid_to {command.valid_to} is before valid_from {command.valid_from}.",
+            field="valid_to",
+        )
+    seen: set[str] = set()
+    for i, dl in enumerate(command.department_leaders):
+        if dl.department in seen:
+            raise Refused(
+                "duplicate-department",
+                f"Department {dl.department!r} is listed twice; one leader is in charge of it.",
+                field=f"department_leaders[{i}].department",
+            )
+        seen.add(dl.department)
+    return [
+        ResponsibilityListPublished(
+            list_id=list_id,
+            unit=command.unit,
+            valid_from=command.valid_from,
+            valid_to=command.valid_to,
+            party_committee=command.party_committee,
+            first_responsible=command.first_responsible,
+            discipline_body=command.discipline_body,
+            discipline_head=command.discipline_head,
+            department_leaders=list(command.department_leaders),
+            key_area=command.key_area,
+            published_by=actor,
+            published_at=now,
+        )
+    ]
+
+
+def covers(published: ResponsibilityListPublished, on: date) -> bool:
+    """Whether a list's period includes ``on`` (both ends inclusive)."""
+    return published.valid_from <= on and (published.valid_to is None or on <= published.valid_to)
+
+
+def list_as_of(versions: Sequence[ListVersion], on: date) -> ListVersion | None:
+    """The list valid on ``on``: of those covering it, the latest-starting, then newest version.
+
+    An open-ended list is thereby superseded by a list starting later, and a list
+    re-published for the same period corrects the earlier version.
+    """
+    candidates = [v for v in versions if covers(v.published, on)]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda v: (v.published.valid_from, v.version))
+
+
+def responsible_parties(found: ListVersion, department: str | None) -> list[ResponsibleParty]:
+    """The parties a list makes responsible for a department: 主体, 监督, 领导责任."""
+    p = found.published
+
+    def party(
+        party_id: str, kind: str, name: str, post: str | None, responsibility: str, basis: str
+    ) -> ResponsibleParty:
+        return ResponsibleParty(
+            party_id=party_id,
+            kind=kind,
+            name=name,
+            post=post,
+            responsibility=responsibility,
+            basis=basis,
+            list_id=p.list_id,
+            list_version=found.version,
+            valid_from=p.valid_from,
+            valid_to=p.valid_to,
+        )
+
+    parties = [
+        party(
+            "party_committee",
+            "organisation",
+            p.party_committee,
+            None,
+            "principal",
+            "party_committee",
+        ),
+        party(
+            "first_responsible",
+            "leader",
+            p.first_responsible.name,
+            p.first_responsible.post,
+            "principal",
+            "first_responsible",
+        ),
+        party(
+            "discipline_body",
+            "organisation",
+            p.discipline_body,
+            None,
+            "supervisory",
+            "discipline_body",
+        ),
+        party(
+            "discipline_head",
+            "leader",
+            p.discipline_head.name,
+            p.discipline_head.post,
+            "supervisory",
+            "discipline_head",
+        ),
+    ]
+    for dl in p.department_leaders:
+        if department is not None and dl.department == department:
+            parties.append(
+                party(
+                    "department_leader",
+                    "leader",
+                    dl.leader.name,
+                    dl.leader.post,
+                    "leadership",
+                    f"department_leader:{dl.department}",
+                )
+            )
+    return parties
+
+
+CSV_COLUMNS = ("unit", "valid_from", "valid_to", "role", "department", "name", "post", "key_area")
+ROLES = (
+    "party_committee",
+    "first_responsible",
+    "discipline_body",
+    "discipline_head",
+    "department_leader",
+)
+
+
+def parse_csv(content: str) -> list[PublishList]:
+    """Lists from a CSV upload: one row per entry, grouped by unit and period.
+
+    Columns: unit, valid_from, valid_to, role, department, name, post, key_area; ``role``
+    is one of party_committee, first_responsible, discipline_body, discipline_head,
+    department_leader. Any bad row refuses the whole file, naming its line and column.
+    """
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
+    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or ()) and c != "key_area"]
+    if missing:
+        raise Refused(
+            "csv-columns-missing",
+            f"The CSV lacks the column(s) {', '.join(missing)}.",
+            field="file",
+        )
+    groups: dict[tuple[str, date, date | None], dict[str, object]] = {}
+    for line, row in enumerate(reader, start=2):
+
+        def need(col: str, row: dict[str, str] = row, line: int = line) -> str:
+            value = (row.get(col) or "").strip()
+            if not value:
+                raise Refused(
+                    "csv-row-invalid", f"Line {line}: {col} is empty.", field=f"line {line}.{col}"
+                )
+            return value
+
+        def day(col: str, row: dict[str, str] = row, line: int = line) -> date | None:
+            value = (row.get(col) or "").strip()
+            if not value:
+                return None
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                raise Refused(
+                    "csv-row-invalid",
+                    f"Line {line}: {col} {value!r} is not a date (YYYY-MM-DD).",
+                    field=f"line {line}.{col}",
+                ) from None
+
+        unit = need("unit")
+        need("valid_from")
+        start = day("valid_from")
+        assert start is not None
+        key = (unit, start, day("valid_to"))
+        role = need("role")
+        if role not in ROLES:
+            raise Refused(
+                "csv-row-invalid",
+                f"Line {line}: role {role!r} is not one of {', '.join(ROLES)}.",
+                field=f"line {line}.role",
+            )
+        name = need("name")
+        post = (row.get("post") or "").strip() or None
+        entry = groups.setdefault(key, {"leaders": []})
+        if (row.get("key_area") or "").strip().lower() in ("1", "true", "yes", "是"):
+            entry["key_area"] = True
+        if role == "department_leader":
+            leaders = entry["leaders"]
+            assert isinstance(leaders, list)
+            leaders.append(
+                DepartmentLeader(department=need("department"), leader=Person(name=name, post=post))
+            )
+        elif role in ("party_committee", "discipline_body"):
+            entry[role] = name
+        else:
+            entry[role] = Person(name=name, post=post)
+    out = []
+    for (unit, start, end), entry in groups.items():
+        for role in ROLES[:4]:
+            if role not in entry:
+                raise Refused(
+                    "csv-list-incomplete",
+                    f"The list of {unit} from {start} has no {role} row.",
+                    field="file",
+                )
+        leaders = entry["leaders"]
+        assert isinstance(leaders, list)
+        out.append(
+            PublishList(
+                unit=unit,
+                valid_from=start,
+                valid_to=end,
+                party_committee=str(entry["party_committee"]),
+                first_responsible=entry["first_responsible"],  # type: ignore[arg-type]
+                discipline_body=str(entry["discipline_body"]),
+                discipline_head=entry["discipline_head"],  # type: ignore[arg-type]
+                department_leaders=tuple(leaders),
+                key_area=bool(entry.get("key_area", False)),
+            )
+        )
+    if not out:
+        raise Refused("csv-empty", "The CSV has no rows.", field="file")
+    return out

@@ -1,0 +1,113 @@
+"""The accountability app in-process on a real PostgreSQL, with tokens it trusts.
+
+Tokens are signed by a key made for the test run and served to the app as its JWKS,
+the way a real identity provider would be; no broker unless a test asks for one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.events.store import EventStore
+from services.accountability import app as accountability_app
+from tests.conftest import Schemas
+
+KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+KID = "accountability-test"
+
+
+def jwks() -> dict[str, Any]:
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(KEY.public_key()))
+    jwk.update({"kid": KID, "use": "sig", "alg": "RS256"})
+    return {"keys": [jwk]}
+
+
+def token(*roles: str, sub: str = "officer-1", name: str = "李明") -> str:
+    now = int(time.time())
+    claims = {
+        "sub": sub,
+        "kind": "operator",
+        "name": name,
+        "roles": list(roles),
+        "iss": "zhengfeng",
+        "aud": "zhengfeng",
+        "iat": now,
+        "exp": now + 3600,
+    }
+    return jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": KID})
+
+
+def auth(*roles: str, sub: str | None = None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(*roles, sub=sub or '-'.join(roles))}"}
+
+
+OFFICER = auth("accountability")
+LEADER = auth("leader")
+REVIEWER = auth("reviewer")
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], what: str, *, timeout: float = 15.0
+) -> Any:
+    """Poll ``check`` until it returns something truthy; fail naming ``what``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not (result := await check()):
+        if loop.time() > deadline:
+            raise AssertionError(f"gave up after {timeout:.0f}s waiting for {what}")
+        await asyncio.sleep(0.05)
+    return result
+
+
+@dataclass
+class Accountability:
+    app: FastAPI
+    http: httpx.AsyncClient
+    engine: AsyncEngine
+    schema: str
+
+    @property
+    def store(self) -> EventStore:
+        store: EventStore = self.app.state.runtime.store
+        return store
+
+
+async def _jwks() -> dict[str, Any]:
+    return jwks()
+
+
+async def start(
+    database_url: str, schemas: Schemas, **settings: Any
+) -> tuple[FastAPI, AsyncEngine, str]:
+    engine = await schemas.migrated("accountability")
+    schema = schemas.created[-1]
+    app = accountability_app.create(
+        accountability_app.Settings(
+            database_url=database_url,
+            db_schema=schema,
+            **{"kafka_bootstrap_servers": "", **settings},
+        ),
+        jwks_fetcher=lambda app: _jwks,
+    )
+    return app, engine, schema
+
+
+@pytest.fixture
+async def acc(database_url: str, schemas: Schemas) -> AsyncIterator[Accountability]:
+    app, engine, schema = await start(database_url, schemas)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://acc") as http:
+            yield Accountability(app, http, engine, schema)
