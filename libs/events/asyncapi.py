@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from libs.events.contracts import EventRegistry
+from libs.events.contracts import EventRegistry, schema_uri
 from libs.events.envelope import EXTENSIONS
 from libs.events.kafka import events_topic
+
+FEED_PATH = "/v1/events"
+FEED_SCOPE = "events:read"
+"""The scope a system client needs to read a service's catch-up feed."""
 
 _CE_HEADERS: dict[str, Any] = {
     "type": "object",
@@ -21,6 +25,19 @@ _CE_HEADERS: dict[str, Any] = {
         "content-type": {"type": "string", "const": "application/json"},
     },
 }
+
+
+def _headers(type_name: str, version: int) -> dict[str, Any]:
+    """The CloudEvents headers of one event type and version: type, version and schema fixed."""
+    properties = dict(_CE_HEADERS["properties"])
+    properties["ce_type"] = {"type": "string", "const": type_name}
+    properties["ce_typeversion"] = {"type": "string", "const": str(version)}
+    properties["ce_dataschema"] = {"type": "string", "const": schema_uri(type_name, version)}
+    properties["ce_position"] = {
+        "type": "string",
+        "description": "global position in the source store; the catch-up feed's cursor",
+    }
+    return {**_CE_HEADERS, "properties": properties}
 
 
 def _message_name(type_name: str) -> str:
@@ -51,7 +68,7 @@ def asyncapi_document(
                 if contract.__doc__
                 else "",
                 "contentType": "application/json",
-                "headers": _CE_HEADERS,
+                "headers": _headers(contract.type_name, contract.version),
                 "payload": registry.json_schema(contract.type_name),
                 "bindings": {
                     "kafka": {"key": {"type": "string", "description": "stream id (ce_subject)"}}
@@ -74,7 +91,21 @@ def asyncapi_document(
         "info": {
             "title": f"Zhengfeng {service} events",
             "version": "0.1.0",
-            "description": "Immutable, hash-chained events; subscribe with any Kafka or CloudEvents client.",
+            "description": (
+                "Immutable, hash-chained events; subscribe with any Kafka or CloudEvents "
+                "client. Each record: key = stream id, value = JSON data, CloudEvents "
+                "attributes in ce_* headers. History older than the topic keeps is served "
+                f"by the catch-up feed: GET {FEED_PATH}?after=<position>&limit=<n> on the "
+                f"{service} service (bearer token with scope {FEED_SCOPE}), the same events "
+                "in CloudEvents structured JSON, in commit order; replay it, then switch "
+                "to the topic and skip event ids (ce_id) already seen."
+            ),
+        },
+        "x-catch-up-feed": {
+            "path": FEED_PATH,
+            "query": {"after": "global position of the last event seen (0 = start)"},
+            "scope": FEED_SCOPE,
+            "format": "CloudEvents 1.0 structured JSON",
         },
         "defaultContentType": "application/json",
         "servers": {"kafka": {"host": kafka_host, "protocol": "kafka"}},

@@ -190,3 +190,27 @@ def from_kafka(value: bytes | None, headers: list[tuple[str, bytes]] | tuple[Any
         return _VALIDATOR.validate_python(attrs)
     except (ValueError, TypeError) as exc:
         raise EnvelopeError(str(exc)) from exc
+
+
+def to_structured(envelope: Envelope) -> dict[str, Any]:
+    """The envelope in CloudEvents *structured* JSON mode: every attribute plus ``data``.
+
+    The same attributes a Kafka record carries as ``ce_*`` headers, so a subscriber
+    reading the HTTP catch-up feed and then the topic sees one shape of event.
+    """
+    event: dict[str, Any] = {
+        "specversion": envelope.specversion,
+        "id": str(envelope.id),
+        "source": envelope.source,
+        "type": envelope.type,
+        "subject": envelope.subject,
+        "time": format_time(envelope.time),
+        "datacontenttype": envelope.datacontenttype,
+        "dataschema": envelope.dataschema,
+    }
+    for name in EXTENSIONS:
+        value = getattr(envelope, name)
+        if value is not None:
+            event[name] = value
+    event["data"] = envelope.data
+    return event

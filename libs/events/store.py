@@ -215,6 +215,7 @@ _READ_ALL = f"""SELECT {_COLUMNS} FROM events
           AND tx_id < $3::text::xid8
         ORDER BY events.tx_id, events.global_position
         LIMIT $4"""
+_TX_AT = "SELECT tx_id::text FROM events WHERE global_position = $1"
 _HEAD = """SELECT tx_id::text, global_position FROM events
        WHERE tx_id < $1::text::xid8
        ORDER BY events.tx_id DESC, events.global_position DESC LIMIT 1"""
@@ -545,6 +546,17 @@ class EventStore:
             horizon = await _horizon(c, shared=conn is not None)
             rows = await c.fetch(_READ_ALL, str(after.tx_id), after.position, horizon, limit)
         return [_row_to_recorded(r, self.registry) for r in rows]
+
+    async def checkpoint_at(
+        self, position: int, conn: AsyncConnection | None = None
+    ) -> Checkpoint | None:
+        """The commit-safe checkpoint of the event at a global position (``None``: no such
+        event). ``START`` for position 0, so a position alone can serve as a cursor."""
+        if position == 0:
+            return START
+        async with self._driver(conn) as c:
+            tx = await c.fetchval(_TX_AT, position)
+        return Checkpoint(int(tx), position) if tx is not None else None
 
     async def head(self, conn: AsyncConnection | None = None) -> Checkpoint:
         """The last readable checkpoint (``START`` for an empty store)."""

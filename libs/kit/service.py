@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from libs.events import kafka
 from libs.events.asyncapi import asyncapi_document
 from libs.events.consumer import ConsumerRunner, Handler
-from libs.events.contracts import registry
+from libs.events.contracts import registry, schema_uri
 from libs.events.envelope import Envelope
 from libs.events.projections import Projection, ProjectionRunner
 from libs.events.relay import Relay
@@ -31,6 +31,7 @@ from libs.events.store import EventStore
 from libs.kit import metrics, problems
 from libs.kit.auth import JwksFetcher, JwksVerifier, http_jwks_fetcher
 from libs.kit.db import make_engine
+from libs.kit.feed import feed_router
 from libs.kit.logs import correlation_id
 from libs.kit.settings import ServiceSettings
 
@@ -241,22 +242,27 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
             {
                 "type": c.type_name,
                 "version": c.version,
-                "schema": f"/v1/schemas/{c.type_name}/{c.version}",
+                "schema": schema_uri(c.type_name, c.version),
+                # Older versions stay served: stored events carry their dataschema.
+                "versions": {v: schema_uri(c.type_name, v) for v in registry.versions(c.type_name)},
             }
             for c in registry
         ]
 
     @app.get("/v1/schemas/{type_name}/{version}", tags=["contracts"])
     async def schema(type_name: str, version: int) -> JSONResponse:
-        if not registry.knows(type_name) or registry.contract(type_name).version != version:
+        if not registry.knows(type_name) or version not in registry.versions(type_name):
             raise problems.Problem(
                 404,
                 "unknown-schema",
                 "No such event schema",
-                f"{type_name} v{version} is not a current contract.",
+                f"{type_name} v{version} is not an event type and version of this platform.",
             )
-        return JSONResponse(registry.json_schema(type_name), media_type="application/schema+json")
+        return JSONResponse(
+            registry.json_schema(type_name, version), media_type="application/schema+json"
+        )
 
+    @app.get("/asyncapi.json", tags=["contracts"])
     @app.get("/v1/asyncapi.json", tags=["contracts"])
     async def asyncapi() -> dict[str, Any]:
         return asyncapi_document(
@@ -266,6 +272,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
             kafka_host=settings.kafka_bootstrap_servers or "kafka:9092",
         )
 
+    app.include_router(feed_router(service))
     for r in parts.routers:
         app.include_router(r)
     return app

@@ -627,11 +627,17 @@ async def test_schemas_list_the_clue_received_contract_with_its_json_schema(
     assert "reported_persons" in schema["properties"]
 
 
-async def test_an_old_schema_version_is_404_problem(intake: Intake) -> None:
-    response = await intake.http.get(f"/v1/schemas/{CLUE_RECEIVED}/1")
+async def test_an_old_schema_version_stays_served_and_an_unknown_one_is_404_problem(
+    intake: Intake,
+) -> None:
+    old = await intake.http.get(f"/v1/schemas/{CLUE_RECEIVED}/1")
+    future = await intake.http.get(f"/v1/schemas/{CLUE_RECEIVED}/3")
 
-    assert response.status_code == 404
-    assert response.json()["type"] == "/problems/unknown-schema"
+    assert old.status_code == 200
+    assert old.json()["$id"] == f"/v1/schemas/{CLUE_RECEIVED}/1"
+    assert "Superseded by v2" in old.json()["description"]
+    assert future.status_code == 404
+    assert future.json()["type"] == "/problems/unknown-schema"
 
 
 async def test_every_response_echoes_the_correlation_id(intake: Intake) -> None:

@@ -38,6 +38,7 @@ class EventRegistry:
     def __init__(self) -> None:
         self._contracts: dict[str, type[Event]] = {}
         self._upcasters: dict[tuple[str, int], Upcaster] = {}
+        self._history: dict[tuple[str, int], type[Event]] = {}
 
     def register(self, contract: E) -> E:
         """Class decorator: make a contract known by its type name (latest version)."""
@@ -88,12 +89,37 @@ class EventRegistry:
     def __iter__(self) -> Iterator[type[Event]]:
         return iter(sorted(self._contracts.values(), key=lambda c: c.type_name))
 
-    def json_schema(self, type_name: str) -> dict[str, Any]:
-        """JSON Schema (draft 2020-12) of a contract's current version."""
+    def superseded(self, contract: E) -> E:
+        """Class decorator: keep the model of an *older* version of a registered type, so
+        its JSON Schema stays served at the ``dataschema`` its stored events carry."""
+        self._history[(contract.type_name, contract.version)] = contract
+        return contract
+
+    def versions(self, type_name: str) -> list[int]:
+        """Every version of a type that events may carry: 1 up to the current one."""
+        return list(range(1, self.contract(type_name).version + 1))
+
+    def json_schema(self, type_name: str, version: int | None = None) -> dict[str, Any]:
+        """JSON Schema (draft 2020-12) of a contract's current version, or of an older one.
+
+        An older version without a kept model is described as an object that upcasters
+        lift to the current version (the stored data is still whatever it was).
+        """
         contract = self.contract(type_name)
-        schema = contract.model_json_schema()
+        version = contract.version if version is None else version
+        if not 1 <= version <= contract.version:
+            raise UnknownEventType(f"{type_name} v{version}")
+        model = contract if version == contract.version else self._history.get((type_name, version))
+        if model is not None:
+            schema = model.model_json_schema()
+        else:
+            schema = {
+                "type": "object",
+                "description": f"Superseded by v{contract.version}; readers upcast it "
+                f"(see {schema_uri(type_name, contract.version)}).",
+            }
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-        schema["$id"] = schema_uri(type_name, contract.version)
+        schema["$id"] = schema_uri(type_name, version)
         schema["title"] = type_name
         return schema
 
