@@ -49,7 +49,9 @@ class ClueLedgerProjection:
                 "sk": e.source_kind,
                 "sd": e.source_department,
                 "sr": e.source_reference,
-                "rp": json.dumps([p.model_dump() for p in e.reported_persons], ensure_ascii=False),
+                "rp": json.dumps(
+                    [p.model_dump(mode="json") for p in e.reported_persons], ensure_ascii=False
+                ),
                 "cats": e.categories,
                 "nar": e.narrative,
                 "rcv": e.received_at,
