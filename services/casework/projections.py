@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -19,7 +20,7 @@ class ClueLedgerProjection:
     """线索台账: one row per clue with its current status."""
 
     name = "clue_ledger"
-    tables: tuple[str, ...] = ("clue_ledger",)
+    tables: Sequence[str] = ("clue_ledger",)
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """Add registered clues to the ledger; follow their status."""
@@ -112,7 +113,7 @@ class CaseRegisterProjection:
     """案件台账: each matter's current state, folded by ``evolve`` from its stream."""
 
     name = "case_register"
-    tables: tuple[str, ...] = ("cases",)
+    tables: Sequence[str] = ("cases",)
 
     def __init__(self, rules: Rules | None = None) -> None:
         self.rules = rules or load_rules()
