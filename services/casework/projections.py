@@ -6,7 +6,6 @@ import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -24,41 +23,31 @@ class ClueLedgerProjection:
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """Add registered clues to the ledger; follow their status."""
-        await self.apply_batch(conn, [recorded])
-
-    async def apply_batch(self, conn: AsyncConnection, batch: list[Recorded]) -> None:
-        """New clues in one statement, then each clue's latest status in another."""
-        new: list[dict[str, Any]] = []
-        moved: dict[UUID, dict[str, Any]] = {}
-        for recorded in batch:
-            e = recorded.event
-            if isinstance(e, ClueRegistered):
-                new.append(
-                    {
-                        "id": e.clue_id,
-                        "no": e.clue_number,
-                        "st": e.status,
-                        "sk": e.source_kind,
-                        "sd": e.source_department,
-                        "sr": e.source_reference,
-                        "rp": json.dumps(
-                            [p.model_dump() for p in e.reported_persons], ensure_ascii=False
-                        ),
-                        "cats": e.categories,
-                        "nar": e.narrative,
-                        "rcv": e.received_at,
-                        "reg": recorded.envelope.time,
-                        "v": recorded.version,
-                    }
-                )
-            elif isinstance(e, CaseTransitioned):
-                moved[e.case_id] = {"st": e.to_status, "v": recorded.version, "id": e.case_id}
-        if new:
-            await conn.execute(_INSERT_CLUE, new)
-        if moved:
+        e = recorded.event
+        if isinstance(e, CaseTransitioned):
             await conn.execute(
                 text("UPDATE clue_ledger SET status = :st, version = :v WHERE clue_id = :id"),
-                list(moved.values()),
+                {"st": e.to_status, "v": recorded.version, "id": e.case_id},
+            )
+        elif isinstance(e, ClueRegistered):
+            await conn.execute(
+                _INSERT_CLUE,
+                {
+                    "id": e.clue_id,
+                    "no": e.clue_number,
+                    "st": e.status,
+                    "sk": e.source_kind,
+                    "sd": e.source_department,
+                    "sr": e.source_reference,
+                    "rp": json.dumps(
+                        [p.model_dump() for p in e.reported_persons], ensure_ascii=False
+                    ),
+                    "cats": e.categories,
+                    "nar": e.narrative,
+                    "rcv": e.received_at,
+                    "reg": recorded.envelope.time,
+                    "v": recorded.version,
+                },
             )
 
 
