@@ -40,7 +40,7 @@ class ClueLedgerProjection:
                     "sd": e.source_department,
                     "sr": e.source_reference,
                     "rp": json.dumps(
-                        [p.model_dump() for p in e.reported_persons], ensure_ascii=False
+                        [p.model_dump(mode="json") for p in e.reported_persons], ensure_ascii=False
                     ),
                     "cats": e.categories,
                     "nar": e.narrative,

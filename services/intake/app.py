@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from libs.events.pii import Vault
 from libs.kit.issuer import Issuer
 from libs.kit.issuer import router as issuer_router
 from libs.kit.service import ServiceParts, create_app
@@ -31,6 +32,8 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
     async def on_start(app: FastAPI) -> None:
         issuer.engine = app.state.runtime.engine
         await issuer.load_keys()
+        app.state.vault = Vault.from_env(app.state.runtime.engine, settings.pii_vault_schema)
+        await app.state.vault.ensure()
 
     app = create_app(
         settings,

@@ -86,7 +86,7 @@ class County:
         self.extra_attendance: set[tuple[str, date]] = set()
         self.vehicle_overrides: dict[tuple[str, date], Any] = {}
         self.refuel_factor: dict[str, float] = {}
-        self.skip_refuels: dict[str, int] = {}
+        self.fuel_credit: dict[str, float] = {}
 
     def _days(self) -> Iterator[date]:
         d = self.size.start
@@ -226,9 +226,11 @@ def clean_day(k: County, v: Vehicle, d: date, refuel: bool) -> None:
     if refuel:
         station = rng.choice(c.STATIONS)
         drive.go(station).stay(3)
-        skip = k.skip_refuels.get(v.plate, 0)
-        if skip:
-            k.skip_refuels[v.plate] = skip - 1
+        credit = k.fuel_credit.get(v.plate, 0.0)
+        if credit > 0:
+            # An earlier overfill still covers what was burnt since.
+            k.fuel_credit[v.plate] = credit - v.used_l
+            v.used_l = 0.0
         else:
             factor = k.refuel_factor.get(v.plate, rng.uniform(0.97, 1.03))
             volume = min(max(v.used_l, 5.0) * factor, v.tank_l * 0.9)

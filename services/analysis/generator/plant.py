@@ -89,12 +89,13 @@ def _fuel(k: County, vs: list[Vehicle]) -> None:
 
     _on(k, b, _nth_working(k, 1, 6), b_plan)
 
-    # C: one refuel above the tank's capacity; the next two refuels are skipped
+    # C: one refuel above the tank's capacity; later refuels wait until it is burnt
     def c_plan(v: Vehicle, d: date, _r: bool) -> None:
         drive = k.drive(v, k.at(d, 9, 0)).go(c.STATIONS[1]).stay(3)
-        txn = drive.pay(c.STATIONS[1], volume=round(v.tank_l * 1.3, 2))
+        burnt = v.used_l
+        txn = drive.pay(c.STATIONS[1], volume=round(v.tank_l * 1.1, 2))
+        k.fuel_credit[v.plate] = v.tank_l * 1.1 - burnt
         drive.stay(5).go(v.office)
-        k.skip_refuels[v.plate] = 3
         k.expect("fuel.over_tank", txn, "加油量超油箱容积", plate=v.plate, unit_code=v.unit_code)
 
     _on(k, cc, _nth_working(k, 1, 2), c_plan)

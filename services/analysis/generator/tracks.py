@@ -75,7 +75,8 @@ class Drive:
         seconds = max(int(km / speed * 3600), 1)
         start_odo = self.v.odometer
         steps = max(math.ceil(seconds / self.interval), 1)
-        for i in range(steps):
+        # Points along the way and on arrival; the start is the previous point.
+        for i in range(1, steps + 1):
             f = i / steps
             at = (self.pos[0] + (to[0] - self.pos[0]) * f, self.pos[1] + (to[1] - self.pos[1]) * f)
             self.v.odometer = start_odo + km * f
@@ -91,7 +92,7 @@ class Drive:
     def stay(self, minutes: float) -> Drive:
         """Stand still (engine on, tracker reporting)."""
         seconds = int(minutes * 60)
-        t = 0
+        t = self.interval
         while t < seconds:
             self._point(self.pos, self.t + timedelta(seconds=t), 0.0)
             t += self.interval

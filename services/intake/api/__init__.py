@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from services.intake.api import attachments, transfers
+from services.intake.api import attachments, clues, transfers
 
 router = APIRouter()
 router.include_router(transfers.router)
 router.include_router(attachments.router)
+router.include_router(clues.router)
 
 __all__ = ["router"]

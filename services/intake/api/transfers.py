@@ -13,7 +13,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.contracts.intake import AttachmentRef, ClueReceived, ReportedPerson
+from libs.events.contracts.intake import AttachmentRef, ClueReceived
 from libs.events.envelope import canonical_json
 from libs.events.store import NO_STREAM, Metadata
 from libs.events.taxonomy import load as load_taxonomy
@@ -23,6 +23,7 @@ from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.problems import Problem
 from libs.kit.service import Store
 from services.intake.api.deps import Partner as _Partner
+from services.intake.api.deps import VaultDep
 from services.intake.domain import (
     TransferClue,
     clue_stream,
@@ -30,6 +31,7 @@ from services.intake.domain import (
     receive_transfer,
     resident_id_problem,
 )
+from services.intake.personal import seal_persons
 
 router = APIRouter(prefix="/v1", tags=["clue transfers"])
 
@@ -123,6 +125,7 @@ async def transfer_clue(
     body: ClueTransferIn,
     partner: Partner,
     store: Store,
+    vault: VaultDep,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Receive a clue from a partner department; a retry returns the original answer."""
@@ -180,7 +183,9 @@ async def transfer_clue(
         command = TransferClue(
             department=partner.department,
             reference=body.reference,
-            reported_persons=tuple(ReportedPerson(**p.model_dump()) for p in body.reported_persons),
+            reported_persons=await seal_persons(
+                vault, conn, body.reported_persons, context=str(clue_id), now=now
+            ),
             categories=tuple(body.categories),
             narrative=body.narrative,
             urgency=body.urgency,
