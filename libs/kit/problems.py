@@ -81,6 +81,21 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return out or "body"
 
 
+def _field_error(e: Any) -> dict[str, Any]:
+    if e.get("type") == "json_invalid":
+        # loc is ("body", character offset): the whole body is at fault, not a field.
+        where = e.get("loc", ())[-1]
+        reason = f"malformed JSON at character {where}: {e.get('ctx', {}).get('error', 'invalid')}"
+        return {"field": "body", "reason": reason, "code": "json_invalid"}
+    return {
+        "field": _field(e.get("loc", ())),
+        "reason": e.get("msg", "invalid"),
+        "code": e.get("type"),
+    }
+
+
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
 _STATUS_SLUGS = {
     400: ("bad-request", "Bad request"),
     401: ("unauthenticated", "Authentication required"),
@@ -103,14 +118,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": _field(e.get("loc", ())),
-                "reason": e.get("msg", "invalid"),
-                "code": e.get("type"),
-            }
-            for e in exc.errors()
-        ]
+        errors = [_field_error(e) for e in exc.errors()]
         fields = ", ".join(e["field"] for e in errors)
         return problem_response(
             Problem(
@@ -140,8 +148,21 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = _STATUS_SLUGS.get(exc.status_code, ("http-error", "Request failed"))
         detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        errors = None
+        if exc.status_code == 400 and detail == _UNPARSABLE_BODY:
+            # FastAPI's answer to a body it cannot even decode (e.g. GBK bytes).
+            slug, title = "unreadable-body", "The body cannot be read"
+            detail = "Send the body as JSON encoded in UTF-8."
+            errors = [{"field": "body", "reason": "not JSON text in UTF-8"}]
         return problem_response(
-            Problem(exc.status_code, slug, title, detail, headers=getattr(exc, "headers", None)),
+            Problem(
+                exc.status_code,
+                slug,
+                title,
+                detail,
+                errors=errors,
+                headers=getattr(exc, "headers", None),
+            ),
             request.url.path,
         )
 

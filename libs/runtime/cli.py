@@ -253,6 +253,33 @@ def projections_rebuild(
     asyncio.run(go())
 
 
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Directory for the feed files and ground truth")],
+    seed: Annotated[int, typer.Option(help="Same seed, same county")] = 1,
+    vehicles: Annotated[int, typer.Option(help="Official vehicles (at least 17)")] = 40,
+    units: Annotated[int, typer.Option(help="Units (at least 12)")] = 20,
+    months: Annotated[int, typer.Option(help="Months from 2026-01 (at least 3)")] = 3,
+    gps_interval: Annotated[int, typer.Option(help="Seconds between GPS points")] = 60,
+    refuel_every: Annotated[int, typer.Option(help="Working days between refuels")] = 5,
+    invoices_per_unit_month: Annotated[int, typer.Option()] = 12,
+) -> None:
+    """Write a synthetic county's analysis feeds with planted violations and ground truth."""
+    from services.analysis.generator import Size
+    from services.analysis.generator import generate as run
+
+    size = Size(
+        units=units,
+        vehicles=vehicles,
+        months=months,
+        gps_interval_s=gps_interval,
+        refuel_every_days=refuel_every,
+        invoices_per_unit_month=invoices_per_unit_month,
+    )
+    manifest = run(seed, out, size)
+    typer.echo(json.dumps(manifest["feeds"], ensure_ascii=False))
+
+
 def main() -> None:
     """Console entry point."""
     app()

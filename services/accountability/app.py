@@ -11,10 +11,16 @@ from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings, settings_class
 from services.accountability.api import routers
 from services.accountability.handlers import make_handler
-from services.accountability.projections import ResponsibilityListProjection, UnitIndexProjection
+from services.accountability.projections import (
+    InquiryProjection,
+    RatingProjection,
+    ResponsibilityListProjection,
+    StatisticsProjection,
+    UnitIndexProjection,
+)
 
 Settings = settings_class("accountability")
-SUBSCRIBES_TO = ("intake",)
+SUBSCRIBES_TO = ("intake", "casework", "analysis")
 """Whose events this service consumes."""
 
 
@@ -29,7 +35,13 @@ def create(
         ServiceParts(
             title="Zhengfeng accountability (一案双查)",
             routers=routers,
-            projections=[UnitIndexProjection(), ResponsibilityListProjection()],
+            projections=[
+                UnitIndexProjection(),
+                ResponsibilityListProjection(),
+                InquiryProjection(),
+                RatingProjection(),
+                StatisticsProjection(),
+            ],
             make_handler=make_handler,
             subscribes_to=SUBSCRIBES_TO,
             jwks_fetcher=jwks_fetcher,

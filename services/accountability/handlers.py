@@ -1,13 +1,233 @@
-"""What accountability does with other services' events."""
+"""What accountability does with other services' events.
+
+intake's ``ClueReceived`` counts clues per unit; casework's ``CaseDecided`` is noted on
+the unit's stream, may open 一案双查 inquiries and move the unit's rating; ``CaseFiled``,
+``CaseClosed`` and ``DeadlineOverdue`` feed the monthly report and the rating;
+analysis's ``AlertRaised`` counts towards the rating of the unit it names. Every append
+joins the consumer's transaction, so it commits with the inbox row or not at all.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from libs.events.consumer import Handler, appending_handler
+from libs.events.contracts import Event
+from libs.events.contracts.accountability import (
+    AlertNoted,
+    CaseMilestoneNoted,
+    OverdueNoted,
+)
+from libs.events.contracts.analysis import AlertRaised
+from libs.events.contracts.casework import CaseClosed, CaseDecided, CaseFiled, DeadlineOverdue
 from libs.events.contracts.intake import ClueReceived
-from libs.events.store import EventStore
-from services.accountability.domain import note_units
+from libs.events.envelope import Envelope
+from libs.events.store import NO_STREAM, EventStore, Metadata
+from libs.events.taxonomy import load as load_taxonomy
+from services.accountability.domain import note_units, unit_stream
+from services.accountability.domain.inquiry import (
+    Context,
+    Inquiry,
+    OpenInquiry,
+    decide,
+    inquiry_stream,
+)
+from services.accountability.domain.lists import ListVersion, list_stream
+from services.accountability.domain.rating import rating_change
+from services.accountability.domain.rules import Rules, load_rules
+from services.accountability.domain.triggers import (
+    already_noted,
+    decision_triggers,
+    inquiry_id_for,
+    note_decision,
+)
+from services.accountability.domain.units import unit_key
+
+ACTOR = "service:accountability"
 
 
-def make_handler(store: EventStore) -> Handler:
-    """Every received clue is counted against the units of its subjects."""
-    return appending_handler(store, ClueReceived, note_units, actor="service:accountability")
+def _stream_of_unit(unit: str) -> str:
+    return unit_stream(unit_key(unit))
+
+
+async def read_lists(
+    store: EventStore, unit: str, conn: AsyncConnection | None = None
+) -> list[ListVersion]:
+    """Every version of a unit's responsibility list, from the store."""
+    from libs.events.contracts.accountability import ResponsibilityListPublished
+
+    return [
+        ListVersion(r.version, r.event)
+        for r in await store.read_stream(list_stream(unit), conn=conn)
+        if isinstance(r.event, ResponsibilityListPublished)
+    ]
+
+
+async def record_on_unit(
+    store: EventStore,
+    conn: AsyncConnection,
+    unit: str,
+    meta: Metadata,
+    make: Callable[[list[Event]], list[Event]],
+    now: Any,
+    rules: Rules,
+) -> list[Event]:
+    """Append what ``make`` derives from the unit's history, then its rating change, if any."""
+    stream = _stream_of_unit(unit)
+    history = [r.event for r in await store.read_stream(stream, conn=conn)]
+    added = make(history)
+    if not added:
+        return []
+    added += rating_change(
+        unit,
+        [*history, *added],
+        now,
+        rules.rating,
+        rules.version,
+        load_taxonomy().label,
+    )
+    await store.append(stream, added, expected_version=len(history), meta=meta, conn=conn)
+    return added
+
+
+def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
+    """The consumer handler, bound to accountability's store and rules."""
+    count_clues = appending_handler(store, ClueReceived, note_units, actor=ACTOR)
+
+    async def on_decided(conn: AsyncConnection, decided: CaseDecided, meta: Metadata) -> None:
+        r = rules or load_rules()
+        noted = note_decision(decided)
+        found: list[Any] = []
+
+        def make(history: list[Event]) -> list[Event]:
+            if already_noted(history, noted.case_id):
+                return []
+            detected, triggers = decision_triggers(noted, history, r.triggers)
+            found.extend(triggers)
+            return [noted, *detected]
+
+        await record_on_unit(store, conn, noted.unit, meta, make, noted.decided_at, r)
+        if not found:
+            return
+        lists = await read_lists(store, noted.unit, conn)
+        for trigger in found:
+            inquiry_id = inquiry_id_for(trigger, noted.unit)
+            events = decide(
+                Inquiry(),
+                OpenInquiry(
+                    inquiry_id=inquiry_id,
+                    unit=noted.unit,
+                    department=noted.department,
+                    misconduct_date=noted.misconduct_date,
+                    trigger=trigger,
+                    lists=lists,
+                    categories=noted.categories,
+                    direct_subject=noted.subject_name,
+                    require_list=False,
+                ),
+                Context(actor=ACTOR, now=noted.decided_at),
+                r,
+            )
+            await store.append(
+                inquiry_stream(inquiry_id),
+                events,
+                expected_version=NO_STREAM,
+                meta=meta,
+                conn=conn,
+            )
+
+    async def on_overdue(conn: AsyncConnection, e: DeadlineOverdue, meta: Metadata) -> None:
+        noted = OverdueNoted(
+            deadline_id=e.deadline_id,
+            unit=e.unit,
+            item_kind=e.item_kind,
+            case_id=e.case_id,
+            due_at=e.due_at,
+            noticed_at=e.noticed_at,
+        )
+        if e.unit is None:
+            await store.append(
+                f"overdue-{e.deadline_id}",
+                [noted],
+                expected_version=NO_STREAM,
+                meta=meta,
+                conn=conn,
+            )
+            return
+
+        def make(history: list[Event]) -> list[Event]:
+            seen = any(
+                isinstance(h, OverdueNoted) and h.deadline_id == e.deadline_id for h in history
+            )
+            return [] if seen else [noted]
+
+        await record_on_unit(store, conn, e.unit, meta, make, e.noticed_at, rules or load_rules())
+
+    async def on_alert(conn: AsyncConnection, e: AlertRaised, meta: Metadata) -> None:
+        unit = e.subject.unit
+        if not unit:
+            return
+        noted = AlertNoted(
+            alert_id=e.alert_id,
+            unit=unit,
+            level=e.level.value,
+            category=e.category,
+            summary=e.summary,
+            raised_at=e.raised_at,
+        )
+
+        def make(history: list[Event]) -> list[Event]:
+            seen = any(isinstance(h, AlertNoted) and h.alert_id == e.alert_id for h in history)
+            return [] if seen else [noted]
+
+        await record_on_unit(store, conn, unit, meta, make, e.raised_at, rules or load_rules())
+
+    async def on_milestone(
+        conn: AsyncConnection, e: CaseFiled | CaseClosed, meta: Metadata
+    ) -> None:
+        if isinstance(e, CaseFiled):
+            noted = CaseMilestoneNoted(
+                case_id=e.case_id,
+                case_number=e.case_number,
+                milestone="filed",
+                unit=e.subject.unit,
+                categories=e.categories,
+                at=e.filed_at,
+            )
+        else:
+            noted = CaseMilestoneNoted(
+                case_id=e.case_id, case_number=e.case_number, milestone="closed", at=e.closed_at
+            )
+        stream = f"case-{e.case_id}"
+        history = [r.event for r in await store.read_stream(stream, conn=conn)]
+        if any(
+            isinstance(h, CaseMilestoneNoted) and h.milestone == noted.milestone for h in history
+        ):
+            return
+        await store.append(stream, [noted], expected_version=len(history), meta=meta, conn=conn)
+
+    routes: dict[str, Callable[[AsyncConnection, Any, Metadata], Awaitable[None]]] = {
+        CaseDecided.type_name: on_decided,
+        DeadlineOverdue.type_name: on_overdue,
+        AlertRaised.type_name: on_alert,
+        CaseFiled.type_name: on_milestone,
+        CaseClosed.type_name: on_milestone,
+    }
+
+    async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
+        if envelope.type == ClueReceived.type_name:
+            await count_clues(conn, envelope)
+            return
+        route = routes.get(envelope.type)
+        if route is None:
+            return
+        incoming = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
+        meta = Metadata(
+            actor=ACTOR, correlation_id=envelope.correlationid, causation_id=str(envelope.id)
+        )
+        await route(conn, incoming, meta)
+
+    return handle

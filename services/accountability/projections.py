@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.contracts.accountability import ResponsibilityListPublished
+from libs.events.contracts.accountability import (
+    CaseDecisionNoted,
+    CaseMilestoneNoted,
+    InquiryConcluded,
+    InquiryOpened,
+    MeasureTookEffect,
+    OverdueNoted,
+    RatingChanged,
+    ResponsibilityListPublished,
+    TypicalCasePublished,
+)
 from libs.events.store import Recorded
 from services.accountability.domain import UnitNamedInClue
 
@@ -15,8 +26,8 @@ from services.accountability.domain import UnitNamedInClue
 class UnitIndexProjection:
     """Clues per unit, with their categories."""
 
-    name = "unit_index"
-    tables = ("unit_index",)
+    name: str = "unit_index"
+    tables: Sequence[str] = ("unit_index",)
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """Add the clue to its unit's row."""
@@ -46,8 +57,8 @@ class UnitIndexProjection:
 class ResponsibilityListProjection:
     """责任清单: every published version, for listing (as-of answers read the store)."""
 
-    name = "responsibility_lists"
-    tables = ("responsibility_lists",)
+    name: str = "responsibility_lists"
+    tables: Sequence[str] = ("responsibility_lists",)
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """Add a published list version."""
@@ -72,3 +83,183 @@ class ResponsibilityListProjection:
                 "b": json.dumps(e.model_dump(mode="json"), ensure_ascii=False),
             },
         )
+
+
+class InquiryProjection:
+    """一案双查 inquiries: one row each, with status and measures in effect."""
+
+    name: str = "inquiries"
+    tables: Sequence[str] = ("inquiries",)
+
+    async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
+        """Open, count measures taking effect, conclude."""
+        t = recorded.envelope.type
+        if t == InquiryOpened.type_name:
+            e = recorded.event
+            assert isinstance(e, InquiryOpened)
+            await conn.execute(
+                text(
+                    """INSERT INTO inquiries (inquiry_id, unit, department, trigger_kind, trigger_reason,
+                           misconduct_date, status, opened_at, parties)
+                       VALUES (:id, :unit, :dep, :tk, :tr, :md, 'open', :at, :parties)
+                       ON CONFLICT DO NOTHING"""
+                ),
+                {
+                    "id": e.inquiry_id,
+                    "unit": e.unit,
+                    "dep": e.department,
+                    "tk": e.trigger.kind,
+                    "tr": e.trigger.reason,
+                    "md": e.misconduct_date,
+                    "at": e.opened_at,
+                    "parties": [p.name for p in e.parties],
+                },
+            )
+        elif t == MeasureTookEffect.type_name:
+            m = recorded.event
+            assert isinstance(m, MeasureTookEffect)
+            await conn.execute(
+                text(
+                    "UPDATE inquiries SET measures_in_effect = measures_in_effect + 1 WHERE inquiry_id = :id"
+                ),
+                {"id": m.inquiry_id},
+            )
+        elif t == InquiryConcluded.type_name:
+            c = recorded.event
+            assert isinstance(c, InquiryConcluded)
+            await conn.execute(
+                text("UPDATE inquiries SET status = 'concluded' WHERE inquiry_id = :id"),
+                {"id": c.inquiry_id},
+            )
+
+
+class RatingProjection:
+    """红黄绿: each unit's current level and every change."""
+
+    name: str = "unit_ratings"
+    tables: Sequence[str] = ("unit_ratings", "rating_history")
+
+    async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
+        """Keep the latest level per unit and the history of changes."""
+        if recorded.envelope.type != RatingChanged.type_name:
+            return
+        e = recorded.event
+        assert isinstance(e, RatingChanged)
+        params = {
+            "id": recorded.envelope.id,
+            "unit": e.unit,
+            "fl": e.from_level,
+            "tl": e.to_level,
+            "score": e.score,
+            "ex": e.explanation,
+            "inputs": json.dumps(e.inputs),
+            "rv": e.rules_version,
+            "at": e.changed_at,
+        }
+        await conn.execute(
+            text(
+                """INSERT INTO rating_history (event_id, unit, from_level, to_level, score,
+                       explanation, rules_version, changed_at)
+                   VALUES (:id, :unit, :fl, :tl, :score, :ex, :rv, :at) ON CONFLICT DO NOTHING"""
+            ),
+            params,
+        )
+        await conn.execute(
+            text(
+                """INSERT INTO unit_ratings (unit, level, score, explanation, inputs, changed_at)
+                   VALUES (:unit, :tl, :score, :ex, CAST(:inputs AS jsonb), :at)
+                   ON CONFLICT (unit) DO UPDATE SET level = excluded.level, score = excluded.score,
+                       explanation = excluded.explanation, inputs = excluded.inputs,
+                       changed_at = excluded.changed_at"""
+            ),
+            params,
+        )
+
+
+class StatisticsProjection:
+    """Facts the monthly report counts: decided, filed and closed cases, overdue items,
+    and the typical cases published for 通报曝光."""
+
+    name: str = "statistics"
+    tables: Sequence[str] = ("case_facts", "overdue_facts", "typical_cases")
+
+    async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
+        """Upsert the case's facts; add overdue items and publications."""
+        e = recorded.event
+        if isinstance(e, CaseDecisionNoted):
+            await conn.execute(
+                text(
+                    """INSERT INTO case_facts (case_id, case_number, unit, department, subject_name,
+                           rank, form, major, categories, measures, summary, misconduct_date, decided_at)
+                       VALUES (:id, :no, :unit, :dep, :name, :rank, :form, :major, :cats, :ms, :sum,
+                           :md, :at)
+                       ON CONFLICT (case_id) DO UPDATE SET unit = excluded.unit,
+                           department = excluded.department, subject_name = excluded.subject_name,
+                           rank = excluded.rank, form = excluded.form, major = excluded.major,
+                           categories = excluded.categories, measures = excluded.measures,
+                           summary = excluded.summary, misconduct_date = excluded.misconduct_date,
+                           decided_at = excluded.decided_at"""
+                ),
+                {
+                    "id": e.case_id,
+                    "no": e.case_number,
+                    "unit": e.unit,
+                    "dep": e.department,
+                    "name": e.subject_name,
+                    "rank": e.rank,
+                    "form": e.form,
+                    "major": e.major,
+                    "cats": e.categories,
+                    "ms": e.measures,
+                    "sum": e.summary,
+                    "md": e.misconduct_date,
+                    "at": e.decided_at,
+                },
+            )
+        elif isinstance(e, CaseMilestoneNoted):
+            column = "filed_at" if e.milestone == "filed" else "closed_at"
+            await conn.execute(
+                text(
+                    f"""INSERT INTO case_facts (case_id, case_number, unit, categories, {column})
+                        VALUES (:id, :no, :unit, :cats, :at)
+                        ON CONFLICT (case_id) DO UPDATE SET {column} = excluded.{column},
+                            unit = coalesce(case_facts.unit, excluded.unit)"""
+                ),
+                {
+                    "id": e.case_id,
+                    "no": e.case_number,
+                    "unit": e.unit,
+                    "cats": e.categories,
+                    "at": e.at,
+                },
+            )
+        elif isinstance(e, OverdueNoted):
+            await conn.execute(
+                text(
+                    """INSERT INTO overdue_facts (deadline_id, unit, item_kind, case_id, noticed_at)
+                       VALUES (:id, :unit, :kind, :case, :at) ON CONFLICT DO NOTHING"""
+                ),
+                {
+                    "id": e.deadline_id,
+                    "unit": e.unit,
+                    "kind": e.item_kind,
+                    "case": e.case_id,
+                    "at": e.noticed_at,
+                },
+            )
+        elif isinstance(e, TypicalCasePublished):
+            await conn.execute(
+                text(
+                    """INSERT INTO typical_cases (publication_id, case_id, title, text, published_by,
+                           published_at)
+                       VALUES (:id, :case, :title, :text, :by, :at) ON CONFLICT DO NOTHING"""
+                ),
+                {
+                    "id": e.publication_id,
+                    "case": e.case_id,
+                    "title": e.title,
+                    "text": e.text,
+                    "by": e.published_by,
+                    "at": e.published_at,
+                },
+            )

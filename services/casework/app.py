@@ -1,29 +1,91 @@
-"""Casework: clue disposal and the case lifecycle. For now: the clue ledger."""
+"""Casework: clue disposal, the case lifecycle, deadlines that act, supervision, timelines."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
 from fastapi import FastAPI
 
+from libs.kit.auth import JwksFetcher
 from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings, settings_class
+from services.casework import scheduler
 from services.casework.api import router
+from services.casework.cases_api import router as cases_router
+from services.casework.domain import Rules, load_rules
 from services.casework.handlers import make_handler
-from services.casework.projections import ClueLedgerProjection
+from services.casework.projections import CaseRegisterProjection, ClueLedgerProjection
 
-Settings = settings_class("casework")
-SUBSCRIBES_TO = ("intake",)
+
+class CaseworkSettings(ServiceSettings):
+    """Casework's own settings (``ZF_CASEWORK_*``): where its rules live, the scheduler."""
+
+    limits_file: str = ""
+    checklist_file: str = ""
+    workday_overrides_file: str = ""
+    """Local holidays and working days on top of China's calendar (JSON or CSV)."""
+    timezone: str = "Asia/Shanghai"
+    run_scheduler: bool = True
+    scheduler_interval_seconds: float = 60.0
+
+
+Settings = settings_class("casework", base=CaseworkSettings)
+SUBSCRIBES_TO = ("intake", "analysis")
 """Whose events this service consumes."""
 
 
-def create(settings: ServiceSettings | None = None) -> FastAPI:
-    """The casework app: consumes intake's clues into the ledger."""
-    return create_app(
-        settings or Settings(),
+def create(
+    settings: ServiceSettings | None = None,
+    *,
+    jwks_fetcher: Callable[[FastAPI], JwksFetcher] | None = None,
+    today: Callable[[], date] | None = None,
+) -> FastAPI:
+    """The casework app: consumes clues and red alerts, runs commands and the deadline scheduler."""
+    s = settings or Settings()
+    assert isinstance(s, CaseworkSettings)
+    rules: Rules = load_rules(
+        s.limits_file or None, s.checklist_file or None, s.workday_overrides_file or None
+    )
+    zone = ZoneInfo(s.timezone)
+    local_today = today or (lambda: datetime.now(zone).date())
+
+    async def start_scheduler(app: FastAPI) -> None:
+        if not s.run_scheduler:
+            return
+        rt = app.state.runtime
+
+        async def catch_up() -> None:
+            if rt.projections is not None:
+                await rt.projections.catch_up()
+
+        rt.tasks.append(
+            asyncio.create_task(
+                scheduler.run(
+                    rt.store,
+                    rules,
+                    local_today,
+                    s.scheduler_interval_seconds,
+                    rt.stop,
+                    catch_up=catch_up,
+                ),
+                name="deadline-scheduler",
+            )
+        )
+
+    app = create_app(
+        s,
         ServiceParts(
             title="Zhengfeng casework (案件管理)",
-            routers=[router],
-            projections=[ClueLedgerProjection()],
-            make_handler=make_handler,
+            routers=[router, cases_router],
+            projections=[ClueLedgerProjection(), CaseRegisterProjection(rules)],
+            make_handler=lambda store: make_handler(store, rules),
             subscribes_to=SUBSCRIBES_TO,
+            on_start=start_scheduler,
+            jwks_fetcher=jwks_fetcher,
         ),
     )
+    app.state.rules = rules
+    return app

@@ -1,27 +1,112 @@
-"""What casework does with other services' events."""
+"""What casework does with other services' events: clues and red alerts enter the ledger.
+
+Each lands pending disposal and is assigned by the routing table (data): the department
+of its category group, that department's duty officer and supervisor. A repeat report on a
+person whose earlier matter a leader owns (领导包案) goes back to that leader's team.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from libs.events import taxonomy
 from libs.events.consumer import Handler
+from libs.events.contracts.analysis import AlertLevel, AlertRaised
 from libs.events.contracts.intake import ClueReceived
 from libs.events.envelope import Envelope
 from libs.events.store import EventStore, Metadata
-from services.casework.domain import clue_stream, register_clue
+from services.casework.domain import CaseState, Rules, clue_stream, register, replay
+from services.casework.domain import load_rules as default_rules
+
+ROUTING = Path(__file__).with_name("data") / "routing.json"
 
 
-def make_handler(store: EventStore) -> Handler:
+def alert_case_id(alert_id: UUID) -> UUID:
+    """The ledger id of the matter a red alert opens (the same alert, the same matter)."""
+    return uuid5(NAMESPACE_URL, f"zhengfeng:alert:{alert_id}")
+
+
+def route(categories: list[str], routing: dict[str, Any]) -> dict[str, str | None]:
+    """Department, officer and supervisor for a new matter, by its first category's group."""
+    tax = taxonomy.load()
+    for code in categories:
+        category = tax.get(code)
+        if category and category.group in routing.get("by_group", {}):
+            return dict(routing["by_group"][category.group])
+    return dict(routing["default"])
+
+
+async def owning_leader(
+    conn: AsyncConnection, persons: list[tuple[str, str]]
+) -> dict[str, str | None] | None:
+    """The assignment of an earlier matter on the same person that a leader owns."""
+    for name, unit in persons:
+        row = (
+            (
+                await conn.execute(
+                    text(
+                        """SELECT department, officer, supervisor, leader FROM cases
+                           WHERE leader IS NOT NULL AND subject_name = :n AND unit = :u
+                           ORDER BY registered_at DESC LIMIT 1"""
+                    ),
+                    {"n": name, "u": unit},
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is not None:
+            return {**dict(row), "reason": "重复举报，交由包案领导"}
+    return None
+
+
+def make_handler(
+    store: EventStore, rules: Rules | None = None, routing_file: Path = ROUTING
+) -> Handler:
     """The consumer handler, bound to casework's store."""
+    the_rules = rules or default_rules()
+    routing = json.loads(routing_file.read_text(encoding="utf-8"))
 
     async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
-        if envelope.type != ClueReceived.type_name:
+        if envelope.type not in (ClueReceived.type_name, AlertRaised.type_name):
             return
-        received = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
-        assert isinstance(received, ClueReceived)
-        stream = clue_stream(received.clue_id)
+        event = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
+        evidence: list[dict[str, Any]] | None = None
+        if isinstance(event, ClueReceived):
+            fields: dict[str, Any] = event.model_dump(
+                include={
+                    "clue_id",
+                    "clue_number",
+                    "source_kind",
+                    "source_department",
+                    "source_reference",
+                    "reported_persons",
+                    "categories",
+                    "narrative",
+                    "received_at",
+                }
+            )
+            persons = [(p.name, p.unit) for p in event.reported_persons]
+        else:
+            assert isinstance(event, AlertRaised)
+            if event.level is not AlertLevel.RED:
+                return
+            fields = _alert_fields(event)
+            evidence = list(event.evidence)
+            persons = [(p["name"], p["unit"]) for p in fields["reported_persons"]]
+        stream = clue_stream(fields["clue_id"])
         history = await store.read_stream(stream, conn=conn)
-        events = register_clue([r.event for r in history], received)
+        state: CaseState = replay(r.event for r in history)
+        assignment = await owning_leader(conn, persons) or route(fields["categories"], routing)
+        events = register(
+            state, fields, store.clock(), the_rules, evidence=evidence, assignment=assignment
+        )
         await store.append(
             stream,
             events,
@@ -35,3 +120,21 @@ def make_handler(store: EventStore) -> Handler:
         )
 
     return handle
+
+
+def _alert_fields(alert: AlertRaised) -> dict[str, Any]:
+    subject = alert.subject
+    persons = (
+        [{"name": subject.person_name, "unit": subject.unit or ""}] if subject.person_name else []
+    )
+    return {
+        "clue_id": alert_case_id(alert.alert_id),
+        "clue_number": f"YJ-{alert.alert_id.hex[:12].upper()}",
+        "source_kind": "analysis_alert",
+        "source_department": None,
+        "source_reference": f"{alert.rule_id}@v{alert.rule_version}",
+        "reported_persons": persons,
+        "categories": [alert.category],
+        "narrative": alert.summary,
+        "received_at": alert.raised_at,
+    }

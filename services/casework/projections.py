@@ -1,24 +1,35 @@
-"""Casework's read models: the clue ledger."""
+"""Casework's read models: the clue ledger and the case register (案件台账)."""
 
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from libs.events.contracts.casework import CaseTransitioned
 from libs.events.store import Recorded
-from services.casework.domain import ClueRegistered
+from services.casework.domain import CaseState, ClueRegistered, Rules, evolve, load_rules
 
 
 class ClueLedgerProjection:
     """线索台账: one row per clue with its current status."""
 
     name = "clue_ledger"
-    tables = ("clue_ledger",)
+    tables: tuple[str, ...] = ("clue_ledger",)
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
-        """Add registered clues to the ledger."""
+        """Add registered clues to the ledger; follow their status."""
+        if recorded.envelope.type == CaseTransitioned.type_name:
+            t = recorded.event
+            assert isinstance(t, CaseTransitioned)
+            await conn.execute(
+                text("UPDATE clue_ledger SET status = :st, version = :v WHERE clue_id = :id"),
+                {"st": t.to_status, "v": recorded.version, "id": t.case_id},
+            )
+            return
         if recorded.envelope.type != ClueRegistered.type_name:
             return
         e = recorded.event
@@ -45,4 +56,90 @@ class ClueLedgerProjection:
                 "reg": recorded.envelope.time,
                 "v": recorded.version,
             },
+        )
+
+
+def next_notice(state: CaseState, rules: Rules) -> date | None:
+    """The first day the deadline scheduler may have something to say about this matter."""
+    if state.status.terminal:
+        return None
+    days: list[date] = []
+    window = rules.limits.approaching.amount
+    for d in state.deadlines.values():
+        if not d.approaching_noticed and not d.overdue_noticed:
+            days.append(min(rules.calendar.add_workdays(d.due, -window), d.due) - timedelta(days=1))
+        elif not d.overdue_noticed:
+            days.append(d.due + timedelta(days=1))
+    return min(days) if days else None
+
+
+def row_of(state: CaseState, rules: Rules) -> dict[str, Any]:
+    """The register's columns for a state."""
+    person = state.reported_persons[0] if state.reported_persons else None
+    subject = state.subject
+    return {
+        "id": state.case_id,
+        "clue_number": state.clue_number,
+        "case_number": state.case_number,
+        "status": state.status.value,
+        "categories": list(state.categories),
+        "unit": subject.unit if subject else (person.unit if person else None),
+        "department": state.department,
+        "officer": state.officer,
+        "supervisor": state.supervisor,
+        "leader": state.leader,
+        "subject_name": subject.name if subject else (person.name if person else None),
+        "supervised": state.supervision is not None or state.leader is not None,
+        "overdue": state.overdue,
+        "next_notice": next_notice(state, rules),
+        "version": state.version,
+        "state": json.dumps(state.model_dump(mode="json"), ensure_ascii=False),
+    }
+
+
+class CaseRegisterProjection:
+    """案件台账: each matter's current state, folded by ``evolve`` from its stream."""
+
+    name = "case_register"
+    tables: tuple[str, ...] = ("cases",)
+
+    def __init__(self, rules: Rules | None = None) -> None:
+        self.rules = rules or load_rules()
+
+    async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
+        """Fold one event of a matter's stream into its row."""
+        if not recorded.stream_id.startswith("clue-"):
+            return
+        raw = (
+            await conn.execute(
+                text("SELECT state FROM cases WHERE case_id = CAST(:id AS uuid)"),
+                {"id": recorded.stream_id.removeprefix("clue-")},
+            )
+        ).scalar_one_or_none()
+        state = CaseState.model_validate(raw) if raw is not None else CaseState()
+        if state.version >= recorded.version:
+            return
+        state = evolve(state, recorded.event)
+        if state.case_id is None:
+            return
+        row = row_of(state, self.rules)
+        await conn.execute(
+            text(
+                """INSERT INTO cases (case_id, clue_number, case_number, status, categories, unit,
+                       department, officer, supervisor, leader, subject_name, supervised, overdue,
+                       next_notice, registered_at, updated_at, version, state)
+                   VALUES (:id, :clue_number, :case_number, :status, :categories, :unit,
+                       :department, :officer, :supervisor, :leader, :subject_name, :supervised,
+                       :overdue, :next_notice, :at, :at, :version, CAST(:state AS jsonb))
+                   ON CONFLICT (case_id) DO UPDATE SET
+                       case_number = excluded.case_number, status = excluded.status,
+                       categories = excluded.categories, unit = excluded.unit,
+                       department = excluded.department, officer = excluded.officer,
+                       supervisor = excluded.supervisor, leader = excluded.leader,
+                       subject_name = excluded.subject_name, supervised = excluded.supervised,
+                       overdue = excluded.overdue, next_notice = excluded.next_notice,
+                       updated_at = excluded.updated_at, version = excluded.version,
+                       state = excluded.state"""
+            ),
+            {**row, "at": recorded.envelope.time},
         )

@@ -7,11 +7,12 @@ from fastapi import FastAPI
 from libs.kit.issuer import Issuer
 from libs.kit.issuer import router as issuer_router
 from libs.kit.service import ServiceParts, create_app
-from libs.kit.settings import ServiceSettings, settings_class
+from libs.kit.settings import ServiceSettings
 from services.intake.api import router
+from services.intake.limits import BodyLimit
 from services.intake.projections import TransfersProjection
+from services.intake.settings import IntakeSettings, Settings
 
-Settings = settings_class("intake")
 SUBSCRIBES_TO: tuple[str, ...] = ()
 """Whose events this service consumes (none yet: casework's outcomes come later)."""
 
@@ -19,10 +20,11 @@ SUBSCRIBES_TO: tuple[str, ...] = ()
 def create(settings: ServiceSettings | None = None) -> FastAPI:
     """The intake app."""
     settings = settings or Settings()
+    assert isinstance(settings, IntakeSettings)
     issuer = Issuer(
         None,
         issuer=settings.token_issuer,
-        audience=settings.token_audience,  # type: ignore[arg-type]
+        audience=settings.token_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
     )
 
@@ -30,7 +32,7 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
         issuer.engine = app.state.runtime.engine
         await issuer.load_keys()
 
-    return create_app(
+    app = create_app(
         settings,
         ServiceParts(
             title="Zhengfeng intake (线索受理)",
@@ -40,3 +42,9 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
             jwks_fetcher=lambda app: issuer.fetch_jwks,
         ),
     )
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_paths=("/v1/attachments",),
+    )
+    return app

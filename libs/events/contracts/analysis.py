@@ -35,6 +35,8 @@ class AlertSubject(BaseModel):
     person_name: str | None = None
     unit: str | None = None
     unit_code: str | None = None
+    plate: str | None = None
+    """The official vehicle, for vehicle and fuel-card rules."""
 
 
 @registry.register
@@ -87,3 +89,54 @@ class AlertVerified(Event):
     verified_by: str
     case_id: UUID | None = None
     verified_at: datetime
+
+
+@registry.register
+class FeedBatchIngested(Event):
+    """信息汇集: a partner system's batch of one feed was taken in (good rows kept)."""
+
+    type_name = "zhengfeng.analysis.feed_batch_ingested"
+    version = 1
+
+    batch_id: str
+    kind: str
+    partner: str
+    received: int
+    accepted: int
+    duplicates: int
+    rejected: int
+    period_from: datetime | None = None
+    period_to: datetime | None = None
+    ingested_at: datetime
+
+
+@registry.register
+class RuleVersionPublished(Event):
+    """A rule's parameters (thresholds, windows, distances, categories) as of this version."""
+
+    type_name = "zhengfeng.analysis.rule_version_published"
+    version = 1
+
+    rule_id: str
+    rule_version: int
+    params: dict[str, Any]
+    level: AlertLevel
+    category: str
+    enabled: bool = True
+    reason: str
+    published_by: str
+    published_at: datetime
+
+
+@registry.register
+class AlertLinkedToCase(Event):
+    """The clue an alert became was filed as a case (立案)."""
+
+    type_name = "zhengfeng.analysis.alert_linked_to_case"
+    version = 1
+
+    alert_id: UUID
+    clue_id: UUID | None = None
+    case_id: UUID
+    case_number: str
+    linked_at: datetime

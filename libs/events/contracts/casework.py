@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events.contracts import Event, registry
 from libs.events.contracts.intake import ReportedPerson
@@ -174,4 +175,75 @@ class DeadlineOverdue(Event):
     unit: str | None = None
     due_at: datetime
     escalated_to: str | None = None
+    noticed_at: datetime
+
+
+@registry.register
+class CaseTransitioned(Event):
+    """One command on a clue or case (处置、立案、审查调查、审理、督办…), as the record of it.
+
+    Every command leaves one; the facts other services act on (``ClueDisposed``,
+    ``CaseFiled``, ``CaseDecided``…) follow it in the same append. ``deadlines_set`` are the
+    time limits the step started (kind → last day), ``deadlines_cleared`` those it met.
+    """
+
+    type_name = "zhengfeng.casework.case_transitioned"
+    version = 1
+
+    case_id: UUID
+    command: str
+    from_status: str
+    to_status: str
+    reason: str = ""
+    documents: list[str] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
+    deadlines_set: dict[str, date] = Field(default_factory=dict)
+    deadlines_cleared: list[str] = Field(default_factory=list)
+    at: datetime
+
+
+@registry.register
+class CaseAssigned(Event):
+    """承办: a clue or case was assigned to a department and officer (and its supervisor)."""
+
+    type_name = "zhengfeng.casework.case_assigned"
+    version = 1
+
+    case_id: UUID
+    department: str
+    officer: str
+    supervisor: str | None = None
+    leader: str | None = None
+    """领导包案: the leader who owns the matter (repeat reports go back to them)."""
+    reason: str = ""
+    at: datetime
+
+
+@registry.register
+class CasesLinked(Event):
+    """风腐同查: this case was linked to another (由风查腐 / 由腐纠风); both streams carry one."""
+
+    type_name = "zhengfeng.casework.cases_linked"
+    version = 1
+
+    case_id: UUID
+    other_case_id: UUID
+    relation: str
+    """``conduct_to_corruption`` (由风查腐) or ``corruption_to_conduct`` (由腐纠风)."""
+    reason: str = ""
+    at: datetime
+
+
+@registry.register
+class DeadlineApproaching(Event):
+    """A time limit is near (its warning window opened); the officer is reminded."""
+
+    type_name = "zhengfeng.casework.deadline_approaching"
+    version = 1
+
+    deadline_id: str
+    item_kind: str
+    case_id: UUID
+    due_at: datetime
+    notified: str | None = None
     noticed_at: datetime

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events.contracts import Event, registry
 
@@ -19,6 +19,23 @@ class ReportedPerson(BaseModel):
     unit: str
     post: str | None = None
     id_number: str | None = None
+    rank: str | None = None
+    """级别, e.g. 正处级 / 副科级, as the source states it."""
+    top_leader: bool = False
+    """一把手: the head of the unit."""
+    key_minority: bool = False
+    """关键少数: a leading cadre the commission watches most closely."""
+
+
+class AttachmentRef(BaseModel):
+    """An attachment of a clue: stored outside the event, content-addressed by SHA-256."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sha256: str
+    size: int
+    content_type: str
+    name: str
 
 
 @registry.register
@@ -37,6 +54,12 @@ class ClueReceived(Event):
     categories: list[str]
     narrative: str
     received_at: datetime
+    urgency: str = "normal"
+    """normal 一般 / urgent 紧急 / very_urgent 特急."""
+    occurred_from: date | None = None
+    occurred_to: date | None = None
+    place: str | None = None
+    attachments: list[AttachmentRef] = Field(default_factory=list)
 
 
 @registry.upcaster(ClueReceived.type_name, from_version=1)

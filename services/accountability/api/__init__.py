@@ -1,5 +1,5 @@
 """Accountability's HTTP API, one router per area."""
 
-from services.accountability.api import lists, units
+from services.accountability.api import inquiries, lists, ratings, reports, units
 
-routers = [units.router, lists.router]
+routers = [units.router, lists.router, inquiries.router, ratings.router, reports.router]

@@ -61,6 +61,11 @@ class RatingRules(_Frozen):
     overdue_labels: dict[str, str]
 
 
+class Reports(_Frozen):
+    timezone: str
+    """Months and days of the reports are counted in this time zone."""
+
+
 class Rules(_Frozen):
     """One version of the accountability rules."""
 
@@ -72,6 +77,7 @@ class Rules(_Frozen):
     measures: dict[str, MeasureRule]
     authorities: dict[str, str]
     review: Review
+    reports: Reports
     rating: RatingRules
 
     def measure_label(self, code: str) -> str:

@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.contracts.intake import ClueReceived, ReportedPerson
+from libs.events.contracts.intake import AttachmentRef, ClueReceived, ReportedPerson
 from libs.events.envelope import canonical_json
 from libs.events.store import NO_STREAM, Metadata
+from libs.events.taxonomy import load as load_taxonomy
 from libs.kit import idempotency
-from libs.kit.auth import Principal, require_scopes
 from libs.kit.logs import correlation_id
 from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.intake.domain import TransferClue, clue_stream, format_clue_number, receive_transfer
+from services.intake.api.deps import Partner as _Partner
+from services.intake.domain import (
+    TransferClue,
+    clue_stream,
+    format_clue_number,
+    receive_transfer,
+    resident_id_problem,
+)
 
 router = APIRouter(prefix="/v1", tags=["clue transfers"])
 
@@ -28,7 +37,7 @@ BY_RECEIPT = Keyset(
     ("received_at", "clue_id"), ("timestamptz", "uuid"), (datetime.fromisoformat, UUID)
 )
 
-Partner = Annotated[Principal, require_scopes("clue:transfer")]
+Partner = _Partner
 
 
 class PersonIn(BaseModel):
@@ -37,13 +46,36 @@ class PersonIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     name: str = Field(min_length=1, max_length=50)
+    id_number: str | None = Field(
+        default=None, description="18-digit resident ID number (公民身份号码), checked by GB 11643"
+    )
     unit: str = Field(min_length=1, max_length=100)
     post: str | None = Field(default=None, max_length=100)
-    id_number: str | None = Field(default=None, pattern=r"^\d{17}[\dX]$")
+    rank: str | None = Field(default=None, max_length=50, description="级别")
+    top_leader: bool = Field(default=False, description="一把手")
+    key_minority: bool = Field(default=False, description="关键少数")
+
+    @field_validator("id_number")
+    @classmethod
+    def _resident_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.upper()
+        if (why := resident_id_problem(value)) is not None:
+            raise ValueError(f"not a valid resident ID number: {why}")
+        return value
+
+
+class AttachmentIn(BaseModel):
+    """An attachment uploaded before through ``POST /v1/attachments``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
 
 
 class ClueTransferIn(BaseModel):
-    """A clue transfer (minimal fields; the full intake form comes with the intake issue)."""
+    """A clue transfer (线索移送) as a partner department sends it."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -51,8 +83,23 @@ class ClueTransferIn(BaseModel):
         min_length=1, max_length=64, description="The partner's own reference number"
     )
     reported_persons: list[PersonIn] = Field(min_length=1, max_length=50)
-    categories: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1)
+    categories: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=20, description="Codes of the problem-category taxonomy"
+    )
     narrative: str = Field(min_length=1, max_length=20000)
+    urgency: Literal["normal", "urgent", "very_urgent"] = Field(
+        default="normal", description="一般 / 紧急 / 特急"
+    )
+    occurred_from: date | None = Field(default=None, description="When the matter began")
+    occurred_to: date | None = Field(default=None, description="When it ended, if it did")
+    place: str | None = Field(default=None, max_length=200)
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _period(self) -> ClueTransferIn:
+        if self.occurred_from and self.occurred_to and self.occurred_to < self.occurred_from:
+            raise PydanticCustomError("date_order", "occurred_to is before occurred_from")
+        return self
 
 
 class TransferOut(BaseModel):
@@ -83,6 +130,7 @@ async def transfer_clue(
         raise Problem(
             403, "no-department", "Not allowed", "This client is not bound to a department."
         )
+    _check_categories(body.categories)
     payload = body.model_dump(mode="json")
     request_hash = idempotency.fingerprint(payload)
     async with store.engine.begin() as conn:
@@ -135,6 +183,11 @@ async def transfer_clue(
             reported_persons=tuple(ReportedPerson(**p.model_dump()) for p in body.reported_persons),
             categories=tuple(body.categories),
             narrative=body.narrative,
+            urgency=body.urgency,
+            occurred_from=body.occurred_from,
+            occurred_to=body.occurred_to,
+            place=body.place,
+            attachments=await _uploaded(conn, partner.actor, body.attachments),
         )
         events = receive_transfer(
             command, clue_id=clue_id, clue_number=format_clue_number(now.year, serial), now=now
@@ -156,6 +209,56 @@ async def transfer_clue(
         if idempotency_key is not None:
             await idempotency.remember(conn, partner.actor, idempotency_key, 201, out)
     return _answer(out, 201)
+
+
+def _check_categories(codes: list[str]) -> None:
+    taxonomy = load_taxonomy()
+    unknown = taxonomy.unknown(codes)
+    if unknown:
+        raise Problem(
+            422,
+            "unknown-category",
+            "Unknown problem category",
+            f"Not in the taxonomy (version {taxonomy.version}): {', '.join(unknown)}. "
+            "Use one of valid_categories.",
+            errors=[
+                {"field": f"categories[{i}]", "reason": f"unknown category {code!r}"}
+                for i, code in enumerate(codes)
+                if code in unknown
+            ],
+            valid_categories=taxonomy.codes(),
+        )
+
+
+async def _uploaded(
+    conn: AsyncConnection, uploader: str, wanted: list[AttachmentIn]
+) -> tuple[AttachmentRef, ...]:
+    # Only the uploader's own files: a hash alone must not let a partner attach (or
+    # probe for) what someone else uploaded.
+    if not wanted:
+        return ()
+    rows = await conn.execute(
+        text(
+            """SELECT sha256, size, content_type, name FROM attachment_uploads
+               WHERE uploader = :u AND sha256 = ANY(:h)"""
+        ),
+        {"u": uploader, "h": [a.sha256 for a in wanted]},
+    )
+    found = {r.sha256: AttachmentRef(**r._mapping) for r in rows}
+    missing = [
+        {"field": f"attachments[{i}].sha256", "reason": "no upload with this hash"}
+        for i, a in enumerate(wanted)
+        if a.sha256 not in found
+    ]
+    if missing:
+        raise Problem(
+            422,
+            "unknown-attachment",
+            "Attachment not uploaded",
+            "Upload each file with POST /v1/attachments first, then name its sha256.",
+            errors=missing,
+        )
+    return tuple(found[a.sha256] for a in wanted)
 
 
 def _answer(out: dict[str, Any], status_code: int, *, replayed: bool = False) -> JSONResponse:

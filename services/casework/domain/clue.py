@@ -1,27 +1,16 @@
-"""Casework's decisions, pure. For now: a received clue enters the ledger (线索台账)."""
+"""A received clue enters the ledger (线索台账)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
 from libs.events.contracts import Event
 from libs.events.contracts.casework import ClueRegistered
 from libs.events.contracts.intake import ClueReceived
+from services.casework.domain.state import ClueStatus
 
 __all__ = ["ClueRegistered", "ClueStatus", "clue_stream", "register_clue"]
-
-
-class ClueStatus(StrEnum):
-    """Where a clue stands in casework."""
-
-    PENDING_DISPOSAL = "pending_disposal"
-
-    @property
-    def label(self) -> str:
-        """What a clerk reads."""
-        return {"pending_disposal": "待处置"}[self.value]
 
 
 def clue_stream(clue_id: UUID) -> str:

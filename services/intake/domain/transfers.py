@@ -1,12 +1,14 @@
-"""Intake's decisions, pure: a partner's transfer becomes a received clue (线索移送)."""
+"""A partner's transfer becomes a received clue (线索移送)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from uuid import UUID
 
-from libs.events.contracts.intake import ClueReceived, ReportedPerson
+from libs.events.contracts.intake import AttachmentRef, ClueReceived, ReportedPerson
+
+URGENCIES = {"normal": "一般", "urgent": "紧急", "very_urgent": "特急"}
 
 
 def clue_stream(clue_id: UUID) -> str:
@@ -28,6 +30,11 @@ class TransferClue:
     reported_persons: tuple[ReportedPerson, ...]
     categories: tuple[str, ...]
     narrative: str
+    urgency: str = "normal"
+    occurred_from: date | None = None
+    occurred_to: date | None = None
+    place: str | None = None
+    attachments: tuple[AttachmentRef, ...] = field(default_factory=tuple)
 
 
 def receive_transfer(
@@ -45,5 +52,10 @@ def receive_transfer(
             categories=list(dict.fromkeys(command.categories)),
             narrative=command.narrative,
             received_at=now,
+            urgency=command.urgency,
+            occurred_from=command.occurred_from,
+            occurred_to=command.occurred_to,
+            place=command.place,
+            attachments=list({a.sha256: a for a in command.attachments}.values()),
         )
     ]

@@ -1,0 +1,127 @@
+"""红黄绿: a unit's rating from its recent cases, alerts and overdue items, by a formula in data."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from libs.events.contracts import Event
+from libs.events.contracts.accountability import (
+    AlertNoted,
+    CaseDecisionNoted,
+    OverdueNoted,
+    RatingChanged,
+)
+from services.accountability.domain.rules import RatingRules
+
+
+@dataclass(frozen=True)
+class Rating:
+    """A unit's level with the score, the counted inputs and a sentence a leader reads."""
+
+    level: str
+    score: int
+    explanation: str
+    inputs: dict[str, int] = field(default_factory=dict)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def rate(
+    history: Sequence[Event],
+    now: datetime,
+    rules: RatingRules,
+    category_label: Callable[[str], str] = str,
+) -> Rating:
+    """Rate a unit from its stream as of ``now``; only inputs inside the window count."""
+    since = now - timedelta(days=rules.window_days)
+    cases = [e for e in history if isinstance(e, CaseDecisionNoted) and since < e.decided_at <= now]
+    alerts = [e for e in history if isinstance(e, AlertNoted) and since < e.raised_at <= now]
+    overdue = [e for e in history if isinstance(e, OverdueNoted) and since < e.noticed_at <= now]
+    by_category = Counter(c for e in cases for c in e.categories)
+    by_alert = Counter(e.level for e in alerts)
+    by_overdue = Counter(e.item_kind for e in overdue)
+    inputs = {
+        "case": len(cases),
+        "major_case": sum(1 for e in cases if e.major),
+        "alert_red": by_alert.get("red", 0),
+        "alert_yellow": by_alert.get("yellow", 0),
+        "overdue": len(overdue),
+    }
+    w = rules.weights
+    score = sum(w.get(k, 0) * n for k, n in inputs.items())
+    level = next(
+        (
+            lv.level
+            for lv in sorted(rules.levels, key=lambda lv: -lv.min_score)
+            if score >= lv.min_score
+        ),
+        rules.default_level,
+    )
+    repeated = [c for c, n in by_category.items() if n >= rules.red_when_category_cases]
+    if repeated:
+        level = "red"
+    period = "12 months" if rules.window_days == 365 else f"{rules.window_days} days"
+    parts = [
+        f"{_plural(n, 'case')} of {category_label(c)}"
+        for c, n in sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    if parts:
+        parts[-1] += f" in {period}"
+    parts += [
+        f"{_plural(n, lvl + ' alert')}"
+        for lvl, n in sorted(by_alert.items())
+        if lvl in ("red", "yellow")
+    ]
+    parts += [
+        f"{n} overdue {rules.overdue_labels.get(kind, kind)}"
+        for kind, n in sorted(by_overdue.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    label = rules.level_labels.get(level, level)
+    if parts:
+        detail = f"score {score}"
+        if repeated:
+            detail += f"; {rules.red_when_category_cases} cases of one category make a unit red"
+        reason = f"{level} ({label}) because: {', '.join(parts)} ({detail})"
+    else:
+        reason = f"{level} ({label}): no cases, alerts or overdue items in {period}"
+    return Rating(level, score, reason, inputs)
+
+
+def current_level(history: Sequence[Event]) -> str | None:
+    """The level of the unit's last RatingChanged, if any."""
+    for e in reversed(history):
+        if isinstance(e, RatingChanged):
+            return e.to_level
+    return None
+
+
+def rating_change(
+    unit: str,
+    history: Sequence[Event],
+    now: datetime,
+    rules: RatingRules,
+    rules_version: str,
+    category_label: Callable[[str], str] = str,
+) -> list[RatingChanged]:
+    """A RatingChanged when the unit's level now differs from its last recorded one."""
+    rating = rate(history, now, rules, category_label)
+    before = current_level(history)
+    if before == rating.level or (before is None and rating.level == rules.default_level):
+        return []
+    return [
+        RatingChanged(
+            unit=unit,
+            from_level=before,
+            to_level=rating.level,
+            score=rating.score,
+            explanation=rating.explanation,
+            inputs=rating.inputs,
+            rules_version=rules_version,
+            changed_at=now,
+        )
+    ]

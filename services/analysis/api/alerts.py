@@ -1,0 +1,231 @@
+"""异常预警 and 线下核查: the alert board, one alert's evidence, the verifier's finding."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+
+from libs.events.contracts.analysis import AlertLevel
+from libs.events.store import Metadata
+from libs.kit import idempotency
+from libs.kit.pagination import Keyset, Page, fetch_page
+from libs.kit.problems import Problem
+from libs.kit.service import ServiceRuntime
+from services.analysis.api.deps import Operator, Verifier
+from services.analysis.domain.alerts import (
+    FINDING_LABEL,
+    LEVEL_LABEL,
+    AlreadyVerified,
+    Finding,
+    alert_stream,
+    verify,
+)
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+
+
+class AlertOut(BaseModel):
+    """An alert as the board lists it."""
+
+    alert_id: UUID
+    rule_id: str
+    rule_version: int
+    level: AlertLevel
+    level_label: str
+    raised_level: AlertLevel
+    category: str
+    source: str
+    person_id: str | None
+    person_name: str | None
+    unit_code: str | None
+    unit_name: str | None
+    plate: str | None
+    evidence_key: str
+    summary: str
+    occurred_on: date
+    raised_at: datetime
+    escalation_reason: str | None
+    finding: str | None
+    case_id: UUID | None
+    version: int
+
+
+class AlertDetail(AlertOut):
+    """An alert with its evidence rows and the verifier's finding."""
+
+    identity: str
+    evidence: list[dict[str, Any]]
+    finding_label: str | None
+    finding_notes: str | None
+    verified_by: str | None
+    verified_at: datetime | None
+    case_number: str | None
+    clue_id: UUID | None
+
+
+class Verification(BaseModel):
+    """线下核查结论."""
+
+    finding: Finding
+    notes: str = Field(default="", max_length=4000)
+    case_id: UUID | None = None
+
+
+def _out(row: Any, cls: type[AlertOut] = AlertOut) -> Any:
+    d = dict(row)
+    d["level_label"] = LEVEL_LABEL[AlertLevel(d["level"])]
+    d["version"] = d.pop("stream_version")
+    if cls is AlertDetail:
+        d["finding_label"] = FINDING_LABEL[Finding(d["finding"])] if d["finding"] else None
+    fields = cls.model_fields
+    return cls(**{k: v for k, v in d.items() if k in fields})
+
+
+@router.get("", response_model=Page[AlertOut])
+async def list_alerts(
+    operator: Operator,
+    rt: ServiceRuntime,
+    level: AlertLevel | None = None,
+    rule: str | None = None,
+    category: str | None = None,
+    unit: str | None = None,
+    person: str | None = None,
+    plate: str | None = None,
+    finding: str | None = None,
+    period_from: date | None = None,
+    period_to: date | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Page[AlertOut]:
+    """Alerts by level, rule, category, unit, person, vehicle, finding and the period
+    they concern, oldest raised first."""
+    async with rt.engine.connect() as conn:
+        rows, next_cursor = await fetch_page(
+            conn,
+            "SELECT * FROM alerts",
+            keyset=Keyset(
+                ("raised_at", "alert_id"), ("timestamptz", "uuid"), (datetime.fromisoformat, UUID)
+            ),
+            where={
+                "level": ("level = :level", level.value if level else None),
+                "rule": ("rule_id = :rule", rule),
+                "category": ("category = :category", category),
+                "unit": ("unit_code = :unit", unit),
+                "person": ("person_id = :person", person),
+                "plate": ("plate = :plate", plate),
+                "finding": ("finding = :finding", finding),
+                "period_from": ("occurred_on >= :period_from", period_from),
+                "period_to": ("occurred_on <= :period_to", period_to),
+            },
+            cursor=cursor,
+            limit=limit,
+        )
+    return Page[AlertOut](items=[_out(r) for r in rows], next_cursor=next_cursor)
+
+
+async def _load(conn: Any, alert_id: UUID, *, lock: bool = False) -> dict[str, Any]:
+    row = (
+        (
+            await conn.execute(
+                text(f"SELECT * FROM alerts WHERE alert_id = :id{' FOR UPDATE' if lock else ''}"),
+                {"id": alert_id},
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise Problem(404, "unknown-alert", "No such alert", f"No alert {alert_id}.")
+    return dict(row)
+
+
+@router.get("/{alert_id}", response_model=AlertDetail)
+async def get_alert(alert_id: UUID, operator: Operator, rt: ServiceRuntime) -> JSONResponse:
+    """One alert with the evidence rows its rule version found."""
+    async with rt.engine.connect() as conn:
+        row = await _load(conn, alert_id)
+    detail = _out(row, AlertDetail)
+    return JSONResponse(detail.model_dump(mode="json"), headers={"ETag": f'"{detail.version}"'})
+
+
+@router.post("/{alert_id}/verification", response_model=AlertDetail)
+async def verify_alert(
+    alert_id: UUID,
+    body: Verification,
+    verifier: Verifier,
+    rt: ServiceRuntime,
+    idempotency_key: Annotated[str | None, Header()] = None,
+    if_match: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    """Record the verifier's finding (属实 / 不属实 / 无法核实) with notes; it counts in
+    the rule's precision. One finding per alert."""
+    async with rt.engine.begin() as conn:
+        if idempotency_key:
+            done = await idempotency.claim(
+                conn,
+                verifier.actor,
+                idempotency_key,
+                idempotency.fingerprint([str(alert_id), body.model_dump(mode="json")]),
+            )
+            if done is not None:
+                return JSONResponse(
+                    done.body, status_code=done.status_code, headers={"Idempotent-Replayed": "true"}
+                )
+        alert = await _load(conn, alert_id, lock=True)
+        if if_match and if_match.strip('"W/') != str(alert["stream_version"]):
+            raise Problem(
+                409,
+                "stale-version",
+                "The alert changed since you read it",
+                f"It is at version {alert['stream_version']}. Reload it and try again.",
+                current_version=alert["stream_version"],
+            )
+        try:
+            event = verify(
+                alert=alert,
+                finding=body.finding,
+                notes=body.notes,
+                verified_by=verifier.actor,
+                case_id=body.case_id,
+                now=rt.store.clock(),
+            )
+        except AlreadyVerified as exc:
+            raise Problem(
+                409,
+                "already-verified",
+                "The alert has a finding already",
+                f"It was verified as {exc}; findings are not overwritten.",
+            ) from exc
+        await rt.store.append(
+            alert_stream(alert_id),
+            [event],
+            expected_version=alert["stream_version"],
+            meta=Metadata(actor=verifier.actor),
+            conn=conn,
+        )
+        await conn.execute(
+            text(
+                """UPDATE alerts SET finding = :f, finding_notes = :n, verified_by = :by,
+                       verified_at = :at, case_id = coalesce(CAST(:case AS uuid), case_id),
+                       stream_version = stream_version + 1
+                   WHERE alert_id = :id"""
+            ),
+            {
+                "f": event.finding,
+                "n": event.notes,
+                "by": event.verified_by,
+                "at": event.verified_at,
+                "case": event.case_id,
+                "id": alert_id,
+            },
+        )
+        detail = _out(await _load(conn, alert_id), AlertDetail).model_dump(mode="json")
+        if idempotency_key:
+            await idempotency.remember(conn, verifier.actor, idempotency_key, 200, detail)
+    return JSONResponse(detail, headers={"ETag": f'"{detail["version"]}"'})

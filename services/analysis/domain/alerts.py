@@ -1,0 +1,197 @@
+"""Alerts, pure: identity, raising, escalation across sources, verification.
+
+An alert's identity is rule + subject + evidence key: the same finding is never raised
+twice, whichever run or re-ingested batch finds it again. Its id is derived from the
+identity, so it is the same on every replica and every re-run.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from libs.events.contracts.analysis import (
+    AlertEscalated,
+    AlertLevel,
+    AlertRaised,
+    AlertSubject,
+    AlertVerified,
+)
+
+ALERT_NAMESPACE = uuid.UUID("7a1c3e52-5d0b-4c5e-9b8e-2f6f0b9d4a11")
+LEVEL_RANK = {AlertLevel.GREEN: 0, AlertLevel.YELLOW: 1, AlertLevel.RED: 2}
+LEVEL_LABEL = {AlertLevel.RED: "红", AlertLevel.YELLOW: "黄", AlertLevel.GREEN: "绿"}
+
+
+class Finding(StrEnum):
+    """线下核查结论."""
+
+    CONFIRMED = "confirmed"
+    """属实"""
+    FALSE_POSITIVE = "false_positive"
+    """不属实（误报）"""
+    NOT_VERIFIABLE = "not_verifiable"
+    """无法核实"""
+
+
+FINDING_LABEL = {
+    Finding.CONFIRMED: "属实",
+    Finding.FALSE_POSITIVE: "不属实",
+    Finding.NOT_VERIFIABLE: "无法核实",
+}
+
+
+def subject_key(person_id: str | None, plate: str | None, unit_code: str | None) -> str:
+    """Whom alerts correlate on: the person, else the vehicle, else the unit."""
+    if person_id:
+        return f"person:{person_id}"
+    if plate:
+        return f"vehicle:{plate}"
+    return f"unit:{unit_code}"
+
+
+def alert_identity(rule_id: str, subject: str, evidence_key: str) -> str:
+    """rule + subject + evidence key."""
+    return f"{rule_id}|{subject}|{evidence_key}"
+
+
+def alert_id(identity: str) -> UUID:
+    """The alert's id, derived from its identity."""
+    return uuid.uuid5(ALERT_NAMESPACE, identity)
+
+
+def alert_stream(aid: UUID) -> str:
+    """The stream of one alert."""
+    return f"alert-{aid}"
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One row a rule query returned."""
+
+    evidence_key: str
+    person_id: str | None
+    person_name: str | None
+    unit_code: str | None
+    unit_name: str | None
+    plate: str | None
+    occurred_on: date
+    summary: str
+    evidence: list[dict[str, Any]]
+
+
+def raise_alert(
+    *,
+    rule_id: str,
+    rule_version: int,
+    level: AlertLevel,
+    category: str,
+    found: Hit,
+    now: datetime,
+) -> AlertRaised:
+    """The AlertRaised event for one finding of a rule version."""
+    subject = subject_key(found.person_id, found.plate, found.unit_code)
+    identity = alert_identity(rule_id, subject, found.evidence_key)
+    return AlertRaised(
+        alert_id=alert_id(identity),
+        identity=identity,
+        rule_id=rule_id,
+        rule_version=rule_version,
+        level=level,
+        category=category,
+        subject=AlertSubject(
+            person_id=found.person_id,
+            person_name=found.person_name,
+            unit=found.unit_name,
+            unit_code=found.unit_code,
+            plate=found.plate,
+        ),
+        summary=found.summary,
+        evidence=found.evidence,
+        raised_at=now,
+    )
+
+
+@dataclass(frozen=True)
+class OpenAlert:
+    """What correlation needs to know of an alert."""
+
+    alert_id: UUID
+    rule_id: str
+    source: str
+    level: AlertLevel
+    occurred_on: date
+
+
+def escalate(
+    subject: str,
+    alerts: list[OpenAlert],
+    *,
+    window_days: int,
+    min_sources: int,
+    to_level: AlertLevel,
+    now: datetime,
+) -> list[AlertEscalated]:
+    """多源关联: alerts on one subject from ``min_sources`` different sources within
+    ``window_days`` of each other go up to ``to_level`` (each at most once)."""
+    out: list[AlertEscalated] = []
+    ordered = sorted(alerts, key=lambda a: (a.occurred_on, str(a.alert_id)))
+    raised: set[UUID] = set()
+    for anchor in ordered:
+        group = [
+            a for a in ordered if abs((a.occurred_on - anchor.occurred_on).days) <= window_days
+        ]
+        sources = sorted({a.source for a in group})
+        if len(sources) < min_sources:
+            continue
+        rules = sorted({a.rule_id for a in group})
+        for a in group:
+            if a.alert_id in raised or LEVEL_RANK[a.level] >= LEVEL_RANK[to_level]:
+                continue
+            raised.add(a.alert_id)
+            out.append(
+                AlertEscalated(
+                    alert_id=a.alert_id,
+                    from_level=a.level,
+                    to_level=to_level,
+                    reason=(
+                        f"{subject} 在 {window_days} 天内有来自 {len(sources)} 个数据源"
+                        f"（{'、'.join(sources)}）的 {len(group)} 条预警：{'、'.join(rules)}"
+                    ),
+                    related_alert_ids=[g.alert_id for g in group if g.alert_id != a.alert_id],
+                    escalated_at=now,
+                )
+            )
+    return out
+
+
+class AlreadyVerified(Exception):
+    """An alert has a finding already."""
+
+
+def verify(
+    *,
+    alert: dict[str, Any],
+    finding: Finding,
+    notes: str,
+    verified_by: str,
+    case_id: UUID | None,
+    now: datetime,
+) -> AlertVerified:
+    """线下核查结论: one finding per alert."""
+    if alert.get("finding"):
+        raise AlreadyVerified(alert["finding"])
+    return AlertVerified(
+        alert_id=alert["alert_id"],
+        rule_id=alert["rule_id"],
+        rule_version=alert["rule_version"],
+        finding=finding.value,
+        notes=notes,
+        verified_by=verified_by,
+        case_id=case_id or alert.get("case_id"),
+        verified_at=now,
+    )

@@ -1,0 +1,259 @@
+"""Commands on a clue or case: each names a step, with the actor's reason and documents."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from libs.events.contracts.casework import DisposalMethod, Subject
+
+
+class Command(BaseModel):
+    """What every command carries: why (reason) and on what grounds (documents)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: ClassVar[str]
+    reason: str = Field(min_length=1, max_length=4000)
+    documents: list[str] = Field(default_factory=list, max_length=100)
+
+
+class Assign(Command):
+    """承办: assign to a department and officer; 领导包案 names the leader who owns it."""
+
+    name = "assign"
+    department: str = Field(min_length=1)
+    officer: str = Field(min_length=1)
+    supervisor: str | None = None
+    leader: str | None = None
+
+
+class Dispose(Command):
+    """线索处置: one of the four methods; 暂存待查 needs the date it comes back for review."""
+
+    name = "dispose"
+    method: DisposalMethod
+    review_on: date | None = None
+
+
+class RecordReply(Command):
+    """函询对象 replied (or the talk's written account came in)."""
+
+    name = "record_reply"
+
+
+class EvaluateReply(Command):
+    """Evaluate the reply: 予以了结, 澄清正名, or escalate to 初步核实."""
+
+    name = "evaluate_reply"
+    outcome: Literal["close", "clear", "escalate"]
+
+
+class ConcludeVerification(Command):
+    """初步核实 concluded: 拟立案, 予以了结, 谈话提醒, 暂存待查 or 移送."""
+
+    name = "conclude_verification"
+    outcome: Literal["propose_filing", "close", "talk_reminder", "hold", "transfer"]
+    review_on: date | None = None
+    transfer_to: str | None = None
+
+
+class Resume(Command):
+    """暂存待查 review: the clue returns to disposal."""
+
+    name = "resume"
+
+
+class FileCase(Command):
+    """立案."""
+
+    name = "file_case"
+    case_number: str = Field(min_length=1, max_length=64)
+    subject: Subject
+    major: bool = False
+    misconduct_date: date | None = None
+
+
+class StartInvestigation(Command):
+    """审查调查 begins; its limit runs from today."""
+
+    name = "start_investigation"
+
+
+class ExtendInvestigation(Command):
+    """审查调查 extended (once, by the configured period)."""
+
+    name = "extend_investigation"
+
+
+class AnswerChecklist(Command):
+    """七必问: answers by question code (all must be answered before 移送审理 of a dining case)."""
+
+    name = "answer_checklist"
+    answers: dict[str, str]
+
+
+class FindUnfounded(Command):
+    """反映不实: approval to clear the person's name (澄清正名 within 5 working days)."""
+
+    name = "find_unfounded"
+
+
+class TransferForReview(Command):
+    """移送审理."""
+
+    name = "transfer_for_review"
+
+
+class ExtendReview(Command):
+    """审理 extended: only for major (重大) cases."""
+
+    name = "extend_review"
+
+
+class Decide(Command):
+    """处分/处置决定 with the 四种形态 form and measures; form 4 移送检察机关."""
+
+    name = "decide"
+    form: int = Field(ge=1, le=4)
+    measures: list[str] = Field(min_length=1)
+    misconduct_date: date | None = None
+    summary: str = ""
+
+
+class Appeal(Command):
+    """申诉: 复审 (to the deciding body) or 复核 (to the next level, after 复审)."""
+
+    name = "appeal"
+    kind: Literal["reexamination", "recheck"]
+
+
+class DecideAppeal(Command):
+    """复审/复核 decided: upheld, or changed to a new form and measures."""
+
+    name = "decide_appeal"
+    result: Literal["upheld", "changed"]
+    form: int | None = Field(default=None, ge=1, le=4)
+    measures: list[str] = Field(default_factory=list)
+
+
+class StartExecution(Command):
+    """执行 begins."""
+
+    name = "start_execution"
+
+
+class CompleteExecution(Command):
+    """执行 done: 回访教育 follows."""
+
+    name = "complete_execution"
+
+
+class RecordVisit(Command):
+    """回访教育: a visit, rated 好 (good) / 一般 (fair) / 较差 (poor)."""
+
+    name = "record_visit"
+    visited_on: date
+    rating: Literal["good", "fair", "poor"]
+
+
+class CloseCase(Command):
+    """销号."""
+
+    name = "close_case"
+
+
+class ClearName(Command):
+    """澄清正名 done."""
+
+    name = "clear_name"
+
+
+class ListForSupervision(Command):
+    """挂牌督办: a higher body lists the case, with a report deadline."""
+
+    name = "list_for_supervision"
+    body: str = Field(min_length=1)
+    report_due: date
+
+
+class ReportSupervision(Command):
+    """督办 report made to the listing body."""
+
+    name = "report_supervision"
+
+
+class AssignTask(Command):
+    """清单交办: an item of a problem list assigned, with its due date."""
+
+    name = "assign_task"
+    item: str = Field(min_length=1, max_length=200)
+    due: date
+
+
+class TrackTask(Command):
+    """跟踪督办."""
+
+    name = "track_task"
+    item: str
+
+
+class FeedbackTask(Command):
+    """结果反馈."""
+
+    name = "feedback_task"
+    item: str
+
+
+class RevisitTask(Command):
+    """回访销号."""
+
+    name = "revisit_task"
+    item: str
+
+
+class LinkCase(Command):
+    """风腐同查: link this case with another, both ways."""
+
+    name = "link_case"
+    other_case_id: UUID
+    relation: Literal["conduct_to_corruption", "corruption_to_conduct"]
+
+
+COMMANDS: dict[str, type[Command]] = {
+    c.name: c
+    for c in (
+        Assign,
+        Dispose,
+        RecordReply,
+        EvaluateReply,
+        ConcludeVerification,
+        Resume,
+        FileCase,
+        StartInvestigation,
+        ExtendInvestigation,
+        AnswerChecklist,
+        FindUnfounded,
+        TransferForReview,
+        ExtendReview,
+        Decide,
+        Appeal,
+        DecideAppeal,
+        StartExecution,
+        CompleteExecution,
+        RecordVisit,
+        CloseCase,
+        ClearName,
+        ListForSupervision,
+        ReportSupervision,
+        AssignTask,
+        TrackTask,
+        FeedbackTask,
+        RevisitTask,
+        LinkCase,
+    )
+}
+"""Every command by the name its endpoint uses."""

@@ -1,0 +1,511 @@
+"""决定: ``decide(state, command, now, rules) -> events``, pure; illegal steps are refused."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from libs.events.contracts import Event
+from libs.events.contracts.casework import (
+    CaseAssigned,
+    CaseClosed,
+    CaseDecided,
+    CaseFiled,
+    CasesLinked,
+    CaseTransitioned,
+    ClueDisposed,
+    DisposalMethod,
+    NameCleared,
+    Subject,
+)
+from libs.kit.workdays import add_months
+from services.casework.domain import commands as c
+from services.casework.domain.rules import Rules
+from services.casework.domain.state import CaseState, Status
+
+S = Status
+OPEN = frozenset(s for s in Status if not s.terminal and s is not S.NEW)
+CASE_OPEN = frozenset(
+    {S.FILED, S.INVESTIGATION, S.REVIEW, S.DECIDED, S.APPEAL, S.EXECUTION, S.FOLLOW_UP}
+)
+
+ALLOWED_FROM: dict[str, frozenset[Status]] = {
+    "assign": OPEN,
+    "dispose": frozenset({S.PENDING_DISPOSAL}),
+    "record_reply": frozenset({S.TALK_OR_INQUIRY}),
+    "evaluate_reply": frozenset({S.REPLY_RECEIVED}),
+    "conclude_verification": frozenset({S.PRELIMINARY_VERIFICATION}),
+    "resume": frozenset({S.ON_HOLD}),
+    "file_case": frozenset({S.PROPOSED_FILING}),
+    "start_investigation": frozenset({S.FILED}),
+    "extend_investigation": frozenset({S.INVESTIGATION}),
+    "answer_checklist": frozenset({S.FILED, S.INVESTIGATION}),
+    "find_unfounded": frozenset({S.INVESTIGATION}),
+    "transfer_for_review": frozenset({S.INVESTIGATION}),
+    "extend_review": frozenset({S.REVIEW}),
+    "decide": frozenset({S.REVIEW}),
+    "appeal": frozenset({S.DECIDED, S.EXECUTION}),
+    "decide_appeal": frozenset({S.APPEAL}),
+    "start_execution": frozenset({S.DECIDED}),
+    "complete_execution": frozenset({S.EXECUTION}),
+    "record_visit": frozenset({S.FOLLOW_UP}),
+    "close_case": frozenset({S.FOLLOW_UP}),
+    "clear_name": frozenset({S.CLEARING}),
+    "list_for_supervision": OPEN,
+    "report_supervision": OPEN,
+    "assign_task": OPEN,
+    "track_task": OPEN,
+    "feedback_task": OPEN,
+    "revisit_task": OPEN,
+    "link_case": OPEN,
+}
+"""From which statuses each command may be given: the lifecycle, as a table."""
+
+_FOR_SOURCE = {
+    "talk_or_inquiry": "已采取谈话函询方式处置",
+    "preliminary_verification": "已进行初步核实",
+    "hold": "已暂存待查",
+    "close": "已予以了结",
+    "clear": "反映不实，已予以澄清",
+    "escalate": "已进行初步核实",
+    "propose_filing": "拟立案审查",
+    "talk_reminder": "已予以谈话提醒",
+    "transfer": "已移送有关单位处理",
+}
+
+
+class IllegalTransition(Exception):
+    """This command cannot be given in the current status (HTTP 409)."""
+
+    def __init__(self, command: str, status: Status, allowed: list[str]) -> None:
+        super().__init__(f"{command} is not allowed while the matter is {status.value}")
+        self.command, self.status, self.allowed = command, status, allowed
+
+
+class Rejected(Exception):
+    """The command is allowed here but its content breaks a rule (HTTP 409/422)."""
+
+    def __init__(self, field: str, reason: str, status: int = 409) -> None:
+        super().__init__(reason)
+        self.field, self.reason, self.status = field, reason, status
+
+
+def allowed_commands(state: CaseState) -> list[str]:
+    """The commands that may be given now."""
+    return [name for name, froms in ALLOWED_FROM.items() if state.status in froms]
+
+
+def decide(
+    state: CaseState, cmd: c.Command, now: datetime, rules: Rules, actor: str = ""
+) -> list[Event]:
+    """The events a command produces on this state, or ``IllegalTransition`` / ``Rejected``."""
+    if state.case_id is None or state.status not in ALLOWED_FROM[cmd.name]:
+        raise IllegalTransition(cmd.name, state.status, allowed_commands(state))
+    step = _Step(state, cmd, now, rules, actor)
+    handler = getattr(step, cmd.name)
+    handler()
+    return step.events()
+
+
+class _Step:
+    """One command's decision: collects the transition record and the published facts."""
+
+    def __init__(
+        self, state: CaseState, cmd: c.Command, now: datetime, rules: Rules, actor: str
+    ) -> None:
+        self.s, self.cmd, self.now, self.rules, self.actor = state, cmd, now, rules, actor
+        self.today = now.date()
+        self.to = state.status
+        self.details: dict[str, Any] = {}
+        self.set: dict[str, date] = {}
+        self.cleared: list[str] = []
+        self.facts: list[Event] = []
+
+    # --- helpers -------------------------------------------------------------------------
+
+    @property
+    def case_id(self) -> Any:
+        return self.s.case_id
+
+    def due(self, kind: str, start: date | None = None) -> date:
+        return self.rules.calendar.due(start or self.today, self.rules.limits[kind])
+
+    def clear(self, *kinds: str) -> None:
+        self.cleared += [k for k in kinds if k in self.s.deadlines]
+
+    def disposed(self, method: DisposalMethod, outcome: str) -> None:
+        self.facts.append(
+            ClueDisposed(
+                clue_id=self.case_id,
+                clue_number=self.s.clue_number,
+                method=method,
+                outcome=outcome,
+                outcome_for_source=_FOR_SOURCE.get(outcome, outcome),
+                decided_by=self.actor,
+                disposed_at=self.now,
+            )
+        )
+
+    def subject(self) -> Subject:
+        if self.s.subject is not None:
+            return self.s.subject
+        person = self.s.reported_persons[0] if self.s.reported_persons else None
+        return Subject(name=person.name if person else "", unit=person.unit if person else "")
+
+    def events(self) -> list[Event]:
+        if self.to.terminal:
+            self.cleared = sorted(set(self.cleared) | set(self.s.deadlines))
+            self.set = {}
+        record = CaseTransitioned(
+            case_id=self.case_id,
+            command=self.cmd.name,
+            from_status=self.s.status.value,
+            to_status=self.to.value,
+            reason=self.cmd.reason,
+            documents=list(self.cmd.documents),
+            details=self.details,
+            deadlines_set=self.set,
+            deadlines_cleared=self.cleared,
+            at=self.now,
+        )
+        return [record, *self.facts]
+
+    # --- clue disposal ----------------------------------------------------------------------
+
+    def assign(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.Assign)
+        self.facts.append(
+            CaseAssigned(
+                case_id=self.case_id,
+                department=cmd.department,
+                officer=cmd.officer,
+                supervisor=cmd.supervisor,
+                leader=cmd.leader or self.s.leader,
+                reason=cmd.reason,
+                at=self.now,
+            )
+        )
+
+    def dispose(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.Dispose)
+        self.clear("clue_disposal")
+        self.details["method"] = cmd.method.value
+        if cmd.method is DisposalMethod.TALK_OR_INQUIRY:
+            self.to = S.TALK_OR_INQUIRY
+            self.set["inquiry_reply"] = self.due("inquiry_reply")
+        elif cmd.method is DisposalMethod.PRELIMINARY_VERIFICATION:
+            self.to = S.PRELIMINARY_VERIFICATION
+        elif cmd.method is DisposalMethod.HOLD:
+            self._hold(cmd.review_on)
+        else:
+            self.to = S.CLOSED
+            self.details["outcome"] = "close"
+        self.disposed(cmd.method, cmd.method.value)
+
+    def _hold(self, review_on: date | None) -> None:
+        if review_on is None or review_on <= self.today:
+            raise Rejected("review_on", "暂存待查 needs a review date after today", 422)
+        self.to = S.ON_HOLD
+        self.details["review_on"] = review_on.isoformat()
+        self.set["hold_review"] = review_on
+
+    def record_reply(self) -> None:
+        self.clear("inquiry_reply")
+        self.to = S.REPLY_RECEIVED
+        self.set["reply_report"] = self.due("reply_report")
+
+    def evaluate_reply(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.EvaluateReply)
+        self.clear("reply_report")
+        self.details["outcome"] = cmd.outcome
+        if cmd.outcome == "close":
+            self.to = S.CLOSED
+        elif cmd.outcome == "clear":
+            self.to = S.CLEARING
+            self.set["name_clearing"] = self.due("name_clearing")
+        else:
+            self.to = S.PRELIMINARY_VERIFICATION
+        self.disposed(DisposalMethod.TALK_OR_INQUIRY, cmd.outcome)
+
+    def conclude_verification(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.ConcludeVerification)
+        self.details["outcome"] = cmd.outcome
+        if cmd.outcome == "propose_filing":
+            self.to = S.PROPOSED_FILING
+        elif cmd.outcome in ("close", "talk_reminder"):
+            self.to = S.CLOSED
+        elif cmd.outcome == "hold":
+            self._hold(cmd.review_on)
+        else:
+            if not cmd.transfer_to:
+                raise Rejected("transfer_to", "移送 needs the body it goes to", 422)
+            self.details["transfer_to"] = cmd.transfer_to
+            self.to = S.TRANSFERRED
+        self.disposed(DisposalMethod.PRELIMINARY_VERIFICATION, cmd.outcome)
+
+    def resume(self) -> None:
+        self.clear("hold_review")
+        self.to = S.PENDING_DISPOSAL
+        self.set["clue_disposal"] = self.due("clue_disposal")
+
+    # --- the case ---------------------------------------------------------------------------
+
+    def file_case(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.FileCase)
+        self.to = S.FILED
+        self.details.update(
+            case_number=cmd.case_number,
+            subject=cmd.subject.model_dump(mode="json"),
+            major=cmd.major,
+            misconduct_date=cmd.misconduct_date.isoformat() if cmd.misconduct_date else None,
+        )
+        self.facts.append(
+            CaseFiled(
+                case_id=self.case_id,
+                case_number=cmd.case_number,
+                clue_ids=[self.case_id],
+                subject=cmd.subject,
+                categories=list(self.s.categories),
+                filed_by=self.actor,
+                filed_at=self.now,
+            )
+        )
+
+    def start_investigation(self) -> None:
+        self.to = S.INVESTIGATION
+        self.set["investigation"] = self.due("investigation")
+
+    def extend_investigation(self) -> None:
+        limit = self.rules.limits.investigation_extensions_max
+        if self.s.investigation_extensions >= limit:
+            raise Rejected("command", f"审查调查 may be extended {limit} time(s) only")
+        current = self.s.deadlines["investigation"].due
+        self.set["investigation"] = self.rules.calendar.due(
+            current, self.rules.limits["investigation_extension"]
+        )
+        self.details["extension"] = self.s.investigation_extensions + 1
+
+    def answer_checklist(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.AnswerChecklist)
+        known = {code for code, _ in self.rules.checklist}
+        unknown = sorted(set(cmd.answers) - known)
+        if unknown:
+            raise Rejected("answers", f"not 七必问 questions: {', '.join(unknown)}", 422)
+        empty = sorted(k for k, v in cmd.answers.items() if not v.strip())
+        if empty:
+            raise Rejected("answers", f"empty answers: {', '.join(empty)}", 422)
+        self.details["answers"] = dict(cmd.answers)
+
+    def missing_checklist(self) -> list[str]:
+        """七必问 questions still unanswered, when the case is about dining."""
+        if not set(self.s.categories) & self.rules.dining_categories:
+            return []
+        return [code for code, _ in self.rules.checklist if code not in self.s.checklist]
+
+    def find_unfounded(self) -> None:
+        self.to = S.CLEARING
+        self.clear("investigation")
+        self.set["name_clearing"] = self.due("name_clearing")
+
+    def transfer_for_review(self) -> None:
+        missing = self.missing_checklist()
+        if missing:
+            raise Rejected("checklist", f"七必问 unanswered before 移送审理: {', '.join(missing)}")
+        self.to = S.REVIEW
+        self.clear("investigation")
+        self.set["review"] = self.due("review")
+
+    def extend_review(self) -> None:
+        if not self.s.major:
+            raise Rejected("major", "审理 may be extended for major (重大) cases only")
+        limit = self.rules.limits.review_extensions_max
+        if self.s.review_extensions >= limit:
+            raise Rejected("command", f"审理 may be extended {limit} time(s) only")
+        current = self.s.deadlines["review"].due
+        self.set["review"] = self.rules.calendar.due(current, self.rules.limits["review_extension"])
+        self.details["extension"] = self.s.review_extensions + 1
+
+    def decide(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.Decide)
+        misconduct = cmd.misconduct_date or self.s.misconduct_date
+        if misconduct is None:
+            raise Rejected("misconduct_date", "the date of the misconduct is needed", 422)
+        self.to = S.DECIDED
+        self.clear("review")
+        self.details.update(
+            form=cmd.form,
+            measures=list(cmd.measures),
+            prosecution=cmd.form == 4,
+            misconduct_date=misconduct.isoformat(),
+        )
+        self.facts.append(
+            CaseDecided(
+                case_id=self.case_id,
+                case_number=self.s.case_number or "",
+                clue_ids=[self.case_id],
+                subject=self.subject(),
+                categories=list(self.s.categories),
+                form=cmd.form,
+                measures=list(cmd.measures),
+                major=self.s.major,
+                misconduct_date=misconduct,
+                decided_by=self.actor,
+                decided_at=self.now,
+                summary=cmd.summary,
+            )
+        )
+
+    def appeal(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.Appeal)
+        if cmd.kind == "reexamination":
+            if "reexamination" in self.s.appeals:
+                raise Rejected("kind", "复审 was already applied for; 复核 is next")
+            since, window = self.s.decided_on, "reexamination_apply"
+        else:
+            if "reexamination" not in self.s.appeals or "recheck" in self.s.appeals:
+                raise Rejected("kind", "复核 follows a decided 复审, once")
+            since, window = self.s.appeal_decided_on, "recheck_apply"
+        if since is not None and self.today > add_months(since, self.rules.limits[window].amount):
+            raise Rejected("kind", f"the window to apply ({self.rules.limits[window]}) has passed")
+        self.to = S.APPEAL
+        self.details.update(kind=cmd.kind, back_to=self.s.status.value)
+        self.set[cmd.kind] = self.due(cmd.kind)
+
+    def decide_appeal(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.DecideAppeal)
+        if cmd.result == "changed" and (cmd.form is None or not cmd.measures):
+            raise Rejected("form", "a changed decision needs its form and measures", 422)
+        self.clear("reexamination", "recheck")
+        self.to = S.EXECUTION
+        self.details.update(result=cmd.result, form=cmd.form, measures=list(cmd.measures))
+
+    def start_execution(self) -> None:
+        self.to = S.EXECUTION
+
+    def complete_execution(self) -> None:
+        self.to = S.FOLLOW_UP
+
+    def record_visit(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.RecordVisit)
+        same_year = [v for v in self.s.visits if v.on.year == cmd.visited_on.year]
+        if len(same_year) >= self.rules.limits.visits_per_year:
+            raise Rejected(
+                "visited_on", f"at most {self.rules.limits.visits_per_year} visits a year"
+            )
+        self.details.update(visited_on=cmd.visited_on.isoformat(), rating=cmd.rating)
+
+    def close_case(self) -> None:
+        if not self.s.visits:
+            raise Rejected("command", "销号 follows at least one 回访教育 visit")
+        self.to = S.CLOSED
+        self.facts.append(
+            CaseClosed(
+                case_id=self.case_id,
+                case_number=self.s.case_number or "",
+                clue_ids=[self.case_id],
+                outcome="closed",
+                outcome_for_source="已办结",
+                closed_at=self.now,
+            )
+        )
+
+    def clear_name(self) -> None:
+        self.to = S.CLOSED
+        approved = self.s.deadlines.get("name_clearing")
+        self.facts.append(
+            NameCleared(
+                case_id=self.case_id if self.s.case_number else None,
+                clue_ids=[self.case_id],
+                subject=self.subject(),
+                approved_at=self.now
+                if approved is None
+                else datetime.combine(
+                    self.rules.calendar.add_workdays(
+                        approved.due, -self.rules.limits["name_clearing"].amount
+                    ),
+                    self.now.timetz(),
+                ),
+                cleared_at=self.now,
+            )
+        )
+        if self.s.case_number:
+            self.facts.append(
+                CaseClosed(
+                    case_id=self.case_id,
+                    case_number=self.s.case_number,
+                    clue_ids=[self.case_id],
+                    outcome="name_cleared",
+                    outcome_for_source="反映不实，已予以澄清",
+                    closed_at=self.now,
+                )
+            )
+
+    # --- supervision ------------------------------------------------------------------------
+
+    def list_for_supervision(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.ListForSupervision)
+        if cmd.report_due <= self.today:
+            raise Rejected("report_due", "the report deadline must be after today", 422)
+        self.details.update(body=cmd.body, report_due=cmd.report_due.isoformat())
+        self.set["supervision_report"] = cmd.report_due
+
+    def report_supervision(self) -> None:
+        if self.s.supervision is None:
+            raise Rejected("command", "the case is not listed for supervision (挂牌督办)")
+        self.clear("supervision_report")
+
+    def _task(self, expected: str, to: str) -> str:
+        item = str(self.cmd.model_dump()["item"])
+        have = self.s.tasks.get(item)
+        if have != expected:
+            raise Rejected(
+                "item", f"list item {item!r} is {have or 'not assigned'}, not {expected}"
+            )
+        self.details.update(item=item, task_status=to)
+        return str(item)
+
+    def assign_task(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.AssignTask)
+        if cmd.item in self.s.tasks:
+            raise Rejected("item", f"list item {cmd.item!r} was already assigned")
+        self.details.update(item=cmd.item, task_status="assigned", due=cmd.due.isoformat())
+        self.set[f"task:{cmd.item}"] = cmd.due
+
+    def track_task(self) -> None:
+        self._task("assigned", "tracking")
+
+    def feedback_task(self) -> None:
+        item = self._task("tracking", "reported")
+        self.clear(f"task:{item}")
+
+    def revisit_task(self) -> None:
+        self._task("reported", "closed")
+
+    def link_case(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.LinkCase)
+        if cmd.other_case_id == self.case_id:
+            raise Rejected("other_case_id", "a case cannot be linked to itself", 422)
+        if any(link.case_id == cmd.other_case_id for link in self.s.links):
+            raise Rejected("other_case_id", "the cases are already linked")
+        self.facts.append(
+            CasesLinked(
+                case_id=self.case_id,
+                other_case_id=cmd.other_case_id,
+                relation=cmd.relation,
+                reason=cmd.reason,
+                at=self.now,
+            )
+        )

@@ -1,0 +1,125 @@
+"""演进: ``evolve(state, event) -> state``, pure; replaying a stream rebuilds the matter."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from libs.events.contracts import Event
+from libs.events.contracts.casework import (
+    CaseAssigned,
+    CasesLinked,
+    CaseTransitioned,
+    ClueRegistered,
+    DeadlineApproaching,
+    DeadlineOverdue,
+    Subject,
+)
+from services.casework.domain.state import CaseState, Deadline, Link, Status, Visit
+
+
+def evolve(state: CaseState, event: Event) -> CaseState:
+    """The state after one event (events this aggregate does not track only bump the version)."""
+    changes: dict[str, Any] = {"version": state.version + 1}
+    if isinstance(event, ClueRegistered):
+        changes.update(
+            case_id=event.clue_id,
+            clue_number=event.clue_number,
+            source_kind=event.source_kind,
+            categories=list(event.categories),
+            reported_persons=list(event.reported_persons),
+            narrative=event.narrative,
+            received_at=event.received_at,
+        )
+    elif isinstance(event, CaseTransitioned):
+        changes.update(_transitioned(state, event))
+    elif isinstance(event, CaseAssigned):
+        changes.update(
+            department=event.department,
+            officer=event.officer,
+            supervisor=event.supervisor or state.supervisor,
+            leader=event.leader or state.leader,
+        )
+    elif isinstance(event, CasesLinked):
+        changes["links"] = [
+            *state.links,
+            Link(case_id=event.other_case_id, relation=event.relation),
+        ]
+    elif isinstance(event, DeadlineApproaching | DeadlineOverdue):
+        flag = "overdue_noticed" if isinstance(event, DeadlineOverdue) else "approaching_noticed"
+        current = state.deadlines.get(event.item_kind)
+        if current is not None and event.deadline_id.endswith(current.due.isoformat()):
+            changes["deadlines"] = {
+                **state.deadlines,
+                event.item_kind: current.model_copy(update={flag: True}),
+            }
+    return state.model_copy(update=changes)
+
+
+def replay(events: Iterable[Event], state: CaseState | None = None) -> CaseState:
+    """Fold events into a state."""
+    state = state or CaseState()
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+def _transitioned(state: CaseState, e: CaseTransitioned) -> dict[str, Any]:
+    d = e.details
+    out: dict[str, Any] = {"status": Status(e.to_status)}
+    deadlines = {k: v for k, v in state.deadlines.items() if k not in e.deadlines_cleared}
+    for kind, due in e.deadlines_set.items():
+        deadlines[kind] = Deadline(kind=kind, due=due)
+    out["deadlines"] = deadlines
+    cmd = e.command
+    if cmd == "register" and d.get("evidence"):
+        out["evidence"] = list(d["evidence"])
+    elif cmd == "dispose":
+        out["disposal"] = d["method"]
+        out["outcome"] = d.get("outcome")
+    elif cmd in ("evaluate_reply", "conclude_verification"):
+        out["outcome"] = d["outcome"]
+    if "review_on" in d:
+        out["hold_review_on"] = date.fromisoformat(d["review_on"])
+    if cmd == "file_case":
+        out.update(
+            case_number=d["case_number"],
+            subject=Subject(**d["subject"]),
+            major=bool(d.get("major")),
+            misconduct_date=_date(d.get("misconduct_date")),
+        )
+    elif cmd == "extend_investigation":
+        out["investigation_extensions"] = int(d["extension"])
+    elif cmd == "extend_review":
+        out["review_extensions"] = int(d["extension"])
+    elif cmd == "answer_checklist":
+        out["checklist"] = {**state.checklist, **d["answers"]}
+    elif cmd == "decide":
+        out.update(
+            form=d["form"],
+            measures=list(d["measures"]),
+            prosecution=bool(d["prosecution"]),
+            misconduct_date=_date(d["misconduct_date"]),
+            decided_on=e.at.date(),
+        )
+    elif cmd == "appeal":
+        out.update(appeals=[*state.appeals, d["kind"]], appeal_kind=d["kind"])
+    elif cmd == "decide_appeal":
+        out.update(appeal_kind=None, appeal_decided_on=e.at.date())
+        if d["result"] == "changed":
+            out.update(form=d["form"], measures=list(d["measures"]), prosecution=d["form"] == 4)
+    elif cmd == "record_visit":
+        out["visits"] = [
+            *state.visits,
+            Visit(on=date.fromisoformat(d["visited_on"]), rating=d["rating"]),
+        ]
+    elif cmd == "list_for_supervision":
+        out["supervision"] = {"body": d["body"], "report_due": d["report_due"]}
+    elif cmd in ("assign_task", "track_task", "feedback_task", "revisit_task"):
+        out["tasks"] = {**state.tasks, d["item"]: d["task_status"]}
+    return out
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None

@@ -1,0 +1,145 @@
+"""Where a clue or case stands (案件状态): the state ``evolve`` builds from its events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from libs.events.contracts.casework import Subject
+from libs.events.contracts.intake import ReportedPerson
+
+_LABELS = {
+    "new": "未登记",
+    "pending_disposal": "待处置",
+    "talk_or_inquiry": "谈话函询",
+    "reply_received": "已说明待评估",
+    "preliminary_verification": "初步核实",
+    "on_hold": "暂存待查",
+    "proposed_filing": "拟立案",
+    "filed": "已立案",
+    "investigation": "审查调查",
+    "review": "审理",
+    "decided": "已作出处分/处置决定",
+    "appeal": "复审复核",
+    "execution": "执行",
+    "follow_up": "回访教育",
+    "clearing": "澄清正名",
+    "closed": "已了结/销号",
+    "transferred": "已移送",
+}
+
+
+class Status(StrEnum):
+    """A matter's status, from clue registration to 销号."""
+
+    NEW = "new"
+    PENDING_DISPOSAL = "pending_disposal"
+    TALK_OR_INQUIRY = "talk_or_inquiry"
+    REPLY_RECEIVED = "reply_received"
+    PRELIMINARY_VERIFICATION = "preliminary_verification"
+    ON_HOLD = "on_hold"
+    PROPOSED_FILING = "proposed_filing"
+    FILED = "filed"
+    INVESTIGATION = "investigation"
+    REVIEW = "review"
+    DECIDED = "decided"
+    APPEAL = "appeal"
+    EXECUTION = "execution"
+    FOLLOW_UP = "follow_up"
+    CLEARING = "clearing"
+    CLOSED = "closed"
+    TRANSFERRED = "transferred"
+
+    @property
+    def label(self) -> str:
+        """What a clerk reads."""
+        return _LABELS[self.value]
+
+    @property
+    def terminal(self) -> bool:
+        """Nothing more happens to the matter."""
+        return self in (Status.CLOSED, Status.TRANSFERRED)
+
+
+ClueStatus = Status
+"""The clue ledger shows the same status."""
+
+
+class Deadline(BaseModel):
+    """An open time limit: its last day and whether the scheduler already said so."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    due: date
+    approaching_noticed: bool = False
+    overdue_noticed: bool = False
+
+
+class Link(BaseModel):
+    """风腐同查: another case this one is linked to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: UUID
+    relation: str
+
+
+class Visit(BaseModel):
+    """回访教育: one follow-up visit and its rating."""
+
+    model_config = ConfigDict(frozen=True)
+
+    on: date
+    rating: str
+
+
+class CaseState(BaseModel):
+    """A clue and, once filed, its case: everything decide needs and queries show."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: UUID | None = None
+    status: Status = Status.NEW
+    version: int = 0
+    clue_number: str = ""
+    case_number: str | None = None
+    source_kind: str = ""
+    categories: list[str] = []
+    reported_persons: list[ReportedPerson] = []
+    narrative: str = ""
+    received_at: datetime | None = None
+    evidence: list[dict[str, object]] = []
+    department: str | None = None
+    officer: str | None = None
+    supervisor: str | None = None
+    leader: str | None = None
+    disposal: str | None = None
+    outcome: str | None = None
+    subject: Subject | None = None
+    major: bool = False
+    misconduct_date: date | None = None
+    investigation_extensions: int = 0
+    review_extensions: int = 0
+    checklist: dict[str, str] = {}
+    form: int | None = None
+    measures: list[str] = []
+    prosecution: bool = False
+    decided_on: date | None = None
+    appeals: list[str] = []
+    appeal_kind: str | None = None
+    appeal_decided_on: date | None = None
+    hold_review_on: date | None = None
+    visits: list[Visit] = []
+    supervision: dict[str, str] | None = None
+    tasks: dict[str, str] = {}
+    links: list[Link] = []
+    deadlines: dict[str, Deadline] = {}
+
+    @property
+    def overdue(self) -> bool:
+        """Has any open limit passed (and been noticed)?"""
+        return any(d.overdue_noticed for d in self.deadlines.values())

@@ -1,0 +1,56 @@
+"""Who may give which command (roles and assignment), pure."""
+
+from __future__ import annotations
+
+from libs.kit.auth import Principal
+from services.casework.domain import CaseState
+
+OFFICER = "investigator"
+REVIEWER = "reviewer"
+LEADER = "leader"
+SUPERVISOR = "supervisor"
+
+ROLES: dict[str, frozenset[str]] = {
+    "assign": frozenset({LEADER, SUPERVISOR}),
+    "file_case": frozenset({OFFICER, LEADER}),
+    "find_unfounded": frozenset({LEADER}),
+    "extend_investigation": frozenset({LEADER}),
+    "transfer_for_review": frozenset({OFFICER}),
+    "extend_review": frozenset({REVIEWER}),
+    "decide": frozenset({LEADER}),
+    "decide_appeal": frozenset({LEADER}),
+    "list_for_supervision": frozenset({SUPERVISOR}),
+    "assign_task": frozenset({SUPERVISOR, LEADER}),
+    "track_task": frozenset({SUPERVISOR}),
+    "revisit_task": frozenset({SUPERVISOR}),
+}
+"""Commands reserved to roles; any other is the assigned officer's (承办人)."""
+
+ASSIGNED_ONLY = frozenset({OFFICER})
+"""Roles that act only on matters assigned to them."""
+
+
+def refusal(principal: Principal, command: str, state: CaseState) -> str | None:
+    """Why ``principal`` may not give ``command`` on this matter, or ``None`` when they may."""
+    needed = ROLES.get(command, frozenset({OFFICER, LEADER}))
+    held = principal.roles & needed
+    if not held:
+        return f"{command} needs one of the roles: {', '.join(sorted(needed))}"
+    if held <= ASSIGNED_ONLY and state.officer != principal.subject:
+        return f"the matter is assigned to {state.officer or 'nobody yet'}, not to you"
+    return None
+
+
+def may_read(principal: Principal, state: CaseState) -> bool:
+    """Supervisors see their jurisdiction (their department); officers their own matters."""
+    if principal.roles & {LEADER, REVIEWER, "auditor"}:
+        return True
+    if SUPERVISOR in principal.roles and (
+        principal.department is None
+        or principal.department == state.department
+        or state.supervisor == principal.subject
+    ):
+        return True
+    if OFFICER in principal.roles and state.officer == principal.subject:
+        return True
+    return "clerk" in principal.roles and state.case_number is None

@@ -1,0 +1,34 @@
+"""Intake's own settings (``ZF_INTAKE_*``) on top of the shared service settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from libs.kit.settings import ServiceSettings, settings_class
+
+
+class IntakeSettings(ServiceSettings):
+    """Limits and places an operator changes without touching code."""
+
+    max_body_bytes: int = 256 * 1024
+    """Largest JSON request body; anything bigger is a 413 before it is parsed."""
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    attachment_types: list[str] = Field(
+        default_factory=lambda: [
+            "application/pdf",
+            "image/jpeg",
+            "image/png",
+            "text/plain",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "audio/mpeg",
+            "video/mp4",
+        ]
+    )
+    attachments_dir: Path = Path.home() / ".zhengfeng" / "intake" / "attachments"
+    """Where attachment files live, named by their SHA-256 (outside the event store)."""
+
+
+Settings = settings_class("intake", base=IntakeSettings)

@@ -1,0 +1,177 @@
+"""红黄绿 ratings, the monthly report, 廉情通报 and typical cases, from delivered events."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+from uuid import uuid4
+
+from libs.events.contracts import Event
+from libs.events.contracts.casework import CaseDecided, DeadlineOverdue, Subject
+from libs.events.store import NO_STREAM, EventStore, Metadata
+from services.accountability.handlers import make_handler
+from tests.conftest import Schemas
+from tests.integration.accountability.conftest import LEADER, OFFICER, Accountability, eventually
+from tests.integration.accountability.factories import UNIT, responsibility_list
+
+NOW = datetime(2026, 10, 31, 12, tzinfo=UTC)
+
+
+def dining(day: int, department: str = "财务科", rank: str = "科级") -> CaseDecided:
+    return CaseDecided(
+        case_id=uuid4(),
+        case_number=f"LA-2026-10{day:02d}",
+        clue_ids=[],
+        subject=Subject(name=f"干部{day}", unit=UNIT, department=department, rank=rank),
+        categories=["violation_dining"],
+        form=1,
+        measures=["criticism_education"],
+        misconduct_date=date(2026, 8, day),
+        decided_by="县纪委",
+        decided_at=datetime(2026, 10, day, 9, tzinfo=UTC),
+    )
+
+
+def overdue(day: int) -> DeadlineOverdue:
+    at = datetime(2026, 10, day, 9, tzinfo=UTC)
+    return DeadlineOverdue(
+        deadline_id=f"reply-{day}",
+        item_kind="inquiry_reply",
+        unit=UNIT,
+        due_at=at,
+        noticed_at=at,
+    )
+
+
+async def deliver(acc: Accountability, casework: EventStore, event: Event) -> None:
+    (recorded,) = await casework.append(
+        f"x-{uuid4()}", [event], expected_version=NO_STREAM, meta=Metadata(actor="operator:t")
+    )
+    async with acc.engine.begin() as conn:
+        await make_handler(acc.store)(conn, recorded.envelope)
+
+
+async def scenario(acc: Accountability, schemas: Schemas) -> list[CaseDecided]:
+    acc.store.clock = lambda: NOW
+    casework = EventStore(await schemas.migrated("casework"), source="/zhengfeng/casework")
+    await acc.http.post("/v1/responsibility-lists", json=responsibility_list(), headers=OFFICER)
+    cases = [dining(3), dining(10, rank="处级"), dining(17, department="建设管理科")]
+    for e in [cases[0], overdue(5), cases[1], overdue(12), cases[2]]:
+        await deliver(acc, casework, e)
+    return cases
+
+
+async def test_the_rating_explanation_names_the_inputs_that_made_the_unit_red(
+    acc: Accountability, schemas: Schemas
+) -> None:
+    await scenario(acc, schemas)
+    r = await acc.http.get(f"/v1/units/{UNIT}/rating", headers=LEADER)
+    assert r.status_code == 200, r.text
+    rating = r.json()
+    assert rating["level"] == "red"
+    assert rating["explanation"].startswith(
+        "red (红) because: 3 cases of 违规吃喝 in 12 months, 2 overdue 函询"
+    )
+    assert rating["inputs"]["case"] == 3 and rating["inputs"]["overdue"] == 2
+    assert [(h["from_level"], h["to_level"]) for h in rating["history"]] == [
+        (None, "yellow"),
+        ("yellow", "red"),
+    ]
+
+    async def board() -> list[str]:
+        b = await acc.http.get("/v1/ratings", params={"level": "red"}, headers=LEADER)
+        return [u["unit"] for u in b.json()["items"]]
+
+    assert await eventually(board, "the unit on the red board") == [UNIT]
+
+
+async def test_the_monthly_report_counts_by_category_rank_form_and_unit_in_three_formats(
+    acc: Accountability, schemas: Schemas
+) -> None:
+    await scenario(acc, schemas)
+
+    async def report() -> dict[str, object] | None:
+        r = await acc.http.get("/v1/reports/monthly", params={"month": "2026-10"}, headers=LEADER)
+        body = r.json()
+        return body if body["decided"] == 3 and body["overdue"] == 2 else None
+
+    stats = await eventually(report, "the month's facts projected")
+    assert stats["by_category"] == [{"code": "violation_dining", "count": 3, "label": "违规吃喝"}]
+    assert stats["by_rank"] == [{"rank": "科级", "count": 2}, {"rank": "处级", "count": 1}]
+    assert stats["by_form"] == [{"form": 1, "count": 3}]
+    assert stats["by_unit"] == [{"unit": UNIT, "count": 3}]
+    assert stats["overdue_by_kind"] == [{"item_kind": "inquiry_reply", "count": 2, "label": "函询"}]
+
+    as_csv = await acc.http.get(
+        "/v1/reports/monthly", params={"month": "2026-10", "format": "csv"}, headers=LEADER
+    )
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert {
+        "month": "2026-10",
+        "section": "category",
+        "key": "violation_dining",
+        "label": "违规吃喝",
+        "count": "3",
+    } in rows
+
+    page = await acc.http.get(
+        "/v1/reports/monthly", params={"month": "2026-10", "format": "html"}, headers=LEADER
+    )
+    assert page.headers["content-type"].startswith("text/html")
+    assert "违规吃喝" in page.text and "@media print" in page.text
+
+    bad = await acc.http.get("/v1/reports/monthly", params={"month": "2026-13"}, headers=LEADER)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "month"
+
+
+async def test_a_leaders_briefing_lists_the_cases_of_the_department_in_their_charge(
+    acc: Accountability, schemas: Schemas
+) -> None:
+    await scenario(acc, schemas)
+
+    async def briefing() -> dict[str, object] | None:
+        r = await acc.http.get(
+            "/v1/reports/briefing",
+            params={"leader": "林副局长", "from": "2026-01-01", "to": "2026-12-31"},
+            headers=LEADER,
+        )
+        body = r.json()
+        return body if body["scopes"] and body["scopes"][0]["cases"] else None
+
+    body = await eventually(briefing, "the briefing")
+    (scope,) = body["scopes"]
+    assert (scope["unit"], scope["department"], scope["role"]) == (
+        UNIT,
+        "财务科",
+        "department_leader",
+    )
+    assert [c["case_number"] for c in scope["cases"]] == ["LA-2026-1003", "LA-2026-1010"]
+
+
+async def test_a_decided_case_is_published_once_for_tongbao_baoguang(
+    acc: Accountability, schemas: Schemas
+) -> None:
+    cases = await scenario(acc, schemas)
+    body = {"case_id": str(cases[0].case_id), "title": "干部3违规吃喝问题", "text": "……"}
+
+    async def publish() -> object:
+        r = await acc.http.post("/v1/typical-cases", json=body, headers=OFFICER)
+        return r if r.status_code == 201 else None
+
+    await eventually(publish, "the case's facts projected, then published")
+    again = await acc.http.post("/v1/typical-cases", json=body, headers=OFFICER)
+    assert again.status_code == 409
+    unknown = await acc.http.post(
+        "/v1/typical-cases", json={**body, "case_id": str(uuid4())}, headers=OFFICER
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["errors"][0]["field"] == "case_id"
+
+    async def listed() -> list[str]:
+        r = await acc.http.get("/v1/typical-cases", headers=LEADER)
+        return [i["title"] for i in r.json()["items"]]
+
+    assert await eventually(listed, "the publication listed") == ["干部3违规吃喝问题"]

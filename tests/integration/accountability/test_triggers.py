@@ -1,0 +1,132 @@
+"""Inquiries opened from casework's decisions by accountability's handler, on a real database."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from sqlalchemy import text
+
+from libs.events.contracts.casework import CaseDecided, Subject
+from libs.events.store import NO_STREAM, EventStore, Metadata
+from services.accountability.domain.rules import load_rules
+from services.accountability.handlers import make_handler
+from tests.conftest import Schemas
+from tests.integration.accountability.conftest import LEADER, OFFICER, Accountability, eventually
+from tests.integration.accountability.factories import UNIT, responsibility_list
+
+N = load_rules().triggers.recurrence.cases
+
+
+def dining(i: int, form: int = 1) -> CaseDecided:
+    return CaseDecided(
+        case_id=uuid4(),
+        case_number=f"LA-2026-{i:04d}",
+        clue_ids=[],
+        subject=Subject(name=f"干部{i}", unit=UNIT, department="建设管理科", rank="科员"),
+        categories=["violation_dining"],
+        form=form,
+        measures=["warning"],
+        misconduct_date=date(2026, 1, 1) + timedelta(days=20 * i),
+        decided_by="县纪委",
+        decided_at=datetime(2026, 2, 1, tzinfo=UTC) + timedelta(days=30 * i),
+    )
+
+
+async def deliver(acc: Accountability, casework: EventStore, decided: CaseDecided) -> None:
+    """What the consumer does with one relayed CaseDecided (its own transaction)."""
+    (recorded,) = await casework.append(
+        f"case-{decided.case_id}",
+        [decided],
+        expected_version=NO_STREAM,
+        meta=Metadata(actor="operator:t"),
+    )
+    handle = make_handler(acc.store)
+    async with acc.engine.begin() as conn:
+        await handle(conn, recorded.envelope)
+
+
+async def inquiries(acc: Accountability, **params: Any) -> list[dict[str, Any]]:
+    r = await acc.http.get("/v1/inquiries", params={"unit": UNIT, **params}, headers=LEADER)
+    return list(r.json()["items"])
+
+
+async def test_a_category_recurring_n_times_opens_one_recurrence_inquiry(
+    acc: Accountability, schemas: Schemas
+) -> None:
+    casework = EventStore(await schemas.migrated("casework"), source="/zhengfeng/casework")
+    await acc.http.post("/v1/responsibility-lists", json=responsibility_list(), headers=OFFICER)
+    for i in range(N - 1):
+        await deliver(acc, casework, dining(i))
+    assert await opened_events(acc) == 0
+
+    await deliver(acc, casework, dining(N - 1))
+    assert await opened_events(acc) == 1
+    (row,) = await eventually(lambda: inquiries(acc), "the recurrence inquiry")
+    assert row["trigger_kind"] == "recurrence"
+    assert f"阈值 {N}" in row["trigger_reason"]
+    detail = (await acc.http.get(f"/v1/inquiries/{row['inquiry_id']}", headers=LEADER)).json()
+    assert len(detail["trigger"]["case_ids"]) == N
+    leader = next(p for p in detail["parties"] if p["party_id"] == "department_leader")
+    assert leader["name"] == "郑副局长"
+
+
+async def test_a_redelivered_decision_opens_no_second_inquiry(
+    acc: Accountability, schemas: Schemas
+) -> None:
+    casework = EventStore(await schemas.migrated("casework"), source="/zhengfeng/casework")
+    decided = dining(1, form=2)
+    await deliver(acc, casework, decided)
+    (recorded,) = await casework.read_stream(f"case-{decided.case_id}")
+    async with acc.engine.begin() as conn:
+        await make_handler(acc.store)(conn, recorded.envelope)
+    (row,) = await eventually(lambda: inquiries(acc), "the case inquiry")
+    assert row["trigger_kind"] == "case_form"
+    assert row["parties"] == []  # no list covered the date: the inquiry says so, opened anyway
+
+
+async def test_an_operator_opens_an_inquiry_by_hand_and_needs_a_list_for_the_date(
+    acc: Accountability,
+) -> None:
+    await acc.http.post(
+        "/v1/responsibility-lists", json=responsibility_list("2025-01-01"), headers=OFFICER
+    )
+    body = {
+        "unit": UNIT,
+        "department": "财务科",
+        "misconduct_date": "2026-03-04",
+        "reason": "巡察反馈财务管理问题突出",
+    }
+    r = await acc.http.post("/v1/inquiries", json=body, headers=OFFICER)
+    assert r.status_code == 201, r.text
+    assert r.headers["ETag"] == '"1"'
+    assert r.json()["trigger"]["kind"] == "manual"
+    assert [p["name"] for p in r.json()["parties"]][-1] == "林副局长"
+
+    early = await acc.http.post(
+        "/v1/inquiries", json={**body, "misconduct_date": "2024-06-01"}, headers=OFFICER
+    )
+    assert early.status_code == 422
+    assert early.json()["errors"][0]["field"] == "misconduct_date"
+
+
+async def test_a_command_without_if_match_is_refused(acc: Accountability) -> None:
+    await acc.http.post("/v1/responsibility-lists", json=responsibility_list(), headers=OFFICER)
+    opened = await acc.http.post(
+        "/v1/inquiries",
+        json={"unit": UNIT, "misconduct_date": "2026-03-04", "reason": "x"},
+        headers=OFFICER,
+    )
+    r = await acc.http.post(
+        f"/v1/inquiries/{opened.json()['inquiry_id']}/findings",
+        json={"party_id": "party_committee", "fulfilled": True},
+        headers=OFFICER,
+    )
+    assert r.status_code == 428
+
+
+async def opened_events(acc: Accountability) -> int:
+    async with acc.engine.connect() as conn:
+        sql = "SELECT count(*) FROM events WHERE type = 'zhengfeng.accountability.inquiry_opened'"
+        return int((await conn.execute(text(sql))).scalar_one())

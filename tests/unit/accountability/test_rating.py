@@ -1,0 +1,98 @@
+"""红黄绿 ratings and their explanation (pure)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+from libs.events.contracts import Event
+from libs.events.contracts.accountability import AlertNoted, OverdueNoted
+from libs.events.taxonomy import load as load_taxonomy
+from services.accountability.domain.rating import rate, rating_change
+from services.accountability.domain.rules import load_rules
+from services.accountability.domain.triggers import note_decision
+from tests.unit.accountability.factories import UNIT, case_decided
+
+RULES = load_rules().rating
+NOW = datetime(2026, 10, 1, tzinfo=UTC)
+label = load_taxonomy().label
+
+
+def dining_case(days_ago: int) -> Event:
+    return note_decision(
+        case_decided(
+            form=1, categories=["violation_dining"], decided_at=NOW - timedelta(days=days_ago)
+        )
+    )
+
+
+def overdue(kind: str, days_ago: int) -> Event:
+    at = NOW - timedelta(days=days_ago)
+    return OverdueNoted(
+        deadline_id=str(uuid4()), unit=UNIT, item_kind=kind, due_at=at, noticed_at=at
+    )
+
+
+def test_the_explanation_names_the_cases_and_overdue_items_that_made_the_unit_red() -> None:
+    history = [
+        dining_case(10),
+        dining_case(50),
+        dining_case(100),
+        overdue("inquiry_reply", 5),
+        overdue("inquiry_reply", 6),
+    ]
+    rating = rate(history, NOW, RULES, label)
+    assert rating.level == "red"
+    assert rating.explanation.startswith(
+        "red (红) because: 3 cases of 违规吃喝 in 12 months, 2 overdue 函询"
+    )
+    assert rating.inputs == {
+        "case": 3,
+        "major_case": 0,
+        "alert_red": 0,
+        "alert_yellow": 0,
+        "overdue": 2,
+    }
+    assert rating.score == 3 * RULES.weights["case"] + 2 * RULES.weights["overdue"]
+
+
+def test_inputs_older_than_the_window_no_longer_count() -> None:
+    rating = rate([dining_case(400), overdue("inquiry_reply", 500)], NOW, RULES, label)
+    assert rating.level == "green"
+    assert "no cases" in rating.explanation
+
+
+def test_a_single_case_and_overdue_item_make_a_unit_yellow() -> None:
+    rating = rate([dining_case(10), overdue("clue_disposal", 3)], NOW, RULES, label)
+    assert (rating.level, rating.score) == ("yellow", 3)
+    assert (
+        rating.explanation
+        == "yellow (黄) because: 1 case of 违规吃喝 in 12 months, 1 overdue 线索处置 (score 3)"
+    )
+
+
+def test_a_rating_change_is_recorded_only_when_the_level_moves() -> None:
+    history: list[Event] = [dining_case(10)]
+    assert rating_change(UNIT, history, NOW, RULES, "v") == []
+    history.append(overdue("review", 1))
+    (changed,) = rating_change(UNIT, history, NOW, RULES, "v")
+    assert (changed.from_level, changed.to_level) == (None, "yellow")
+    history.append(changed)
+    assert rating_change(UNIT, history, NOW, RULES, "v") == []
+
+
+def test_red_alerts_count_towards_the_rating_and_are_named() -> None:
+    alerts = [
+        AlertNoted(
+            alert_id=uuid4(),
+            unit=UNIT,
+            level=level,
+            category="violation_dining",
+            summary="公务卡夜间消费",
+            raised_at=NOW - timedelta(days=3),
+        )
+        for level in ("red", "red", "yellow")
+    ]
+    rating = rate(alerts, NOW, RULES, label)
+    assert rating.score == 2 * RULES.weights["alert_red"] + RULES.weights["alert_yellow"]
+    assert "2 red alerts, 1 yellow alert" in rating.explanation

@@ -1,0 +1,203 @@
+"""Random command sequences never reach an illegal state; replay equals the live state."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+from uuid import uuid4
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from libs.events.contracts import Event
+from services.casework.domain import (
+    ALLOWED_FROM,
+    COMMANDS,
+    CaseState,
+    IllegalTransition,
+    Rejected,
+    Status,
+    allowed_commands,
+    decide,
+    evolve,
+    notice_deadlines,
+    replay,
+)
+from services.casework.domain.decide import OPEN
+from tests.unit.casework.factories import CHECKLIST, RULES, SUBJECT, at, registered
+
+DAY = date(2026, 1, 5)
+
+ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    "assign": st.fixed_dictionaries(
+        {
+            "department": st.just("一室"),
+            "officer": st.sampled_from(["li", "zhao"]),
+            "supervisor": st.just("wang"),
+        }
+    ),
+    "dispose": st.fixed_dictionaries(
+        {
+            "method": st.sampled_from(
+                ["preliminary_verification", "talk_or_inquiry", "hold", "close"]
+            ),
+            "review_on": st.sampled_from([None, date(2027, 6, 1)]),
+        }
+    ),
+    "evaluate_reply": st.fixed_dictionaries(
+        {"outcome": st.sampled_from(["escalate", "close", "clear"])}
+    ),
+    "conclude_verification": st.fixed_dictionaries(
+        {
+            "outcome": st.sampled_from(
+                ["propose_filing", "close", "talk_reminder", "hold", "transfer"]
+            ),
+            "review_on": st.sampled_from([None, date(2027, 6, 1)]),
+            "transfer_to": st.sampled_from([None, "公安机关"]),
+        }
+    ),
+    "file_case": st.fixed_dictionaries(
+        {
+            "case_number": st.just("AJ-1"),
+            "subject": st.just(SUBJECT),
+            "major": st.booleans(),
+            "misconduct_date": st.just(date(2025, 6, 1)),
+        }
+    ),
+    "answer_checklist": st.sampled_from([{"answers": CHECKLIST}, {"answers": {"who_paid": "x"}}]),
+    "decide": st.fixed_dictionaries({"form": st.integers(1, 4), "measures": st.just(["warning"])}),
+    "appeal": st.fixed_dictionaries({"kind": st.sampled_from(["reexamination", "recheck"])}),
+    "decide_appeal": st.fixed_dictionaries(
+        {
+            "result": st.sampled_from(["upheld", "changed"]),
+            "form": st.sampled_from([None, 2]),
+            "measures": st.sampled_from([[], ["demotion"]]),
+        }
+    ),
+    "record_visit": st.fixed_dictionaries(
+        {
+            "visited_on": st.sampled_from([date(2026, 5, 1), date(2027, 5, 1)]),
+            "rating": st.sampled_from(["good", "fair", "poor"]),
+        }
+    ),
+    "list_for_supervision": st.fixed_dictionaries(
+        {"body": st.just("市纪委"), "report_due": st.just(date(2030, 1, 1))}
+    ),
+    "assign_task": st.fixed_dictionaries(
+        {"item": st.sampled_from(["a", "b"]), "due": st.just(date(2030, 1, 1))}
+    ),
+    "track_task": st.fixed_dictionaries({"item": st.sampled_from(["a", "b"])}),
+    "feedback_task": st.fixed_dictionaries({"item": st.sampled_from(["a", "b"])}),
+    "revisit_task": st.fixed_dictionaries({"item": st.sampled_from(["a", "b"])}),
+    "link_case": st.fixed_dictionaries(
+        {"other_case_id": st.just(uuid4()), "relation": st.just("conduct_to_corruption")}
+    ),
+}
+
+CASE_STATUSES = {
+    Status.FILED,
+    Status.INVESTIGATION,
+    Status.REVIEW,
+    Status.DECIDED,
+    Status.APPEAL,
+    Status.EXECUTION,
+    Status.FOLLOW_UP,
+}
+
+
+class CaseMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.state, self.history = registered(received=DAY)
+        self.history = list(self.history)
+        self.today = DAY
+
+    def _apply(self, events: list[Event]) -> None:
+        for e in events:
+            self.state = evolve(self.state, e)
+        self.history += events
+
+    @rule(name=st.sampled_from(sorted(COMMANDS)), data=st.data(), days=st.integers(0, 40))
+    def give_any_command(self, name: str, data: st.DataObject, days: int) -> None:
+        self.give(name, data, days)
+
+    def give(self, name: str, data: st.DataObject, days: int) -> None:
+        self.today += timedelta(days=days)
+        fields = data.draw(ARGS[name]) if name in ARGS else {}
+        cmd = COMMANDS[name](reason="依据", **fields)
+        before = self.state
+        try:
+            events = decide(self.state, cmd, at(self.today), RULES, actor="user:x")
+        except IllegalTransition as err:
+            assert self.state.status not in ALLOWED_FROM[name]
+            assert err.allowed == allowed_commands(self.state)
+            return
+        except Rejected:
+            return
+        assert before.status in ALLOWED_FROM[name]
+        self._apply(events)
+
+    @rule(data=st.data(), days=st.integers(0, 40))
+    def give_a_lifecycle_command(self, data: st.DataObject, days: int) -> None:
+        # Walk the lifecycle forward (not the everywhere-allowed commands), so that deep
+        # states (回访教育, 复核) are reached.
+        forward = [c for c in allowed_commands(self.state) if ALLOWED_FROM[c] != OPEN]
+        self.give(data.draw(st.sampled_from(forward or ["assign"])), data, days)
+
+    @rule(data=st.data(), days=st.integers(0, 40))
+    def give_an_allowed_command(self, data: st.DataObject, days: int) -> None:
+        self.give(
+            data.draw(st.sampled_from(allowed_commands(self.state) or ["assign"])), data, days
+        )
+
+    @rule(days=st.integers(0, 120))
+    def scheduler(self, days: int) -> None:
+        self.today += timedelta(days=days)
+        first = notice_deadlines(self.state, self.today, RULES, at(self.today))
+        self._apply(first)
+        assert notice_deadlines(self.state, self.today, RULES, at(self.today)) == []
+
+    @invariant()
+    def replay_equals_live_state(self) -> None:
+        assert replay(self.history) == self.state
+        assert self.state.version == len(self.history)
+
+    @invariant()
+    def no_illegal_state(self) -> None:
+        s = self.state
+        assert s.status is not Status.NEW
+        if s.status.terminal:
+            assert s.deadlines == {}
+        if s.status in CASE_STATUSES:
+            assert s.case_number is not None and s.subject is not None
+        if s.status in (Status.DECIDED, Status.APPEAL, Status.EXECUTION, Status.FOLLOW_UP):
+            assert s.form in (1, 2, 3, 4) and s.measures
+        assert s.investigation_extensions <= RULES.limits.investigation_extensions_max
+        assert s.review_extensions <= (RULES.limits.review_extensions_max if s.major else 0)
+        if s.status is Status.REVIEW and set(s.categories) & RULES.dining_categories:
+            assert all(code in s.checklist for code, _ in RULES.checklist)
+        if s.status is Status.ON_HOLD:
+            assert s.hold_review_on is not None
+        if s.status is Status.TALK_OR_INQUIRY:
+            assert "inquiry_reply" in s.deadlines
+        if s.status is Status.INVESTIGATION:
+            assert "investigation" in s.deadlines
+        assert len(s.appeals) == len(set(s.appeals)) <= 2
+        per_year: dict[int, int] = {}
+        for v in s.visits:
+            per_year[v.on.year] = per_year.get(v.on.year, 0) + 1
+        assert all(n <= RULES.limits.visits_per_year for n in per_year.values())
+
+
+CaseMachine.TestCase.settings = settings(
+    max_examples=150,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestCaseMachine = CaseMachine.TestCase
+
+
+def test_state_starts_new() -> None:
+    assert CaseState().status is Status.NEW
