@@ -185,3 +185,19 @@ class PersonalDataShredded(Event):
     shredded_by: str
     reason: str
     shredded_at: datetime
+
+
+@registry.register
+class ClueProgressNoted(Event):
+    """线索办理进展: what the clue's source may now learn, noted from casework's events."""
+
+    type_name = "zhengfeng.intake.clue_progress_noted"
+    version = 1
+
+    clue_id: UUID
+    status: str
+    """registered / disposed / case_filed / closed / name_cleared."""
+    outcome_for_source: str | None = None
+    learned_from: str
+    """The casework event type it was learned from."""
+    noted_at: datetime
