@@ -139,7 +139,8 @@ async def test_a_leaders_briefing_lists_the_cases_of_the_department_in_their_cha
             headers=LEADER,
         )
         body = r.json()
-        return body if body["scopes"] and body["scopes"][0]["cases"] else None
+        settled = body["scopes"] and len(body["scopes"][0]["cases"]) == 2
+        return body if settled else None
 
     body = await eventually(briefing, "the briefing")
     (scope,) = body["scopes"]
@@ -149,6 +150,13 @@ async def test_a_leaders_briefing_lists_the_cases_of_the_department_in_their_cha
         "department_leader",
     )
     assert [c["case_number"] for c in scope["cases"]] == ["LA-2026-1003", "LA-2026-1010"]
+    page = await acc.http.get(
+        "/v1/reports/briefing",
+        params={"leader": "林副局长", "from": "2026-01-01", "to": "2026-12-31", "format": "html"},
+        headers=LEADER,
+    )
+    assert page.headers["content-type"].startswith("text/html")
+    assert "廉情通报" in page.text and "LA-2026-1010" in page.text and "分管领导" in page.text
 
 
 async def test_a_decided_case_is_published_once_for_tongbao_baoguang(
