@@ -42,7 +42,12 @@ class Projection(Protocol):
     tables: Sequence[str]
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
-        """Change the read model for one event (ignore types it does not use)."""
+        """Change the read model for one event (ignore types it does not use).
+
+        A projection may also define ``apply_batch(conn, batch)``; the runner then hands it
+        each batch whole (same transaction, same checkpoint), e.g. to load and write its
+        rows once per batch instead of once per event.
+        """
 
 
 async def checkpoint_of(conn: AsyncConnection, name: str) -> Checkpoint:
@@ -74,8 +79,12 @@ class ProjectionRunner:
             row = (await conn.execute(_LOCK, {"n": projection.name})).one()
             cursor = Checkpoint(int(row[0]), row[1])
             batch = await self.store.read_all(cursor, limit=self.batch_size, conn=conn)
-            for recorded in batch:
-                await projection.apply(conn, recorded)
+            apply_batch = getattr(projection, "apply_batch", None)
+            if apply_batch is not None:
+                await apply_batch(conn, batch)
+            else:
+                for recorded in batch:
+                    await projection.apply(conn, recorded)
             if batch:
                 last = batch[-1].checkpoint
                 await conn.execute(

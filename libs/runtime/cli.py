@@ -27,6 +27,8 @@ app.add_typer(topics_app, name="topics")
 app.add_typer(projections_app, name="projections")
 schemas_app = typer.Typer(help="Event contracts: JSON Schema and AsyncAPI.", no_args_is_help=True)
 app.add_typer(schemas_app, name="schemas")
+pii_app = typer.Typer(help="Personal data: the key vault, crypto-shredding.", no_args_is_help=True)
+app.add_typer(pii_app, name="pii")
 
 SERVICES = kafka.SERVICES
 ServiceArg = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]
@@ -90,6 +92,69 @@ def migrate(services: Annotated[list[str] | None, typer.Argument()] = None) -> N
         settings = _settings(service)
         upgrade(settings.database_url, service, settings.db_schema)
         typer.echo(f"{service}: schema {settings.db_schema!r} is at head")
+    asyncio.run(_ensure_vault())
+    typer.echo("personal-data vault is ready")
+
+
+async def _ensure_vault() -> None:
+    from libs.events.pii import Vault
+    from libs.kit.db import make_engine
+
+    settings = _settings("intake")
+    engine = make_engine(settings.database_url, settings.db_schema, pooled=False)
+    try:
+        await Vault.from_env(engine, settings.pii_vault_schema).ensure()
+    finally:
+        await engine.dispose()
+
+
+@pii_app.command("shred")
+def pii_shred(
+    person: Annotated[str, typer.Argument(help="The person's person_ref (a UUID)")],
+    reason: Annotated[str, typer.Option(help="Why (recorded in the event)")] = "erasure request",
+    by: Annotated[str, typer.Option(help="Who orders it (recorded)")] = "operator:cli",
+) -> None:
+    """Destroy one person's data key: their personal data becomes unreadable everywhere."""
+    from uuid import UUID
+
+    from libs.events.contracts.intake import PersonalDataShredded
+    from libs.events.pii import Vault
+    from libs.events.store import ANY, EventStore, Metadata
+    from libs.kit.db import make_engine
+
+    try:
+        person_ref = UUID(person)
+    except ValueError as exc:
+        raise typer.BadParameter("person must be a person_ref UUID") from exc
+    settings = _settings("intake")
+
+    async def go() -> bool:
+        engine = make_engine(settings.database_url, settings.db_schema, pooled=False)
+        try:
+            store = EventStore(engine, source=settings.source)
+            now = store.clock()
+            vault = Vault.from_env(engine, settings.pii_vault_schema)
+            shredded = await vault.shred(person_ref, by=by, reason=reason, now=now)
+            if shredded:
+                await store.append(
+                    f"person-{person_ref}",
+                    [
+                        PersonalDataShredded(
+                            person_ref=person_ref, shredded_by=by, reason=reason, shredded_at=now
+                        )
+                    ],
+                    expected_version=ANY,
+                    meta=Metadata(actor=by),
+                )
+            return shredded
+        finally:
+            await engine.dispose()
+
+    if asyncio.run(go()):
+        typer.echo(f"person {person_ref}: key destroyed; their personal data is unreadable")
+    else:
+        typer.echo(f"person {person_ref}: no live key (unknown or already shredded)", err=True)
+        raise typer.Exit(1)
 
 
 @topics_app.command("create")

@@ -20,6 +20,7 @@ from libs.events.contracts.accountability import (
     AlertNoted,
     CaseMilestoneNoted,
     OverdueNoted,
+    RatingChanged,
 )
 from libs.events.contracts.analysis import AlertRaised
 from libs.events.contracts.casework import CaseClosed, CaseDecided, CaseFiled, DeadlineOverdue
@@ -93,6 +94,25 @@ async def record_on_unit(
     return added
 
 
+async def rerate(
+    store: EventStore, conn: AsyncConnection, unit: str, meta: Metadata, now: Any, rules: Rules
+) -> list[RatingChanged]:
+    """Record a unit's rating change as of ``now`` (inputs age out of the window)."""
+    stream = _stream_of_unit(unit)
+    history = [r.event for r in await store.read_stream(stream, conn=conn)]
+    changes = rating_change(unit, history, now, rules.rating, rules.version, load_taxonomy().label)
+    await store.append(stream, changes, expected_version=len(history), meta=meta, conn=conn)
+    return changes
+
+
+async def unit_of_case(store: EventStore, conn: AsyncConnection, case_id: Any) -> str | None:
+    """The unit of a case, from the filing casework told us about."""
+    for r in await store.read_stream(f"case-{case_id}", conn=conn):
+        if isinstance(r.event, CaseMilestoneNoted) and r.event.unit:
+            return r.event.unit
+    return None
+
+
 def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
     """The consumer handler, bound to accountability's store and rules."""
     count_clues = appending_handler(store, ClueReceived, note_units, actor=ACTOR)
@@ -126,6 +146,7 @@ def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
                     lists=lists,
                     categories=noted.categories,
                     direct_subject=noted.subject_name,
+                    direct_measures=noted.measures,
                     require_list=False,
                 ),
                 Context(actor=ACTOR, now=noted.decided_at),
@@ -140,15 +161,16 @@ def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
             )
 
     async def on_overdue(conn: AsyncConnection, e: DeadlineOverdue, meta: Metadata) -> None:
+        unit = e.unit or (await unit_of_case(store, conn, e.case_id) if e.case_id else None)
         noted = OverdueNoted(
             deadline_id=e.deadline_id,
-            unit=e.unit,
+            unit=unit,
             item_kind=e.item_kind,
             case_id=e.case_id,
             due_at=e.due_at,
             noticed_at=e.noticed_at,
         )
-        if e.unit is None:
+        if unit is None:
             await store.append(
                 f"overdue-{e.deadline_id}",
                 [noted],
@@ -164,7 +186,7 @@ def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
             )
             return [] if seen else [noted]
 
-        await record_on_unit(store, conn, e.unit, meta, make, e.noticed_at, rules or load_rules())
+        await record_on_unit(store, conn, unit, meta, make, e.noticed_at, rules or load_rules())
 
     async def on_alert(conn: AsyncConnection, e: AlertRaised, meta: Metadata) -> None:
         unit = e.subject.unit

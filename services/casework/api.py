@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import RowMapping, text
 
 from libs.events.contracts.intake import ReportedPerson
 from libs.kit.auth import Principal, require_roles
@@ -47,7 +46,7 @@ class ClueOut(BaseModel):
     version: int
 
 
-def _out(row: Mapping[str, Any]) -> ClueOut:
+def _out(row: RowMapping) -> ClueOut:
     status = ClueStatus(row["status"])
     return ClueOut(
         status=status,

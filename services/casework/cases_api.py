@@ -16,6 +16,9 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from libs.events import pii
+from libs.events.contracts.intake import PersonalDataAccessed
+from libs.events.store import ANY, Metadata
 from libs.kit.auth import Principal, require_roles
 from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.problems import Problem
@@ -49,8 +52,14 @@ def rules_of(request: Request) -> Rules:
 
 
 def case_body(state: CaseState) -> dict[str, Any]:
-    """A case as the API shows it: its state, labels, open limits and what may come next."""
+    """A case as the API shows it: its state, labels, open limits and what may come next.
+
+    Reported persons appear masked (their sealed fields and blind indexes left out).
+    """
     body = state.model_dump(mode="json")
+    body["reported_persons"] = [
+        p.model_dump(mode="json", exclude={"sealed", "blind_index"}) for p in state.reported_persons
+    ]
     body["status_label"] = state.status.label
     body["overdue"] = state.overdue
     body["allowed_commands"] = allowed_commands(state)
@@ -124,13 +133,81 @@ async def _readable(
     return state, records
 
 
+REVEALERS = frozenset({LEADER, REVIEWER, OFFICER})
+"""Roles that may see reported persons unmasked (officers: their own matters only)."""
+
+
+async def _vault(request: Request, store: Store) -> pii.Vault:
+    vault: pii.Vault | None = getattr(request.app.state, "vault", None)
+    if vault is None:
+        vault = pii.Vault.from_env(store.engine)
+        await vault.ensure()
+        request.app.state.vault = vault
+    return vault
+
+
+async def _reveal(
+    request: Request, store: Store, state: CaseState, principal: Principal, body: dict[str, Any]
+) -> None:
+    """Unmask the reported persons for an allowed reader and record the access."""
+    held = principal.roles & REVEALERS
+    if not held:
+        raise Problem(
+            403,
+            "forbidden",
+            "Not allowed",
+            "Personal data is shown unmasked to leaders, reviewers and the assigned officer.",
+        )
+    vault = await _vault(request, store)
+    shown = []
+    for p in state.reported_persons:
+        doc = p.model_dump(mode="json", exclude={"sealed", "blind_index"})
+        for field, token in p.sealed.items():
+            value = await vault.reveal(token, context=str(state.case_id), field=field)
+            doc[field] = pii.display(value)
+        shown.append(doc)
+    body["reported_persons"] = shown
+    sealed = [p for p in state.reported_persons if p.sealed]
+    if not sealed or state.case_id is None:
+        return
+    await store.append(
+        f"pii-access-{state.case_id}",
+        [
+            PersonalDataAccessed(
+                clue_id=state.case_id,
+                person_refs=[p.person_ref for p in sealed if p.person_ref],
+                fields=sorted({f for p in sealed for f in p.sealed}),
+                accessed_by=principal.actor,
+                role=sorted(held)[0],
+                purpose="案件办理",
+                accessed_at=store.clock(),
+            )
+        ],
+        expected_version=ANY,
+        meta=Metadata(actor=principal.actor),
+    )
+
+
 @router.get("/cases/{case_id}")
 async def get_case(
-    case_id: UUID, principal: Operator, store: Store, as_of: datetime | None = None
+    case_id: UUID,
+    principal: Operator,
+    store: Store,
+    request: Request,
+    as_of: datetime | None = None,
+    reveal: bool = False,
 ) -> JSONResponse:
-    """One case, as it stands or as it stood at ``as_of``; its version is the ``ETag``."""
-    state, _ = await _readable(store, case_id, principal, "case", as_of)
-    return _with_etag(case_body(state))
+    """One case, as it stands or as it stood at ``as_of``; its version is the ``ETag``.
+
+    ``reveal=true`` shows reported persons unmasked to allowed roles (the access is recorded).
+    """
+    state, _ = await _readable(
+        store, case_id, principal, "case+reveal" if reveal else "case", as_of
+    )
+    body = case_body(state)
+    if reveal:
+        await _reveal(request, store, state, principal, body)
+    return _with_etag(body)
 
 
 @router.get("/cases/{case_id}/timeline")
@@ -154,6 +231,11 @@ def _entries(
     reason, documents = "", []
     for r in records:
         data = dict(r.envelope.data)
+        if "reported_persons" in data:  # masked only, as everywhere in answers
+            data["reported_persons"] = [
+                {k: v for k, v in p.items() if k not in ("sealed", "blind_index")}
+                for p in data["reported_persons"]
+            ]
         if "command" in data and "to_status" in data:
             reason, documents = data.get("reason", ""), data.get("documents", [])
         out.append(

@@ -42,25 +42,33 @@ def route(categories: list[str], routing: dict[str, Any]) -> dict[str, str | Non
     return dict(routing["default"])
 
 
+_BY_PERSON_REF = text(
+    """SELECT department, officer, supervisor, leader FROM cases
+       WHERE leader IS NOT NULL AND state->'reported_persons' @> CAST(:p AS jsonb)
+       ORDER BY registered_at DESC LIMIT 1"""
+)
+_BY_NAME = text(
+    """SELECT department, officer, supervisor, leader FROM cases
+       WHERE leader IS NOT NULL AND subject_name = :n AND unit = :u
+       ORDER BY registered_at DESC LIMIT 1"""
+)
+
+
 async def owning_leader(
-    conn: AsyncConnection, persons: list[tuple[str, str]]
+    conn: AsyncConnection, persons: list[tuple[str, str, UUID | None]]
 ) -> dict[str, str | None] | None:
-    """The assignment of an earlier matter on the same person that a leader owns."""
-    for name, unit in persons:
-        row = (
-            (
-                await conn.execute(
-                    text(
-                        """SELECT department, officer, supervisor, leader FROM cases
-                           WHERE leader IS NOT NULL AND subject_name = :n AND unit = :u
-                           ORDER BY registered_at DESC LIMIT 1"""
-                    ),
-                    {"n": name, "u": unit},
-                )
-            )
-            .mappings()
-            .first()
-        )
+    """The assignment of an earlier matter on the same person that a leader owns.
+
+    A sealed person (ClueReceived v3) is matched by their stable pseudonym ``person_ref``,
+    never by the masked name; an unsealed one by name and unit.
+    """
+    for name, unit, ref in persons:
+        if ref is not None:
+            query = _BY_PERSON_REF
+            params: dict[str, Any] = {"p": json.dumps([{"person_ref": str(ref)}])}
+        else:
+            query, params = _BY_NAME, {"n": name, "u": unit}
+        row = (await conn.execute(query, params)).mappings().first()
         if row is not None:
             return {**dict(row), "reason": "重复举报，交由包案领导"}
     return None
@@ -92,14 +100,14 @@ def make_handler(
                     "received_at",
                 }
             )
-            persons = [(p.name, p.unit) for p in event.reported_persons]
+            persons = [(p.name, p.unit, p.person_ref) for p in event.reported_persons]
         else:
             assert isinstance(event, AlertRaised)
             if event.level is not AlertLevel.RED:
                 return
             fields = _alert_fields(event)
             evidence = list(event.evidence)
-            persons = [(p["name"], p["unit"]) for p in fields["reported_persons"]]
+            persons = [(p["name"], p["unit"], None) for p in fields["reported_persons"]]
         stream = clue_stream(fields["clue_id"])
         history = await store.read_stream(stream, conn=conn)
         state: CaseState = replay(r.event for r in history)

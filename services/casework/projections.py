@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -18,45 +19,45 @@ class ClueLedgerProjection:
     """线索台账: one row per clue with its current status."""
 
     name = "clue_ledger"
-    tables: tuple[str, ...] = ("clue_ledger",)
+    tables: Sequence[str] = ("clue_ledger",)
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """Add registered clues to the ledger; follow their status."""
-        if recorded.envelope.type == CaseTransitioned.type_name:
-            t = recorded.event
-            assert isinstance(t, CaseTransitioned)
+        e = recorded.event
+        if isinstance(e, CaseTransitioned):
             await conn.execute(
                 text("UPDATE clue_ledger SET status = :st, version = :v WHERE clue_id = :id"),
-                {"st": t.to_status, "v": recorded.version, "id": t.case_id},
+                {"st": e.to_status, "v": recorded.version, "id": e.case_id},
             )
-            return
-        if recorded.envelope.type != ClueRegistered.type_name:
-            return
-        e = recorded.event
-        assert isinstance(e, ClueRegistered)
-        await conn.execute(
-            text(
-                """INSERT INTO clue_ledger (clue_id, clue_number, status, source_kind, source_department,
-                       source_reference, reported_persons, categories, narrative, received_at,
-                       registered_at, version)
-                   VALUES (:id, :no, :st, :sk, :sd, :sr, CAST(:rp AS jsonb), :cats, :nar, :rcv, :reg, :v)
-                   ON CONFLICT (clue_id) DO NOTHING"""
-            ),
-            {
-                "id": e.clue_id,
-                "no": e.clue_number,
-                "st": e.status,
-                "sk": e.source_kind,
-                "sd": e.source_department,
-                "sr": e.source_reference,
-                "rp": json.dumps([p.model_dump() for p in e.reported_persons], ensure_ascii=False),
-                "cats": e.categories,
-                "nar": e.narrative,
-                "rcv": e.received_at,
-                "reg": recorded.envelope.time,
-                "v": recorded.version,
-            },
-        )
+        elif isinstance(e, ClueRegistered):
+            await conn.execute(
+                _INSERT_CLUE,
+                {
+                    "id": e.clue_id,
+                    "no": e.clue_number,
+                    "st": e.status,
+                    "sk": e.source_kind,
+                    "sd": e.source_department,
+                    "sr": e.source_reference,
+                    "rp": json.dumps(
+                        [p.model_dump(mode="json") for p in e.reported_persons], ensure_ascii=False
+                    ),
+                    "cats": e.categories,
+                    "nar": e.narrative,
+                    "rcv": e.received_at,
+                    "reg": recorded.envelope.time,
+                    "v": recorded.version,
+                },
+            )
+
+
+_INSERT_CLUE = text(
+    """INSERT INTO clue_ledger (clue_id, clue_number, status, source_kind, source_department,
+           source_reference, reported_persons, categories, narrative, received_at,
+           registered_at, version)
+       VALUES (:id, :no, :st, :sk, :sd, :sr, CAST(:rp AS jsonb), :cats, :nar, :rcv, :reg, :v)
+       ON CONFLICT (clue_id) DO NOTHING"""
+)
 
 
 def next_notice(state: CaseState, rules: Rules) -> date | None:
@@ -101,45 +102,59 @@ class CaseRegisterProjection:
     """案件台账: each matter's current state, folded by ``evolve`` from its stream."""
 
     name = "case_register"
-    tables: tuple[str, ...] = ("cases",)
+    tables: Sequence[str] = ("cases",)
 
     def __init__(self, rules: Rules | None = None) -> None:
         self.rules = rules or load_rules()
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """Fold one event of a matter's stream into its row."""
-        if not recorded.stream_id.startswith("clue-"):
+        await self.apply_batch(conn, [recorded])
+
+    async def apply_batch(self, conn: AsyncConnection, batch: list[Recorded]) -> None:
+        """Fold a batch: each touched row is read once and written once."""
+        mine = [r for r in batch if r.stream_id.startswith("clue-")]
+        if not mine:
             return
-        raw = (
-            await conn.execute(
-                text("SELECT state FROM cases WHERE case_id = CAST(:id AS uuid)"),
-                {"id": recorded.stream_id.removeprefix("clue-")},
-            )
-        ).scalar_one_or_none()
-        state = CaseState.model_validate(raw) if raw is not None else CaseState()
-        if state.version >= recorded.version:
-            return
-        state = evolve(state, recorded.event)
-        if state.case_id is None:
-            return
-        row = row_of(state, self.rules)
-        await conn.execute(
+        ids = sorted({r.stream_id.removeprefix("clue-") for r in mine})
+        rows = await conn.execute(
             text(
-                """INSERT INTO cases (case_id, clue_number, case_number, status, categories, unit,
-                       department, officer, supervisor, leader, subject_name, supervised, overdue,
-                       next_notice, registered_at, updated_at, version, state)
-                   VALUES (:id, :clue_number, :case_number, :status, :categories, :unit,
-                       :department, :officer, :supervisor, :leader, :subject_name, :supervised,
-                       :overdue, :next_notice, :at, :at, :version, CAST(:state AS jsonb))
-                   ON CONFLICT (case_id) DO UPDATE SET
-                       case_number = excluded.case_number, status = excluded.status,
-                       categories = excluded.categories, unit = excluded.unit,
-                       department = excluded.department, officer = excluded.officer,
-                       supervisor = excluded.supervisor, leader = excluded.leader,
-                       subject_name = excluded.subject_name, supervised = excluded.supervised,
-                       overdue = excluded.overdue, next_notice = excluded.next_notice,
-                       updated_at = excluded.updated_at, version = excluded.version,
-                       state = excluded.state"""
+                "SELECT case_id::text, state FROM cases WHERE case_id = ANY(CAST(:ids AS uuid[]))"
             ),
-            {**row, "at": recorded.envelope.time},
+            {"ids": ids},
         )
+        states = {cid: CaseState.model_validate(raw) for cid, raw in rows.all()}
+        touched: dict[str, datetime] = {}
+        for recorded in mine:
+            cid = recorded.stream_id.removeprefix("clue-")
+            state = states.get(cid) or CaseState()
+            if state.version >= recorded.version:
+                continue
+            states[cid] = evolve(state, recorded.event)
+            touched[cid] = recorded.envelope.time
+        params = [
+            {**row_of(states[cid], self.rules), "at": at}
+            for cid, at in touched.items()
+            if states[cid].case_id is not None
+        ]
+        if params:
+            await conn.execute(_UPSERT, params)
+
+
+_UPSERT = text(
+    """INSERT INTO cases (case_id, clue_number, case_number, status, categories, unit,
+           department, officer, supervisor, leader, subject_name, supervised, overdue,
+           next_notice, registered_at, updated_at, version, state)
+       VALUES (:id, :clue_number, :case_number, :status, :categories, :unit,
+           :department, :officer, :supervisor, :leader, :subject_name, :supervised,
+           :overdue, :next_notice, :at, :at, :version, CAST(:state AS jsonb))
+       ON CONFLICT (case_id) DO UPDATE SET
+           case_number = excluded.case_number, status = excluded.status,
+           categories = excluded.categories, unit = excluded.unit,
+           department = excluded.department, officer = excluded.officer,
+           supervisor = excluded.supervisor, leader = excluded.leader,
+           subject_name = excluded.subject_name, supervised = excluded.supervised,
+           overdue = excluded.overdue, next_notice = excluded.next_notice,
+           updated_at = excluded.updated_at, version = excluded.version,
+           state = excluded.state"""
+)

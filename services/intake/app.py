@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from libs.events.pii import Vault
 from libs.kit.issuer import Issuer
 from libs.kit.issuer import router as issuer_router
 from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings
 from services.intake.api import router
+from services.intake.handlers import make_handler
 from services.intake.limits import BodyLimit
 from services.intake.projections import TransfersProjection
 from services.intake.settings import IntakeSettings, Settings
 
-SUBSCRIBES_TO: tuple[str, ...] = ()
-"""Whose events this service consumes (none yet: casework's outcomes come later)."""
+SUBSCRIBES_TO: tuple[str, ...] = ("casework",)
+"""Whose events this service consumes: casework's, to tell sources what became of clues."""
 
 
 def create(settings: ServiceSettings | None = None) -> FastAPI:
@@ -31,6 +33,8 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
     async def on_start(app: FastAPI) -> None:
         issuer.engine = app.state.runtime.engine
         await issuer.load_keys()
+        app.state.vault = Vault.from_env(app.state.runtime.engine, settings.pii_vault_schema)
+        await app.state.vault.ensure()
 
     app = create_app(
         settings,
@@ -39,6 +43,8 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
             routers=[router, issuer_router(issuer)],
             projections=[TransfersProjection()],
             on_start=on_start,
+            make_handler=make_handler,
+            subscribes_to=SUBSCRIBES_TO,
             jwks_fetcher=lambda app: issuer.fetch_jwks,
         ),
     )

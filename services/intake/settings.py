@@ -29,6 +29,12 @@ class IntakeSettings(ServiceSettings):
     )
     attachments_dir: Path = Path.home() / ".zhengfeng" / "intake" / "attachments"
     """Where attachment files live, named by their SHA-256 (outside the event store)."""
+    pii_vault_schema: str = "pii_vault"
+    """Schema of the shared personal-data vault (see libs/events/pii.py)."""
+    pii_reveal_roles: list[str] = Field(
+        default_factory=lambda: ["investigator", "leader", "auditor"]
+    )
+    """Operator roles that may read personal data unmasked (each read is recorded)."""
 
 
 Settings = settings_class("intake", base=IntakeSettings)

@@ -16,6 +16,7 @@ from uuid import uuid4
 import httpx
 from sqlalchemy import text
 
+from libs.events.pii import mask_name
 from tests.e2e.conftest import Platform, Tokens
 
 T = TypeVar("T")
@@ -127,7 +128,7 @@ async def test_a_partner_transfer_reaches_the_ledger_the_subject_index_and_the_u
             what="clue in casework's ledger",
         )
         subjects = await eventually(
-            in_subject_index(client, platform, tokens, "王五", {clue_id}),
+            in_subject_index(client, platform, tokens, mask_name("王五"), {clue_id}),
             within=ARRIVES_WITHIN,
             what="clue in analysis's subject index",
         )
@@ -141,9 +142,10 @@ async def test_a_partner_transfer_reaches_the_ledger_the_subject_index_and_the_u
     assert clue["status_label"] == "待处置"
     assert clue["clue_number"] == sent["clue_number"]
     assert clue["source_department"] == "audit"
-    assert clue["reported_persons"][0]["name"] == "王五"
+    # Personal data travels sealed: other services hold only the masked name.
+    assert clue["reported_persons"][0]["name"] == "王*"
     assert [(s["name"], s["unit"], s["clue_ids"]) for s in subjects] == [
-        ("王五", "某县财政局", [clue_id])
+        ("王*", "某县财政局", [clue_id])
     ]
     assert [(u["unit"], u["clue_count"], u["clue_ids"]) for u in units] == [
         ("某县财政局", 1, [clue_id])
@@ -170,7 +172,7 @@ async def test_transfers_sent_while_casework_is_killed_reach_its_ledger_exactly_
         missed = {c["clue_id"] for c in during}
         # The other services carry on (and so the events are on the broker).
         await eventually(
-            in_subject_index(client, platform, tokens, "赵六", missed),
+            in_subject_index(client, platform, tokens, mask_name("赵六"), missed),
             within=ARRIVES_WITHIN,
             what="clues in analysis while casework is down",
         )

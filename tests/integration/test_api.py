@@ -619,11 +619,11 @@ async def test_schemas_list_the_clue_received_contract_with_its_json_schema(
 
     response = await intake.http.get(entry["schema"])
 
-    assert entry["version"] == 2
+    assert entry["version"] == 3
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/schema+json"
     schema = response.json()
-    assert schema["$id"] == entry["schema"] == f"/v1/schemas/{CLUE_RECEIVED}/2"
+    assert schema["$id"] == entry["schema"] == f"/v1/schemas/{CLUE_RECEIVED}/3"
     assert "reported_persons" in schema["properties"]
 
 
@@ -631,11 +631,11 @@ async def test_an_old_schema_version_stays_served_and_an_unknown_one_is_404_prob
     intake: Intake,
 ) -> None:
     old = await intake.http.get(f"/v1/schemas/{CLUE_RECEIVED}/1")
-    future = await intake.http.get(f"/v1/schemas/{CLUE_RECEIVED}/3")
+    future = await intake.http.get(f"/v1/schemas/{CLUE_RECEIVED}/4")
 
     assert old.status_code == 200
     assert old.json()["$id"] == f"/v1/schemas/{CLUE_RECEIVED}/1"
-    assert "Superseded by v2" in old.json()["description"]
+    assert "Superseded by v3" in old.json()["description"]
     assert future.status_code == 404
     assert future.json()["type"] == "/problems/unknown-schema"
 

@@ -86,7 +86,7 @@ async def test_a_cloudevents_sdk_reads_the_relayed_event_with_its_attributes_and
         )
     }
     assert extensions == {
-        "typeversion": "2",
+        "typeversion": "3",
         "streamversion": "1",
         "correlationid": "corr-interop",
         "causationid": "cmd-42",

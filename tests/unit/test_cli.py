@@ -17,8 +17,8 @@ def test_schemas_export_writes_every_contract_and_each_services_asyncapi(tmp_pat
     result = runner.invoke(app, ["schemas", "export", str(tmp_path)])
 
     assert result.exit_code == 0, result.output
-    schema = json.loads((tmp_path / "zhengfeng.intake.clue_received.v2.schema.json").read_text())
-    assert schema["$id"] == "/v1/schemas/zhengfeng.intake.clue_received/2"
+    schema = json.loads((tmp_path / "zhengfeng.intake.clue_received.v3.schema.json").read_text())
+    assert schema["$id"] == "/v1/schemas/zhengfeng.intake.clue_received/3"
     assert "reported_persons" in schema["properties"]
     casework = json.loads((tmp_path / "asyncapi.casework.json").read_text())
     assert casework["channels"]["intake"]["address"].endswith(".intake.events")

@@ -135,8 +135,8 @@ def test_missing_upcaster_is_reported_with_the_gap() -> None:
 def test_json_schema_is_identified_by_its_schema_uri() -> None:
     schema = registry.json_schema(ClueReceived.type_name)
 
-    assert schema["$id"] == schema_uri(ClueReceived.type_name, 2)
-    assert schema["$id"] == "/v1/schemas/zhengfeng.intake.clue_received/2"
+    assert schema["$id"] == schema_uri(ClueReceived.type_name, 3)
+    assert schema["$id"] == "/v1/schemas/zhengfeng.intake.clue_received/3"
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["title"] == ClueReceived.type_name
 

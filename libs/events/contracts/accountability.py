@@ -108,6 +108,8 @@ class InquiryOpened(Event):
     trigger: InquiryTrigger
     direct_subject: str | None = None
     """The person directly responsible (the case's subject), pursued by casework: 双问责."""
+    direct_measures: list[str] = Field(default_factory=list)
+    """What casework decided on that person (e.g. ``removal_from_post`` 撤职)."""
     parties: list[ResponsibleParty]
     duties: dict[str, list[str]]
     """The duty checklist per party id (日常监督, 警示教育, 问题整改跟踪, …)."""

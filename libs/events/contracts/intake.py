@@ -11,7 +11,13 @@ from libs.events.contracts import Event, registry
 
 
 class ReportedPerson(BaseModel):
-    """A person a clue is about (被反映人)."""
+    """A person a clue is about (被反映人).
+
+    Since ClueReceived v3 the personal fields are sealed (see ``libs/events/pii.py``):
+    ``name`` holds only a masked form (``王*``), ``id_number`` is empty, and the plain
+    values are in ``sealed`` (``"name"``, ``"id_number"``), readable with the person's key
+    for the clue's id as context. ``person_ref`` is a stable pseudonym of the person.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -19,6 +25,12 @@ class ReportedPerson(BaseModel):
     unit: str
     post: str | None = None
     id_number: str | None = None
+    person_ref: UUID | None = None
+    """The person's key in the personal-data vault; stable across clues about them."""
+    blind_index: str | None = None
+    """Keyed hash of the ID number (or of name and unit), for duplicate lookups."""
+    sealed: dict[str, str] = Field(default_factory=dict)
+    """Field name -> sealed token (AES-GCM under the person's key)."""
     rank: str | None = None
     """级别, e.g. 正处级 / 副科级, as the source states it."""
     top_leader: bool = False
@@ -43,7 +55,7 @@ class ClueReceived(Event):
     """线索已接收: a clue entered the commission through intake."""
 
     type_name = "zhengfeng.intake.clue_received"
-    version = 2
+    version = 3
 
     clue_id: UUID
     clue_number: str
@@ -67,6 +79,13 @@ def _clue_received_v1_to_v2(data: dict[str, object]) -> dict[str, object]:
     # v1 carried a single "department" and no source kind: every v1 clue was a transfer.
     data["source_kind"] = "partner_transfer"
     data["source_department"] = data.pop("department", None)
+    return data
+
+
+@registry.upcaster(ClueReceived.type_name, from_version=2)
+def _clue_received_v2_to_v3(data: dict[str, object]) -> dict[str, object]:
+    # v2 carried names and ID numbers in plain text; they stay as they were (nothing to
+    # seal them with here), with no sealed fields and no person reference.
     return data
 
 
@@ -137,3 +156,48 @@ class ClueSplit(Event):
     reason: str
     split_by: str
     split_at: datetime
+
+
+@registry.register
+class PersonalDataAccessed(Event):
+    """个人信息查阅记录: someone read a clue's personal data unmasked."""
+
+    type_name = "zhengfeng.intake.personal_data_accessed"
+    version = 1
+
+    clue_id: UUID
+    person_refs: list[UUID]
+    fields: list[str]
+    accessed_by: str
+    role: str
+    purpose: str
+    accessed_at: datetime
+
+
+@registry.register
+class PersonalDataShredded(Event):
+    """个人信息销毁: a person's data key was destroyed; their sealed fields are unreadable."""
+
+    type_name = "zhengfeng.intake.personal_data_shredded"
+    version = 1
+
+    person_ref: UUID
+    shredded_by: str
+    reason: str
+    shredded_at: datetime
+
+
+@registry.register
+class ClueProgressNoted(Event):
+    """线索办理进展: what the clue's source may now learn, noted from casework's events."""
+
+    type_name = "zhengfeng.intake.clue_progress_noted"
+    version = 1
+
+    clue_id: UUID
+    status: str
+    """registered / disposed / case_filed / closed / name_cleared."""
+    outcome_for_source: str | None = None
+    learned_from: str
+    """The casework event type it was learned from."""
+    noted_at: datetime

@@ -19,6 +19,7 @@ Reader = Annotated[Principal, require_roles("accountability", "supervisor", "lea
 Officer = Annotated[Principal, require_roles("accountability")]
 """党风政风监督室: opens inquiries, records findings, proposes measures."""
 Reviewer = Annotated[Principal, require_roles("accountability", "reviewer", "supervisor")]
+Rerater = Annotated[Principal, require_roles("accountability", "supervisor")]
 Leader = Annotated[Principal, require_roles("leader")]
 """Signs the commission's own decisions and records those of the body with authority."""
 

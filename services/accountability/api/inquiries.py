@@ -116,6 +116,7 @@ def view(state: Inquiry, version: int, rules: Rules) -> dict[str, Any]:
         "misconduct_date": o.misconduct_date.isoformat(),
         "trigger": o.trigger.model_dump(mode="json"),
         "direct_subject": o.direct_subject,
+        "direct_measures": o.direct_measures,
         "key_area": o.key_area,
         "opened_by": o.opened_by,
         "opened_at": o.opened_at.isoformat(),

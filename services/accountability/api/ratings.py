@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
+from uuid import uuid4
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
+from sqlalchemy import text
 
 from libs.events.contracts.accountability import RatingChanged
+from libs.events.store import Metadata
 from libs.events.taxonomy import load as load_taxonomy
+from libs.kit.logs import correlation_id
 from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.service import Store
-from services.accountability.api.common import Reader
+from services.accountability.api.common import Reader, Rerater
 from services.accountability.domain import unit_key, unit_stream
 from services.accountability.domain.rating import rate
 from services.accountability.domain.rules import load_rules
+from services.accountability.handlers import rerate
 
 router = APIRouter(prefix="/v1", tags=["ratings"])
 
@@ -31,6 +36,7 @@ class RatingOut(BaseModel):
 
 
 class ChangeOut(BaseModel):
+    unit: str | None = None
     from_level: str | None
     to_level: str
     score: int
@@ -104,3 +110,45 @@ async def unit_rating(unit: str, reader: Reader, store: Store) -> Any:
             if isinstance(e, RatingChanged)
         ],
     )
+
+
+class RerateOut(BaseModel):
+    """The units whose level moved when re-rated now."""
+
+    rated: int
+    changed: list[ChangeOut]
+
+
+@router.post("/ratings/recompute", response_model=RerateOut)
+async def recompute(officer: Rerater, store: Store) -> RerateOut:
+    """Re-rate every unit as of now, so old inputs leave the window (run daily, e.g. by cron).
+
+    Only units whose level moved get a ``rating_changed`` event; running it twice changes
+    nothing the second time.
+    """
+    rules = load_rules()
+    now = store.clock()
+    meta = Metadata(actor=officer.actor, correlation_id=correlation_id.get() or str(uuid4()))
+    changed: list[ChangeOut] = []
+    async with store.engine.begin() as conn:
+        units = (
+            (
+                await conn.execute(
+                    text(
+                        """SELECT unit FROM unit_ratings UNION SELECT unit FROM case_facts
+                       WHERE unit IS NOT NULL UNION SELECT unit FROM overdue_facts
+                       WHERE unit IS NOT NULL ORDER BY 1"""
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+        for unit in units:
+            for e in await rerate(store, conn, unit, meta, now, rules):
+                changed.append(
+                    ChangeOut(
+                        unit=unit, **e.model_dump(include=set(ChangeOut.model_fields) - {"unit"})
+                    )
+                )
+    return RerateOut(rated=len(units), changed=changed)

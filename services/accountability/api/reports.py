@@ -210,8 +210,10 @@ async def briefing(
     leader: Annotated[str, Query(min_length=1)],
     date_from: Annotated[date, Query(alias="from")],
     date_to: Annotated[date, Query(alias="to")],
-) -> dict[str, Any]:
-    """廉情通报: what happened in the units and departments a leader was in charge of."""
+    format: Annotated[str, Query(pattern="^(json|html)$")] = "json",
+) -> Response:
+    """廉情通报: what happened in the units and departments a leader was in charge of
+    (JSON, or a printable HTML page with ``format=html``)."""
     if date_to < date_from:
         raise Problem(
             422,
@@ -288,13 +290,58 @@ async def briefing(
             r["unit"]: {"level": r["level"], "explanation": r["explanation"]}
             for r in await _rows(conn, "SELECT * FROM unit_ratings WHERE unit = ANY(:u)", u=units)
         }
-    return {
+    doc = {
         "leader": leader,
         "from": date_from.isoformat(),
         "to": date_to.isoformat(),
         "scopes": scopes,
         "ratings": ratings,
     }
+    return HTMLResponse(_briefing_html(doc)) if format == "html" else JSONResponse(doc)
+
+
+ROLE_LABELS = {
+    "first_responsible": "第一责任人",
+    "discipline_head": "纪检监察组组长",
+    "department_leader": "分管领导（一岗双责）",
+}
+
+
+def _briefing_html(doc: dict[str, Any]) -> str:
+    level_labels = load_rules().rating.level_labels
+    parts = [
+        f"<!doctype html><html lang='zh'><head><meta charset='utf-8'>"
+        f"<title>廉情通报 {html.escape(doc['leader'])}</title>{PRINT_CSS}</head><body>",
+        f"<h1>廉情通报</h1><p>致：{html.escape(doc['leader'])}同志　期间：{doc['from']} 至 {doc['to']}</p>",
+    ]
+    for scope in doc["scopes"]:
+        where = scope["unit"] + (f" {scope['department']}" if scope["department"] else "")
+        rating = doc["ratings"].get(scope["unit"])
+        title = f"{where}（{ROLE_LABELS.get(scope['role'], scope['role'])}）"
+        if rating:
+            title += f" 评级：{level_labels.get(rating['level'], rating['level'])}"
+        parts.append(
+            _table(
+                title,
+                ["案件编号", "对象", "问题类别", "形态", "违纪日期"],
+                [
+                    [
+                        c["case_number"],
+                        c["subject_name"],
+                        "、".join(c["category_labels"]),
+                        f"第{c['form']}种形态" if c["form"] else "",
+                        c["misconduct_date"],
+                    ]
+                    for c in scope["cases"]
+                ],
+            )
+        )
+        if rating:
+            parts.append(f"<p>{html.escape(rating['explanation'])}</p>")
+    if not doc["scopes"]:
+        parts.append("<p>期间内未分管任何单位或部门。</p>")
+    parts.append("</body></html>")
+    return "".join(parts)
 
 
 class TypicalCaseIn(BaseModel):

@@ -56,6 +56,7 @@ class OpenInquiry:
     lists: Sequence[ListVersion]
     categories: Sequence[str] = ()
     direct_subject: str | None = None
+    direct_measures: Sequence[str] = ()
     require_list: bool = True
     """A manual opening needs a list; an automatic one opens anyway and says none covered."""
 
@@ -284,6 +285,7 @@ def _open(state: Inquiry, c: OpenInquiry, ctx: Context, rules: Rules) -> list[Ev
             misconduct_date=c.misconduct_date,
             trigger=c.trigger,
             direct_subject=c.direct_subject,
+            direct_measures=list(c.direct_measures),
             parties=parties,
             duties={p.party_id: list(rules.duties.get(p.responsibility, [])) for p in parties},
             key_area=key_area,

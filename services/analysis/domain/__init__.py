@@ -24,8 +24,10 @@ class SubjectNamedInClue(Event):
 
 
 def subject_key(person: ReportedPerson) -> str:
-    """Stable key of a person: the ID number when known, else name and unit."""
-    basis = person.id_number or f"{person.name}|{person.unit}"
+    """Stable key of a person: their personal-data pseudonym (ClueReceived v3), else, for
+    older clues, the ID number when known, else name and unit."""
+    basis = str(person.person_ref) if person.person_ref else None
+    basis = basis or person.id_number or f"{person.name}|{person.unit}"
     return hashlib.sha256(basis.encode()).hexdigest()[:24]
 
 

@@ -167,9 +167,10 @@ class CloseCase(Command):
 
 
 class ClearName(Command):
-    """澄清正名 done."""
+    """澄清正名 done; ``false_accusation`` records that the report was 诬告."""
 
     name = "clear_name"
+    false_accusation: bool = False
 
 
 class ListForSupervision(Command):

@@ -339,6 +339,7 @@ class _Step:
             raise Rejected("misconduct_date", "the date of the misconduct is needed", 422)
         self.to = S.DECIDED
         self.clear("review")
+        self.set["decision_service"] = self.due("decision_service")
         self.details.update(
             form=cmd.form,
             measures=list(cmd.measures),
@@ -384,11 +385,12 @@ class _Step:
         assert isinstance(cmd, c.DecideAppeal)
         if cmd.result == "changed" and (cmd.form is None or not cmd.measures):
             raise Rejected("form", "a changed decision needs its form and measures", 422)
-        self.clear("reexamination", "recheck")
+        self.clear("reexamination", "recheck", "decision_service")
         self.to = S.EXECUTION
         self.details.update(result=cmd.result, form=cmd.form, measures=list(cmd.measures))
 
     def start_execution(self) -> None:
+        self.clear("decision_service")
         self.to = S.EXECUTION
 
     def complete_execution(self) -> None:
@@ -420,7 +422,10 @@ class _Step:
         )
 
     def clear_name(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.ClearName)
         self.to = S.CLOSED
+        self.details["false_accusation"] = cmd.false_accusation
         approved = self.s.deadlines.get("name_clearing")
         self.facts.append(
             NameCleared(

@@ -114,6 +114,8 @@ def _transitioned(state: CaseState, e: CaseTransitioned) -> dict[str, Any]:
             *state.visits,
             Visit(on=date.fromisoformat(d["visited_on"]), rating=d["rating"]),
         ]
+    elif cmd == "clear_name":
+        out["false_accusation"] = bool(d.get("false_accusation"))
     elif cmd == "list_for_supervision":
         out["supervision"] = {"body": d["body"], "report_due": d["report_due"]}
     elif cmd in ("assign_task", "track_task", "feedback_task", "revisit_task"):

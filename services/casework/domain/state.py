@@ -133,6 +133,7 @@ class CaseState(BaseModel):
     appeal_kind: str | None = None
     appeal_decided_on: date | None = None
     hold_review_on: date | None = None
+    false_accusation: bool = False
     visits: list[Visit] = []
     supervision: dict[str, str] | None = None
     tasks: dict[str, str] = {}

@@ -2,10 +2,12 @@
 
 from fastapi import APIRouter
 
-from services.intake.api import attachments, transfers
+from services.intake.api import attachments, clues, hotline, transfers
 
 router = APIRouter()
 router.include_router(transfers.router)
 router.include_router(attachments.router)
+router.include_router(clues.router)
+router.include_router(hotline.router)
 
 __all__ = ["router"]

@@ -6,6 +6,7 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 
+from libs.events.pii import Vault
 from libs.kit.auth import Principal, require_scopes
 from services.intake.settings import IntakeSettings
 
@@ -15,5 +16,11 @@ def get_settings(request: Request) -> IntakeSettings:
     return cast(IntakeSettings, request.app.state.runtime.settings)
 
 
+def get_vault(request: Request) -> Vault:
+    """FastAPI dependency: the personal-data vault."""
+    return cast(Vault, request.app.state.vault)
+
+
+VaultDep = Annotated[Vault, Depends(get_vault)]
 Settings = Annotated[IntakeSettings, Depends(get_settings)]
 Partner = Annotated[Principal, require_scopes("clue:transfer")]

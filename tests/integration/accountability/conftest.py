@@ -59,7 +59,7 @@ REVIEWER = auth("reviewer")
 
 
 async def eventually(
-    check: Callable[[], Awaitable[Any]], what: str, *, timeout: float = 15.0
+    check: Callable[[], Awaitable[Any]], what: str, *, timeout: float = 30.0
 ) -> Any:
     """Poll ``check`` until it returns something truthy; fail naming ``what``."""
     loop = asyncio.get_running_loop()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
 
 from libs.events.contracts import Event
-from libs.events.contracts.casework import CaseDecided, DeadlineOverdue, Subject
+from libs.events.contracts.casework import CaseDecided, CaseFiled, DeadlineOverdue, Subject
 from libs.events.store import NO_STREAM, EventStore, Metadata
 from services.accountability.handlers import make_handler
 from tests.conftest import Schemas
@@ -139,7 +139,8 @@ async def test_a_leaders_briefing_lists_the_cases_of_the_department_in_their_cha
             headers=LEADER,
         )
         body = r.json()
-        return body if body["scopes"] and body["scopes"][0]["cases"] else None
+        settled = body["scopes"] and len(body["scopes"][0]["cases"]) == 2
+        return body if settled else None
 
     body = await eventually(briefing, "the briefing")
     (scope,) = body["scopes"]
@@ -149,6 +150,13 @@ async def test_a_leaders_briefing_lists_the_cases_of_the_department_in_their_cha
         "department_leader",
     )
     assert [c["case_number"] for c in scope["cases"]] == ["LA-2026-1003", "LA-2026-1010"]
+    page = await acc.http.get(
+        "/v1/reports/briefing",
+        params={"leader": "林副局长", "from": "2026-01-01", "to": "2026-12-31", "format": "html"},
+        headers=LEADER,
+    )
+    assert page.headers["content-type"].startswith("text/html")
+    assert "廉情通报" in page.text and "LA-2026-1010" in page.text and "分管领导" in page.text
 
 
 async def test_a_decided_case_is_published_once_for_tongbao_baoguang(
@@ -175,3 +183,46 @@ async def test_a_decided_case_is_published_once_for_tongbao_baoguang(
         return [i["title"] for i in r.json()["items"]]
 
     assert await eventually(listed, "the publication listed") == ["干部3违规吃喝问题"]
+
+
+async def test_re_rating_later_lets_old_inputs_age_out_once(
+    acc: Accountability, schemas: Schemas
+) -> None:
+    await scenario(acc, schemas)
+
+    async def on_board() -> bool:
+        b = await acc.http.get("/v1/ratings", headers=LEADER)
+        return bool(b.json()["items"])
+
+    await eventually(on_board, "the unit rated")
+    acc.store.clock = lambda: NOW + timedelta(days=400)
+    first = await acc.http.post("/v1/ratings/recompute", headers=OFFICER)
+    assert first.status_code == 200, first.text
+    assert [(c["unit"], c["from_level"], c["to_level"]) for c in first.json()["changed"]] == [
+        (UNIT, "red", "green")
+    ]
+    again = await acc.http.post("/v1/ratings/recompute", headers=OFFICER)
+    assert again.json()["changed"] == []
+
+
+async def test_an_overdue_item_without_a_unit_counts_for_the_unit_of_its_case(
+    acc: Accountability, schemas: Schemas
+) -> None:
+    acc.store.clock = lambda: NOW
+    casework = EventStore(await schemas.migrated("casework"), source="/zhengfeng/casework")
+    case_id = uuid4()
+    filed = CaseFiled(
+        case_id=case_id,
+        case_number="LA-2026-0999",
+        clue_ids=[],
+        subject=Subject(name="某", unit=UNIT, department="财务科"),
+        categories=["violation_gifts"],
+        filed_by="operator:t",
+        filed_at=datetime(2026, 10, 1, tzinfo=UTC),
+    )
+    late = overdue(20).model_copy(update={"unit": None, "case_id": case_id})
+    await deliver(acc, casework, filed)
+    await deliver(acc, casework, late)
+    rating = (await acc.http.get(f"/v1/units/{UNIT}/rating", headers=LEADER)).json()
+    assert rating["inputs"]["overdue"] == 1
+    assert "1 overdue 函询" in rating["explanation"]

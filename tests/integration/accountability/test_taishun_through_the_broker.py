@@ -121,7 +121,12 @@ async def test_a_form_3_removal_opens_an_inquiry_whose_measures_are_reviewed_and
         "department_leader": ("林副局长", "领导责任"),
     }
     assert {p["list_version"] for p in parties.values()} == {1}
-    assert inquiry["direct_subject"] == "季某"
+    # 双问责: the person directly responsible was removed from post (撤职) by casework,
+    # and the inquiry pursues those who failed to supervise.
+    assert (inquiry["direct_subject"], inquiry["direct_measures"]) == (
+        "季某",
+        ["removal_from_post"],
+    )
     assert inquiry["key_area"] is True
     etag = got.headers["ETag"]
 

@@ -181,6 +181,10 @@ async def test_case_runs_from_filing_to_closure_with_roles(cw: Casework) -> None
         response = await cw.command(case_id, name, OFFICER, **body)
         assert response.status_code == 200, response.text
     assert response.json()["status"] == "closed"
+    # The register (folded by the projection) equals the case replayed from its stream.
+    listed = await cw.http.get("/v1/cases", params={"status": "closed"}, headers=LEADER)
+    replayed = await cw.http.get(f"/v1/cases/{case_id}", headers=LEADER)
+    assert listed.json()["items"] == [replayed.json()]
     types = [
         e["type"]
         for e in (await cw.http.get(f"/v1/cases/{case_id}/timeline", headers=LEADER)).json()[

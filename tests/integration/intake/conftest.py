@@ -11,7 +11,7 @@ import pytest
 
 from services.intake import app as intake_app
 from services.intake.domain import check_character
-from tests.conftest import Schemas
+from tests.conftest import Schemas, unique
 from tests.integration.test_api import Intake
 
 
@@ -49,14 +49,17 @@ def transfer(reference: str = "SJ-2026-0042", **overrides: Any) -> dict[str, Any
 @pytest.fixture
 async def intake(database_url: str, schemas: Schemas, tmp_path: Path) -> AsyncIterator[Intake]:
     engine = await schemas.migrated("intake")
+    vault_schema = unique("t_pii")
     settings = intake_app.Settings(
         database_url=database_url,
         db_schema=schemas.created[-1],
+        pii_vault_schema=vault_schema,
         kafka_bootstrap_servers="",
         attachments_dir=tmp_path / "attachments",
         attachment_max_bytes=64 * 1024,
         max_body_bytes=32 * 1024,
     )
+    schemas.created.append(vault_schema)  # dropped with the others after the test
     app = intake_app.create(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

@@ -76,6 +76,7 @@ def test_full_case_from_filing_to_closure_publishes_decision_and_closure() -> No
     state, h = _to_review()
     assert state.status is Status.REVIEW and "investigation" not in state.deadlines
     state, h = step(state, h, "decide", date(2026, 3, 20), form=2, measures=["serious_warning"])
+    assert state.deadlines["decision_service"].due == date(2026, 4, 20)  # served within 1 month
     decided = next(e for e in h if isinstance(e, CaseDecided))
     assert (decided.form, decided.measures, decided.subject.department) == (
         2,
@@ -161,8 +162,9 @@ def test_unfounded_report_ends_in_name_clearing_within_five_working_days() -> No
     state, h = step(state, h, "evaluate_reply", date(2026, 9, 30), outcome="clear")
     # 10-08, 10-09, Saturday 10-10 (worked), 10-12, 10-13.
     assert state.deadlines["name_clearing"].due == date(2026, 10, 13)
-    state, h = step(state, h, "clear_name", date(2026, 10, 12))
+    state, h = step(state, h, "clear_name", date(2026, 10, 12), false_accusation=True)
     assert state.status is Status.CLOSED and isinstance(h[-1], NameCleared)
+    assert state.false_accusation  # 诬告 recorded
 
 
 def test_hold_needs_a_review_date_that_comes_back() -> None:

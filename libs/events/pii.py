@@ -1,0 +1,264 @@
+"""Personal data protection (个人信息保护): per-person keys, sealed fields, crypto-shredding.
+
+Personal fields of reported persons and reporters never enter an event in plain text.
+Each person has one data key (AES-256-GCM) in the *vault*; the event carries a sealed
+token per field, whose associated data binds it to the clue (``context``) and the field
+name, so a token copied to another clue or field does not open. Destroying a person's key
+(``zhengfeng pii shred <person>``) makes every token of that person unreadable in every
+store and read model at once, while the events — and their hash chains — stay untouched.
+
+Where the vault lives: its own small schema, ``pii_vault`` (``ZF_PII_VAULT_SCHEMA``), in
+the platform database, created by ``zhengfeng migrate`` and by intake at start. Every
+service reaches it with its own engine (tables are schema-qualified), so casework,
+analysis and accountability open the same tokens intake sealed. Data keys are wrapped by
+a master key (``ZF_PII_MASTER_KEY``, 32 bytes base64); without one, a development key is
+generated once in ``~/.zhengfeng/pii-master.key``.
+
+How another service reveals a reported person (ClueReceived v3)::
+
+    from libs.events import pii
+
+    vault = pii.Vault.from_env(engine)          # the service's own engine
+    person = received.reported_persons[0]       # person.name is already masked: "王*"
+    name = await vault.reveal(person.sealed["name"], context=str(received.clue_id), field="name")
+    shown = pii.display(name)                   # "[已销毁]" once the person was shredded
+
+Reveal only for a caller whose role may see personal data, and record the read as a
+``PersonalDataAccessed`` event (``libs.events.contracts.intake``) in your own store.
+Duplicate lookups use ``vault.blind_index(...)`` (keyed HMAC), never plain text; a
+person's ``person_ref`` is a stable pseudonym usable as a key across clues.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+import unicodedata
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID, uuid4
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+SHREDDED = "[已销毁]"
+"""What a clerk reads where a shredded person's data was."""
+
+TOKEN_PREFIX = "pii1"
+DEFAULT_SCHEMA = "pii_vault"
+DEV_KEY_FILE = Path.home() / ".zhengfeng" / "pii-master.key"
+_LOCK_ID = 0x5A465049  # advisory lock serialising vault DDL between processes
+
+
+def display(value: str | None) -> str:
+    """A revealed value as a clerk reads it: the value, or ``[已销毁]`` if shredded."""
+    return SHREDDED if value is None else value
+
+
+def mask_name(name: str) -> str:
+    """A name with all but its first character hidden: ``王*``, ``欧阳**``→``欧**``."""
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""
+
+
+def mask_id_number(number: str) -> str:
+    """A resident ID number showing only its region and last character."""
+    return number[:3] + "*" * (len(number) - 4) + number[-1:] if len(number) > 4 else "*"
+
+
+def master_key_from_env() -> bytes:
+    """The master key: ``ZF_PII_MASTER_KEY`` (base64), else the generated development key."""
+    configured = os.environ.get("ZF_PII_MASTER_KEY", "")
+    if configured:
+        key = base64.b64decode(configured)
+        if len(key) != 32:
+            raise ValueError("ZF_PII_MASTER_KEY must be 32 bytes, base64-encoded")
+        return key
+    if not DEV_KEY_FILE.exists():
+        DEV_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(DEV_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(base64.b64encode(secrets.token_bytes(32)).decode())
+    return base64.b64decode(DEV_KEY_FILE.read_text().strip())
+
+
+def _normal(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).strip().upper()
+
+
+class Vault:
+    """The data keys of persons, wrapped by the master key, in the ``pii_vault`` schema."""
+
+    def __init__(
+        self, engine: AsyncEngine, master_key: bytes, schema: str = DEFAULT_SCHEMA
+    ) -> None:
+        self.engine = engine
+        self.schema = schema
+        self._master = AESGCM(master_key)
+        self._index_key = hmac.new(master_key, b"zhengfeng blind index v1", "sha256").digest()
+
+    @classmethod
+    def from_env(cls, engine: AsyncEngine, schema: str | None = None) -> Vault:
+        """The vault as configured by ``ZF_PII_MASTER_KEY`` and ``ZF_PII_VAULT_SCHEMA``."""
+        return cls(
+            engine,
+            master_key_from_env(),
+            schema or os.environ.get("ZF_PII_VAULT_SCHEMA", DEFAULT_SCHEMA),
+        )
+
+    @property
+    def _t(self) -> str:
+        return f'"{self.schema}"'
+
+    async def ensure(self) -> None:
+        """Create the vault's schema and tables if they do not exist (idempotent)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+            await conn.execute(text(f"CREATE SCHEMA IF NOT EXISTS {self._t}"))
+            await conn.execute(
+                text(
+                    f"""CREATE TABLE IF NOT EXISTS {self._t}.data_keys (
+                           person_id uuid PRIMARY KEY,
+                           wrapped_key bytea,
+                           created_at timestamptz NOT NULL,
+                           shredded_at timestamptz,
+                           shredded_by text,
+                           reason text)"""
+                )
+            )
+            await conn.execute(
+                text(
+                    f"""CREATE TABLE IF NOT EXISTS {self._t}.persons (
+                           blind_index char(64) PRIMARY KEY,
+                           person_id uuid NOT NULL
+                               REFERENCES {self._t}.data_keys (person_id) ON DELETE CASCADE)"""
+                )
+            )
+
+    def blind_index(self, kind: str, *parts: str) -> str:
+        """A keyed hash of a value for equality lookups (``"id"``: ID number; ``"name_unit"``)."""
+        message = "\x1f".join([kind, *(_normal(p) for p in parts)]).encode()
+        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
+
+    async def person_for(self, conn: AsyncConnection, blind_index: str, now: datetime) -> UUID:
+        """The person known by this blind index; a new person with a new key if none is."""
+        found = (
+            await conn.execute(
+                text(f"SELECT person_id FROM {self._t}.persons WHERE blind_index = :b"),
+                {"b": blind_index},
+            )
+        ).scalar()
+        if found is not None:
+            return UUID(str(found))
+        person_id = uuid4()
+        await conn.execute(
+            text(
+                f"""INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
+                    VALUES (:p, :k, :at)"""
+            ),
+            {"p": person_id, "k": self._wrap(person_id, secrets.token_bytes(32)), "at": now},
+        )
+        taken = (
+            await conn.execute(
+                text(
+                    f"""INSERT INTO {self._t}.persons (blind_index, person_id) VALUES (:b, :p)
+                        ON CONFLICT (blind_index) DO UPDATE SET blind_index = EXCLUDED.blind_index
+                        RETURNING person_id"""
+                ),
+                {"b": blind_index, "p": person_id},
+            )
+        ).scalar_one()
+        return UUID(str(taken))
+
+    async def seal(
+        self, conn: AsyncConnection, person_id: UUID, value: str, *, context: str, field: str
+    ) -> str:
+        """A token of ``value`` readable only with the person's key, for this context and field."""
+        key = await self._data_key(conn, person_id)
+        if key is None:
+            raise LookupError(f"person {person_id} has no key (shredded or unknown)")
+        nonce = secrets.token_bytes(12)
+        sealed = AESGCM(key).encrypt(nonce, value.encode(), _aad(person_id, context, field))
+        return f"{TOKEN_PREFIX}.{person_id}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+    async def reveal(
+        self, token: str, *, context: str, field: str, conn: AsyncConnection | None = None
+    ) -> str | None:
+        """The plain value of a token, or None once its person was shredded.
+
+        A token that does not open for this context and field raises ``ValueError``.
+        """
+        person_id, blob = _parse(token)
+        if conn is None:
+            async with self.engine.connect() as own:
+                key = await self._data_key(own, person_id)
+        else:
+            key = await self._data_key(conn, person_id)
+        if key is None:
+            return None
+        try:
+            plain = AESGCM(key).decrypt(blob[:12], blob[12:], _aad(person_id, context, field))
+        except InvalidTag as exc:
+            raise ValueError(f"token does not open for {context}/{field}") from exc
+        return plain.decode()
+
+    async def shred(self, person_id: UUID, *, by: str, reason: str, now: datetime) -> bool:
+        """Destroy a person's key (and forget their blind indexes). False if already gone."""
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                text(
+                    f"""UPDATE {self._t}.data_keys
+                        SET wrapped_key = NULL, shredded_at = :at, shredded_by = :by, reason = :r
+                        WHERE person_id = :p AND wrapped_key IS NOT NULL RETURNING 1"""
+                ),
+                {"p": person_id, "at": now, "by": by, "r": reason},
+            )
+            shredded = done.first() is not None
+            await conn.execute(
+                text(f"DELETE FROM {self._t}.persons WHERE person_id = :p"), {"p": person_id}
+            )
+        return shredded
+
+    async def _data_key(self, conn: AsyncConnection, person_id: UUID) -> bytes | None:
+        wrapped = (
+            await conn.execute(
+                text(f"SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p"),
+                {"p": person_id},
+            )
+        ).scalar()
+        if wrapped is None:
+            return None
+        blob = bytes(wrapped)
+        return self._master.decrypt(blob[:12], blob[12:], b"zhengfeng dek|" + person_id.bytes)
+
+    def _wrap(self, person_id: UUID, key: bytes) -> bytes:
+        nonce = secrets.token_bytes(12)
+        return nonce + self._master.encrypt(nonce, key, b"zhengfeng dek|" + person_id.bytes)
+
+
+def person_of(token: str) -> UUID:
+    """Whose key opens a token."""
+    return _parse(token)[0]
+
+
+def now() -> datetime:
+    """The current time in UTC (for callers without a store clock)."""
+    return datetime.now(UTC)
+
+
+def _aad(person_id: UUID, context: str, field: str) -> bytes:
+    return f"zhengfeng pii v1|{person_id}|{context}|{field}".encode()
+
+
+def _parse(token: str) -> tuple[UUID, bytes]:
+    try:
+        prefix, person, blob = token.split(".", 2)
+        if prefix != TOKEN_PREFIX:
+            raise ValueError(prefix)
+        return UUID(person), base64.urlsafe_b64decode(blob.encode())
+    except (ValueError, TypeError) as exc:
+        raise ValueError("not a sealed personal-data token") from exc

@@ -1,0 +1,122 @@
+"""Operators (intake clerks, investigators, auditors) open a clue.
+
+Personal data is masked unless the caller's role may see it and asks to; every
+unmasked read is recorded as a PersonalDataAccessed event (who, what, when, why).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from libs.events.contracts.intake import AttachmentRef, ClueReceived, PersonalDataAccessed
+from libs.events.store import ANY, Metadata
+from libs.kit.auth import Principal, require_roles
+from libs.kit.logs import correlation_id
+from libs.kit.problems import Problem
+from libs.kit.service import Store
+from services.intake.api.deps import Settings, VaultDep
+from services.intake.domain import clue_stream
+from services.intake.personal import SEALED_FIELDS, shown_persons
+
+router = APIRouter(prefix="/v1", tags=["clues (operators)"])
+
+Operator = Annotated[
+    Principal, require_roles("clerk", "supervisor", "investigator", "leader", "auditor")
+]
+
+
+def access_stream(clue_id: UUID) -> str:
+    """Where reads of a clue's personal data are recorded."""
+    return f"pii-access-{clue_id}"
+
+
+class ClueOut(BaseModel):
+    """A clue as an operator opens it."""
+
+    clue_id: UUID
+    clue_number: str
+    source_kind: str
+    source_department: str | None
+    source_reference: str | None
+    reported_persons: list[dict[str, Any]]
+    categories: list[str]
+    narrative: str
+    urgency: str
+    occurred_from: date | None
+    occurred_to: date | None
+    place: str | None
+    attachments: list[AttachmentRef]
+    received_at: datetime
+    personal_data: str
+    """``masked`` or ``revealed`` (the read was recorded)."""
+
+
+async def received_clue(store: Store, clue_id: UUID) -> ClueReceived:
+    """The ClueReceived of a clue, or a 404 problem."""
+    for recorded in await store.read_stream(clue_stream(clue_id)):
+        if isinstance(recorded.event, ClueReceived):
+            return recorded.event
+    raise Problem(404, "not-found", "Not found", f"No clue {clue_id}.")
+
+
+@router.get("/clues/{clue_id}", response_model=ClueOut)
+async def open_clue(
+    clue_id: UUID,
+    operator: Operator,
+    store: Store,
+    vault: VaultDep,
+    settings: Settings,
+    reveal: bool = False,
+    purpose: Annotated[str | None, Query(max_length=200)] = None,
+) -> ClueOut:
+    """A clue; ``reveal=true`` (with a ``purpose``) shows personal data to roles allowed it."""
+    clue = await received_clue(store, clue_id)
+    if reveal:
+        allowed = operator.roles.intersection(settings.pii_reveal_roles)
+        if not allowed:
+            raise Problem(
+                403,
+                "personal-data-not-allowed",
+                "Not allowed to see personal data",
+                f"Unmasked personal data needs one of the roles: "
+                f"{', '.join(settings.pii_reveal_roles)}.",
+            )
+        if not purpose or not purpose.strip():
+            raise Problem(
+                422,
+                "purpose-required",
+                "Say why you need the personal data",
+                "Unmasked reads are recorded with their purpose.",
+                errors=[{"field": "purpose", "reason": "required when reveal=true"}],
+            )
+        persons = [p for p in clue.reported_persons if p.person_ref is not None]
+        await store.append(
+            access_stream(clue_id),
+            [
+                PersonalDataAccessed(
+                    clue_id=clue_id,
+                    person_refs=[p.person_ref for p in persons if p.person_ref],
+                    fields=sorted({f for p in persons for f in p.sealed} or set(SEALED_FIELDS)),
+                    accessed_by=operator.actor,
+                    role=sorted(allowed)[0],
+                    purpose=purpose.strip(),
+                    accessed_at=store.clock(),
+                )
+            ],
+            expected_version=ANY,
+            meta=Metadata(
+                actor=operator.actor, correlation_id=correlation_id.get() or str(uuid4())
+            ),
+        )
+    return ClueOut(
+        **clue.model_dump(exclude={"reported_persons"}),
+        reported_persons=await shown_persons(
+            vault, clue.reported_persons, context=str(clue_id), reveal=reveal
+        ),
+        personal_data="revealed" if reveal else "masked",
+    )

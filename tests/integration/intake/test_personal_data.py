@@ -1,0 +1,182 @@
+"""Personal data: sealed in events, masked in answers, revealed only to roles allowed it
+(and every such read recorded), shredded for good by one command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from libs.events import pii
+from libs.runtime.cli import app as cli
+from tests.integration.intake.conftest import resident_id, transfer
+from tests.integration.test_api import Intake
+
+ID_NUMBER = resident_id()
+
+
+async def _transfer(intake: Intake, reference: str = "SJ-2026-0042", **kw: Any) -> str:
+    auth = await intake.bearer(await intake.partner())
+    response = await intake.http.post(
+        "/v1/clue-transfers", json=transfer(reference, **kw), headers=auth
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["clue_id"])
+
+
+async def operator_auth(intake: Intake, *roles: str) -> dict[str, str]:
+    """A bearer header of an operator with these roles (password grant)."""
+    who = await intake.operator(*roles)
+    response = await intake.http.post(
+        "/oauth/token",
+        data={"grant_type": "password", "username": who.client_id, "password": who.client_secret},
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def _open(intake: Intake, clue_id: str, role: str, **params: str) -> Any:
+    auth = await operator_auth(intake, role)
+    return await intake.http.get(f"/v1/clues/{clue_id}", params=params, headers=auth)
+
+
+async def _event_data(intake: Intake, type_suffix: str) -> list[dict[str, Any]]:
+    async with intake.engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT data FROM events WHERE type LIKE :t ORDER BY global_position"),
+            {"t": f"%{type_suffix}"},
+        )
+        return [r.data for r in rows]
+
+
+def _vault(intake: Intake) -> pii.Vault:
+    return intake.app.state.vault  # type: ignore[no-any-return]
+
+
+async def test_the_stored_clue_holds_no_name_or_id_number_in_plain_text(intake: Intake) -> None:
+    await _transfer(intake)
+
+    async with intake.engine.connect() as conn:
+        raw = (await conn.execute(text("SELECT data::text FROM events"))).scalar_one()
+    assert "王五" not in json.loads(json.dumps(raw))
+    assert ID_NUMBER not in raw
+    [data] = await _event_data(intake, "clue_received")
+    person = data["reported_persons"][0]
+    assert person["name"] == "王*"
+    assert person["id_number"] is None
+    assert set(person["sealed"]) == {"name", "id_number"}
+
+
+async def test_a_clerk_sees_the_clue_masked(intake: Intake) -> None:
+    clue_id = await _transfer(intake)
+
+    response = await _open(intake, clue_id, "clerk")
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["personal_data"] == "masked"
+    person = body["reported_persons"][0]
+    assert person["name"] == "王*"
+    assert ID_NUMBER not in json.dumps(body)
+    assert person["unit"] == "某县财政局"
+
+
+async def test_a_clerk_may_not_reveal_personal_data(intake: Intake) -> None:
+    clue_id = await _transfer(intake)
+
+    response = await _open(intake, clue_id, "clerk", reveal="true", purpose="初核")
+
+    assert response.status_code == 403
+    assert await _event_data(intake, "personal_data_accessed") == []
+
+
+async def test_an_investigator_reveals_with_a_purpose_and_the_read_is_recorded(
+    intake: Intake,
+) -> None:
+    clue_id = await _transfer(intake)
+
+    response = await _open(intake, clue_id, "investigator", reveal="true", purpose="初步核实")
+
+    assert response.status_code == 200, response.text
+    person = response.json()["reported_persons"][0]
+    assert (person["name"], person["id_number"]) == ("王五", ID_NUMBER)
+    [access] = await _event_data(intake, "personal_data_accessed")
+    assert access["clue_id"] == clue_id
+    assert access["purpose"] == "初步核实"
+    assert access["accessed_by"].startswith("operator:")
+    assert access["person_refs"] == [person["person_ref"]]
+    assert set(access["fields"]) == {"name", "id_number"}
+
+
+async def test_revealing_without_a_purpose_is_refused_naming_the_field(intake: Intake) -> None:
+    clue_id = await _transfer(intake)
+
+    response = await _open(intake, clue_id, "investigator", reveal="true")
+
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"field": "purpose", "reason": "required when reveal=true"}
+    ]
+    assert await _event_data(intake, "personal_data_accessed") == []
+
+
+async def test_the_same_id_number_is_the_same_person_across_clues(intake: Intake) -> None:
+    await _transfer(intake, "SJ-1")
+    await _transfer(intake, "SJ-2")
+
+    first, second = [d["reported_persons"][0] for d in await _event_data(intake, "clue_received")]
+
+    assert first["person_ref"] == second["person_ref"]
+    assert first["blind_index"] == second["blind_index"]
+    assert ID_NUMBER not in first["blind_index"]
+
+
+async def test_a_sealed_field_does_not_open_for_another_clue_or_field(intake: Intake) -> None:
+    clue_a = await _transfer(intake, "SJ-1")
+    clue_b = await _transfer(intake, "SJ-2")
+    [a, _] = await _event_data(intake, "clue_received")
+    token = a["reported_persons"][0]["sealed"]["name"]
+    vault = _vault(intake)
+
+    assert await vault.reveal(token, context=clue_a, field="name") == "王五"
+    with pytest.raises(ValueError, match="does not open"):
+        await vault.reveal(token, context=clue_b, field="name")
+    with pytest.raises(ValueError, match="does not open"):
+        await vault.reveal(token, context=clue_a, field="id_number")
+
+
+async def test_shredding_a_person_makes_their_data_unreadable_and_verify_still_passes(
+    intake: Intake, database_url: str
+) -> None:
+    clue_id = await _transfer(intake)
+    [data] = await _event_data(intake, "clue_received")
+    person_ref = data["reported_persons"][0]["person_ref"]
+    settings = intake.app.state.runtime.settings
+    env = {
+        "DATABASE_URL": database_url,
+        "ZF_INTAKE_DB_SCHEMA": settings.db_schema,
+        "ZF_INTAKE_PII_VAULT_SCHEMA": settings.pii_vault_schema,
+    }
+    runner = CliRunner()
+
+    shred = await asyncio.to_thread(
+        runner.invoke, cli, ["pii", "shred", person_ref, "--reason", "依法删除"], env=env
+    )
+    verify = await asyncio.to_thread(runner.invoke, cli, ["verify", "intake"], env=env)
+    again = await asyncio.to_thread(runner.invoke, cli, ["pii", "shred", person_ref], env=env)
+
+    assert shred.exit_code == 0, shred.output
+    assert verify.exit_code == 0, verify.output
+    assert "intake: ok" in verify.output
+    assert again.exit_code == 1
+    revealed = await _open(intake, clue_id, "auditor", reveal="true", purpose="审计")
+    person = revealed.json()["reported_persons"][0]
+    assert (person["name"], person["id_number"]) == ("[已销毁]", "[已销毁]")
+    token = data["reported_persons"][0]["sealed"]["name"]
+    assert await _vault(intake).reveal(token, context=clue_id, field="name") is None
+    [shredded] = await _event_data(intake, "personal_data_shredded")
+    assert (shredded["person_ref"], shredded["reason"]) == (person_ref, "依法删除")
