@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration e2e lint format bench verify clean
+.PHONY: run test unit integration e2e load lint format bench verify clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+## load: LOAD_RATE transfers/s for LOAD_SECONDS through the four services; counts must match
+load: $(STAMP)
+	LOAD_RATE=$${LOAD_RATE:-50} LOAD_SECONDS=$${LOAD_SECONDS:-60} $(BIN)/python -m pytest -q -s tests/e2e/test_load.py
 
 ## bench: prints throughput figures and ceilings; asserts nothing
 bench: $(STAMP)
