@@ -13,6 +13,7 @@ from services.intake.api import router
 from services.intake.handlers import make_handler
 from services.intake.limits import BodyLimit
 from services.intake.projections import TransfersProjection
+from services.intake.ratelimit import SlidingWindow
 from services.intake.settings import IntakeSettings, Settings
 
 SUBSCRIBES_TO: tuple[str, ...] = ("casework",)
@@ -48,6 +49,7 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
             jwks_fetcher=lambda app: issuer.fetch_jwks,
         ),
     )
+    app.state.report_limiter = SlidingWindow(settings.reports_per_address_per_hour, 3600.0)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,
