@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -20,9 +24,14 @@ class AnalysisSettings(ServiceSettings):
 
     timezone: str = "Asia/Shanghai"
     """The county's time zone: holidays, working hours and months are local."""
+    sweep_interval_seconds: float = 600.0
+    """How often rules over data that arrives as events (12345 orders) re-run; 0 = never."""
+    sweep_days: int = 62
+    """How far back the sweep looks."""
 
 
 Settings = settings_class("analysis", base=AnalysisSettings)
+log = logging.getLogger(__name__)
 SUBSCRIBES_TO = ("intake", "casework")
 """Whose events this service consumes."""
 
@@ -38,6 +47,30 @@ async def _start(app: FastAPI) -> None:
     )
     await engine.ensure_defaults()
     app.state.rule_engine = engine
+    interval = float(getattr(settings, "sweep_interval_seconds", 0))
+    if interval > 0:
+        rt.tasks.append(
+            asyncio.create_task(
+                sweep(engine, interval, int(getattr(settings, "sweep_days", 62)), rt.stop),
+                name="rule-sweep",
+            )
+        )
+
+
+async def sweep(engine: Engine, interval: float, days: int, stop: asyncio.Event) -> None:
+    """Re-run the rules over feeds that also arrive as events (12345 orders), periodically.
+    Findings already raised are not raised again, so this only adds what is new."""
+    rules = [r.rule_id for r in engine.catalogue.values() if "hotline_orders" in r.inputs]
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        if stop.is_set():
+            return
+        now = engine.clock()
+        try:
+            await engine.run(now - timedelta(days=days), now, rules)
+        except Exception:
+            log.exception("rule sweep failed; will retry")
 
 
 def create(

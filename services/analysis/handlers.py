@@ -5,6 +5,9 @@
   ``analysis_alert``, source reference = the alert id): the alert remembers its clue.
 - casework's ``CaseFiled``: every alert whose clue became the case links to it
   (``AlertLinkedToCase``), so the board shows which alerts became cases.
+- intake's ``HotlineOrderReceived`` / ``HotlineOrderUpdated``: 12345 orders arriving as
+  events join the ``hotline_orders`` feed table beside the batches (the periodic sweep
+  runs the hotline rules over them).
 """
 
 from __future__ import annotations
@@ -17,13 +20,29 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libs.events.consumer import Handler, appending_handler
 from libs.events.contracts.analysis import AlertLinkedToCase
 from libs.events.contracts.casework import CaseFiled, ClueRegistered
-from libs.events.contracts.intake import ClueReceived
+from libs.events.contracts.intake import (
+    ClueReceived,
+    HotlineOrderReceived,
+    HotlineOrderUpdated,
+)
 from libs.events.envelope import Envelope
 from libs.events.store import EventStore, Metadata
 from services.analysis.domain import note_subjects
 from services.analysis.domain.alerts import alert_stream
 
 ALERT_SOURCE_KINDS = ("analysis_alert", "analysis")
+HOTLINE_BATCH = "intake-events"
+CLOSED_STATUSES = ("closed", "completed", "resolved", "办结", "已办结")
+SATISFACTION = {
+    "满意": 5,
+    "基本满意": 3,
+    "不满意": 1,
+    "satisfied": 5,
+    "basically_satisfied": 3,
+    "unsatisfied": 1,
+}
+DEFAULT_HOTLINE_DAYS = 5
+"""Days to answer when the 12345 platform sends no deadline."""
 
 
 def _alert_ref(registered: ClueRegistered) -> UUID | None:
@@ -50,6 +69,14 @@ def make_handler(store: EventStore) -> Handler:
                 text("UPDATE alerts SET clue_id = :clue WHERE alert_id = :ref OR alert_id = :clue"),
                 {"clue": registered.clue_id, "ref": ref or registered.clue_id},
             )
+        elif envelope.type == HotlineOrderReceived.type_name:
+            order = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
+            assert isinstance(order, HotlineOrderReceived)
+            await take_hotline_order(conn, order)
+        elif envelope.type == HotlineOrderUpdated.type_name:
+            update = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
+            assert isinstance(update, HotlineOrderUpdated)
+            await update_hotline_order(conn, update)
         elif envelope.type == CaseFiled.type_name:
             filed = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
             assert isinstance(filed, CaseFiled)
@@ -106,3 +133,54 @@ async def link_case(
             {"case": filed.case_id, "no": filed.case_number, "id": r["alert_id"]},
         )
     return len(rows)
+
+
+async def take_hotline_order(conn: AsyncConnection, order: HotlineOrderReceived) -> None:
+    """A 12345 order from intake becomes a row of the hotline feed (unit by name or code)."""
+    await conn.execute(
+        text(
+            """INSERT INTO hotline_orders (order_id, unit_code, topic, opened_at, due_at, closed_at,
+                                          reopened, satisfaction, batch_id)
+               VALUES (:id, coalesce((SELECT unit_code FROM units WHERE name = :unit LIMIT 1), :unit),
+                       :topic, :opened,
+                       coalesce(CAST(:due AS timestamptz), CAST(:opened AS timestamptz) + make_interval(days => :days)),
+                       CASE WHEN :status = ANY(CAST(:closed AS text[])) THEN CAST(:opened AS timestamptz) END,
+                       :reopened, :satisfaction, :batch)
+               ON CONFLICT (order_id) DO NOTHING"""
+        ),
+        {
+            "id": order.order_number,
+            "unit": order.unit,
+            "topic": order.category,
+            "opened": order.received_at,
+            "due": order.deadline,
+            "days": DEFAULT_HOTLINE_DAYS,
+            "status": order.status,
+            "closed": list(CLOSED_STATUSES),
+            "reopened": 1 if order.reopened else 0,
+            "satisfaction": SATISFACTION.get(order.satisfaction or ""),
+            "batch": HOTLINE_BATCH,
+        },
+    )
+
+
+async def update_hotline_order(conn: AsyncConnection, update: HotlineOrderUpdated) -> None:
+    """A later state of a 12345 order: closed, reopened, rated."""
+    await conn.execute(
+        text(
+            """UPDATE hotline_orders SET
+                   closed_at = CASE WHEN :status = ANY(CAST(:closed AS text[]))
+                                    THEN coalesce(closed_at, :at) ELSE closed_at END,
+                   reopened = coalesce(reopened, 0) + :reopened,
+                   satisfaction = coalesce(CAST(:satisfaction AS integer), satisfaction)
+               WHERE order_id = :id"""
+        ),
+        {
+            "id": update.order_number,
+            "status": update.status,
+            "closed": list(CLOSED_STATUSES),
+            "at": update.updated_at,
+            "reopened": 1 if update.reopened else 0,
+            "satisfaction": SATISFACTION.get(update.satisfaction or ""),
+        },
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -13,7 +15,7 @@ class SubjectIndexProjection:
     """Who is named in which clues."""
 
     name = "subject_index"
-    tables = ("subject_index",)
+    tables: Sequence[str] = ("subject_index",)
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """Add the clue to its subject's row."""

@@ -169,11 +169,9 @@ async def ingest(
         await take(decoder.finish())
         await flush()
         cols = ", ".join(f'"{c}"' for c in columns)
-        # DISTINCT ON: the same key twice inside one batch keeps the first row.
+        # The same key twice inside one batch: DO NOTHING skips the later row too.
         status = await driver.execute(
-            f"""INSERT INTO {spec.table} ({cols})
-                SELECT DISTINCT ON ({", ".join(spec.key)}) {cols} FROM {staging}
-                ON CONFLICT DO NOTHING"""
+            f"INSERT INTO {spec.table} ({cols}) SELECT {cols} FROM {staging} ON CONFLICT DO NOTHING"
         )
         report.accepted = int(status.split()[-1])
         report.duplicates = report.received - report.rejected - report.accepted

@@ -82,7 +82,7 @@ class RowReader:
             self.row += 1
             try:
                 value = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 yield self.row, RowError(self.row, "-", f"not a JSON object: {exc.msg}")
                 continue
             if not isinstance(value, dict):
@@ -110,48 +110,73 @@ class RowReader:
             )
 
 
-def _convert(f: Field, value: Any) -> Any:
-    if f.type == "text":
-        if isinstance(value, dict | list):
-            raise ValueError("must be text")
-        return str(value)
-    if f.type == "int":
-        if isinstance(value, bool):
-            raise ValueError("must be a whole number")
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                raise ValueError(f"must be a whole number, not {value!r}") from None
+def _text(value: Any) -> Any:
+    if type(value) is str:
+        return value
+    if isinstance(value, dict | list):
+        raise ValueError("must be text")
+    return str(value)
+
+
+def _int(value: Any) -> Any:
+    if type(value) is int:
+        return value
+    if isinstance(value, bool):
         raise ValueError("must be a whole number")
-    if f.type == "float":
-        if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise ValueError("must be a number")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise ValueError(f"must be a whole number, not {value!r}") from None
+    raise ValueError("must be a whole number")
+
+
+def _float(value: Any) -> Any:
+    kind = type(value)
+    if kind is float or kind is int:
+        number = float(value)
+    elif kind is str:
         try:
             number = float(value)
         except ValueError:
             raise ValueError(f"must be a number, not {value!r}") from None
-        if not math.isfinite(number):
-            raise ValueError("must be a finite number")
-        return number
-    if f.type == "timestamp":
-        try:
-            ts = datetime.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError(f"must be an ISO 8601 time, not {value!r}") from None
-        if ts.tzinfo is None:
-            raise ValueError("the time needs a UTC offset, e.g. 2026-02-17T09:30:00+08:00")
-        return ts
-    if f.type == "date":
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            raise ValueError(f"must be a date YYYY-MM-DD, not {value!r}") from None
-    raise AssertionError(f.type)
+    else:
+        raise ValueError("must be a number")
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return number
+
+
+def _timestamp(value: Any) -> Any:
+    try:
+        ts = datetime.fromisoformat(value if type(value) is str else str(value))
+    except ValueError:
+        raise ValueError(f"must be an ISO 8601 time, not {value!r}") from None
+    if ts.tzinfo is None:
+        raise ValueError("the time needs a UTC offset, e.g. 2026-02-17T09:30:00+08:00")
+    return ts
+
+
+def _date(value: Any) -> Any:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"must be a date YYYY-MM-DD, not {value!r}") from None
+
+
+_CONVERTERS = {
+    "text": _text,
+    "int": _int,
+    "float": _float,
+    "timestamp": _timestamp,
+    "date": _date,
+}
+
+
+def _convert(f: Field, value: Any) -> Any:
+    return _CONVERTERS[f.type](value)
 
 
 def _check(f: Field, value: Any, known_plates: frozenset[str] | set[str]) -> str | None:
@@ -178,15 +203,16 @@ def check_row(
 ) -> tuple[Any, ...] | RowError:
     """The row's values in column order, or the first thing wrong with it."""
     out: list[Any] = []
+    get = raw.get
     for f in spec.fields:
-        value = raw.get(f.name)
+        value = get(f.name)
         if value is None or value == "":
             if f.required:
                 return RowError(row_no, f.name, "is required")
             out.append(None)
             continue
         try:
-            value = _convert(f, value)
+            value = _CONVERTERS[f.type](value)
         except ValueError as exc:
             return RowError(row_no, f.name, str(exc))
         if f.check and (reason := _check(f, value, known_plates)):

@@ -168,7 +168,7 @@ def _registers(k: County) -> None:
         base, kind = c.UNIT_NAMES[i % len(c.UNIT_NAMES)]
         suffix = "" if i < len(c.UNIT_NAMES) else f"{i // len(c.UNIT_NAMES) + 1}分局"
         office = c.offset(rng.uniform(-12, -2), rng.uniform(-12, -2))
-        unit = {
+        unit: dict[str, Any] = {
             "unit_code": f"U{i + 1:03d}",
             "name": f"{c.COUNTY}{base}{suffix}",
             "kind": kind,

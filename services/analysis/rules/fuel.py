@@ -113,17 +113,24 @@ RULES = [
         "fuel.two_within_window",
         "fuel_card",
         ("fuel_transactions", "vehicles"),
-        f"""SELECT a.txn_id || '|' || b.txn_id AS evidence_key, {NO_PERSON} AS person_id, v.unit_code,
-                   a.plate, {local_date("a.ts")} AS occurred_on,
-                   format('%s 在 %s 分钟内加油两次（%s 升、%s 升）', a.plate,
-                          round(extract(epoch FROM b.ts - a.ts) / 60), a.volume_l, b.volume_l) AS summary,
-                   jsonb_build_array({ev("fuel_transactions", "a")}, {ev("fuel_transactions", "b")}) AS evidence
-            FROM fuel_transactions a
-            JOIN fuel_transactions b ON b.plate = a.plate AND b.ts > a.ts
-                 AND b.ts <= a.ts + make_interval(mins => :p_window_minutes)
-            JOIN vehicles v ON v.plate = a.plate
-            WHERE a.ts BETWEEN {T0} AND {T1} AND a.{FUEL} AND b.{FUEL}
-              AND a.volume_l > 0 AND b.volume_l > 0""",
+        # Each refuel against the next one of the same vehicle: one pass, no self-join.
+        f"""WITH seq AS (
+                SELECT f AS frow, f.txn_id, f.plate, f.ts, f.volume_l,
+                       lead(f) OVER (PARTITION BY f.plate ORDER BY f.ts, f.txn_id) AS nrow
+                FROM fuel_transactions f
+                WHERE f.ts BETWEEN {T0} - make_interval(mins => :p_window_minutes)
+                               AND {T1} + make_interval(mins => :p_window_minutes)
+                  AND f.{FUEL} AND f.volume_l > 0)
+            SELECT s.txn_id || '|' || (s.nrow).txn_id AS evidence_key, {NO_PERSON} AS person_id,
+                   v.unit_code, s.plate, {local_date("s.ts")} AS occurred_on,
+                   format('%s 在 %s 分钟内加油两次（%s 升、%s 升）', s.plate,
+                          round(extract(epoch FROM (s.nrow).ts - s.ts) / 60), s.volume_l,
+                          (s.nrow).volume_l) AS summary,
+                   jsonb_build_array({ev("fuel_transactions", "s.frow")},
+                                     {ev("fuel_transactions", "s.nrow")}) AS evidence
+            FROM seq s JOIN vehicles v ON v.plate = s.plate
+            WHERE (s.nrow).txn_id IS NOT NULL AND s.ts BETWEEN {T0} AND {T1}
+              AND (s.nrow).ts <= s.ts + make_interval(mins => :p_window_minutes)""",
     ),
     RuleCode(
         "fuel.consumption_above_norm",

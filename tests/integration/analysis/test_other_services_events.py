@@ -1,12 +1,13 @@
-"""A red alert casework registered as a clue and then filed as a case links to that case."""
+"""Other services' events: casework's clues and cases link alerts; intake's 12345 orders feed rules."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 from libs.events.contracts.casework import CaseFiled, ClueRegistered, Subject
-from libs.events.contracts.intake import ReportedPerson
+from libs.events.contracts.intake import HotlineOrderReceived, HotlineOrderUpdated, ReportedPerson
 from libs.events.store import ANY, EventStore, Metadata
 from services.analysis.handlers import make_handler
 from tests.conftest import Schemas
@@ -74,3 +75,57 @@ async def test_a_case_filed_from_an_alerts_clue_links_the_alert(
             "SELECT count(*) FROM events WHERE type = 'zhengfeng.analysis.alert_linked_to_case'"
         )
         assert linked == 1
+
+
+async def test_12345_orders_arriving_from_intake_feed_the_hotline_rules(
+    database_url: str, schemas: Schemas
+) -> None:
+    async with running(database_url, schemas) as analysis:
+        await analysis.send("units", '{"unit_code":"U007","name":"青山县住建局"}\n'.encode())
+        intake = EventStore(await schemas.migrated("intake"), source="/zhengfeng/intake")
+        events: list[Any] = []
+        for n in range(6):
+            opened = datetime(2026, 3, 2 + n, 1, 0, tzinfo=UTC)
+            events.append(
+                HotlineOrderReceived(
+                    order_number=f"12345-{n}",
+                    unit="青山县住建局",
+                    category=f"topic-{n}",
+                    content="反映问题",
+                    deadline=opened + timedelta(days=5),
+                    status="processing",
+                    received_at=opened,
+                )
+            )
+            events.append(
+                HotlineOrderUpdated(
+                    order_number=f"12345-{n}",
+                    unit="青山县住建局",
+                    status="closed",
+                    satisfaction="不满意",
+                    updated_at=opened + timedelta(days=12),
+                )
+            )
+        recorded = await intake.append(
+            "hotline", events, expected_version=ANY, meta=Metadata(actor="t")
+        )
+        rt = analysis.app.state.runtime
+        handle = make_handler(rt.store)
+        for r in recorded:
+            async with rt.engine.begin() as conn:
+                await handle(conn, r.envelope)
+
+        run = await analysis.http.post(
+            "/v1/rules/run",
+            json={
+                "period_from": "2026-03-01T00:00:00+08:00",
+                "period_to": "2026-03-31T00:00:00+08:00",
+            },
+            headers=analysis.analyst,
+        )
+
+        assert run.status_code == 200, run.text
+        (alert,) = await analysis.alerts(rule="hotline.unit_sloth")
+        assert alert["unit_code"] == "U007"
+        assert alert["unit_name"] == "青山县住建局"
+        assert alert["evidence_key"] == "U007|2026-03"
