@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration e2e lint format bench verify clean
+.PHONY: run test unit integration e2e load lint format bench verify clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,9 +38,14 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## bench: prints throughput figures and ceilings; asserts nothing
+## load: LOAD_RATE transfers/s for LOAD_SECONDS through the four services; counts must match
+load: $(STAMP)
+	LOAD_RATE=$${LOAD_RATE:-50} LOAD_SECONDS=$${LOAD_SECONDS:-60} $(BIN)/python -m pytest -q -s tests/e2e/test_load.py
+
+## bench: prints throughput figures and ceilings (store, relay, end to end); asserts nothing
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.e2e
 
 verify: $(STAMP)
 	$(BIN)/zhengfeng verify

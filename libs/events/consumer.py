@@ -134,6 +134,8 @@ class ConsumerRunner:
             max_poll_records=200,
             session_timeout_ms=self.session_timeout_ms,
             heartbeat_interval_ms=max(self.session_timeout_ms // 3, 100),
+            # Notice partitions added to a topic (or a topic made again with more) soon.
+            metadata_max_age_ms=10_000,
         )
         self._consumer = consumer
         consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))

@@ -101,6 +101,24 @@ async def end_offsets_total(bootstrap: str, topic: str) -> int | None:
         await consumer.stop()
 
 
+async def end_offsets(bootstrap: str, topic: str) -> dict[int, int] | None:
+    """Each partition's end offset, or None when the topic does not exist.
+
+    Only "is a partition empty" is exact on the embedded broker (see ``end_offsets_total``).
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            return None
+        offsets = await consumer.end_offsets([TopicPartition(topic, p) for p in partitions])
+        return {tp.partition: int(offset) for tp, offset in offsets.items()}
+    finally:
+        await consumer.stop()
+
+
 async def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
     """Return once the broker answers metadata requests; raise after ``timeout``."""
     deadline = asyncio.get_running_loop().time() + timeout

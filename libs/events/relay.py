@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.structs import RecordMetadata
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import to_kafka
-from libs.events.kafka import end_offsets_total
+from libs.events.kafka import end_offsets, end_offsets_total, ensure_topics
 from libs.events.store import START, Checkpoint, EventStore
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,8 @@ class Relay:
         idle_interval: float = 0.1,
         standby_interval: float = 1.0,
         on_published: Callable[[int, int], None] | None = None,
+        partitions: int = 6,
+        wipe_check_interval: float = 2.0,
     ) -> None:
         self.store = store
         self.producer = producer
@@ -69,6 +72,13 @@ class Relay:
         self._on_published = on_published
         self._lag_counted_at = float("-inf")
         self._behind = 0
+        self._reset_requested = False
+        self.partitions = partitions
+        self.wipe_check_interval = wipe_check_interval
+        self._checked_at = float("-inf")
+        # The highest offset acknowledged per partition: one that goes back means the
+        # broker lost the topic.
+        self._offsets: dict[int, int] = {}
 
     async def cursor(self) -> Checkpoint:
         """Where the relay will resume."""
@@ -107,13 +117,34 @@ class Relay:
         batch = await self.store.read_all(cursor, limit=self.batch_size)
         if not batch:
             return 0
+        if not await self._topic_exists():
+            # The broker lost the topic (an embedded broker that restarted). Make it
+            # before producing: records sent to a topic that is not made again leave it
+            # half there. What was published before may never have been consumed, so
+            # publish the whole store again; consumers' inboxes drop the repeats.
+            log.warning("topic %s is gone: making it and republishing the store", self.topic)
+            await ensure_topics(self.bootstrap, [self.topic], self.partitions)
+            await self.producer.client.force_metadata_update()
+            self._offsets.clear()
+            await self.reset()
+            return 0
         deliveries = []
         for recorded in batch:
             key, value, headers = to_kafka(recorded.envelope)
             deliveries.append(
                 await self.producer.send(self.topic, value=value, key=key, headers=headers)
             )
-        await asyncio.gather(*deliveries)
+        acknowledged = await asyncio.gather(*deliveries)
+        if self._offsets_went_back(acknowledged):
+            # Offsets only grow: the broker lost the topic (an embedded broker that
+            # restarted). What was published before may never have been consumed, so
+            # publish the whole store again; consumers' inboxes drop the repeats.
+            log.warning(
+                "topic %s restarted at lower offsets: broker lost its data; republishing the store",
+                self.topic,
+            )
+            await self.reset()
+            return len(batch)
         last = batch[-1].checkpoint
         async with self.store.engine.begin() as c:
             await c.execute(_SAVE, {"n": self.name, "tx": last.tx_id, "pos": last.position})
@@ -128,6 +159,42 @@ class Relay:
                 self._behind = max(self._behind - len(batch), 0)
             self._on_published(len(batch), self._behind)
         return len(batch)
+
+    async def _topic_exists(self) -> bool:
+        # One metadata round trip per batch: cheap next to the batch's acknowledgements.
+        cluster = await self.producer.client.fetch_all_metadata()
+        partitions = cluster.partitions_for_topic(self.topic)
+        if partitions:
+            # Made again with as many partitions, so that keys land where they did.
+            self.partitions = len(partitions)
+        return self.topic in cluster.topics()
+
+    def _offsets_went_back(self, acknowledged: Sequence[RecordMetadata]) -> bool:
+        went_back = False
+        for md in acknowledged:
+            previous = self._offsets.get(md.partition, -1)
+            if md.offset <= previous:
+                went_back = True
+            self._offsets[md.partition] = md.offset
+        if went_back:
+            self._offsets.clear()
+        return went_back
+
+    async def _check_broker_kept_its_data(self) -> None:
+        # An idle relay hears of a wiped broker from no acknowledgement: now and then, look
+        # whether a partition it published to is empty again (offsets only grow).
+        now = asyncio.get_running_loop().time()
+        if not self._offsets or now - self._checked_at < self.wipe_check_interval:
+            return
+        self._checked_at = now
+        ends = await end_offsets(self.bootstrap, self.topic)
+        if ends is None or any(ends.get(p, 0) == 0 for p in self._offsets):
+            self.broker_lost_data()
+
+    def broker_lost_data(self) -> None:
+        """Ask the relay to publish the whole store again, from its own loop (so that no
+        batch in flight moves the cursor past the reset)."""
+        self._reset_requested = True
 
     async def run(self, stop: asyncio.Event) -> None:
         """Publish until ``stop`` is set while leading; stand by while another relay leads.
@@ -171,6 +238,13 @@ class Relay:
             # a standby may already lead, so stop publishing (the error says why).
             await lock.execute(_STILL_CONNECTED)
             try:
+                if self._reset_requested:
+                    self._reset_requested = False
+                    self._offsets.clear()
+                    log.warning(
+                        "relay %s: broker lost its data; republishing the store", self.topic
+                    )
+                    await self.reset()
                 sent = await self.publish_batch()
                 backoff = 0.5
             except Exception:
@@ -182,6 +256,11 @@ class Relay:
                 backoff = min(backoff * 2, 10.0)
                 continue
             if sent < self.batch_size:
+                if sent == 0:
+                    try:
+                        await self._check_broker_kept_its_data()
+                    except Exception as exc:  # unreachable: the next publish will say so
+                        log.debug("relay %s: broker check failed: %r", self.topic, exc)
                 await _sleep_or_stop(stop, self.idle_interval)
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.events.store import ConcurrencyError
@@ -169,8 +171,48 @@ def install(app: FastAPI) -> None:
         return internal_error(request, exc)
 
 
+_CONNECTION_LOST = (
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # pg_terminate_backend, shutdown
+    asyncpg.exceptions.InterfaceError,
+    ConnectionError,
+)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    """Whether an error means the database connection (not the statement) failed."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, _CONNECTION_LOST):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def internal_error(request: Request, exc: Exception) -> JSONResponse:
-    """Log an unexpected error and answer a 500 problem that does not leak its details."""
+    """Log an unexpected error and answer a 500 problem that does not leak its details.
+
+    A lost database connection is a 503 instead: the transaction was rolled back, unless
+    the connection died while committing, when the server may have kept it; retrying
+    with the same Idempotency-Key tells the two apart.
+    """
+    if _connection_lost(exc):
+        log.warning("database connection lost on %s %s: %r", request.method, request.url.path, exc)
+        return problem_response(
+            Problem(
+                503,
+                "database-unavailable",
+                "The database connection was lost",
+                "The command was not completed. Send it again with the same "
+                "Idempotency-Key: if it was saved after all, you get the original answer.",
+                headers={"Retry-After": "1"},
+            ),
+            request.url.path,
+        )
     log.error(
         "unhandled error on %s %s",
         request.method,

@@ -142,6 +142,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     kafka.events_topic(service),
                     bootstrap=bootstrap,
                     on_published=published,
+                    partitions=settings.topic_partitions,
                 )
                 with contextlib.suppress(Exception):
                     await rt.relay.reset_if_broker_was_wiped()
@@ -166,6 +167,8 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                 rt.tasks.append(
                     asyncio.create_task(_consume(rt.consumer, rt.stop, service), name="consumer")
                 )
+        if rt.producer is not None and settings.topic_check_interval_seconds > 0:
+            rt.tasks.append(asyncio.create_task(_keep_topics(rt, bootstrap), name="topic-keeper"))
         if settings.store_checkpoint_interval_seconds > 0:
             rt.tasks.append(
                 asyncio.create_task(
@@ -289,6 +292,58 @@ def _correlated(handler: Handler) -> Handler:
             correlation_id.reset(token)
 
     return handle
+
+
+async def _keep_topics(rt: Runtime, bootstrap: str) -> None:
+    """Make the service's topics again when the broker has lost them, and recover.
+
+    A broker that lost its data (the embedded one keeps nothing across a restart) comes
+    back without topics; producing to one that is not made again leaves it half there
+    (offset commits on it fail). So: make missing topics, give the relay and the
+    consumer's dead-letter path a fresh producer, and have the relay republish the store
+    when its own topic was among them — consumers' inboxes drop what they already had.
+    """
+    settings = rt.settings
+    # Only the service's own topics: another service's are its owner's to make again
+    # (with its own store to republish).
+    own = kafka.events_topic(settings.service)
+    topics = [own, kafka.dead_letter_topic(settings.service)]
+    # Partitions per topic as last seen: a topic made again keeps its count, so that keys
+    # land on the partitions they did and consumers' assignments stay whole.
+    partitions = dict.fromkeys(topics, settings.topic_partitions)
+    while not rt.stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(rt.stop.wait(), timeout=settings.topic_check_interval_seconds)
+        if rt.stop.is_set():
+            return
+        for topic in topics:
+            known = rt.producer.client.cluster.partitions_for_topic(topic)
+            if known:
+                partitions[topic] = len(known)
+        created = []
+        try:
+            for count in sorted(set(partitions.values())):
+                same = [t for t in topics if partitions[t] == count]
+                created += await kafka.ensure_topics(bootstrap, same, count)
+        except Exception as exc:  # broker down or topics managed elsewhere: look again later
+            log.debug("topic check failed: %r", exc)
+            continue
+        if not created:
+            continue
+        log.warning("broker lost topics %s: made them again", created)
+        try:
+            fresh = await _start_producer(bootstrap, rt.stop)
+        except Exception:
+            return  # stopping
+        stale, rt.producer = rt.producer, fresh
+        if rt.relay is not None:
+            rt.relay.producer = fresh
+            if own in created:
+                rt.relay.broker_lost_data()
+        if rt.consumer is not None:
+            rt.consumer.producer = fresh
+        with contextlib.suppress(Exception):
+            await stale.stop()
 
 
 async def _checkpoint_periodically(store: EventStore, interval: float, stop: asyncio.Event) -> None:

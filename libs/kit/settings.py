@@ -41,6 +41,9 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.2
     consumer_session_timeout_ms: int = 10000
+    topic_check_interval_seconds: float = 2.0
+    """How often the service makes sure its topics exist (0 turns it off): a broker that
+    lost its data is noticed, its topics made again and the store republished."""
     store_checkpoint_interval_seconds: float = 3600.0
     """How often the service records a whole-store checkpoint (0 turns it off)."""
 

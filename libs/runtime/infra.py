@@ -32,6 +32,8 @@ def free_port(preferred: int | None = None) -> int:
     """``preferred`` if nothing listens there, else any free loopback port."""
     if preferred:
         with socket.socket() as s:
+            # As servers bind: a port whose old connections linger in TIME_WAIT is free.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind(("127.0.0.1", preferred))
                 return preferred

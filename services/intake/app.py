@@ -10,12 +10,14 @@ from libs.kit.issuer import router as issuer_router
 from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings
 from services.intake.api import router
+from services.intake.handlers import make_handler
 from services.intake.limits import BodyLimit
 from services.intake.projections import TransfersProjection
+from services.intake.ratelimit import SlidingWindow
 from services.intake.settings import IntakeSettings, Settings
 
-SUBSCRIBES_TO: tuple[str, ...] = ()
-"""Whose events this service consumes (none yet: casework's outcomes come later)."""
+SUBSCRIBES_TO: tuple[str, ...] = ("casework",)
+"""Whose events this service consumes: casework's, to tell sources what became of clues."""
 
 
 def create(settings: ServiceSettings | None = None) -> FastAPI:
@@ -42,9 +44,12 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
             routers=[router, issuer_router(issuer)],
             projections=[TransfersProjection()],
             on_start=on_start,
+            make_handler=make_handler,
+            subscribes_to=SUBSCRIBES_TO,
             jwks_fetcher=lambda app: issuer.fetch_jwks,
         ),
     )
+    app.state.report_limiter = SlidingWindow(settings.reports_per_address_per_hour, 3600.0)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,

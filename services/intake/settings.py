@@ -29,6 +29,13 @@ class IntakeSettings(ServiceSettings):
     )
     attachments_dir: Path = Path.home() / ".zhengfeng" / "intake" / "attachments"
     """Where attachment files live, named by their SHA-256 (outside the event store)."""
+    reports_per_address_per_hour: int = 10
+    """Public reports one client address may file in an hour."""
+    report_secret_max_failures: int = 5
+    """Wrong secrets for one receipt code before it is locked for a while."""
+    report_lock_seconds: int = 900
+    report_acknowledge_workdays: int = 15
+    """Real-name reporters are told of acceptance within this many working days."""
     pii_vault_schema: str = "pii_vault"
     """Schema of the shared personal-data vault (see libs/events/pii.py)."""
     pii_reveal_roles: list[str] = Field(

@@ -185,3 +185,66 @@ class PersonalDataShredded(Event):
     shredded_by: str
     reason: str
     shredded_at: datetime
+
+
+@registry.register
+class ClueProgressNoted(Event):
+    """线索办理进展: what the clue's source may now learn, noted from casework's events."""
+
+    type_name = "zhengfeng.intake.clue_progress_noted"
+    version = 1
+
+    clue_id: UUID
+    status: str
+    """registered / disposed / case_filed / closed / name_cleared."""
+    outcome_for_source: str | None = None
+    learned_from: str
+    """The casework event type it was learned from."""
+    noted_at: datetime
+
+
+@registry.register
+class ReportReceived(Event):
+    """信访举报: a public report's reporter side, next to its ClueReceived.
+
+    The reporter's contact details are sealed under their own key (``reporter_ref``);
+    a real-name reporter must be told of acceptance by ``acknowledge_by`` (15 working days).
+    """
+
+    type_name = "zhengfeng.intake.report_received"
+    version = 1
+
+    clue_id: UUID
+    anonymous: bool
+    reporter_ref: UUID
+    sealed: dict[str, str] = Field(default_factory=dict)
+    acknowledge_by: date | None = None
+    received_at: datetime
+
+
+@registry.register
+class ReportAcknowledged(Event):
+    """受理告知: the real-name reporter was told their report was accepted."""
+
+    type_name = "zhengfeng.intake.report_acknowledged"
+    version = 1
+
+    clue_id: UUID
+    acknowledged_by: str
+    acknowledged_at: datetime
+
+
+@registry.register
+class ReportMessagePosted(Event):
+    """A message between the reporter and the intake clerk (text sealed, reporter's key)."""
+
+    type_name = "zhengfeng.intake.report_message_posted"
+    version = 1
+
+    clue_id: UUID
+    message_id: UUID
+    author: str
+    """``reporter`` or ``clerk``."""
+    clerk: str | None = None
+    sealed_text: str
+    posted_at: datetime

@@ -13,13 +13,20 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from libs.events.contracts.intake import AttachmentRef, ClueReceived, PersonalDataAccessed
+from libs.events.contracts.intake import (
+    AttachmentRef,
+    ClueReceived,
+    PersonalDataAccessed,
+    ReportAcknowledged,
+    ReportReceived,
+)
 from libs.events.store import ANY, Metadata
 from libs.kit.auth import Principal, require_roles
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
 from services.intake.api.deps import Settings, VaultDep
+from services.intake.api.reports import MessageIn, MessageOut, messages_of, post_message
 from services.intake.domain import clue_stream
 from services.intake.personal import SEALED_FIELDS, shown_persons
 
@@ -119,4 +126,65 @@ async def open_clue(
             vault, clue.reported_persons, context=str(clue_id), reveal=reveal
         ),
         personal_data="revealed" if reveal else "masked",
+    )
+
+
+Clerk = Annotated[Principal, require_roles("clerk", "supervisor")]
+
+
+@router.get("/clues/{clue_id}/messages", response_model=list[MessageOut])
+async def clerk_reads_messages(
+    clue_id: UUID, clerk: Clerk, store: Store, vault: VaultDep
+) -> list[MessageOut]:
+    """The conversation with the reporter of a public report."""
+    history = [r.event for r in await store.read_stream(clue_stream(clue_id))]
+    if not any(isinstance(e, ReportReceived) for e in history):
+        raise Problem(404, "not-a-report", "Not found", f"Clue {clue_id} has no reporter.")
+    return await messages_of(vault, clue_id, history)
+
+
+@router.post("/clues/{clue_id}/messages", status_code=201, response_model=list[MessageOut])
+async def clerk_writes(
+    clue_id: UUID, body: MessageIn, clerk: Clerk, store: Store, vault: VaultDep
+) -> list[MessageOut]:
+    """Write to the reporter (they read it with their receipt code and secret)."""
+    await post_message(store, vault, clue_id, body.text, author="clerk", actor=clerk.actor)
+    history = [r.event for r in await store.read_stream(clue_stream(clue_id))]
+    return await messages_of(vault, clue_id, history)
+
+
+class AcknowledgementOut(BaseModel):
+    """A real-name report's acceptance notice, and whether it was in time."""
+
+    clue_id: UUID
+    acknowledge_by: date
+    acknowledged_at: datetime
+    in_time: bool
+
+
+@router.post("/clues/{clue_id}/acknowledgement", status_code=201, response_model=AcknowledgementOut)
+async def acknowledge_report(clue_id: UUID, clerk: Clerk, store: Store) -> AcknowledgementOut:
+    """Record that the real-name reporter was told of acceptance (受理告知)."""
+    history = [r.event for r in await store.read_stream(clue_stream(clue_id))]
+    report = next((e for e in history if isinstance(e, ReportReceived)), None)
+    if report is None or report.acknowledge_by is None:
+        raise Problem(
+            404, "no-acknowledgement-due", "Not found", "This clue has no real-name reporter."
+        )
+    done = next((e for e in history if isinstance(e, ReportAcknowledged)), None)
+    if done is None:
+        done = ReportAcknowledged(
+            clue_id=clue_id, acknowledged_by=clerk.actor, acknowledged_at=store.clock()
+        )
+        await store.append(
+            clue_stream(clue_id),
+            [done],
+            expected_version=ANY,
+            meta=Metadata(actor=clerk.actor, correlation_id=correlation_id.get() or str(uuid4())),
+        )
+    return AcknowledgementOut(
+        clue_id=clue_id,
+        acknowledge_by=report.acknowledge_by,
+        acknowledged_at=done.acknowledged_at,
+        in_time=done.acknowledged_at.date() <= report.acknowledge_by,
     )

@@ -14,7 +14,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.contracts.intake import AttachmentRef, ClueReceived
-from libs.events.envelope import canonical_json
 from libs.events.store import NO_STREAM, Metadata
 from libs.events.taxonomy import load as load_taxonomy
 from libs.kit import idempotency
@@ -27,11 +26,12 @@ from services.intake.api.deps import VaultDep
 from services.intake.domain import (
     TransferClue,
     clue_stream,
-    format_clue_number,
     receive_transfer,
     resident_id_problem,
 )
+from services.intake.domain.progress import SourceView, evolve, status_label
 from services.intake.personal import seal_persons
+from services.intake.references import claim_reference, next_clue_number, remember_reference
 
 router = APIRouter(prefix="/v1", tags=["clue transfers"])
 
@@ -111,8 +111,13 @@ class TransferOut(BaseModel):
     clue_number: str
     reference: str | None
     status: str
+    """received / registered / disposed / case_filed / closed / name_cleared."""
+    status_label: str
+    outcome: str | None = None
+    """What casework decided the source may be told, once it has decided."""
     categories: list[str]
     received_at: datetime
+    updated_at: datetime | None = None
     status_url: str
 
 
@@ -133,7 +138,7 @@ async def transfer_clue(
         raise Problem(
             403, "no-department", "Not allowed", "This client is not bound to a department."
         )
-    _check_categories(body.categories)
+    check_categories(body.categories)
     payload = body.model_dump(mode="json")
     request_hash = idempotency.fingerprint(payload)
     async with store.engine.begin() as conn:
@@ -142,44 +147,15 @@ async def transfer_clue(
             if stored is not None:
                 return _answer(stored.body, stored.status_code, replayed=True)
         clue_id = uuid4()
-        taken = await conn.execute(
-            text(
-                """INSERT INTO partner_references (department, reference, clue_id, request_hash, response)
-                   VALUES (:d, :r, :id, :h, '{}') ON CONFLICT DO NOTHING RETURNING 1"""
-            ),
-            {"d": partner.department, "r": body.reference, "id": clue_id, "h": request_hash},
+        stored_answer = await claim_reference(
+            conn, partner.department, body.reference, clue_id, request_hash
         )
-        if taken.first() is None:
-            row = (
-                await conn.execute(
-                    text(
-                        "SELECT request_hash, response FROM partner_references WHERE department = :d AND reference = :r"
-                    ),
-                    {"d": partner.department, "r": body.reference},
-                )
-            ).one()
-            if row.request_hash != request_hash:
-                raise Problem(
-                    409,
-                    "reference-reused",
-                    "This reference number was already used",
-                    f"Reference {body.reference!r} was transferred before with different content. "
-                    "Send a new reference number, or resend the original unchanged.",
-                    errors=[{"field": "reference", "reason": "already used for a different clue"}],
-                )
+        if stored_answer is not None:
             if idempotency_key is not None:
-                await idempotency.remember(conn, partner.actor, idempotency_key, 201, row.response)
-            return _answer(row.response, 201, replayed=True)
+                await idempotency.remember(conn, partner.actor, idempotency_key, 201, stored_answer)
+            return _answer(stored_answer, 201, replayed=True)
         now = store.clock()
-        serial = (
-            await conn.execute(
-                text(
-                    """INSERT INTO clue_numbers (year, last) VALUES (:y, 1)
-                       ON CONFLICT (year) DO UPDATE SET last = clue_numbers.last + 1 RETURNING last"""
-                ),
-                {"y": now.year},
-            )
-        ).scalar_one()
+        clue_number = await next_clue_number(conn, now)
         command = TransferClue(
             department=partner.department,
             reference=body.reference,
@@ -194,9 +170,7 @@ async def transfer_clue(
             place=body.place,
             attachments=await _uploaded(conn, partner.actor, body.attachments),
         )
-        events = receive_transfer(
-            command, clue_id=clue_id, clue_number=format_clue_number(now.year, serial), now=now
-        )
+        events = receive_transfer(command, clue_id=clue_id, clue_number=clue_number, now=now)
         await store.append(
             clue_stream(clue_id),
             events,
@@ -205,18 +179,14 @@ async def transfer_clue(
             conn=conn,
         )
         out = _transfer_out(events[0]).model_dump(mode="json")
-        await conn.execute(
-            text(
-                "UPDATE partner_references SET response = CAST(:b AS jsonb) WHERE department = :d AND reference = :r"
-            ),
-            {"b": canonical_json(out), "d": partner.department, "r": body.reference},
-        )
+        await remember_reference(conn, partner.department, body.reference, out)
         if idempotency_key is not None:
             await idempotency.remember(conn, partner.actor, idempotency_key, 201, out)
     return _answer(out, 201)
 
 
-def _check_categories(codes: list[str]) -> None:
+def check_categories(codes: list[str], *, field: str = "categories") -> None:
+    """A 422 problem listing the valid codes if any of ``codes`` is not in the taxonomy."""
     taxonomy = load_taxonomy()
     unknown = taxonomy.unknown(codes)
     if unknown:
@@ -227,7 +197,7 @@ def _check_categories(codes: list[str]) -> None:
             f"Not in the taxonomy (version {taxonomy.version}): {', '.join(unknown)}. "
             "Use one of valid_categories.",
             errors=[
-                {"field": f"categories[{i}]", "reason": f"unknown category {code!r}"}
+                {"field": f"{field}[{i}]", "reason": f"unknown category {code!r}"}
                 for i, code in enumerate(codes)
                 if code in unknown
             ],
@@ -274,25 +244,32 @@ def _answer(out: dict[str, Any], status_code: int, *, replayed: bool = False) ->
     return JSONResponse(out, status_code, headers=headers)
 
 
-def _transfer_out(event: ClueReceived, status: str = "received") -> TransferOut:
+def _transfer_out(event: ClueReceived, view: SourceView | None = None) -> TransferOut:
+    view = view or SourceView(updated_at=event.received_at)
     return TransferOut(
         clue_id=event.clue_id,
         clue_number=event.clue_number,
         reference=event.source_reference,
-        status=status,
+        status=view.status,
+        status_label=status_label(view.status),
+        outcome=view.outcome,
         categories=event.categories,
         received_at=event.received_at,
+        updated_at=view.updated_at,
         status_url=_status_url(event.clue_id),
     )
 
 
 @router.get("/clue-transfers/{clue_id}", response_model=TransferOut)
 async def get_transfer(clue_id: UUID, partner: Partner, store: Store) -> Any:
-    """A transfer's status; another department's clue is not found."""
-    for recorded in await store.read_stream(clue_stream(clue_id)):
-        event = recorded.event
-        if isinstance(event, ClueReceived) and event.source_department == partner.department:
-            return _transfer_out(event)
+    """A transfer's status and outcome; another department's clue is not found."""
+    history = [r.event for r in await store.read_stream(clue_stream(clue_id))]
+    received = next((e for e in history if isinstance(e, ClueReceived)), None)
+    if received is not None and received.source_department == partner.department:
+        view = SourceView()
+        for event in history:
+            view = evolve(view, event)
+        return _transfer_out(received, view)
     raise Problem(
         404, "not-found", "Not found", f"No clue transfer {clue_id} from your department."
     )
@@ -322,8 +299,11 @@ async def list_transfers(
             clue_number=r["clue_number"],
             reference=r["reference"],
             status=r["status"],
+            status_label=status_label(r["status"]),
+            outcome=r["outcome"],
             categories=r["categories"],
             received_at=r["received_at"],
+            updated_at=r["updated_at"],
             status_url=_status_url(r["clue_id"]),
         )
         for r in rows

@@ -1,0 +1,316 @@
+"""Faults in the middle of the flow: the broker, a service process, the database.
+
+The four services run as processes on a broker of this module's own (an embedded one,
+which loses everything when it stops), so that killing it disturbs no other test. After
+each fault the tests check what a user would: every clue the partner got a 201 for is
+in casework's ledger, analysis's subject index and accountability's unit index, once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
+
+from libs.runtime.infra import EmbeddedBroker, free_port
+from tests.e2e.conftest import Platform, Tokens
+from tests.integration.kafka_support import read_topic
+
+SETTLES_WITHIN = 90.0
+"""How long the platform may take to converge after a fault (group session expiry on
+the embedded broker alone is ~20 s)."""
+
+
+@pytest.fixture(scope="module")
+def broker(platform_logs: Path) -> Iterator[EmbeddedBroker]:
+    """A broker only this module's platform uses."""
+    b = EmbeddedBroker(port=free_port(), log_path=platform_logs / "broker.log")
+    b.start()
+    try:
+        yield b
+    finally:
+        b.stop()
+
+
+@pytest.fixture(scope="module")
+def bootstrap(broker: EmbeddedBroker) -> str:
+    """Overrides the run's shared broker for this module's platform."""
+    return broker.bootstrap
+
+
+def restart(broker: EmbeddedBroker) -> None:
+    """Start the broker again on the same port (empty: it kept nothing)."""
+    port = broker.port
+    broker.start()
+    assert broker.port == port, "the broker came back on another port"
+
+
+def body(unit: str, name: str) -> dict[str, Any]:
+    return {
+        "reference": f"SJ-2026-{uuid4().hex[:10]}",
+        "reported_persons": [{"name": name, "unit": unit, "post": "科长"}],
+        "categories": ["violation_gifts"],
+        "narrative": "审计发现其违规收受礼品礼金。",
+    }
+
+
+async def send(
+    client: httpx.AsyncClient, platform: Platform, tokens: Tokens, unit: str, name: str
+) -> str:
+    """One transfer, retried with its Idempotency-Key until it gets an answer; clue id."""
+    key, payload = str(uuid4()), body(unit, name)
+    for _ in range(50):
+        with contextlib.suppress(httpx.TransportError):
+            response = await client.post(
+                platform.url("intake", "/v1/clue-transfers"),
+                headers={**tokens.partner, "Idempotency-Key": key},
+                json=payload,
+            )
+            if response.status_code == 201:
+                return str(response.json()["clue_id"])
+            assert response.status_code in (500, 503), response.text
+        await asyncio.sleep(0.2)
+    raise AssertionError("transfer never accepted")
+
+
+async def listed(
+    client: httpx.AsyncClient, platform: Platform, tokens: Tokens, service: str, path: str, **q: str
+) -> list[dict[str, Any]]:
+    response = await client.get(platform.url(service, path), params=q, headers=tokens.operator)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
+async def placement(
+    client: httpx.AsyncClient, platform: Platform, tokens: Tokens, unit: str, name: str
+) -> dict[str, list[str]]:
+    """Where the clues about ``name`` of ``unit`` are, per service (with repeats)."""
+    ledger = []
+    cursor: str | None = None
+    while True:
+        params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
+        response = await client.get(
+            platform.url("casework", "/v1/clues"), params=params, headers=tokens.operator
+        )
+        assert response.status_code == 200, response.text
+        page = response.json()
+        ledger += [
+            c["clue_id"]
+            for c in page["items"]
+            if any(p["unit"] == unit for p in c["reported_persons"])
+        ]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    subjects = await listed(client, platform, tokens, "analysis", "/v1/subjects", name=name)
+    units = await listed(client, platform, tokens, "accountability", "/v1/units", unit=unit)
+    return {
+        "casework": ledger,
+        "analysis": [c for s in subjects for c in s["clue_ids"]],
+        "accountability": [c for u in units for c in u["clue_ids"]],
+    }
+
+
+async def everywhere_once(
+    client: httpx.AsyncClient,
+    platform: Platform,
+    tokens: Tokens,
+    unit: str,
+    name: str,
+    clue_ids: list[str],
+) -> dict[str, list[str]]:
+    """Wait until each service holds exactly ``clue_ids``; fail showing where they are."""
+    wanted = sorted(clue_ids)
+    deadline = time.monotonic() + SETTLES_WITHIN
+    while True:
+        where = await placement(client, platform, tokens, unit, name)
+        if all(sorted(ids) == wanted for ids in where.values()):
+            return where
+        for service, ids in where.items():
+            assert len(ids) == len(set(ids)), f"{service} applied a clue twice: {ids}"
+            assert set(ids) <= set(wanted), f"{service} holds clues nobody sent"
+        if time.monotonic() > deadline:
+            missing = {s: sorted(set(wanted) - set(ids)) for s, ids in where.items()}
+            raise AssertionError(f"not everywhere within {SETTLES_WITHIN:.0f}s; missing {missing}")
+        await asyncio.sleep(0.5)
+
+
+async def nothing_caused_twice(platform: Platform) -> None:
+    """No consumer recorded the same effect of one incoming event twice."""
+    for service in ("casework", "analysis", "accountability"):
+        engine = platform.engine(service)
+        try:
+            async with engine.connect() as conn:
+                repeats = (
+                    await conn.execute(
+                        text(
+                            """SELECT causation_id, type, stream_id, count(*) FROM events
+                               WHERE causation_id IS NOT NULL
+                               GROUP BY 1, 2, 3 HAVING count(*) > 1"""
+                        )
+                    )
+                ).all()
+        finally:
+            await engine.dispose()
+        assert repeats == [], f"{service} applied events twice: {repeats}"
+
+
+async def test_broker_killed_and_restarted_mid_flow_loses_and_repeats_nothing(
+    platform: Platform, tokens: Tokens, broker: EmbeddedBroker
+) -> None:
+    unit, name = "某县水利局", "钱一"
+    async with httpx.AsyncClient(timeout=10) as client:
+        before = [await send(client, platform, tokens, unit, name) for _ in range(6)]
+        # Some of these are on the broker, some may not be consumed yet: then it dies.
+        await asyncio.to_thread(broker.stop)
+        during = [await send(client, platform, tokens, unit, name) for _ in range(4)]
+        await asyncio.to_thread(restart, broker)
+        after = [await send(client, platform, tokens, unit, name) for _ in range(2)]
+
+        await everywhere_once(client, platform, tokens, unit, name, before + during + after)
+    await nothing_caused_twice(platform)
+
+
+async def test_a_consumer_killed_mid_consuming_and_restarted_loses_and_repeats_nothing(
+    platform: Platform, tokens: Tokens
+) -> None:
+    unit, name = "某县农业农村局", "孙二"
+    async with httpx.AsyncClient(timeout=10) as client:
+        sent = await asyncio.gather(
+            *(send(client, platform, tokens, unit, name) for _ in range(20))
+        )
+        # Analysis is somewhere in the middle of these when it is killed.
+        platform.kill("analysis")
+        more = [await send(client, platform, tokens, unit, name) for _ in range(3)]
+        platform.start("analysis")
+        await asyncio.to_thread(platform.wait_ready, "analysis")
+
+        await everywhere_once(client, platform, tokens, unit, name, [*sent, *more])
+    await nothing_caused_twice(platform)
+
+
+async def test_database_connections_dropped_during_commands_leave_no_half_applied_transfer(
+    platform: Platform, tokens: Tokens
+) -> None:
+    unit, name = "某县市场监管局", "李三"
+    outcomes: list[int] = []
+
+    async def attempt(client: httpx.AsyncClient, key: str, payload: dict[str, Any]) -> None:
+        response = await client.post(
+            platform.url("intake", "/v1/clue-transfers"),
+            headers={**tokens.partner, "Idempotency-Key": key},
+            json=payload,
+        )
+        outcomes.append(response.status_code)
+        if response.status_code != 201:
+            assert response.status_code == 503, response.text
+            problem = response.json()
+            assert problem["type"] == "/problems/database-unavailable"
+            assert "Idempotency-Key" in problem["detail"]
+
+    async def kill_intake_connections() -> None:
+        engine = platform.engine("intake")
+        try:
+            for _ in range(10):
+                async with engine.connect() as conn:
+                    await conn.execute(
+                        text(
+                            """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                               WHERE application_name = :app AND pid <> pg_backend_pid()"""
+                        ),
+                        {"app": f"zhengfeng-{platform.schemas['intake']}"},
+                    )
+                await asyncio.sleep(0.05)
+        finally:
+            await engine.dispose()
+
+    requests = [(str(uuid4()), body(unit, name)) for _ in range(30)]
+    async with httpx.AsyncClient(timeout=30) as client:
+        await asyncio.gather(
+            kill_intake_connections(),
+            *(attempt(client, key, payload) for key, payload in requests),
+        )
+        # The partner retries whatever failed, with the same key: one clue each.
+        clue_ids = []
+        for key, payload in requests:
+            for _ in range(20):
+                response = await client.post(
+                    platform.url("intake", "/v1/clue-transfers"),
+                    headers={**tokens.partner, "Idempotency-Key": key},
+                    json=payload,
+                )
+                if response.status_code == 201:
+                    clue_ids.append(response.json()["clue_id"])
+                    break
+                await asyncio.sleep(0.1)
+        assert len(clue_ids) == len(set(clue_ids)) == len(requests)
+
+        await everywhere_once(client, platform, tokens, unit, name, clue_ids)
+
+    engine = platform.engine("intake")
+    try:
+        async with engine.connect() as conn:
+            references = (
+                await conn.execute(
+                    text(
+                        """SELECT r.reference, r.clue_id, count(e.event_id) AS events
+                           FROM partner_references r
+                           LEFT JOIN events e ON e.stream_id = 'clue-' || r.clue_id
+                           WHERE r.reference = ANY(:refs) GROUP BY 1, 2"""
+                    ),
+                    {"refs": [p["reference"] for _, p in requests]},
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+    assert sorted(str(r.clue_id) for r in references) == sorted(clue_ids)
+    assert {r.events for r in references} == {1}, "a reference without its event, or two"
+    assert 503 in outcomes or set(outcomes) == {201}
+
+
+async def test_a_poison_message_is_parked_on_the_dead_letter_topic_and_the_rest_flow(
+    platform: Platform, tokens: Tokens, bootstrap: str
+) -> None:
+    unit, name = "某县卫健委", "周四"
+    topic = platform_topic(platform, "intake")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topic,
+            key=b"clue-poison",
+            value=b'{"not": "a clue"',
+            headers=[("ce_specversion", b"1.0"), ("ce_type", b"zhengfeng.intake.clue_received")],
+        )
+    finally:
+        await producer.stop()
+    async with httpx.AsyncClient(timeout=10) as client:
+        sent = [await send(client, platform, tokens, unit, name) for _ in range(3)]
+        await everywhere_once(client, platform, tokens, unit, name, sent)
+
+    for service in ("casework", "analysis", "accountability"):
+        engine = platform.engine(service)
+        try:
+            async with engine.connect() as conn:
+                parked = (await conn.execute(text("SELECT topic, error FROM dead_letters"))).all()
+        finally:
+            await engine.dispose()
+        assert [p.topic for p in parked] == [topic], service
+        assert "not a Zhengfeng CloudEvent" in parked[0].error
+    dead = await read_topic(bootstrap, f"{platform.prefix}.casework.dlq")
+    assert [r.key for r in dead] == [b"clue-poison"]
+    assert dict(dead[0].headers)["x-original-topic"] == topic.encode()
+
+
+def platform_topic(platform: Platform, service: str) -> str:
+    return f"{platform.prefix}.{service}.events"

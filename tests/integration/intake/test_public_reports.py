@@ -1,0 +1,170 @@
+"""Public reports: filed without login, followed up anonymously with a receipt and a secret."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import text
+
+from tests.integration.intake.test_personal_data import operator_auth
+from tests.integration.test_api import Intake
+
+SECRET = "qingshan-yijiu-2026"
+
+
+def report(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "anonymous": True,
+        "secret": SECRET,
+        "reported_persons": [{"name": "钱九", "unit": "某镇人民政府", "post": "镇长"}],
+        "categories": ["violation_dining"],
+        "narrative": "镇长每周在农家乐用公款宴请。",
+        "place": "某镇",
+    }
+    body.update(overrides)
+    return body
+
+
+async def _file(intake: Intake, **overrides: Any) -> Any:
+    return await intake.http.post("/v1/reports", json=report(**overrides))
+
+
+def _secret(value: str = SECRET) -> dict[str, str]:
+    return {"X-Report-Secret": value}
+
+
+async def _clue_id(intake: Intake) -> str:
+    async with intake.engine.connect() as conn:
+        return str((await conn.execute(text("SELECT clue_id FROM report_receipts"))).scalar_one())
+
+
+async def test_an_anonymous_reporter_follows_up_and_talks_with_the_clerk(intake: Intake) -> None:
+    filed = await _file(intake)
+    assert filed.status_code == 201, filed.text
+    code = filed.json()["receipt_code"]
+    assert len(code.replace("-", "")) == 24
+
+    status = await intake.http.get(f"/v1/reports/{code}", headers=_secret())
+    asked = await intake.http.post(
+        f"/v1/reports/{code}/messages", json={"text": "请问受理了吗？"}, headers=_secret()
+    )
+    clerk = await operator_auth(intake, "clerk")
+    clue_id = await _clue_id(intake)
+    answered = await intake.http.post(
+        f"/v1/clues/{clue_id}/messages", json={"text": "已受理，请耐心等待。"}, headers=clerk
+    )
+    conversation = await intake.http.get(f"/v1/reports/{code.lower()}/messages", headers=_secret())
+
+    assert status.status_code == 200, status.text
+    assert (status.json()["status"], status.json()["status_label"]) == ("received", "已接收")
+    assert asked.status_code == 201 and answered.status_code == 201, answered.text
+    assert [(m["author"], m["text"]) for m in conversation.json()] == [
+        ("举报人", "请问受理了吗？"),
+        ("信访室", "已受理，请耐心等待。"),
+    ]
+
+
+async def test_the_reporter_never_sees_internal_details(intake: Intake) -> None:
+    code = (await _file(intake)).json()["receipt_code"]
+    clerk = await operator_auth(intake, "clerk")
+    clue_id = await _clue_id(intake)
+    await intake.http.post(f"/v1/clues/{clue_id}/messages", json={"text": "收到"}, headers=clerk)
+
+    status = (await intake.http.get(f"/v1/reports/{code}", headers=_secret())).text
+    messages = (await intake.http.get(f"/v1/reports/{code}/messages", headers=_secret())).text
+
+    for leaked in (clue_id, "XS-", "operator:", "张三"):
+        assert leaked not in status + messages
+
+
+async def test_message_texts_and_the_secret_are_not_stored_in_plain_text(intake: Intake) -> None:
+    code = (await _file(intake)).json()["receipt_code"]
+    await intake.http.post(
+        f"/v1/reports/{code}/messages", json={"text": "我还有录音证据"}, headers=_secret()
+    )
+
+    async with intake.engine.connect() as conn:
+        events = json.dumps([r.data for r in await conn.execute(text("SELECT data FROM events"))])
+        receipts = [
+            dict(r._mapping) for r in await conn.execute(text("SELECT * FROM report_receipts"))
+        ]
+    assert "我还有录音证据" not in json.dumps(events, ensure_ascii=False)
+    assert "钱九" not in json.dumps(events, ensure_ascii=False)
+    assert receipts[0]["secret_hash"].startswith("$argon2id$")
+    assert code not in json.dumps(receipts, default=str)
+
+
+async def test_wrong_secrets_are_throttled_and_lock_the_receipt(intake: Intake) -> None:
+    code = (await _file(intake)).json()["receipt_code"]
+
+    wrong = [
+        (await intake.http.get(f"/v1/reports/{code}", headers=_secret(f"guess-{n}"))).status_code
+        for n in range(5)
+    ]
+    locked = await intake.http.get(f"/v1/reports/{code}", headers=_secret())
+
+    assert wrong == [401] * 5
+    assert locked.status_code == 429
+    assert int(locked.headers["retry-after"]) > 0
+
+
+async def test_an_unknown_code_answers_like_a_wrong_secret(intake: Intake) -> None:
+    response = await intake.http.get("/v1/reports/AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", headers=_secret())
+
+    assert response.status_code == 401
+    assert response.json()["type"] == "/problems/wrong-receipt-or-secret"
+
+
+async def test_a_real_name_report_has_an_acknowledgement_deadline_in_working_days(
+    intake: Intake,
+) -> None:
+    filed = await _file(
+        intake, anonymous=False, secret=None, reporter={"name": "孙十", "phone": "13800000000"}
+    )
+    assert filed.status_code == 201, filed.text
+    due = filed.json()["acknowledge_by"]
+    assert filed.json()["receipt_code"] is None
+    async with intake.engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT stream_id, data FROM events WHERE type LIKE '%report_received'")
+        )
+        stream_id, data = rows.one()
+    clue_id = stream_id.removeprefix("clue-")
+    clerk = await operator_auth(intake, "clerk")
+
+    acknowledged = await intake.http.post(f"/v1/clues/{clue_id}/acknowledgement", headers=clerk)
+
+    assert data["acknowledge_by"] == due
+    assert "孙十" not in json.dumps(data, ensure_ascii=False)
+    assert acknowledged.status_code == 201, acknowledged.text
+    assert acknowledged.json()["in_time"] is True
+
+
+async def test_an_anonymous_report_needs_a_secret_and_a_real_name_one_a_reporter(
+    intake: Intake,
+) -> None:
+    no_secret = await _file(intake, secret=None)
+    no_reporter = await _file(intake, anonymous=False)
+
+    assert no_secret.status_code == 422
+    assert no_secret.json()["errors"][0]["field"] == "secret"
+    assert no_reporter.status_code == 422
+    assert no_reporter.json()["errors"][0]["field"] == "reporter"
+    assert await intake.count("report_receipts") == 0
+
+
+async def test_reports_from_one_address_are_rate_limited(intake: Intake) -> None:
+    limit = intake.app.state.runtime.settings.reports_per_address_per_hour
+    real_name = {
+        "anonymous": False,
+        "secret": None,
+        "reporter": {"name": "孙十", "phone": "13800000000"},
+    }
+
+    codes = [(await _file(intake, **real_name)).status_code for _ in range(limit)]
+    over = await _file(intake, **real_name)
+
+    assert codes == [201] * limit
+    assert over.status_code == 429
+    assert "retry-after" in over.headers
