@@ -1,5 +1,10 @@
 """What casework does with other services' events: clues and red alerts enter the ledger.
 
+A yellow or green alert is kept aside (``watched_alerts``); when analysis escalates it to
+red (多源关联), it enters the ledger like a red alert, with the escalation's reason. A
+matter opened from an alert names the alert id as its source reference, which is how
+analysis links the alert to the clue and later to the case.
+
 Each lands pending disposal and is assigned by the routing table (data): the department
 of its category group, that department's duty officer and supervisor. A repeat report on a
 person whose earlier matter a leader owns (领导包案) goes back to that leader's team.
@@ -17,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import taxonomy
 from libs.events.consumer import Handler
-from libs.events.contracts.analysis import AlertLevel, AlertRaised
+from libs.events.contracts.analysis import AlertEscalated, AlertLevel, AlertRaised
 from libs.events.contracts.intake import ClueReceived
 from libs.events.envelope import Envelope
 from libs.events.store import EventStore, Metadata
@@ -74,6 +79,14 @@ async def owning_leader(
     return None
 
 
+_CONSUMED = (ClueReceived.type_name, AlertRaised.type_name, AlertEscalated.type_name)
+_WATCH = text(
+    """INSERT INTO watched_alerts (alert_id, alert) VALUES (:id, CAST(:alert AS jsonb))
+       ON CONFLICT (alert_id) DO NOTHING"""
+)
+_WATCHED = text("SELECT alert FROM watched_alerts WHERE alert_id = :id")
+
+
 def make_handler(
     store: EventStore, rules: Rules | None = None, routing_file: Path = ROUTING
 ) -> Handler:
@@ -82,10 +95,23 @@ def make_handler(
     routing = json.loads(routing_file.read_text(encoding="utf-8"))
 
     async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
-        if envelope.type not in (ClueReceived.type_name, AlertRaised.type_name):
+        if envelope.type not in _CONSUMED:
             return
         event = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
         evidence: list[dict[str, Any]] | None = None
+        if isinstance(event, AlertEscalated):
+            if event.to_level is not AlertLevel.RED:
+                return
+            row = (await conn.execute(_WATCHED, {"id": event.alert_id})).first()
+            if row is None:
+                return  # never seen below red: it entered the ledger when raised
+            watched = AlertRaised.model_validate(row[0])
+            event = watched.model_copy(
+                update={
+                    "level": AlertLevel.RED,
+                    "summary": f"{watched.summary}（升级为红色预警：{event.reason}）",
+                }
+            )
         if isinstance(event, ClueReceived):
             fields: dict[str, Any] = event.model_dump(
                 include={
@@ -104,6 +130,7 @@ def make_handler(
         else:
             assert isinstance(event, AlertRaised)
             if event.level is not AlertLevel.RED:
+                await conn.execute(_WATCH, {"id": event.alert_id, "alert": event.model_dump_json()})
                 return
             fields = _alert_fields(event)
             evidence = list(event.evidence)
@@ -140,9 +167,9 @@ def _alert_fields(alert: AlertRaised) -> dict[str, Any]:
         "clue_number": f"YJ-{alert.alert_id.hex[:12].upper()}",
         "source_kind": "analysis_alert",
         "source_department": None,
-        "source_reference": f"{alert.rule_id}@v{alert.rule_version}",
+        "source_reference": str(alert.alert_id),
         "reported_persons": persons,
         "categories": [alert.category],
-        "narrative": alert.summary,
+        "narrative": f"{alert.summary}（规则 {alert.rule_id} 第 {alert.rule_version} 版）",
         "received_at": alert.raised_at,
     }

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import uuid4
 
-from libs.events.contracts.analysis import AlertLevel, AlertRaised, AlertSubject
-from services.casework.handlers import alert_case_id
+from libs.events.contracts.analysis import AlertEscalated, AlertLevel, AlertRaised, AlertSubject
+from libs.events.contracts.casework import ClueRegistered
+from libs.events.store import Metadata
+from services.casework.domain import clue_stream
+from services.casework.handlers import alert_case_id, make_handler
 from tests.integration.casework.conftest import LEADER, Casework
 
 
@@ -44,11 +47,50 @@ async def test_a_red_alert_enters_the_ledger_with_its_evidence(cw: Casework) -> 
 async def test_a_redelivered_clue_is_registered_once(cw: Casework) -> None:
     clue_id = await cw.receive()
     records = await cw.intake.read_stream(f"clue-{clue_id}")
-    from services.casework.handlers import make_handler
-
     handler = make_handler(cw.store, cw.app.state.rules)
     async with cw.store.engine.begin() as conn:
         await handler(conn, records[0].envelope)
 
     case = (await cw.http.get(f"/v1/cases/{clue_id}", headers=LEADER)).json()
     assert case["version"] == 3  # registered, its limit started, assigned — once
+
+
+async def test_a_yellow_alert_escalated_to_red_enters_the_ledger_with_the_reason(
+    cw: Casework,
+) -> None:
+    yellow = alert(AlertLevel.YELLOW)
+    stream = f"alert-{yellow.alert_id}"
+    await cw.deliver(yellow, stream)
+    assert (
+        await cw.http.get(f"/v1/cases/{alert_case_id(yellow.alert_id)}", headers=LEADER)
+    ).status_code == 404
+
+    escalated = AlertEscalated(
+        alert_id=yellow.alert_id,
+        from_level=AlertLevel.YELLOW,
+        to_level=AlertLevel.RED,
+        reason="孙八 在 30 天内有来自 2 个数据源（fuel_card、gps）的 2 条预警",
+        related_alert_ids=[uuid4()],
+        escalated_at=datetime(2026, 10, 9, 8, tzinfo=UTC),
+    )
+    [recorded] = await cw.intake.append(
+        stream, [escalated], expected_version=1, meta=Metadata(actor="system:analysis")
+    )
+    handler = make_handler(cw.store, cw.app.state.rules)
+    for _ in range(2):  # a redelivery changes nothing
+        async with cw.store.engine.begin() as conn:
+            await handler(conn, recorded.envelope)
+    await cw.settle()
+
+    case = await cw.http.get(f"/v1/cases/{alert_case_id(yellow.alert_id)}", headers=LEADER)
+    assert case.status_code == 200
+    body = case.json()
+    assert body["status"] == "pending_disposal"
+    assert body["evidence"] == yellow.evidence
+    [registered] = [
+        r.event
+        for r in await cw.store.read_stream(clue_stream(alert_case_id(yellow.alert_id)))
+        if isinstance(r.event, ClueRegistered)
+    ]
+    assert registered.source_reference == str(yellow.alert_id)  # analysis links alert → clue
+    assert "升级为红色预警" in registered.narrative and "2 个数据源" in registered.narrative
