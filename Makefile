@@ -42,9 +42,10 @@ format: $(STAMP)
 load: $(STAMP)
 	LOAD_RATE=$${LOAD_RATE:-50} LOAD_SECONDS=$${LOAD_SECONDS:-60} $(BIN)/python -m pytest -q -s tests/e2e/test_load.py
 
-## bench: prints throughput figures and ceilings; asserts nothing
+## bench: prints throughput figures and ceilings (store, relay, end to end); asserts nothing
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.e2e
 
 verify: $(STAMP)
 	$(BIN)/zhengfeng verify
