@@ -36,7 +36,7 @@ def sizes(scale: float) -> dict[str, Any]:
         "vehicles": vehicles,
         "units": 20,
         "months": 3,
-        "gps_interval_s": 2700,
+        "gps_interval_s": 1500,
         "refuel_every_days": 1,
         "invoices_per_unit_month": max(12, round(1667 * scale)),
     }

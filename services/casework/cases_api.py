@@ -276,7 +276,7 @@ async def list_cases(
             scope_officer = principal.subject
         else:
             scope_officer = principal.subject  # clerks: nothing beyond their own
-    async with store.engine.connect() as conn:
+    async with store.engine.begin() as conn:
         rows, next_cursor = await fetch_page(
             conn,
             "SELECT state, registered_at, case_id FROM cases",
@@ -294,8 +294,11 @@ async def list_cases(
             cursor=cursor,
             limit=limit,
         )
-    items = [case_body(CaseState.model_validate(r["state"])) for r in rows]
-    return Page[dict[str, Any]](items=items, next_cursor=next_cursor)
+        states = [CaseState.model_validate(r["state"]) for r in rows]
+        await record_read(
+            conn, [s.case_id for s in states if s.case_id is not None], principal, "list", None
+        )
+    return Page[dict[str, Any]](items=[case_body(s) for s in states], next_cursor=next_cursor)
 
 
 @router.get("/cases/{case_id}/reads")

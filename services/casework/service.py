@@ -179,10 +179,17 @@ async def _link_back(
 
 
 async def record_read(
-    conn: AsyncConnection, case_id: UUID, principal: Principal, view: str, as_of: datetime | None
+    conn: AsyncConnection,
+    case_id: UUID | list[UUID],
+    principal: Principal,
+    view: str,
+    as_of: datetime | None,
 ) -> None:
-    """Every read of a case is recorded (who, which view, as of when)."""
+    """Every read of a case is recorded (who, which view, as of when); a list, per case."""
+    ids = case_id if isinstance(case_id, list) else [case_id]
+    if not ids:
+        return
     await conn.execute(
         text("INSERT INTO case_reads (case_id, actor, view, as_of) VALUES (:c, :a, :v, :t)"),
-        {"c": case_id, "a": principal.actor, "v": view, "t": as_of},
+        [{"c": i, "a": principal.actor, "v": view, "t": as_of} for i in ids],
     )

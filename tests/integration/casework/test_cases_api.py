@@ -252,10 +252,12 @@ async def test_every_read_of_a_case_is_recorded(cw: Casework) -> None:
     clue_id = await cw.receive()
     await cw.http.get(f"/v1/cases/{clue_id}", headers=SUPERVISOR)
     await cw.http.get(f"/v1/cases/{clue_id}/timeline", headers=OFFICER)
+    await cw.http.get("/v1/cases", headers=OFFICER)
 
     reads = (await cw.http.get(f"/v1/cases/{clue_id}/reads", headers=LEADER)).json()
 
     assert [(r["actor"], r["view"]) for r in reads] == [
         ("operator:supervisor-1", "case"),
         ("operator:duty-officer-1", "timeline"),
+        ("operator:duty-officer-1", "list"),
     ]
