@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration e2e load lint format bench verify clean
+.PHONY: run test unit integration e2e load chaos lint format bench verify clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ format: $(STAMP)
 ## load: LOAD_RATE transfers/s for LOAD_SECONDS through the four services; counts must match
 load: $(STAMP)
 	LOAD_RATE=$${LOAD_RATE:-50} LOAD_SECONDS=$${LOAD_SECONDS:-60} $(BIN)/python -m pytest -q -s tests/e2e/test_load.py
+
+## chaos: fault tests (broker restart, killed consumer, dropped DB connections, poison message)
+chaos: $(STAMP)
+	ZF_CHAOS=1 $(BIN)/python -m pytest -q tests/e2e/test_faults.py
 
 ## bench: prints throughput figures and ceilings (store, relay, end to end); asserts nothing
 bench: $(STAMP)
