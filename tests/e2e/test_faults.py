@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,12 +25,6 @@ from libs.events.pii import mask_name
 from libs.runtime.infra import EmbeddedBroker, free_port
 from tests.e2e.conftest import Platform, Tokens
 from tests.integration.kafka_support import read_topic
-
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("ZF_CHAOS"),
-    reason="fault tests run with `make chaos` (ZF_CHAOS=1): since analysis also consumes "
-    "casework's topic they do not settle within their limit yet (open issue)",
-)
 
 SETTLES_WITHIN = 90.0
 """How long the platform may take to converge after a fault (group session expiry on
