@@ -29,7 +29,7 @@ from libs.events.projections import ProjectionRunner
 from libs.events.store import EventStore, Metadata
 from libs.kit.db import make_engine
 from libs.kit.migrations import upgrade_async
-from services.casework.cases_api import _entries
+from services.casework.api.cases import _entries
 from services.casework.domain import COMMANDS, CaseState, decide, load_rules, register, replay
 from services.casework.projections import CaseRegisterProjection, ClueLedgerProjection
 from services.casework.service import load

@@ -14,7 +14,6 @@ from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings, settings_class
 from services.casework import scheduler
 from services.casework.api import router
-from services.casework.cases_api import router as cases_router
 from services.casework.domain import Rules, load_rules
 from services.casework.handlers import make_handler
 from services.casework.projections import CaseRegisterProjection, ClueLedgerProjection
@@ -79,7 +78,7 @@ def create(
         s,
         ServiceParts(
             title="Zhengfeng casework (案件管理)",
-            routers=[router, cases_router],
+            routers=[router],
             projections=[ClueLedgerProjection(), CaseRegisterProjection(rules)],
             make_handler=lambda store: make_handler(store, rules),
             subscribes_to=SUBSCRIBES_TO,

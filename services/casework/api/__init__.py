@@ -1,0 +1,11 @@
+"""Casework's HTTP API: one router per resource, composed here."""
+
+from fastapi import APIRouter
+
+from services.casework.api import cases, clues
+
+router = APIRouter()
+router.include_router(clues.router)
+router.include_router(cases.router)
+
+__all__ = ["router"]
