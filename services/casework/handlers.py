@@ -26,7 +26,14 @@ from libs.events.contracts.analysis import AlertEscalated, AlertLevel, AlertRais
 from libs.events.contracts.intake import ClueReceived
 from libs.events.envelope import Envelope
 from libs.events.store import EventStore, Metadata
-from services.casework.domain import CaseState, Rules, clue_stream, register, replay
+from services.casework.domain import (
+    CaseState,
+    Rules,
+    clue_fields,
+    clue_stream,
+    register,
+    replay,
+)
 from services.casework.domain import load_rules as default_rules
 
 ROUTING = Path(__file__).with_name("data") / "routing.json"
@@ -113,19 +120,7 @@ def make_handler(
                 }
             )
         if isinstance(event, ClueReceived):
-            fields: dict[str, Any] = event.model_dump(
-                include={
-                    "clue_id",
-                    "clue_number",
-                    "source_kind",
-                    "source_department",
-                    "source_reference",
-                    "reported_persons",
-                    "categories",
-                    "narrative",
-                    "received_at",
-                }
-            )
+            fields = clue_fields(event)
             persons = [(p.name, p.unit, p.person_ref) for p in event.reported_persons]
         else:
             assert isinstance(event, AlertRaised)

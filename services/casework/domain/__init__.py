@@ -4,7 +4,7 @@ A matter (案件) begins as a clue in the ledger and, once filed (立案), carri
 number to 销号; one stream per matter holds every step.
 """
 
-from services.casework.domain.clue import ClueRegistered, clue_stream, register_clue
+from services.casework.domain.clue import ClueRegistered, clue_fields, clue_stream, register_clue
 from services.casework.domain.commands import COMMANDS, Command
 from services.casework.domain.decide import (
     ALLOWED_FROM,
@@ -33,6 +33,7 @@ __all__ = [
     "Status",
     "accept_link",
     "allowed_commands",
+    "clue_fields",
     "clue_stream",
     "deadline_id",
     "decide",

@@ -10,7 +10,7 @@ from libs.events.contracts.casework import ClueRegistered
 from libs.events.contracts.intake import ClueReceived
 from services.casework.domain.state import ClueStatus
 
-__all__ = ["ClueRegistered", "ClueStatus", "clue_stream", "register_clue"]
+__all__ = ["ClueRegistered", "ClueStatus", "clue_fields", "clue_stream", "register_clue"]
 
 
 def clue_stream(clue_id: UUID) -> str:
@@ -18,11 +18,9 @@ def clue_stream(clue_id: UUID) -> str:
     return f"clue-{clue_id}"
 
 
-def register_clue(history: list[Event], received: ClueReceived) -> list[Event]:
-    """Register a received clue once; a clue already in the ledger changes nothing."""
-    if any(isinstance(e, ClueRegistered) for e in history):
-        return []
-    fields: dict[str, Any] = received.model_dump(
+def clue_fields(received: ClueReceived) -> dict[str, Any]:
+    """What casework's ledger takes from intake's ``ClueReceived``."""
+    return received.model_dump(
         include={
             "clue_id",
             "clue_number",
@@ -35,4 +33,10 @@ def register_clue(history: list[Event], received: ClueReceived) -> list[Event]:
             "received_at",
         }
     )
-    return [ClueRegistered(status=ClueStatus.PENDING_DISPOSAL, **fields)]
+
+
+def register_clue(history: list[Event], received: ClueReceived) -> list[Event]:
+    """Register a received clue once; a clue already in the ledger changes nothing."""
+    if any(isinstance(e, ClueRegistered) for e in history):
+        return []
+    return [ClueRegistered(status=ClueStatus.PENDING_DISPOSAL, **clue_fields(received))]
