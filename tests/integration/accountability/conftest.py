@@ -6,11 +6,11 @@ the way a real identity provider would be; no broker unless a test asks for one.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.events.store import EventStore
 from services.accountability import app as accountability_app
 from tests.conftest import Schemas
+from tests.integration.test_api import eventually as poll_until
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 KID = "accountability-test"
@@ -58,17 +59,8 @@ LEADER = auth("leader")
 REVIEWER = auth("reviewer")
 
 
-async def eventually(
-    check: Callable[[], Awaitable[Any]], what: str, *, timeout: float = 30.0
-) -> Any:
-    """Poll ``check`` until it returns something truthy; fail naming ``what``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not (result := await check()):
-        if loop.time() > deadline:
-            raise AssertionError(f"gave up after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(0.05)
-    return result
+eventually = partial(poll_until, timeout=30.0)
+"""The integration tests' poll, with room for accountability's projections to catch up."""
 
 
 @dataclass
