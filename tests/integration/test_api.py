@@ -124,16 +124,6 @@ async def migrated_schema(schemas: Schemas, service: str) -> tuple[AsyncEngine, 
     return engine, schemas.created[-1]
 
 
-@pytest.fixture
-async def intake(database_url: str, schemas: Schemas) -> AsyncIterator[Intake]:
-    engine, schema = await migrated_schema(schemas, "intake")
-    app = intake_app.create(intake_settings(database_url, schema))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
-            yield Intake(app, http, engine)
-
-
 async def decode(intake: Intake, token: str) -> dict[str, Any]:
     """Verify a token against the JWKS intake serves, as any other service would."""
     jwks = (await intake.http.get("/.well-known/jwks.json")).json()

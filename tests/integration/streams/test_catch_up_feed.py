@@ -7,29 +7,13 @@ store). A system client with the ``events:read`` scope pages through every event
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
-
-import httpx
-import pytest
 
 from libs.events.contracts.intake import ClueReceived
 from libs.events.store import ANY, EventStore, Metadata
 from libs.kit.issuer import create_client
 from libs.kit.problems import PROBLEM_JSON
-from services.intake import app as intake_app
-from tests.conftest import Schemas
-from tests.integration.test_api import Intake, intake_settings, migrated_schema, transfer
-
-
-@pytest.fixture
-async def intake(database_url: str, schemas: Schemas) -> AsyncIterator[Intake]:
-    engine, schema = await migrated_schema(schemas, "intake")
-    app = intake_app.create(intake_settings(database_url, schema))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as http:
-            yield Intake(app, http, engine)
+from tests.integration.test_api import Intake, transfer
 
 
 async def subscriber(intake: Intake) -> dict[str, str]:
