@@ -12,7 +12,7 @@ from libs.kit.settings import ServiceSettings
 from services.intake.api import router
 from services.intake.handlers import make_handler
 from services.intake.limits import BodyLimit
-from services.intake.projections import TransfersProjection
+from services.intake.projections import ClueDeskProjection, TransfersProjection
 from services.intake.ratelimit import SlidingWindow
 from services.intake.settings import IntakeSettings, Settings
 
@@ -42,7 +42,7 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
         ServiceParts(
             title="Zhengfeng intake (线索受理)",
             routers=[router, issuer_router(issuer)],
-            projections=[TransfersProjection()],
+            projections=[TransfersProjection(), ClueDeskProjection()],
             on_start=on_start,
             make_handler=make_handler,
             subscribes_to=SUBSCRIBES_TO,

@@ -42,6 +42,8 @@ class IntakeSettings(ServiceSettings):
         default_factory=lambda: ["investigator", "leader", "auditor"]
     )
     """Operator roles that may read personal data unmasked (each read is recorded)."""
+    timezone: str = "Asia/Shanghai"
+    """Whose calendar day a date means (list filters by received date, limits)."""
 
 
 Settings = settings_class("intake", base=IntakeSettings)
