@@ -158,7 +158,7 @@ def test_a_bad_registry_is_refused_naming_the_line_and_field(text: str, message:
 
 
 def test_a_missing_registry_file_names_the_path(tmp_path: Path) -> None:
-    with pytest.raises(RegistryError, match="nowhere.csv"):
+    with pytest.raises(RegistryError, match=r"nowhere\.csv"):
         load_registry(str(tmp_path / "nowhere.csv"))
 
 
