@@ -56,7 +56,7 @@ def test_the_demo_plays_every_act_and_ends_with_the_summary(
 ) -> None:
     result: subprocess.CompletedProcess[str] = demo_run["result"]
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
-    for act in ("第一幕", "第四幕", "第八幕", "小结", "去看看"):
+    for act in ("第一幕", "第四幕", "第八幕", "小结", "事件存储", "去看看"):
         assert act in result.stdout
     assert platform.url("casework", "/v1/clues") in result.stdout
 

@@ -91,6 +91,7 @@ def run_demo(
                 act(session, scenario, story, {**SMALL_COUNTY, **(county or {})})
             else:
                 act(session, scenario, story)
+        print_summary(session, story, time.monotonic() - started)
     except DemoError as exc:
         console.print(f"\n[red]The demo stopped:[/] {exc}")
         return 1
@@ -98,5 +99,4 @@ def run_demo(
         if summary_json is not None:
             summary_json.write_text(json.dumps(story.as_json(), ensure_ascii=False, indent=2))
         session.http.close()
-    print_summary(session, story, time.monotonic() - started)
     return 0

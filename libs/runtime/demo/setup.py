@@ -57,6 +57,8 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
                 "scopes": ["hotline:orders"]},
     "data": {"kind": "system", "name": "青山县大数据中心",
              "scopes": [f"feeds:{kind}" for kind in FEED_KINDS]},
+    "subscriber": {"kind": "system", "name": "青山县政务数据共享平台",
+                   "scopes": ["events:read"]},
     "clerk": {"kind": "operator", "name": "信访室 张敏", "roles": ["clerk"]},
     "officer": {"kind": "operator", "name": "第一监督检查室 承办人 李强",
                 "roles": ["investigator", "analyst"]},
@@ -65,7 +67,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "accountability": {"kind": "operator", "name": "党风政风监督室 赵丽",
                        "roles": ["accountability"]},
 }  # fmt: skip
-"""The players: three partner departments, two systems, four operators."""
+"""The players: three partner departments, three systems, four operators."""
 
 
 def service_url(service: str) -> str:

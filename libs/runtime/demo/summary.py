@@ -6,6 +6,17 @@ from libs.runtime.demo.acts import Story
 from libs.runtime.demo.setup import Session
 
 
+def events_in_store(s: Session, service: str) -> int:
+    """How many events a service's store holds, read as a subscriber would (catch-up feed)."""
+    after, count = 0, 0
+    while True:
+        page = s.get("subscriber", service, "/v1/events", params={"after": after, "limit": 1000})
+        count += len(page["items"])
+        after = page["next_after"]
+        if page["caught_up"]:
+            return count
+
+
 def print_summary(s: Session, story: Story, seconds: float) -> None:
     """Counts per service, the numbers to look up, and the URLs to open."""
     c = s.console
@@ -41,6 +52,8 @@ def print_summary(s: Session, story: Story, seconds: float) -> None:
         f"{r['after_decision']['level_label']}（{r['before']['score']} → {r['after_alerts']['score']} → "
         f"{r['after_decision']['score']} 分）"
     )
+    stored = "  ".join(f"{svc} {events_in_store(s, svc):,}" for svc in s.urls)
+    c.print(f"  事件存储        {stored}（政务数据共享平台经补课订阅 /v1/events 读取）")
     u = s.urls
     c.print("\n[bold]去看看[/]（operator 令牌见 demo-accounts.json；各服务 /docs 有全部接口）")
     for line in (
