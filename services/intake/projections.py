@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import text
@@ -10,11 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import pii
 from libs.events.contracts.intake import (
+    ClueForwarded,
+    ClueJurisdictionUndetermined,
+    ClueKeptInJurisdiction,
+    ClueMarkedForForwarding,
     ClueMerged,
     ClueProgressNoted,
     ClueReceived,
     ClueSplit,
+    ForwardingOverdue,
     ReportAcknowledged,
+    ReportAcknowledgementOverdue,
     ReportedPerson,
     ReportReceived,
 )
@@ -50,7 +57,7 @@ class TransfersProjection:
                     "pos": recorded.checkpoint.position,
                 },
             )
-        elif isinstance(event, ClueProgressNoted):
+        elif isinstance(event, ClueProgressNoted | ClueForwarded):
             row = (
                 await conn.execute(
                     text("SELECT status, outcome FROM transfers WHERE clue_id = :id FOR UPDATE"),
@@ -66,6 +73,52 @@ class TransfersProjection:
                        WHERE clue_id = :id"""
                 ),
                 {"st": view.status, "o": view.outcome, "at": view.updated_at, "id": event.clue_id},
+            )
+
+
+_OPEN = text(
+    """INSERT INTO intake_deadlines (clue_id, kind, clue_number, due, open)
+       VALUES (:id, :kind, :no, :due, true)
+       ON CONFLICT (clue_id, kind) DO UPDATE SET
+           due = excluded.due, open = true, clue_number = COALESCE(excluded.clue_number,
+           intake_deadlines.clue_number),
+           overdue_noticed = intake_deadlines.overdue_noticed
+               AND intake_deadlines.due = excluded.due"""
+)
+_CLOSE = text("UPDATE intake_deadlines SET open = false WHERE clue_id = :id AND kind = :kind")
+_NOTICED = text(
+    """UPDATE intake_deadlines SET overdue_noticed = true, escalated_to = :to
+       WHERE clue_id = :id AND kind = :kind AND due = :due"""
+)
+
+
+class IntakeDeadlinesProjection:
+    """Intake's open limits (转办, 受理告知): what the deadline scheduler looks at."""
+
+    name = "intake_deadlines"
+    tables: Sequence[str] = ("intake_deadlines",)
+
+    async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
+        """Open a limit when it is set, close it when it is met, note overdue notices."""
+        e = recorded.event
+        if isinstance(e, ClueMarkedForForwarding | ClueJurisdictionUndetermined):
+            due = e.forward_by if isinstance(e, ClueMarkedForForwarding) else e.decide_by
+            await conn.execute(
+                _OPEN, {"id": e.clue_id, "kind": "forwarding", "no": e.clue_number, "due": due}
+            )
+        elif isinstance(e, ClueKeptInJurisdiction | ClueForwarded):
+            await conn.execute(_CLOSE, {"id": e.clue_id, "kind": "forwarding"})
+        elif isinstance(e, ReportReceived) and e.acknowledge_by is not None:
+            await conn.execute(
+                _OPEN,
+                {"id": e.clue_id, "kind": "acknowledgement", "no": None, "due": e.acknowledge_by},
+            )
+        elif isinstance(e, ReportAcknowledged):
+            await conn.execute(_CLOSE, {"id": e.clue_id, "kind": "acknowledgement"})
+        elif isinstance(e, ForwardingOverdue | ReportAcknowledgementOverdue):
+            kind = "forwarding" if isinstance(e, ForwardingOverdue) else "acknowledgement"
+            await conn.execute(
+                _NOTICED, {"id": e.clue_id, "kind": kind, "due": e.due, "to": e.escalated_to}
             )
 
 
@@ -177,7 +230,15 @@ class ClueDeskProjection:
                 ),
                 {"id": event.new_clue_id, "no": event.new_clue_number, "at": event.split_at},
             )
-        elif isinstance(event, ClueProgressNoted):
+        elif isinstance(event, ClueProgressNoted | ClueForwarded):
+            if isinstance(event, ClueForwarded):
+                await conn.execute(
+                    text(
+                        """UPDATE clue_desk SET jurisdiction = 'forwarded', forwarded_to = :to
+                           WHERE clue_id = :id"""
+                    ),
+                    {"to": event.authority, "id": event.clue_id},
+                )
             row = (
                 await conn.execute(
                     text("SELECT status, outcome FROM clue_desk WHERE clue_id = :id FOR UPDATE"),
@@ -198,6 +259,30 @@ class ClueDeskProjection:
                         "id": event.clue_id,
                     },
                 )
+        elif isinstance(event, ClueMarkedForForwarding | ClueJurisdictionUndetermined):
+            marked = isinstance(event, ClueMarkedForForwarding)
+            due = (
+                event.forward_by if isinstance(event, ClueMarkedForForwarding) else event.decide_by
+            )
+            await conn.execute(
+                text(
+                    """UPDATE clue_desk SET jurisdiction = :j, forward_by = :by
+                       WHERE clue_id = :id AND jurisdiction <> 'forwarded'"""
+                ),
+                {
+                    "j": "marked" if marked else "undetermined",
+                    "by": due,
+                    "id": event.clue_id,
+                },
+            )
+        elif isinstance(event, ClueKeptInJurisdiction):
+            await conn.execute(
+                text(
+                    """UPDATE clue_desk SET jurisdiction = 'kept', forward_by = NULL
+                       WHERE clue_id = :id AND jurisdiction <> 'forwarded'"""
+                ),
+                {"id": event.clue_id},
+            )
         elif isinstance(event, ReportReceived):
             await conn.execute(
                 text(

@@ -34,6 +34,7 @@ from services.intake.domain.desk import (
     actor_kind,
     source_kind_label,
 )
+from services.intake.domain.jurisdiction import STATUS_LABELS as JURISDICTION_LABELS
 from services.intake.domain.progress import STATUSES, status_label
 from services.intake.domain.transfers import URGENCIES
 
@@ -46,6 +47,7 @@ DeskStatus = StrEnum("DeskStatus", {s: s for s in [*STATUSES, "merged"]})  # typ
 """Where a clue stands: casework's progress as intake learns it, or merged (重复件)."""
 SourceKind = StrEnum("SourceKind", {k: k for k in SOURCE_KINDS})  # type: ignore[misc]
 Urgency = StrEnum("Urgency", {u: u for u in URGENCIES})  # type: ignore[misc]
+Jurisdiction = StrEnum("Jurisdiction", {j: j for j in JURISDICTION_LABELS})  # type: ignore[misc]
 Acknowledgement = StrEnum("Acknowledgement", {a: a for a in ACKNOWLEDGEMENT_STATES})  # type: ignore[misc]
 
 
@@ -150,6 +152,12 @@ class ClueOnDesk(BaseModel):
     acknowledgement_label: str
     acknowledge_by: date | None
     acknowledged_at: datetime | None
+    jurisdiction: str
+    """in_jurisdiction / undetermined / marked / kept / forwarded (管辖, 转办)."""
+    jurisdiction_label: str
+    forward_by: date | None
+    """For a clue marked for forwarding or undetermined: the 5-working-day limit."""
+    forwarded_to: str | None
     last_touched_at: datetime
     url: str
     handlers_url: str
@@ -188,6 +196,10 @@ def _on_desk(row: RowMapping, today: date) -> ClueOnDesk:
         acknowledgement_label=ACKNOWLEDGEMENT_STATES[ack],
         acknowledge_by=row["acknowledge_by"],
         acknowledged_at=row["acknowledged_at"],
+        jurisdiction=row["jurisdiction"],
+        jurisdiction_label=JURISDICTION_LABELS.get(row["jurisdiction"], row["jurisdiction"]),
+        forward_by=row["forward_by"],
+        forwarded_to=row["forwarded_to"],
         last_touched_at=row["last_touched_at"],
         url=f"/v1/clues/{row['clue_id']}",
         handlers_url=f"/v1/clues/{row['clue_id']}/handlers",
@@ -253,6 +265,10 @@ async def list_clues(
     acknowledgement: Annotated[
         Acknowledgement | None, Query(description="受理告知 of real-name reports")
     ] = None,
+    jurisdiction: Annotated[
+        Jurisdiction | None,
+        Query(description="管辖: 本委管辖 / 管辖待定 / 待转办 / 留本委办理 / 已转办"),
+    ] = None,
     sort: DeskSort = DeskSort.newest,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -282,6 +298,7 @@ async def list_clues(
         ),
         "mrc": ("repeat_count >= :mrc", min_repeat_count),
         "urg": ("urgency = :urg", urgency.value if urgency else None),
+        "jur": ("jurisdiction = :jur", jurisdiction.value if jurisdiction else None),
     }
     if acknowledgement is not None:
         where["ack"] = {

@@ -16,16 +16,23 @@ from uuid import UUID
 
 from libs.events.contracts import Event
 from libs.events.contracts.intake import (
+    ClueForwarded,
+    ClueJurisdictionUndetermined,
+    ClueKeptInJurisdiction,
+    ClueMarkedForForwarding,
     ClueMerged,
     ClueProgressNoted,
     ClueReceived,
     ClueSplit,
     ClueViewed,
+    ForwardingOverdue,
     PersonalDataAccessed,
     ReportAcknowledged,
+    ReportAcknowledgementOverdue,
     ReportMessagePosted,
     ReportReceived,
 )
+from services.intake.domain.jurisdiction import FORWARDING_METHODS
 from services.intake.domain.progress import status_label
 
 SOURCE_KINDS = {
@@ -52,6 +59,12 @@ ACTIONS = {
     "split": "拆分重复件",
     "split_off": "拆分为独立线索",
     "progress": "办理进展",
+    "marked_for_forwarding": "标记待转办",
+    "jurisdiction_undetermined": "管辖待定",
+    "kept_in_jurisdiction": "留本委办理",
+    "forwarded": "转办",
+    "forwarding_overdue": "转办逾期",
+    "acknowledgement_overdue": "受理告知逾期",
 }
 """Ledger action -> the label a clerk reads."""
 
@@ -214,6 +227,71 @@ def handler_entries(event: Event, actor: str, at: datetime) -> list[HandlerEntry
                 event.split_at,
                 {"split_from": str(event.clue_id), "reason": event.reason},
             ),
+        ]
+    if isinstance(event, ClueMarkedForForwarding):
+        return [
+            HandlerEntry(
+                event.clue_id,
+                "marked_for_forwarding",
+                event.marked_by,
+                event.marked_at,
+                {
+                    "authority": event.authority,
+                    "reason": event.reason,
+                    "forward_by": event.forward_by.isoformat(),
+                },
+            )
+        ]
+    if isinstance(event, ClueJurisdictionUndetermined):
+        return [
+            HandlerEntry(
+                event.clue_id,
+                "jurisdiction_undetermined",
+                actor,
+                event.noted_at,
+                {"reason": event.reason, "decide_by": event.decide_by.isoformat()},
+            )
+        ]
+    if isinstance(event, ClueKeptInJurisdiction):
+        return [
+            HandlerEntry(
+                event.clue_id,
+                "kept_in_jurisdiction",
+                event.decided_by,
+                event.decided_at,
+                {"reason": event.reason},
+            )
+        ]
+    if isinstance(event, ClueForwarded):
+        return [
+            HandlerEntry(
+                event.clue_id,
+                "forwarded",
+                event.forwarded_by,
+                event.forwarded_at,
+                {
+                    "authority": event.authority,
+                    "method": event.method,
+                    "method_label": FORWARDING_METHODS.get(event.method, event.method),
+                    "letter_number": event.letter_number,
+                    "in_time": event.in_time,
+                },
+            )
+        ]
+    if isinstance(event, ForwardingOverdue | ReportAcknowledgementOverdue):
+        action = (
+            "forwarding_overdue"
+            if isinstance(event, ForwardingOverdue)
+            else "acknowledgement_overdue"
+        )
+        return [
+            HandlerEntry(
+                event.clue_id,
+                action,
+                actor,
+                event.noticed_at,
+                {"due": event.due.isoformat(), "escalated_to": event.escalated_to},
+            )
         ]
     if isinstance(event, ClueProgressNoted):
         # Intake only notes it; the handler is casework, whose event it learned it from.

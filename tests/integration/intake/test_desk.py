@@ -453,3 +453,33 @@ async def test_rebuilding_the_desk_gives_the_same_list_and_ledgers(intake: Intak
 
     assert await _list(intake, clerk) == before
     assert {c: await _ledger(intake, c, clerk) for c in clues.values()} == ledgers
+
+
+async def test_forwarding_shows_in_the_list_and_the_forwarder_in_the_ledger(
+    intake: Intake,
+) -> None:
+    clues = await _three_sources(intake)  # 某县税务局 is vertically managed: not ours
+    clerk, auth = await _operator(intake, "李信访", "clerk")
+
+    marked = await _list(intake, auth, jurisdiction="marked")
+    forwarded = await intake.http.post(
+        f"/v1/clues/{clues['tax']}/forwarding",
+        json={"method": "official_letter", "letter_number": "县纪转〔2026〕1号"},
+        headers=auth,
+    )
+    assert forwarded.status_code == 201, forwarded.text
+    ledger = await _ledger(intake, clues["tax"], auth)
+    after = (await _list(intake, auth, jurisdiction="forwarded"))["items"]
+
+    assert [i["clue_id"] for i in marked["items"]] == [clues["tax"]]
+    assert marked["items"][0]["jurisdiction_label"] == "待转办"
+    assert marked["items"][0]["forward_by"] is not None
+    assert [i["clue_id"] for i in after] == [clues["tax"]]
+    assert (after[0]["status"], after[0]["status_label"]) == ("forwarded", "已转办")
+    assert after[0]["forwarded_to"] == "国家税务总局某市税务局纪检组"
+    assert [(e["action"], e["actor"]) for e in ledger["entries"]][1:] == [
+        ("marked_for_forwarding", "service:intake"),
+        ("forwarded", clerk),
+    ]
+    assert ledger["entries"][2]["detail"]["method_label"] == "公函"
+    assert await _ids(intake, auth, jurisdiction="undetermined") == [clues["hotline"]]

@@ -2,8 +2,8 @@
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 
 
 def upgrade() -> None:
@@ -28,6 +28,9 @@ def upgrade() -> None:
                anonymous boolean,
                acknowledge_by date,
                acknowledged_at timestamptz,
+               jurisdiction text NOT NULL DEFAULT 'in_jurisdiction',
+               forward_by date,
+               forwarded_to text,
                last_touched_at timestamptz NOT NULL,
                position bigint NOT NULL)"""
     )
