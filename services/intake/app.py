@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import FastAPI
 
 from libs.events.pii import Vault
@@ -10,6 +12,7 @@ from libs.kit.issuer import router as issuer_router
 from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings
 from services.intake.api import router
+from services.intake.domain.duplicates import load_rules
 from services.intake.handlers import make_handler
 from services.intake.limits import BodyLimit
 from services.intake.projections import TransfersProjection
@@ -49,6 +52,10 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
             jwks_fetcher=lambda app: issuer.fetch_jwks,
         ),
     )
+    rules = load_rules(settings.duplicate_rules_file)
+    if settings.duplicate_window_days is not None:
+        rules = replace(rules, window_days=settings.duplicate_window_days)
+    app.state.duplicate_rules = rules
     app.state.report_limiter = SlidingWindow(settings.reports_per_address_per_hour, 3600.0)
     app.add_middleware(
         BodyLimit,
