@@ -5,8 +5,13 @@ in ``clue_subjects`` (blind indexes only, see ``libs/events/pii.py``) and lets t
 rules (``domain/duplicates.py``) decide: a new clue is appended as it is and indexed; a
 repeat report is recorded as ``ClueMerged`` on the existing clue instead, and anything
 else the source recorded (a reporter's side) stays on the repeat's own stream, so its
-receipt keeps working. Lookups and the merge run under advisory locks per person and per
-clue, so two reports of one matter arriving together do not both open a clue.
+receipt keeps working.
+
+Two reports of one matter arriving together must not both open a clue, so the receive
+paths call ``hold_persons`` as the first statement of their transaction: it takes an
+advisory lock per blind index of the persons named. It has to come first because the
+store refuses an append from a transaction older than the stream's last writer (see
+``libs/events/store.py``), and a transaction gets its age at its first write.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from services.intake.domain.duplicates import (
     fold,
     merge,
 )
+from services.intake.personal import PersonForm
 
 _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 7))")
 _CANDIDATES = text(
@@ -72,6 +78,15 @@ async def lock(conn: AsyncConnection, keys: Iterable[str]) -> None:
     """Serialise on these keys until the transaction ends (sorted: no deadlocks)."""
     for key in sorted(set(keys)):
         await conn.execute(_LOCK, {"k": key})
+
+
+async def hold_persons(
+    conn: AsyncConnection, vault: pii.Vault, persons: Sequence[PersonForm]
+) -> None:
+    """Serialise reports naming the same persons (call before the transaction writes)."""
+    keys = [vault.blind_index("name_unit", p.name, p.unit) for p in persons]
+    keys += [vault.blind_index("id", p.id_number) for p in persons if p.id_number]
+    await lock(conn, keys)
 
 
 async def candidates(

@@ -30,7 +30,7 @@ from services.intake.domain.hotline import (
 )
 from services.intake.personal import seal_persons
 from services.intake.references import claim_reference, next_clue_number, remember_reference
-from services.intake.repeats import record_clue
+from services.intake.repeats import hold_persons, record_clue
 
 router = APIRouter(prefix="/v1", tags=["12345 hotline orders"])
 
@@ -105,6 +105,7 @@ async def receive_hotline_order(
         misconduct_categories=tuple(body.misconduct_categories),
     )
     async with store.engine.begin() as conn:
+        await hold_persons(conn, vault, body.named_officials)
         if idempotency_key is not None:
             stored = await idempotency.claim(conn, platform.actor, idempotency_key, request_hash)
             if stored is not None:

@@ -27,7 +27,7 @@ from services.intake.api.deps import DuplicateRulesDep, VaultDep
 from services.intake.domain import clue_stream
 from services.intake.domain.duplicates import DuplicateRules, Repeats, SplitRefused, split
 from services.intake.personal import shown_persons
-from services.intake.repeats import index_clue, person_keys, read_repeats
+from services.intake.repeats import index_clue, lock, person_keys, read_repeats
 
 router = APIRouter(prefix="/v1", tags=["clues (operators)"])
 
@@ -151,6 +151,7 @@ async def split_repeat(
         {"clue": str(clue_id), "repeat": str(repeat_id), **body.model_dump()}
     )
     async with store.engine.begin() as conn:
+        await lock(conn, [clue_stream(clue_id)])  # before any write: see services/intake/repeats.py
         if idempotency_key is not None:
             stored = await idempotency.claim(conn, clerk.actor, idempotency_key, request_hash)
             if stored is not None:
@@ -163,10 +164,11 @@ async def split_repeat(
         if seen is not None and seen != version:
             raise Problem(
                 409,
-                "stale",
+                "stale-version",
                 "The clue changed since you read it",
                 f"You sent If-Match {seen}; clue {clue_id} is at version {version}. Read it again.",
                 errors=[{"field": "If-Match", "reason": f"stale (current version {version})"}],
+                current_version=version,
             )
         try:
             split_off, received = split(

@@ -36,7 +36,7 @@ from services.intake.domain.progress import SourceView, evolve, status_label
 from services.intake.domain.reports import FileReport, file_report, normal_code, receipt_code
 from services.intake.personal import seal_persons
 from services.intake.references import next_clue_number
-from services.intake.repeats import merged_into, record_clue
+from services.intake.repeats import hold_persons, merged_into, record_clue
 from services.intake.settings import IntakeSettings
 
 router = APIRouter(prefix="/v1", tags=["public reports"])
@@ -161,6 +161,7 @@ async def file_public_report(
     acknowledge_by = workdays.load().add_workdays(now.date(), settings.report_acknowledge_workdays)
     principal = f"public:{address}"
     async with store.engine.begin() as conn:
+        await hold_persons(conn, vault, body.reported_persons)
         if idempotency_key is not None:
             stored = await idempotency.claim(conn, principal, idempotency_key, request_hash)
             if stored is not None:

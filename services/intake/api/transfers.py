@@ -32,7 +32,7 @@ from services.intake.domain import (
 from services.intake.domain.progress import SourceView, evolve, status_label
 from services.intake.personal import seal_persons
 from services.intake.references import claim_reference, next_clue_number, remember_reference
-from services.intake.repeats import merged_into, record_clue
+from services.intake.repeats import hold_persons, merged_into, record_clue
 
 router = APIRouter(prefix="/v1", tags=["clue transfers"])
 
@@ -159,6 +159,7 @@ async def transfer_clue(
     payload = body.model_dump(mode="json")
     request_hash = idempotency.fingerprint(payload)
     async with store.engine.begin() as conn:
+        await hold_persons(conn, vault, body.reported_persons)
         if idempotency_key is not None:
             stored = await idempotency.claim(conn, partner.actor, idempotency_key, request_hash)
             if stored is not None:

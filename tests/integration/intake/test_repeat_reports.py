@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -341,3 +342,16 @@ async def test_split_refuses_bad_requests_with_problems(intake: Intake) -> None:
     assert merged_opened.json()["merged_into"] == first["clue_id"]
     assert (await _clue(intake, first["clue_id"])).json()["repeat_count"] == 1
     assert await _types_on(intake, first["clue_id"]) == ["clue_received", "clue_merged"]
+
+
+async def test_reports_of_one_matter_arriving_together_open_one_clue(intake: Intake) -> None:
+    audit = await intake.bearer(await intake.partner("audit"))
+    answers = await asyncio.gather(*(_send(intake, audit, transfer(f"SJ-9{n}")) for n in range(6)))
+
+    [first] = [a for a in answers if a["status"] == "received"]
+    clue = (await _clue(intake, first["clue_id"])).json()
+    assert sorted(a["status"] for a in answers) == ["merged"] * 5 + ["received"]
+    assert clue["repeat_count"] == 5
+    assert sorted(r["repeat_id"] for r in clue["repeats"]) == sorted(
+        a["clue_id"] for a in answers if a["status"] == "merged"
+    )
