@@ -16,7 +16,7 @@ store refuses an append from a transaction older than the stream's last writer (
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from uuid import UUID
 
@@ -147,8 +147,13 @@ async def record_clue(
     events: Sequence[Event],
     *,
     meta: Metadata,
+    on_receipt: Callable[[Sequence[Event]], list[Event]] = list,
 ) -> ClueMerged | None:
-    """Write a new clue's events; a repeat report is merged (returns its ``ClueMerged``)."""
+    """Write a new clue's events; a repeat report is merged (returns its ``ClueMerged``).
+
+    ``on_receipt`` adds what a new clue's receipt records besides (the jurisdiction check);
+    a repeat report gets none of it: the clue it joined had its own.
+    """
     received = next(e for e in events if isinstance(e, ClueReceived))
     persons = await person_keys(vault, conn, received)
     keys = [k for k, _ in persons]
@@ -157,7 +162,11 @@ async def record_clue(
     match = find_original(keys, received.categories, received.received_at, found, rules)
     if match is None:
         await store.append(
-            clue_stream(received.clue_id), events, expected_version=NO_STREAM, meta=meta, conn=conn
+            clue_stream(received.clue_id),
+            on_receipt(events),
+            expected_version=NO_STREAM,
+            meta=meta,
+            conn=conn,
         )
         await index_clue(conn, received, persons)
         return None

@@ -2,7 +2,15 @@
 
 from fastapi import APIRouter
 
-from services.intake.api import attachments, clues, hotline, repeats, reports, transfers
+from services.intake.api import (
+    attachments,
+    clues,
+    hotline,
+    jurisdiction,
+    repeats,
+    reports,
+    transfers,
+)
 
 router = APIRouter()
 router.include_router(transfers.router)
@@ -11,5 +19,6 @@ router.include_router(clues.router)
 router.include_router(repeats.router)
 router.include_router(hotline.router)
 router.include_router(reports.router)
+router.include_router(jurisdiction.router)
 
 __all__ = ["router"]

@@ -17,7 +17,7 @@ from libs.kit.auth import Principal, require_scopes
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.intake.api.deps import DuplicateRulesDep, VaultDep
+from services.intake.api.deps import DuplicateRulesDep, Jurisdiction, VaultDep
 from services.intake.api.transfers import PersonIn, check_categories
 from services.intake.domain import clue_stream
 from services.intake.domain.hotline import (
@@ -86,6 +86,7 @@ async def receive_hotline_order(
     store: Store,
     vault: VaultDep,
     duplicate_rules: DuplicateRulesDep,
+    jurisdiction: Jurisdiction,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Publish a work order; one naming an official for misconduct also becomes a clue
@@ -131,7 +132,13 @@ async def receive_hotline_order(
             ).items():
                 if clue is not None and stream == clue_stream(clue[0]):
                     merged = await record_clue(
-                        conn, store, vault, duplicate_rules, events, meta=meta
+                        conn,
+                        store,
+                        vault,
+                        duplicate_rules,
+                        events,
+                        meta=meta,
+                        on_receipt=jurisdiction.on_receipt,
                     )
                 else:
                     await store.append(

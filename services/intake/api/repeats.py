@@ -23,7 +23,7 @@ from libs.kit.auth import Principal, require_roles
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.intake.api.deps import DuplicateRulesDep, VaultDep
+from services.intake.api.deps import DuplicateRulesDep, Jurisdiction, VaultDep
 from services.intake.domain import clue_stream
 from services.intake.domain.duplicates import DuplicateRules, Repeats, SplitRefused, split
 from services.intake.personal import shown_persons
@@ -137,6 +137,7 @@ async def split_repeat(
     store: Store,
     vault: VaultDep,
     rules: DuplicateRulesDep,
+    jurisdiction: Jurisdiction,
     if_match: Annotated[str | None, Header()] = None,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
@@ -184,7 +185,7 @@ async def split_repeat(
         own = await store.stream_version(clue_stream(repeat_id), conn)
         await store.append(
             clue_stream(repeat_id),
-            [received],
+            jurisdiction.on_receipt([received]),  # now a clue: its jurisdiction is assessed
             expected_version=own or NO_STREAM,
             meta=meta,
             conn=conn,

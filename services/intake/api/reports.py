@@ -25,11 +25,11 @@ from libs.events.contracts import Event
 from libs.events.contracts.intake import ClueReceived, ReportMessagePosted, ReportReceived
 from libs.events.pii import Vault
 from libs.events.store import ANY, EventStore, Metadata
-from libs.kit import idempotency, workdays
+from libs.kit import idempotency
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.intake.api.deps import DuplicateRulesDep, Settings, VaultDep
+from services.intake.api.deps import DuplicateRulesDep, Jurisdiction, Settings, VaultDep
 from services.intake.api.transfers import PersonIn, check_categories
 from services.intake.domain import clue_stream
 from services.intake.domain.progress import SourceView, evolve, status_label
@@ -130,6 +130,7 @@ async def file_public_report(
     vault: VaultDep,
     settings: Settings,
     duplicate_rules: DuplicateRulesDep,
+    jurisdiction: Jurisdiction,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> ReceiptOut:
     """File a report without logging in; rate-limited per client address.
@@ -158,7 +159,9 @@ async def file_public_report(
     code = receipt_code(secrets.token_bytes(15)) if body.secret else None
     secret_hash = await asyncio.to_thread(_hasher.hash, body.secret) if body.secret else None
     now = store.clock()
-    acknowledge_by = workdays.load().add_workdays(now.date(), settings.report_acknowledge_workdays)
+    acknowledge_by = jurisdiction.calendar.add_workdays(
+        now.date(), settings.report_acknowledge_workdays
+    )
     principal = f"public:{address}"
     async with store.engine.begin() as conn:
         await hold_persons(conn, vault, body.reported_persons)
@@ -205,6 +208,7 @@ async def file_public_report(
             meta=Metadata(
                 actor="public:reporter", correlation_id=correlation_id.get() or str(uuid4())
             ),
+            on_receipt=jurisdiction.on_receipt,
         )
         if code is not None:
             await conn.execute(

@@ -21,7 +21,7 @@ from libs.kit.logs import correlation_id
 from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.intake.api.deps import DuplicateRulesDep, VaultDep
+from services.intake.api.deps import DuplicateRulesDep, Jurisdiction, VaultDep
 from services.intake.api.deps import Partner as _Partner
 from services.intake.domain import (
     TransferClue,
@@ -143,6 +143,7 @@ async def transfer_clue(
     store: Store,
     vault: VaultDep,
     duplicate_rules: DuplicateRulesDep,
+    jurisdiction: Jurisdiction,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Receive a clue from a partner department; a retry returns the original answer.
@@ -196,6 +197,7 @@ async def transfer_clue(
             duplicate_rules,
             events,
             meta=Metadata(actor=partner.actor, correlation_id=correlation_id.get() or str(uuid4())),
+            on_receipt=jurisdiction.on_receipt,
         )
         answer = (
             _transfer_out(events[0])

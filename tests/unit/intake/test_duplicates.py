@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
 
 from libs.events.contracts import Event
-from libs.events.contracts.intake import ClueMerged
+from libs.events.contracts.intake import ClueMerged, ReportAcknowledgementOverdue, ReportReceived
 from services.intake.domain.duplicates import (
     DEFAULT_RULES,
     Candidate,
@@ -27,6 +27,8 @@ from services.intake.domain.duplicates import (
     same_person,
     split,
 )
+from services.intake.domain.jurisdiction import overdue_notices
+from services.intake.domain.jurisdiction import replay as jurisdiction_replay
 from tests.factories import clue_received
 
 RULES = load_rules()
@@ -191,3 +193,19 @@ def test_rules_files_that_make_no_sense_are_refused(tmp_path: Path) -> None:
         path.write_text(json.dumps(broken), encoding="utf-8")
         with pytest.raises(ValueError):
             load_rules(path)
+
+
+def test_a_merged_real_name_report_still_has_its_acknowledgement_limit() -> None:
+    # The repeat's own stream holds only its reporter side (ReportReceived): no ClueReceived.
+    repeat_id = uuid4()
+    report = ReportReceived(
+        clue_id=repeat_id,
+        anonymous=False,
+        reporter_ref=uuid4(),
+        acknowledge_by=date(2026, 6, 20),
+        received_at=NOW,
+    )
+
+    (late,) = overdue_notices(jurisdiction_replay([report]), date(2026, 6, 21), NOW, "supervisor")
+
+    assert isinstance(late, ReportAcknowledgementOverdue) and late.clue_id == repeat_id
