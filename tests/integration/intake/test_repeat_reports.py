@@ -355,3 +355,28 @@ async def test_reports_of_one_matter_arriving_together_open_one_clue(intake: Int
     assert sorted(r["repeat_id"] for r in clue["repeats"]) == sorted(
         a["clue_id"] for a in answers if a["status"] == "merged"
     )
+
+
+async def test_only_a_new_clue_is_judged_for_jurisdiction_a_split_one_too(intake: Intake) -> None:
+    audit = await intake.bearer(await intake.partner("audit"))
+    city = transfer("SJ-100")
+    city["reported_persons"][0]["unit"] = "市财政局"  # not this commission's: to forward
+    first = await _send(intake, audit, city)
+    second = await _send(intake, audit, {**city, "reference": "SJ-101"})
+    clerk = await operator_auth(intake, "clerk")
+
+    merged_types = await _types_on(intake, second["clue_id"])
+    split = await _split(intake, first["clue_id"], second["clue_id"], clerk)
+
+    assert await _types_on(intake, first["clue_id"]) == [
+        "clue_received",
+        "clue_marked_for_forwarding",
+        "clue_merged",
+        "clue_split",
+    ]
+    assert merged_types == []  # the repeat is not marked again: its clue already was
+    assert split.status_code == 201, split.text
+    assert await _types_on(intake, second["clue_id"]) == [
+        "clue_received",
+        "clue_marked_for_forwarding",
+    ]
