@@ -64,7 +64,7 @@ def run_demo(
     console: Console | None = None,
 ) -> int:
     """Play the scenario against the running platform; 0 when every act succeeded."""
-    console = console or Console()
+    console = console or Console(soft_wrap=True)  # long lines wrap in the terminal, not at 80
     urls = {service: service_url(service) for service in SERVICES}
     down = platform_is_up(urls)
     if down:
