@@ -75,7 +75,7 @@ def _persons(persons: list[dict[str, Any]]) -> str:
     return "、".join(f"{p['unit']}{p.get('post', '')} {p['name']}" for p in persons)
 
 
-def in_ledger(s: Session, clue_id: str, *, within: float = 60.0) -> dict[str, Any]:
+def in_ledger(s: Session, clue_id: str, *, within: float = 120.0) -> dict[str, Any]:
     """Casework's ledger entry for a clue, once it got there."""
 
     def check() -> dict[str, Any] | None:
