@@ -92,7 +92,7 @@ def _persons(persons: list[dict[str, Any]]) -> str:
     return "、".join(f"{p['unit']}{p.get('post', '')} {p['name']}" for p in persons)
 
 
-def in_ledger(s: Session, clue_id: str, *, within: float = 60.0) -> dict[str, Any]:
+def in_ledger(s: Session, clue_id: str, *, within: float = 120.0) -> dict[str, Any]:
     """Casework's ledger entry for a clue, once it got there."""
 
     def check() -> dict[str, Any] | None:
@@ -454,6 +454,8 @@ def _short(rating: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rating_line(unit: str, before: dict[str, Any], after: dict[str, Any], why: str) -> str:
+    if (before["level"], before["score"]) == (after["level"], after["score"]):
+        return f"{unit} 红黄绿评级：{after['level_label']}（{after['score']} 分，未变）"
     moved = "→" if before["level"] != after["level"] else "，仍为"
     return (
         f"{unit} 红黄绿评级：{before['level_label']}（{before['score']} 分）{moved} "
@@ -612,25 +614,32 @@ def accountability(s: Session, scenario: dict[str, Any], story: Story) -> None:
     case = story.case
     unit = case["unit"]
 
-    def opened() -> dict[str, Any] | None:
+    def opened() -> dict[str, dict[str, Any]] | None:
+        """The inquiries whose trigger names the case, by trigger kind."""
         rows = s.get("accountability", "accountability", "/v1/inquiries",
                      params={"unit": unit, "limit": 200})["items"]  # fmt: skip
+        found = {}
         for row in rows:
             inquiry: dict[str, Any] = s.get(
                 "accountability", "accountability", f"/v1/inquiries/{row['inquiry_id']}"
             )
             if case["case_id"] in inquiry["trigger"].get("case_ids", []):
-                return inquiry
-        return None
+                found[inquiry["trigger"]["kind"]] = inquiry
+        return found if set(found) - {"recurrence"} else None
 
-    inquiry = eventually(opened, what="the 一案双查 inquiry opened by the decision")
+    by_kind = eventually(opened, what="the 一案双查 inquiry opened by the decision")
+    inquiry = next(i for kind, i in by_kind.items() if kind != "recurrence")
     iid = inquiry["inquiry_id"]
     parties = {p["party_id"]: p for p in inquiry["parties"]}
     s.say(
         f"处理决定触发一案双查：问责调查 {iid[:8]}…（{unit}，按 {inquiry['misconduct_date']} "
-        f"有效的责任清单）追究 "
-        + "、".join(f"{p['name']}（{p['responsibility_label']}）" for p in parties.values())
+        "有效的责任清单）追究："
     )
+    s.say("  " + "、".join(f"{p['name']}（{p['responsibility_label']}）" for p in parties.values()))
+    if "recurrence" in by_kind:
+        s.say(
+            f"同类问题一年内再次发生：另开一案双查 {by_kind['recurrence']['inquiry_id'][:8]}…（{by_kind['recurrence']['trigger']['reason']}）"
+        )
     path = f"/v1/inquiries/{iid}"
     spec = scenario["case"]
     target = spec["measured_party"]

@@ -415,3 +415,34 @@ async def _report_clue(intake: Intake) -> str:
             )
         ).scalar_one()
     return str(stream).removeprefix("clue-")
+
+
+async def test_an_anonymous_reporter_reads_that_the_report_was_forwarded_and_where(
+    intake: Intake,
+) -> None:
+    filed = await intake.http.post(
+        "/v1/reports",
+        json={
+            "anonymous": True,
+            "secret": "qingshan-yijiu-2026",
+            "reported_persons": [{"name": "钱九", "unit": "市教育局"}],
+            "categories": ["violation_dining"],
+            "narrative": "市教育局某处长用公款宴请。",
+        },
+    )
+    code = filed.json()["receipt_code"]
+    clue_id = await _report_clue(intake)
+    clerk = await operator_auth(intake, "clerk")
+    await intake.http.post(
+        f"/v1/clues/{clue_id}/forwarding", json={"method": "document_system"}, headers=clerk
+    )
+
+    status = await intake.http.get(
+        f"/v1/reports/{code}", headers={"X-Report-Secret": "qingshan-yijiu-2026"}
+    )
+
+    assert status.status_code == 200, status.text
+    assert (status.json()["status_label"], status.json()["outcome"]) == (
+        "已转办",
+        "已转市纪委监委办理",
+    )
