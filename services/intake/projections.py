@@ -26,7 +26,7 @@ from libs.events.contracts.intake import (
     ReportReceived,
 )
 from libs.events.store import Recorded
-from services.intake.domain.desk import URGENCY_RANKS, handler_entries
+from services.intake.domain.desk import handler_entries
 from services.intake.domain.progress import SourceView, evolve
 
 
@@ -56,6 +56,34 @@ class TransfersProjection:
                     "at": event.received_at,
                     "pos": recorded.checkpoint.position,
                 },
+            )
+        elif isinstance(event, ClueMerged):
+            # A repeat report (重复件) is listed under its own id and number, as merged.
+            await conn.execute(
+                text(
+                    """INSERT INTO transfers (clue_id, clue_number, department, reference, status,
+                                              categories, received_at, position, updated_at)
+                       VALUES (:id, :no, :dept, :ref, 'merged', :cats, :at, :pos, :upd)
+                       ON CONFLICT (clue_id) DO NOTHING"""
+                ),
+                {
+                    "id": event.repeat_id,
+                    "no": event.repeat_number,
+                    "dept": event.source_department,
+                    "ref": event.source_reference,
+                    "cats": event.categories,
+                    "at": event.received_at or event.merged_at,
+                    "pos": recorded.checkpoint.position,
+                    "upd": event.merged_at,
+                },
+            )
+        elif isinstance(event, ClueSplit):
+            await conn.execute(
+                text(
+                    """UPDATE transfers SET status = 'received', updated_at = :at
+                       WHERE clue_id = :id AND status = 'merged'"""
+                ),
+                {"id": event.new_clue_id, "at": event.split_at},
             )
         elif isinstance(event, ClueProgressNoted | ClueForwarded):
             row = (
@@ -142,17 +170,17 @@ def _masked(persons: list[ReportedPerson]) -> str:
 
 _DESK_ROW = text(
     """INSERT INTO clue_desk (clue_id, clue_number, source_kind, source_department,
-                              source_reference, categories, units, persons, urgency, urgency_rank,
+                              source_reference, categories, units, persons, urgency,
                               received_at, status, status_updated_at, merged_into,
                               last_touched_at, position)
-       VALUES (:id, :no, :kind, :dept, :ref, :cats, :units, CAST(:persons AS jsonb), :urg, :rank,
+       VALUES (:id, :no, :kind, :dept, :ref, :cats, :units, CAST(:persons AS jsonb), :urg,
                :at, :status, :at, :into, :touched, :pos)
        ON CONFLICT (clue_id) DO UPDATE SET
            clue_number = excluded.clue_number, source_kind = excluded.source_kind,
            source_department = excluded.source_department,
            source_reference = excluded.source_reference, categories = excluded.categories,
            units = excluded.units, persons = excluded.persons, urgency = excluded.urgency,
-           urgency_rank = excluded.urgency_rank, status = excluded.status,
+           status = excluded.status,
            status_updated_at = excluded.status_updated_at, merged_into = excluded.merged_into,
            last_touched_at = GREATEST(clue_desk.last_touched_at, excluded.last_touched_at)"""
 )
@@ -208,7 +236,7 @@ class ClueDeskProjection:
                 conn,
                 recorded,
                 event.repeat_id,
-                getattr(event, "repeat_number", "") or "",
+                event.repeat_number,
                 event,
                 status="merged",
                 merged_into=event.clue_id,
@@ -325,13 +353,12 @@ class ClueDeskProjection:
         status: str,
         merged_into: Any = None,
     ) -> None:
-        persons: list[ReportedPerson] = list(getattr(event, "reported_persons", []) or [])
-        categories: list[str] = list(getattr(event, "categories", []) or [])
-        urgency: str = getattr(event, "urgency", "normal") or "normal"
+        persons = event.reported_persons
+        urgency = event.urgency or "normal"
         received_at = (
             event.received_at
             if isinstance(event, ClueReceived)
-            else getattr(event, "received_at", None) or event.merged_at
+            else event.received_at or event.merged_at
         )
         await conn.execute(
             _DESK_ROW,
@@ -341,11 +368,10 @@ class ClueDeskProjection:
                 "kind": event.source_kind,
                 "dept": event.source_department,
                 "ref": event.source_reference,
-                "cats": categories,
+                "cats": event.categories,
                 "units": sorted({p.unit for p in persons}),
                 "persons": _masked(persons),
                 "urg": urgency,
-                "rank": URGENCY_RANKS.get(urgency, 0),
                 "at": received_at,
                 "status": status,
                 "into": merged_into,

@@ -8,6 +8,7 @@ from services.intake.api import (
     desk,
     hotline,
     jurisdiction,
+    repeats,
     reports,
     transfers,
 )
@@ -17,6 +18,7 @@ router.include_router(transfers.router)
 router.include_router(attachments.router)
 router.include_router(clues.router)
 router.include_router(desk.router)
+router.include_router(repeats.router)
 router.include_router(hotline.router)
 router.include_router(reports.router)
 router.include_router(jurisdiction.router)

@@ -26,7 +26,7 @@ from libs.kit.logs import correlation_id
 from libs.kit.pagination import Keyset, Page, decode_cursor, encode_cursor, fetch_page
 from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.intake.api.deps import Settings
+from services.intake.api.deps import DuplicateRulesDep, Settings
 from services.intake.domain.desk import (
     ACKNOWLEDGEMENT_STATES,
     SOURCE_KINDS,
@@ -34,6 +34,7 @@ from services.intake.domain.desk import (
     actor_kind,
     source_kind_label,
 )
+from services.intake.domain.duplicates import DuplicateRules, priority
 from services.intake.domain.jurisdiction import STATUS_LABELS as JURISDICTION_LABELS
 from services.intake.domain.progress import STATUSES, status_label
 from services.intake.domain.transfers import URGENCIES
@@ -57,7 +58,7 @@ class DeskSort(StrEnum):
     newest = "newest"
     """Newest received first (default)."""
     priority = "priority"
-    """特急 before 紧急 before 一般, then the most repeat reports."""
+    """Highest priority first: urgency and repeat reports, as the 重复件 rules weigh them."""
     repeat_count = "repeat_count"
     """The most repeat reports (重复件) first."""
 
@@ -68,9 +69,9 @@ SORTS = {
         ("received_at", "clue_id"), ("timestamptz", "uuid"), _T, descending=True
     ),
     DeskSort.priority: Keyset(
-        ("urgency_rank", "repeat_count", "received_at", "clue_id"),
-        ("integer", "integer", "timestamptz", "uuid"),
-        (int, int, *_T),
+        ("priority_points", "received_at", "clue_id"),
+        ("integer", "timestamptz", "uuid"),
+        (int, *_T),
         descending=True,
     ),
     DeskSort.repeat_count: Keyset(
@@ -80,6 +81,15 @@ SORTS = {
         descending=True,
     ),
 }
+
+
+def _desk_select(rules: DuplicateRules) -> str:
+    """The desk with each clue's priority points, by the 重复件 rules (data): urgency's
+    points plus points per repeat report, as ``domain.duplicates.priority`` counts them."""
+    # Only the known urgencies and integer points go into the SQL text.
+    cases = " ".join(f"WHEN '{u}' THEN {int(rules.urgency_points.get(u, 0))}" for u in URGENCIES)
+    points = f"(CASE urgency {cases} ELSE 0 END + {int(rules.points_per_repeat)} * repeat_count)"
+    return f"SELECT * FROM (SELECT *, {points} AS priority_points FROM clue_desk) AS desk"
 
 
 def views_stream(clue_id: UUID) -> str:
@@ -140,6 +150,9 @@ class ClueOnDesk(BaseModel):
     reported_persons: list[PersonOnDesk]
     urgency: str
     urgency_label: str
+    priority: str
+    """normal / elevated / high / top by default: urgency and repeats, by the 重复件 rules."""
+    priority_label: str
     received_at: datetime
     repeat_count: int
     """重复件: repeat reports merged into this clue."""
@@ -171,9 +184,10 @@ def _acknowledgement(row: RowMapping, today: date) -> str:
     return "overdue" if row["acknowledge_by"] < today else "due"
 
 
-def _on_desk(row: RowMapping, today: date) -> ClueOnDesk:
+def _on_desk(row: RowMapping, today: date, rules: DuplicateRules) -> ClueOnDesk:
     taxonomy = load_taxonomy()
     ack = _acknowledgement(row, today)
+    level = priority(row["urgency"], row["repeat_count"], rules)
     return ClueOnDesk(
         clue_id=row["clue_id"],
         clue_number=row["clue_number"],
@@ -188,6 +202,8 @@ def _on_desk(row: RowMapping, today: date) -> ClueOnDesk:
         reported_persons=[PersonOnDesk(**p) for p in row["persons"]],
         urgency=row["urgency"],
         urgency_label=URGENCIES.get(row["urgency"], row["urgency"]),
+        priority=level,
+        priority_label=rules.label(level),
         received_at=row["received_at"],
         repeat_count=row["repeat_count"],
         merged_into=row["merged_into"],
@@ -242,6 +258,7 @@ async def list_clues(
     operator: Operator,
     store: Store,
     settings: Settings,
+    rules: DuplicateRulesDep,
     status: Annotated[DeskStatus | None, Query(description="办理状态")] = None,
     source_kind: Annotated[
         SourceKind | None, Query(description="来源: 部门移送 / 信访举报 / 12345热线")
@@ -310,13 +327,15 @@ async def list_clues(
     async with store.engine.connect() as conn:
         rows, next_cursor = await fetch_page(
             conn,
-            "SELECT * FROM clue_desk",
+            _desk_select(rules),
             keyset=SORTS[sort],
             where=where,
             cursor=cursor,
             limit=limit,
         )
-    return Page[ClueOnDesk](items=[_on_desk(r, today) for r in rows], next_cursor=next_cursor)
+    return Page[ClueOnDesk](
+        items=[_on_desk(r, today, rules) for r in rows], next_cursor=next_cursor
+    )
 
 
 ACTOR_KINDS = {

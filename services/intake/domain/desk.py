@@ -42,9 +42,6 @@ SOURCE_KINDS = {
 }
 """How a clue came in -> the label a clerk reads."""
 
-URGENCY_RANKS = {"normal": 0, "urgent": 1, "very_urgent": 2}
-"""Urgency -> its rank in the priority order (特急 first)."""
-
 ACTIONS = {
     "submitted": "提交线索",
     "report_filed": "举报登记",

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import text
 
-from libs.events.contracts.intake import ClueMerged, ClueProgressNoted, ClueSplit
+from libs.events.contracts.intake import ClueProgressNoted
 from libs.events.projections import ProjectionRunner
 from libs.events.store import ANY, Metadata
 from libs.kit.issuer import create_client
@@ -193,23 +193,14 @@ async def test_each_filter_narrows_the_list(intake: Intake) -> None:
 
 async def test_repeat_counts_filter_and_sort_and_casework_progress_shows(intake: Intake) -> None:
     clues = await _three_sources(intake)
+    # The same matter reported again: 赵六 (same ID number), dining again -> 重复件.
+    for _ in range(2):
+        await _report(
+            intake,
+            reported_persons=[{"name": "赵六", "unit": "某县税务局", "id_number": resident_id()}],
+            categories=["violation_dining"],
+        )
     store = intake.app.state.runtime.store
-    now = datetime.now(UTC)
-    repeat = uuid4()
-    await store.append(
-        clue_stream(UUID(clues["tax"])),
-        [
-            ClueMerged(
-                clue_id=UUID(clues["tax"]),
-                repeat_id=repeat,
-                repeat_count=2,
-                source_kind="public_report",
-                merged_at=now,
-            )
-        ],
-        expected_version=ANY,
-        meta=Metadata(actor="public:reporter"),
-    )
     await store.append(
         clue_stream(UUID(clues["report"])),
         [
@@ -218,7 +209,7 @@ async def test_repeat_counts_filter_and_sort_and_casework_progress_shows(intake:
                 status="disposed",
                 outcome_for_source="已进行初步核实",
                 learned_from="zhengfeng.casework.clue_disposed",
-                noted_at=now,
+                noted_at=datetime.now(UTC),
             )
         ],
         expected_version=ANY,
@@ -228,11 +219,22 @@ async def test_repeat_counts_filter_and_sort_and_casework_progress_shows(intake:
     clerk = await operator_auth(intake, "clerk")
 
     assert await _ids(intake, clerk, min_repeat_count=1) == [clues["tax"]]
+    assert await _ids(intake, clerk, min_repeat_count=3) == []
     assert (await _ids(intake, clerk, sort="repeat_count"))[0] == clues["tax"]
-    assert (await _ids(intake, clerk, sort="priority"))[:2] == [clues["audit"], clues["tax"]]
-    assert await _ids(intake, clerk, status="merged") == [str(repeat)]
-    merged = (await _list(intake, clerk, status="merged"))["items"][0]
-    assert (merged["status_label"], merged["merged_into"]) == ("已并入", clues["tax"])
+    by_priority = (await _list(intake, clerk, sort="priority"))["items"]
+    # 紧急 (2 points) with two repeats (1 each) ties with 特急 (4): newer first; then 一般.
+    assert [i["clue_id"] for i in by_priority[:2]] == [clues["tax"], clues["audit"]]
+    assert [(i["priority"], i["priority_label"]) for i in by_priority] == [
+        ("high", "高"),
+        ("high", "高"),
+        ("normal", "一般"),
+        ("normal", "一般"),
+    ] + [("normal", "一般")] * 2
+    merged = (await _list(intake, clerk, status="merged"))["items"]
+    assert len(merged) == 2
+    assert {(m["status_label"], m["merged_into"]) for m in merged} == {("已并入", clues["tax"])}
+    assert {m["source_kind"] for m in merged} == {"public_report"}
+    assert all(m["clue_number"].startswith("XS-") for m in merged)
     assert await _ids(intake, clerk, status="disposed") == [clues["report"]]
     disposed = (await _list(intake, clerk, status="disposed"))["items"][0]
     assert (disposed["status_label"], disposed["outcome"]) == ("已处置", "已进行初步核实")
@@ -345,69 +347,63 @@ async def test_the_ledger_names_everyone_who_touched_a_report(intake: Intake) ->
     assert "孙七" not in json.dumps(ledger, ensure_ascii=False)
 
 
-async def test_the_ledger_of_a_transfer_shows_the_partner_merges_splits_and_casework(
+async def test_the_ledger_of_a_transfer_shows_the_partners_merges_splits_and_casework(
     intake: Intake,
 ) -> None:
     clue_id = await _transfer(intake, "audit", "SJ-9")
-    partner_actor = (await intake.events())[-1].actor
-    store = intake.app.state.runtime.store
-    now = datetime.now(UTC)
-    repeat = uuid4()
+    audit_actor = (await intake.events())[-1].actor
+    repeat = await intake.http.post(  # the same matter from another department: 重复件
+        "/v1/clue-transfers",
+        json=transfer("SW-7"),
+        headers=await intake.bearer(await intake.partner("tax")),
+    )
+    assert repeat.status_code == 201, repeat.text
+    repeat_id = repeat.json()["clue_id"]
+    tax_actor = (await intake.events())[-1].actor
     clerk, auth = await _operator(intake, "李信访", "clerk")
-    for event, actor in (
-        (
-            ClueMerged(
-                clue_id=UUID(clue_id),
-                repeat_id=repeat,
-                repeat_count=1,
-                source_kind="partner_transfer",
-                source_department="tax",
-                source_reference="SW-7",
-                merged_at=now,
-            ),
-            "partner:tax-client",
-        ),
-        (
-            ClueSplit(
-                clue_id=UUID(clue_id),
-                repeat_id=repeat,
-                new_clue_id=repeat,
-                new_clue_number="XS-2026-000099",
-                repeat_count=0,
-                reason="不是同一事项",
-                split_by=clerk,
-                split_at=now,
-            ),
-            clerk,
-        ),
-        (
+    split = await intake.http.post(
+        f"/v1/clues/{clue_id}/repeats/{repeat_id}/split",
+        json={"reason": "不是同一事项"},
+        headers=auth,
+    )
+    assert split.status_code == 201, split.text
+    store = intake.app.state.runtime.store
+    await store.append(
+        clue_stream(UUID(clue_id)),
+        [
             ClueProgressNoted(
                 clue_id=UUID(clue_id),
                 status="registered",
                 learned_from="zhengfeng.casework.clue_registered",
-                noted_at=now,
-            ),
-            "service:intake",
-        ),
-    ):
-        await store.append(
-            clue_stream(UUID(clue_id)), [event], expected_version=ANY, meta=Metadata(actor=actor)
-        )
+                noted_at=datetime.now(UTC),
+            )
+        ],
+        expected_version=ANY,
+        meta=Metadata(actor="service:intake"),
+    )
 
     ledger = await _ledger(intake, clue_id, auth)
-    repeat_ledger = await _ledger(intake, str(repeat), auth)
+    repeat_ledger = await _ledger(intake, repeat_id, auth)
 
     assert [(e["action"], e["actor"]) for e in ledger["entries"]] == [
-        ("submitted", partner_actor),
-        ("repeat_merged", "partner:tax-client"),
+        ("submitted", audit_actor),
+        ("repeat_merged", tax_actor),
         ("split", clerk),
         ("progress", "service:casework"),
     ]
-    assert ledger["handlers"][0]["actor_department"] == "audit"
-    assert ledger["handlers"][0]["actor_kind_label"] == "协作单位"
+    assert [(h["actor_department"], h["actor_kind_label"]) for h in ledger["handlers"][:2]] == [
+        ("audit", "协作单位"),
+        ("tax", "协作单位"),
+    ]
     assert ledger["entries"][3]["detail"]["status_label"] == "已登记"
-    assert [e["action"] for e in repeat_ledger["entries"]] == ["merged_into", "split_off"]
-    assert repeat_ledger["clue_number"] == "XS-2026-000099"
+    assert [(e["action"], e["actor"]) for e in repeat_ledger["entries"]] == [
+        ("merged_into", tax_actor),
+        ("split_off", clerk),
+    ]
+    assert repeat_ledger["clue_number"] == repeat.json()["clue_number"]
+    listed = {i["clue_id"]: i for i in (await _list(intake, auth))["items"]}
+    assert (listed[repeat_id]["status"], listed[repeat_id]["merged_into"]) == ("received", None)
+    assert listed[clue_id]["repeat_count"] == 0
 
 
 async def test_the_ledger_pages_in_order(intake: Intake) -> None:

@@ -22,7 +22,8 @@ from libs.kit.workdays import load as load_calendar
 from services.intake import app as intake_app
 from services.intake import scheduler
 from tests.conftest import Schemas, unique
-from tests.integration.intake.conftest import resident_id, transfer
+from tests.factories import namesake_id_number
+from tests.integration.intake.conftest import transfer
 from tests.integration.intake.test_personal_data import operator_auth
 from tests.integration.test_api import Intake, eventually
 
@@ -33,7 +34,8 @@ ACK_OVERDUE = "zhengfeng.intake.report_acknowledgement_overdue"
 
 
 def person(unit: str, name: str = "王五") -> dict[str, Any]:
-    return {"name": name, "id_number": resident_id(), "unit": unit, "post": "局长"}
+    # Each its own person (ID number): the same one again would be merged as a 重复件.
+    return {"name": name, "id_number": namesake_id_number(), "unit": unit, "post": "局长"}
 
 
 async def _send(intake: Intake, auth: dict[str, str], reference: str, *units: str) -> str:
@@ -413,3 +415,34 @@ async def _report_clue(intake: Intake) -> str:
             )
         ).scalar_one()
     return str(stream).removeprefix("clue-")
+
+
+async def test_an_anonymous_reporter_reads_that_the_report_was_forwarded_and_where(
+    intake: Intake,
+) -> None:
+    filed = await intake.http.post(
+        "/v1/reports",
+        json={
+            "anonymous": True,
+            "secret": "qingshan-yijiu-2026",
+            "reported_persons": [{"name": "钱九", "unit": "市教育局"}],
+            "categories": ["violation_dining"],
+            "narrative": "市教育局某处长用公款宴请。",
+        },
+    )
+    code = filed.json()["receipt_code"]
+    clue_id = await _report_clue(intake)
+    clerk = await operator_auth(intake, "clerk")
+    await intake.http.post(
+        f"/v1/clues/{clue_id}/forwarding", json={"method": "document_system"}, headers=clerk
+    )
+
+    status = await intake.http.get(
+        f"/v1/reports/{code}", headers={"X-Report-Secret": "qingshan-yijiu-2026"}
+    )
+
+    assert status.status_code == 200, status.text
+    assert (status.json()["status_label"], status.json()["outcome"]) == (
+        "已转办",
+        "已转市纪委监委办理",
+    )

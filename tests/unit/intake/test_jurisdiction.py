@@ -294,3 +294,13 @@ def test_acknowledgement_overdue_unless_the_reporter_was_told() -> None:
     assert late.deadline_id == f"{clue.clue_id}:acknowledgement:2026-10-20"
     assert overdue_notices(replay([clue, report, told]), date(2026, 10, 21), NOW, None) == []
     assert overdue_notices(replay([clue, report, late]), date(2026, 10, 22), NOW, None) == []
+
+
+def test_an_undetermined_clue_nobody_decided_on_is_overdue_as_undetermined() -> None:
+    clue = received("某区住建局")
+    history = [clue, *on_receipt([clue], REGISTRY, CALENDAR, 5)]
+
+    (late,) = overdue_notices(replay(history), date(2026, 10, 8), NOW, "supervisor")
+
+    assert isinstance(late, ForwardingOverdue)
+    assert late.undetermined is True

@@ -2,8 +2,8 @@
 
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 
 
 def upgrade() -> None:
@@ -18,7 +18,6 @@ def upgrade() -> None:
                units text[] NOT NULL DEFAULT '{}',
                persons jsonb NOT NULL DEFAULT '[]',
                urgency text NOT NULL DEFAULT 'normal',
-               urgency_rank integer NOT NULL DEFAULT 0,
                received_at timestamptz NOT NULL,
                status text NOT NULL,
                outcome text,
