@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test unit integration e2e load chaos lint format bench verify clean
+.PHONY: run demo test unit integration e2e load chaos lint format bench verify clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,6 +15,10 @@ $(STAMP): pyproject.toml
 ## run: the whole platform on embedded PostgreSQL + broker (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
 run: $(STAMP)
 	$(BIN)/zhengfeng up
+
+## demo: a county's scenario through the running platform's APIs (start it with make run first)
+demo: $(STAMP)
+	$(BIN)/zhengfeng demo
 
 ## test: the whole suite (unit, integration, end-to-end)
 test: $(STAMP)

@@ -65,6 +65,35 @@ def up(
 
 
 @app.command()
+def demo(
+    data_dir: Annotated[
+        Path, typer.Option(help="Where `zhengfeng up` keeps its data; demo accounts go there too")
+    ] = Path(".zhengfeng"),
+    seed: Annotated[int, typer.Option(help="Same seed, same county and scenario")] = 7,
+    run: Annotated[
+        str | None, typer.Option(help="This round's tag in references (default: the time)")
+    ] = None,
+    vehicles: Annotated[int, typer.Option(help="Official vehicles in the county (≥ 17)")] = 17,
+    gps_interval: Annotated[int, typer.Option(help="Seconds between GPS points")] = 120,
+    summary_json: Annotated[
+        Path | None, typer.Option(help="Also write what happened as JSON here")
+    ] = None,
+) -> None:
+    """Play a county's scenario through the running platform's APIs (start it with `up`)."""
+    from libs.runtime.demo import run_demo
+
+    raise typer.Exit(
+        run_demo(
+            data_dir=data_dir,
+            seed=seed,
+            run=run,
+            county={"vehicles": vehicles, "gps_interval_s": gps_interval},
+            summary_json=summary_json,
+        )
+    )
+
+
+@app.command()
 def serve(service: ServiceArg) -> None:
     """Run one service (HTTP + relay + consumers + projections) in this process."""
     import uvicorn

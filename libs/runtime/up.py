@@ -155,6 +155,22 @@ def _demo(creds: dict[str, Any]) -> None:
     console.print("[red]demo: the clue did not reach casework within 30s[/]")
 
 
+def _record_platform(data_dir: Path, database_url: str, bootstrap: str) -> None:
+    """Where this platform's database and broker are, for `zhengfeng demo` in another terminal."""
+    path = data_dir / "platform.json"
+    path.write_text(
+        json.dumps(
+            {
+                "database_url": database_url,
+                "kafka_bootstrap_servers": bootstrap,
+                "urls": {s: f"http://127.0.0.1:{DEFAULT_PORTS[s]}" for s in kafka.SERVICES},
+            },
+            indent=2,
+        )
+    )
+    path.chmod(0o600)
+
+
 def run_platform(*, data_dir: Path, demo: bool, broker_port: int) -> int:
     """Start everything and block until interrupted; returns the exit code."""
     data_dir = data_dir.resolve()
@@ -191,6 +207,7 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int) -> int:
         for service in kafka.SERVICES:
             _wait_ready(DEFAULT_PORTS[service], deadline)
         creds = _credentials(data_dir, database_url)
+        _record_platform(data_dir, database_url, bootstrap)
         if demo:
             _demo(creds)
         console.print("\n[bold]Zhengfeng is running[/] — Ctrl-C stops it.")
@@ -199,6 +216,10 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int) -> int:
         console.print(f"  database        {database_url}\n  broker          {bootstrap}")
         console.print(
             f"  credentials     {data_dir / 'credentials.json'} (demo partner and operator)"
+        )
+        console.print(
+            "\n[bold]In another terminal: make demo[/] — a county's scenario through every "
+            "service (docs/demo.md)."
         )
         while not stopping:
             for child in children:

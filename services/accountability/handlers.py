@@ -18,12 +18,20 @@ from libs.events.consumer import Handler, appending_handler
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import (
     AlertNoted,
+    CaseDecisionNoted,
     CaseMilestoneNoted,
+    InquiryTrigger,
     OverdueNoted,
     RatingChanged,
 )
 from libs.events.contracts.analysis import AlertRaised
-from libs.events.contracts.casework import CaseClosed, CaseDecided, CaseFiled, DeadlineOverdue
+from libs.events.contracts.casework import (
+    CaseClosed,
+    CaseDecided,
+    CaseDecisionRevised,
+    CaseFiled,
+    DeadlineOverdue,
+)
 from libs.events.contracts.intake import ClueReceived
 from libs.events.envelope import Envelope
 from libs.events.store import NO_STREAM, EventStore, Metadata
@@ -41,9 +49,13 @@ from services.accountability.domain.rating import rating_change
 from services.accountability.domain.rules import Rules, load_rules
 from services.accountability.domain.triggers import (
     already_noted,
+    already_revised,
     decision_triggers,
     inquiry_id_for,
     note_decision,
+    note_revision,
+    revision_triggers,
+    trigger_revised,
 )
 from services.accountability.domain.units import unit_key
 
@@ -130,10 +142,20 @@ def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
             return [noted, *detected]
 
         await record_on_unit(store, conn, noted.unit, meta, make, noted.decided_at, r)
-        if not found:
-            return
+        if found:
+            await open_inquiries(conn, noted, found, noted.measures, noted.decided_at, meta, r)
+
+    async def open_inquiries(
+        conn: AsyncConnection,
+        noted: CaseDecisionNoted,
+        triggers: list[InquiryTrigger],
+        measures: list[str],
+        now: Any,
+        meta: Metadata,
+        r: Rules,
+    ) -> None:
         lists = await read_lists(store, noted.unit, conn)
-        for trigger in found:
+        for trigger in triggers:
             inquiry_id = inquiry_id_for(trigger, noted.unit)
             events = decide(
                 Inquiry(),
@@ -146,10 +168,10 @@ def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
                     lists=lists,
                     categories=noted.categories,
                     direct_subject=noted.subject_name,
-                    direct_measures=noted.measures,
+                    direct_measures=measures,
                     require_list=False,
                 ),
-                Context(actor=ACTOR, now=noted.decided_at),
+                Context(actor=ACTOR, now=now),
                 r,
             )
             await store.append(
@@ -158,6 +180,43 @@ def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
                 expected_version=NO_STREAM,
                 meta=meta,
                 conn=conn,
+            )
+
+    async def on_revised(
+        conn: AsyncConnection, revised: CaseDecisionRevised, meta: Metadata
+    ) -> None:
+        """复审/复核 changed a decision: note it; tell the case's inquiry, or open one."""
+        r = rules or load_rules()
+        revision = note_revision(revised)
+        original: list[CaseDecisionNoted] = []
+
+        def make(history: list[Event]) -> list[Event]:
+            if already_revised(history, revision):
+                return []
+            original.extend(
+                e
+                for e in history
+                if isinstance(e, CaseDecisionNoted) and e.case_id == revision.case_id
+            )
+            return [revision]
+
+        added = await record_on_unit(store, conn, revision.unit, meta, make, revision.revised_at, r)
+        if not added or not original:
+            return  # a redelivery, or a decision this service never saw
+        before, after = revision_triggers(revision, r.triggers)
+        if before is not None:
+            inquiry_id = inquiry_id_for(before, revision.unit)
+            stream = inquiry_stream(inquiry_id)
+            history = await store.read_stream(stream, conn=conn)
+            if history:
+                note = trigger_revised(inquiry_id, revision, still_triggers=after is not None)
+                await store.append(
+                    stream, [note], expected_version=len(history), meta=meta, conn=conn
+                )
+                return
+        if after is not None:
+            await open_inquiries(
+                conn, original[0], [after], revision.measures, revision.revised_at, meta, r
             )
 
     async def on_overdue(conn: AsyncConnection, e: DeadlineOverdue, meta: Metadata) -> None:
@@ -233,6 +292,7 @@ def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
 
     routes: dict[str, Callable[[AsyncConnection, Any, Metadata], Awaitable[None]]] = {
         CaseDecided.type_name: on_decided,
+        CaseDecisionRevised.type_name: on_revised,
         DeadlineOverdue.type_name: on_overdue,
         AlertRaised.type_name: on_alert,
         CaseFiled.type_name: on_milestone,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.contracts.accountability import (
     CaseDecisionNoted,
+    CaseDecisionRevisionNoted,
     CaseMilestoneNoted,
     InquiryConcluded,
     InquiryOpened,
@@ -215,6 +216,15 @@ class StatisticsProjection:
                     "md": e.misconduct_date,
                     "at": e.decided_at,
                 },
+            )
+        elif isinstance(e, CaseDecisionRevisionNoted):
+            # The monthly report counts the decision in force (复审/复核 may change it).
+            await conn.execute(
+                text(
+                    """UPDATE case_facts SET form = :form, measures = :ms
+                       WHERE case_id = :id"""
+                ),
+                {"id": e.case_id, "form": e.form, "ms": e.measures},
             )
         elif isinstance(e, CaseMilestoneNoted):
             column = "filed_at" if e.milestone == "filed" else "closed_at"

@@ -35,6 +35,7 @@ from services.casework.domain import (
     replay,
 )
 from services.casework.domain import load_rules as default_rules
+from services.casework.domain.forwarding import FORWARDING_EVENTS, react_to_forwarding
 
 ROUTING = Path(__file__).with_name("data") / "routing.json"
 
@@ -102,6 +103,9 @@ def make_handler(
     routing = json.loads(routing_file.read_text(encoding="utf-8"))
 
     async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
+        if envelope.type in _FORWARDING:
+            await on_forwarding(conn, store, the_rules, envelope)
+            return
         if envelope.type not in _CONSUMED:
             return
         event = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
@@ -150,6 +154,32 @@ def make_handler(
         )
 
     return handle
+
+
+_FORWARDING = frozenset(e.type_name for e in FORWARDING_EVENTS)
+
+
+async def on_forwarding(
+    conn: AsyncConnection, store: EventStore, rules: Rules, envelope: Envelope
+) -> None:
+    """转办: a clue intake marks, forwards or keeps moves in or out of the disposal queue."""
+    event = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
+    assert isinstance(event, FORWARDING_EVENTS)
+    stream = clue_stream(event.clue_id)
+    history = await store.read_stream(stream, conn=conn)
+    state = replay(r.event for r in history)
+    events = react_to_forwarding(state, event, store.clock(), rules)
+    await store.append(
+        stream,
+        events,
+        expected_version=len(history),
+        meta=Metadata(
+            actor="service:casework",
+            correlation_id=envelope.correlationid,
+            causation_id=str(envelope.id),
+        ),
+        conn=conn,
+    )
 
 
 def _alert_fields(alert: AlertRaised) -> dict[str, Any]:

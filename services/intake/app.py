@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
 from fastapi import FastAPI
 
 from libs.events.pii import Vault
@@ -9,10 +14,13 @@ from libs.kit.issuer import Issuer
 from libs.kit.issuer import router as issuer_router
 from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings
+from libs.kit.workdays import load as load_calendar
+from services.intake import scheduler
 from services.intake.api import router
+from services.intake.domain.jurisdiction import JurisdictionRules, load_registry
 from services.intake.handlers import make_handler
 from services.intake.limits import BodyLimit
-from services.intake.projections import TransfersProjection
+from services.intake.projections import IntakeDeadlinesProjection, TransfersProjection
 from services.intake.ratelimit import SlidingWindow
 from services.intake.settings import IntakeSettings, Settings
 
@@ -20,8 +28,10 @@ SUBSCRIBES_TO: tuple[str, ...] = ("casework",)
 """Whose events this service consumes: casework's, to tell sources what became of clues."""
 
 
-def create(settings: ServiceSettings | None = None) -> FastAPI:
-    """The intake app."""
+def create(
+    settings: ServiceSettings | None = None, *, today: Callable[[], date] | None = None
+) -> FastAPI:
+    """The intake app; ``today`` is the deadline scheduler's calendar day (tests pass one)."""
     settings = settings or Settings()
     assert isinstance(settings, IntakeSettings)
     issuer = Issuer(
@@ -36,18 +46,24 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
         await issuer.load_keys()
         app.state.vault = Vault.from_env(app.state.runtime.engine, settings.pii_vault_schema)
         await app.state.vault.ensure()
+        _start_scheduler(app, settings, today)
 
     app = create_app(
         settings,
         ServiceParts(
             title="Zhengfeng intake (线索受理)",
             routers=[router, issuer_router(issuer)],
-            projections=[TransfersProjection()],
+            projections=[TransfersProjection(), IntakeDeadlinesProjection()],
             on_start=on_start,
             make_handler=make_handler,
             subscribes_to=SUBSCRIBES_TO,
             jwks_fetcher=lambda app: issuer.fetch_jwks,
         ),
+    )
+    app.state.jurisdiction = JurisdictionRules(
+        registry=load_registry(settings.jurisdiction_file or None),
+        calendar=load_calendar(settings.workday_overrides_file or None),
+        forward_workdays=settings.forward_workdays,
     )
     app.state.report_limiter = SlidingWindow(settings.reports_per_address_per_hour, 3600.0)
     app.add_middleware(
@@ -56,3 +72,30 @@ def create(settings: ServiceSettings | None = None) -> FastAPI:
         upload_paths=("/v1/attachments",),
     )
     return app
+
+
+def _start_scheduler(
+    app: FastAPI, settings: IntakeSettings, today: Callable[[], date] | None
+) -> None:
+    if not settings.run_scheduler:
+        return
+    rt = app.state.runtime
+    zone = ZoneInfo(settings.timezone)
+
+    async def catch_up() -> None:
+        if rt.projections is not None:
+            await rt.projections.catch_up()
+
+    rt.tasks.append(
+        asyncio.create_task(
+            scheduler.run(
+                rt.store,
+                today or (lambda: datetime.now(zone).date()),
+                settings.escalate_to or None,
+                settings.scheduler_interval_seconds,
+                rt.stop,
+                catch_up=catch_up,
+            ),
+            name="intake-deadline-scheduler",
+        )
+    )

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.contracts.intake import ClueProgressNoted, ClueReceived
+from libs.events.contracts.intake import (
+    ClueForwarded,
+    ClueJurisdictionUndetermined,
+    ClueKeptInJurisdiction,
+    ClueMarkedForForwarding,
+    ClueProgressNoted,
+    ClueReceived,
+    ForwardingOverdue,
+    ReportAcknowledged,
+    ReportAcknowledgementOverdue,
+    ReportReceived,
+)
 from libs.events.store import Recorded
 from services.intake.domain.progress import SourceView, evolve
 
@@ -37,7 +50,7 @@ class TransfersProjection:
                     "pos": recorded.checkpoint.position,
                 },
             )
-        elif isinstance(event, ClueProgressNoted):
+        elif isinstance(event, ClueProgressNoted | ClueForwarded):
             row = (
                 await conn.execute(
                     text("SELECT status, outcome FROM transfers WHERE clue_id = :id FOR UPDATE"),
@@ -53,4 +66,50 @@ class TransfersProjection:
                        WHERE clue_id = :id"""
                 ),
                 {"st": view.status, "o": view.outcome, "at": view.updated_at, "id": event.clue_id},
+            )
+
+
+_OPEN = text(
+    """INSERT INTO intake_deadlines (clue_id, kind, clue_number, due, open)
+       VALUES (:id, :kind, :no, :due, true)
+       ON CONFLICT (clue_id, kind) DO UPDATE SET
+           due = excluded.due, open = true, clue_number = COALESCE(excluded.clue_number,
+           intake_deadlines.clue_number),
+           overdue_noticed = intake_deadlines.overdue_noticed
+               AND intake_deadlines.due = excluded.due"""
+)
+_CLOSE = text("UPDATE intake_deadlines SET open = false WHERE clue_id = :id AND kind = :kind")
+_NOTICED = text(
+    """UPDATE intake_deadlines SET overdue_noticed = true, escalated_to = :to
+       WHERE clue_id = :id AND kind = :kind AND due = :due"""
+)
+
+
+class IntakeDeadlinesProjection:
+    """Intake's open limits (转办, 受理告知): what the deadline scheduler looks at."""
+
+    name = "intake_deadlines"
+    tables: Sequence[str] = ("intake_deadlines",)
+
+    async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
+        """Open a limit when it is set, close it when it is met, note overdue notices."""
+        e = recorded.event
+        if isinstance(e, ClueMarkedForForwarding | ClueJurisdictionUndetermined):
+            due = e.forward_by if isinstance(e, ClueMarkedForForwarding) else e.decide_by
+            await conn.execute(
+                _OPEN, {"id": e.clue_id, "kind": "forwarding", "no": e.clue_number, "due": due}
+            )
+        elif isinstance(e, ClueKeptInJurisdiction | ClueForwarded):
+            await conn.execute(_CLOSE, {"id": e.clue_id, "kind": "forwarding"})
+        elif isinstance(e, ReportReceived) and e.acknowledge_by is not None:
+            await conn.execute(
+                _OPEN,
+                {"id": e.clue_id, "kind": "acknowledgement", "no": None, "due": e.acknowledge_by},
+            )
+        elif isinstance(e, ReportAcknowledged):
+            await conn.execute(_CLOSE, {"id": e.clue_id, "kind": "acknowledgement"})
+        elif isinstance(e, ForwardingOverdue | ReportAcknowledgementOverdue):
+            kind = "forwarding" if isinstance(e, ForwardingOverdue) else "acknowledgement"
+            await conn.execute(
+                _NOTICED, {"id": e.clue_id, "kind": kind, "due": e.due, "to": e.escalated_to}
             )

@@ -36,6 +36,19 @@ class IntakeSettings(ServiceSettings):
     report_lock_seconds: int = 900
     report_acknowledge_workdays: int = 15
     """Real-name reporters are told of acceptance within this many working days."""
+    jurisdiction_file: str = ""
+    """The unit registry (单位管辖名录, CSV); empty means the shipped example."""
+    forward_workdays: int = 5
+    """A clue outside this commission's jurisdiction is forwarded within this many working days."""
+    workday_overrides_file: str = ""
+    """Local holidays and working days on top of China's calendar (see libs/kit/workdays.py)."""
+    escalate_to: str = "supervisor"
+    """Who an overdue intake limit is escalated to (the 信访室 supervisor's account or role)."""
+    run_scheduler: bool = True
+    """Run the intake deadline scheduler (forwarding, acknowledgement) in this process."""
+    scheduler_interval_seconds: float = 60.0
+    timezone: str = "Asia/Shanghai"
+    """Whose calendar day decides when a limit has passed."""
     pii_vault_schema: str = "pii_vault"
     """Schema of the shared personal-data vault (see libs/events/pii.py)."""
     pii_reveal_roles: list[str] = Field(

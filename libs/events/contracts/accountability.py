@@ -251,6 +251,48 @@ class CaseDecisionNoted(Event):
 
 
 @registry.register
+class CaseDecisionRevisionNoted(Event):
+    """An appeal (复审/复核) changed a case's decision: the form and measures now in force."""
+
+    type_name = "zhengfeng.accountability.case_decision_revision_noted"
+    version = 1
+
+    case_id: UUID
+    case_number: str
+    unit: str
+    appeal_kind: str
+    previous_form: int
+    form: int
+    measures: list[str]
+    major: bool = False
+    revised_at: datetime
+    reason: str = ""
+
+
+@registry.register
+class InquiryTriggerRevised(Event):
+    """The decision that opened this inquiry was changed on appeal; the record says how.
+
+    The inquiry is not closed by it: whether the parties' duties were fulfilled does not
+    depend on the form alone, so the inquiry officer decides (and concludes) as usual.
+    ``still_triggers`` says whether the decision in force would open an inquiry today.
+    """
+
+    type_name = "zhengfeng.accountability.inquiry_trigger_revised"
+    version = 1
+
+    inquiry_id: UUID
+    case_id: UUID
+    appeal_kind: str
+    previous_form: int
+    form: int
+    measures: list[str]
+    still_triggers: bool
+    note: str
+    noted_at: datetime
+
+
+@registry.register
 class CaseMilestoneNoted(Event):
     """A case was filed (``filed``) or closed (``closed``): counted in the monthly report."""
 

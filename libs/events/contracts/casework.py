@@ -129,6 +129,35 @@ class CaseDecided(Event):
 
 
 @registry.register
+class CaseDecisionRevised(Event):
+    """复审/复核改变原决定: an appeal changed a case's decision to a new form and measures.
+
+    The earlier ``CaseDecided`` stays as it was (history is not rewritten); this event is
+    the decision in force from ``revised_at``. ``appeal_kind`` is ``reexamination`` (复审)
+    or ``recheck`` (复核); ``previous_form``/``previous_measures`` are the decision it replaces.
+    """
+
+    type_name = "zhengfeng.casework.case_decision_revised"
+    version = 1
+
+    case_id: UUID
+    case_number: str
+    clue_ids: list[UUID]
+    subject: Subject
+    categories: list[str]
+    appeal_kind: str
+    previous_form: int
+    previous_measures: list[str]
+    form: int
+    measures: list[str]
+    major: bool = False
+    misconduct_date: date
+    revised_by: str
+    revised_at: datetime
+    reason: str = ""
+
+
+@registry.register
 class CaseClosed(Event):
     """销号: a case finished its course (after 回访教育, or on 澄清正名)."""
 

@@ -248,3 +248,132 @@ class ReportMessagePosted(Event):
     clerk: str | None = None
     sealed_text: str
     posted_at: datetime
+
+
+class UnitFinding(BaseModel):
+    """管辖认定: what the unit registry says about one reported person's unit."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    unit: str
+    """The unit as the source wrote it."""
+    finding: str
+    """``ours`` (本委管辖), ``other`` (非本委管辖) or ``unknown`` (not in the registry)."""
+    registered_as: str | None = None
+    """The registry's name of the unit, when it was found."""
+    authority: str | None = None
+    """For ``other``: the body it belongs to (e.g. 市纪委监委), where the registry knows it."""
+
+
+@registry.register
+class ClueMarkedForForwarding(Event):
+    """待转办: a clue about persons outside this commission's jurisdiction must be forwarded.
+
+    Marked on receipt by the unit registry (``marked_by`` = ``service:intake``) or later by
+    a clerk; ``forward_by`` is 5 working days from receipt (DOMAIN §1).
+    """
+
+    type_name = "zhengfeng.intake.clue_marked_for_forwarding"
+    version = 1
+
+    clue_id: UUID
+    clue_number: str
+    authority: str | None
+    """Where it goes, when known; a clerk names it when forwarding otherwise."""
+    reason: str
+    findings: list[UnitFinding] = Field(default_factory=list)
+    registry_version: str = ""
+    forward_by: date
+    marked_by: str
+    marked_at: datetime
+
+
+@registry.register
+class ClueJurisdictionUndetermined(Event):
+    """管辖待定: the registry cannot say whose the clue is; a clerk must decide.
+
+    Units missing from the registry, or persons of several jurisdictions on one clue.
+    The forwarding limit runs from receipt all the same (``decide_by``).
+    """
+
+    type_name = "zhengfeng.intake.clue_jurisdiction_undetermined"
+    version = 1
+
+    clue_id: UUID
+    clue_number: str
+    reason: str
+    findings: list[UnitFinding]
+    registry_version: str = ""
+    decide_by: date
+    noted_at: datetime
+
+
+@registry.register
+class ClueKeptInJurisdiction(Event):
+    """留本委办理: a clerk decided a marked or undetermined clue is this commission's after all."""
+
+    type_name = "zhengfeng.intake.clue_kept_in_jurisdiction"
+    version = 1
+
+    clue_id: UUID
+    clue_number: str
+    reason: str
+    decided_by: str
+    decided_at: datetime
+
+
+@registry.register
+class ClueForwarded(Event):
+    """已转办: the clue was forwarded to the body that has jurisdiction."""
+
+    type_name = "zhengfeng.intake.clue_forwarded"
+    version = 1
+
+    clue_id: UUID
+    clue_number: str
+    authority: str
+    """The body it went to (e.g. 市纪委监委)."""
+    method: str
+    """official_letter 公函 / document_system 公文交换系统 / confidential_delivery 机要交通 / in_person 当面移交."""
+    letter_number: str | None = None
+    """转办文号, when there is one."""
+    note: str | None = None
+    forward_by: date | None = None
+    in_time: bool
+    forwarded_by: str
+    forwarded_at: datetime
+
+
+@registry.register
+class ForwardingOverdue(Event):
+    """转办逾期: ``forward_by`` passed and the clue was neither forwarded nor kept.
+
+    Escalated to the intake supervisor; said once per (clue, due date).
+    """
+
+    type_name = "zhengfeng.intake.forwarding_overdue"
+    version = 1
+
+    deadline_id: str
+    clue_id: UUID
+    clue_number: str
+    due: date
+    undetermined: bool = False
+    """True when no clerk has even decided whose the clue is."""
+    escalated_to: str | None
+    noticed_at: datetime
+
+
+@registry.register
+class ReportAcknowledgementOverdue(Event):
+    """受理告知逾期: a real-name reporter was not told of acceptance by ``acknowledge_by``."""
+
+    type_name = "zhengfeng.intake.report_acknowledgement_overdue"
+    version = 1
+
+    deadline_id: str
+    clue_id: UUID
+    clue_number: str
+    due: date
+    escalated_to: str | None
+    noticed_at: datetime

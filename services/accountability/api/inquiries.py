@@ -172,6 +172,9 @@ def view(state: Inquiry, version: int, rules: Rules) -> dict[str, Any]:
             }
             for mid, m in state.measures.items()
         ],
+        "trigger_revisions": [
+            r.model_dump(mode="json", exclude={"inquiry_id"}) for r in state.revisions
+        ],
         "concluded": (
             state.concluded.model_dump(mode="json", exclude={"inquiry_id"})
             if state.concluded

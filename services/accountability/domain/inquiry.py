@@ -19,6 +19,7 @@ from libs.events.contracts.accountability import (
     InquiryConcluded,
     InquiryOpened,
     InquiryTrigger,
+    InquiryTriggerRevised,
     MeasureDecided,
     MeasureProposed,
     MeasureReviewed,
@@ -156,6 +157,8 @@ class Inquiry:
     findings: dict[str, FindingRecorded] = field(default_factory=dict)
     measures: dict[UUID, Measure] = field(default_factory=dict)
     concluded: InquiryConcluded | None = None
+    revisions: tuple[InquiryTriggerRevised, ...] = ()
+    """Appeals that changed the decision which opened the inquiry (复审/复核)."""
 
     def party(self, party_id: str) -> ResponsibleParty:
         assert self.opened is not None
@@ -192,6 +195,8 @@ def evolve(state: Inquiry, event: Event) -> Inquiry:
         return replace(state, measures={**state.measures, event.measure_id: m})
     if isinstance(event, InquiryConcluded):
         return replace(state, concluded=event)
+    if isinstance(event, InquiryTriggerRevised):
+        return replace(state, revisions=(*state.revisions, event))
     return state
 
 

@@ -9,10 +9,12 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import (
     CaseDecisionNoted,
+    CaseDecisionRevisionNoted,
     InquiryTrigger,
+    InquiryTriggerRevised,
     RecurrenceDetected,
 )
-from libs.events.contracts.casework import CaseDecided
+from libs.events.contracts.casework import CaseDecided, CaseDecisionRevised
 from services.accountability.domain.rules import Triggers
 
 _NS = uuid5(NAMESPACE_URL, "zhengfeng:accountability:inquiry")
@@ -44,6 +46,92 @@ def note_decision(decided: CaseDecided) -> CaseDecisionNoted:
     )
 
 
+def case_trigger(
+    case_id: UUID, case_number: str, form: int, major: bool, rules: Triggers
+) -> InquiryTrigger | None:
+    """The case inquiry a decision of ``form`` opens: by its form, else by being 重大."""
+    if form >= rules.min_form:
+        return InquiryTrigger(
+            kind="case_form",
+            reason=f"案件 {case_number} 为第{form}种形态 (≥{rules.min_form})",
+            case_ids=[case_id],
+        )
+    if rules.major and major:
+        return InquiryTrigger(
+            kind="major_case", reason=f"案件 {case_number} 为重大案件", case_ids=[case_id]
+        )
+    return None
+
+
+APPEAL_LABELS = {"reexamination": "复审", "recheck": "复核"}
+
+
+def note_revision(revised: CaseDecisionRevised) -> CaseDecisionRevisionNoted:
+    """Accountability's copy of a decision an appeal changed."""
+    return CaseDecisionRevisionNoted(
+        case_id=revised.case_id,
+        case_number=revised.case_number,
+        unit=revised.subject.unit,
+        appeal_kind=revised.appeal_kind,
+        previous_form=revised.previous_form,
+        form=revised.form,
+        measures=revised.measures,
+        major=revised.major,
+        revised_at=revised.revised_at,
+        reason=revised.reason,
+    )
+
+
+def already_revised(history: Sequence[Event], revision: CaseDecisionRevisionNoted) -> bool:
+    """Whether the unit's stream already holds this revision (a redelivery)."""
+    return any(
+        isinstance(e, CaseDecisionRevisionNoted)
+        and e.case_id == revision.case_id
+        and e.revised_at == revision.revised_at
+        for e in history
+    )
+
+
+def revision_triggers(
+    revision: CaseDecisionRevisionNoted, rules: Triggers
+) -> tuple[InquiryTrigger | None, InquiryTrigger | None]:
+    """The case inquiry the replaced decision opened, and the one the decision in force opens.
+
+    Either may be ``None``. When the first exists its inquiry gets an
+    ``InquiryTriggerRevised`` note; when only the second does, a new inquiry opens.
+    """
+    r = revision
+    before = case_trigger(r.case_id, r.case_number, r.previous_form, r.major, rules)
+    after = case_trigger(r.case_id, r.case_number, r.form, r.major, rules)
+    if after is not None:
+        appeal = APPEAL_LABELS.get(r.appeal_kind, r.appeal_kind)
+        after = after.model_copy(update={"reason": f"{after.reason}（{appeal}改变原决定）"})
+    return before, after
+
+
+def trigger_revised(
+    inquiry_id: UUID, revision: CaseDecisionRevisionNoted, still_triggers: bool
+) -> InquiryTriggerRevised:
+    """The note an open inquiry gets when the decision that opened it changes."""
+    r = revision
+    appeal = APPEAL_LABELS.get(r.appeal_kind, r.appeal_kind)
+    note = (
+        f"{appeal}将案件 {r.case_number} 的决定由第{r.previous_form}种形态改为第{r.form}种形态"
+        + ("" if still_triggers else "，现决定已不属于启动问责调查的情形，请承办人研判")
+    )
+    return InquiryTriggerRevised(
+        inquiry_id=inquiry_id,
+        case_id=r.case_id,
+        appeal_kind=r.appeal_kind,
+        previous_form=r.previous_form,
+        form=r.form,
+        measures=r.measures,
+        still_triggers=still_triggers,
+        note=note,
+        noted_at=r.revised_at,
+    )
+
+
 def already_noted(history: Sequence[Event], case_id: UUID) -> bool:
     """Whether the unit's stream already holds this case's decision."""
     return any(isinstance(e, CaseDecisionNoted) and e.case_id == case_id for e in history)
@@ -59,22 +147,8 @@ def decision_triggers(
     inquiry, once per window: a recurrence already detected in the window is not repeated.
     """
     triggers: list[InquiryTrigger] = []
-    if noted.form >= rules.min_form:
-        triggers.append(
-            InquiryTrigger(
-                kind="case_form",
-                reason=f"案件 {noted.case_number} 为第{noted.form}种形态 (≥{rules.min_form})",
-                case_ids=[noted.case_id],
-            )
-        )
-    elif rules.major and noted.major:
-        triggers.append(
-            InquiryTrigger(
-                kind="major_case",
-                reason=f"案件 {noted.case_number} 为重大案件",
-                case_ids=[noted.case_id],
-            )
-        )
+    if trigger := case_trigger(noted.case_id, noted.case_number, noted.form, noted.major, rules):
+        triggers.append(trigger)
     window = timedelta(days=rules.recurrence.window_days)
     since = noted.decided_at - window
     detected: list[RecurrenceDetected] = []

@@ -10,6 +10,7 @@ from libs.events.contracts.casework import (
     CaseAssigned,
     CaseClosed,
     CaseDecided,
+    CaseDecisionRevised,
     CaseFiled,
     CasesLinked,
     CaseTransitioned,
@@ -388,6 +389,26 @@ class _Step:
         self.clear("reexamination", "recheck", "decision_service")
         self.to = S.EXECUTION
         self.details.update(result=cmd.result, form=cmd.form, measures=list(cmd.measures))
+        if cmd.result == "changed" and cmd.form is not None:
+            self.facts.append(
+                CaseDecisionRevised(
+                    case_id=self.case_id,
+                    case_number=self.s.case_number or "",
+                    clue_ids=[self.case_id],
+                    subject=self.subject(),
+                    categories=list(self.s.categories),
+                    appeal_kind=self.s.appeal_kind or "reexamination",
+                    previous_form=self.s.form or 0,
+                    previous_measures=list(self.s.measures),
+                    form=cmd.form,
+                    measures=list(cmd.measures),
+                    major=self.s.major,
+                    misconduct_date=self.s.misconduct_date or self.today,
+                    revised_by=self.actor,
+                    revised_at=self.now,
+                    reason=cmd.reason,
+                )
+            )
 
     def start_execution(self) -> None:
         self.clear("decision_service")

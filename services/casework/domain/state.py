@@ -29,6 +29,8 @@ _LABELS = {
     "clearing": "澄清正名",
     "closed": "已了结/销号",
     "transferred": "已移送",
+    "awaiting_forwarding": "待转办",
+    "forwarded": "已转办",
 }
 
 
@@ -52,6 +54,10 @@ class Status(StrEnum):
     CLEARING = "clearing"
     CLOSED = "closed"
     TRANSFERRED = "transferred"
+    AWAITING_FORWARDING = "awaiting_forwarding"
+    """待转办: intake found the clue outside this commission's jurisdiction."""
+    FORWARDED = "forwarded"
+    """已转办: sent to the body with jurisdiction; nothing more happens here."""
 
     @property
     def label(self) -> str:
@@ -61,7 +67,7 @@ class Status(StrEnum):
     @property
     def terminal(self) -> bool:
         """Nothing more happens to the matter."""
-        return self in (Status.CLOSED, Status.TRANSFERRED)
+        return self in (Status.CLOSED, Status.TRANSFERRED, Status.FORWARDED)
 
 
 ClueStatus = Status

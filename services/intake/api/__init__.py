@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from services.intake.api import attachments, clues, hotline, reports, transfers
+from services.intake.api import attachments, clues, hotline, jurisdiction, reports, transfers
 
 router = APIRouter()
 router.include_router(transfers.router)
@@ -10,5 +10,6 @@ router.include_router(attachments.router)
 router.include_router(clues.router)
 router.include_router(hotline.router)
 router.include_router(reports.router)
+router.include_router(jurisdiction.router)
 
 __all__ = ["router"]

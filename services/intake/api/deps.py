@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from libs.events.pii import Vault
 from libs.kit.auth import Principal, require_scopes
+from services.intake.domain.jurisdiction import JurisdictionRules
 from services.intake.settings import IntakeSettings
 
 
@@ -21,6 +22,12 @@ def get_vault(request: Request) -> Vault:
     return cast(Vault, request.app.state.vault)
 
 
+def get_jurisdiction(request: Request) -> JurisdictionRules:
+    """FastAPI dependency: the unit registry and the forwarding limit."""
+    return cast(JurisdictionRules, request.app.state.jurisdiction)
+
+
+Jurisdiction = Annotated[JurisdictionRules, Depends(get_jurisdiction)]
 VaultDep = Annotated[Vault, Depends(get_vault)]
 Settings = Annotated[IntakeSettings, Depends(get_settings)]
 Partner = Annotated[Principal, require_scopes("clue:transfer")]

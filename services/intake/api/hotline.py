@@ -17,7 +17,7 @@ from libs.kit.auth import Principal, require_scopes
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.intake.api.deps import VaultDep
+from services.intake.api.deps import Jurisdiction, VaultDep
 from services.intake.api.transfers import PersonIn, check_categories
 from services.intake.domain.hotline import (
     HOTLINE_SOURCE,
@@ -81,6 +81,7 @@ async def receive_hotline_order(
     platform: Hotline,
     store: Store,
     vault: VaultDep,
+    jurisdiction: Jurisdiction,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Publish a work order; one naming an official for misconduct also becomes a clue."""
@@ -121,7 +122,13 @@ async def receive_hotline_order(
             for stream, events in receive_order(
                 order, now=now, clue=clue, officials=officials
             ).items():
-                await store.append(stream, events, expected_version=NO_STREAM, meta=meta, conn=conn)
+                await store.append(
+                    stream,
+                    jurisdiction.on_receipt(events),
+                    expected_version=NO_STREAM,
+                    meta=meta,
+                    conn=conn,
+                )
             stored_answer = HotlineOrderOut(
                 order_number=order.order_number,
                 status=order.status,

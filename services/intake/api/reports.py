@@ -25,11 +25,11 @@ from libs.events.contracts import Event
 from libs.events.contracts.intake import ClueReceived, ReportMessagePosted, ReportReceived
 from libs.events.pii import Vault
 from libs.events.store import ANY, NO_STREAM, EventStore, Metadata
-from libs.kit import idempotency, workdays
+from libs.kit import idempotency
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.intake.api.deps import Settings, VaultDep
+from services.intake.api.deps import Jurisdiction, Settings, VaultDep
 from services.intake.api.transfers import PersonIn, check_categories
 from services.intake.domain import clue_stream
 from services.intake.domain.progress import SourceView, evolve, status_label
@@ -128,6 +128,7 @@ async def file_public_report(
     store: Store,
     vault: VaultDep,
     settings: Settings,
+    jurisdiction: Jurisdiction,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> ReceiptOut:
     """File a report without logging in; rate-limited per client address."""
@@ -152,7 +153,9 @@ async def file_public_report(
     code = receipt_code(secrets.token_bytes(15)) if body.secret else None
     secret_hash = await asyncio.to_thread(_hasher.hash, body.secret) if body.secret else None
     now = store.clock()
-    acknowledge_by = workdays.load().add_workdays(now.date(), settings.report_acknowledge_workdays)
+    acknowledge_by = jurisdiction.calendar.add_workdays(
+        now.date(), settings.report_acknowledge_workdays
+    )
     principal = f"public:{address}"
     async with store.engine.begin() as conn:
         if idempotency_key is not None:
@@ -191,7 +194,7 @@ async def file_public_report(
         )
         await store.append(
             clue_stream(clue_id),
-            events,
+            jurisdiction.on_receipt(events),
             expected_version=NO_STREAM,
             meta=Metadata(
                 actor="public:reporter", correlation_id=correlation_id.get() or str(uuid4())

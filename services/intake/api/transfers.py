@@ -21,8 +21,8 @@ from libs.kit.logs import correlation_id
 from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.problems import Problem
 from libs.kit.service import Store
+from services.intake.api.deps import Jurisdiction, VaultDep
 from services.intake.api.deps import Partner as _Partner
-from services.intake.api.deps import VaultDep
 from services.intake.domain import (
     TransferClue,
     clue_stream,
@@ -131,6 +131,7 @@ async def transfer_clue(
     partner: Partner,
     store: Store,
     vault: VaultDep,
+    jurisdiction: Jurisdiction,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     """Receive a clue from a partner department; a retry returns the original answer."""
@@ -173,7 +174,7 @@ async def transfer_clue(
         events = receive_transfer(command, clue_id=clue_id, clue_number=clue_number, now=now)
         await store.append(
             clue_stream(clue_id),
-            events,
+            jurisdiction.on_receipt(events),
             expected_version=NO_STREAM,
             meta=Metadata(actor=partner.actor, correlation_id=correlation_id.get() or str(uuid4())),
             conn=conn,

@@ -20,7 +20,7 @@ from libs.events.contracts.casework import (
     ClueRegistered,
     NameCleared,
 )
-from libs.events.contracts.intake import ClueProgressNoted, ClueReceived
+from libs.events.contracts.intake import ClueForwarded, ClueProgressNoted, ClueReceived
 
 STATUSES = {
     "received": ("已接收", 0),
@@ -29,6 +29,7 @@ STATUSES = {
     "case_filed": ("已立案", 3),
     "closed": ("已办结", 4),
     "name_cleared": ("已澄清正名", 4),
+    "forwarded": ("已转办", 5),
 }
 """Status -> (label a source reads, how far along it is)."""
 
@@ -51,6 +52,13 @@ def evolve(view: SourceView, event: Event) -> SourceView:
     """The view after one event of the clue's stream."""
     if isinstance(event, ClueReceived):
         return replace(view, updated_at=view.updated_at or event.received_at)
+    if isinstance(event, ClueForwarded):
+        # Forwarded (转办) is final for this commission: the source learns where it went.
+        return SourceView(
+            status="forwarded",
+            outcome=forwarded_outcome(event.authority),
+            updated_at=event.forwarded_at,
+        )
     if isinstance(event, ClueProgressNoted):
         status = view.status
         if STATUSES.get(event.status, ("", -1))[1] >= STATUSES.get(view.status, ("", 0))[1]:
@@ -61,6 +69,11 @@ def evolve(view: SourceView, event: Event) -> SourceView:
             updated_at=event.noted_at,
         )
     return view
+
+
+def forwarded_outcome(authority: str) -> str:
+    """What a source reads when its clue went to another body."""
+    return f"已转{authority}办理"
 
 
 def progress_from(event: Event, at: datetime) -> list[tuple[UUID, ClueProgressNoted]]:

@@ -8,8 +8,8 @@ from uuid import uuid4
 
 from sqlalchemy import text
 
-from libs.events.contracts.casework import CaseDecided, Subject
-from libs.events.store import NO_STREAM, EventStore, Metadata
+from libs.events.contracts.casework import CaseDecided, CaseDecisionRevised, Subject
+from libs.events.store import ANY, EventStore, Metadata
 from services.accountability.domain.rules import load_rules
 from services.accountability.handlers import make_handler
 from tests.conftest import Schemas
@@ -34,12 +34,34 @@ def dining(i: int, form: int = 1) -> CaseDecided:
     )
 
 
-async def deliver(acc: Accountability, casework: EventStore, decided: CaseDecided) -> None:
-    """What the consumer does with one relayed CaseDecided (its own transaction)."""
+def revised(decided: CaseDecided, form: int, measures: list[str]) -> CaseDecisionRevised:
+    """复审 changes ``decided`` to ``form`` a month later."""
+    return CaseDecisionRevised(
+        case_id=decided.case_id,
+        case_number=decided.case_number,
+        clue_ids=[],
+        subject=decided.subject,
+        categories=decided.categories,
+        appeal_kind="reexamination",
+        previous_form=decided.form,
+        previous_measures=decided.measures,
+        form=form,
+        measures=measures,
+        misconduct_date=decided.misconduct_date,
+        revised_by="县纪委常委会",
+        revised_at=decided.decided_at + timedelta(days=30),
+        reason="复审认定情节较轻",
+    )
+
+
+async def deliver(
+    acc: Accountability, casework: EventStore, decided: CaseDecided | CaseDecisionRevised
+) -> None:
+    """What the consumer does with one relayed casework event (its own transaction)."""
     (recorded,) = await casework.append(
         f"case-{decided.case_id}",
         [decided],
-        expected_version=NO_STREAM,
+        expected_version=ANY,
         meta=Metadata(actor="operator:t"),
     )
     handle = make_handler(acc.store)
@@ -84,6 +106,48 @@ async def test_a_redelivered_decision_opens_no_second_inquiry(
     (row,) = await eventually(lambda: inquiries(acc), "the case inquiry")
     assert row["trigger_kind"] == "case_form"
     assert row["parties"] == []  # no list covered the date: the inquiry says so, opened anyway
+
+
+async def test_an_appeal_raising_the_form_opens_the_inquiry_the_first_decision_did_not(
+    acc: Accountability, schemas: Schemas
+) -> None:
+    casework = EventStore(await schemas.migrated("casework"), source="/zhengfeng/casework")
+    decided = dining(1, form=1)
+    await deliver(acc, casework, decided)
+    assert await opened_events(acc) == 0
+
+    revision = revised(decided, form=2, measures=["serious_warning"])
+    await deliver(acc, casework, revision)
+    (recorded,) = (await casework.read_stream(f"case-{decided.case_id}"))[1:]
+    async with acc.engine.begin() as conn:  # redelivered: nothing twice
+        await make_handler(acc.store)(conn, recorded.envelope)
+    assert await opened_events(acc) == 1
+    (row,) = await eventually(lambda: inquiries(acc), "the case inquiry")
+    assert row["trigger_kind"] == "case_form"
+    detail = (await acc.http.get(f"/v1/inquiries/{row['inquiry_id']}", headers=LEADER)).json()
+    assert "复审改变原决定" in detail["trigger"]["reason"]
+    assert detail["direct_measures"] == ["serious_warning"]
+    assert detail["trigger_revisions"] == []
+
+
+async def test_an_appeal_lowering_the_form_is_noted_on_the_open_inquiry_once(
+    acc: Accountability, schemas: Schemas
+) -> None:
+    casework = EventStore(await schemas.migrated("casework"), source="/zhengfeng/casework")
+    decided = dining(1, form=2)
+    await deliver(acc, casework, decided)
+    (row,) = await eventually(lambda: inquiries(acc), "the case inquiry")
+
+    await deliver(acc, casework, revised(decided, form=1, measures=["talk"]))
+    (recorded,) = (await casework.read_stream(f"case-{decided.case_id}"))[1:]
+    async with acc.engine.begin() as conn:  # redelivered: noted once
+        await make_handler(acc.store)(conn, recorded.envelope)
+    detail = (await acc.http.get(f"/v1/inquiries/{row['inquiry_id']}", headers=LEADER)).json()
+    assert detail["status"] == "open"  # the inquiry officer decides what it means
+    (note,) = detail["trigger_revisions"]
+    assert (note["previous_form"], note["form"], note["still_triggers"]) == (2, 1, False)
+    assert note["measures"] == ["talk"] and "请承办人研判" in note["note"]
+    assert await opened_events(acc) == 1
 
 
 async def test_an_operator_opens_an_inquiry_by_hand_and_needs_a_list_for_the_date(

@@ -54,7 +54,7 @@ async def test_an_order_naming_an_official_for_misconduct_also_becomes_a_clue(
 ) -> None:
     auth = await _platform(intake)
     body = order(
-        named_officials=[{"name": "刘八", "id_number": resident_id(), "unit": "某区住建局"}],
+        named_officials=[{"name": "刘八", "id_number": resident_id(), "unit": "某县住建局"}],
         misconduct_categories=["extortion_petty"],
         content="办理施工许可时，刘八索要好处费。",
     )

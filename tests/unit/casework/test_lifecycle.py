@@ -9,6 +9,7 @@ import pytest
 from libs.events.contracts.casework import (
     CaseClosed,
     CaseDecided,
+    CaseDecisionRevised,
     CaseFiled,
     ClueDisposed,
     DeadlineApproaching,
@@ -153,6 +154,30 @@ def test_appeals_recheck_only_after_reexamination_within_its_window() -> None:
     assert state.status is Status.EXECUTION and state.form == 3
     with pytest.raises(Rejected):
         step(state, h, "appeal", date(2026, 6, 1), kind="recheck")  # window passed
+
+
+def test_an_appeal_that_changes_the_decision_publishes_the_decision_in_force() -> None:
+    state, h = _to_review()
+    state, h = step(state, h, "decide", date(2026, 3, 20), form=2, measures=["serious_warning"])
+    state, h = step(state, h, "appeal", date(2026, 3, 25), kind="reexamination")
+    state, h = step(state, h, "decide_appeal", date(2026, 4, 10), result="upheld")
+    assert not any(isinstance(e, CaseDecisionRevised) for e in h)
+    state, h = step(state, h, "appeal", date(2026, 4, 20), kind="recheck")
+    state, h = step(
+        state, h, "decide_appeal", date(2026, 5, 20), result="changed", form=1, measures=["talk"]
+    )
+    revised = [e for e in h if isinstance(e, CaseDecisionRevised)]
+    assert len(revised) == 1
+    r = revised[0]
+    assert (r.appeal_kind, r.previous_form, r.previous_measures) == (
+        "recheck",
+        2,
+        ["serious_warning"],
+    )
+    assert (r.form, r.measures, r.case_number) == (1, ["talk"], "AJ-1")
+    assert r.subject == SUBJECT and r.misconduct_date == state.misconduct_date
+    # The original decision is still in the history, unchanged.
+    assert [e.form for e in h if isinstance(e, CaseDecided)] == [2]
 
 
 def test_unfounded_report_ends_in_name_clearing_within_five_working_days() -> None:

@@ -1,0 +1,108 @@
+"""转办: a clue intake marks as outside this commission's jurisdiction leaves the disposal queue.
+
+Intake decides jurisdiction (by its unit registry and the clerk); casework only reacts, so
+that a clue to be forwarded does not sit pending disposal with its 1-month limit running:
+
+* ``ClueMarkedForForwarding`` — pending disposal → 待转办 (``awaiting_forwarding``), the
+  disposal limit cleared;
+* ``ClueForwarded`` — 待转办 (or still pending) → 已转办 (``forwarded``, terminal);
+* ``ClueKeptInJurisdiction`` — 待转办 → pending disposal again, with the disposal limit
+  counted from receipt as before (a wrong mark gains the commission no time).
+
+A clue casework has already moved on (disposed, filed…) is left as it is: the clerk's
+late mark does not undo an officer's work. Pure: the time is passed in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from libs.events.contracts import Event
+from libs.events.contracts.casework import CaseTransitioned
+from libs.events.contracts.intake import (
+    ClueForwarded,
+    ClueKeptInJurisdiction,
+    ClueMarkedForForwarding,
+)
+from services.casework.domain.rules import Rules
+from services.casework.domain.state import CaseState, Status
+
+FORWARDING_EVENTS = (ClueMarkedForForwarding, ClueForwarded, ClueKeptInJurisdiction)
+"""Intake's jurisdiction events casework reacts to."""
+
+
+def react_to_forwarding(
+    state: CaseState,
+    event: ClueMarkedForForwarding | ClueForwarded | ClueKeptInJurisdiction,
+    now: datetime,
+    rules: Rules,
+) -> list[Event]:
+    """What the ledger records when intake marks, forwards or keeps a clue (maybe nothing)."""
+    if state.case_id is None:
+        return []
+    if isinstance(event, ClueMarkedForForwarding):
+        if state.status is not Status.PENDING_DISPOSAL:
+            return []
+        where = event.authority or "有管辖权的机关"
+        return [
+            _moved(
+                state,
+                "await_forwarding",
+                Status.AWAITING_FORWARDING,
+                f"不属本委管辖，待转{where}",
+                now,
+            )
+        ]
+    if isinstance(event, ClueForwarded):
+        if state.status not in (Status.AWAITING_FORWARDING, Status.PENDING_DISPOSAL):
+            return []
+        return [
+            _moved(
+                state,
+                "record_forwarding",
+                Status.FORWARDED,
+                f"已转{event.authority}办理",
+                now,
+                details={"authority": event.authority, "forwarded_by": event.forwarded_by},
+            )
+        ]
+    if state.status is not Status.AWAITING_FORWARDING or state.received_at is None:
+        return []
+    return [
+        _moved(
+            state,
+            "keep_in_jurisdiction",
+            Status.PENDING_DISPOSAL,
+            f"留本委办理：{event.reason}",
+            now,
+            deadlines_set={
+                "clue_disposal": rules.calendar.due(
+                    state.received_at.date(), rules.limits["clue_disposal"]
+                )
+            },
+        )
+    ]
+
+
+def _moved(
+    state: CaseState,
+    command: str,
+    to: Status,
+    reason: str,
+    now: datetime,
+    *,
+    details: dict[str, str] | None = None,
+    deadlines_set: dict | None = None,  # type: ignore[type-arg]
+) -> CaseTransitioned:
+    assert state.case_id is not None
+    return CaseTransitioned(
+        case_id=state.case_id,
+        command=command,
+        from_status=state.status.value,
+        to_status=to.value,
+        reason=reason,
+        details=details or {},
+        deadlines_set=deadlines_set or {},
+        deadlines_cleared=sorted(state.deadlines) if not deadlines_set else [],
+        at=now,
+    )

@@ -1,0 +1,99 @@
+"""时限提醒 for intake: forwarding (转办) and acknowledgement (受理告知) limits that pass.
+
+Each run looks at every open limit whose day has passed (the ``intake_deadlines`` register
+keeps them), replays the clue's stream, and appends what ``overdue_notices`` says, with
+event ids derived from the deadline: a notice is written at most once however often the
+scheduler runs, and every notice missed while the service was down is written on the
+first run after it comes back. Overdue limits are escalated to the intake supervisor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import date
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from sqlalchemy import text
+
+from libs.events.contracts.intake import ForwardingOverdue, ReportAcknowledgementOverdue
+from libs.events.store import ConcurrencyError, EventStore, Metadata
+from services.intake.domain import clue_stream
+from services.intake.domain.jurisdiction import overdue_notices, replay
+
+log = logging.getLogger(__name__)
+
+
+def notice_id(deadline_id: str) -> UUID:
+    """The event id of one overdue notice: the same deadline, the same id."""
+    return uuid5(NAMESPACE_URL, f"zhengfeng:intake:deadline:{deadline_id}:overdue")
+
+
+async def run_once(store: EventStore, today: date, escalate_to: str | None) -> int:
+    """Write every overdue notice due by ``today``; returns how many were written."""
+    async with store.engine.connect() as conn:
+        due = await conn.execute(
+            text(
+                """SELECT DISTINCT clue_id FROM intake_deadlines
+                   WHERE open AND NOT overdue_noticed AND due < :d"""
+            ),
+            {"d": today},
+        )
+        candidates = list(due.scalars())
+    written = 0
+    for clue_id in candidates:
+        try:
+            written += await _notice(store, clue_id, today, escalate_to)
+        except ConcurrencyError:
+            log.info("clue %s moved while noticing its deadlines; next run", clue_id)
+    return written
+
+
+async def _notice(store: EventStore, clue_id: UUID, today: date, escalate_to: str | None) -> int:
+    async with store.engine.begin() as conn:
+        history = await store.read_stream(clue_stream(clue_id), conn=conn)
+        state = replay([r.event for r in history])
+        events = overdue_notices(state, today, store.clock(), escalate_to)
+        if not events:
+            return 0
+        await store.append(
+            clue_stream(clue_id),
+            events,
+            expected_version=state.version,
+            meta=Metadata(actor="service:intake-scheduler"),
+            conn=conn,
+            event_ids=[
+                notice_id(e.deadline_id)
+                for e in events
+                if isinstance(e, ForwardingOverdue | ReportAcknowledgementOverdue)
+            ],
+        )
+    return len(events)
+
+
+async def run(
+    store: EventStore,
+    today: Callable[[], date],
+    escalate_to: str | None,
+    interval: float,
+    stop: asyncio.Event,
+    catch_up: Callable[[], Awaitable[object]] | None = None,
+) -> None:
+    """Run at start (catching up) and then every ``interval`` seconds until ``stop``.
+
+    ``catch_up`` brings the deadline register up to date first, so that a restart sees
+    every limit recorded before it went down.
+    """
+    while not stop.is_set():
+        try:
+            if catch_up is not None:
+                await catch_up()
+            n = await run_once(store, today(), escalate_to)
+            if n:
+                log.info("intake deadline scheduler wrote %d notice(s)", n)
+        except Exception:
+            log.exception("intake deadline scheduler failed; will retry")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)

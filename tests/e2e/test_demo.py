@@ -1,0 +1,171 @@
+"""``zhengfeng demo`` against the four services running as processes.
+
+The demo runs as a user would run it (the CLI, in its own process); then the test looks
+at each act's outcome the way a user would, through the services' HTTP APIs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import ROOT, Platform
+
+DEMO_WITHIN = 600
+
+
+@pytest.fixture(scope="module")
+def demo_run(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One run of the demo: its exit code, output, story and the operators' tokens."""
+    data_dir = tmp_path_factory.mktemp("demo")
+    story_path = data_dir / "story.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "libs.runtime", "demo", "--data-dir", str(data_dir),
+         "--seed", "7", "--run", "T1", "--summary-json", str(story_path)],
+        env={**platform.env, "COLUMNS": "200"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=DEMO_WITHIN,
+    )  # fmt: skip
+    print(result.stdout, result.stderr)  # shown with -s, and with a failure
+    accounts = json.loads((data_dir / "demo-accounts.json").read_text())
+    story = json.loads(story_path.read_text()) if story_path.exists() else {}
+    return {"result": result, "story": story, "accounts": accounts, "data_dir": str(data_dir)}
+
+
+def operator(platform: Platform, demo_run: dict[str, Any], who: str) -> dict[str, str]:
+    cred = demo_run["accounts"][who]
+    r = httpx.post(
+        platform.url("intake", "/oauth/token"),
+        data={"grant_type": "password", "username": cred["client_id"],
+              "password": cred["client_secret"]},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def test_the_demo_plays_every_act_and_ends_with_the_summary(
+    platform: Platform, demo_run: dict[str, Any]
+) -> None:
+    result: subprocess.CompletedProcess[str] = demo_run["result"]
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
+    for act in ("第一幕", "第四幕", "第八幕", "小结", "事件存储", "去看看"):
+        assert act in result.stdout
+    assert platform.url("casework", "/v1/clues") in result.stdout
+
+
+def test_each_act_left_its_outcome_where_a_user_would_look(
+    platform: Platform, demo_run: dict[str, Any]
+) -> None:
+    assert demo_run["result"].returncode == 0, demo_run["result"].stdout[-4000:]
+    story = demo_run["story"]
+    clerk = operator(platform, demo_run, "clerk")
+    leader = operator(platform, demo_run, "leader")
+    acc = operator(platform, demo_run, "accountability")
+
+    # Act 1-3: every clue is in casework's ledger; the retried transfer was not a second clue.
+    assert story["duplicate_replayed"] is True
+    ledger = httpx.get(
+        platform.url("casework", "/v1/clues"), params={"limit": 200}, headers=clerk
+    ).json()["items"]
+    numbers = [c["clue_number"] for c in ledger]
+    for role in ("audit", "tax", "police", "real_name", "anonymous", "hotline"):
+        assert numbers.count(story["clues"][role]["clue_number"]) == 1, role
+    audit_refs = [
+        c for c in ledger if c["source_reference"] == story["clues"]["audit"]["reference"]
+    ]
+    assert len(audit_refs) == 1
+
+    # Act 2: the anonymous reporter sees the clerk's answer and the progress of the report.
+    secret = {"X-Report-Secret": "qingshan-demo-2026"}
+    code = story["receipt_code"]
+    messages = httpx.get(platform.url("intake", f"/v1/reports/{code}/messages"), headers=secret)
+    assert [m["author"] for m in messages.json()] == ["举报人", "信访室"], messages.text
+    status = httpx.get(platform.url("intake", f"/v1/reports/{code}"), headers=secret).json()
+    assert status["status"] == "disposed"
+
+    # Act 4: alerts on the board, the verified one confirmed and in the ledger.
+    board = httpx.get(
+        platform.url("analysis", "/v1/alerts"), params={"limit": 200}, headers=leader
+    ).json()["items"]
+    assert len(board) >= story["planted"] > 0
+    verified = story["verified_alert"]
+    alert = httpx.get(
+        platform.url("analysis", f"/v1/alerts/{verified['alert_id']}"), headers=leader
+    ).json()
+    assert (alert["level"], alert["finding"]) == ("red", "confirmed")
+    assert alert["clue_id"] in {c["clue_id"] for c in ledger}
+
+    # Act 5: the case decided (form 2), the other clues disposed of.
+    case = httpx.get(
+        platform.url("casework", f"/v1/cases/{story['case']['case_id']}"), headers=leader
+    ).json()
+    assert (case["status"], case["form"], case["case_number"]) == (
+        "decided",
+        2,
+        "青纪立〔2026〕T1号",
+    )
+    by_number = {c["clue_number"]: c for c in ledger}
+    assert by_number[story["clues"]["tax"]["clue_number"]]["status"] == "closed"
+    assert by_number[story["clues"]["police"]["clue_number"]]["status"] == "on_hold"
+
+    # Act 6: the decision's inquiry, concluded with the 诫勉 in effect.
+    inquiry = httpx.get(
+        platform.url("accountability", f"/v1/inquiries/{story['inquiry']['inquiry_id']}"),
+        headers=acc,
+    ).json()
+    assert inquiry["trigger"]["case_ids"] == [story["case"]["case_id"]]
+    assert inquiry["status"] == "concluded"
+    assert [(m["party_id"], m["measure"], m["status"]) for m in inquiry["measures"]] == [
+        ("department_leader", "admonition", "in_effect")
+    ]
+
+    # Act 7: the unit's rating counts the alerts and then the decision.
+    unit = story["case"]["unit"]
+    rating = httpx.get(
+        platform.url("accountability", f"/v1/units/{unit}/rating"), headers=acc
+    ).json()
+    before, after = story["ratings"]["before"], story["ratings"]["after_decision"]
+    assert rating["inputs"]["case"] == 1
+    assert rating["score"] == after["score"] > before["score"]
+    assert rating["level"] == after["level"] != before["level"]
+
+
+def test_a_second_round_on_the_same_platform_adds_a_new_round_without_duplicates(
+    platform: Platform, demo_run: dict[str, Any]
+) -> None:
+    assert demo_run["result"].returncode == 0
+    data_dir = Path(demo_run["data_dir"])
+    again = subprocess.run(
+        [sys.executable, "-m", "libs.runtime", "demo", "--data-dir", str(data_dir),
+         "--seed", "7", "--run", "T2", "--summary-json", str(data_dir / "story2.json")],
+        env={**platform.env, "COLUMNS": "200"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=DEMO_WITHIN,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stdout[-6000:] + again.stderr[-6000:]
+    first, second = demo_run["story"], json.loads((data_dir / "story2.json").read_text())
+    leader = operator(platform, demo_run, "leader")
+
+    # New references make new clues and a new case; the same feeds add no rows and no alerts.
+    assert second["clues"]["audit"]["clue_number"] != first["clues"]["audit"]["clue_number"]
+    assert second["case"]["case_id"] != first["case"]["case_id"]
+    assert all(f["replayed"] for f in second["feeds"].values())
+    assert not any(f["replayed"] for f in first["feeds"].values())
+    assert second["alerts"]["total"] == first["alerts"]["total"]
+    assert second["verified_alert"]["alert_id"] != first["verified_alert"]["alert_id"]
+    assert second["inquiry"]["inquiry_id"] != first["inquiry"]["inquiry_id"]
+    board = httpx.get(
+        platform.url("analysis", "/v1/alerts"), params={"limit": 200}, headers=leader
+    ).json()["items"]
+    assert len(board) == first["alerts"]["total"]
+    assert second["ratings"]["after_decision"]["inputs"]["case"] == 2
