@@ -57,11 +57,16 @@ def up(
     ),
     demo: Annotated[bool, typer.Option(help="Send one demo clue through all four services")] = True,
     broker_port: Annotated[int, typer.Option(help="Port for the embedded broker")] = 9092,
+    scenario: Annotated[
+        bool, typer.Option(help="Then play the demo scenario once (as `zhengfeng demo`)")
+    ] = False,
 ) -> None:
     """Run the whole platform: infrastructure, migrations, topics, the four services."""
     from libs.runtime.up import run_platform
 
-    raise typer.Exit(run_platform(data_dir=data_dir, demo=demo, broker_port=broker_port))
+    raise typer.Exit(
+        run_platform(data_dir=data_dir, demo=demo, broker_port=broker_port, scenario=scenario)
+    )
 
 
 @app.command()

@@ -140,6 +140,13 @@ def _demo(creds: dict[str, Any]) -> None:
             "narrative": "审计发现2026年春节期间该局公务卡在私人会所多次消费。",
         },
     ).json()
+    if transfer.get("status") == "merged":  # an earlier demo run sent the same matter
+        into = (transfer.get("merged_into") or {}).get("clue_number", "an earlier clue")
+        console.print(
+            f"[green]demo:[/] partner transfer {reference} → intake {transfer['clue_number']}, "
+            f"merged into {into} as a repeat report (重复件, {transfer['status_label']})"
+        )
+        return
     clue_url = f"http://127.0.0.1:{DEFAULT_PORTS['casework']}/v1/clues/{transfer['clue_id']}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -171,7 +178,7 @@ def _record_platform(data_dir: Path, database_url: str, bootstrap: str) -> None:
     path.chmod(0o600)
 
 
-def run_platform(*, data_dir: Path, demo: bool, broker_port: int) -> int:
+def run_platform(*, data_dir: Path, demo: bool, broker_port: int, scenario: bool = False) -> int:
     """Start everything and block until interrupted; returns the exit code."""
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -210,6 +217,13 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int) -> int:
         _record_platform(data_dir, database_url, bootstrap)
         if demo:
             _demo(creds)
+        if scenario:
+            from libs.runtime.demo import run_demo
+
+            try:
+                run_demo(data_dir=data_dir)
+            except Exception as exc:  # the platform stays up to be looked at
+                console.print(f"[red]the scenario failed: {exc!r}; the platform keeps running[/]")
         console.print("\n[bold]Zhengfeng is running[/] — Ctrl-C stops it.")
         for service in kafka.SERVICES:
             console.print(f"  {service:<15} http://127.0.0.1:{DEFAULT_PORTS[service]}/docs")
@@ -217,10 +231,11 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int) -> int:
         console.print(
             f"  credentials     {data_dir / 'credentials.json'} (demo partner and operator)"
         )
-        console.print(
-            "\n[bold]In another terminal: make demo[/] — a county's scenario through every "
-            "service (docs/demo.md)."
-        )
+        if not scenario:
+            console.print(
+                "\n[bold]In another terminal: make demo[/] — a county's scenario through every "
+                "service (docs/demo.md)."
+            )
         while not stopping:
             for child in children:
                 if child.poll() is not None:

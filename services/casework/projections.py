@@ -11,27 +11,28 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.contracts.casework import CaseTransitioned
+from libs.events.contracts.casework import CaseTransitioned, RepeatReportNoted, RepeatReportSplit
 from libs.events.store import Recorded
 from services.casework.domain import CaseState, ClueRegistered, Rules, evolve, load_rules
 
 
 class ClueLedgerProjection:
-    """线索台账: one row per clue with its current status.
+    """线索台账: one row per clue with its current status and repeat reports (重复件).
 
     A batch is applied in at most three statements (each sent once with all its rows)
     instead of one round trip per event, with the answers of applying its events one at
-    a time: a registration inserts the clue unless it is already there, a transition
-    sets the status and version of a clue that is there. So per clue, the last
-    transition before its first registration in the batch moves a row that was already
-    there; the registration inserts one that was not; the last transition after it wins.
+    a time: a registration inserts the clue unless it is already there; a transition sets
+    the status, a repeat report the count and priority, each with the version, of a clue
+    that is there. So per clue, the changes before its first registration in the batch
+    patch a row that was already there, the registration inserts one that was not, and
+    the changes after it patch that; each patch leaves every column as its last setter did.
     """
 
     name = "clue_ledger"
     tables: Sequence[str] = ("clue_ledger",)
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
-        """Add a registered clue to the ledger; follow its status."""
+        """Add a registered clue to the ledger; follow its status and repeat reports."""
         await self.apply_batch(conn, [recorded])
 
     async def apply_batch(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
@@ -40,18 +41,24 @@ class ClueLedgerProjection:
         new: dict[UUID, dict[str, Any]] = {}
         after: dict[UUID, dict[str, Any]] = {}
         for recorded in batch:
-            kind = recorded.envelope.type  # decode only the two types the ledger uses
-            if kind == CaseTransitioned.type_name:
-                e = recorded.event
-                assert isinstance(e, CaseTransitioned)
-                moved = {"st": e.to_status, "v": recorded.version, "id": e.case_id}
-                (after if e.case_id in new else before)[e.case_id] = moved
-            elif kind == ClueRegistered.type_name:
+            kind = recorded.envelope.type  # decode only the types the ledger uses
+            if kind == ClueRegistered.type_name:
                 r = recorded.event
                 assert isinstance(r, ClueRegistered)
                 if r.clue_id not in new:
                     new[r.clue_id] = _ledger_row(recorded, r)
-        for statement, rows in ((_MOVE, before), (_INSERT_CLUE, new), (_MOVE, after)):
+                continue
+            e = recorded.event if kind in _PATCHES else None
+            if isinstance(e, CaseTransitioned):
+                change = {"set_st": True, "st": e.to_status}
+            elif isinstance(e, RepeatReportNoted | RepeatReportSplit):
+                change = {"set_rc": True, "n": e.repeat_count, "p": e.priority}
+            else:
+                continue
+            patches = after if e.case_id in new else before
+            patch = patches.setdefault(e.case_id, {**_NO_PATCH, "id": e.case_id})
+            patch.update(change, v=recorded.version)
+        for statement, rows in ((_PATCH, before), (_INSERT_CLUE, new), (_PATCH, after)):
             if rows:
                 await conn.execute(statement, list(rows.values()))
 
@@ -75,7 +82,22 @@ def _ledger_row(recorded: Recorded, e: ClueRegistered) -> dict[str, Any]:
     }
 
 
-_MOVE = text("UPDATE clue_ledger SET status = :st, version = :v WHERE clue_id = :id")
+_PATCHES = {
+    CaseTransitioned.type_name,
+    RepeatReportNoted.type_name,
+    RepeatReportSplit.type_name,
+}
+# Each event sets some columns and the version; a clue's events of one batch (before or
+# after its registration) merge into one patch: each column as its last setter left it.
+_NO_PATCH: dict[str, Any] = {"set_st": False, "st": None, "set_rc": False, "n": None, "p": None}
+_PATCH = text(
+    """UPDATE clue_ledger SET
+           status = CASE WHEN :set_st THEN CAST(:st AS text) ELSE status END,
+           repeat_count = CASE WHEN :set_rc THEN CAST(:n AS integer) ELSE repeat_count END,
+           priority = CASE WHEN :set_rc THEN CAST(:p AS text) ELSE priority END,
+           version = :v
+       WHERE clue_id = :id"""
+)
 _INSERT_CLUE = text(
     """INSERT INTO clue_ledger (clue_id, clue_number, status, source_kind, source_department,
            source_reference, reported_persons, categories, narrative, received_at,

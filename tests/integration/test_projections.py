@@ -5,17 +5,20 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 from itertools import zip_longest
+from typing import Any
+from uuid import uuid4
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 
 from libs.events.contracts import Event
+from libs.events.contracts.intake import ClueMerged, ClueSplit
 from libs.events.projections import ProjectionRunner, checkpoint_of
 from libs.events.store import ANY, START, EventStore, Metadata
-from services.casework.domain import clue_stream, register_clue, replay
+from services.casework.domain import clue_stream, note_repeat, note_split, register_clue, replay
 from services.casework.projections import ClueLedgerProjection
 from tests.conftest import Schemas
 from tests.factories import clue_received
-from tests.unit.casework.factories import CHECKLIST, SUBJECT, registered, step
+from tests.unit.casework.factories import CHECKLIST, SUBJECT, at, registered, step
 
 META = Metadata(actor="service:casework")
 
@@ -107,18 +110,33 @@ def _lifecycles() -> list[tuple[str, list[list[Event]]]]:
     for i in range(12):
         state, history = registered(received=d)
         appends = [history]
+        repeat_id = uuid4()
+        if i % 3 == 1:  # a repeat report (重复件) raises the count and the priority …
+            merged = ClueMerged(
+                clue_id=state.case_id, repeat_id=repeat_id, repeat_count=1,
+                source_kind="hotline", merged_at=at(d), priority="high",
+            )  # fmt: skip
+            appends.append(note_repeat(state, merged, at(d)))
+            state = replay([e for a in appends for e in a])
         for day, (name, fields) in enumerate(plans[i % len(plans)], start=1):
+            history = [e for a in appends for e in a]
             state, history = step(state, history, name, date(2026, 3, 2 + day), **fields)
             appends.append(history[sum(map(len, appends)) :])
+            if i % 6 == 1 and day == 1:  # … and is split off again after the disposal
+                split = ClueSplit(
+                    clue_id=state.case_id, repeat_id=repeat_id, new_clue_id=uuid4(),
+                    new_clue_number="XS-2026-999999", repeat_count=0, reason="不是同一事项",
+                    split_by="user:clerk", split_at=at(d), priority="normal",
+                )  # fmt: skip
+                appends.append(note_split(state, split, at(d)))
+                state = replay([e for a in appends for e in a])
         clues.append((clue_stream(state.case_id), appends))
     return clues
 
 
-async def _rows(store: EventStore) -> list[tuple[object, ...]]:
+async def _rows(store: EventStore) -> list[Row[Any]]:
     async with store.engine.connect() as conn:
-        return [
-            tuple(r) for r in await conn.execute(text("SELECT * FROM clue_ledger ORDER BY clue_id"))
-        ]
+        return list(await conn.execute(text("SELECT * FROM clue_ledger ORDER BY clue_id")))
 
 
 async def test_clue_ledger_rebuilt_in_batches_equals_the_ledger_kept_live(schemas: Schemas) -> None:
@@ -146,3 +164,5 @@ async def test_clue_ledger_rebuilt_in_batches_equals_the_ledger_kept_live(schema
     final = {stream: replay([e for a in appends for e in a]) for stream, appends in clues}
     assert {f"clue-{r[0]}": r[2] for r in live} == {s: f.status.value for s, f in final.items()}
     assert len({f.status for f in final.values()}) == 4
+    repeats = [(r.repeat_count, r.priority) for r in live if r.repeat_count]
+    assert repeats == [(1, "high")] * 2  # four had a repeat report; two were split off again

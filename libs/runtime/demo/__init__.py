@@ -64,7 +64,7 @@ def run_demo(
     console: Console | None = None,
 ) -> int:
     """Play the scenario against the running platform; 0 when every act succeeded."""
-    console = console or Console()
+    console = console or Console(soft_wrap=True)  # long lines wrap in the terminal, not at 80
     urls = {service: service_url(service) for service in SERVICES}
     down = platform_is_up(urls)
     if down:
@@ -87,10 +87,12 @@ def run_demo(
     try:
         for title, act in ACTS:
             console.print(f"\n[bold cyan]{title}[/]")
+            act_started = time.monotonic()
             if act is acts.feeds_and_alerts:
                 act(session, scenario, story, {**SMALL_COUNTY, **(county or {})})
             else:
                 act(session, scenario, story)
+            console.print(f"  [dim]（{time.monotonic() - act_started:.1f} 秒）[/]")
         print_summary(session, story, time.monotonic() - started)
     except DemoError as exc:
         console.print(f"\n[red]The demo stopped:[/] {exc}")

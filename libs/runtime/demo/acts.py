@@ -71,11 +71,28 @@ def _labels(codes: list[str]) -> str:
     return "、".join(tax.label(c) for c in codes)
 
 
+def namesakes(persons: list[dict[str, Any]], run: str) -> list[dict[str, Any]]:
+    """The scenario's persons as this run's namesakes, each with an ID number of its own.
+
+    Every run tells new matters; the same person reported again for the same problem would
+    be merged by intake into the earlier run's clue as a repeat report (重复件).
+    """
+    from services.intake.domain import check_character
+
+    out = []
+    for p in persons:
+        n = int(hashlib.sha256(f"{run}|{p['name']}|{p['unit']}".encode()).hexdigest(), 16)
+        born = date(1960, 1, 1) + timedelta(days=n % 14000)
+        first17 = f"330329{born:%Y%m%d}{n // 14000 % 1000:03d}"
+        out.append({**p, "id_number": first17 + check_character(first17)})
+    return out
+
+
 def _persons(persons: list[dict[str, Any]]) -> str:
     return "、".join(f"{p['unit']}{p.get('post', '')} {p['name']}" for p in persons)
 
 
-def in_ledger(s: Session, clue_id: str, *, within: float = 60.0) -> dict[str, Any]:
+def in_ledger(s: Session, clue_id: str, *, within: float = 120.0) -> dict[str, Any]:
     """Casework's ledger entry for a clue, once it got there."""
 
     def check() -> dict[str, Any] | None:
@@ -121,7 +138,8 @@ def partners_transfer(s: Session, scenario: dict[str, Any], story: Story) -> Non
     """审计、税务、公安 transfer clues; the audit bureau's retry is the same clue."""
     for p in scenario["partners"]:
         reference = f"{p['prefix']}-2026-{story.run}"
-        body = {"reference": reference, **p["transfer"]}
+        persons = namesakes(p["transfer"]["reported_persons"], story.run)
+        body = {"reference": reference, **p["transfer"], "reported_persons": persons}
         r = s.call(
             p["key"],
             "POST",
@@ -148,7 +166,11 @@ def partners_transfer(s: Session, scenario: dict[str, Any], story: Story) -> Non
         "POST",
         "intake",
         "/v1/clue-transfers",
-        json={"reference": first["reference"], **audit["transfer"]},
+        json={
+            "reference": first["reference"],
+            **audit["transfer"],
+            "reported_persons": namesakes(audit["transfer"]["reported_persons"], story.run),
+        },
         headers={"Idempotency-Key": first["reference"]},
     )
     story.duplicate_replayed = (
@@ -179,7 +201,11 @@ def public_reports(s: Session, scenario: dict[str, Any], story: Story) -> None:
         "POST",
         "intake",
         "/v1/reports",
-        json={"anonymous": False, **real},
+        json={
+            "anonymous": False,
+            **real,
+            "reported_persons": namesakes(real["reported_persons"], story.run),
+        },
     ).json()
     clue = find_report_in_ledger(s, story, real)
     ack = s.call("clerk", "POST", "intake", f"/v1/clues/{clue['clue_id']}/acknowledgement").json()
@@ -198,7 +224,8 @@ def public_reports(s: Session, scenario: dict[str, Any], story: Story) -> None:
     report_body = {
         "anonymous": True,
         "secret": anon["secret"],
-        **{k: anon[k] for k in ("reported_persons", "categories", "narrative")},
+        **{k: anon[k] for k in ("categories", "narrative")},
+        "reported_persons": namesakes(anon["reported_persons"], story.run),
     }
     receipt = s.call(None, "POST", "intake", "/v1/reports", json=report_body).json()
     code = receipt["receipt_code"]
@@ -253,7 +280,13 @@ def hotline_order(s: Session, scenario: dict[str, Any], story: Story) -> None:
         "POST",
         "intake",
         "/v1/hotline-orders",
-        json={"order_number": number, "status": "processing", "deadline": deadline, **order},
+        json={
+            "order_number": number,
+            "status": "processing",
+            "deadline": deadline,
+            **order,
+            "named_officials": namesakes(order["named_officials"], story.run),
+        },
     ).json()
     s.call(
         "hotline",
@@ -421,6 +454,8 @@ def _short(rating: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rating_line(unit: str, before: dict[str, Any], after: dict[str, Any], why: str) -> str:
+    if (before["level"], before["score"]) == (after["level"], after["score"]):
+        return f"{unit} 红黄绿评级：{after['level_label']}（{after['score']} 分，未变）"
     moved = "→" if before["level"] != after["level"] else "，仍为"
     return (
         f"{unit} 红黄绿评级：{before['level_label']}（{before['score']} 分）{moved} "
@@ -579,25 +614,32 @@ def accountability(s: Session, scenario: dict[str, Any], story: Story) -> None:
     case = story.case
     unit = case["unit"]
 
-    def opened() -> dict[str, Any] | None:
+    def opened() -> dict[str, dict[str, Any]] | None:
+        """The inquiries whose trigger names the case, by trigger kind."""
         rows = s.get("accountability", "accountability", "/v1/inquiries",
                      params={"unit": unit, "limit": 200})["items"]  # fmt: skip
+        found = {}
         for row in rows:
             inquiry: dict[str, Any] = s.get(
                 "accountability", "accountability", f"/v1/inquiries/{row['inquiry_id']}"
             )
             if case["case_id"] in inquiry["trigger"].get("case_ids", []):
-                return inquiry
-        return None
+                found[inquiry["trigger"]["kind"]] = inquiry
+        return found if set(found) - {"recurrence"} else None
 
-    inquiry = eventually(opened, what="the 一案双查 inquiry opened by the decision")
+    by_kind = eventually(opened, what="the 一案双查 inquiry opened by the decision")
+    inquiry = next(i for kind, i in by_kind.items() if kind != "recurrence")
     iid = inquiry["inquiry_id"]
     parties = {p["party_id"]: p for p in inquiry["parties"]}
     s.say(
         f"处理决定触发一案双查：问责调查 {iid[:8]}…（{unit}，按 {inquiry['misconduct_date']} "
-        f"有效的责任清单）追究 "
-        + "、".join(f"{p['name']}（{p['responsibility_label']}）" for p in parties.values())
+        "有效的责任清单）追究："
     )
+    s.say("  " + "、".join(f"{p['name']}（{p['responsibility_label']}）" for p in parties.values()))
+    if "recurrence" in by_kind:
+        s.say(
+            f"同类问题一年内再次发生：另开一案双查 {by_kind['recurrence']['inquiry_id'][:8]}…（{by_kind['recurrence']['trigger']['reason']}）"
+        )
     path = f"/v1/inquiries/{iid}"
     spec = scenario["case"]
     target = spec["measured_party"]

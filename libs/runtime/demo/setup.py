@@ -230,7 +230,7 @@ def expect(response: httpx.Response, status: int | tuple[int, ...], what: str) -
         raise DemoError(f"{what}: HTTP {response.status_code}\n{response.text[:2000]}")
 
 
-def eventually(check: Callable[[], T | None], *, what: str, within: float = 60.0) -> T:
+def eventually(check: Callable[[], T | None], *, what: str, within: float = 120.0) -> T:
     """Poll ``check`` until it returns something; events take a moment between services."""
     deadline = time.monotonic() + within
     while True:
