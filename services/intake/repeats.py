@@ -69,7 +69,9 @@ async def person_keys(
         name = await vault.reveal(
             p.sealed["name"], context=str(received.clue_id), field="name", conn=conn
         )
-        name_unit = vault.blind_index("name_unit", name or "", p.unit)
+        if name is None:
+            continue  # shredded: nobody is matched to them any more
+        name_unit = vault.blind_index("name_unit", name, p.unit)
         out.append((PersonKeys(name_unit=name_unit, id_number=p.blind_index), p.person_ref))
     return out
 
