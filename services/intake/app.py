@@ -25,6 +25,7 @@ from services.intake.limits import BodyLimit
 from services.intake.projections import (
     ClueDeskProjection,
     IntakeDeadlinesProjection,
+    ShreddedPersonsForgotten,
     TransfersProjection,
 )
 from services.intake.ratelimit import SlidingWindow
@@ -59,7 +60,12 @@ def create(
         ServiceParts(
             title="Zhengfeng intake (线索受理)",
             routers=[router, issuer_router(issuer)],
-            projections=[TransfersProjection(), IntakeDeadlinesProjection(), ClueDeskProjection()],
+            projections=[
+                TransfersProjection(),
+                IntakeDeadlinesProjection(),
+                ShreddedPersonsForgotten(),
+                ClueDeskProjection(),
+            ],
             on_start=on_start,
             make_handler=make_handler,
             subscribes_to=SUBSCRIBES_TO,
