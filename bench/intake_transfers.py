@@ -10,6 +10,7 @@ asserts nothing.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 import statistics
 import time
@@ -25,9 +26,17 @@ from libs.kit.issuer import create_client
 from libs.kit.migrations import upgrade_async
 from services.intake import app as intake_app
 from services.intake.api.transfers import ClueTransferIn
+from services.intake.domain import check_character
 
 SECONDS = float(os.environ.get("BENCH_SECONDS") or 10)
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY") or 16)
+
+
+def resident_id(n: int) -> str:
+    """A valid resident ID number, different for each ``n``."""
+    born = datetime.date(1950, 1, 1) + datetime.timedelta(days=n // 1000)
+    first17 = f"110105{born:%Y%m%d}{n % 1000:03d}"
+    return first17 + check_character(first17)
 
 
 def body(n: int) -> dict[str, Any]:
@@ -36,7 +45,8 @@ def body(n: int) -> dict[str, Any]:
         "reported_persons": [
             {
                 "name": "王建国",
-                "id_number": "11010519491231002X",
+                # one person per request: the same one again would be a repeat report (重复件)
+                "id_number": resident_id(n),
                 "unit": "某市住建局",
                 "post": "副局长",
             }

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.contracts.casework import CaseTransitioned
+from libs.events.contracts.casework import CaseTransitioned, RepeatReportNoted, RepeatReportSplit
 from libs.events.store import Recorded
 from services.casework.domain import CaseState, ClueRegistered, Rules, evolve, load_rules
 
@@ -22,12 +22,20 @@ class ClueLedgerProjection:
     tables: Sequence[str] = ("clue_ledger",)
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
-        """Add registered clues to the ledger; follow their status."""
+        """Add registered clues to the ledger; follow their status and repeat reports."""
         e = recorded.event
         if isinstance(e, CaseTransitioned):
             await conn.execute(
                 text("UPDATE clue_ledger SET status = :st, version = :v WHERE clue_id = :id"),
                 {"st": e.to_status, "v": recorded.version, "id": e.case_id},
+            )
+        elif isinstance(e, RepeatReportNoted | RepeatReportSplit):
+            await conn.execute(
+                text(
+                    """UPDATE clue_ledger SET repeat_count = :n, priority = :p, version = :v
+                       WHERE clue_id = :id"""
+                ),
+                {"n": e.repeat_count, "p": e.priority, "v": recorded.version, "id": e.case_id},
             )
         elif isinstance(e, ClueRegistered):
             await conn.execute(

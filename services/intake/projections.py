@@ -12,8 +12,10 @@ from libs.events.contracts.intake import (
     ClueJurisdictionUndetermined,
     ClueKeptInJurisdiction,
     ClueMarkedForForwarding,
+    ClueMerged,
     ClueProgressNoted,
     ClueReceived,
+    ClueSplit,
     ForwardingOverdue,
     ReportAcknowledged,
     ReportAcknowledgementOverdue,
@@ -49,6 +51,34 @@ class TransfersProjection:
                     "at": event.received_at,
                     "pos": recorded.checkpoint.position,
                 },
+            )
+        elif isinstance(event, ClueMerged):
+            # A repeat report (重复件) is listed under its own id and number, as merged.
+            await conn.execute(
+                text(
+                    """INSERT INTO transfers (clue_id, clue_number, department, reference, status,
+                                              categories, received_at, position, updated_at)
+                       VALUES (:id, :no, :dept, :ref, 'merged', :cats, :at, :pos, :upd)
+                       ON CONFLICT (clue_id) DO NOTHING"""
+                ),
+                {
+                    "id": event.repeat_id,
+                    "no": event.repeat_number,
+                    "dept": event.source_department,
+                    "ref": event.source_reference,
+                    "cats": event.categories,
+                    "at": event.received_at or event.merged_at,
+                    "pos": recorded.checkpoint.position,
+                    "upd": event.merged_at,
+                },
+            )
+        elif isinstance(event, ClueSplit):
+            await conn.execute(
+                text(
+                    """UPDATE transfers SET status = 'received', updated_at = :at
+                       WHERE clue_id = :id AND status = 'merged'"""
+                ),
+                {"id": event.new_clue_id, "at": event.split_at},
             )
         elif isinstance(event, ClueProgressNoted | ClueForwarded):
             row = (

@@ -71,6 +71,23 @@ def _labels(codes: list[str]) -> str:
     return "、".join(tax.label(c) for c in codes)
 
 
+def namesakes(persons: list[dict[str, Any]], run: str) -> list[dict[str, Any]]:
+    """The scenario's persons as this run's namesakes, each with an ID number of its own.
+
+    Every run tells new matters; the same person reported again for the same problem would
+    be merged by intake into the earlier run's clue as a repeat report (重复件).
+    """
+    from services.intake.domain import check_character
+
+    out = []
+    for p in persons:
+        n = int(hashlib.sha256(f"{run}|{p['name']}|{p['unit']}".encode()).hexdigest(), 16)
+        born = date(1960, 1, 1) + timedelta(days=n % 14000)
+        first17 = f"330329{born:%Y%m%d}{n // 14000 % 1000:03d}"
+        out.append({**p, "id_number": first17 + check_character(first17)})
+    return out
+
+
 def _persons(persons: list[dict[str, Any]]) -> str:
     return "、".join(f"{p['unit']}{p.get('post', '')} {p['name']}" for p in persons)
 
@@ -121,7 +138,8 @@ def partners_transfer(s: Session, scenario: dict[str, Any], story: Story) -> Non
     """审计、税务、公安 transfer clues; the audit bureau's retry is the same clue."""
     for p in scenario["partners"]:
         reference = f"{p['prefix']}-2026-{story.run}"
-        body = {"reference": reference, **p["transfer"]}
+        persons = namesakes(p["transfer"]["reported_persons"], story.run)
+        body = {"reference": reference, **p["transfer"], "reported_persons": persons}
         r = s.call(
             p["key"],
             "POST",
@@ -148,7 +166,11 @@ def partners_transfer(s: Session, scenario: dict[str, Any], story: Story) -> Non
         "POST",
         "intake",
         "/v1/clue-transfers",
-        json={"reference": first["reference"], **audit["transfer"]},
+        json={
+            "reference": first["reference"],
+            **audit["transfer"],
+            "reported_persons": namesakes(audit["transfer"]["reported_persons"], story.run),
+        },
         headers={"Idempotency-Key": first["reference"]},
     )
     story.duplicate_replayed = (
@@ -221,7 +243,11 @@ def public_reports(s: Session, scenario: dict[str, Any], story: Story) -> None:
         "POST",
         "intake",
         "/v1/reports",
-        json={"anonymous": False, **real},
+        json={
+            "anonymous": False,
+            **real,
+            "reported_persons": namesakes(real["reported_persons"], story.run),
+        },
     ).json()
     clue = find_report_in_ledger(s, story, real)
     ack = s.call("clerk", "POST", "intake", f"/v1/clues/{clue['clue_id']}/acknowledgement").json()
@@ -240,7 +266,8 @@ def public_reports(s: Session, scenario: dict[str, Any], story: Story) -> None:
     report_body = {
         "anonymous": True,
         "secret": anon["secret"],
-        **{k: anon[k] for k in ("reported_persons", "categories", "narrative")},
+        **{k: anon[k] for k in ("categories", "narrative")},
+        "reported_persons": namesakes(anon["reported_persons"], story.run),
     }
     receipt = s.call(None, "POST", "intake", "/v1/reports", json=report_body).json()
     code = receipt["receipt_code"]
@@ -295,7 +322,13 @@ def hotline_order(s: Session, scenario: dict[str, Any], story: Story) -> None:
         "POST",
         "intake",
         "/v1/hotline-orders",
-        json={"order_number": number, "status": "processing", "deadline": deadline, **order},
+        json={
+            "order_number": number,
+            "status": "processing",
+            "deadline": deadline,
+            **order,
+            "named_officials": namesakes(order["named_officials"], story.run),
+        },
     ).json()
     s.call(
         "hotline",

@@ -8,7 +8,6 @@ from uuid import uuid4
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import text
 
 from libs.events.contracts.accountability import RatingChanged
 from libs.events.store import Metadata
@@ -20,7 +19,7 @@ from services.accountability.api.common import Reader, Rerater
 from services.accountability.domain import unit_key, unit_stream
 from services.accountability.domain.rating import rate
 from services.accountability.domain.rules import load_rules
-from services.accountability.handlers import rerate
+from services.accountability.rerating import rerate_all
 
 router = APIRouter(prefix="/v1", tags=["ratings"])
 
@@ -121,34 +120,18 @@ class RerateOut(BaseModel):
 
 @router.post("/ratings/recompute", response_model=RerateOut)
 async def recompute(officer: Rerater, store: Store) -> RerateOut:
-    """Re-rate every unit as of now, so old inputs leave the window (run daily, e.g. by cron).
+    """Re-rate every unit as of now, so old inputs leave the window.
 
+    The service also does this by itself every ``ZF_ACCOUNTABILITY_RERATE_INTERVAL_SECONDS``.
     Only units whose level moved get a ``rating_changed`` event; running it twice changes
     nothing the second time.
     """
-    rules = load_rules()
-    now = store.clock()
     meta = Metadata(actor=officer.actor, correlation_id=correlation_id.get() or str(uuid4()))
-    changed: list[ChangeOut] = []
-    async with store.engine.begin() as conn:
-        units = (
-            (
-                await conn.execute(
-                    text(
-                        """SELECT unit FROM unit_ratings UNION SELECT unit FROM case_facts
-                       WHERE unit IS NOT NULL UNION SELECT unit FROM overdue_facts
-                       WHERE unit IS NOT NULL ORDER BY 1"""
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
-        for unit in units:
-            for e in await rerate(store, conn, unit, meta, now, rules):
-                changed.append(
-                    ChangeOut(
-                        unit=unit, **e.model_dump(include=set(ChangeOut.model_fields) - {"unit"})
-                    )
-                )
-    return RerateOut(rated=len(units), changed=changed)
+    rated, changes = await rerate_all(store, store.clock(), meta)
+    return RerateOut(
+        rated=rated,
+        changed=[
+            ChangeOut(unit=unit, **e.model_dump(include=set(ChangeOut.model_fields) - {"unit"}))
+            for unit, e in changes
+        ],
+    )

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 from uuid import uuid4
+
+import httpx
+from sqlalchemy import text
 
 from libs.events.contracts import Event
 from libs.events.contracts.casework import CaseDecided, CaseFiled, DeadlineOverdue, Subject
 from libs.events.store import NO_STREAM, EventStore, Metadata
 from services.accountability.handlers import make_handler
 from tests.conftest import Schemas
-from tests.integration.accountability.conftest import LEADER, OFFICER, Accountability, eventually
+from tests.integration.accountability.conftest import (
+    LEADER,
+    OFFICER,
+    Accountability,
+    eventually,
+    start,
+)
 from tests.integration.accountability.factories import UNIT, responsibility_list
 
 NOW = datetime(2026, 10, 31, 12, tzinfo=UTC)
@@ -226,3 +236,40 @@ async def test_an_overdue_item_without_a_unit_counts_for_the_unit_of_its_case(
     rating = (await acc.http.get(f"/v1/units/{UNIT}/rating", headers=LEADER)).json()
     assert rating["inputs"]["overdue"] == 1
     assert "1 overdue 函询" in rating["explanation"]
+
+
+async def test_the_service_re_rates_by_itself_when_old_inputs_leave_the_window(
+    database_url: str, schemas: Schemas
+) -> None:
+    app, engine, schema = await start(database_url, schemas, rerate_interval_seconds=0.2)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://acc") as http:
+            acc = Accountability(app, http, engine, schema)
+            await scenario(acc, schemas)
+
+            async def level() -> str:
+                r = await http.get(f"/v1/units/{UNIT}/rating", headers=LEADER)
+                return str(r.json()["level"]) if r.status_code == 200 else ""
+
+            assert await level() == "red"
+            acc.store.clock = lambda: NOW + timedelta(days=400)  # every input is now too old
+
+            async def green() -> bool:
+                return await level() == "green"
+
+            await eventually(green, "the unit re-rated green by the service")
+            await asyncio.sleep(1)  # several more runs: nothing more to record
+
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    f"""SELECT data->>'to_level', actor FROM "{schema}".events
+                        WHERE type = 'zhengfeng.accountability.rating_changed'
+                        ORDER BY global_position"""
+                )
+            )
+        ).all()
+    assert [tuple(r) for r in rows][-1] == ("green", "service:accountability-rerating")
+    assert [r[0] for r in rows].count("green") == 1
