@@ -94,6 +94,15 @@ def test_each_act_left_its_outcome_where_a_user_would_look(
     ]
     assert len(audit_refs) == 1
 
+    # Act 1: the tax bureau's report on the same person joined the audit clue as a repeat.
+    repeat = story["clues"]["repeat"]
+    assert repeat["status"] == "merged"
+    assert repeat["clue_number"] not in numbers
+    audit_clue = httpx.get(
+        platform.url("intake", f"/v1/clues/{story['clues']['audit']['clue_id']}"), headers=clerk
+    ).json()
+    assert audit_clue["repeat_count"] == 1
+
     # Act 1: the clue about a unit outside the commission's jurisdiction was forwarded.
     forwarded = story["clues"]["forwarded"]
     jurisdiction = httpx.get(
