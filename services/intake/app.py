@@ -22,7 +22,11 @@ from services.intake.domain.duplicates import load_rules
 from services.intake.domain.jurisdiction import JurisdictionRules, load_registry
 from services.intake.handlers import make_handler
 from services.intake.limits import BodyLimit
-from services.intake.projections import IntakeDeadlinesProjection, TransfersProjection
+from services.intake.projections import (
+    IntakeDeadlinesProjection,
+    ShreddedPersonsForgotten,
+    TransfersProjection,
+)
 from services.intake.ratelimit import SlidingWindow
 from services.intake.settings import IntakeSettings, Settings
 
@@ -55,7 +59,11 @@ def create(
         ServiceParts(
             title="Zhengfeng intake (线索受理)",
             routers=[router, issuer_router(issuer)],
-            projections=[TransfersProjection(), IntakeDeadlinesProjection()],
+            projections=[
+                TransfersProjection(),
+                IntakeDeadlinesProjection(),
+                ShreddedPersonsForgotten(),
+            ],
             on_start=on_start,
             make_handler=make_handler,
             subscribes_to=SUBSCRIBES_TO,

@@ -17,6 +17,7 @@ from libs.events.contracts.intake import (
     ClueReceived,
     ClueSplit,
     ForwardingOverdue,
+    PersonalDataShredded,
     ReportAcknowledged,
     ReportAcknowledgementOverdue,
     ReportReceived,
@@ -142,4 +143,22 @@ class IntakeDeadlinesProjection:
             kind = "forwarding" if isinstance(e, ForwardingOverdue) else "acknowledgement"
             await conn.execute(
                 _NOTICED, {"id": e.clue_id, "kind": kind, "due": e.due, "to": e.escalated_to}
+            )
+
+
+class ShreddedPersonsForgotten:
+    """个人信息销毁, for duplicates: a shredded person's blind indexes leave the lookup
+    (``clue_subjects``), as they leave the vault, so later reports are never matched to
+    them. The table itself is written with each clue (``services/intake/repeats.py``):
+    this projection only deletes, and owns no table a rebuild would empty."""
+
+    name = "shredded_persons_forgotten"
+    tables: Sequence[str] = ()
+
+    async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
+        """Forget the person of a ``PersonalDataShredded``."""
+        if isinstance(recorded.event, PersonalDataShredded):
+            await conn.execute(
+                text("DELETE FROM clue_subjects WHERE person_ref = :p"),
+                {"p": recorded.event.person_ref},
             )

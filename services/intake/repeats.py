@@ -39,7 +39,10 @@ from services.intake.domain.duplicates import (
 )
 from services.intake.personal import PersonForm
 
-_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 7))")
+_LOCK = text(
+    """SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7)))
+       FROM (SELECT DISTINCT k FROM unnest(CAST(:ks AS text[])) AS k ORDER BY k) AS keys"""
+)
 _CANDIDATES = text(
     """SELECT clue_id, received_at, categories, name_unit_key, id_key FROM clue_subjects
        WHERE (name_unit_key = ANY(:nu) OR id_key = ANY(:ids)) AND received_at >= :since"""
@@ -69,24 +72,32 @@ async def person_keys(
         name = await vault.reveal(
             p.sealed["name"], context=str(received.clue_id), field="name", conn=conn
         )
-        name_unit = vault.blind_index("name_unit", name or "", p.unit)
+        if name is None:
+            continue  # shredded: nobody is matched to them any more
+        name_unit = vault.blind_index("name_unit", name, p.unit)
         out.append((PersonKeys(name_unit=name_unit, id_number=p.blind_index), p.person_ref))
     return out
 
 
 async def lock(conn: AsyncConnection, keys: Iterable[str]) -> None:
-    """Serialise on these keys until the transaction ends (sorted: no deadlocks)."""
-    for key in sorted(set(keys)):
-        await conn.execute(_LOCK, {"k": key})
+    """Serialise on these keys until the transaction ends (in order: no deadlocks)."""
+    await conn.execute(_LOCK, {"ks": sorted(set(keys))})
 
 
 async def hold_persons(
     conn: AsyncConnection, vault: pii.Vault, persons: Sequence[PersonForm]
-) -> None:
-    """Serialise reports naming the same persons (call before the transaction writes)."""
-    keys = [vault.blind_index("name_unit", p.name, p.unit) for p in persons]
-    keys += [vault.blind_index("id", p.id_number) for p in persons if p.id_number]
-    await lock(conn, keys)
+) -> list[PersonKeys]:
+    """Serialise reports naming the same persons; their blind indexes, in order, for
+    ``record_clue``. Call it before the transaction writes anything."""
+    keys = [
+        PersonKeys(
+            name_unit=vault.blind_index("name_unit", p.name, p.unit),
+            id_number=vault.blind_index("id", p.id_number) if p.id_number else None,
+        )
+        for p in persons
+    ]
+    await lock(conn, [x for k in keys for x in (k.name_unit, k.id_number) if x])
+    return keys
 
 
 async def candidates(
@@ -116,17 +127,20 @@ async def index_clue(
     conn: AsyncConnection, received: ClueReceived, persons: Sequence[tuple[PersonKeys, UUID | None]]
 ) -> None:
     """Make a clue findable by later reports on the same persons."""
-    for keys, ref in persons:
+    if persons:
         await conn.execute(
             _INDEX,
-            {
-                "id": received.clue_id,
-                "ref": ref,
-                "nu": keys.name_unit,
-                "idk": keys.id_number,
-                "cats": received.categories,
-                "at": received.received_at,
-            },
+            [
+                {
+                    "id": received.clue_id,
+                    "ref": ref,
+                    "nu": keys.name_unit,
+                    "idk": keys.id_number,
+                    "cats": received.categories,
+                    "at": received.received_at,
+                }
+                for keys, ref in persons
+            ],
         )
 
 
@@ -142,24 +156,23 @@ async def read_repeats(
 async def record_clue(
     conn: AsyncConnection,
     store: EventStore,
-    vault: pii.Vault,
     rules: DuplicateRules,
     events: Sequence[Event],
+    held: Sequence[PersonKeys],
     *,
     meta: Metadata,
     on_receipt: Callable[[Sequence[Event]], list[Event]] = list,
 ) -> ClueMerged | None:
     """Write a new clue's events; a repeat report is merged (returns its ``ClueMerged``).
 
+    ``held`` are the keys ``hold_persons`` returned for the clue's persons, in order.
     ``on_receipt`` adds what a new clue's receipt records besides (the jurisdiction check);
     a repeat report gets none of it: the clue it joined had its own.
     """
     received = next(e for e in events if isinstance(e, ClueReceived))
-    persons = await person_keys(vault, conn, received)
-    keys = [k for k, _ in persons]
-    await lock(conn, [x for k in keys for x in (k.name_unit, k.id_number) if x])
-    found = await candidates(conn, keys, received, rules.window_days)
-    match = find_original(keys, received.categories, received.received_at, found, rules)
+    persons = [(k, p.person_ref) for k, p in zip(held, received.reported_persons, strict=True)]
+    found = await candidates(conn, held, received, rules.window_days)
+    match = find_original(held, received.categories, received.received_at, found, rules)
     if match is None:
         await store.append(
             clue_stream(received.clue_id),

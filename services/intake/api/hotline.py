@@ -106,7 +106,7 @@ async def receive_hotline_order(
         misconduct_categories=tuple(body.misconduct_categories),
     )
     async with store.engine.begin() as conn:
-        await hold_persons(conn, vault, body.named_officials)
+        held = await hold_persons(conn, vault, body.named_officials)
         if idempotency_key is not None:
             stored = await idempotency.claim(conn, platform.actor, idempotency_key, request_hash)
             if stored is not None:
@@ -134,9 +134,9 @@ async def receive_hotline_order(
                     merged = await record_clue(
                         conn,
                         store,
-                        vault,
                         duplicate_rules,
                         events,
+                        held,
                         meta=meta,
                         on_receipt=jurisdiction.on_receipt,
                     )

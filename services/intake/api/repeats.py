@@ -63,10 +63,7 @@ async def repeats_out(vault: Vault, state: Repeats, *, reveal: bool) -> list[Rep
     for merged in sorted(state.merged.values(), key=lambda m: m.merged_at):
         out.append(
             RepeatOut(
-                **merged.model_dump(
-                    include=set(RepeatOut.model_fields) - {"reported_persons", "repeat_id"}
-                ),
-                repeat_id=merged.repeat_id,
+                **merged.model_dump(include=set(RepeatOut.model_fields) - {"reported_persons"}),
                 reported_persons=await shown_persons(
                     vault, merged.reported_persons, context=str(merged.repeat_id), reveal=reveal
                 ),

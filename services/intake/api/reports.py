@@ -164,7 +164,7 @@ async def file_public_report(
     )
     principal = f"public:{address}"
     async with store.engine.begin() as conn:
-        await hold_persons(conn, vault, body.reported_persons)
+        held = await hold_persons(conn, vault, body.reported_persons)
         if idempotency_key is not None:
             stored = await idempotency.claim(conn, principal, idempotency_key, request_hash)
             if stored is not None:
@@ -202,9 +202,9 @@ async def file_public_report(
         await record_clue(
             conn,
             store,
-            vault,
             duplicate_rules,
             events,
+            held,
             meta=Metadata(
                 actor="public:reporter", correlation_id=correlation_id.get() or str(uuid4())
             ),

@@ -160,7 +160,7 @@ async def transfer_clue(
     payload = body.model_dump(mode="json")
     request_hash = idempotency.fingerprint(payload)
     async with store.engine.begin() as conn:
-        await hold_persons(conn, vault, body.reported_persons)
+        held = await hold_persons(conn, vault, body.reported_persons)
         if idempotency_key is not None:
             stored = await idempotency.claim(conn, partner.actor, idempotency_key, request_hash)
             if stored is not None:
@@ -193,9 +193,9 @@ async def transfer_clue(
         merged = await record_clue(
             conn,
             store,
-            vault,
             duplicate_rules,
             events,
+            held,
             meta=Metadata(actor=partner.actor, correlation_id=correlation_id.get() or str(uuid4())),
             on_receipt=jurisdiction.on_receipt,
         )

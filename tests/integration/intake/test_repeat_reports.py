@@ -7,8 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 from libs.kit.issuer import create_client
+from libs.runtime.cli import app as cli
 from tests.integration.intake.conftest import resident_id, transfer
 from tests.integration.intake.test_personal_data import operator_auth
 from tests.integration.intake.test_public_reports import report
@@ -380,3 +382,40 @@ async def test_only_a_new_clue_is_judged_for_jurisdiction_a_split_one_too(intake
         "clue_received",
         "clue_marked_for_forwarding",
     ]
+
+
+async def test_a_shredded_person_is_never_matched_again(intake: Intake, database_url: str) -> None:
+    audit = await intake.bearer(await intake.partner("audit"))
+    first = await _send(intake, audit, transfer("SJ-110"))
+    async with intake.engine.connect() as conn:
+        person_ref = str(
+            (
+                await conn.execute(
+                    text("SELECT person_ref FROM clue_subjects WHERE clue_id = :c"),
+                    {"c": first["clue_id"]},
+                )
+            ).scalar_one()
+        )
+    settings = intake.app.state.runtime.settings
+    env = {
+        "DATABASE_URL": database_url,
+        "ZF_INTAKE_DB_SCHEMA": settings.db_schema,
+        "ZF_INTAKE_PII_VAULT_SCHEMA": settings.pii_vault_schema,
+    }
+    shred = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["pii", "shred", person_ref, "--reason", "依法删除"], env=env
+    )
+    assert shred.exit_code == 0, shred.output
+
+    async def forgotten() -> bool:
+        async with intake.engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT count(*) FROM clue_subjects WHERE person_ref = :p"), {"p": person_ref}
+            )
+            return rows.scalar_one() == 0
+
+    await eventually(forgotten, "the shredded person's blind indexes forgotten")
+    again = await _send(intake, audit, transfer("SJ-111"))
+
+    assert again["status"] == "received"
+    assert (await _clue(intake, first["clue_id"])).json()["repeat_count"] == 0
