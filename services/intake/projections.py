@@ -27,7 +27,7 @@ from libs.events.contracts.intake import (
     ReportReceived,
 )
 from libs.events.store import Recorded
-from services.intake.domain.desk import handler_entries
+from services.intake.domain.desk import HandlerEntry, handler_entries
 from services.intake.domain.progress import SourceView, evolve
 
 
@@ -191,9 +191,9 @@ _DESK_ROW = text(
     """INSERT INTO clue_desk (clue_id, clue_number, source_kind, source_department,
                               source_reference, categories, units, persons, urgency,
                               received_at, status, status_updated_at, merged_into,
-                              last_touched_at, position)
+                              last_touched_at, position, person_refs)
        VALUES (:id, :no, :kind, :dept, :ref, :cats, :units, CAST(:persons AS jsonb), :urg,
-               :at, :status, :at, :into, :touched, :pos)
+               :at, :status, :at, :into, :touched, :pos, CAST(:refs AS uuid[]))
        ON CONFLICT (clue_id) DO UPDATE SET
            clue_number = excluded.clue_number, source_kind = excluded.source_kind,
            source_department = excluded.source_department,
@@ -201,7 +201,9 @@ _DESK_ROW = text(
            units = excluded.units, persons = excluded.persons, urgency = excluded.urgency,
            status = excluded.status,
            status_updated_at = excluded.status_updated_at, merged_into = excluded.merged_into,
-           last_touched_at = GREATEST(clue_desk.last_touched_at, excluded.last_touched_at)"""
+           last_touched_at = GREATEST(clue_desk.last_touched_at, excluded.last_touched_at),
+           person_refs = ARRAY(SELECT DISTINCT unnest(clue_desk.person_refs
+                                                      || excluded.person_refs))"""
 )
 _HANDLER = text(
     """INSERT INTO clue_handlers (clue_id, event_id, position, action, actor, at, detail)
@@ -333,11 +335,33 @@ class ClueDeskProjection:
         elif isinstance(event, ReportReceived):
             await conn.execute(
                 text(
-                    """UPDATE clue_desk SET anonymous = :anon, acknowledge_by = :by
+                    """UPDATE clue_desk SET anonymous = :anon, acknowledge_by = :by,
+                           person_refs = array_append(person_refs, :ref)
                        WHERE clue_id = :id"""
                 ),
-                {"anon": event.anonymous, "by": event.acknowledge_by, "id": event.clue_id},
+                {
+                    "anon": event.anonymous,
+                    "by": event.acknowledge_by,
+                    "ref": event.reporter_ref,
+                    "id": event.clue_id,
+                },
             )
+        elif isinstance(event, PersonalDataShredded):
+            # Destroying a person's key touches every clue that holds their data.
+            clues = await conn.execute(
+                text("SELECT clue_id FROM clue_desk WHERE :ref = ANY(person_refs)"),
+                {"ref": event.person_ref},
+            )
+            entries = [
+                HandlerEntry(
+                    row.clue_id,
+                    "personal_data_shredded",
+                    event.shredded_by,
+                    event.shredded_at,
+                    {"person_ref": str(event.person_ref), "reason": event.reason},
+                )
+                for row in clues
+            ]
         elif isinstance(event, ReportAcknowledged):
             await conn.execute(
                 text(
@@ -396,5 +420,6 @@ class ClueDeskProjection:
                 "into": merged_into,
                 "touched": received_at,
                 "pos": recorded.checkpoint.position,
+                "refs": [p.person_ref for p in persons if p.person_ref is not None],
             },
         )

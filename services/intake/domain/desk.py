@@ -62,6 +62,7 @@ ACTIONS = {
     "forwarded": "转办",
     "forwarding_overdue": "转办逾期",
     "acknowledgement_overdue": "受理告知逾期",
+    "personal_data_shredded": "个人信息销毁",
 }
 """Ledger action -> the label a clerk reads."""
 

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import text
 
-from libs.events.contracts.intake import ClueProgressNoted
+from libs.events.contracts.intake import ClueProgressNoted, PersonalDataShredded
 from libs.events.projections import ProjectionRunner
 from libs.events.store import ANY, Metadata
 from libs.kit.issuer import create_client
@@ -479,3 +479,50 @@ async def test_forwarding_shows_in_the_list_and_the_forwarder_in_the_ledger(
     ]
     assert ledger["entries"][2]["detail"]["method_label"] == "公函"
     assert await _ids(intake, auth, jurisdiction="undetermined") == [clues["hotline"]]
+
+
+async def test_a_shredding_shows_in_the_ledger_of_every_clue_holding_the_person(
+    intake: Intake,
+) -> None:
+    clues = await _three_sources(intake)  # 王五 (audit) and 赵六 (tax) share an ID number
+    clerk = await operator_auth(intake, "clerk")
+    async with intake.engine.connect() as conn:
+        data = (
+            await conn.execute(
+                text("SELECT data FROM events WHERE stream_id = :s AND type LIKE '%clue_received'"),
+                {"s": f"clue-{clues['audit']}"},
+            )
+        ).scalar_one()
+    person_ref = UUID(data["reported_persons"][0]["person_ref"])
+    store = intake.app.state.runtime.store
+    await store.append(
+        f"person-{person_ref}",
+        [
+            PersonalDataShredded(
+                person_ref=person_ref,
+                shredded_by="operator:dpo",
+                reason="依法删除",
+                shredded_at=datetime.now(UTC),
+            )
+        ],
+        expected_version=ANY,
+        meta=Metadata(actor="operator:dpo"),
+    )
+
+    ledgers = {name: await _ledger(intake, c, clerk) for name, c in clues.items()}
+
+    shredded = {
+        name: [
+            (e["actor"], e["detail"])
+            for e in ledger["entries"]
+            if e["action"] == "personal_data_shredded"
+        ]
+        for name, ledger in ledgers.items()
+    }
+    detail = {"person_ref": str(person_ref), "reason": "依法删除"}
+    assert shredded == {
+        "audit": [("operator:dpo", detail)],
+        "tax": [("operator:dpo", detail)],
+        "report": [],
+        "hotline": [],
+    }
