@@ -55,7 +55,12 @@ def feed_router(service: str) -> APIRouter:
         request: Request,
         subscriber: Subscriber,
         after: Annotated[
-            int, Query(ge=0, description="Global position of the last event already seen")
+            int,
+            Query(
+                ge=0,
+                le=2**63 - 1,  # a bigint, like the positions themselves
+                description="Global position of the last event already seen",
+            ),
         ] = 0,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     ) -> JSONResponse:

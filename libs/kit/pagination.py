@@ -40,7 +40,10 @@ def decode_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> list[Any]:
         if not isinstance(values, list) or len(values) != len(parsers):
             raise ValueError("wrong shape")
         # A tampered cursor must be a 400 here, not a type error in the query later.
-        return [parse(value) for parse, value in zip(parsers, values, strict=True)]
+        parsed = [parse(value) for parse, value in zip(parsers, values, strict=True)]
+        if any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in parsed):
+            raise ValueError("a number beyond bigint")
+        return parsed
     except (ValueError, TypeError, AttributeError) as exc:
         raise Problem(
             400,

@@ -70,13 +70,13 @@ SORTS = {
     ),
     DeskSort.priority: Keyset(
         ("priority_points", "received_at", "clue_id"),
-        ("integer", "timestamptz", "uuid"),
+        ("bigint", "timestamptz", "uuid"),
         (int, *_T),
         descending=True,
     ),
     DeskSort.repeat_count: Keyset(
         ("repeat_count", "received_at", "clue_id"),
-        ("integer", "timestamptz", "uuid"),
+        ("bigint", "timestamptz", "uuid"),
         (int, *_T),
         descending=True,
     ),

@@ -14,6 +14,7 @@ from libs.events.contracts.intake import ClueProgressNoted, PersonalDataShredded
 from libs.events.projections import ProjectionRunner
 from libs.events.store import ANY, Metadata
 from libs.kit.issuer import create_client
+from libs.kit.pagination import encode_cursor
 from services.intake.domain import clue_stream
 from services.intake.projections import ClueDeskProjection
 from tests.integration.intake.conftest import resident_id, transfer
@@ -526,3 +527,28 @@ async def test_a_shredding_shows_in_the_ledger_of_every_clue_holding_the_person(
         "report": [],
         "hotline": [],
     }
+
+
+async def test_a_cursor_with_a_number_beyond_bigint_is_a_400_not_a_500(intake: Intake) -> None:
+    # Found by Schemathesis-style tampering: the number reached PostgreSQL and failed there.
+    clue_id = await _transfer(intake, "audit", "SJ-1")
+    await _caught_up(intake)
+    clerk = await operator_auth(intake, "clerk")
+    huge = 10**30
+
+    listed = await intake.http.get(
+        "/v1/clues",
+        params={"sort": "repeat_count", "cursor": encode_cursor(huge, datetime.now(UTC), uuid4())},
+        headers=clerk,
+    )
+    ledger = await intake.http.get(
+        f"/v1/clues/{clue_id}/handlers",
+        params={"cursor": encode_cursor(huge, str(uuid4()))},
+        headers=clerk,
+    )
+
+    for response in (listed, ledger):
+        assert response.status_code == 400, response.text
+        assert response.json()["errors"] == [
+            {"field": "cursor", "reason": "not a cursor issued by this list"}
+        ]

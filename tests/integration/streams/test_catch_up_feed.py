@@ -172,6 +172,16 @@ async def test_a_cursor_that_is_no_position_of_this_store_is_a_400_naming_after(
     assert too_big.json()["errors"][0]["field"] == "limit"
 
 
+async def test_a_position_beyond_a_bigint_is_a_422_naming_after_not_a_500(intake: Intake) -> None:
+    # Found by Schemathesis: such a number reached PostgreSQL and failed there.
+    headers = await subscriber(intake)
+
+    response = await intake.http.get("/v1/events", params={"after": 2**73}, headers=headers)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "after"
+
+
 async def test_every_dataschema_an_event_carries_is_served_and_describes_its_data(
     intake: Intake,
 ) -> None:
