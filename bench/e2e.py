@@ -374,6 +374,8 @@ OUTSIDE_REPLAY = {
     "rule_versions": f"{READ_MODEL_NOT_REPLAYED}: rule versions, written with their events",
     "watched_alerts": f"{READ_MODEL_NOT_REPLAYED}: yellow/green alerts casework's consumer "
     "keeps from analysis's events (not in casework's store)",
+    "clue_subjects": f"{READ_MODEL_NOT_REPLAYED}: duplicate lookup (blind indexes of reported "
+    "persons), written with each clue; a projection only deletes shredded persons from it",
     "partner_references": "idempotency record of partner references (written with the clue)",
     "clue_numbers": "clue number counter",
     "report_receipts": "receipt codes of public reports (hashed secrets, never in events)",
@@ -601,7 +603,7 @@ def render(r: dict[str, Any]) -> None:
         _, raw_rate, store_rate = rp["raw"][x["service"]]
         rebuild.add_row(
             x["service"],
-            f"{x['name']} ({', '.join(x['tables'])})",
+            f"{x['name']} ({', '.join(x['tables']) or 'owns no table: replays its deletes'})",
             f"{x['events']:,}",
             f"{x['rate']:,.0f}",
             f"{raw_rate:,.0f} / {store_rate:,.0f}",
