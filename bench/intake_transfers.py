@@ -21,9 +21,10 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from bench.infra import _free_port, database_url
+from bench.infra import database_url
 from libs.kit.issuer import create_client
 from libs.kit.migrations import upgrade_async
+from libs.runtime.infra import free_port
 from services.intake import app as intake_app
 from services.intake.api.transfers import ClueTransferIn
 from services.intake.domain import check_character
@@ -113,7 +114,7 @@ async def main() -> None:
         pii_vault_schema=f"{schema}_pii",
     )
     intake = intake_app.create(settings)
-    port, bare_port = _free_port(), _free_port()
+    port, bare_port = free_port(), free_port()
     server = await serve(intake, port)
     bare = await serve(bare_app(), bare_port)
     try:

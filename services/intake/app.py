@@ -23,6 +23,7 @@ from services.intake.domain.jurisdiction import JurisdictionRules, load_registry
 from services.intake.handlers import make_handler
 from services.intake.limits import BodyLimit
 from services.intake.projections import (
+    ClueDeskProjection,
     IntakeDeadlinesProjection,
     ShreddedPersonsForgotten,
     TransfersProjection,
@@ -63,6 +64,7 @@ def create(
                 TransfersProjection(),
                 IntakeDeadlinesProjection(),
                 ShreddedPersonsForgotten(),
+                ClueDeskProjection(),
             ],
             on_start=on_start,
             make_handler=make_handler,

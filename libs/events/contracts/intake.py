@@ -409,3 +409,24 @@ class ReportAcknowledgementOverdue(Event):
     due: date
     escalated_to: str | None
     noticed_at: datetime
+
+
+@registry.register
+class ClueViewed(Event):
+    """线索查阅记录: an operator opened a clue with personal data masked.
+
+    Every opening of a case file is recorded, like a paper file's borrowing slip: masked
+    reads here (stream ``clue-reads-{clue_id}``), unmasked ones as PersonalDataAccessed.
+    Kept off the clue's own stream so that reading never changes the clue's version.
+    """
+
+    type_name = "zhengfeng.intake.clue_viewed"
+    version = 1
+
+    clue_id: UUID
+    viewed_by: str
+    roles: list[str]
+    """The caller's roles that allowed the read."""
+    part: str
+    """``clue`` (the clue itself) or ``messages`` (the conversation with the reporter)."""
+    viewed_at: datetime

@@ -179,14 +179,94 @@ def partners_transfer(s: Session, scenario: dict[str, Any], story: Story) -> Non
     )
     s.say(
         f"{audit['name']} 网络超时后重发 {first['reference']} → 仍是 {retry.json()['clue_number']}"
-        f"（重复移送不重复登记{'' if story.duplicate_replayed else ' [red]— 未识别为重复！[/]'}）"
+        f"（同一请求原样返回，不重复登记{'' if story.duplicate_replayed else ' [red]— 未识别为重发！[/]'}）"
     )
+    repeat_report(s, scenario, story)
+    forward_outside(s, scenario, story)
     for p in scenario["partners"]:
         clue = in_ledger(s, story.clues[p["key"]]["clue_id"])
         story.clues[p["key"]]["ledger_status"] = clue["status"]
     s.say(
         f"案件监督管理室台账：{len(scenario['partners'])} 条线索均已登记，状态 "
         f"[bold]{clue['status_label']}[/]，被反映人姓名已脱敏（{clue['reported_persons'][0]['name']}）"
+    )
+
+
+def repeat_report(s: Session, scenario: dict[str, Any], story: Story) -> None:
+    """Another department reports the same person on the same matter: a repeat (重复件)."""
+    repeat = scenario["repeat"]
+    reference = f"{repeat['prefix']}-2026-{story.run}"
+    sent = s.call(
+        repeat["partner"],
+        "POST",
+        "intake",
+        "/v1/clue-transfers",
+        json={
+            "reference": reference,
+            **repeat["transfer"],
+            "reported_persons": namesakes(repeat["transfer"]["reported_persons"], story.run),
+        },
+        headers={"Idempotency-Key": reference},
+    ).json()
+    joined = story.clues[repeat["joins"]]
+    clue = s.get("clerk", "intake", f"/v1/clues/{joined['clue_id']}")
+    story.clues["repeat"] = {
+        "clue_id": sent["clue_id"],
+        "clue_number": sent["clue_number"],
+        "reference": reference,
+        "status": sent["status"],
+        "joined": joined["clue_number"],
+        "repeat_count": clue["repeat_count"],
+    }
+    s.say(
+        f"税务局另移送 {reference}（同一人{_persons(repeat['transfer']['reported_persons'])}，"
+        f"同类问题）→ {sent['clue_number']} [bold]{sent['status_label']}[/] {joined['clue_number']}"
+        f"（重复件 {clue['repeat_count']} 件，优先级 {clue['priority_label']}）"
+    )
+
+
+def forward_outside(s: Session, scenario: dict[str, Any], story: Story) -> None:
+    """A clue about a unit outside this commission's jurisdiction is forwarded (转办)."""
+    outside = scenario["outside"]
+    reference = f"{outside['prefix']}-2026-{story.run}"
+    sent = s.call(
+        outside["partner"],
+        "POST",
+        "intake",
+        "/v1/clue-transfers",
+        json={
+            "reference": reference,
+            **outside["transfer"],
+            "reported_persons": namesakes(outside["transfer"]["reported_persons"], story.run),
+        },
+        headers={"Idempotency-Key": reference},
+    ).json()
+    path = f"/v1/clues/{sent['clue_id']}/jurisdiction"
+    marked = s.get("clerk", "intake", path)
+    forwarded = s.command(
+        "clerk",
+        "intake",
+        f"/v1/clues/{sent['clue_id']}/forwarding",
+        path,
+        {"method": "official_letter", "letter_number": f"{outside['letter']}{story.run}号"},
+        key=f"demo-forward-{sent['clue_id']}",
+    ).json()
+    seen = s.get(outside["partner"], "intake", f"/v1/clue-transfers/{sent['clue_id']}")
+    story.clues["forwarded"] = {
+        "clue_id": sent["clue_id"],
+        "clue_number": sent["clue_number"],
+        "reference": reference,
+        "authority": forwarded["forwarded"]["authority"],
+        "partner_status": seen["status"],
+    }
+    s.say(
+        f"审计局另移送 {reference}（{_persons(outside['transfer']['reported_persons'])}）→ "
+        f"{sent['clue_number']} {marked['status_label']}：{marked['reason']}"
+    )
+    s.say(
+        f"信访室以{forwarded['forwarded']['method_label']}转办 {forwarded['forwarded']['authority']}"
+        f"（{'按期' if forwarded['forwarded']['in_time'] else '超期'}）；审计局查询：{seen['status_label']}"
+        + (f"，{seen['outcome']}" if seen.get("outcome") else "")
     )
 
 

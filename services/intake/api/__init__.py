@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from services.intake.api import (
     attachments,
     clues,
+    desk,
     hotline,
     jurisdiction,
     repeats,
@@ -16,6 +17,7 @@ router = APIRouter()
 router.include_router(transfers.router)
 router.include_router(attachments.router)
 router.include_router(clues.router)
+router.include_router(desk.router)
 router.include_router(repeats.router)
 router.include_router(hotline.router)
 router.include_router(reports.router)

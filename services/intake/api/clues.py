@@ -26,6 +26,7 @@ from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
 from services.intake.api.deps import DuplicateRulesDep, Settings, VaultDep
+from services.intake.api.desk import record_view
 from services.intake.api.repeats import RepeatOut, repeat_person_refs, repeats_out
 from services.intake.api.reports import MessageIn, MessageOut, messages_of, post_message
 from services.intake.domain import clue_stream
@@ -146,6 +147,8 @@ async def open_clue(
                 actor=operator.actor, correlation_id=correlation_id.get() or str(uuid4())
             ),
         )
+    else:
+        await record_view(store, clue_id, operator, "clue")
     return ClueOut(
         **clue.model_dump(exclude={"reported_persons"}),
         reported_persons=await shown_persons(
@@ -166,10 +169,11 @@ Clerk = Annotated[Principal, require_roles("clerk", "supervisor")]
 async def clerk_reads_messages(
     clue_id: UUID, clerk: Clerk, store: Store, vault: VaultDep
 ) -> list[MessageOut]:
-    """The conversation with the reporter of a public report."""
+    """The conversation with the reporter of a public report (the read is recorded)."""
     history = [r.event for r in await store.read_stream(clue_stream(clue_id))]
     if not any(isinstance(e, ReportReceived) for e in history):
         raise Problem(404, "not-a-report", "Not found", f"Clue {clue_id} has no reporter.")
+    await record_view(store, clue_id, clerk, "messages")
     return await messages_of(vault, clue_id, history)
 
 
