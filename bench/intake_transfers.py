@@ -10,6 +10,7 @@ asserts nothing.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 import statistics
 import time
@@ -20,14 +21,23 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from bench.infra import _free_port, database_url
+from bench.infra import database_url
 from libs.kit.issuer import create_client
 from libs.kit.migrations import upgrade_async
+from libs.runtime.infra import free_port
 from services.intake import app as intake_app
 from services.intake.api.transfers import ClueTransferIn
+from services.intake.domain import check_character
 
 SECONDS = float(os.environ.get("BENCH_SECONDS") or 10)
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY") or 16)
+
+
+def resident_id(n: int) -> str:
+    """A valid resident ID number, different for each ``n``."""
+    born = datetime.date(1950, 1, 1) + datetime.timedelta(days=n // 1000)
+    first17 = f"110105{born:%Y%m%d}{n % 1000:03d}"
+    return first17 + check_character(first17)
 
 
 def body(n: int) -> dict[str, Any]:
@@ -36,7 +46,8 @@ def body(n: int) -> dict[str, Any]:
         "reported_persons": [
             {
                 "name": "王建国",
-                "id_number": "11010519491231002X",
+                # one person per request: the same one again would be a repeat report (重复件)
+                "id_number": resident_id(n),
                 "unit": "某市住建局",
                 "post": "副局长",
             }
@@ -103,7 +114,7 @@ async def main() -> None:
         pii_vault_schema=f"{schema}_pii",
     )
     intake = intake_app.create(settings)
-    port, bare_port = _free_port(), _free_port()
+    port, bare_port = free_port(), free_port()
     server = await serve(intake, port)
     bare = await serve(bare_app(), bare_port)
     try:

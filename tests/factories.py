@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from libs.events.contracts import Event, registry
 from libs.events.contracts.intake import ClueReceived, ReportedPerson
+from services.intake.domain import check_character
 
 
 @registry.register
@@ -23,6 +25,14 @@ class NoteTaken(Event):
 def note(text: str = "note", n: int = 0) -> NoteTaken:
     """A test event."""
     return NoteTaken(text=text, n=n)
+
+
+def namesake_id_number() -> str:
+    """A random valid resident ID number: sending one with the same name and unit as before
+    makes a namesake, a clue of its own rather than a repeat report (重复件)."""
+    born = f"{1960 + secrets.randbelow(40)}{1 + secrets.randbelow(12):02d}"
+    first17 = f"320102{born}{1 + secrets.randbelow(28):02d}{secrets.randbelow(1000):03d}"
+    return first17 + check_character(first17)
 
 
 def person(name: str = "李四", unit: str = "某县交通运输局", **kw: object) -> ReportedPerson:

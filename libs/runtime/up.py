@@ -140,6 +140,13 @@ def _demo(creds: dict[str, Any]) -> None:
             "narrative": "审计发现2026年春节期间该局公务卡在私人会所多次消费。",
         },
     ).json()
+    if transfer.get("status") == "merged":  # an earlier demo run sent the same matter
+        into = (transfer.get("merged_into") or {}).get("clue_number", "an earlier clue")
+        console.print(
+            f"[green]demo:[/] partner transfer {reference} → intake {transfer['clue_number']}, "
+            f"merged into {into} as a repeat report (重复件, {transfer['status_label']})"
+        )
+        return
     clue_url = f"http://127.0.0.1:{DEFAULT_PORTS['casework']}/v1/clues/{transfer['clue_id']}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -8,6 +8,11 @@ analysis links the alert to the clue and later to the case.
 Each lands pending disposal and is assigned by the routing table (data): the department
 of its category group, that department's duty officer and supervisor. A repeat report on a
 person whose earlier matter a leader owns (领导包案) goes back to that leader's team.
+
+A repeat report intake merged into a clue (``ClueMerged``, 重复件) opens no second entry:
+the matter notes it (count and priority rise) and it goes back to the leader who owns the
+matter, or owns an earlier one on the same person. A split (``ClueSplit``) takes it back
+off; the split-off clue arrives as a ``ClueReceived`` of its own and is registered.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libs.events import taxonomy
 from libs.events.consumer import Handler
 from libs.events.contracts.analysis import AlertEscalated, AlertLevel, AlertRaised
-from libs.events.contracts.intake import ClueReceived
+from libs.events.contracts.intake import ClueMerged, ClueReceived, ClueSplit
 from libs.events.envelope import Envelope
 from libs.events.store import EventStore, Metadata
 from services.casework.domain import (
@@ -31,6 +36,8 @@ from services.casework.domain import (
     Rules,
     clue_fields,
     clue_stream,
+    note_repeat,
+    note_split,
     register,
     replay,
 )
@@ -87,7 +94,13 @@ async def owning_leader(
     return None
 
 
-_CONSUMED = (ClueReceived.type_name, AlertRaised.type_name, AlertEscalated.type_name)
+_CONSUMED = (
+    ClueReceived.type_name,
+    AlertRaised.type_name,
+    AlertEscalated.type_name,
+    ClueMerged.type_name,
+    ClueSplit.type_name,
+)
 _WATCH = text(
     """INSERT INTO watched_alerts (alert_id, alert) VALUES (:id, CAST(:alert AS jsonb))
        ON CONFLICT (alert_id) DO NOTHING"""
@@ -109,6 +122,9 @@ def make_handler(
         if envelope.type not in _CONSUMED:
             return
         event = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
+        if isinstance(event, ClueMerged | ClueSplit):
+            await _repeat(conn, store, event, envelope)
+            return
         evidence: list[dict[str, Any]] | None = None
         if isinstance(event, AlertEscalated):
             if event.to_level is not AlertLevel.RED:
@@ -154,6 +170,34 @@ def make_handler(
         )
 
     return handle
+
+
+async def _repeat(
+    conn: AsyncConnection, store: EventStore, event: ClueMerged | ClueSplit, envelope: Envelope
+) -> None:
+    """Note a repeat report on the matter it joined (or its split) in the matter's stream."""
+    stream = clue_stream(event.clue_id)
+    history = await store.read_stream(stream, conn=conn)
+    state = replay(r.event for r in history)
+    if isinstance(event, ClueMerged):
+        owner = None
+        if state.leader is None:
+            persons = [(p.name, p.unit, p.person_ref) for p in event.reported_persons]
+            owner = (await owning_leader(conn, persons) or {}).get("leader")
+        events = note_repeat(state, event, store.clock(), leader=owner)
+    else:
+        events = note_split(state, event, store.clock())
+    await store.append(
+        stream,
+        events,
+        expected_version=len(history),
+        meta=Metadata(
+            actor="service:casework",
+            correlation_id=envelope.correlationid,
+            causation_id=str(envelope.id),
+        ),
+        conn=conn,
+    )
 
 
 _FORWARDING = frozenset(e.type_name for e in FORWARDING_EVENTS)

@@ -6,51 +6,98 @@ import json
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.contracts.casework import CaseTransitioned
+from libs.events.contracts.casework import CaseTransitioned, RepeatReportNoted, RepeatReportSplit
 from libs.events.store import Recorded
 from services.casework.domain import CaseState, ClueRegistered, Rules, evolve, load_rules
 
 
 class ClueLedgerProjection:
-    """线索台账: one row per clue with its current status."""
+    """线索台账: one row per clue with its current status and repeat reports (重复件).
+
+    A batch is applied in at most three statements (each sent once with all its rows)
+    instead of one round trip per event, with the answers of applying its events one at
+    a time: a registration inserts the clue unless it is already there; a transition sets
+    the status, a repeat report the count and priority, each with the version, of a clue
+    that is there. So per clue, the changes before its first registration in the batch
+    patch a row that was already there, the registration inserts one that was not, and
+    the changes after it patch that; each patch leaves every column as its last setter did.
+    """
 
     name = "clue_ledger"
     tables: Sequence[str] = ("clue_ledger",)
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
-        """Add registered clues to the ledger; follow their status."""
-        e = recorded.event
-        if isinstance(e, CaseTransitioned):
-            await conn.execute(
-                text("UPDATE clue_ledger SET status = :st, version = :v WHERE clue_id = :id"),
-                {"st": e.to_status, "v": recorded.version, "id": e.case_id},
-            )
-        elif isinstance(e, ClueRegistered):
-            await conn.execute(
-                _INSERT_CLUE,
-                {
-                    "id": e.clue_id,
-                    "no": e.clue_number,
-                    "st": e.status,
-                    "sk": e.source_kind,
-                    "sd": e.source_department,
-                    "sr": e.source_reference,
-                    "rp": json.dumps(
-                        [p.model_dump(mode="json") for p in e.reported_persons], ensure_ascii=False
-                    ),
-                    "cats": e.categories,
-                    "nar": e.narrative,
-                    "rcv": e.received_at,
-                    "reg": recorded.envelope.time,
-                    "v": recorded.version,
-                },
-            )
+        """Add a registered clue to the ledger; follow its status and repeat reports."""
+        await self.apply_batch(conn, [recorded])
+
+    async def apply_batch(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
+        """Apply a batch of events in commit order (see the class)."""
+        before: dict[UUID, dict[str, Any]] = {}
+        new: dict[UUID, dict[str, Any]] = {}
+        after: dict[UUID, dict[str, Any]] = {}
+        for recorded in batch:
+            kind = recorded.envelope.type  # decode only the types the ledger uses
+            if kind == ClueRegistered.type_name:
+                r = recorded.event
+                assert isinstance(r, ClueRegistered)
+                if r.clue_id not in new:
+                    new[r.clue_id] = _ledger_row(recorded, r)
+                continue
+            e = recorded.event if kind in _PATCHES else None
+            if isinstance(e, CaseTransitioned):
+                change = {"set_st": True, "st": e.to_status}
+            elif isinstance(e, RepeatReportNoted | RepeatReportSplit):
+                change = {"set_rc": True, "n": e.repeat_count, "p": e.priority}
+            else:
+                continue
+            patches = after if e.case_id in new else before
+            patch = patches.setdefault(e.case_id, {**_NO_PATCH, "id": e.case_id})
+            patch.update(change, v=recorded.version)
+        for statement, rows in ((_PATCH, before), (_INSERT_CLUE, new), (_PATCH, after)):
+            if rows:
+                await conn.execute(statement, list(rows.values()))
 
 
+def _ledger_row(recorded: Recorded, e: ClueRegistered) -> dict[str, Any]:
+    return {
+        "id": e.clue_id,
+        "no": e.clue_number,
+        "st": e.status,
+        "sk": e.source_kind,
+        "sd": e.source_department,
+        "sr": e.source_reference,
+        "rp": json.dumps(
+            [p.model_dump(mode="json") for p in e.reported_persons], ensure_ascii=False
+        ),
+        "cats": e.categories,
+        "nar": e.narrative,
+        "rcv": e.received_at,
+        "reg": recorded.envelope.time,
+        "v": recorded.version,
+    }
+
+
+_PATCHES = {
+    CaseTransitioned.type_name,
+    RepeatReportNoted.type_name,
+    RepeatReportSplit.type_name,
+}
+# Each event sets some columns and the version; a clue's events of one batch (before or
+# after its registration) merge into one patch: each column as its last setter left it.
+_NO_PATCH: dict[str, Any] = {"set_st": False, "st": None, "set_rc": False, "n": None, "p": None}
+_PATCH = text(
+    """UPDATE clue_ledger SET
+           status = CASE WHEN :set_st THEN CAST(:st AS text) ELSE status END,
+           repeat_count = CASE WHEN :set_rc THEN CAST(:n AS integer) ELSE repeat_count END,
+           priority = CASE WHEN :set_rc THEN CAST(:p AS text) ELSE priority END,
+           version = :v
+       WHERE clue_id = :id"""
+)
 _INSERT_CLUE = text(
     """INSERT INTO clue_ledger (clue_id, clue_number, status, source_kind, source_department,
            source_reference, reported_persons, categories, narrative, received_at,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,10 +18,16 @@ from libs.kit.settings import ServiceSettings
 from libs.kit.workdays import load as load_calendar
 from services.intake import scheduler
 from services.intake.api import router
+from services.intake.domain.duplicates import load_rules
 from services.intake.domain.jurisdiction import JurisdictionRules, load_registry
 from services.intake.handlers import make_handler
 from services.intake.limits import BodyLimit
-from services.intake.projections import IntakeDeadlinesProjection, TransfersProjection
+from services.intake.projections import (
+    ClueDeskProjection,
+    IntakeDeadlinesProjection,
+    ShreddedPersonsForgotten,
+    TransfersProjection,
+)
 from services.intake.ratelimit import SlidingWindow
 from services.intake.settings import IntakeSettings, Settings
 
@@ -53,13 +60,22 @@ def create(
         ServiceParts(
             title="Zhengfeng intake (线索受理)",
             routers=[router, issuer_router(issuer)],
-            projections=[TransfersProjection(), IntakeDeadlinesProjection()],
+            projections=[
+                TransfersProjection(),
+                IntakeDeadlinesProjection(),
+                ShreddedPersonsForgotten(),
+                ClueDeskProjection(),
+            ],
             on_start=on_start,
             make_handler=make_handler,
             subscribes_to=SUBSCRIBES_TO,
             jwks_fetcher=lambda app: issuer.fetch_jwks,
         ),
     )
+    rules = load_rules(settings.duplicate_rules_file)
+    if settings.duplicate_window_days is not None:
+        rules = replace(rules, window_days=settings.duplicate_window_days)
+    app.state.duplicate_rules = rules
     app.state.jurisdiction = JurisdictionRules(
         registry=load_registry(settings.jurisdiction_file or None),
         calendar=load_calendar(settings.workday_overrides_file or None),

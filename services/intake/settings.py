@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field
 
 from libs.kit.settings import ServiceSettings, settings_class
+from services.intake.domain.duplicates import DEFAULT_RULES
 
 
 class IntakeSettings(ServiceSettings):
@@ -55,6 +56,10 @@ class IntakeSettings(ServiceSettings):
         default_factory=lambda: ["investigator", "leader", "auditor"]
     )
     """Operator roles that may read personal data unmasked (each read is recorded)."""
+    duplicate_rules_file: Path = DEFAULT_RULES
+    """重复件 rules: the window, how persons match, how repeats raise priority."""
+    duplicate_window_days: int | None = None
+    """Overrides the rules file's ``window_days`` when set (``ZF_INTAKE_DUPLICATE_WINDOW_DAYS``)."""
 
 
 Settings = settings_class("intake", base=IntakeSettings)

@@ -51,6 +51,17 @@ def operator(platform: Platform, demo_run: dict[str, Any], who: str) -> dict[str
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
+def partner(platform: Platform, demo_run: dict[str, Any], who: str) -> dict[str, str]:
+    cred = demo_run["accounts"][who]
+    r = httpx.post(
+        platform.url("intake", "/oauth/token"),
+        data={"grant_type": "client_credentials", "client_id": cred["client_id"],
+              "client_secret": cred["client_secret"]},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
 def test_the_demo_plays_every_act_and_ends_with_the_summary(
     platform: Platform, demo_run: dict[str, Any]
 ) -> None:
@@ -82,6 +93,30 @@ def test_each_act_left_its_outcome_where_a_user_would_look(
         c for c in ledger if c["source_reference"] == story["clues"]["audit"]["reference"]
     ]
     assert len(audit_refs) == 1
+
+    # Act 1: the tax bureau's report on the same person joined the audit clue as a repeat.
+    repeat = story["clues"]["repeat"]
+    assert repeat["status"] == "merged"
+    assert repeat["clue_number"] not in numbers
+    audit_clue = httpx.get(
+        platform.url("intake", f"/v1/clues/{story['clues']['audit']['clue_id']}"), headers=clerk
+    ).json()
+    assert audit_clue["repeat_count"] == 1
+
+    # Act 1: the clue about a unit outside the commission's jurisdiction was forwarded.
+    forwarded = story["clues"]["forwarded"]
+    jurisdiction = httpx.get(
+        platform.url("intake", f"/v1/clues/{forwarded['clue_id']}/jurisdiction"), headers=clerk
+    ).json()
+    assert (jurisdiction["status"], jurisdiction["forwarded"]["authority"]) == (
+        "forwarded",
+        "某市烟草专卖局纪检组",
+    )
+    audit = partner(platform, demo_run, "audit")
+    seen = httpx.get(
+        platform.url("intake", f"/v1/clue-transfers/{forwarded['clue_id']}"), headers=audit
+    ).json()
+    assert seen["status"] == "forwarded"
 
     # Act 2: the anonymous reporter sees the clerk's answer and the progress of the report.
     secret = {"X-Report-Secret": "qingshan-demo-2026"}

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from libs.events.pii import mask_name
 from libs.runtime.infra import EmbeddedBroker, free_port
 from tests.e2e.conftest import Platform, Tokens
+from tests.factories import namesake_id_number
 from tests.integration.kafka_support import read_topic
 
 SETTLES_WITHIN = 90.0
@@ -56,9 +57,12 @@ def restart(broker: EmbeddedBroker) -> None:
 
 
 def body(unit: str, name: str) -> dict[str, Any]:
+    # A new ID number each time: namesakes in one unit, so every transfer is a clue of its
+    # own (the same person and category again would be merged as a repeat report).
+    person = {"name": name, "unit": unit, "post": "科长", "id_number": namesake_id_number()}
     return {
         "reference": f"SJ-2026-{uuid4().hex[:10]}",
-        "reported_persons": [{"name": name, "unit": unit, "post": "科长"}],
+        "reported_persons": [person],
         "categories": ["violation_gifts"],
         "narrative": "审计发现其违规收受礼品礼金。",
     }

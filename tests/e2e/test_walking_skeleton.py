@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from libs.events.pii import mask_name
 from tests.e2e.conftest import Platform, Tokens
+from tests.factories import namesake_id_number
 
 T = TypeVar("T")
 
@@ -50,7 +51,10 @@ async def transfer(
         headers={**tokens.partner, "Idempotency-Key": str(uuid4())},
         json={
             "reference": f"SJ-2026-{uuid4().hex[:8]}",
-            "reported_persons": [{"name": name, "unit": unit, "post": "副局长"}],
+            # A namesake each time (own ID number): a clue of its own, not a repeat report.
+            "reported_persons": [
+                {"name": name, "unit": unit, "post": "副局长", "id_number": namesake_id_number()}
+            ],
             "categories": ["violation_gifts"],
             "narrative": "审计发现其在节日期间收受管理服务对象购物卡。",
         },

@@ -517,7 +517,12 @@ async def test_transfer_list_shows_own_transfers_in_pages_with_next_cursor(
     sent = [
         (
             await intake.http.post(
-                "/v1/clue-transfers", json=transfer(f"SJ-2026-000{n}"), headers=audit
+                "/v1/clue-transfers",
+                # three matters, on three people (the same one again would be a 重复件)
+                json=transfer(
+                    f"SJ-2026-000{n}", reported_persons=[{"name": f"王{n}", "unit": "某县财政局"}]
+                ),
+                headers=audit,
             )
         ).json()
         for n in range(3)

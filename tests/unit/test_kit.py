@@ -311,3 +311,12 @@ def test_arguments_override_the_environment(clean_env: pytest.MonkeyPatch) -> No
 
     assert settings.database_url == "postgresql://here/x"
     assert settings.port == 9200
+
+
+def test_nul_field_names_the_first_string_holding_a_nul() -> None:
+    from libs.kit.nul import nul_field
+
+    assert nul_field({"a": [{"b": "ok"}, {"c": "x\x00"}]}) == "a[1].c"
+    assert nul_field({"k\x00": 1}) == "k\x00"
+    assert nul_field("\x00") == "body"
+    assert nul_field({"a": "no nul", "b": [1, None, "\\u0000"]}) is None

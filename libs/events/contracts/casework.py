@@ -276,3 +276,41 @@ class DeadlineApproaching(Event):
     due_at: datetime
     notified: str | None = None
     noticed_at: datetime
+
+
+@registry.register
+class RepeatReportNoted(Event):
+    """重复件: intake merged a repeat report into this matter; its count and priority rose.
+
+    ``returned_to`` names the leader who owns the matter (领导包案), to whom the repeat
+    report goes back; None when no leader owns it.
+    """
+
+    type_name = "zhengfeng.casework.repeat_report_noted"
+    version = 1
+
+    case_id: UUID
+    repeat_id: UUID
+    repeat_number: str
+    repeat_count: int
+    priority: str
+    source_kind: str
+    categories: list[str]
+    returned_to: str | None = None
+    at: datetime
+
+
+@registry.register
+class RepeatReportSplit(Event):
+    """A repeat report was split off at intake (a wrong merge); it is a clue of its own now."""
+
+    type_name = "zhengfeng.casework.repeat_report_split"
+    version = 1
+
+    case_id: UUID
+    repeat_id: UUID
+    new_clue_id: UUID
+    repeat_count: int
+    priority: str
+    reason: str
+    at: datetime

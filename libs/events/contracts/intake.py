@@ -125,7 +125,13 @@ class HotlineOrderUpdated(Event):
 
 @registry.register
 class ClueMerged(Event):
-    """重复件: a new report of the same matter was merged into an existing clue."""
+    """重复件: a new report of the same matter was merged into an existing clue.
+
+    Recorded on the existing clue's stream. Besides the count, it keeps the repeat report
+    whole (its own number, sealed persons, categories, narrative, attachments, source), so
+    a split can restore it as a clue of its own; the sealed fields open with the repeat's
+    id as context, as they would have on its own clue.
+    """
 
     type_name = "zhengfeng.intake.clue_merged"
     version = 1
@@ -135,15 +141,38 @@ class ClueMerged(Event):
     repeat_id: UUID
     """The id the repeat report was given (its receipt points at it)."""
     repeat_count: int
+    """Repeat reports on the existing clue after this one (splits subtracted)."""
     source_kind: str
     source_department: str | None = None
     source_reference: str | None = None
     merged_at: datetime
+    repeat_number: str = ""
+    """The number the repeat report's submitter was given (it keeps it if split)."""
+    priority: str = "normal"
+    """The existing clue's priority after this repeat (rules in intake's duplicates.json)."""
+    matched_on: list[str] = Field(default_factory=list)
+    """Why it is the same matter: ``id_number`` / ``name_unit``, and the shared categories."""
+    overlapping_categories: list[str] = Field(default_factory=list)
+    rules_version: str = ""
+    reported_persons: list[ReportedPerson] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    narrative: str = ""
+    urgency: str = "normal"
+    received_at: datetime | None = None
+    occurred_from: date | None = None
+    occurred_to: date | None = None
+    place: str | None = None
+    attachments: list[AttachmentRef] = Field(default_factory=list)
 
 
 @registry.register
 class ClueSplit(Event):
-    """A clerk undid a wrong merge: the repeat report becomes a clue of its own."""
+    """A clerk undid a wrong merge: the repeat report becomes a clue of its own.
+
+    Recorded on the existing clue's stream; the new clue's ``ClueReceived`` follows on its
+    own stream. The new clue keeps the repeat's id and number (``new_clue_id`` equals
+    ``repeat_id``), so the submitter's receipt and status link stay valid.
+    """
 
     type_name = "zhengfeng.intake.clue_split"
     version = 1
@@ -153,9 +182,12 @@ class ClueSplit(Event):
     new_clue_id: UUID
     new_clue_number: str
     repeat_count: int
+    """Repeat reports left on the existing clue."""
     reason: str
     split_by: str
     split_at: datetime
+    priority: str = "normal"
+    """The existing clue's priority after the split."""
 
 
 @registry.register
@@ -377,3 +409,24 @@ class ReportAcknowledgementOverdue(Event):
     due: date
     escalated_to: str | None
     noticed_at: datetime
+
+
+@registry.register
+class ClueViewed(Event):
+    """线索查阅记录: an operator opened a clue with personal data masked.
+
+    Every opening of a case file is recorded, like a paper file's borrowing slip: masked
+    reads here (stream ``clue-reads-{clue_id}``), unmasked ones as PersonalDataAccessed.
+    Kept off the clue's own stream so that reading never changes the clue's version.
+    """
+
+    type_name = "zhengfeng.intake.clue_viewed"
+    version = 1
+
+    clue_id: UUID
+    viewed_by: str
+    roles: list[str]
+    """The caller's roles that allowed the read."""
+    part: str
+    """``clue`` (the clue itself) or ``messages`` (the conversation with the reporter)."""
+    viewed_at: datetime

@@ -33,7 +33,7 @@ from libs.runtime.demo.setup import (
 from libs.runtime.demo.summary import print_summary
 
 ACTS: list[tuple[str, Callable[..., None]]] = [
-    ("第一幕  部门移送线索（审计、税务、公安）", acts.partners_transfer),
+    ("第一幕  部门移送线索（审计、税务、公安）与转办", acts.partners_transfer),
     ("第二幕  信访举报：实名与匿名，匿名举报人凭查询码跟进", acts.public_reports),
     ("第三幕  12345 热线工单", acts.hotline_order),
     ("第四幕  信息汇集 → 对比分析 → 异常预警 → 线下核查", acts.feeds_and_alerts),

@@ -71,6 +71,23 @@ def _labels(codes: list[str]) -> str:
     return "、".join(tax.label(c) for c in codes)
 
 
+def namesakes(persons: list[dict[str, Any]], run: str) -> list[dict[str, Any]]:
+    """The scenario's persons as this run's namesakes, each with an ID number of its own.
+
+    Every run tells new matters; the same person reported again for the same problem would
+    be merged by intake into the earlier run's clue as a repeat report (重复件).
+    """
+    from services.intake.domain import check_character
+
+    out = []
+    for p in persons:
+        n = int(hashlib.sha256(f"{run}|{p['name']}|{p['unit']}".encode()).hexdigest(), 16)
+        born = date(1960, 1, 1) + timedelta(days=n % 14000)
+        first17 = f"330329{born:%Y%m%d}{n // 14000 % 1000:03d}"
+        out.append({**p, "id_number": first17 + check_character(first17)})
+    return out
+
+
 def _persons(persons: list[dict[str, Any]]) -> str:
     return "、".join(f"{p['unit']}{p.get('post', '')} {p['name']}" for p in persons)
 
@@ -121,7 +138,8 @@ def partners_transfer(s: Session, scenario: dict[str, Any], story: Story) -> Non
     """审计、税务、公安 transfer clues; the audit bureau's retry is the same clue."""
     for p in scenario["partners"]:
         reference = f"{p['prefix']}-2026-{story.run}"
-        body = {"reference": reference, **p["transfer"]}
+        persons = namesakes(p["transfer"]["reported_persons"], story.run)
+        body = {"reference": reference, **p["transfer"], "reported_persons": persons}
         r = s.call(
             p["key"],
             "POST",
@@ -148,7 +166,11 @@ def partners_transfer(s: Session, scenario: dict[str, Any], story: Story) -> Non
         "POST",
         "intake",
         "/v1/clue-transfers",
-        json={"reference": first["reference"], **audit["transfer"]},
+        json={
+            "reference": first["reference"],
+            **audit["transfer"],
+            "reported_persons": namesakes(audit["transfer"]["reported_persons"], story.run),
+        },
         headers={"Idempotency-Key": first["reference"]},
     )
     story.duplicate_replayed = (
@@ -157,14 +179,94 @@ def partners_transfer(s: Session, scenario: dict[str, Any], story: Story) -> Non
     )
     s.say(
         f"{audit['name']} 网络超时后重发 {first['reference']} → 仍是 {retry.json()['clue_number']}"
-        f"（重复移送不重复登记{'' if story.duplicate_replayed else ' [red]— 未识别为重复！[/]'}）"
+        f"（同一请求原样返回，不重复登记{'' if story.duplicate_replayed else ' [red]— 未识别为重发！[/]'}）"
     )
+    repeat_report(s, scenario, story)
+    forward_outside(s, scenario, story)
     for p in scenario["partners"]:
         clue = in_ledger(s, story.clues[p["key"]]["clue_id"])
         story.clues[p["key"]]["ledger_status"] = clue["status"]
     s.say(
         f"案件监督管理室台账：{len(scenario['partners'])} 条线索均已登记，状态 "
         f"[bold]{clue['status_label']}[/]，被反映人姓名已脱敏（{clue['reported_persons'][0]['name']}）"
+    )
+
+
+def repeat_report(s: Session, scenario: dict[str, Any], story: Story) -> None:
+    """Another department reports the same person on the same matter: a repeat (重复件)."""
+    repeat = scenario["repeat"]
+    reference = f"{repeat['prefix']}-2026-{story.run}"
+    sent = s.call(
+        repeat["partner"],
+        "POST",
+        "intake",
+        "/v1/clue-transfers",
+        json={
+            "reference": reference,
+            **repeat["transfer"],
+            "reported_persons": namesakes(repeat["transfer"]["reported_persons"], story.run),
+        },
+        headers={"Idempotency-Key": reference},
+    ).json()
+    joined = story.clues[repeat["joins"]]
+    clue = s.get("clerk", "intake", f"/v1/clues/{joined['clue_id']}")
+    story.clues["repeat"] = {
+        "clue_id": sent["clue_id"],
+        "clue_number": sent["clue_number"],
+        "reference": reference,
+        "status": sent["status"],
+        "joined": joined["clue_number"],
+        "repeat_count": clue["repeat_count"],
+    }
+    s.say(
+        f"税务局另移送 {reference}（同一人{_persons(repeat['transfer']['reported_persons'])}，"
+        f"同类问题）→ {sent['clue_number']} [bold]{sent['status_label']}[/] {joined['clue_number']}"
+        f"（重复件 {clue['repeat_count']} 件，优先级 {clue['priority_label']}）"
+    )
+
+
+def forward_outside(s: Session, scenario: dict[str, Any], story: Story) -> None:
+    """A clue about a unit outside this commission's jurisdiction is forwarded (转办)."""
+    outside = scenario["outside"]
+    reference = f"{outside['prefix']}-2026-{story.run}"
+    sent = s.call(
+        outside["partner"],
+        "POST",
+        "intake",
+        "/v1/clue-transfers",
+        json={
+            "reference": reference,
+            **outside["transfer"],
+            "reported_persons": namesakes(outside["transfer"]["reported_persons"], story.run),
+        },
+        headers={"Idempotency-Key": reference},
+    ).json()
+    path = f"/v1/clues/{sent['clue_id']}/jurisdiction"
+    marked = s.get("clerk", "intake", path)
+    forwarded = s.command(
+        "clerk",
+        "intake",
+        f"/v1/clues/{sent['clue_id']}/forwarding",
+        path,
+        {"method": "official_letter", "letter_number": f"{outside['letter']}{story.run}号"},
+        key=f"demo-forward-{sent['clue_id']}",
+    ).json()
+    seen = s.get(outside["partner"], "intake", f"/v1/clue-transfers/{sent['clue_id']}")
+    story.clues["forwarded"] = {
+        "clue_id": sent["clue_id"],
+        "clue_number": sent["clue_number"],
+        "reference": reference,
+        "authority": forwarded["forwarded"]["authority"],
+        "partner_status": seen["status"],
+    }
+    s.say(
+        f"审计局另移送 {reference}（{_persons(outside['transfer']['reported_persons'])}）→ "
+        f"{sent['clue_number']} {marked['status_label']}：{marked['reason']}"
+    )
+    s.say(
+        f"信访室以{forwarded['forwarded']['method_label']}转办 {forwarded['forwarded']['authority']}"
+        f"（{'按期' if forwarded['forwarded']['in_time'] else '超期'}）；审计局查询：{seen['status_label']}"
+        + (f"，{seen['outcome']}" if seen.get("outcome") else "")
     )
 
 
@@ -179,7 +281,11 @@ def public_reports(s: Session, scenario: dict[str, Any], story: Story) -> None:
         "POST",
         "intake",
         "/v1/reports",
-        json={"anonymous": False, **real},
+        json={
+            "anonymous": False,
+            **real,
+            "reported_persons": namesakes(real["reported_persons"], story.run),
+        },
     ).json()
     clue = find_report_in_ledger(s, story, real)
     ack = s.call("clerk", "POST", "intake", f"/v1/clues/{clue['clue_id']}/acknowledgement").json()
@@ -198,7 +304,8 @@ def public_reports(s: Session, scenario: dict[str, Any], story: Story) -> None:
     report_body = {
         "anonymous": True,
         "secret": anon["secret"],
-        **{k: anon[k] for k in ("reported_persons", "categories", "narrative")},
+        **{k: anon[k] for k in ("categories", "narrative")},
+        "reported_persons": namesakes(anon["reported_persons"], story.run),
     }
     receipt = s.call(None, "POST", "intake", "/v1/reports", json=report_body).json()
     code = receipt["receipt_code"]
@@ -253,7 +360,13 @@ def hotline_order(s: Session, scenario: dict[str, Any], story: Story) -> None:
         "POST",
         "intake",
         "/v1/hotline-orders",
-        json={"order_number": number, "status": "processing", "deadline": deadline, **order},
+        json={
+            "order_number": number,
+            "status": "processing",
+            "deadline": deadline,
+            **order,
+            "named_officials": namesakes(order["named_officials"], story.run),
+        },
     ).json()
     s.call(
         "hotline",

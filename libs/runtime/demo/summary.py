@@ -24,9 +24,11 @@ def print_summary(s: Session, story: Story, seconds: float) -> None:
     feeds_rows = sum(f["accepted"] for f in story.feeds.values() if not f["replayed"])
     c.print(f"\n[bold]小结[/]（种子 {story.seed}，本轮 {story.run}，用时 {seconds:.0f} 秒）")
     c.print(
-        "  intake          线索移送 3 条（+1 次重复移送未重复登记）、信访举报 2 件（实名 1、匿名 1）、"
+        f"  intake          线索移送 5 条（{clues['repeat']['clue_number']} 为重复件，已并入 {clues['repeat']['joined']}；"
+        "另 1 次网络重发原样返回）、信访举报 2 件（实名 1、匿名 1）、"
         "12345 工单 1 件 → 受理编号 "
         + "、".join(clues[k]["clue_number"] for k in ("audit", "tax", "police", "real_name", "anonymous", "hotline") if k in clues)
+        + f"；{clues['forwarded']['clue_number']} 已转办{clues['forwarded']['authority']}"
     )  # fmt: skip
     a = story.alerts
     c.print(

@@ -44,6 +44,9 @@ class ClueOut(BaseModel):
     received_at: datetime
     registered_at: datetime
     version: int
+    repeat_count: int = 0
+    """重复件: repeat reports intake merged into this clue."""
+    priority: str = "normal"
 
 
 def _out(row: RowMapping) -> ClueOut:
@@ -80,10 +83,11 @@ async def list_clues(
     store: Store,
     status: ClueStatus | None = None,
     category: str | None = None,
+    min_repeat_count: Annotated[int | None, Query(ge=1)] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ClueOut]:
-    """The ledger, oldest first; filter by status and category."""
+    """The ledger, oldest first; filter by status, category, and repeat reports (重复件)."""
     async with store.engine.connect() as conn:
         rows, next_cursor = await fetch_page(
             conn,
@@ -92,6 +96,7 @@ async def list_clues(
             where={
                 "st": ("status = :st", status.value if status else None),
                 "cat": (":cat = ANY(categories)", category),
+                "rc": ("repeat_count >= :rc", min_repeat_count),
             },
             cursor=cursor,
             limit=limit,

@@ -14,7 +14,14 @@ from services.casework.domain.decide import (
     decide,
 )
 from services.casework.domain.evolve import evolve, replay
-from services.casework.domain.intake import accept_link, deadline_id, notice_deadlines, register
+from services.casework.domain.intake import (
+    accept_link,
+    deadline_id,
+    note_repeat,
+    note_split,
+    notice_deadlines,
+    register,
+)
 from services.casework.domain.rules import Rules
 from services.casework.domain.rules import load as load_rules
 from services.casework.domain.state import CaseState, ClueStatus, Deadline, Status
@@ -39,6 +46,8 @@ __all__ = [
     "decide",
     "evolve",
     "load_rules",
+    "note_repeat",
+    "note_split",
     "notice_deadlines",
     "register",
     "register_clue",

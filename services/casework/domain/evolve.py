@@ -14,6 +14,8 @@ from libs.events.contracts.casework import (
     ClueRegistered,
     DeadlineApproaching,
     DeadlineOverdue,
+    RepeatReportNoted,
+    RepeatReportSplit,
     Subject,
 )
 from services.casework.domain.state import CaseState, Deadline, Link, Status, Visit
@@ -46,6 +48,18 @@ def evolve(state: CaseState, event: Event) -> CaseState:
             *state.links,
             Link(case_id=event.other_case_id, relation=event.relation),
         ]
+    elif isinstance(event, RepeatReportNoted):
+        changes.update(
+            repeat_count=event.repeat_count,
+            priority=event.priority,
+            repeat_ids=[*state.repeat_ids, event.repeat_id],
+        )
+    elif isinstance(event, RepeatReportSplit):
+        changes.update(
+            repeat_count=event.repeat_count,
+            priority=event.priority,
+            repeat_ids=[r for r in state.repeat_ids if r != event.repeat_id],
+        )
     elif isinstance(event, DeadlineApproaching | DeadlineOverdue):
         flag = "overdue_noticed" if isinstance(event, DeadlineOverdue) else "approaching_noticed"
         current = state.deadlines.get(event.item_kind)

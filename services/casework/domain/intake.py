@@ -14,7 +14,10 @@ from libs.events.contracts.casework import (
     ClueRegistered,
     DeadlineApproaching,
     DeadlineOverdue,
+    RepeatReportNoted,
+    RepeatReportSplit,
 )
+from libs.events.contracts.intake import ClueMerged, ClueSplit
 from services.casework.domain.rules import Rules
 from services.casework.domain.state import CaseState, Status
 
@@ -66,6 +69,45 @@ def register(
             )
         )
     return events
+
+
+def note_repeat(
+    state: CaseState, merged: ClueMerged, now: datetime, *, leader: str | None = None
+) -> list[Event]:
+    """重复件: a repeat report joined this matter; it goes back to the leader who owns the
+    matter (领导包案), ``leader`` if the matter has none of its own. Noted once."""
+    if state.case_id is None or merged.repeat_id in state.repeat_ids:
+        return []
+    return [
+        RepeatReportNoted(
+            case_id=state.case_id,
+            repeat_id=merged.repeat_id,
+            repeat_number=merged.repeat_number,
+            repeat_count=merged.repeat_count,
+            priority=merged.priority,
+            source_kind=merged.source_kind,
+            categories=list(merged.categories),
+            returned_to=state.leader or leader,
+            at=now,
+        )
+    ]
+
+
+def note_split(state: CaseState, split: ClueSplit, now: datetime) -> list[Event]:
+    """A repeat report was split off: the count and priority go back down (once)."""
+    if state.case_id is None or split.repeat_id not in state.repeat_ids:
+        return []
+    return [
+        RepeatReportSplit(
+            case_id=state.case_id,
+            repeat_id=split.repeat_id,
+            new_clue_id=split.new_clue_id,
+            repeat_count=split.repeat_count,
+            priority=split.priority,
+            reason=split.reason,
+            at=now,
+        )
+    ]
 
 
 def deadline_id(case_id: UUID, kind: str, due: date) -> str:

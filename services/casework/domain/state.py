@@ -145,6 +145,11 @@ class CaseState(BaseModel):
     tasks: dict[str, str] = {}
     links: list[Link] = []
     deadlines: dict[str, Deadline] = {}
+    repeat_count: int = 0
+    """重复件: repeat reports intake merged into this matter (splits subtracted)."""
+    repeat_ids: list[UUID] = []
+    priority: str = "normal"
+    """As intake's duplicate rules set it: repeat reports raise it."""
 
     @property
     def overdue(self) -> bool:

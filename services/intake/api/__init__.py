@@ -2,12 +2,23 @@
 
 from fastapi import APIRouter
 
-from services.intake.api import attachments, clues, hotline, jurisdiction, reports, transfers
+from services.intake.api import (
+    attachments,
+    clues,
+    desk,
+    hotline,
+    jurisdiction,
+    repeats,
+    reports,
+    transfers,
+)
 
 router = APIRouter()
 router.include_router(transfers.router)
 router.include_router(attachments.router)
 router.include_router(clues.router)
+router.include_router(desk.router)
+router.include_router(repeats.router)
 router.include_router(hotline.router)
 router.include_router(reports.router)
 router.include_router(jurisdiction.router)

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from libs.events.contracts.intake import (
@@ -25,10 +25,14 @@ from libs.kit.auth import Principal, require_roles
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.intake.api.deps import Settings, VaultDep
+from services.intake.api.deps import DuplicateRulesDep, Settings, VaultDep
+from services.intake.api.desk import record_view
+from services.intake.api.repeats import RepeatOut, repeat_person_refs, repeats_out
 from services.intake.api.reports import MessageIn, MessageOut, messages_of, post_message
 from services.intake.domain import clue_stream
+from services.intake.domain.duplicates import fold, priority
 from services.intake.personal import SEALED_FIELDS, shown_persons
+from services.intake.repeats import merged_into
 
 router = APIRouter(prefix="/v1", tags=["clues (operators)"])
 
@@ -61,13 +65,28 @@ class ClueOut(BaseModel):
     received_at: datetime
     personal_data: str
     """``masked`` or ``revealed`` (the read was recorded)."""
+    repeat_count: int = 0
+    """重复件: how many repeat reports were merged into this clue (splits subtracted)."""
+    priority: str = "normal"
+    priority_label: str = "一般"
+    repeats: list[RepeatOut] = []
 
 
 async def received_clue(store: Store, clue_id: UUID) -> ClueReceived:
-    """The ClueReceived of a clue, or a 404 problem."""
+    """The ClueReceived of a clue, or a 404 problem (naming the clue a repeat joined)."""
     for recorded in await store.read_stream(clue_stream(clue_id)):
         if isinstance(recorded.event, ClueReceived):
             return recorded.event
+    merged = await merged_into(store, clue_id)
+    if merged is not None:
+        raise Problem(
+            404,
+            "merged-repeat",
+            "Merged as a repeat report",
+            f"{clue_id} ({merged.repeat_number}) was merged into clue {merged.clue_id} "
+            "as a repeat report (重复件); open that clue.",
+            merged_into=str(merged.clue_id),
+        )
     raise Problem(404, "not-found", "Not found", f"No clue {clue_id}.")
 
 
@@ -78,11 +97,18 @@ async def open_clue(
     store: Store,
     vault: VaultDep,
     settings: Settings,
+    duplicate_rules: DuplicateRulesDep,
+    response: Response,
     reveal: bool = False,
     purpose: Annotated[str | None, Query(max_length=200)] = None,
 ) -> ClueOut:
-    """A clue; ``reveal=true`` (with a ``purpose``) shows personal data to roles allowed it."""
+    """A clue with its repeat reports; ``reveal=true`` (with a ``purpose``) shows personal
+    data to roles allowed it. The ``ETag`` is the clue's version (``If-Match`` of a split)."""
     clue = await received_clue(store, clue_id)
+    history = await store.read_stream(clue_stream(clue_id))
+    repeats = fold(r.event for r in history)
+    response.headers["ETag"] = f'"{len(history)}"'
+
     if reveal:
         allowed = operator.roles.intersection(settings.pii_reveal_roles)
         if not allowed:
@@ -107,7 +133,8 @@ async def open_clue(
             [
                 PersonalDataAccessed(
                     clue_id=clue_id,
-                    person_refs=[p.person_ref for p in persons if p.person_ref],
+                    person_refs=[p.person_ref for p in persons if p.person_ref]
+                    + repeat_person_refs(repeats),
                     fields=sorted({f for p in persons for f in p.sealed} or set(SEALED_FIELDS)),
                     accessed_by=operator.actor,
                     role=sorted(allowed)[0],
@@ -120,12 +147,18 @@ async def open_clue(
                 actor=operator.actor, correlation_id=correlation_id.get() or str(uuid4())
             ),
         )
+    else:
+        await record_view(store, clue_id, operator, "clue")
     return ClueOut(
         **clue.model_dump(exclude={"reported_persons"}),
         reported_persons=await shown_persons(
             vault, clue.reported_persons, context=str(clue_id), reveal=reveal
         ),
         personal_data="revealed" if reveal else "masked",
+        repeat_count=repeats.count,
+        priority=(level := priority(clue.urgency, repeats.count, duplicate_rules)),
+        priority_label=duplicate_rules.label(level),
+        repeats=await repeats_out(vault, repeats, reveal=reveal),
     )
 
 
@@ -136,10 +169,11 @@ Clerk = Annotated[Principal, require_roles("clerk", "supervisor")]
 async def clerk_reads_messages(
     clue_id: UUID, clerk: Clerk, store: Store, vault: VaultDep
 ) -> list[MessageOut]:
-    """The conversation with the reporter of a public report."""
+    """The conversation with the reporter of a public report (the read is recorded)."""
     history = [r.event for r in await store.read_stream(clue_stream(clue_id))]
     if not any(isinstance(e, ReportReceived) for e in history):
         raise Problem(404, "not-a-report", "Not found", f"Clue {clue_id} has no reporter.")
+    await record_view(store, clue_id, clerk, "messages")
     return await messages_of(vault, clue_id, history)
 
 

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from libs.events.pii import Vault
 from libs.kit.auth import Principal, require_scopes
+from services.intake.domain.duplicates import DuplicateRules
 from services.intake.domain.jurisdiction import JurisdictionRules
 from services.intake.settings import IntakeSettings
 
@@ -22,6 +23,11 @@ def get_vault(request: Request) -> Vault:
     return cast(Vault, request.app.state.vault)
 
 
+def get_duplicate_rules(request: Request) -> DuplicateRules:
+    """FastAPI dependency: the 重复件 rules loaded at start."""
+    return cast(DuplicateRules, request.app.state.duplicate_rules)
+
+
 def get_jurisdiction(request: Request) -> JurisdictionRules:
     """FastAPI dependency: the unit registry and the forwarding limit."""
     return cast(JurisdictionRules, request.app.state.jurisdiction)
@@ -29,5 +35,6 @@ def get_jurisdiction(request: Request) -> JurisdictionRules:
 
 Jurisdiction = Annotated[JurisdictionRules, Depends(get_jurisdiction)]
 VaultDep = Annotated[Vault, Depends(get_vault)]
+DuplicateRulesDep = Annotated[DuplicateRules, Depends(get_duplicate_rules)]
 Settings = Annotated[IntakeSettings, Depends(get_settings)]
 Partner = Annotated[Principal, require_scopes("clue:transfer")]

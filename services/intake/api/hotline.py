@@ -17,8 +17,9 @@ from libs.kit.auth import Principal, require_scopes
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.intake.api.deps import Jurisdiction, VaultDep
+from services.intake.api.deps import DuplicateRulesDep, Jurisdiction, VaultDep
 from services.intake.api.transfers import PersonIn, check_categories
+from services.intake.domain import clue_stream
 from services.intake.domain.hotline import (
     HOTLINE_SOURCE,
     HotlineOrder,
@@ -29,6 +30,7 @@ from services.intake.domain.hotline import (
 )
 from services.intake.personal import seal_persons
 from services.intake.references import claim_reference, next_clue_number, remember_reference
+from services.intake.repeats import hold_persons, record_clue
 
 router = APIRouter(prefix="/v1", tags=["12345 hotline orders"])
 
@@ -73,6 +75,8 @@ class HotlineOrderOut(BaseModel):
     status: str
     clue_id: UUID | None = None
     clue_number: str | None = None
+    clue_status: str | None = None
+    """``received``, or ``merged`` when it repeats a clue already open (重复件)."""
 
 
 @router.post("/hotline-orders", status_code=201, response_model=HotlineOrderOut)
@@ -81,10 +85,12 @@ async def receive_hotline_order(
     platform: Hotline,
     store: Store,
     vault: VaultDep,
+    duplicate_rules: DuplicateRulesDep,
     jurisdiction: Jurisdiction,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    """Publish a work order; one naming an official for misconduct also becomes a clue."""
+    """Publish a work order; one naming an official for misconduct also becomes a clue
+    (or a repeat report of the clue already open on the same matter)."""
     if body.misconduct_categories:
         check_categories(body.misconduct_categories, field="misconduct_categories")
     request_hash = idempotency.fingerprint(body.model_dump(mode="json"))
@@ -100,6 +106,7 @@ async def receive_hotline_order(
         misconduct_categories=tuple(body.misconduct_categories),
     )
     async with store.engine.begin() as conn:
+        held = await hold_persons(conn, vault, body.named_officials)
         if idempotency_key is not None:
             stored = await idempotency.claim(conn, platform.actor, idempotency_key, request_hash)
             if stored is not None:
@@ -119,21 +126,30 @@ async def receive_hotline_order(
             meta = Metadata(
                 actor=platform.actor, correlation_id=correlation_id.get() or str(uuid4())
             )
+            merged = None
             for stream, events in receive_order(
                 order, now=now, clue=clue, officials=officials
             ).items():
-                await store.append(
-                    stream,
-                    jurisdiction.on_receipt(events),
-                    expected_version=NO_STREAM,
-                    meta=meta,
-                    conn=conn,
-                )
+                if clue is not None and stream == clue_stream(clue[0]):
+                    merged = await record_clue(
+                        conn,
+                        store,
+                        duplicate_rules,
+                        events,
+                        held,
+                        meta=meta,
+                        on_receipt=jurisdiction.on_receipt,
+                    )
+                else:
+                    await store.append(
+                        stream, events, expected_version=NO_STREAM, meta=meta, conn=conn
+                    )
             stored_answer = HotlineOrderOut(
                 order_number=order.order_number,
                 status=order.status,
                 clue_id=clue[0] if clue else None,
                 clue_number=clue[1] if clue else None,
+                clue_status=("merged" if merged else "received") if clue else None,
             ).model_dump(mode="json")
             await remember_reference(conn, HOTLINE_SOURCE, body.order_number, stored_answer)
         if idempotency_key is not None:

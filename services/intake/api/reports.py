@@ -24,18 +24,19 @@ from sqlalchemy import text
 from libs.events.contracts import Event
 from libs.events.contracts.intake import ClueReceived, ReportMessagePosted, ReportReceived
 from libs.events.pii import Vault
-from libs.events.store import ANY, NO_STREAM, EventStore, Metadata
+from libs.events.store import ANY, EventStore, Metadata
 from libs.kit import idempotency
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.intake.api.deps import Jurisdiction, Settings, VaultDep
+from services.intake.api.deps import DuplicateRulesDep, Jurisdiction, Settings, VaultDep
 from services.intake.api.transfers import PersonIn, check_categories
 from services.intake.domain import clue_stream
 from services.intake.domain.progress import SourceView, evolve, status_label
 from services.intake.domain.reports import FileReport, file_report, normal_code, receipt_code
 from services.intake.personal import seal_persons
 from services.intake.references import next_clue_number
+from services.intake.repeats import hold_persons, merged_into, record_clue
 from services.intake.settings import IntakeSettings
 
 router = APIRouter(prefix="/v1", tags=["public reports"])
@@ -128,10 +129,15 @@ async def file_public_report(
     store: Store,
     vault: VaultDep,
     settings: Settings,
+    duplicate_rules: DuplicateRulesDep,
     jurisdiction: Jurisdiction,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> ReceiptOut:
-    """File a report without logging in; rate-limited per client address."""
+    """File a report without logging in; rate-limited per client address.
+
+    A report on a matter already open is merged into that clue as a repeat report; the
+    reporter's receipt works the same, and the status reads 已并入.
+    """
     address = _address(request)
     wait = request.app.state.report_limiter.allow(address, time.monotonic())
     if wait is not None:
@@ -158,6 +164,7 @@ async def file_public_report(
     )
     principal = f"public:{address}"
     async with store.engine.begin() as conn:
+        held = await hold_persons(conn, vault, body.reported_persons)
         if idempotency_key is not None:
             stored = await idempotency.claim(conn, principal, idempotency_key, request_hash)
             if stored is not None:
@@ -192,14 +199,16 @@ async def file_public_report(
             now=now,
             acknowledge_by=acknowledge_by,
         )
-        await store.append(
-            clue_stream(clue_id),
-            jurisdiction.on_receipt(events),
-            expected_version=NO_STREAM,
+        await record_clue(
+            conn,
+            store,
+            duplicate_rules,
+            events,
+            held,
             meta=Metadata(
                 actor="public:reporter", correlation_id=correlation_id.get() or str(uuid4())
             ),
-            conn=conn,
+            on_receipt=jurisdiction.on_receipt,
         )
         if code is not None:
             await conn.execute(
@@ -308,12 +317,19 @@ async def report_status(
     view = SourceView()
     for event in history:
         view = evolve(view, event)
-    received = next(e for e in history if isinstance(e, ClueReceived))
+    received = next((e for e in history if isinstance(e, ClueReceived)), None)
+    if received is not None:
+        received_on = received.received_at.date()
+    else:  # a repeat report (重复件): merged into a clue the reporter is not told about
+        merged = await merged_into(store, clue_id)
+        assert merged is not None, f"report {clue_id} is neither a clue nor a repeat"
+        view = SourceView(status="merged")
+        received_on = (merged.received_at or merged.merged_at).date()
     return PublicStatusOut(
         status=view.status,
         status_label=status_label(view.status),
         outcome=view.outcome,
-        received_on=received.received_at.date(),
+        received_on=received_on,
         messages_url=f"/v1/reports/{normal_code(code)}/messages",
     )
 

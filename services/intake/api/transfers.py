@@ -13,15 +13,15 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.contracts.intake import AttachmentRef, ClueReceived
-from libs.events.store import NO_STREAM, Metadata
+from libs.events.contracts.intake import AttachmentRef, ClueMerged, ClueReceived
+from libs.events.store import Metadata
 from libs.events.taxonomy import load as load_taxonomy
 from libs.kit import idempotency
 from libs.kit.logs import correlation_id
 from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.intake.api.deps import Jurisdiction, VaultDep
+from services.intake.api.deps import DuplicateRulesDep, Jurisdiction, VaultDep
 from services.intake.api.deps import Partner as _Partner
 from services.intake.domain import (
     TransferClue,
@@ -32,6 +32,7 @@ from services.intake.domain import (
 from services.intake.domain.progress import SourceView, evolve, status_label
 from services.intake.personal import seal_persons
 from services.intake.references import claim_reference, next_clue_number, remember_reference
+from services.intake.repeats import hold_persons, merged_into, record_clue
 
 router = APIRouter(prefix="/v1", tags=["clue transfers"])
 
@@ -104,6 +105,13 @@ class ClueTransferIn(BaseModel):
         return self
 
 
+class MergedInto(BaseModel):
+    """The department's own earlier clue a repeat report was merged into."""
+
+    clue_number: str
+    reference: str | None
+
+
 class TransferOut(BaseModel):
     """What a partner learns about a clue it sent."""
 
@@ -111,7 +119,8 @@ class TransferOut(BaseModel):
     clue_number: str
     reference: str | None
     status: str
-    """received / registered / disposed / case_filed / closed / name_cleared."""
+    """received / registered / disposed / case_filed / closed / name_cleared; ``merged``
+    (已并入) when it was merged into an existing clue as a repeat report (重复件)."""
     status_label: str
     outcome: str | None = None
     """What casework decided the source may be told, once it has decided."""
@@ -119,6 +128,8 @@ class TransferOut(BaseModel):
     received_at: datetime
     updated_at: datetime | None = None
     status_url: str
+    merged_into: MergedInto | None = None
+    """For a repeat report: the clue it joined, shown only when the department sent it too."""
 
 
 def _status_url(clue_id: UUID) -> str:
@@ -131,10 +142,16 @@ async def transfer_clue(
     partner: Partner,
     store: Store,
     vault: VaultDep,
+    duplicate_rules: DuplicateRulesDep,
     jurisdiction: Jurisdiction,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
-    """Receive a clue from a partner department; a retry returns the original answer."""
+    """Receive a clue from a partner department; a retry returns the original answer.
+
+    A transfer on a matter already open (same person, a shared category, within the
+    window) is merged into that clue as a repeat report: the answer has its own id, number
+    and status URL, with status ``merged`` (已并入).
+    """
     if not partner.department:
         raise Problem(
             403, "no-department", "Not allowed", "This client is not bound to a department."
@@ -143,6 +160,7 @@ async def transfer_clue(
     payload = body.model_dump(mode="json")
     request_hash = idempotency.fingerprint(payload)
     async with store.engine.begin() as conn:
+        held = await hold_persons(conn, vault, body.reported_persons)
         if idempotency_key is not None:
             stored = await idempotency.claim(conn, partner.actor, idempotency_key, request_hash)
             if stored is not None:
@@ -172,14 +190,21 @@ async def transfer_clue(
             attachments=await _uploaded(conn, partner.actor, body.attachments),
         )
         events = receive_transfer(command, clue_id=clue_id, clue_number=clue_number, now=now)
-        await store.append(
-            clue_stream(clue_id),
-            jurisdiction.on_receipt(events),
-            expected_version=NO_STREAM,
+        merged = await record_clue(
+            conn,
+            store,
+            duplicate_rules,
+            events,
+            held,
             meta=Metadata(actor=partner.actor, correlation_id=correlation_id.get() or str(uuid4())),
-            conn=conn,
+            on_receipt=jurisdiction.on_receipt,
         )
-        out = _transfer_out(events[0]).model_dump(mode="json")
+        answer = (
+            _transfer_out(events[0])
+            if merged is None
+            else await _merged_out(store, merged, partner.department)
+        )
+        out = answer.model_dump(mode="json")
         await remember_reference(conn, partner.department, body.reference, out)
         if idempotency_key is not None:
             await idempotency.remember(conn, partner.actor, idempotency_key, 201, out)
@@ -261,6 +286,29 @@ def _transfer_out(event: ClueReceived, view: SourceView | None = None) -> Transf
     )
 
 
+async def _merged_out(store: Store, merged: ClueMerged, department: str | None) -> TransferOut:
+    # The partner learns that its transfer joined an existing clue; which clue, only when
+    # that clue is one of its own.
+    original = await store.read_stream(clue_stream(merged.clue_id))
+    first = original[0].event if original else None
+    into = None
+    if isinstance(first, ClueReceived) and first.source_department == department:
+        into = MergedInto(clue_number=first.clue_number, reference=first.source_reference)
+    received_at = merged.received_at or merged.merged_at
+    return TransferOut(
+        clue_id=merged.repeat_id,
+        clue_number=merged.repeat_number,
+        reference=merged.source_reference,
+        status="merged",
+        status_label=status_label("merged"),
+        categories=merged.categories,
+        received_at=received_at,
+        updated_at=merged.merged_at,
+        status_url=_status_url(merged.repeat_id),
+        merged_into=into,
+    )
+
+
 @router.get("/clue-transfers/{clue_id}", response_model=TransferOut)
 async def get_transfer(clue_id: UUID, partner: Partner, store: Store) -> Any:
     """A transfer's status and outcome; another department's clue is not found."""
@@ -271,6 +319,9 @@ async def get_transfer(clue_id: UUID, partner: Partner, store: Store) -> Any:
         for event in history:
             view = evolve(view, event)
         return _transfer_out(received, view)
+    if received is None and (merged := await merged_into(store, clue_id)) is not None:
+        if merged.source_department == partner.department:
+            return await _merged_out(store, merged, partner.department)
     raise Problem(
         404, "not-found", "Not found", f"No clue transfer {clue_id} from your department."
     )

@@ -375,7 +375,11 @@ def evolve(state: ClueJurisdiction, event: Event) -> ClueJurisdiction:
             state, forwarding_overdue_noticed=state.forwarding_overdue_noticed | {event.due}
         )
     if isinstance(event, ReportReceived):
-        return replace(state, acknowledge_by=event.acknowledge_by)
+        # A report merged into another clue as a repeat (重复件) has no ClueReceived of
+        # its own, but its real-name reporter must still be told of acceptance in time.
+        return replace(
+            state, clue_id=state.clue_id or event.clue_id, acknowledge_by=event.acknowledge_by
+        )
     if isinstance(event, ReportAcknowledged):
         return replace(state, acknowledged=True)
     if isinstance(event, ReportAcknowledgementOverdue):

@@ -23,6 +23,7 @@ from libs.events.contracts.casework import (
 from libs.events.contracts.intake import ClueForwarded, ClueProgressNoted, ClueReceived
 
 STATUSES = {
+    "merged": ("已并入", 0),
     "received": ("已接收", 0),
     "registered": ("已登记", 1),
     "disposed": ("已处置", 2),

@@ -17,8 +17,12 @@ from tests.integration.test_api import Intake
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
-async def _send(intake: Intake, auth: dict[str, str], reference: str = "SJ-1") -> str:
-    response = await intake.http.post("/v1/clue-transfers", json=transfer(reference), headers=auth)
+async def _send(
+    intake: Intake, auth: dict[str, str], reference: str = "SJ-1", **overrides: Any
+) -> str:
+    response = await intake.http.post(
+        "/v1/clue-transfers", json=transfer(reference, **overrides), headers=auth
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["clue_id"])
 
@@ -69,7 +73,7 @@ async def test_the_list_shows_progress_once_the_read_model_catches_up(
 ) -> None:
     auth = await intake.bearer(await intake.partner("audit"))
     clue_id = await _send(intake, auth)
-    other = await _send(intake, auth, "SJ-2")
+    other = await _send(intake, auth, "SJ-2", categories=["violation_dining"])  # another matter
     filed = CaseFiled(
         case_id=uuid4(),
         case_number="AJ-2026-001",

@@ -22,7 +22,8 @@ from libs.kit.workdays import load as load_calendar
 from services.intake import app as intake_app
 from services.intake import scheduler
 from tests.conftest import Schemas, unique
-from tests.integration.intake.conftest import resident_id, transfer
+from tests.factories import namesake_id_number
+from tests.integration.intake.conftest import transfer
 from tests.integration.intake.test_personal_data import operator_auth
 from tests.integration.test_api import Intake, eventually
 
@@ -33,7 +34,8 @@ ACK_OVERDUE = "zhengfeng.intake.report_acknowledgement_overdue"
 
 
 def person(unit: str, name: str = "王五") -> dict[str, Any]:
-    return {"name": name, "id_number": resident_id(), "unit": unit, "post": "局长"}
+    # Each its own person (ID number): the same one again would be merged as a 重复件.
+    return {"name": name, "id_number": namesake_id_number(), "unit": unit, "post": "局长"}
 
 
 async def _send(intake: Intake, auth: dict[str, str], reference: str, *units: str) -> str:

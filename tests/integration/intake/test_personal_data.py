@@ -126,7 +126,7 @@ async def test_revealing_without_a_purpose_is_refused_naming_the_field(intake: I
 
 async def test_the_same_id_number_is_the_same_person_across_clues(intake: Intake) -> None:
     await _transfer(intake, "SJ-1")
-    await _transfer(intake, "SJ-2")
+    await _transfer(intake, "SJ-2", categories=["violation_dining"])  # another matter
 
     first, second = [d["reported_persons"][0] for d in await _event_data(intake, "clue_received")]
 
@@ -137,7 +137,7 @@ async def test_the_same_id_number_is_the_same_person_across_clues(intake: Intake
 
 async def test_a_sealed_field_does_not_open_for_another_clue_or_field(intake: Intake) -> None:
     clue_a = await _transfer(intake, "SJ-1")
-    clue_b = await _transfer(intake, "SJ-2")
+    clue_b = await _transfer(intake, "SJ-2", categories=["violation_dining"])
     [a, _] = await _event_data(intake, "clue_received")
     token = a["reported_persons"][0]["sealed"]["name"]
     vault = _vault(intake)

@@ -31,7 +31,11 @@ async def send_transfers(intake: Intake, n: int) -> list[str]:
         response = await intake.http.post(
             "/v1/clue-transfers",
             headers={**partner, "Idempotency-Key": f"feed-{i}"},
-            json=transfer(reference=f"SJ-2026-F{i:03d}"),
+            json=transfer(
+                reference=f"SJ-2026-F{i:03d}",
+                # one person each: the same matter again would be merged (重复件)
+                reported_persons=[{"name": f"王{i}", "unit": "某县财政局"}],
+            ),
         )
         assert response.status_code == 201, response.text
         ids.append(response.json()["clue_id"])

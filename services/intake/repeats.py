@@ -1,0 +1,213 @@
+"""Repeat reports (重复件) in the receive path: one hook every way a clue comes in shares.
+
+``record_clue`` is where a new clue's events are written. It looks the clue's persons up
+in ``clue_subjects`` (blind indexes only, see ``libs/events/pii.py``) and lets the pure
+rules (``domain/duplicates.py``) decide: a new clue is appended as it is and indexed; a
+repeat report is recorded as ``ClueMerged`` on the existing clue instead, and anything
+else the source recorded (a reporter's side) stays on the repeat's own stream, so its
+receipt keeps working.
+
+Two reports of one matter arriving together must not both open a clue, so the receive
+paths call ``hold_persons`` as the first statement of their transaction: it takes an
+advisory lock per blind index of the persons named. It has to come first because the
+store refuses an append from a transaction older than the stream's last writer (see
+``libs/events/store.py``), and a transaction gets its age at its first write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from libs.events import pii
+from libs.events.contracts import Event
+from libs.events.contracts.intake import ClueMerged, ClueReceived
+from libs.events.store import NO_STREAM, EventStore, Metadata
+from services.intake.domain import clue_stream
+from services.intake.domain.duplicates import (
+    Candidate,
+    DuplicateRules,
+    PersonKeys,
+    Repeats,
+    find_original,
+    fold,
+    merge,
+)
+from services.intake.personal import PersonForm
+
+_LOCK = text(
+    """SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7)))
+       FROM (SELECT DISTINCT k FROM unnest(CAST(:ks AS text[])) AS k ORDER BY k) AS keys"""
+)
+_CANDIDATES = text(
+    """SELECT clue_id, received_at, categories, name_unit_key, id_key FROM clue_subjects
+       WHERE (name_unit_key = ANY(:nu) OR id_key = ANY(:ids)) AND received_at >= :since"""
+)
+_INDEX = text(
+    """INSERT INTO clue_subjects (clue_id, person_ref, name_unit_key, id_key, categories,
+                                  received_at)
+       VALUES (:id, :ref, :nu, :idk, :cats, :at)"""
+)
+_REPEAT = text(
+    """INSERT INTO repeat_reports (repeat_id, clue_id, source_department)
+       VALUES (:r, :c, :d)"""
+)
+
+
+async def person_keys(
+    vault: pii.Vault, conn: AsyncConnection, received: ClueReceived
+) -> list[tuple[PersonKeys, UUID | None]]:
+    """The blind indexes of a clue's persons (name and unit too when an ID was given)."""
+    out = []
+    for p in received.reported_persons:
+        if p.blind_index is None:
+            continue  # an unsealed (pre-v3) person: nothing to compare by
+        if "id_number" not in p.sealed:
+            out.append((PersonKeys(name_unit=p.blind_index), p.person_ref))
+            continue
+        name = await vault.reveal(
+            p.sealed["name"], context=str(received.clue_id), field="name", conn=conn
+        )
+        if name is None:
+            continue  # shredded: nobody is matched to them any more
+        name_unit = vault.blind_index("name_unit", name, p.unit)
+        out.append((PersonKeys(name_unit=name_unit, id_number=p.blind_index), p.person_ref))
+    return out
+
+
+async def lock(conn: AsyncConnection, keys: Iterable[str]) -> None:
+    """Serialise on these keys until the transaction ends (in order: no deadlocks)."""
+    await conn.execute(_LOCK, {"ks": sorted(set(keys))})
+
+
+async def hold_persons(
+    conn: AsyncConnection, vault: pii.Vault, persons: Sequence[PersonForm]
+) -> list[PersonKeys]:
+    """Serialise reports naming the same persons; their blind indexes, in order, for
+    ``record_clue``. Call it before the transaction writes anything."""
+    keys = [
+        PersonKeys(
+            name_unit=vault.blind_index("name_unit", p.name, p.unit),
+            id_number=vault.blind_index("id", p.id_number) if p.id_number else None,
+        )
+        for p in persons
+    ]
+    await lock(conn, [x for k in keys for x in (k.name_unit, k.id_number) if x])
+    return keys
+
+
+async def candidates(
+    conn: AsyncConnection, persons: Sequence[PersonKeys], received: ClueReceived, window_days: int
+) -> list[Candidate]:
+    """Existing clues sharing a blind index with these persons, received in the window."""
+    rows = await conn.execute(
+        _CANDIDATES,
+        {
+            "nu": [p.name_unit for p in persons],
+            "ids": [p.id_number for p in persons if p.id_number],
+            "since": received.received_at - timedelta(days=window_days),
+        },
+    )
+    found: dict[UUID, Candidate] = {}
+    for r in rows:
+        keys = PersonKeys(name_unit=r.name_unit_key, id_number=r.id_key)
+        c = found.get(r.clue_id)
+        persons_so_far = c.persons if c else ()
+        found[r.clue_id] = Candidate(
+            r.clue_id, r.received_at, tuple(r.categories), (*persons_so_far, keys)
+        )
+    return list(found.values())
+
+
+async def index_clue(
+    conn: AsyncConnection, received: ClueReceived, persons: Sequence[tuple[PersonKeys, UUID | None]]
+) -> None:
+    """Make a clue findable by later reports on the same persons."""
+    if persons:
+        await conn.execute(
+            _INDEX,
+            [
+                {
+                    "id": received.clue_id,
+                    "ref": ref,
+                    "nu": keys.name_unit,
+                    "idk": keys.id_number,
+                    "cats": received.categories,
+                    "at": received.received_at,
+                }
+                for keys, ref in persons
+            ],
+        )
+
+
+async def read_repeats(
+    store: EventStore, conn: AsyncConnection, clue_id: UUID
+) -> tuple[Repeats, int]:
+    """A clue's repeat reports and its stream version, locked for this transaction."""
+    await lock(conn, [clue_stream(clue_id)])
+    history = await store.read_stream(clue_stream(clue_id), conn=conn)
+    return fold(r.event for r in history), len(history)
+
+
+async def record_clue(
+    conn: AsyncConnection,
+    store: EventStore,
+    rules: DuplicateRules,
+    events: Sequence[Event],
+    held: Sequence[PersonKeys],
+    *,
+    meta: Metadata,
+    on_receipt: Callable[[Sequence[Event]], list[Event]] = list,
+) -> ClueMerged | None:
+    """Write a new clue's events; a repeat report is merged (returns its ``ClueMerged``).
+
+    ``held`` are the keys ``hold_persons`` returned for the clue's persons, in order.
+    ``on_receipt`` adds what a new clue's receipt records besides (the jurisdiction check);
+    a repeat report gets none of it: the clue it joined had its own.
+    """
+    received = next(e for e in events if isinstance(e, ClueReceived))
+    persons = [(k, p.person_ref) for k, p in zip(held, received.reported_persons, strict=True)]
+    found = await candidates(conn, held, received, rules.window_days)
+    match = find_original(held, received.categories, received.received_at, found, rules)
+    if match is None:
+        await store.append(
+            clue_stream(received.clue_id),
+            on_receipt(events),
+            expected_version=NO_STREAM,
+            meta=meta,
+            conn=conn,
+        )
+        await index_clue(conn, received, persons)
+        return None
+    state, version = await read_repeats(store, conn, match.clue_id)
+    merged = merge(received, state, match, rules, store.clock())
+    await store.append(
+        clue_stream(match.clue_id), [merged], expected_version=version, meta=meta, conn=conn
+    )
+    rest = [e for e in events if e is not received]
+    if rest:
+        await store.append(
+            clue_stream(received.clue_id), rest, expected_version=NO_STREAM, meta=meta, conn=conn
+        )
+    await conn.execute(
+        _REPEAT, {"r": received.clue_id, "c": match.clue_id, "d": received.source_department}
+    )
+    return merged
+
+
+async def merged_into(store: EventStore, repeat_id: UUID) -> ClueMerged | None:
+    """The merge of a repeat report still merged (None once split, or if not a repeat)."""
+    async with store.engine.connect() as conn:
+        clue_id = (
+            await conn.execute(
+                text("SELECT clue_id FROM repeat_reports WHERE repeat_id = :r"), {"r": repeat_id}
+            )
+        ).scalar()
+    if clue_id is None:
+        return None
+    state = fold(r.event for r in await store.read_stream(clue_stream(clue_id)))
+    return state.merged.get(repeat_id)
