@@ -374,6 +374,10 @@ OUTSIDE_REPLAY = {
     "rule_versions": f"{READ_MODEL_NOT_REPLAYED}: rule versions, written with their events",
     "watched_alerts": f"{READ_MODEL_NOT_REPLAYED}: yellow/green alerts casework's consumer "
     "keeps from analysis's events (not in casework's store)",
+    "clue_subjects": f"{READ_MODEL_NOT_REPLAYED}: duplicate lookup (blind indexes of reported "
+    "persons), written with each clue; a projection only deletes shredded persons from it",
+    "repeat_reports": f"{READ_MODEL_NOT_REPLAYED}: which clue each repeat report joined, "
+    "written with the repeat report",
     "partner_references": "idempotency record of partner references (written with the clue)",
     "clue_numbers": "clue number counter",
     "report_receipts": "receipt codes of public reports (hashed secrets, never in events)",
@@ -601,21 +605,27 @@ def render(r: dict[str, Any]) -> None:
         _, raw_rate, store_rate = rp["raw"][x["service"]]
         rebuild.add_row(
             x["service"],
-            f"{x['name']} ({', '.join(x['tables'])})",
+            f"{x['name']} ({', '.join(x['tables']) or 'owns no table: replays its deletes'})",
             f"{x['events']:,}",
             f"{x['rate']:,.0f}",
             f"{raw_rate:,.0f} / {store_rate:,.0f}",
             "yes" if x["same_as_live"] else "NO",
         )
-    for service, tables in rp["not_replayable"].items():
-        if tables:
-            rebuild.add_row(service, "not rebuilt by replay: " + ", ".join(tables), "", "—", "", "")
     console.print(rebuild)
+    outside = Table(title="Tables no projection owns (`zhengfeng projections rebuild` skips them)")
+    outside.add_column("service")
+    outside.add_column("what they are")
+    outside.add_column("tables")
+    for service, tables in rp["not_replayable"].items():
+        kinds: dict[str, list[str]] = {}
+        for t in tables:
+            kinds.setdefault(outside_replay(t), []).append(t)
+        for kind, names in sorted(kinds.items(), key=lambda k: not k[0].startswith("READ")):
+            outside.add_row(service, kind, ", ".join(names))
+    console.print(outside)
     console.print(
-        "[dim]Tables under 'not rebuilt by replay' are written in the same transaction as "
-        "their events (or are operational records), not by a projection; "
-        "`zhengfeng projections rebuild` does not cover them. The event store's own tables "
-        f"({', '.join(rp['store_tables'])}) are not read models.[/dim]"
+        f"[dim]The event store's own tables ({', '.join(rp['store_tables'])}) are in every "
+        "service and are not read models.[/dim]"
     )
 
 

@@ -3,7 +3,8 @@
 intake's ``ClueReceived`` counts clues per unit; casework's ``CaseDecided`` is noted on
 the unit's stream, may open 一案双查 inquiries and move the unit's rating; ``CaseFiled``,
 ``CaseClosed`` and ``DeadlineOverdue`` feed the monthly report and the rating;
-analysis's ``AlertRaised`` counts towards the rating of the unit it names. Every append
+analysis's ``AlertRaised`` counts towards the rating of the unit it names, until an
+``AlertVerified`` finds it a false positive. Every append
 joins the consumer's transaction, so it commits with the inbox row or not at all.
 """
 
@@ -12,19 +13,21 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.consumer import Handler, appending_handler
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import (
     AlertNoted,
+    AlertVerificationNoted,
     CaseDecisionNoted,
     CaseMilestoneNoted,
     InquiryTrigger,
     OverdueNoted,
     RatingChanged,
 )
-from libs.events.contracts.analysis import AlertRaised
+from libs.events.contracts.analysis import AlertRaised, AlertVerified
 from libs.events.contracts.casework import (
     CaseClosed,
     CaseDecided,
@@ -123,6 +126,20 @@ async def unit_of_case(store: EventStore, conn: AsyncConnection, case_id: Any) -
         if isinstance(r.event, CaseMilestoneNoted) and r.event.unit:
             return r.event.unit
     return None
+
+
+async def unit_of_alert(conn: AsyncConnection, alert_id: Any) -> str | None:
+    """The unit an alert was noted for, from this service's own events (verifications are
+    rare and come after the alert, in the same analysis stream)."""
+    found = await conn.execute(
+        text(
+            """SELECT data::jsonb->>'unit' FROM events
+               WHERE type = :type AND data::jsonb->>'alert_id' = :id
+               ORDER BY global_position LIMIT 1"""
+        ),
+        {"type": AlertNoted.type_name, "id": str(alert_id)},
+    )
+    return found.scalar_one_or_none()
 
 
 def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
@@ -266,6 +283,26 @@ def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
 
         await record_on_unit(store, conn, unit, meta, make, e.raised_at, rules or load_rules())
 
+    async def on_verified(conn: AsyncConnection, e: AlertVerified, meta: Metadata) -> None:
+        """线下核查 of an alert this service counted: a false positive stops counting."""
+        unit = await unit_of_alert(conn, e.alert_id)
+        if unit is None:
+            return  # an alert about no unit never counted in a rating
+        noted = AlertVerificationNoted(
+            alert_id=e.alert_id, unit=unit, finding=e.finding, verified_at=e.verified_at
+        )
+
+        def make(history: list[Event]) -> list[Event]:
+            seen = any(
+                isinstance(h, AlertVerificationNoted)
+                and h.alert_id == e.alert_id
+                and h.verified_at == e.verified_at
+                for h in history
+            )
+            return [] if seen else [noted]
+
+        await record_on_unit(store, conn, unit, meta, make, e.verified_at, rules or load_rules())
+
     async def on_milestone(
         conn: AsyncConnection, e: CaseFiled | CaseClosed, meta: Metadata
     ) -> None:
@@ -295,6 +332,7 @@ def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
         CaseDecisionRevised.type_name: on_revised,
         DeadlineOverdue.type_name: on_overdue,
         AlertRaised.type_name: on_alert,
+        AlertVerified.type_name: on_verified,
         CaseFiled.type_name: on_milestone,
         CaseClosed.type_name: on_milestone,
     }

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events import kafka
 from libs.kit.db import make_engine
-from libs.runtime.infra import free_port
+from libs.runtime.infra import free_port, popen_owned
 from tests.conftest import unique
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,6 +52,7 @@ class Platform:
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
+    _lifelines: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for service in SERVICES:
@@ -102,7 +103,9 @@ class Platform:
         """Start ``zhengfeng serve <service>`` (its output goes to a log file)."""
         log = open(self.log_dir / f"{service}.log", "ab")  # closed in stop_all
         self._logs.append(log)
-        self.processes[service] = subprocess.Popen(
+        # Under a lifeline: a killed test run (or bench) leaves no service running.
+        self._close_lifeline(service)
+        self.processes[service], self._lifelines[service] = popen_owned(
             [sys.executable, "-m", "libs.runtime", "serve", service],
             env=self.env,
             cwd=ROOT,
@@ -110,11 +113,23 @@ class Platform:
             stderr=subprocess.STDOUT,
         )
 
+    def _close_lifeline(self, service: str) -> None:
+        if (fd := self._lifelines.pop(service, None)) is not None:
+            os.close(fd)
+
     def kill(self, service: str) -> None:
         """SIGKILL a service: no graceful shutdown, no final offset commit."""
         process = self.processes.pop(service)
-        process.kill()
+        # The service itself, under its lifeline, which exits once it has reaped it (so
+        # the port is free when wait returns).
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        pids = children.read_text().split() if children.exists() else []
+        for pid in pids:
+            os.kill(int(pid), signal.SIGKILL)
+        if not pids:  # no /proc: the service follows its lifeline (PR_SET_PDEATHSIG)
+            process.kill()
         process.wait(10)
+        self._close_lifeline(service)
 
     def wait_ready(self, *services: str, within: float = READY_WITHIN) -> None:
         """Block until each service answers ``/readyz`` with 200."""
@@ -155,6 +170,8 @@ class Platform:
                 process.kill()
                 process.wait()
         self.processes.clear()
+        for service in list(self._lifelines):
+            self._close_lifeline(service)
         for log in self._logs:
             log.close()
 

@@ -251,6 +251,20 @@ class CaseDecisionNoted(Event):
 
 
 @registry.register
+class AlertVerificationNoted(Event):
+    """线下核查 of an alert counted in a unit's rating; a false positive stops counting."""
+
+    type_name = "zhengfeng.accountability.alert_verification_noted"
+    version = 1
+
+    alert_id: UUID
+    unit: str
+    finding: str
+    """``confirmed`` / ``false_positive`` / ``not_verifiable``, as analysis recorded it."""
+    verified_at: datetime
+
+
+@registry.register
 class CaseDecisionRevisionNoted(Event):
     """An appeal (复审/复核) changed a case's decision: the form and measures now in force."""
 

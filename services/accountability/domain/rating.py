@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import (
     AlertNoted,
+    AlertVerificationNoted,
     CaseDecisionNoted,
     OverdueNoted,
     RatingChanged,
@@ -40,7 +41,15 @@ def rate(
     """Rate a unit from its stream as of ``now``; only inputs inside the window count."""
     since = now - timedelta(days=rules.window_days)
     cases = [e for e in history if isinstance(e, CaseDecisionNoted) and since < e.decided_at <= now]
-    alerts = [e for e in history if isinstance(e, AlertNoted) and since < e.raised_at <= now]
+    findings = {
+        e.alert_id: e.finding
+        for e in history
+        if isinstance(e, AlertVerificationNoted) and e.verified_at <= now
+    }
+    raised = [e for e in history if isinstance(e, AlertNoted) and since < e.raised_at <= now]
+    # An alert found false on the ground (线下核查) says nothing about the unit.
+    alerts = [e for e in raised if findings.get(e.alert_id) != "false_positive"]
+    dismissed = len(raised) - len(alerts)
     overdue = [e for e in history if isinstance(e, OverdueNoted) and since < e.noticed_at <= now]
     by_category = Counter(c for e in cases for c in e.categories)
     by_alert = Counter(e.level for e in alerts)
@@ -81,6 +90,8 @@ def rate(
         f"{n} overdue {rules.overdue_labels.get(kind, kind)}"
         for kind, n in sorted(by_overdue.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
+    if dismissed:
+        parts.append(f"{_plural(dismissed, 'false-positive alert')} not counted")
     label = rules.level_labels.get(level, level)
     if parts:
         detail = f"score {score}"

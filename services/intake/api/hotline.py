@@ -14,6 +14,7 @@ from libs.events.contracts.intake import HotlineOrderReceived
 from libs.events.store import ANY, NO_STREAM, Metadata
 from libs.kit import idempotency
 from libs.kit.auth import Principal, require_scopes
+from libs.kit.conflicts import rerun_on_conflict
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
@@ -105,56 +106,64 @@ async def receive_hotline_order(
         satisfaction=body.satisfaction,
         misconduct_categories=tuple(body.misconduct_categories),
     )
-    async with store.engine.begin() as conn:
-        held = await hold_persons(conn, vault, body.named_officials)
-        if idempotency_key is not None:
-            stored = await idempotency.claim(conn, platform.actor, idempotency_key, request_hash)
-            if stored is not None:
-                return JSONResponse(stored.body, stored.status_code)
-        stored_answer = await claim_reference(
-            conn, HOTLINE_SOURCE, body.order_number, uuid4(), request_hash, field="order_number"
-        )
-        if stored_answer is None:
-            now = store.clock()
-            clue = None
-            officials: tuple[Any, ...] = ()
-            if alleges_misconduct(order, len(body.named_officials)):
-                clue = (uuid4(), await next_clue_number(conn, now))
-                officials = await seal_persons(
-                    vault, conn, body.named_officials, context=str(clue[0]), now=now
+
+    async def once() -> JSONResponse:
+        async with store.engine.begin() as conn:
+            held = await hold_persons(conn, vault, body.named_officials)
+            if idempotency_key is not None:
+                stored = await idempotency.claim(
+                    conn, platform.actor, idempotency_key, request_hash
                 )
-            meta = Metadata(
-                actor=platform.actor, correlation_id=correlation_id.get() or str(uuid4())
+                if stored is not None:
+                    return JSONResponse(stored.body, stored.status_code)
+            stored_answer = await claim_reference(
+                conn, HOTLINE_SOURCE, body.order_number, uuid4(), request_hash, field="order_number"
             )
-            merged = None
-            for stream, events in receive_order(
-                order, now=now, clue=clue, officials=officials
-            ).items():
-                if clue is not None and stream == clue_stream(clue[0]):
-                    merged = await record_clue(
-                        conn,
-                        store,
-                        duplicate_rules,
-                        events,
-                        held,
-                        meta=meta,
-                        on_receipt=jurisdiction.on_receipt,
+            if stored_answer is None:
+                now = store.clock()
+                clue = None
+                officials: tuple[Any, ...] = ()
+                if alleges_misconduct(order, len(body.named_officials)):
+                    clue = (uuid4(), await next_clue_number(conn, now))
+                    officials = await seal_persons(
+                        vault, conn, body.named_officials, context=str(clue[0]), now=now
                     )
-                else:
-                    await store.append(
-                        stream, events, expected_version=NO_STREAM, meta=meta, conn=conn
-                    )
-            stored_answer = HotlineOrderOut(
-                order_number=order.order_number,
-                status=order.status,
-                clue_id=clue[0] if clue else None,
-                clue_number=clue[1] if clue else None,
-                clue_status=("merged" if merged else "received") if clue else None,
-            ).model_dump(mode="json")
-            await remember_reference(conn, HOTLINE_SOURCE, body.order_number, stored_answer)
-        if idempotency_key is not None:
-            await idempotency.remember(conn, platform.actor, idempotency_key, 201, stored_answer)
-    return JSONResponse(stored_answer, 201)
+                meta = Metadata(
+                    actor=platform.actor, correlation_id=correlation_id.get() or str(uuid4())
+                )
+                merged = None
+                for stream, events in receive_order(
+                    order, now=now, clue=clue, officials=officials
+                ).items():
+                    if clue is not None and stream == clue_stream(clue[0]):
+                        merged = await record_clue(
+                            conn,
+                            store,
+                            duplicate_rules,
+                            events,
+                            held,
+                            meta=meta,
+                            on_receipt=jurisdiction.on_receipt,
+                        )
+                    else:
+                        await store.append(
+                            stream, events, expected_version=NO_STREAM, meta=meta, conn=conn
+                        )
+                stored_answer = HotlineOrderOut(
+                    order_number=order.order_number,
+                    status=order.status,
+                    clue_id=clue[0] if clue else None,
+                    clue_number=clue[1] if clue else None,
+                    clue_status=("merged" if merged else "received") if clue else None,
+                ).model_dump(mode="json")
+                await remember_reference(conn, HOTLINE_SOURCE, body.order_number, stored_answer)
+            if idempotency_key is not None:
+                await idempotency.remember(
+                    conn, platform.actor, idempotency_key, 201, stored_answer
+                )
+        return JSONResponse(stored_answer, 201)
+
+    return await rerun_on_conflict(once, pinned=False)
 
 
 @router.post(

@@ -22,6 +22,7 @@ from libs.events.contracts.intake import UnitFinding
 from libs.events.store import Metadata
 from libs.kit import idempotency
 from libs.kit.auth import Principal, require_roles
+from libs.kit.conflicts import rerun_on_conflict
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
@@ -179,58 +180,64 @@ async def _command(
 ) -> JSONResponse:
     seen = _version(if_match)
     request_hash = idempotency.fingerprint({"clue_id": str(clue_id), **payload})
-    async with store.engine.begin() as conn:
-        if idempotency_key is not None:
-            stored = await idempotency.claim(conn, clerk.actor, idempotency_key, request_hash)
-            if stored is not None:
-                return _with_etag(
-                    stored.body, stored.status_code, **{"Idempotent-Replayed": "true"}
+
+    async def once() -> JSONResponse:
+        async with store.engine.begin() as conn:
+            if idempotency_key is not None:
+                stored = await idempotency.claim(conn, clerk.actor, idempotency_key, request_hash)
+                if stored is not None:
+                    return _with_etag(
+                        stored.body, stored.status_code, **{"Idempotent-Replayed": "true"}
+                    )
+            history = [r.event for r in await store.read_stream(clue_stream(clue_id), conn=conn)]
+            state = replay(history)
+            if state.clue_id is None:
+                raise _not_found(clue_id)
+            if seen is not None and seen != state.version:
+                raise Problem(
+                    409,
+                    "stale-version",
+                    "The clue changed since you read it",
+                    f"You sent If-Match {seen}; clue {clue_id} is at version {state.version}.",
+                    errors=[{"field": "If-Match", "reason": f"stale (current {state.version})"}],
+                    current_version=state.version,
                 )
-        history = [r.event for r in await store.read_stream(clue_stream(clue_id), conn=conn)]
-        state = replay(history)
-        if state.clue_id is None:
-            raise _not_found(clue_id)
-        if seen is not None and seen != state.version:
-            raise Problem(
-                409,
-                "stale-version",
-                "The clue changed since you read it",
-                f"You sent If-Match {seen}; clue {clue_id} is at version {state.version}.",
-                errors=[{"field": "If-Match", "reason": f"stale (current {state.version})"}],
-                current_version=state.version,
+            try:
+                events = decide(state, store.clock())
+            except Refused as why:
+                raise Problem(
+                    409,
+                    why.code,
+                    why.title,
+                    why.detail,
+                    clue_status=state.status,
+                    status_label=state.status_label,
+                ) from why
+            except AuthorityRequired as why:
+                raise Problem(
+                    422,
+                    "authority-required",
+                    "Say where the clue goes",
+                    f"The registry names no body for clue {why}; send authority.",
+                    errors=[{"field": "authority", "reason": "required for this clue"}],
+                ) from why
+            await store.append(
+                clue_stream(clue_id),
+                events,
+                expected_version=state.version,
+                meta=Metadata(
+                    actor=clerk.actor, correlation_id=correlation_id.get() or str(uuid4())
+                ),
+                conn=conn,
             )
-        try:
-            events = decide(state, store.clock())
-        except Refused as why:
-            raise Problem(
-                409,
-                why.code,
-                why.title,
-                why.detail,
-                clue_status=state.status,
-                status_label=state.status_label,
-            ) from why
-        except AuthorityRequired as why:
-            raise Problem(
-                422,
-                "authority-required",
-                "Say where the clue goes",
-                f"The registry names no body for clue {why}; send authority.",
-                errors=[{"field": "authority", "reason": "required for this clue"}],
-            ) from why
-        await store.append(
-            clue_stream(clue_id),
-            events,
-            expected_version=state.version,
-            meta=Metadata(actor=clerk.actor, correlation_id=correlation_id.get() or str(uuid4())),
-            conn=conn,
-        )
-        for event in events:
-            state = evolve(state, event)
-        out = render(state)
-        if idempotency_key is not None:
-            await idempotency.remember(conn, clerk.actor, idempotency_key, status_code, out)
-    return _with_etag(out, status_code)
+            for event in events:
+                state = evolve(state, event)
+            out = render(state)
+            if idempotency_key is not None:
+                await idempotency.remember(conn, clerk.actor, idempotency_key, status_code, out)
+        return _with_etag(out, status_code)
+
+    return await rerun_on_conflict(once, pinned=seen is not None)
 
 
 @router.post("/clues/{clue_id}/forwarding", status_code=201, response_model=JurisdictionOut)

@@ -20,6 +20,7 @@ from libs.events.pii import Vault
 from libs.events.store import NO_STREAM, Metadata
 from libs.kit import idempotency
 from libs.kit.auth import Principal, require_roles
+from libs.kit.conflicts import rerun_on_conflict
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
@@ -148,50 +149,61 @@ async def split_repeat(
     request_hash = idempotency.fingerprint(
         {"clue": str(clue_id), "repeat": str(repeat_id), **body.model_dump()}
     )
-    async with store.engine.begin() as conn:
-        await lock(conn, [clue_stream(clue_id)])  # before any write: see services/intake/repeats.py
-        if idempotency_key is not None:
-            stored = await idempotency.claim(conn, clerk.actor, idempotency_key, request_hash)
-            if stored is not None:
-                return JSONResponse(
-                    stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"}
+
+    async def once() -> JSONResponse:
+        async with store.engine.begin() as conn:
+            await lock(
+                conn, [clue_stream(clue_id)]
+            )  # before any write: see services/intake/repeats.py
+            if idempotency_key is not None:
+                stored = await idempotency.claim(conn, clerk.actor, idempotency_key, request_hash)
+                if stored is not None:
+                    return JSONResponse(
+                        stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"}
+                    )
+            state, version = await read_repeats(store, conn, clue_id)
+            if state.clue_id is None:
+                raise Problem(404, "not-found", "Not found", f"No clue {clue_id}.")
+            if seen is not None and seen != version:
+                raise Problem(
+                    409,
+                    "stale-version",
+                    "The clue changed since you read it",
+                    f"You sent If-Match {seen}; clue {clue_id} is at version {version}. Read it again.",
+                    errors=[{"field": "If-Match", "reason": f"stale (current version {version})"}],
+                    current_version=version,
                 )
-        state, version = await read_repeats(store, conn, clue_id)
-        if state.clue_id is None:
-            raise Problem(404, "not-found", "Not found", f"No clue {clue_id}.")
-        if seen is not None and seen != version:
-            raise Problem(
-                409,
-                "stale-version",
-                "The clue changed since you read it",
-                f"You sent If-Match {seen}; clue {clue_id} is at version {version}. Read it again.",
-                errors=[{"field": "If-Match", "reason": f"stale (current version {version})"}],
-                current_version=version,
+            try:
+                split_off, received = split(
+                    state,
+                    repeat_id,
+                    reason=body.reason,
+                    by=clerk.actor,
+                    now=store.clock(),
+                    rules=rules,
+                )
+            except SplitRefused as refused:
+                raise _split_problem(refused, clue_id) from None
+            meta = Metadata(actor=clerk.actor, correlation_id=correlation_id.get() or str(uuid4()))
+            await store.append(
+                clue_stream(clue_id), [split_off], expected_version=version, meta=meta, conn=conn
             )
-        try:
-            split_off, received = split(
-                state, repeat_id, reason=body.reason, by=clerk.actor, now=store.clock(), rules=rules
+            # The repeat's own stream may hold its reporter's side already (a public report).
+            own = await store.stream_version(clue_stream(repeat_id), conn)
+            await store.append(
+                clue_stream(repeat_id),
+                jurisdiction.on_receipt([received]),  # now a clue: its jurisdiction is assessed
+                expected_version=own or NO_STREAM,
+                meta=meta,
+                conn=conn,
             )
-        except SplitRefused as refused:
-            raise _split_problem(refused, clue_id) from None
-        meta = Metadata(actor=clerk.actor, correlation_id=correlation_id.get() or str(uuid4()))
-        await store.append(
-            clue_stream(clue_id), [split_off], expected_version=version, meta=meta, conn=conn
-        )
-        # The repeat's own stream may hold its reporter's side already (a public report).
-        own = await store.stream_version(clue_stream(repeat_id), conn)
-        await store.append(
-            clue_stream(repeat_id),
-            jurisdiction.on_receipt([received]),  # now a clue: its jurisdiction is assessed
-            expected_version=own or NO_STREAM,
-            meta=meta,
-            conn=conn,
-        )
-        await index_clue(conn, received, await person_keys(vault, conn, received))
-        out = _split_out(split_off, rules)
-        if idempotency_key is not None:
-            await idempotency.remember(conn, clerk.actor, idempotency_key, 201, out)
-    return JSONResponse(out, 201, headers={"Location": out["new_clue_url"]})
+            await index_clue(conn, received, await person_keys(vault, conn, received))
+            out = _split_out(split_off, rules)
+            if idempotency_key is not None:
+                await idempotency.remember(conn, clerk.actor, idempotency_key, 201, out)
+        return JSONResponse(out, 201, headers={"Location": out["new_clue_url"]})
+
+    return await rerun_on_conflict(once, pinned=seen is not None)
 
 
 def _split_out(event: ClueSplit, rules: DuplicateRules) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from libs.events.contracts.intake import ClueReceived, ReportMessagePosted, Repo
 from libs.events.pii import Vault
 from libs.events.store import ANY, EventStore, Metadata
 from libs.kit import idempotency
+from libs.kit.conflicts import rerun_on_conflict
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
@@ -163,72 +164,76 @@ async def file_public_report(
         now.date(), settings.report_acknowledge_workdays
     )
     principal = f"public:{address}"
-    async with store.engine.begin() as conn:
-        held = await hold_persons(conn, vault, body.reported_persons)
-        if idempotency_key is not None:
-            stored = await idempotency.claim(conn, principal, idempotency_key, request_hash)
-            if stored is not None:
-                return ReceiptOut(**stored.body)
-        clue_id = uuid4()
-        reporter_ref = await vault.person_for(
-            conn, vault.blind_index("reporter", str(clue_id)), now
-        )
-        contact = {}
-        if body.reporter is not None:
-            for field, value in (("name", body.reporter.name), ("phone", body.reporter.phone)):
-                contact[field] = await vault.seal(
-                    conn, reporter_ref, value, context=str(clue_id), field=f"reporter.{field}"
-                )
-        command = FileReport(
-            anonymous=body.anonymous,
-            reported_persons=await seal_persons(
-                vault, conn, body.reported_persons, context=str(clue_id), now=now
-            ),
-            categories=tuple(body.categories),
-            narrative=body.narrative,
-            reporter_ref=reporter_ref,
-            sealed_contact=contact,
-            place=body.place,
-            occurred_from=body.occurred_from,
-            occurred_to=body.occurred_to,
-        )
-        events = file_report(
-            command,
-            clue_id=clue_id,
-            clue_number=await next_clue_number(conn, now),
-            now=now,
-            acknowledge_by=acknowledge_by,
-        )
-        await record_clue(
-            conn,
-            store,
-            duplicate_rules,
-            events,
-            held,
-            meta=Metadata(
-                actor="public:reporter", correlation_id=correlation_id.get() or str(uuid4())
-            ),
-            on_receipt=jurisdiction.on_receipt,
-        )
-        if code is not None:
-            await conn.execute(
-                text(
-                    "INSERT INTO report_receipts (code_hash, clue_id, secret_hash) VALUES (:c, :id, :s)"
+
+    async def once() -> Any:
+        async with store.engine.begin() as conn:
+            held = await hold_persons(conn, vault, body.reported_persons)
+            if idempotency_key is not None:
+                stored = await idempotency.claim(conn, principal, idempotency_key, request_hash)
+                if stored is not None:
+                    return ReceiptOut(**stored.body)
+            clue_id = uuid4()
+            reporter_ref = await vault.person_for(
+                conn, vault.blind_index("reporter", str(clue_id)), now
+            )
+            contact = {}
+            if body.reporter is not None:
+                for field, value in (("name", body.reporter.name), ("phone", body.reporter.phone)):
+                    contact[field] = await vault.seal(
+                        conn, reporter_ref, value, context=str(clue_id), field=f"reporter.{field}"
+                    )
+            command = FileReport(
+                anonymous=body.anonymous,
+                reported_persons=await seal_persons(
+                    vault, conn, body.reported_persons, context=str(clue_id), now=now
                 ),
-                {"c": _code_hash(code), "id": clue_id, "s": secret_hash},
+                categories=tuple(body.categories),
+                narrative=body.narrative,
+                reporter_ref=reporter_ref,
+                sealed_contact=contact,
+                place=body.place,
+                occurred_from=body.occurred_from,
+                occurred_to=body.occurred_to,
             )
-        out = ReceiptOut(
-            receipt_code=code,
-            status_url=f"/v1/reports/{code}" if code else None,
-            acknowledge_by=None if body.anonymous else acknowledge_by,
-        )
-        if idempotency_key is not None:
-            # The code is not kept in the clear anywhere; a replay does not repeat it.
-            replay = out.model_copy(update={"receipt_code": None, "status_url": None})
-            await idempotency.remember(
-                conn, principal, idempotency_key, 201, replay.model_dump(mode="json")
+            events = file_report(
+                command,
+                clue_id=clue_id,
+                clue_number=await next_clue_number(conn, now),
+                now=now,
+                acknowledge_by=acknowledge_by,
             )
-    return out
+            await record_clue(
+                conn,
+                store,
+                duplicate_rules,
+                events,
+                held,
+                meta=Metadata(
+                    actor="public:reporter", correlation_id=correlation_id.get() or str(uuid4())
+                ),
+                on_receipt=jurisdiction.on_receipt,
+            )
+            if code is not None:
+                await conn.execute(
+                    text(
+                        "INSERT INTO report_receipts (code_hash, clue_id, secret_hash) VALUES (:c, :id, :s)"
+                    ),
+                    {"c": _code_hash(code), "id": clue_id, "s": secret_hash},
+                )
+            out = ReceiptOut(
+                receipt_code=code,
+                status_url=f"/v1/reports/{code}" if code else None,
+                acknowledge_by=None if body.anonymous else acknowledge_by,
+            )
+            if idempotency_key is not None:
+                # The code is not kept in the clear anywhere; a replay does not repeat it.
+                replay = out.model_copy(update={"receipt_code": None, "status_url": None})
+                await idempotency.remember(
+                    conn, principal, idempotency_key, 201, replay.model_dump(mode="json")
+                )
+        return out
+
+    return await rerun_on_conflict(once, pinned=False)
 
 
 def _field_problem(field: str, reason: str) -> Problem:

@@ -17,6 +17,7 @@ from libs.events.contracts.intake import AttachmentRef, ClueMerged, ClueReceived
 from libs.events.store import Metadata
 from libs.events.taxonomy import load as load_taxonomy
 from libs.kit import idempotency
+from libs.kit.conflicts import rerun_on_conflict
 from libs.kit.logs import correlation_id
 from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.problems import Problem
@@ -159,56 +160,66 @@ async def transfer_clue(
     check_categories(body.categories)
     payload = body.model_dump(mode="json")
     request_hash = idempotency.fingerprint(payload)
-    async with store.engine.begin() as conn:
-        held = await hold_persons(conn, vault, body.reported_persons)
-        if idempotency_key is not None:
-            stored = await idempotency.claim(conn, partner.actor, idempotency_key, request_hash)
-            if stored is not None:
-                return _answer(stored.body, stored.status_code, replayed=True)
-        clue_id = uuid4()
-        stored_answer = await claim_reference(
-            conn, partner.department, body.reference, clue_id, request_hash
-        )
-        if stored_answer is not None:
+
+    department: str = partner.department
+
+    async def once() -> JSONResponse:
+        async with store.engine.begin() as conn:
+            held = await hold_persons(conn, vault, body.reported_persons)
             if idempotency_key is not None:
-                await idempotency.remember(conn, partner.actor, idempotency_key, 201, stored_answer)
-            return _answer(stored_answer, 201, replayed=True)
-        now = store.clock()
-        clue_number = await next_clue_number(conn, now)
-        command = TransferClue(
-            department=partner.department,
-            reference=body.reference,
-            reported_persons=await seal_persons(
-                vault, conn, body.reported_persons, context=str(clue_id), now=now
-            ),
-            categories=tuple(body.categories),
-            narrative=body.narrative,
-            urgency=body.urgency,
-            occurred_from=body.occurred_from,
-            occurred_to=body.occurred_to,
-            place=body.place,
-            attachments=await _uploaded(conn, partner.actor, body.attachments),
-        )
-        events = receive_transfer(command, clue_id=clue_id, clue_number=clue_number, now=now)
-        merged = await record_clue(
-            conn,
-            store,
-            duplicate_rules,
-            events,
-            held,
-            meta=Metadata(actor=partner.actor, correlation_id=correlation_id.get() or str(uuid4())),
-            on_receipt=jurisdiction.on_receipt,
-        )
-        answer = (
-            _transfer_out(events[0])
-            if merged is None
-            else await _merged_out(store, merged, partner.department)
-        )
-        out = answer.model_dump(mode="json")
-        await remember_reference(conn, partner.department, body.reference, out)
-        if idempotency_key is not None:
-            await idempotency.remember(conn, partner.actor, idempotency_key, 201, out)
-    return _answer(out, 201)
+                stored = await idempotency.claim(conn, partner.actor, idempotency_key, request_hash)
+                if stored is not None:
+                    return _answer(stored.body, stored.status_code, replayed=True)
+            clue_id = uuid4()
+            stored_answer = await claim_reference(
+                conn, department, body.reference, clue_id, request_hash
+            )
+            if stored_answer is not None:
+                if idempotency_key is not None:
+                    await idempotency.remember(
+                        conn, partner.actor, idempotency_key, 201, stored_answer
+                    )
+                return _answer(stored_answer, 201, replayed=True)
+            now = store.clock()
+            clue_number = await next_clue_number(conn, now)
+            command = TransferClue(
+                department=department,
+                reference=body.reference,
+                reported_persons=await seal_persons(
+                    vault, conn, body.reported_persons, context=str(clue_id), now=now
+                ),
+                categories=tuple(body.categories),
+                narrative=body.narrative,
+                urgency=body.urgency,
+                occurred_from=body.occurred_from,
+                occurred_to=body.occurred_to,
+                place=body.place,
+                attachments=await _uploaded(conn, partner.actor, body.attachments),
+            )
+            events = receive_transfer(command, clue_id=clue_id, clue_number=clue_number, now=now)
+            merged = await record_clue(
+                conn,
+                store,
+                duplicate_rules,
+                events,
+                held,
+                meta=Metadata(
+                    actor=partner.actor, correlation_id=correlation_id.get() or str(uuid4())
+                ),
+                on_receipt=jurisdiction.on_receipt,
+            )
+            answer = (
+                _transfer_out(events[0])
+                if merged is None
+                else await _merged_out(store, merged, department)
+            )
+            out = answer.model_dump(mode="json")
+            await remember_reference(conn, department, body.reference, out)
+            if idempotency_key is not None:
+                await idempotency.remember(conn, partner.actor, idempotency_key, 201, out)
+        return _answer(out, 201)
+
+    return await rerun_on_conflict(once, pinned=False)
 
 
 def check_categories(codes: list[str], *, field: str = "categories") -> None:

@@ -12,6 +12,7 @@ import httpx
 from sqlalchemy import text
 
 from libs.events.contracts import Event
+from libs.events.contracts.analysis import AlertLevel, AlertRaised, AlertSubject, AlertVerified
 from libs.events.contracts.casework import CaseDecided, CaseFiled, DeadlineOverdue, Subject
 from libs.events.store import NO_STREAM, EventStore, Metadata
 from services.accountability.handlers import make_handler
@@ -273,3 +274,51 @@ async def test_the_service_re_rates_by_itself_when_old_inputs_leave_the_window(
         ).all()
     assert [tuple(r) for r in rows][-1] == ("green", "service:accountability-rerating")
     assert [r[0] for r in rows].count("green") == 1
+
+
+async def test_an_alert_verified_false_positive_no_longer_counts_in_the_rating(
+    acc: Accountability, schemas: Schemas
+) -> None:
+    acc.store.clock = lambda: NOW
+    analysis = EventStore(await schemas.migrated("analysis"), source="/zhengfeng/analysis")
+    alerts = [
+        AlertRaised(
+            alert_id=uuid4(),
+            identity=f"vehicle.holiday_use|{plate}",
+            rule_id="vehicle.holiday_use",
+            rule_version=1,
+            level=AlertLevel.RED,
+            category="vehicle_private_use",
+            subject=AlertSubject(unit=UNIT, plate=plate),
+            summary=f"公车 {plate} 国庆假期出入景区",
+            evidence=[],
+            raised_at=datetime(2026, 10, 8, 9, tzinfo=UTC),
+        )
+        for plate in ("浙C·A1234", "浙C·A5678")
+    ]
+    for alert in alerts:
+        await deliver(acc, analysis, alert)
+
+    async def level() -> str:
+        r = await acc.http.get(f"/v1/units/{UNIT}/rating", headers=LEADER)
+        return str(r.json()["level"])
+
+    assert await level() == "yellow"
+    verified = AlertVerified(
+        alert_id=alerts[0].alert_id,
+        rule_id="vehicle.holiday_use",
+        rule_version=1,
+        finding="false_positive",
+        notes="派车单齐全，系公务接待",
+        verified_by="核查员 周",
+        verified_at=datetime(2026, 10, 20, 9, tzinfo=UTC),
+    )
+    await deliver(acc, analysis, verified)
+    await deliver(acc, analysis, verified)  # a redelivery (another envelope) changes nothing
+    r = (await acc.http.get(f"/v1/units/{UNIT}/rating", headers=LEADER)).json()
+    assert r["level"] == "green" and r["inputs"]["alert_red"] == 1
+    assert "1 false-positive alert not counted" in r["explanation"]
+    assert [(h["from_level"], h["to_level"]) for h in r["history"]] == [
+        (None, "yellow"),
+        ("yellow", "green"),
+    ]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from libs.events.contracts import Event
-from libs.events.contracts.accountability import AlertNoted, OverdueNoted
+from libs.events.contracts.accountability import AlertNoted, AlertVerificationNoted, OverdueNoted
 from libs.events.taxonomy import load as load_taxonomy
 from services.accountability.domain.rating import rate, rating_change
 from services.accountability.domain.rules import load_rules
@@ -96,3 +96,37 @@ def test_red_alerts_count_towards_the_rating_and_are_named() -> None:
     rating = rate(alerts, NOW, RULES, label)
     assert rating.score == 2 * RULES.weights["alert_red"] + RULES.weights["alert_yellow"]
     assert "2 red alerts, 1 yellow alert" in rating.explanation
+
+
+def test_an_alert_found_false_on_the_ground_stops_counting_and_the_explanation_says_so() -> None:
+    alerts = [
+        AlertNoted(
+            alert_id=uuid4(),
+            unit=UNIT,
+            level="red",
+            category="vehicle_private_use",
+            summary="公车节假日出入景区",
+            raised_at=NOW - timedelta(days=3),
+        )
+        for _ in range(2)
+    ]
+    assert rate(alerts, NOW, RULES, label).level == "yellow"
+    found = [
+        AlertVerificationNoted(
+            alert_id=alerts[0].alert_id,
+            unit=UNIT,
+            finding="false_positive",
+            verified_at=NOW - timedelta(days=1),
+        ),
+        AlertVerificationNoted(
+            alert_id=alerts[1].alert_id,
+            unit=UNIT,
+            finding="confirmed",
+            verified_at=NOW - timedelta(days=1),
+        ),
+    ]
+    rating = rate([*alerts, *found], NOW, RULES, label)
+    assert (rating.level, rating.inputs["alert_red"]) == ("green", 1)
+    assert "1 red alert, 1 false-positive alert not counted" in rating.explanation
+    # As of a moment before the verification, the alert still counted.
+    assert rate([*alerts, *found], NOW - timedelta(days=2), RULES, label).level == "yellow"
