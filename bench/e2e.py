@@ -523,9 +523,10 @@ async def run(url: str, bootstrap: str, log_dir: Path) -> dict[str, Any]:
         )
         results["ramp"] = [asdict(s) | {"verdicts": s.verdicts} for s in await ramp(b)]
         step("zhengfeng verify")
-        results["verify"] = (
-            await asyncio.to_thread(platform.cli, "verify", check=False)
-        ).returncode
+        verified = await asyncio.to_thread(platform.cli, "verify", check=False)
+        results["verify"] = verified.returncode
+        if verified.returncode != 0:
+            print(verified.stdout[-3000:], verified.stderr[-3000:], sep="\n")
     finally:
         await asyncio.to_thread(platform.stop_all)
     try:
