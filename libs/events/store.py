@@ -621,7 +621,11 @@ class EventStore:
         reordered version, a stream head that no longer matches its last event).
         """
         report = VerifyReport()
-        async with self.engine.connect() as c:
+        # One snapshot for the heads, the events and the checkpoints: services keep
+        # appending while verify runs, and a head read before an append with the events
+        # read after it would look like a broken link.
+        consistent = self.engine.execution_options(isolation_level="REPEATABLE READ")
+        async with consistent.connect() as c:
             heads = {
                 r.stream_id: (r.version, r.last_hash)
                 for r in (

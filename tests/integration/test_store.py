@@ -138,6 +138,30 @@ async def test_verify_passes_on_an_untouched_store(store: EventStore) -> None:
     assert (report.events, report.streams, report.checkpoints) == (8, 2, 1)
 
 
+async def test_verify_while_services_keep_appending_reports_no_false_break(
+    store: EventStore,
+) -> None:
+    # verify reads the stream heads and the events; a writer appending in between must
+    # not look like a head that no longer matches its last event.
+    stop = asyncio.Event()
+
+    async def keep_appending() -> None:
+        i = 0
+        while not stop.is_set():
+            await store.append(f"busy-{i % 3}", [note(str(i))], expected_version=ANY, meta=META)
+            i += 1
+
+    writers = [asyncio.create_task(keep_appending()) for _ in range(2)]
+    try:
+        reports = [await store.verify() for _ in range(15)]
+    finally:
+        stop.set()
+        await asyncio.gather(*writers, return_exceptions=True)
+
+    assert all(r.ok for r in reports), [r.breaks for r in reports if not r.ok][:1]
+    assert reports[-1].events > reports[0].events  # the writers were writing all along
+
+
 async def _tamper(store: EventStore, sql: str) -> None:
     # What a DBA with superuser rights could do: bypass the immutability trigger.
     async with store.engine.begin() as conn:
