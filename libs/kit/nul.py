@@ -84,7 +84,7 @@ class RejectNul:
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay(message, None), send)
+                await self.app(scope, replaying(message, None), send)
                 return
             body += message.get("body", b"")
             if not message.get("more_body", False):
@@ -99,10 +99,14 @@ class RejectNul:
         if field is not None:
             await problem_response(nul_problem(field), scope["path"])(scope, receive, send)
             return
-        await self.app(scope, _replay({"type": "http.request", "body": bytes(body)}, receive), send)
+        await self.app(
+            scope, replaying({"type": "http.request", "body": bytes(body)}, receive), send
+        )
 
 
-def _replay(first: Message, then: Receive | None) -> Receive:
+def replaying(first: Message, then: Receive | None = None) -> Receive:
+    """An ASGI ``receive`` that gives ``first`` (a body read ahead by a middleware) and
+    then whatever ``then`` gives, or a disconnect when there is nothing more."""
     sent = False
 
     async def receive() -> Message:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from libs.kit.nul import replaying
 from libs.kit.problems import Problem, problem_response
 
 
@@ -32,7 +33,7 @@ class BodyLimit:
         while True:
             message = await receive()
             if message["type"] != "http.request":
-                await self.app(scope, _replay(message), send)
+                await self.app(scope, replaying(message), send)
                 return
             body += message.get("body", b"")
             if len(body) > self.max_bytes:
@@ -41,22 +42,9 @@ class BodyLimit:
                 return
             if not message.get("more_body", False):
                 break
-        await self.app(scope, _replay({"type": "http.request", "body": bytes(body)}, receive), send)
-
-
-def _replay(first: Message, then: Receive | None = None) -> Receive:
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return first
-        if then is None:
-            return {"type": "http.disconnect"}
-        return await then()
-
-    return receive
+        await self.app(
+            scope, replaying({"type": "http.request", "body": bytes(body)}, receive), send
+        )
 
 
 def too_large(limit: int, field: str = "body") -> Problem:
