@@ -30,14 +30,15 @@ async def _send(
 async def _deliver(intake: Intake, schemas: Schemas, *events: Any) -> None:
     """Casework records the events in its own store; intake's handler receives them."""
     casework = EventStore(await schemas.migrated("casework"), source="/zhengfeng/casework")
-    for event in events:
-        await casework.append(
-            f"casework-{uuid4()}", [event], expected_version=ANY, meta=Metadata(actor="t")
-        )
     handle = make_handler(intake.app.state.runtime.store)
-    for recorded in await casework.read_all():
-        async with intake.engine.begin() as conn:
-            await handle(conn, recorded.envelope)
+    for event in events:
+        # Handed over as appended: read_all is commit-safe and may hold back events while
+        # any transaction of the database (intake's scheduler, its projections) is open.
+        for recorded in await casework.append(
+            f"casework-{uuid4()}", [event], expected_version=ANY, meta=Metadata(actor="t")
+        ):
+            async with intake.engine.begin() as conn:
+                await handle(conn, recorded.envelope)
 
 
 def _disposed(clue_id: str) -> ClueDisposed:
