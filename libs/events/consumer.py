@@ -277,6 +277,14 @@ class ConsumerRunner:
         )
 
 
+def caused_by(envelope: Envelope, actor: str) -> Metadata:
+    """The metadata of what a handler records because of ``envelope``: same correlation,
+    caused by that event, recorded by ``actor``."""
+    return Metadata(
+        actor=actor, correlation_id=envelope.correlationid, causation_id=str(envelope.id)
+    )
+
+
 def appending_handler(
     store: EventStore,
     contract: type[Event],
@@ -295,9 +303,7 @@ def appending_handler(
         if envelope.type != contract.type_name:
             return
         incoming = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
-        meta = Metadata(
-            actor=actor, correlation_id=envelope.correlationid, causation_id=str(envelope.id)
-        )
+        meta = caused_by(envelope, actor)
         for stream_id, events in decide(incoming).items():
             await store.append(stream_id, events, expected_version=ANY, meta=meta, conn=conn)
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.consumer import Handler, appending_handler
+from libs.events.consumer import Handler, appending_handler, caused_by
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import (
     AlertNoted,
@@ -345,9 +345,7 @@ def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
         if route is None:
             return
         incoming = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
-        meta = Metadata(
-            actor=ACTOR, correlation_id=envelope.correlationid, causation_id=str(envelope.id)
-        )
+        meta = caused_by(envelope, ACTOR)
         await route(conn, incoming, meta)
 
     return handle

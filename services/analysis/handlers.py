@@ -17,7 +17,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.consumer import Handler, appending_handler
+from libs.events.consumer import Handler, appending_handler, caused_by
 from libs.events.contracts.analysis import AlertLinkedToCase
 from libs.events.contracts.casework import CaseFiled, ClueRegistered
 from libs.events.contracts.intake import (
@@ -26,7 +26,7 @@ from libs.events.contracts.intake import (
     HotlineOrderUpdated,
 )
 from libs.events.envelope import Envelope
-from libs.events.store import EventStore, Metadata
+from libs.events.store import EventStore
 from services.analysis.domain import note_subjects
 from services.analysis.domain.alerts import alert_stream
 
@@ -104,11 +104,7 @@ async def link_case(
         .mappings()
         .all()
     )
-    meta = Metadata(
-        actor="service:analysis",
-        correlation_id=envelope.correlationid,
-        causation_id=str(envelope.id),
-    )
+    meta = caused_by(envelope, "service:analysis")
     for r in rows:
         await store.append(
             alert_stream(r["alert_id"]),

@@ -26,11 +26,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import taxonomy
-from libs.events.consumer import Handler
+from libs.events.consumer import Handler, caused_by
 from libs.events.contracts.analysis import AlertEscalated, AlertLevel, AlertRaised
 from libs.events.contracts.intake import ClueMerged, ClueReceived, ClueSplit
 from libs.events.envelope import Envelope
-from libs.events.store import EventStore, Metadata
+from libs.events.store import EventStore
 from services.casework.domain import (
     CaseState,
     Rules,
@@ -161,11 +161,7 @@ def make_handler(
             stream,
             events,
             expected_version=len(history),
-            meta=Metadata(
-                actor="service:casework",
-                correlation_id=envelope.correlationid,
-                causation_id=str(envelope.id),
-            ),
+            meta=caused_by(envelope, "service:casework"),
             conn=conn,
         )
 
@@ -191,11 +187,7 @@ async def _repeat(
         stream,
         events,
         expected_version=len(history),
-        meta=Metadata(
-            actor="service:casework",
-            correlation_id=envelope.correlationid,
-            causation_id=str(envelope.id),
-        ),
+        meta=caused_by(envelope, "service:casework"),
         conn=conn,
     )
 
@@ -217,11 +209,7 @@ async def on_forwarding(
         stream,
         events,
         expected_version=len(history),
-        meta=Metadata(
-            actor="service:casework",
-            correlation_id=envelope.correlationid,
-            causation_id=str(envelope.id),
-        ),
+        meta=caused_by(envelope, "service:casework"),
         conn=conn,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.consumer import Handler
+from libs.events.consumer import Handler, caused_by
 from libs.events.contracts.casework import (
     CaseClosed,
     CaseFiled,
@@ -14,7 +14,7 @@ from libs.events.contracts.casework import (
     NameCleared,
 )
 from libs.events.envelope import Envelope
-from libs.events.store import ANY, EventStore, Metadata
+from libs.events.store import ANY, EventStore
 from services.intake.domain import clue_stream
 from services.intake.domain.progress import progress_from
 
@@ -28,11 +28,7 @@ def make_handler(store: EventStore) -> Handler:
         if envelope.type not in FOLLOWED:
             return
         incoming = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
-        meta = Metadata(
-            actor="service:intake",
-            correlation_id=envelope.correlationid,
-            causation_id=str(envelope.id),
-        )
+        meta = caused_by(envelope, "service:intake")
         for clue_id, note in progress_from(incoming, envelope.time):
             stream = clue_stream(clue_id)
             # Clues that did not come through intake (e.g. from analysis alerts) are not ours.
