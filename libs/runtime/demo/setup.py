@@ -24,27 +24,12 @@ from rich.console import Console
 from libs.kit.db import make_engine
 from libs.kit.issuer import create_client
 from libs.kit.settings import DEFAULT_PORTS, settings_class
+from services.analysis.generator import FEED_ORDER
 
 T = TypeVar("T")
 
 SERVICES = ("intake", "analysis", "casework", "accountability")
 
-FEED_KINDS = (
-    "holidays",
-    "units",
-    "people",
-    "vehicles",
-    "pois",
-    "dispatches",
-    "gps_points",
-    "fuel_transactions",
-    "invoices",
-    "travel_claims",
-    "attendance",
-    "parking",
-    "hotline_orders",
-    "drunk_driving",
-)
 
 ACCOUNTS: dict[str, dict[str, Any]] = {
     "audit": {"kind": "partner", "name": "青山县审计局", "department": "audit",
@@ -56,7 +41,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "hotline": {"kind": "system", "name": "青山县12345政务服务便民热线",
                 "scopes": ["hotline:orders"]},
     "data": {"kind": "system", "name": "青山县大数据中心",
-             "scopes": [f"feeds:{kind}" for kind in FEED_KINDS]},
+             "scopes": [f"feeds:{kind}" for kind in FEED_ORDER]},
     "subscriber": {"kind": "system", "name": "青山县政务数据共享平台",
                    "scopes": ["events:read"]},
     "clerk": {"kind": "operator", "name": "信访室 张敏", "roles": ["clerk"]},
