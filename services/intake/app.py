@@ -20,7 +20,7 @@ from services.intake import scheduler
 from services.intake.api import router
 from services.intake.domain.duplicates import load_rules
 from services.intake.domain.jurisdiction import JurisdictionRules, load_registry
-from services.intake.handlers import make_handler
+from services.intake.handlers import HANDLERS, make_handler
 from services.intake.limits import BodyLimit
 from services.intake.projections import (
     ClueDeskProjection,
@@ -31,8 +31,9 @@ from services.intake.projections import (
 from services.intake.ratelimit import SlidingWindow
 from services.intake.settings import IntakeSettings, Settings
 
-SUBSCRIBES_TO: tuple[str, ...] = ("casework",)
-"""Whose events this service consumes: casework's, to tell sources what became of clues."""
+SUBSCRIBES_TO = HANDLERS.producers
+"""Whose events this service consumes (casework's, to tell sources what became of clues):
+the services whose events its handlers take."""
 
 
 def create(

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.consumer import Handler, caused_by
+from libs.events.consumer import Handler
 from libs.events.contracts.casework import (
     CaseClosed,
     CaseFiled,
@@ -13,29 +12,30 @@ from libs.events.contracts.casework import (
     ClueRegistered,
     NameCleared,
 )
-from libs.events.envelope import Envelope
+from libs.events.dispatch import Delivery, HandlerDispatch
 from libs.events.store import ANY, EventStore
 from services.intake.domain import clue_stream
 from services.intake.domain.progress import progress_from
 
-FOLLOWED = {c.type_name for c in (ClueRegistered, ClueDisposed, CaseFiled, CaseClosed, NameCleared)}
+HANDLERS: HandlerDispatch[None] = HandlerDispatch("service:intake")
+"""Intake's handlers; the services it subscribes to follow from them."""
+
+_OURS = text("SELECT 1 FROM events WHERE stream_id = :s LIMIT 1")
+
+
+@HANDLERS.on(ClueRegistered, ClueDisposed, CaseFiled, CaseClosed, NameCleared)
+async def note_progress(
+    event: ClueRegistered | ClueDisposed | CaseFiled | CaseClosed | NameCleared,
+    d: Delivery[None],
+) -> None:
+    """Casework's clue and case events become ClueProgressNoted on intake's own clues."""
+    for clue_id, note in progress_from(event, d.envelope.time):
+        stream = clue_stream(clue_id)
+        # Clues that did not come through intake (e.g. from analysis alerts) are not ours.
+        if (await d.conn.execute(_OURS, {"s": stream})).first() is not None:
+            await d.store.append(stream, [note], expected_version=ANY, meta=d.meta, conn=d.conn)
 
 
 def make_handler(store: EventStore) -> Handler:
-    """Casework's clue and case events become ClueProgressNoted on intake's own clues."""
-
-    async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
-        if envelope.type not in FOLLOWED:
-            return
-        incoming = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
-        meta = caused_by(envelope, "service:intake")
-        for clue_id, note in progress_from(incoming, envelope.time):
-            stream = clue_stream(clue_id)
-            # Clues that did not come through intake (e.g. from analysis alerts) are not ours.
-            ours = await conn.execute(
-                text("SELECT 1 FROM events WHERE stream_id = :s LIMIT 1"), {"s": stream}
-            )
-            if ours.first() is not None:
-                await store.append(stream, [note], expected_version=ANY, meta=meta, conn=conn)
-
-    return handle
+    """The consumer handler, bound to intake's store."""
+    return HANDLERS.handler(store, None)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import pii
+from libs.events.contracts import Event
 from libs.events.contracts.intake import (
     ClueForwarded,
     ClueJurisdictionUndetermined,
@@ -26,9 +27,18 @@ from libs.events.contracts.intake import (
     ReportedPerson,
     ReportReceived,
 )
+from libs.events.dispatch import Dispatch, ProjectionDispatch
 from libs.events.store import Recorded
 from services.intake.domain.desk import HandlerEntry, handler_entries
 from services.intake.domain.progress import SourceView, evolve
+
+_TRANSFER_ROW = text(
+    """INSERT INTO transfers (clue_id, clue_number, department, reference, status,
+                              categories, received_at, position, updated_at)
+       VALUES (:id, :no, :dept, :ref, :status, :cats, :at, :pos, :upd)
+       ON CONFLICT (clue_id) DO NOTHING"""
+)
+_TRANSFERS = ProjectionDispatch()
 
 
 class TransfersProjection:
@@ -39,70 +49,79 @@ class TransfersProjection:
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """A received clue starts as ``received``; casework's progress moves it on."""
-        event = recorded.event
-        if isinstance(event, ClueReceived):
-            await conn.execute(
-                text(
-                    """INSERT INTO transfers (clue_id, clue_number, department, reference, status,
-                                              categories, received_at, position, updated_at)
-                       VALUES (:id, :no, :dept, :ref, 'received', :cats, :at, :pos, :at)
-                       ON CONFLICT (clue_id) DO NOTHING"""
-                ),
-                {
-                    "id": event.clue_id,
-                    "no": event.clue_number,
-                    "dept": event.source_department,
-                    "ref": event.source_reference,
-                    "cats": event.categories,
-                    "at": event.received_at,
-                    "pos": recorded.checkpoint.position,
-                },
-            )
-        elif isinstance(event, ClueMerged):
-            # A repeat report (重复件) is listed under its own id and number, as merged.
-            await conn.execute(
-                text(
-                    """INSERT INTO transfers (clue_id, clue_number, department, reference, status,
-                                              categories, received_at, position, updated_at)
-                       VALUES (:id, :no, :dept, :ref, 'merged', :cats, :at, :pos, :upd)
-                       ON CONFLICT (clue_id) DO NOTHING"""
-                ),
-                {
-                    "id": event.repeat_id,
-                    "no": event.repeat_number,
-                    "dept": event.source_department,
-                    "ref": event.source_reference,
-                    "cats": event.categories,
-                    "at": event.received_at or event.merged_at,
-                    "pos": recorded.checkpoint.position,
-                    "upd": event.merged_at,
-                },
-            )
-        elif isinstance(event, ClueSplit):
-            await conn.execute(
-                text(
-                    """UPDATE transfers SET status = 'received', updated_at = :at
-                       WHERE clue_id = :id AND status = 'merged'"""
-                ),
-                {"id": event.new_clue_id, "at": event.split_at},
-            )
-        elif isinstance(event, ClueProgressNoted | ClueForwarded):
-            row = (
-                await conn.execute(
-                    text("SELECT status, outcome FROM transfers WHERE clue_id = :id FOR UPDATE"),
-                    {"id": event.clue_id},
-                )
-            ).first()
-            if row is None:
-                return
-            view = evolve(SourceView(status=row.status, outcome=row.outcome), event)
-            await conn.execute(
-                text(
-                    """UPDATE transfers SET status = :st, outcome = :o, updated_at = :at
-                       WHERE clue_id = :id"""
-                ),
-                {"st": view.status, "o": view.outcome, "at": view.updated_at, "id": event.clue_id},
-            )
+        await _TRANSFERS.apply(conn, recorded)
+
+
+@_TRANSFERS.on(ClueReceived)
+async def _transfer_received(
+    event: ClueReceived, conn: AsyncConnection, recorded: Recorded
+) -> None:
+    await conn.execute(
+        _TRANSFER_ROW,
+        {
+            "id": event.clue_id,
+            "no": event.clue_number,
+            "dept": event.source_department,
+            "ref": event.source_reference,
+            "status": "received",
+            "cats": event.categories,
+            "at": event.received_at,
+            "pos": recorded.checkpoint.position,
+            "upd": event.received_at,
+        },
+    )
+
+
+@_TRANSFERS.on(ClueMerged)
+async def _transfer_merged(event: ClueMerged, conn: AsyncConnection, recorded: Recorded) -> None:
+    # A repeat report (重复件) is listed under its own id and number, as merged.
+    await conn.execute(
+        _TRANSFER_ROW,
+        {
+            "id": event.repeat_id,
+            "no": event.repeat_number,
+            "dept": event.source_department,
+            "ref": event.source_reference,
+            "status": "merged",
+            "cats": event.categories,
+            "at": event.received_at or event.merged_at,
+            "pos": recorded.checkpoint.position,
+            "upd": event.merged_at,
+        },
+    )
+
+
+@_TRANSFERS.on(ClueSplit)
+async def _transfer_split(event: ClueSplit, conn: AsyncConnection, recorded: Recorded) -> None:
+    await conn.execute(
+        text(
+            """UPDATE transfers SET status = 'received', updated_at = :at
+               WHERE clue_id = :id AND status = 'merged'"""
+        ),
+        {"id": event.new_clue_id, "at": event.split_at},
+    )
+
+
+@_TRANSFERS.on(ClueProgressNoted, ClueForwarded)
+async def _transfer_progress(
+    event: ClueProgressNoted | ClueForwarded, conn: AsyncConnection, recorded: Recorded
+) -> None:
+    row = (
+        await conn.execute(
+            text("SELECT status, outcome FROM transfers WHERE clue_id = :id FOR UPDATE"),
+            {"id": event.clue_id},
+        )
+    ).first()
+    if row is None:
+        return
+    view = evolve(SourceView(status=row.status, outcome=row.outcome), event)
+    await conn.execute(
+        text(
+            """UPDATE transfers SET status = :st, outcome = :o, updated_at = :at
+               WHERE clue_id = :id"""
+        ),
+        {"st": view.status, "o": view.outcome, "at": view.updated_at, "id": event.clue_id},
+    )
 
 
 _OPEN = text(
@@ -121,6 +140,9 @@ _NOTICED = text(
 )
 
 
+_DEADLINES = ProjectionDispatch()
+
+
 class IntakeDeadlinesProjection:
     """Intake's open limits (转办, 受理告知): what the deadline scheduler looks at."""
 
@@ -129,26 +151,53 @@ class IntakeDeadlinesProjection:
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """Open a limit when it is set, close it when it is met, note overdue notices."""
-        e = recorded.event
-        if isinstance(e, ClueMarkedForForwarding | ClueJurisdictionUndetermined):
-            due = e.forward_by if isinstance(e, ClueMarkedForForwarding) else e.decide_by
-            await conn.execute(
-                _OPEN, {"id": e.clue_id, "kind": "forwarding", "no": e.clue_number, "due": due}
-            )
-        elif isinstance(e, ClueKeptInJurisdiction | ClueForwarded):
-            await conn.execute(_CLOSE, {"id": e.clue_id, "kind": "forwarding"})
-        elif isinstance(e, ReportReceived) and e.acknowledge_by is not None:
-            await conn.execute(
-                _OPEN,
-                {"id": e.clue_id, "kind": "acknowledgement", "no": None, "due": e.acknowledge_by},
-            )
-        elif isinstance(e, ReportAcknowledged):
-            await conn.execute(_CLOSE, {"id": e.clue_id, "kind": "acknowledgement"})
-        elif isinstance(e, ForwardingOverdue | ReportAcknowledgementOverdue):
-            kind = "forwarding" if isinstance(e, ForwardingOverdue) else "acknowledgement"
-            await conn.execute(
-                _NOTICED, {"id": e.clue_id, "kind": kind, "due": e.due, "to": e.escalated_to}
-            )
+        await _DEADLINES.apply(conn, recorded)
+
+
+@_DEADLINES.on(ClueMarkedForForwarding, ClueJurisdictionUndetermined)
+async def _forwarding_due(
+    e: ClueMarkedForForwarding | ClueJurisdictionUndetermined,
+    conn: AsyncConnection,
+    recorded: Recorded,
+) -> None:
+    due = e.forward_by if isinstance(e, ClueMarkedForForwarding) else e.decide_by
+    await conn.execute(
+        _OPEN, {"id": e.clue_id, "kind": "forwarding", "no": e.clue_number, "due": due}
+    )
+
+
+@_DEADLINES.on(ClueKeptInJurisdiction, ClueForwarded)
+async def _forwarding_met(
+    e: ClueKeptInJurisdiction | ClueForwarded, conn: AsyncConnection, recorded: Recorded
+) -> None:
+    await conn.execute(_CLOSE, {"id": e.clue_id, "kind": "forwarding"})
+
+
+@_DEADLINES.on(ReportReceived)
+async def _acknowledgement_due(
+    e: ReportReceived, conn: AsyncConnection, recorded: Recorded
+) -> None:
+    if e.acknowledge_by is not None:
+        await conn.execute(
+            _OPEN, {"id": e.clue_id, "kind": "acknowledgement", "no": None, "due": e.acknowledge_by}
+        )
+
+
+@_DEADLINES.on(ReportAcknowledged)
+async def _acknowledgement_met(
+    e: ReportAcknowledged, conn: AsyncConnection, recorded: Recorded
+) -> None:
+    await conn.execute(_CLOSE, {"id": e.clue_id, "kind": "acknowledgement"})
+
+
+@_DEADLINES.on(ForwardingOverdue, ReportAcknowledgementOverdue)
+async def _overdue_noticed(
+    e: ForwardingOverdue | ReportAcknowledgementOverdue, conn: AsyncConnection, recorded: Recorded
+) -> None:
+    kind = "forwarding" if isinstance(e, ForwardingOverdue) else "acknowledgement"
+    await conn.execute(
+        _NOTICED, {"id": e.clue_id, "kind": kind, "due": e.due, "to": e.escalated_to}
+    )
 
 
 class ShreddedPersonsForgotten:
@@ -162,11 +211,15 @@ class ShreddedPersonsForgotten:
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """Forget the person of a ``PersonalDataShredded``."""
-        if isinstance(recorded.event, PersonalDataShredded):
-            await conn.execute(
-                text("DELETE FROM clue_subjects WHERE person_ref = :p"),
-                {"p": recorded.event.person_ref},
-            )
+        await _FORGET.apply(conn, recorded)
+
+
+_FORGET = ProjectionDispatch()
+
+
+@_FORGET.on(PersonalDataShredded)
+async def _forget(e: PersonalDataShredded, conn: AsyncConnection, recorded: Recorded) -> None:
+    await conn.execute(text("DELETE FROM clue_subjects WHERE person_ref = :p"), {"p": e.person_ref})
 
 
 def _masked(persons: list[ReportedPerson]) -> str:
@@ -215,6 +268,11 @@ _TOUCHED = text(
 )
 
 
+_Entries = list[HandlerEntry]
+_DESK: Dispatch[[AsyncConnection, Recorded], Awaitable[_Entries]] = Dispatch()
+"""Per event type: keep the clue's row, and say which ledger entries the event adds."""
+
+
 class ClueDeskProjection:
     """信访室台账: every clue intake holds, as clerks list and filter it, and the handler
     ledger of each (every person or system that touched it, in order)."""
@@ -225,151 +283,11 @@ class ClueDeskProjection:
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """Keep the clue's row and add the event's ledger entries."""
         event = recorded.event
-        entries = handler_entries(event, recorded.envelope.actor, recorded.envelope.time)
-        if isinstance(event, ClueReceived):
-            # A repeat report split off into a clue of its own already has its history
-            # (merged, split); its ClueReceived is not a second submission.
-            split_off = (
-                await conn.execute(
-                    text(
-                        """SELECT 1 FROM clue_handlers WHERE clue_id = :id
-                           AND action IN ('merged_into', 'split_off') LIMIT 1"""
-                    ),
-                    {"id": event.clue_id},
-                )
-            ).first() is not None
-            if split_off:
-                entries = []
-            await self._upsert(
-                conn, recorded, event.clue_id, event.clue_number, event, status="received"
-            )
-        elif isinstance(event, ClueMerged):
-            await conn.execute(
-                text(
-                    """UPDATE clue_desk SET repeat_count = :n,
-                           last_touched_at = GREATEST(last_touched_at, :at)
-                       WHERE clue_id = :id"""
-                ),
-                {"n": event.repeat_count, "at": event.merged_at, "id": event.clue_id},
-            )
-            # The repeat report is listed too, under its own id and number, as merged.
-            await self._upsert(
-                conn,
-                recorded,
-                event.repeat_id,
-                event.repeat_number,
-                event,
-                status="merged",
-                merged_into=event.clue_id,
-            )
-        elif isinstance(event, ClueSplit):
-            await conn.execute(
-                text(
-                    """UPDATE clue_desk SET repeat_count = :n,
-                           last_touched_at = GREATEST(last_touched_at, :at)
-                       WHERE clue_id = :id"""
-                ),
-                {"n": event.repeat_count, "at": event.split_at, "id": event.clue_id},
-            )
-            await conn.execute(
-                text(
-                    """UPDATE clue_desk SET status = 'received', merged_into = NULL,
-                           clue_number = :no, status_updated_at = :at
-                       WHERE clue_id = :id AND status = 'merged'"""
-                ),
-                {"id": event.new_clue_id, "no": event.new_clue_number, "at": event.split_at},
-            )
-        elif isinstance(event, ClueProgressNoted | ClueForwarded):
-            if isinstance(event, ClueForwarded):
-                await conn.execute(
-                    text(
-                        """UPDATE clue_desk SET jurisdiction = 'forwarded', forwarded_to = :to
-                           WHERE clue_id = :id"""
-                    ),
-                    {"to": event.authority, "id": event.clue_id},
-                )
-            row = (
-                await conn.execute(
-                    text("SELECT status, outcome FROM clue_desk WHERE clue_id = :id FOR UPDATE"),
-                    {"id": event.clue_id},
-                )
-            ).first()
-            if row is not None:
-                view = evolve(SourceView(status=row.status, outcome=row.outcome), event)
-                await conn.execute(
-                    text(
-                        """UPDATE clue_desk SET status = :st, outcome = :o, status_updated_at = :at
-                           WHERE clue_id = :id"""
-                    ),
-                    {
-                        "st": view.status,
-                        "o": view.outcome,
-                        "at": view.updated_at,
-                        "id": event.clue_id,
-                    },
-                )
-        elif isinstance(event, ClueMarkedForForwarding | ClueJurisdictionUndetermined):
-            marked = isinstance(event, ClueMarkedForForwarding)
-            due = (
-                event.forward_by if isinstance(event, ClueMarkedForForwarding) else event.decide_by
-            )
-            await conn.execute(
-                text(
-                    """UPDATE clue_desk SET jurisdiction = :j, forward_by = :by
-                       WHERE clue_id = :id AND jurisdiction <> 'forwarded'"""
-                ),
-                {
-                    "j": "marked" if marked else "undetermined",
-                    "by": due,
-                    "id": event.clue_id,
-                },
-            )
-        elif isinstance(event, ClueKeptInJurisdiction):
-            await conn.execute(
-                text(
-                    """UPDATE clue_desk SET jurisdiction = 'kept', forward_by = NULL
-                       WHERE clue_id = :id AND jurisdiction <> 'forwarded'"""
-                ),
-                {"id": event.clue_id},
-            )
-        elif isinstance(event, ReportReceived):
-            await conn.execute(
-                text(
-                    """UPDATE clue_desk SET anonymous = :anon, acknowledge_by = :by,
-                           person_refs = array_append(person_refs, :ref)
-                       WHERE clue_id = :id"""
-                ),
-                {
-                    "anon": event.anonymous,
-                    "by": event.acknowledge_by,
-                    "ref": event.reporter_ref,
-                    "id": event.clue_id,
-                },
-            )
-        elif isinstance(event, PersonalDataShredded):
-            # Destroying a person's key touches every clue that holds their data.
-            clues = await conn.execute(
-                text("SELECT clue_id FROM clue_desk WHERE :ref = ANY(person_refs)"),
-                {"ref": event.person_ref},
-            )
-            entries = [
-                HandlerEntry(
-                    row.clue_id,
-                    "personal_data_shredded",
-                    event.shredded_by,
-                    event.shredded_at,
-                    {"person_ref": str(event.person_ref), "reason": event.reason},
-                )
-                for row in clues
-            ]
-        elif isinstance(event, ReportAcknowledged):
-            await conn.execute(
-                text(
-                    """UPDATE clue_desk SET acknowledged_at = COALESCE(acknowledged_at, :at)
-                       WHERE clue_id = :id"""
-                ),
-                {"at": event.acknowledged_at, "id": event.clue_id},
-            )
+        keep_row = _DESK.get(recorded.envelope.type)
+        if keep_row is not None:
+            entries = await keep_row(event, conn, recorded)
+        else:
+            entries = _entries(event, recorded)
         for entry in entries:
             await conn.execute(
                 _HANDLER,
@@ -385,41 +303,217 @@ class ClueDeskProjection:
             )
             await conn.execute(_TOUCHED, {"at": entry.at, "id": entry.clue_id})
 
-    async def _upsert(
-        self,
-        conn: AsyncConnection,
-        recorded: Recorded,
-        clue_id: Any,
-        clue_number: str,
-        event: ClueReceived | ClueMerged,
-        *,
-        status: str,
-        merged_into: Any = None,
-    ) -> None:
-        persons = event.reported_persons
-        urgency = event.urgency or "normal"
-        received_at = (
-            event.received_at
-            if isinstance(event, ClueReceived)
-            else event.received_at or event.merged_at
-        )
+
+def _entries(event: Event, recorded: Recorded) -> _Entries:
+    return handler_entries(event, recorded.envelope.actor, recorded.envelope.time)
+
+
+_SPLIT_OFF = text(
+    """SELECT 1 FROM clue_handlers WHERE clue_id = :id
+       AND action IN ('merged_into', 'split_off') LIMIT 1"""
+)
+_REPEAT_COUNT = text(
+    """UPDATE clue_desk SET repeat_count = :n, last_touched_at = GREATEST(last_touched_at, :at)
+       WHERE clue_id = :id"""
+)
+
+
+@_DESK.on(ClueReceived)
+async def _desk_received(
+    event: ClueReceived, conn: AsyncConnection, recorded: Recorded
+) -> _Entries:
+    # A repeat report split off into a clue of its own already has its history
+    # (merged, split); its ClueReceived is not a second submission.
+    split_off = (await conn.execute(_SPLIT_OFF, {"id": event.clue_id})).first() is not None
+    await _upsert(conn, recorded, event.clue_id, event.clue_number, event, status="received")
+    return [] if split_off else _entries(event, recorded)
+
+
+@_DESK.on(ClueMerged)
+async def _desk_merged(event: ClueMerged, conn: AsyncConnection, recorded: Recorded) -> _Entries:
+    await conn.execute(
+        _REPEAT_COUNT, {"n": event.repeat_count, "at": event.merged_at, "id": event.clue_id}
+    )
+    # The repeat report is listed too, under its own id and number, as merged.
+    await _upsert(
+        conn,
+        recorded,
+        event.repeat_id,
+        event.repeat_number,
+        event,
+        status="merged",
+        merged_into=event.clue_id,
+    )
+    return _entries(event, recorded)
+
+
+@_DESK.on(ClueSplit)
+async def _desk_split(event: ClueSplit, conn: AsyncConnection, recorded: Recorded) -> _Entries:
+    await conn.execute(
+        _REPEAT_COUNT, {"n": event.repeat_count, "at": event.split_at, "id": event.clue_id}
+    )
+    await conn.execute(
+        text(
+            """UPDATE clue_desk SET status = 'received', merged_into = NULL,
+                   clue_number = :no, status_updated_at = :at
+               WHERE clue_id = :id AND status = 'merged'"""
+        ),
+        {"id": event.new_clue_id, "no": event.new_clue_number, "at": event.split_at},
+    )
+    return _entries(event, recorded)
+
+
+@_DESK.on(ClueProgressNoted, ClueForwarded)
+async def _desk_progress(
+    event: ClueProgressNoted | ClueForwarded, conn: AsyncConnection, recorded: Recorded
+) -> _Entries:
+    if isinstance(event, ClueForwarded):
         await conn.execute(
-            _DESK_ROW,
-            {
-                "id": clue_id,
-                "no": clue_number,
-                "kind": event.source_kind,
-                "dept": event.source_department,
-                "ref": event.source_reference,
-                "cats": event.categories,
-                "units": sorted({p.unit for p in persons}),
-                "persons": _masked(persons),
-                "urg": urgency,
-                "at": received_at,
-                "status": status,
-                "into": merged_into,
-                "touched": received_at,
-                "pos": recorded.checkpoint.position,
-                "refs": [p.person_ref for p in persons if p.person_ref is not None],
-            },
+            text(
+                """UPDATE clue_desk SET jurisdiction = 'forwarded', forwarded_to = :to
+                   WHERE clue_id = :id"""
+            ),
+            {"to": event.authority, "id": event.clue_id},
         )
+    row = (
+        await conn.execute(
+            text("SELECT status, outcome FROM clue_desk WHERE clue_id = :id FOR UPDATE"),
+            {"id": event.clue_id},
+        )
+    ).first()
+    if row is not None:
+        view = evolve(SourceView(status=row.status, outcome=row.outcome), event)
+        await conn.execute(
+            text(
+                """UPDATE clue_desk SET status = :st, outcome = :o, status_updated_at = :at
+                   WHERE clue_id = :id"""
+            ),
+            {"st": view.status, "o": view.outcome, "at": view.updated_at, "id": event.clue_id},
+        )
+    return _entries(event, recorded)
+
+
+@_DESK.on(ClueMarkedForForwarding, ClueJurisdictionUndetermined)
+async def _desk_forwarding_due(
+    event: ClueMarkedForForwarding | ClueJurisdictionUndetermined,
+    conn: AsyncConnection,
+    recorded: Recorded,
+) -> _Entries:
+    marked = isinstance(event, ClueMarkedForForwarding)
+    due = event.forward_by if isinstance(event, ClueMarkedForForwarding) else event.decide_by
+    await conn.execute(
+        text(
+            """UPDATE clue_desk SET jurisdiction = :j, forward_by = :by
+               WHERE clue_id = :id AND jurisdiction <> 'forwarded'"""
+        ),
+        {"j": "marked" if marked else "undetermined", "by": due, "id": event.clue_id},
+    )
+    return _entries(event, recorded)
+
+
+@_DESK.on(ClueKeptInJurisdiction)
+async def _desk_kept(
+    event: ClueKeptInJurisdiction, conn: AsyncConnection, recorded: Recorded
+) -> _Entries:
+    await conn.execute(
+        text(
+            """UPDATE clue_desk SET jurisdiction = 'kept', forward_by = NULL
+               WHERE clue_id = :id AND jurisdiction <> 'forwarded'"""
+        ),
+        {"id": event.clue_id},
+    )
+    return _entries(event, recorded)
+
+
+@_DESK.on(ReportReceived)
+async def _desk_report(
+    event: ReportReceived, conn: AsyncConnection, recorded: Recorded
+) -> _Entries:
+    await conn.execute(
+        text(
+            """UPDATE clue_desk SET anonymous = :anon, acknowledge_by = :by,
+                   person_refs = array_append(person_refs, :ref)
+               WHERE clue_id = :id"""
+        ),
+        {
+            "anon": event.anonymous,
+            "by": event.acknowledge_by,
+            "ref": event.reporter_ref,
+            "id": event.clue_id,
+        },
+    )
+    return _entries(event, recorded)
+
+
+@_DESK.on(PersonalDataShredded)
+async def _desk_shredded(
+    event: PersonalDataShredded, conn: AsyncConnection, recorded: Recorded
+) -> _Entries:
+    # Destroying a person's key touches every clue that holds their data.
+    clues = await conn.execute(
+        text("SELECT clue_id FROM clue_desk WHERE :ref = ANY(person_refs)"),
+        {"ref": event.person_ref},
+    )
+    return [
+        HandlerEntry(
+            row.clue_id,
+            "personal_data_shredded",
+            event.shredded_by,
+            event.shredded_at,
+            {"person_ref": str(event.person_ref), "reason": event.reason},
+        )
+        for row in clues
+    ]
+
+
+@_DESK.on(ReportAcknowledged)
+async def _desk_acknowledged(
+    event: ReportAcknowledged, conn: AsyncConnection, recorded: Recorded
+) -> _Entries:
+    await conn.execute(
+        text(
+            """UPDATE clue_desk SET acknowledged_at = COALESCE(acknowledged_at, :at)
+               WHERE clue_id = :id"""
+        ),
+        {"at": event.acknowledged_at, "id": event.clue_id},
+    )
+    return _entries(event, recorded)
+
+
+async def _upsert(
+    conn: AsyncConnection,
+    recorded: Recorded,
+    clue_id: Any,
+    clue_number: str,
+    event: ClueReceived | ClueMerged,
+    *,
+    status: str,
+    merged_into: Any = None,
+) -> None:
+    persons = event.reported_persons
+    urgency = event.urgency or "normal"
+    received_at = (
+        event.received_at
+        if isinstance(event, ClueReceived)
+        else event.received_at or event.merged_at
+    )
+    await conn.execute(
+        _DESK_ROW,
+        {
+            "id": clue_id,
+            "no": clue_number,
+            "kind": event.source_kind,
+            "dept": event.source_department,
+            "ref": event.source_reference,
+            "cats": event.categories,
+            "units": sorted({p.unit for p in persons}),
+            "persons": _masked(persons),
+            "urg": urgency,
+            "at": received_at,
+            "status": status,
+            "into": merged_into,
+            "touched": received_at,
+            "pos": recorded.checkpoint.position,
+            "refs": [p.person_ref for p in persons if p.person_ref is not None],
+        },
+    )

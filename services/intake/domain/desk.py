@@ -32,6 +32,7 @@ from libs.events.contracts.intake import (
     ReportMessagePosted,
     ReportReceived,
 )
+from libs.events.dispatch import Dispatch
 from services.intake.domain.jurisdiction import FORWARDING_METHODS
 from services.intake.domain.progress import status_label
 
@@ -101,210 +102,201 @@ class HandlerEntry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+_LEDGER: Dispatch[[str, datetime], list[HandlerEntry]] = Dispatch()
+"""The ledger entries of each event type that touches a clue."""
+
+
 def handler_entries(event: Event, actor: str, at: datetime) -> list[HandlerEntry]:
     """The ledger entries an event adds (none for events that touch no clue).
 
     ``actor`` is who recorded the event (its envelope's actor), ``at`` when. A clue's
     ClueReceived after a split is reported by the projection, which knows the history.
     """
-    if isinstance(event, ClueReceived):
-        return [
-            HandlerEntry(
-                event.clue_id,
-                "submitted",
-                actor,
-                event.received_at,
-                {
-                    "source_kind": event.source_kind,
-                    "source_kind_label": source_kind_label(event.source_kind),
-                    "source_department": event.source_department,
-                    "source_reference": event.source_reference,
-                },
-            )
-        ]
-    if isinstance(event, ReportReceived):
-        return [
-            HandlerEntry(
-                event.clue_id,
-                "report_filed",
-                actor,
-                event.received_at,
-                {
-                    "anonymous": event.anonymous,
-                    "acknowledge_by": event.acknowledge_by.isoformat()
-                    if event.acknowledge_by
-                    else None,
-                },
-            )
-        ]
-    if isinstance(event, ClueViewed):
-        action = "read_messages" if event.part == "messages" else "opened"
-        return [
-            HandlerEntry(
-                event.clue_id, action, event.viewed_by, event.viewed_at, {"roles": event.roles}
-            )
-        ]
-    if isinstance(event, PersonalDataAccessed):
-        return [
-            HandlerEntry(
-                event.clue_id,
-                "personal_data_revealed",
-                event.accessed_by,
-                event.accessed_at,
-                {"role": event.role, "purpose": event.purpose, "fields": event.fields},
-            )
-        ]
-    if isinstance(event, ReportMessagePosted):
-        if event.author == "clerk":
-            return [
-                HandlerEntry(
-                    event.clue_id,
-                    "message_to_reporter",
-                    event.clerk or actor,
-                    event.posted_at,
-                    {"message_id": str(event.message_id)},
-                )
-            ]
-        return [
-            HandlerEntry(
-                event.clue_id,
-                "message_from_reporter",
-                actor,
-                event.posted_at,
-                {"message_id": str(event.message_id)},
-            )
-        ]
-    if isinstance(event, ReportAcknowledged):
-        return [
-            HandlerEntry(
-                event.clue_id, "acknowledged", event.acknowledged_by, event.acknowledged_at
-            )
-        ]
-    if isinstance(event, ClueMerged):
-        source = {
-            "source_kind": event.source_kind,
-            "source_kind_label": source_kind_label(event.source_kind),
-            "source_department": event.source_department,
-            "source_reference": event.source_reference,
-        }
-        return [
-            HandlerEntry(
-                event.clue_id,
-                "repeat_merged",
-                actor,
-                event.merged_at,
-                {"repeat_id": str(event.repeat_id), "repeat_count": event.repeat_count, **source},
-            ),
-            HandlerEntry(
-                event.repeat_id,
-                "merged_into",
-                actor,
-                event.merged_at,
-                {"merged_into": str(event.clue_id), **source},
-            ),
-        ]
-    if isinstance(event, ClueSplit):
-        return [
-            HandlerEntry(
-                event.clue_id,
-                "split",
-                event.split_by,
-                event.split_at,
-                {
-                    "repeat_id": str(event.repeat_id),
-                    "new_clue_id": str(event.new_clue_id),
-                    "new_clue_number": event.new_clue_number,
-                    "repeat_count": event.repeat_count,
-                    "reason": event.reason,
-                },
-            ),
-            HandlerEntry(
-                event.new_clue_id,
-                "split_off",
-                event.split_by,
-                event.split_at,
-                {"split_from": str(event.clue_id), "reason": event.reason},
-            ),
-        ]
-    if isinstance(event, ClueMarkedForForwarding):
-        return [
-            HandlerEntry(
-                event.clue_id,
-                "marked_for_forwarding",
-                event.marked_by,
-                event.marked_at,
-                {
-                    "authority": event.authority,
-                    "reason": event.reason,
-                    "forward_by": event.forward_by.isoformat(),
-                },
-            )
-        ]
-    if isinstance(event, ClueJurisdictionUndetermined):
-        return [
-            HandlerEntry(
-                event.clue_id,
-                "jurisdiction_undetermined",
-                actor,
-                event.noted_at,
-                {"reason": event.reason, "decide_by": event.decide_by.isoformat()},
-            )
-        ]
-    if isinstance(event, ClueKeptInJurisdiction):
-        return [
-            HandlerEntry(
-                event.clue_id,
-                "kept_in_jurisdiction",
-                event.decided_by,
-                event.decided_at,
-                {"reason": event.reason},
-            )
-        ]
-    if isinstance(event, ClueForwarded):
-        return [
-            HandlerEntry(
-                event.clue_id,
-                "forwarded",
-                event.forwarded_by,
-                event.forwarded_at,
-                {
-                    "authority": event.authority,
-                    "method": event.method,
-                    "method_label": FORWARDING_METHODS.get(event.method, event.method),
-                    "letter_number": event.letter_number,
-                    "in_time": event.in_time,
-                },
-            )
-        ]
-    if isinstance(event, ForwardingOverdue | ReportAcknowledgementOverdue):
-        action = (
-            "forwarding_overdue"
-            if isinstance(event, ForwardingOverdue)
-            else "acknowledgement_overdue"
+    return _LEDGER(event, actor, at) or []
+
+
+def _source(event: ClueReceived | ClueMerged) -> dict[str, Any]:
+    return {
+        "source_kind": event.source_kind,
+        "source_kind_label": source_kind_label(event.source_kind),
+        "source_department": event.source_department,
+        "source_reference": event.source_reference,
+    }
+
+
+@_LEDGER.on(ClueReceived)
+def _submitted(event: ClueReceived, actor: str, at: datetime) -> list[HandlerEntry]:
+    return [HandlerEntry(event.clue_id, "submitted", actor, event.received_at, _source(event))]
+
+
+@_LEDGER.on(ReportReceived)
+def _report_filed(event: ReportReceived, actor: str, at: datetime) -> list[HandlerEntry]:
+    due = event.acknowledge_by.isoformat() if event.acknowledge_by else None
+    detail = {"anonymous": event.anonymous, "acknowledge_by": due}
+    return [HandlerEntry(event.clue_id, "report_filed", actor, event.received_at, detail)]
+
+
+@_LEDGER.on(ClueViewed)
+def _viewed(event: ClueViewed, actor: str, at: datetime) -> list[HandlerEntry]:
+    action = "read_messages" if event.part == "messages" else "opened"
+    return [
+        HandlerEntry(
+            event.clue_id, action, event.viewed_by, event.viewed_at, {"roles": event.roles}
         )
+    ]
+
+
+@_LEDGER.on(PersonalDataAccessed)
+def _revealed(event: PersonalDataAccessed, actor: str, at: datetime) -> list[HandlerEntry]:
+    return [
+        HandlerEntry(
+            event.clue_id,
+            "personal_data_revealed",
+            event.accessed_by,
+            event.accessed_at,
+            {"role": event.role, "purpose": event.purpose, "fields": event.fields},
+        )
+    ]
+
+
+@_LEDGER.on(ReportMessagePosted)
+def _message(event: ReportMessagePosted, actor: str, at: datetime) -> list[HandlerEntry]:
+    detail = {"message_id": str(event.message_id)}
+    if event.author == "clerk":
         return [
             HandlerEntry(
-                event.clue_id,
-                action,
-                actor,
-                event.noticed_at,
-                {"due": event.due.isoformat(), "escalated_to": event.escalated_to},
+                event.clue_id, "message_to_reporter", event.clerk or actor, event.posted_at, detail
             )
         ]
-    if isinstance(event, ClueProgressNoted):
-        # Intake only notes it; the handler is casework, whose event it learned it from.
-        by = "service:casework" if event.learned_from.startswith("zhengfeng.casework.") else actor
-        return [
-            HandlerEntry(
-                event.clue_id,
-                "progress",
-                by,
-                event.noted_at,
-                {
-                    "status": event.status,
-                    "status_label": status_label(event.status),
-                    "learned_from": event.learned_from,
-                },
-            )
-        ]
-    return []
+    return [HandlerEntry(event.clue_id, "message_from_reporter", actor, event.posted_at, detail)]
+
+
+@_LEDGER.on(ReportAcknowledged)
+def _acknowledged(event: ReportAcknowledged, actor: str, at: datetime) -> list[HandlerEntry]:
+    return [
+        HandlerEntry(event.clue_id, "acknowledged", event.acknowledged_by, event.acknowledged_at)
+    ]
+
+
+@_LEDGER.on(ClueMerged)
+def _merged(event: ClueMerged, actor: str, at: datetime) -> list[HandlerEntry]:
+    source = _source(event)
+    return [
+        HandlerEntry(
+            event.clue_id,
+            "repeat_merged",
+            actor,
+            event.merged_at,
+            {"repeat_id": str(event.repeat_id), "repeat_count": event.repeat_count, **source},
+        ),
+        HandlerEntry(
+            event.repeat_id,
+            "merged_into",
+            actor,
+            event.merged_at,
+            {"merged_into": str(event.clue_id), **source},
+        ),
+    ]
+
+
+@_LEDGER.on(ClueSplit)
+def _split(event: ClueSplit, actor: str, at: datetime) -> list[HandlerEntry]:
+    return [
+        HandlerEntry(
+            event.clue_id,
+            "split",
+            event.split_by,
+            event.split_at,
+            {
+                "repeat_id": str(event.repeat_id),
+                "new_clue_id": str(event.new_clue_id),
+                "new_clue_number": event.new_clue_number,
+                "repeat_count": event.repeat_count,
+                "reason": event.reason,
+            },
+        ),
+        HandlerEntry(
+            event.new_clue_id,
+            "split_off",
+            event.split_by,
+            event.split_at,
+            {"split_from": str(event.clue_id), "reason": event.reason},
+        ),
+    ]
+
+
+@_LEDGER.on(ClueMarkedForForwarding)
+def _marked(event: ClueMarkedForForwarding, actor: str, at: datetime) -> list[HandlerEntry]:
+    detail = {
+        "authority": event.authority,
+        "reason": event.reason,
+        "forward_by": event.forward_by.isoformat(),
+    }
+    return [
+        HandlerEntry(
+            event.clue_id, "marked_for_forwarding", event.marked_by, event.marked_at, detail
+        )
+    ]
+
+
+@_LEDGER.on(ClueJurisdictionUndetermined)
+def _undetermined(
+    event: ClueJurisdictionUndetermined, actor: str, at: datetime
+) -> list[HandlerEntry]:
+    detail = {"reason": event.reason, "decide_by": event.decide_by.isoformat()}
+    return [HandlerEntry(event.clue_id, "jurisdiction_undetermined", actor, event.noted_at, detail)]
+
+
+@_LEDGER.on(ClueKeptInJurisdiction)
+def _kept(event: ClueKeptInJurisdiction, actor: str, at: datetime) -> list[HandlerEntry]:
+    return [
+        HandlerEntry(
+            event.clue_id,
+            "kept_in_jurisdiction",
+            event.decided_by,
+            event.decided_at,
+            {"reason": event.reason},
+        )
+    ]
+
+
+@_LEDGER.on(ClueForwarded)
+def _forwarded(event: ClueForwarded, actor: str, at: datetime) -> list[HandlerEntry]:
+    return [
+        HandlerEntry(
+            event.clue_id,
+            "forwarded",
+            event.forwarded_by,
+            event.forwarded_at,
+            {
+                "authority": event.authority,
+                "method": event.method,
+                "method_label": FORWARDING_METHODS.get(event.method, event.method),
+                "letter_number": event.letter_number,
+                "in_time": event.in_time,
+            },
+        )
+    ]
+
+
+@_LEDGER.on(ForwardingOverdue, ReportAcknowledgementOverdue)
+def _overdue(
+    event: ForwardingOverdue | ReportAcknowledgementOverdue, actor: str, at: datetime
+) -> list[HandlerEntry]:
+    action = (
+        "forwarding_overdue" if isinstance(event, ForwardingOverdue) else "acknowledgement_overdue"
+    )
+    detail = {"due": event.due.isoformat(), "escalated_to": event.escalated_to}
+    return [HandlerEntry(event.clue_id, action, actor, event.noticed_at, detail)]
+
+
+@_LEDGER.on(ClueProgressNoted)
+def _progress(event: ClueProgressNoted, actor: str, at: datetime) -> list[HandlerEntry]:
+    # Intake only notes it; the handler is casework, whose event it learned it from.
+    by = "service:casework" if event.learned_from.startswith("zhengfeng.casework.") else actor
+    detail = {
+        "status": event.status,
+        "status_label": status_label(event.status),
+        "learned_from": event.learned_from,
+    }
+    return [HandlerEntry(event.clue_id, "progress", by, event.noted_at, detail)]
