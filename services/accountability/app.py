@@ -12,7 +12,7 @@ from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings, settings_class
 from services.accountability import rerating
 from services.accountability.api import routers
-from services.accountability.handlers import make_handler
+from services.accountability.handlers import HANDLERS, make_handler
 from services.accountability.projections import (
     InquiryProjection,
     RatingProjection,
@@ -31,8 +31,8 @@ class AccountabilitySettings(ServiceSettings):
 
 
 Settings = settings_class("accountability", base=AccountabilitySettings)
-SUBSCRIBES_TO = ("intake", "casework", "analysis")
-"""Whose events this service consumes."""
+SUBSCRIBES_TO = HANDLERS.producers
+"""Whose events this service consumes: the services whose events its handlers take."""
 
 
 def create(

@@ -10,13 +10,13 @@ joins the consumer's transaction, so it commits with the inbox row or not at all
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.consumer import Handler, appending_handler, caused_by
+from libs.events.consumer import Handler
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import (
     AlertNoted,
@@ -36,8 +36,8 @@ from libs.events.contracts.casework import (
     DeadlineOverdue,
 )
 from libs.events.contracts.intake import ClueReceived
-from libs.events.envelope import Envelope
-from libs.events.store import NO_STREAM, EventStore, Metadata
+from libs.events.dispatch import Delivery, HandlerDispatch
+from libs.events.store import ANY, NO_STREAM, EventStore, Metadata
 from libs.events.taxonomy import load as load_taxonomy
 from services.accountability.domain import note_units, unit_stream
 from services.accountability.domain.inquiry import (
@@ -142,210 +142,209 @@ async def unit_of_alert(conn: AsyncConnection, alert_id: Any) -> str | None:
     return found.scalar_one_or_none()
 
 
+HANDLERS: HandlerDispatch[Rules | None] = HandlerDispatch(ACTOR)
+"""Accountability's handlers; the services it subscribes to follow from them."""
+
+
 def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
     """The consumer handler, bound to accountability's store and rules."""
-    count_clues = appending_handler(store, ClueReceived, note_units, actor=ACTOR)
+    return HANDLERS.handler(store, rules)
 
-    async def on_decided(conn: AsyncConnection, decided: CaseDecided, meta: Metadata) -> None:
-        r = rules or load_rules()
-        noted = note_decision(decided)
-        found: list[Any] = []
 
-        def make(history: list[Event]) -> list[Event]:
-            if already_noted(history, noted.case_id):
-                return []
-            detected, triggers = decision_triggers(noted, history, r.triggers)
-            found.extend(triggers)
-            return [noted, *detected]
+def _rules(d: Delivery[Rules | None]) -> Rules:
+    return d.deps or load_rules()
 
-        await record_on_unit(store, conn, noted.unit, meta, make, noted.decided_at, r)
-        if found:
-            await open_inquiries(conn, noted, found, noted.measures, noted.decided_at, meta, r)
 
-    async def open_inquiries(
-        conn: AsyncConnection,
-        noted: CaseDecisionNoted,
-        triggers: list[InquiryTrigger],
-        measures: list[str],
-        now: Any,
-        meta: Metadata,
-        r: Rules,
-    ) -> None:
-        lists = await read_lists(store, noted.unit, conn)
-        for trigger in triggers:
-            inquiry_id = inquiry_id_for(trigger, noted.unit)
-            events = decide(
-                Inquiry(),
-                OpenInquiry(
-                    inquiry_id=inquiry_id,
-                    unit=noted.unit,
-                    department=noted.department,
-                    misconduct_date=noted.misconduct_date,
-                    trigger=trigger,
-                    lists=lists,
-                    categories=noted.categories,
-                    direct_subject=noted.subject_name,
-                    direct_measures=measures,
-                    require_list=False,
-                ),
-                Context(actor=ACTOR, now=now),
-                r,
+@HANDLERS.on(ClueReceived)
+async def count_clue(event: ClueReceived, d: Delivery[Rules | None]) -> None:
+    """A clue counts for each unit it names."""
+    for stream_id, events in note_units(event).items():
+        await d.store.append(stream_id, events, expected_version=ANY, meta=d.meta, conn=d.conn)
+
+
+@HANDLERS.on(CaseDecided)
+async def on_decided(decided: CaseDecided, d: Delivery[Rules | None]) -> None:
+    """A decision is noted on the unit's stream; it may open 一案双查 inquiries."""
+    r = _rules(d)
+    noted = note_decision(decided)
+    found: list[Any] = []
+
+    def make(history: list[Event]) -> list[Event]:
+        if already_noted(history, noted.case_id):
+            return []
+        detected, triggers = decision_triggers(noted, history, r.triggers)
+        found.extend(triggers)
+        return [noted, *detected]
+
+    await record_on_unit(d.store, d.conn, noted.unit, d.meta, make, noted.decided_at, r)
+    if found:
+        await open_inquiries(d, noted, found, noted.measures, noted.decided_at, r)
+
+
+async def open_inquiries(
+    d: Delivery[Rules | None],
+    noted: CaseDecisionNoted,
+    triggers: list[InquiryTrigger],
+    measures: list[str],
+    now: Any,
+    r: Rules,
+) -> None:
+    """Open an inquiry for each trigger a decision set off."""
+    lists = await read_lists(d.store, noted.unit, d.conn)
+    for trigger in triggers:
+        inquiry_id = inquiry_id_for(trigger, noted.unit)
+        events = decide(
+            Inquiry(),
+            OpenInquiry(
+                inquiry_id=inquiry_id,
+                unit=noted.unit,
+                department=noted.department,
+                misconduct_date=noted.misconduct_date,
+                trigger=trigger,
+                lists=lists,
+                categories=noted.categories,
+                direct_subject=noted.subject_name,
+                direct_measures=measures,
+                require_list=False,
+            ),
+            Context(actor=ACTOR, now=now),
+            r,
+        )
+        await d.store.append(
+            inquiry_stream(inquiry_id),
+            events,
+            expected_version=NO_STREAM,
+            meta=d.meta,
+            conn=d.conn,
+        )
+
+
+@HANDLERS.on(CaseDecisionRevised)
+async def on_revised(revised: CaseDecisionRevised, d: Delivery[Rules | None]) -> None:
+    """复审/复核 changed a decision: note it; tell the case's inquiry, or open one."""
+    r = _rules(d)
+    revision = note_revision(revised)
+    original: list[CaseDecisionNoted] = []
+
+    def make(history: list[Event]) -> list[Event]:
+        if already_revised(history, revision):
+            return []
+        original.extend(
+            e for e in history if isinstance(e, CaseDecisionNoted) and e.case_id == revision.case_id
+        )
+        return [revision]
+
+    added = await record_on_unit(
+        d.store, d.conn, revision.unit, d.meta, make, revision.revised_at, r
+    )
+    if not added or not original:
+        return  # a redelivery, or a decision this service never saw
+    before, after = revision_triggers(revision, r.triggers)
+    if before is not None:
+        inquiry_id = inquiry_id_for(before, revision.unit)
+        stream = inquiry_stream(inquiry_id)
+        history = await d.store.read_stream(stream, conn=d.conn)
+        if history:
+            note = trigger_revised(inquiry_id, revision, still_triggers=after is not None)
+            await d.store.append(
+                stream, [note], expected_version=len(history), meta=d.meta, conn=d.conn
             )
-            await store.append(
-                inquiry_stream(inquiry_id),
-                events,
-                expected_version=NO_STREAM,
-                meta=meta,
-                conn=conn,
-            )
+            return
+    if after is not None:
+        await open_inquiries(d, original[0], [after], revision.measures, revision.revised_at, r)
 
-    async def on_revised(
-        conn: AsyncConnection, revised: CaseDecisionRevised, meta: Metadata
-    ) -> None:
-        """复审/复核 changed a decision: note it; tell the case's inquiry, or open one."""
-        r = rules or load_rules()
-        revision = note_revision(revised)
-        original: list[CaseDecisionNoted] = []
 
-        def make(history: list[Event]) -> list[Event]:
-            if already_revised(history, revision):
-                return []
-            original.extend(
-                e
-                for e in history
-                if isinstance(e, CaseDecisionNoted) and e.case_id == revision.case_id
-            )
-            return [revision]
+@HANDLERS.on(DeadlineOverdue)
+async def on_overdue(e: DeadlineOverdue, d: Delivery[Rules | None]) -> None:
+    """An overdue item counts for its unit (or stands alone when no unit is known)."""
+    unit = e.unit or (await unit_of_case(d.store, d.conn, e.case_id) if e.case_id else None)
+    noted = OverdueNoted(
+        deadline_id=e.deadline_id,
+        unit=unit,
+        item_kind=e.item_kind,
+        case_id=e.case_id,
+        due_at=e.due_at,
+        noticed_at=e.noticed_at,
+    )
+    if unit is None:
+        await d.store.append(
+            f"overdue-{e.deadline_id}",
+            [noted],
+            expected_version=NO_STREAM,
+            meta=d.meta,
+            conn=d.conn,
+        )
+        return
 
-        added = await record_on_unit(store, conn, revision.unit, meta, make, revision.revised_at, r)
-        if not added or not original:
-            return  # a redelivery, or a decision this service never saw
-        before, after = revision_triggers(revision, r.triggers)
-        if before is not None:
-            inquiry_id = inquiry_id_for(before, revision.unit)
-            stream = inquiry_stream(inquiry_id)
-            history = await store.read_stream(stream, conn=conn)
-            if history:
-                note = trigger_revised(inquiry_id, revision, still_triggers=after is not None)
-                await store.append(
-                    stream, [note], expected_version=len(history), meta=meta, conn=conn
-                )
-                return
-        if after is not None:
-            await open_inquiries(
-                conn, original[0], [after], revision.measures, revision.revised_at, meta, r
-            )
+    def make(history: list[Event]) -> list[Event]:
+        seen = any(isinstance(h, OverdueNoted) and h.deadline_id == e.deadline_id for h in history)
+        return [] if seen else [noted]
 
-    async def on_overdue(conn: AsyncConnection, e: DeadlineOverdue, meta: Metadata) -> None:
-        unit = e.unit or (await unit_of_case(store, conn, e.case_id) if e.case_id else None)
-        noted = OverdueNoted(
-            deadline_id=e.deadline_id,
-            unit=unit,
-            item_kind=e.item_kind,
+    await record_on_unit(d.store, d.conn, unit, d.meta, make, e.noticed_at, _rules(d))
+
+
+@HANDLERS.on(AlertRaised)
+async def on_alert(e: AlertRaised, d: Delivery[Rules | None]) -> None:
+    """An alert counts towards the rating of the unit it names."""
+    unit = e.subject.unit
+    if not unit:
+        return
+    noted = AlertNoted(
+        alert_id=e.alert_id,
+        unit=unit,
+        level=e.level.value,
+        category=e.category,
+        summary=e.summary,
+        raised_at=e.raised_at,
+    )
+
+    def make(history: list[Event]) -> list[Event]:
+        seen = any(isinstance(h, AlertNoted) and h.alert_id == e.alert_id for h in history)
+        return [] if seen else [noted]
+
+    await record_on_unit(d.store, d.conn, unit, d.meta, make, e.raised_at, _rules(d))
+
+
+@HANDLERS.on(AlertVerified)
+async def on_verified(e: AlertVerified, d: Delivery[Rules | None]) -> None:
+    """线下核查 of an alert this service counted: a false positive stops counting."""
+    unit = await unit_of_alert(d.conn, e.alert_id)
+    if unit is None:
+        return  # an alert about no unit never counted in a rating
+    noted = AlertVerificationNoted(
+        alert_id=e.alert_id, unit=unit, finding=e.finding, verified_at=e.verified_at
+    )
+
+    def make(history: list[Event]) -> list[Event]:
+        seen = any(
+            isinstance(h, AlertVerificationNoted)
+            and h.alert_id == e.alert_id
+            and h.verified_at == e.verified_at
+            for h in history
+        )
+        return [] if seen else [noted]
+
+    await record_on_unit(d.store, d.conn, unit, d.meta, make, e.verified_at, _rules(d))
+
+
+@HANDLERS.on(CaseFiled, CaseClosed)
+async def on_milestone(e: CaseFiled | CaseClosed, d: Delivery[Rules | None]) -> None:
+    """A case filed or closed is noted on the case's stream, once each."""
+    if isinstance(e, CaseFiled):
+        noted = CaseMilestoneNoted(
             case_id=e.case_id,
-            due_at=e.due_at,
-            noticed_at=e.noticed_at,
+            case_number=e.case_number,
+            milestone="filed",
+            unit=e.subject.unit,
+            categories=e.categories,
+            at=e.filed_at,
         )
-        if unit is None:
-            await store.append(
-                f"overdue-{e.deadline_id}",
-                [noted],
-                expected_version=NO_STREAM,
-                meta=meta,
-                conn=conn,
-            )
-            return
-
-        def make(history: list[Event]) -> list[Event]:
-            seen = any(
-                isinstance(h, OverdueNoted) and h.deadline_id == e.deadline_id for h in history
-            )
-            return [] if seen else [noted]
-
-        await record_on_unit(store, conn, unit, meta, make, e.noticed_at, rules or load_rules())
-
-    async def on_alert(conn: AsyncConnection, e: AlertRaised, meta: Metadata) -> None:
-        unit = e.subject.unit
-        if not unit:
-            return
-        noted = AlertNoted(
-            alert_id=e.alert_id,
-            unit=unit,
-            level=e.level.value,
-            category=e.category,
-            summary=e.summary,
-            raised_at=e.raised_at,
+    else:
+        noted = CaseMilestoneNoted(
+            case_id=e.case_id, case_number=e.case_number, milestone="closed", at=e.closed_at
         )
-
-        def make(history: list[Event]) -> list[Event]:
-            seen = any(isinstance(h, AlertNoted) and h.alert_id == e.alert_id for h in history)
-            return [] if seen else [noted]
-
-        await record_on_unit(store, conn, unit, meta, make, e.raised_at, rules or load_rules())
-
-    async def on_verified(conn: AsyncConnection, e: AlertVerified, meta: Metadata) -> None:
-        """线下核查 of an alert this service counted: a false positive stops counting."""
-        unit = await unit_of_alert(conn, e.alert_id)
-        if unit is None:
-            return  # an alert about no unit never counted in a rating
-        noted = AlertVerificationNoted(
-            alert_id=e.alert_id, unit=unit, finding=e.finding, verified_at=e.verified_at
-        )
-
-        def make(history: list[Event]) -> list[Event]:
-            seen = any(
-                isinstance(h, AlertVerificationNoted)
-                and h.alert_id == e.alert_id
-                and h.verified_at == e.verified_at
-                for h in history
-            )
-            return [] if seen else [noted]
-
-        await record_on_unit(store, conn, unit, meta, make, e.verified_at, rules or load_rules())
-
-    async def on_milestone(
-        conn: AsyncConnection, e: CaseFiled | CaseClosed, meta: Metadata
-    ) -> None:
-        if isinstance(e, CaseFiled):
-            noted = CaseMilestoneNoted(
-                case_id=e.case_id,
-                case_number=e.case_number,
-                milestone="filed",
-                unit=e.subject.unit,
-                categories=e.categories,
-                at=e.filed_at,
-            )
-        else:
-            noted = CaseMilestoneNoted(
-                case_id=e.case_id, case_number=e.case_number, milestone="closed", at=e.closed_at
-            )
-        stream = f"case-{e.case_id}"
-        history = [r.event for r in await store.read_stream(stream, conn=conn)]
-        if any(
-            isinstance(h, CaseMilestoneNoted) and h.milestone == noted.milestone for h in history
-        ):
-            return
-        await store.append(stream, [noted], expected_version=len(history), meta=meta, conn=conn)
-
-    routes: dict[str, Callable[[AsyncConnection, Any, Metadata], Awaitable[None]]] = {
-        CaseDecided.type_name: on_decided,
-        CaseDecisionRevised.type_name: on_revised,
-        DeadlineOverdue.type_name: on_overdue,
-        AlertRaised.type_name: on_alert,
-        AlertVerified.type_name: on_verified,
-        CaseFiled.type_name: on_milestone,
-        CaseClosed.type_name: on_milestone,
-    }
-
-    async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
-        if envelope.type == ClueReceived.type_name:
-            await count_clues(conn, envelope)
-            return
-        route = routes.get(envelope.type)
-        if route is None:
-            return
-        incoming = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
-        meta = caused_by(envelope, ACTOR)
-        await route(conn, incoming, meta)
-
-    return handle
+    stream = f"case-{e.case_id}"
+    history = [r.event for r in await d.store.read_stream(stream, conn=d.conn)]
+    if any(isinstance(h, CaseMilestoneNoted) and h.milestone == noted.milestone for h in history):
+        return
+    await d.store.append(stream, [noted], expected_version=len(history), meta=d.meta, conn=d.conn)

@@ -15,7 +15,7 @@ from libs.kit.settings import ServiceSettings, settings_class
 from services.casework import scheduler
 from services.casework.api import router
 from services.casework.domain import Rules, load_rules
-from services.casework.handlers import make_handler
+from services.casework.handlers import HANDLERS, make_handler
 from services.casework.projections import CaseRegisterProjection, ClueLedgerProjection
 
 
@@ -32,8 +32,8 @@ class CaseworkSettings(ServiceSettings):
 
 
 Settings = settings_class("casework", base=CaseworkSettings)
-SUBSCRIBES_TO = ("intake", "analysis")
-"""Whose events this service consumes."""
+SUBSCRIBES_TO = HANDLERS.producers
+"""Whose events this service consumes: the services whose events its handlers take."""
 
 
 def create(

@@ -18,6 +18,7 @@ off; the split-off clue arrives as a ``ClueReceived`` of its own and is register
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -26,10 +27,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import taxonomy
-from libs.events.consumer import Handler, caused_by
+from libs.events.consumer import Handler
+from libs.events.contracts import Event
 from libs.events.contracts.analysis import AlertEscalated, AlertLevel, AlertRaised
-from libs.events.contracts.intake import ClueMerged, ClueReceived, ClueSplit
-from libs.events.envelope import Envelope
+from libs.events.contracts.intake import (
+    ClueForwarded,
+    ClueKeptInJurisdiction,
+    ClueMarkedForForwarding,
+    ClueMerged,
+    ClueReceived,
+    ClueSplit,
+)
+from libs.events.dispatch import Delivery, HandlerDispatch
 from libs.events.store import EventStore
 from services.casework.domain import (
     CaseState,
@@ -94,13 +103,6 @@ async def owning_leader(
     return None
 
 
-_CONSUMED = (
-    ClueReceived.type_name,
-    AlertRaised.type_name,
-    AlertEscalated.type_name,
-    ClueMerged.type_name,
-    ClueSplit.type_name,
-)
 _WATCH = text(
     """INSERT INTO watched_alerts (alert_id, alert) VALUES (:id, CAST(:alert AS jsonb))
        ON CONFLICT (alert_id) DO NOTHING"""
@@ -108,110 +110,113 @@ _WATCH = text(
 _WATCHED = text("SELECT alert FROM watched_alerts WHERE alert_id = :id")
 
 
+@dataclass(frozen=True)
+class Bound:
+    """What casework's handlers use besides the event: the rules and the routing table."""
+
+    rules: Rules
+    routing: dict[str, Any]
+
+
+HANDLERS: HandlerDispatch[Bound] = HandlerDispatch("service:casework")
+"""Casework's handlers; the services it subscribes to follow from them."""
+
+
 def make_handler(
     store: EventStore, rules: Rules | None = None, routing_file: Path = ROUTING
 ) -> Handler:
     """The consumer handler, bound to casework's store."""
-    the_rules = rules or default_rules()
     routing = json.loads(routing_file.read_text(encoding="utf-8"))
-
-    async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
-        if envelope.type in _FORWARDING:
-            await on_forwarding(conn, store, the_rules, envelope)
-            return
-        if envelope.type not in _CONSUMED:
-            return
-        event = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
-        if isinstance(event, ClueMerged | ClueSplit):
-            await _repeat(conn, store, event, envelope)
-            return
-        evidence: list[dict[str, Any]] | None = None
-        if isinstance(event, AlertEscalated):
-            if event.to_level is not AlertLevel.RED:
-                return
-            row = (await conn.execute(_WATCHED, {"id": event.alert_id})).first()
-            if row is None:
-                return  # never seen below red: it entered the ledger when raised
-            watched = AlertRaised.model_validate(row[0])
-            event = watched.model_copy(
-                update={
-                    "level": AlertLevel.RED,
-                    "summary": f"{watched.summary}（升级为红色预警：{event.reason}）",
-                }
-            )
-        if isinstance(event, ClueReceived):
-            fields = clue_fields(event)
-            persons = [(p.name, p.unit, p.person_ref) for p in event.reported_persons]
-        else:
-            assert isinstance(event, AlertRaised)
-            if event.level is not AlertLevel.RED:
-                await conn.execute(_WATCH, {"id": event.alert_id, "alert": event.model_dump_json()})
-                return
-            fields = _alert_fields(event)
-            evidence = list(event.evidence)
-            persons = [(p["name"], p["unit"], None) for p in fields["reported_persons"]]
-        stream = clue_stream(fields["clue_id"])
-        history = await store.read_stream(stream, conn=conn)
-        state: CaseState = replay(r.event for r in history)
-        assignment = await owning_leader(conn, persons) or route(fields["categories"], routing)
-        events = register(
-            state, fields, store.clock(), the_rules, evidence=evidence, assignment=assignment
-        )
-        await store.append(
-            stream,
-            events,
-            expected_version=len(history),
-            meta=caused_by(envelope, "service:casework"),
-            conn=conn,
-        )
-
-    return handle
+    return HANDLERS.handler(store, Bound(rules or default_rules(), routing))
 
 
-async def _repeat(
-    conn: AsyncConnection, store: EventStore, event: ClueMerged | ClueSplit, envelope: Envelope
+async def _matter(d: Delivery[Bound], clue_id: UUID) -> tuple[CaseState, int]:
+    """A matter as it stands, and the version of its stream."""
+    history = await d.store.read_stream(clue_stream(clue_id), conn=d.conn)
+    return replay(r.event for r in history), len(history)
+
+
+async def _append(d: Delivery[Bound], clue_id: UUID, events: list[Event], version: int) -> None:
+    await d.store.append(
+        clue_stream(clue_id), events, expected_version=version, meta=d.meta, conn=d.conn
+    )
+
+
+async def _register(
+    d: Delivery[Bound],
+    fields: dict[str, Any],
+    persons: list[tuple[str, str, UUID | None]],
+    evidence: list[dict[str, Any]] | None = None,
 ) -> None:
+    """A new matter enters the ledger pending disposal, assigned (领导包案 first)."""
+    assignment = await owning_leader(d.conn, persons) or route(fields["categories"], d.deps.routing)
+    state, version = await _matter(d, fields["clue_id"])
+    events = register(
+        state, fields, d.store.clock(), d.deps.rules, evidence=evidence, assignment=assignment
+    )
+    await _append(d, fields["clue_id"], events, version)
+
+
+@HANDLERS.on(ClueReceived)
+async def register_clue(event: ClueReceived, d: Delivery[Bound]) -> None:
+    """A clue intake received enters the ledger."""
+    persons = [(p.name, p.unit, p.person_ref) for p in event.reported_persons]
+    await _register(d, clue_fields(event), persons)
+
+
+@HANDLERS.on(AlertRaised)
+async def take_alert(event: AlertRaised, d: Delivery[Bound]) -> None:
+    """A red alert enters the ledger with its evidence; a yellow or green one is kept aside."""
+    if event.level is not AlertLevel.RED:
+        await d.conn.execute(_WATCH, {"id": event.alert_id, "alert": event.model_dump_json()})
+        return
+    fields = _alert_fields(event)
+    persons = [(p["name"], p["unit"], None) for p in fields["reported_persons"]]
+    await _register(d, fields, persons, evidence=list(event.evidence))
+
+
+@HANDLERS.on(AlertEscalated)
+async def take_escalated_alert(event: AlertEscalated, d: Delivery[Bound]) -> None:
+    """An alert kept aside and escalated to red (多源关联) enters the ledger with the reason."""
+    if event.to_level is not AlertLevel.RED:
+        return
+    row = (await d.conn.execute(_WATCHED, {"id": event.alert_id})).first()
+    if row is None:
+        return  # never seen below red: it entered the ledger when raised
+    watched = AlertRaised.model_validate(row[0])
+    red = watched.model_copy(
+        update={
+            "level": AlertLevel.RED,
+            "summary": f"{watched.summary}（升级为红色预警：{event.reason}）",
+        }
+    )
+    await take_alert(red, d)
+
+
+@HANDLERS.on(ClueMerged, ClueSplit)
+async def note_repeat_report(event: ClueMerged | ClueSplit, d: Delivery[Bound]) -> None:
     """Note a repeat report on the matter it joined (or its split) in the matter's stream."""
-    stream = clue_stream(event.clue_id)
-    history = await store.read_stream(stream, conn=conn)
-    state = replay(r.event for r in history)
+    state, version = await _matter(d, event.clue_id)
     if isinstance(event, ClueMerged):
         owner = None
         if state.leader is None:
             persons = [(p.name, p.unit, p.person_ref) for p in event.reported_persons]
-            owner = (await owning_leader(conn, persons) or {}).get("leader")
-        events = note_repeat(state, event, store.clock(), leader=owner)
+            owner = (await owning_leader(d.conn, persons) or {}).get("leader")
+        events = note_repeat(state, event, d.store.clock(), leader=owner)
     else:
-        events = note_split(state, event, store.clock())
-    await store.append(
-        stream,
-        events,
-        expected_version=len(history),
-        meta=caused_by(envelope, "service:casework"),
-        conn=conn,
-    )
+        events = note_split(state, event, d.store.clock())
+    await _append(d, event.clue_id, events, version)
 
 
-_FORWARDING = frozenset(e.type_name for e in FORWARDING_EVENTS)
-
-
+@HANDLERS.on(*FORWARDING_EVENTS)
 async def on_forwarding(
-    conn: AsyncConnection, store: EventStore, rules: Rules, envelope: Envelope
+    event: ClueMarkedForForwarding | ClueForwarded | ClueKeptInJurisdiction,
+    d: Delivery[Bound],
 ) -> None:
     """转办: a clue intake marks, forwards or keeps moves in or out of the disposal queue."""
-    event = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
-    assert isinstance(event, FORWARDING_EVENTS)
-    stream = clue_stream(event.clue_id)
-    history = await store.read_stream(stream, conn=conn)
-    state = replay(r.event for r in history)
-    events = react_to_forwarding(state, event, store.clock(), rules)
-    await store.append(
-        stream,
-        events,
-        expected_version=len(history),
-        meta=caused_by(envelope, "service:casework"),
-        conn=conn,
-    )
+    state, version = await _matter(d, event.clue_id)
+    events = react_to_forwarding(state, event, d.store.clock(), d.deps.rules)
+    await _append(d, event.clue_id, events, version)
 
 
 def _alert_fields(alert: AlertRaised) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.contracts.casework import CaseTransitioned, RepeatReportNoted, RepeatReportSplit
+from libs.events.dispatch import Dispatch
 from libs.events.store import Recorded
 from services.casework.domain import CaseState, ClueRegistered, Rules, evolve, load_rules
 
@@ -48,15 +49,13 @@ class ClueLedgerProjection:
                 if r.clue_id not in new:
                     new[r.clue_id] = _ledger_row(recorded, r)
                 continue
-            e = recorded.event if kind in _PATCHES else None
-            if isinstance(e, CaseTransitioned):
-                change = {"set_st": True, "st": e.to_status}
-            elif isinstance(e, RepeatReportNoted | RepeatReportSplit):
-                change = {"set_rc": True, "n": e.repeat_count, "p": e.priority}
-            else:
+            if kind not in _CHANGES:
                 continue
-            patches = after if e.case_id in new else before
-            patch = patches.setdefault(e.case_id, {**_NO_PATCH, "id": e.case_id})
+            change = _CHANGES(recorded.event)
+            assert change is not None
+            case_id = change.pop("id")
+            patches = after if case_id in new else before
+            patch = patches.setdefault(case_id, {**_NO_PATCH, "id": case_id})
             patch.update(change, v=recorded.version)
         for statement, rows in ((_PATCH, before), (_INSERT_CLUE, new), (_PATCH, after)):
             if rows:
@@ -82,11 +81,20 @@ def _ledger_row(recorded: Recorded, e: ClueRegistered) -> dict[str, Any]:
     }
 
 
-_PATCHES = {
-    CaseTransitioned.type_name,
-    RepeatReportNoted.type_name,
-    RepeatReportSplit.type_name,
-}
+_CHANGES: Dispatch[[], dict[str, Any]] = Dispatch()
+"""Per event type: the clue (``id``) and the columns the event sets."""
+
+
+@_CHANGES.on(CaseTransitioned)
+def _status(e: CaseTransitioned) -> dict[str, Any]:
+    return {"id": e.case_id, "set_st": True, "st": e.to_status}
+
+
+@_CHANGES.on(RepeatReportNoted, RepeatReportSplit)
+def _repeat_count(e: RepeatReportNoted | RepeatReportSplit) -> dict[str, Any]:
+    return {"id": e.case_id, "set_rc": True, "n": e.repeat_count, "p": e.priority}
+
+
 # Each event sets some columns and the version; a clue's events of one batch (before or
 # after its registration) merge into one patch: each column as its last setter left it.
 _NO_PATCH: dict[str, Any] = {"set_st": False, "st": None, "set_rc": False, "n": None, "p": None}
