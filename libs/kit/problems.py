@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.events.store import ConcurrencyError
+from libs.kit.refusal import Kind, Refused
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,31 @@ def _field_error(e: Any) -> dict[str, Any]:
     }
 
 
+_REFUSAL_STATUS: dict[Kind, int] = {
+    "invalid": 422,
+    "conflict": 409,
+    "missing": 404,
+    "forbidden": 403,
+}
+
+
+def refusal_problem(refused: Refused, **context: Any) -> Problem:
+    """The problem+json answer to a domain refusal — the one place a refusal gets a status.
+
+    ``context`` adds facts of the matter (e.g. the commands allowed now); the refusal's own
+    facts win over them.
+    """
+    errors = [{"field": refused.field, "reason": refused.detail}] if refused.field else None
+    return Problem(
+        _REFUSAL_STATUS[refused.kind],
+        refused.slug,
+        refused.title or "The command was refused",
+        refused.detail,
+        errors=errors,
+        **{**context, **refused.facts},
+    )
+
+
 _UNPARSABLE_BODY = "There was an error parsing the body"
 
 _STATUS_SLUGS = {
@@ -115,6 +141,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc, request.url.path)
+
+    @app.exception_handler(Refused)
+    async def _refused(request: Request, exc: Refused) -> JSONResponse:
+        return problem_response(refusal_problem(exc), request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -30,6 +30,7 @@ from libs.events.relay import Relay
 from libs.events.store import EventStore
 from libs.kit import metrics, problems
 from libs.kit.auth import JwksFetcher, JwksVerifier, http_jwks_fetcher
+from libs.kit.commands import Pipeline
 from libs.kit.db import make_engine
 from libs.kit.feed import feed_router
 from libs.kit.logs import correlation_id
@@ -51,6 +52,9 @@ class ServiceParts:
     subscribes_to: Sequence[str] = ()
     """Services whose event topics this service consumes."""
     on_start: Callable[[FastAPI], Awaitable[None]] | None = None
+    deps: Any = None
+    """The service's own dependencies (rules, registries, data files), loaded once by its
+    composition root and handed to every command step as ``ctx.deps``."""
     jwks_fetcher: Callable[[FastAPI], JwksFetcher] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -66,6 +70,8 @@ class Runtime:
     relay: Relay | None = None
     consumer: ConsumerRunner | None = None
     projections: ProjectionRunner | None = None
+    pipeline: Pipeline | None = None
+    deps: Any = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -74,6 +80,11 @@ def get_runtime(request: Request) -> Runtime:
     """FastAPI dependency: the service's runtime."""
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+def get_deps(request: Request) -> Any:
+    """FastAPI dependency: the service's own dependencies (``ServiceParts.deps``)."""
+    return request.app.state.deps
 
 
 def get_store(request: Request) -> EventStore:
@@ -113,7 +124,13 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
         store = EventStore(
             engine, source=settings.source, on_append=metrics.EVENTS_APPENDED.labels(service).inc
         )
-        rt = Runtime(settings=settings, engine=engine, store=store)
+        rt = Runtime(
+            settings=settings,
+            engine=engine,
+            store=store,
+            pipeline=Pipeline(store, parts.deps),
+            deps=parts.deps,
+        )
         app.state.runtime = rt
         fetcher = (
             parts.jwks_fetcher(app) if parts.jwks_fetcher else http_jwks_fetcher(settings.jwks_url)
@@ -193,6 +210,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
             log.info("%s stopped", service)
 
     app = FastAPI(title=parts.title, version="0.1.0", lifespan=lifespan)
+    app.state.deps = parts.deps
     problems.install(app)
     metrics.install(app, service)
     app.add_middleware(RejectNul)

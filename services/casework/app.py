@@ -17,6 +17,7 @@ from services.casework.api import router
 from services.casework.domain import Rules, load_rules
 from services.casework.handlers import HANDLERS, make_handler
 from services.casework.projections import CaseRegisterProjection, ClueLedgerProjection
+from services.casework.service import Deps
 
 
 class CaseworkSettings(ServiceSettings):
@@ -83,8 +84,8 @@ def create(
             make_handler=lambda store: make_handler(store, rules),
             subscribes_to=SUBSCRIBES_TO,
             on_start=start_scheduler,
+            deps=Deps(rules=rules),
             jwks_fetcher=jwks_fetcher,
         ),
     )
-    app.state.rules = rules
     return app

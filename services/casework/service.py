@@ -1,29 +1,33 @@
-"""The unit of work for a command: load, check, decide, append, remember — one transaction."""
+"""Casework's service layer: the case aggregate and its commands, declared for the pipeline,
+and the reads every case view shares."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.store import ConcurrencyError, EventStore, Metadata, Recorded
-from libs.kit import idempotency
+from libs.events.contracts import Event
+from libs.events.store import EventStore, Recorded
 from libs.kit.auth import Principal
-from libs.kit.logs import correlation_id
+from libs.kit.commands import Aggregate, Context
+from libs.kit.commands import Command as PipelineCommand
 from libs.kit.problems import Problem
+from libs.kit.refusal import Refused
 from services.casework.domain import (
+    COMMANDS,
     CaseState,
     Command,
-    IllegalTransition,
-    Rejected,
     Rules,
     accept_link,
     allowed_commands,
     clue_stream,
     decide,
+    evolve,
     replay,
 )
 from services.casework.policy import refusal
@@ -41,128 +45,63 @@ async def load(
     return replay(r.event for r in records), records
 
 
+@dataclass(frozen=True)
+class Deps:
+    """What casework's commands need besides the store, built once by ``app.create``."""
+
+    rules: Rules
+
+
 def not_found(case_id: UUID) -> Problem:
     return Problem(404, "not-found", "Not found", f"Case {case_id} is not in the register.")
 
 
-def parse_if_match(value: str | None) -> int:
-    """The stream version from an ``If-Match`` header (``"7"`` or ``W/"7"``)."""
-    if value is None:
-        raise Problem(
-            428,
-            "if-match-required",
-            "If-Match required",
-            "Send If-Match with the ETag (version) of the case you saw.",
-            errors=[{"field": "If-Match", "reason": "missing"}],
-        )
-    try:
-        return int(value.removeprefix("W/").strip('"'))
-    except ValueError as exc:
-        raise Problem(
-            400,
-            "invalid-if-match",
-            "Invalid If-Match",
-            'If-Match must be the case\'s ETag, e.g. "7".',
-            errors=[{"field": "If-Match", "reason": "not a version"}],
-        ) from exc
+def case_body(state: CaseState) -> dict[str, Any]:
+    """A case as the API shows it: its state, labels, open limits and what may come next.
 
-
-def stale(case_id: UUID, seen: int, current: int) -> Problem:
-    return Problem(
-        409,
-        "stale-version",
-        "The case changed since you read it",
-        f"You sent If-Match {seen}; case {case_id} is at version {current}. Read it again.",
-        errors=[{"field": "If-Match", "reason": f"stale (current version {current})"}],
-        current_version=current,
-    )
-
-
-async def execute(
-    store: EventStore,
-    rules: Rules,
-    case_id: UUID,
-    command: Command,
-    principal: Principal,
-    *,
-    if_match: str | None,
-    idempotency_key: str | None,
-    render: Any,
-) -> tuple[int, dict[str, Any], bool]:
-    """Run one command; returns (status code, body, replayed).
-
-    ``render(state)`` builds the answer. Nothing is written unless everything succeeds.
+    Reported persons appear masked (their sealed fields and blind indexes left out).
     """
-    seen = parse_if_match(if_match)
-    payload = {"case_id": str(case_id), "command": command.name, **command.model_dump(mode="json")}
-    async with store.engine.begin() as conn:
-        if idempotency_key is not None:
-            stored = await idempotency.claim(
-                conn, principal.actor, idempotency_key, idempotency.fingerprint(payload)
-            )
-            if stored is not None:
-                return stored.status_code, stored.body, True
-        state, _ = await load(store, case_id, conn=conn)
-        if state.case_id is None:
-            raise not_found(case_id)
-        if seen != state.version:
-            raise stale(case_id, seen, state.version)
-        why = refusal(principal, command.name, state)
-        if why is not None:
-            raise Problem(403, "forbidden", "Not allowed", why)
-        now = store.clock()
-        try:
-            events = decide(state, command, now, rules, actor=principal.actor)
-        except IllegalTransition as err:
-            raise Problem(
-                409,
-                "illegal-transition",
-                "Not allowed in the current status",
-                f"{err.command} cannot be given while the case is {err.status.value}"
-                f" ({err.status.label}).",
-                status_label=err.status.label,
-                allowed_commands=err.allowed,
-            ) from err
-        except Rejected as err:
-            raise Problem(
-                err.status,
-                "rule-violated" if err.status == 409 else "invalid-command",
-                "The command breaks a rule",
-                err.reason,
-                errors=[{"field": err.field, "reason": err.reason}],
-                allowed_commands=allowed_commands(state),
-            ) from err
-        meta = Metadata(
-            actor=principal.actor,
-            correlation_id=correlation_id.get() or str(uuid4()),
-        )
-        try:
-            await store.append(
-                clue_stream(case_id), events, expected_version=state.version, meta=meta, conn=conn
-            )
-            other = getattr(command, "other_case_id", None)
-            if other is not None:
-                await _link_back(store, conn, case_id, other, command, now, meta)
-        except ConcurrencyError as exc:
-            current = await store.stream_version(clue_stream(case_id))
-            raise stale(case_id, seen, current) from exc
-        state = replay(events, state)
-        body = render(state)
-        if idempotency_key is not None:
-            await idempotency.remember(conn, principal.actor, idempotency_key, 200, body)
-    return 200, body, False
+    body = state.model_dump(mode="json")
+    body["reported_persons"] = [
+        p.model_dump(mode="json", exclude={"sealed", "blind_index"}) for p in state.reported_persons
+    ]
+    body["status_label"] = state.status.label
+    body["overdue"] = state.overdue
+    body["allowed_commands"] = allowed_commands(state)
+    return body
 
 
-async def _link_back(
-    store: EventStore,
-    conn: AsyncConnection,
-    case_id: UUID,
-    other: UUID,
-    command: Command,
-    now: datetime,
-    meta: Metadata,
-) -> None:
-    other_state, _ = await load(store, other, conn=conn)
+CASE: Aggregate[CaseState] = Aggregate(
+    noun="case",
+    stream=clue_stream,
+    initial=CaseState,
+    evolve=evolve,
+    exists=lambda state: state.case_id is not None,
+    facts=lambda state: {"allowed_commands": allowed_commands(state)},
+    missing="Case {key} is not in the register.",
+)
+"""A matter (案件): one stream from the clue's registration to 销号."""
+
+
+def _authorized(state: CaseState, command: Command, ctx: Context) -> None:
+    why = refusal(ctx.principal, command.name, state)
+    if why is not None:
+        raise Refused("forbidden", why, kind="forbidden", title="Not allowed")
+
+
+def _decide(state: CaseState, command: Command, ctx: Context) -> list[Event]:
+    rules: Rules = ctx.deps.rules
+    return decide(state, command, ctx.now, rules, actor=ctx.actor)
+
+
+async def _link_back(state: CaseState, events: list[Event], ctx: Context) -> None:
+    """关联: the other case records the link too, in the same transaction."""
+    command = ctx.body
+    other = getattr(command, "other_case_id", None)
+    if other is None:
+        return
+    records = await ctx.store.read_stream(clue_stream(other), conn=ctx.conn)
+    other_state = replay(r.event for r in records)
     if other_state.case_id is None:
         raise Problem(
             422,
@@ -172,10 +111,29 @@ async def _link_back(
             errors=[{"field": "other_case_id", "reason": "unknown case"}],
         )
     relation = str(getattr(command, "relation", ""))
-    events = accept_link(other_state, case_id, relation, command.reason, now)
-    await store.append(
-        clue_stream(other), events, expected_version=other_state.version, meta=meta, conn=conn
+    linked = accept_link(other_state, ctx.key, relation, command.reason, ctx.now)
+    await ctx.store.append(
+        clue_stream(other),
+        linked,
+        expected_version=other_state.version,
+        meta=ctx.meta,
+        conn=ctx.conn,
     )
+
+
+CASE_COMMANDS: dict[str, PipelineCommand[CaseState]] = {
+    name: PipelineCommand(
+        name=name,
+        aggregate=CASE,
+        decide=_decide,
+        render=lambda state, ctx: case_body(state),
+        if_match="required",
+        guards=(_authorized,),
+        after=_link_back,
+    )
+    for name in COMMANDS
+}
+"""Every case command: If-Match required, the caller's role and assignment checked first."""
 
 
 async def record_read(

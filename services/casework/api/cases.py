@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -20,6 +20,7 @@ from libs.events import pii
 from libs.events.contracts.intake import PersonalDataAccessed
 from libs.events.store import ANY, Metadata
 from libs.kit.auth import Principal, require_roles
+from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.problems import Problem
 from libs.kit.service import Store
@@ -27,13 +28,11 @@ from services.casework.domain import (
     COMMANDS,
     CaseState,
     Command,
-    Rules,
     Status,
-    allowed_commands,
     clue_stream,
 )
 from services.casework.policy import LEADER, OFFICER, REVIEWER, SUPERVISOR, may_read
-from services.casework.service import execute, load, not_found, record_read
+from services.casework.service import CASE_COMMANDS, case_body, load, not_found, record_read
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
@@ -46,26 +45,6 @@ BY_REGISTRATION = Keyset(
 )
 
 
-def rules_of(request: Request) -> Rules:
-    rules: Rules = request.app.state.rules
-    return rules
-
-
-def case_body(state: CaseState) -> dict[str, Any]:
-    """A case as the API shows it: its state, labels, open limits and what may come next.
-
-    Reported persons appear masked (their sealed fields and blind indexes left out).
-    """
-    body = state.model_dump(mode="json")
-    body["reported_persons"] = [
-        p.model_dump(mode="json", exclude={"sealed", "blind_index"}) for p in state.reported_persons
-    ]
-    body["status_label"] = state.status.label
-    body["overdue"] = state.overdue
-    body["allowed_commands"] = allowed_commands(state)
-    return body
-
-
 def _with_etag(body: dict[str, Any], status: int = 200, **headers: str) -> JSONResponse:
     return JSONResponse(body, status, headers={"ETag": f'"{body["version"]}"', **headers})
 
@@ -73,27 +52,24 @@ def _with_etag(body: dict[str, Any], status: int = 200, **headers: str) -> JSONR
 def _command_endpoint(
     cmd_cls: type[Command],
 ) -> Callable[..., Coroutine[Any, Any, JSONResponse]]:
+    command = CASE_COMMANDS[cmd_cls.name]
+
     async def endpoint(
         case_id: UUID,
         body: cmd_cls,  # type: ignore[valid-type]
         principal: Operator,
-        store: Store,
-        request: Request,
-        if_match: Annotated[str | None, Header()] = None,
-        idempotency_key: Annotated[str | None, Header()] = None,
+        commands: Commands,
+        if_match: IfMatch,
+        idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
-        status, out, replayed = await execute(
-            store,
-            rules_of(request),
+        return await commands.run(
+            command,
             case_id,
             body,
             principal,
             if_match=if_match,
             idempotency_key=idempotency_key,
-            render=case_body,
         )
-        extra = {"Idempotent-Replayed": "true"} if replayed else {}
-        return _with_etag(out, status, **extra)
 
     endpoint.__doc__ = cmd_cls.__doc__
     endpoint.__name__ = cmd_cls.name

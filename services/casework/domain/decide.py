@@ -19,6 +19,7 @@ from libs.events.contracts.casework import (
     NameCleared,
     Subject,
 )
+from libs.kit.refusal import Kind, Refused
 from libs.kit.workdays import add_months
 from services.casework.domain import commands as c
 from services.casework.domain.rules import Rules
@@ -75,20 +76,34 @@ _FOR_SOURCE = {
 }
 
 
-class IllegalTransition(Exception):
-    """This command cannot be given in the current status (HTTP 409)."""
+class IllegalTransition(Refused):
+    """This command cannot be given in the current status."""
 
     def __init__(self, command: str, status: Status, allowed: list[str]) -> None:
-        super().__init__(f"{command} is not allowed while the matter is {status.value}")
+        super().__init__(
+            "illegal-transition",
+            f"{command} cannot be given while the case is {status.value} ({status.label}).",
+            kind="conflict",
+            title="Not allowed in the current status",
+            status_label=status.label,
+            allowed_commands=allowed,
+        )
         self.command, self.status, self.allowed = command, status, allowed
 
 
-class Rejected(Exception):
-    """The command is allowed here but its content breaks a rule (HTTP 409/422)."""
+class Rejected(Refused):
+    """The command is allowed here but breaks a rule: given the state (``conflict``) or in
+    its own content (``invalid``)."""
 
-    def __init__(self, field: str, reason: str, status: int = 409) -> None:
-        super().__init__(reason)
-        self.field, self.reason, self.status = field, reason, status
+    def __init__(self, field: str, reason: str, kind: Kind = "conflict") -> None:
+        super().__init__(
+            "rule-violated" if kind == "conflict" else "invalid-command",
+            reason,
+            kind=kind,
+            field=field,
+            title="The command breaks a rule",
+        )
+        self.reason = reason
 
 
 def allowed_commands(state: CaseState) -> list[str]:
@@ -207,7 +222,7 @@ class _Step:
 
     def _hold(self, review_on: date | None) -> None:
         if review_on is None or review_on <= self.today:
-            raise Rejected("review_on", "暂存待查 needs a review date after today", 422)
+            raise Rejected("review_on", "暂存待查 needs a review date after today", "invalid")
         self.to = S.ON_HOLD
         self.details["review_on"] = review_on.isoformat()
         self.set["hold_review"] = review_on
@@ -243,7 +258,7 @@ class _Step:
             self._hold(cmd.review_on)
         else:
             if not cmd.transfer_to:
-                raise Rejected("transfer_to", "移送 needs the body it goes to", 422)
+                raise Rejected("transfer_to", "移送 needs the body it goes to", "invalid")
             self.details["transfer_to"] = cmd.transfer_to
             self.to = S.TRANSFERRED
         self.disposed(DisposalMethod.PRELIMINARY_VERIFICATION, cmd.outcome)
@@ -297,10 +312,10 @@ class _Step:
         known = {code for code, _ in self.rules.checklist}
         unknown = sorted(set(cmd.answers) - known)
         if unknown:
-            raise Rejected("answers", f"not 七必问 questions: {', '.join(unknown)}", 422)
+            raise Rejected("answers", f"not 七必问 questions: {', '.join(unknown)}", "invalid")
         empty = sorted(k for k, v in cmd.answers.items() if not v.strip())
         if empty:
-            raise Rejected("answers", f"empty answers: {', '.join(empty)}", 422)
+            raise Rejected("answers", f"empty answers: {', '.join(empty)}", "invalid")
         self.details["answers"] = dict(cmd.answers)
 
     def missing_checklist(self) -> list[str]:
@@ -337,7 +352,7 @@ class _Step:
         assert isinstance(cmd, c.Decide)
         misconduct = cmd.misconduct_date or self.s.misconduct_date
         if misconduct is None:
-            raise Rejected("misconduct_date", "the date of the misconduct is needed", 422)
+            raise Rejected("misconduct_date", "the date of the misconduct is needed", "invalid")
         self.to = S.DECIDED
         self.clear("review")
         self.set["decision_service"] = self.due("decision_service")
@@ -385,7 +400,7 @@ class _Step:
         cmd = self.cmd
         assert isinstance(cmd, c.DecideAppeal)
         if cmd.result == "changed" and (cmd.form is None or not cmd.measures):
-            raise Rejected("form", "a changed decision needs its form and measures", 422)
+            raise Rejected("form", "a changed decision needs its form and measures", "invalid")
         self.clear("reexamination", "recheck", "decision_service")
         self.to = S.EXECUTION
         self.details.update(result=cmd.result, form=cmd.form, measures=list(cmd.measures))
@@ -482,7 +497,7 @@ class _Step:
         cmd = self.cmd
         assert isinstance(cmd, c.ListForSupervision)
         if cmd.report_due <= self.today:
-            raise Rejected("report_due", "the report deadline must be after today", 422)
+            raise Rejected("report_due", "the report deadline must be after today", "invalid")
         self.details.update(body=cmd.body, report_due=cmd.report_due.isoformat())
         self.set["supervision_report"] = cmd.report_due
 
@@ -523,7 +538,7 @@ class _Step:
         cmd = self.cmd
         assert isinstance(cmd, c.LinkCase)
         if cmd.other_case_id == self.case_id:
-            raise Rejected("other_case_id", "a case cannot be linked to itself", 422)
+            raise Rejected("other_case_id", "a case cannot be linked to itself", "invalid")
         if any(link.case_id == cmd.other_case_id for link in self.s.links):
             raise Rejected("other_case_id", "the cases are already linked")
         self.facts.append(

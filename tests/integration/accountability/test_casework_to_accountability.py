@@ -99,7 +99,7 @@ async def receive_clue(casework: Any, intake: EventStore) -> UUID:
     )
     store = casework.state.runtime.store
     async with store.engine.begin() as conn:
-        await casework_handler(store, casework.state.rules)(conn, recorded.envelope)
+        await casework_handler(store, casework.state.deps.rules)(conn, recorded.envelope)
     await casework.state.runtime.projections.catch_up()
     return clue_id
 

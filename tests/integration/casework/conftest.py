@@ -109,7 +109,7 @@ class Casework:
         [recorded] = await self.intake.append(
             stream, [event], expected_version=0, meta=Metadata(actor="system:intake")
         )
-        handler = make_handler(self.store, self.app.state.rules)
+        handler = make_handler(self.store, self.app.state.deps.rules)
         async with self.store.engine.begin() as conn:
             await handler(conn, recorded.envelope)
         await self.settle()

@@ -47,7 +47,7 @@ async def test_a_red_alert_enters_the_ledger_with_its_evidence(cw: Casework) -> 
 async def test_a_redelivered_clue_is_registered_once(cw: Casework) -> None:
     clue_id = await cw.receive()
     records = await cw.intake.read_stream(f"clue-{clue_id}")
-    handler = make_handler(cw.store, cw.app.state.rules)
+    handler = make_handler(cw.store, cw.app.state.deps.rules)
     async with cw.store.engine.begin() as conn:
         await handler(conn, records[0].envelope)
 
@@ -76,7 +76,7 @@ async def test_a_yellow_alert_escalated_to_red_enters_the_ledger_with_the_reason
     [recorded] = await cw.intake.append(
         stream, [escalated], expected_version=1, meta=Metadata(actor="system:analysis")
     )
-    handler = make_handler(cw.store, cw.app.state.rules)
+    handler = make_handler(cw.store, cw.app.state.deps.rules)
     for _ in range(2):  # a redelivery changes nothing
         async with cw.store.engine.begin() as conn:
             await handler(conn, recorded.envelope)

@@ -27,7 +27,7 @@ def test_operator_override_file_in_settings_changes_the_service_calendar(tmp_pat
         )
     )
 
-    rules = app.state.rules
+    rules = app.state.deps.rules
     assert not rules.calendar.is_workday(date(2026, 11, 24))
     assert rules.calendar.version.endswith("+city-1")
     assert str(rules.limits["inquiry_reply"]) == "10 working_days"

@@ -1,0 +1,363 @@
+"""One pipeline for every command of every service.
+
+A command over HTTP always goes the same way, in one transaction: claim the
+``Idempotency-Key`` (a retry gets the first answer), load the aggregate's stream, check
+``If-Match`` against its version, let the guards say whether this caller may give the
+command, decide (pure domain), turn a refusal into problem+json, append the events with the
+expected version, render the answer and remember it for the key. A service declares each
+aggregate once (:class:`Aggregate`) and each command once (:class:`Command`); a route is a
+call of :meth:`Pipeline.run`.
+
+A command the client did not pin with ``If-Match`` runs again, whole, when its stream moved
+under it (a consumer or a scheduler of the same service appended meanwhile); a pinned one
+gets 409. A guard is where a command's preconditions on the caller live (roles, assignment,
+and — as a property of the command, not code in a route — sign-offs): guards run on the
+loaded state before ``decide``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
+from uuid import uuid4
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from libs.events.contracts import Event
+from libs.events.store import ConcurrencyError, EventStore, Metadata
+from libs.kit import idempotency
+from libs.kit.auth import Principal
+from libs.kit.logs import correlation_id
+from libs.kit.problems import Problem, refusal_problem
+from libs.kit.refusal import Refused
+
+log = logging.getLogger(__name__)
+
+S = TypeVar("S")
+
+RERUNS = 5
+"""How often an unpinned command runs again when its stream keeps moving under it."""
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The stream version from an ``If-Match`` header (``"7"``, ``W/"7"`` or ``7``)."""
+    if value is None:
+        return None
+    try:
+        return int(value.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise Problem(
+            400,
+            "invalid-if-match",
+            "Invalid If-Match",
+            f'If-Match {value!r} is not an ETag of this service, e.g. "7".',
+            errors=[{"field": "If-Match", "reason": "not a version ETag"}],
+        ) from None
+
+
+def _if_match(
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> int | None:
+    return parse_if_match(if_match)
+
+
+IfMatch = Annotated[int | None, Depends(_if_match)]
+"""FastAPI dependency: the version the caller saw, from ``If-Match`` (``None`` if not sent)."""
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+"""FastAPI header: the caller's ``Idempotency-Key`` (``None`` if not sent)."""
+
+
+@dataclass(frozen=True)
+class Aggregate(Generic[S]):
+    """An event-sourced matter, declared once: its stream, its state, how it is named."""
+
+    noun: str
+    """How problems name it: ``case``, ``clue``, ``inquiry``, ``alert``."""
+    stream: Callable[[Any], str]
+    """The stream id of the matter with this key."""
+    initial: Callable[[], S]
+    evolve: Callable[[S, Event], S]
+    exists: Callable[[S], bool] | None = None
+    """Whether the loaded state is a matter at all (default: its stream has events)."""
+    facts: Callable[[S], dict[str, Any]] | None = None
+    """Machine fields every refusal on this matter carries (e.g. the commands allowed now)."""
+    missing: str = "No {noun} {key}."
+    missing_slug: str = "not-found"
+    missing_title: str = "Not found"
+
+    def replay(self, events: Sequence[Event], state: S | None = None) -> S:
+        """The state after ``events`` (from the initial state unless one is given)."""
+        current = self.initial() if state is None else state
+        for event in events:
+            current = self.evolve(current, event)
+        return current
+
+
+@dataclass
+class Context:
+    """What a command's steps may use besides the state: who, when, and the transaction."""
+
+    principal: Principal
+    now: datetime
+    meta: Metadata
+    conn: AsyncConnection
+    store: EventStore
+    deps: Any
+    """The service's own dependencies (rules, registries), built by its composition root."""
+    key: Any = None
+    """The matter's key (e.g. its id), as the route got it."""
+    body: Any = None
+    """The request's body (the command's input)."""
+    version: int = 0
+    """The stream version: as loaded before ``decide``, as appended after it."""
+
+    @property
+    def actor(self) -> str:
+        """How the events record the caller."""
+        return self.principal.actor
+
+
+Decide = Callable[[S, Any, Context], "list[Event] | Awaitable[list[Event]]"]
+Guard = Callable[[S, Any, Context], "Awaitable[None] | None"]
+Render = Callable[[S, Context], dict[str, Any]]
+After = Callable[[S, list[Event], Context], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command(Generic[S]):
+    """One command of a service, declared once; the pipeline runs every one the same way."""
+
+    name: str
+    aggregate: Aggregate[S]
+    decide: Decide[S]
+    """``(state, body, ctx) -> events`` — the domain's decision; raises ``Refused``."""
+    render: Render[S]
+    """``(state after the events, ctx) -> body`` — the answer (also what a retry gets)."""
+    if_match: Literal["required", "optional"] = "optional"
+    creates: bool = False
+    """The command starts the matter's stream (its key is new); otherwise it must exist."""
+    status_code: int = 200
+    guards: Sequence[Guard[S]] = ()
+    """Checks on the caller and the loaded state before deciding; raise ``Refused``."""
+    after: After[S] | None = None
+    """Further appends in the same transaction (e.g. the other side of a link)."""
+    required_if_match: str = "Send If-Match with the ETag (version) of the {noun} you read."
+
+
+@dataclass
+class Outcome:
+    """What a command answered."""
+
+    status_code: int
+    body: dict[str, Any]
+    version: int | None
+    replayed: bool = False
+
+    def response(self) -> JSONResponse:
+        """The HTTP answer: the body, ``ETag`` = the matter's version, and whether it is a
+        retry's replay."""
+        headers: dict[str, str] = {}
+        version = self.version
+        if version is None and isinstance(self.body, dict):
+            version = self.body.get("version")
+        if version is not None:
+            headers["ETag"] = f'"{version}"'
+        if self.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return JSONResponse(self.body, self.status_code, headers=headers)
+
+
+def stale(noun: str, key: Any, seen: int, current: int) -> Problem:
+    """409: the caller decided on a version that is no longer the matter's."""
+    return Problem(
+        409,
+        "stale-version",
+        f"The {noun} changed since you read it",
+        f"You sent If-Match {seen}; {noun} {key} is at version {current}. Read it again.",
+        errors=[{"field": "If-Match", "reason": f"stale (current version {current})"}],
+        current_version=current,
+    )
+
+
+async def _maybe(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def _fingerprint(command: Command[Any], stream_id: str, body: Any) -> str:
+    data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
+    return idempotency.fingerprint({"command": command.name, "stream": stream_id, "body": data})
+
+
+class Pipeline:
+    """Runs commands against one service's store; ``deps`` are handed to every step."""
+
+    def __init__(self, store: EventStore, deps: Any = None) -> None:
+        self.store = store
+        self.deps = deps
+
+    async def run(
+        self,
+        command: Command[S],
+        key: Any,
+        body: Any,
+        principal: Principal,
+        *,
+        if_match: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> JSONResponse:
+        """Run ``command`` on the matter ``key`` with the request ``body``; the HTTP answer."""
+        outcome = await self.execute(
+            command, key, body, principal, if_match=if_match, idempotency_key=idempotency_key
+        )
+        return outcome.response()
+
+    async def execute(
+        self,
+        command: Command[S],
+        key: Any,
+        body: Any,
+        principal: Principal,
+        *,
+        if_match: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Outcome:
+        """Run ``command``: one transaction, re-run whole when an unpinned stream moved."""
+        aggregate = command.aggregate
+        if if_match is None and command.if_match == "required":
+            raise Problem(
+                428,
+                "if-match-required",
+                "If-Match required",
+                command.required_if_match.format(noun=aggregate.noun),
+                errors=[{"field": "If-Match", "reason": "missing"}],
+            )
+        stream_id = aggregate.stream(key)
+        fingerprint = _fingerprint(command, stream_id, body)
+        for attempt in range(1, RERUNS + 1):
+            try:
+                return await self._once(
+                    command, key, stream_id, body, principal, if_match, idempotency_key, fingerprint
+                )
+            except ConcurrencyError as moved:
+                if if_match is not None:
+                    current = await self.store.stream_version(stream_id)
+                    raise stale(aggregate.noun, key, if_match, current) from moved
+                if attempt == RERUNS:
+                    raise
+                log.info("%s moved under an unpinned command; running it again", stream_id)
+        raise AssertionError("unreachable")
+
+    async def _once(
+        self,
+        command: Command[S],
+        key: Any,
+        stream_id: str,
+        body: Any,
+        principal: Principal,
+        if_match: int | None,
+        idempotency_key: str | None,
+        fingerprint: str,
+    ) -> Outcome:
+        aggregate = command.aggregate
+        async with self.store.engine.begin() as conn:
+            if idempotency_key is not None:
+                stored = await idempotency.claim(
+                    conn, principal.actor, idempotency_key, fingerprint
+                )
+                if stored is not None:
+                    return Outcome(stored.status_code, stored.body, None, replayed=True)
+            records = await self.store.read_stream(stream_id, conn=conn)
+            version = records[-1].version if records else 0
+            state = aggregate.replay([r.event for r in records])
+            exists = aggregate.exists(state) if aggregate.exists else bool(records)
+            if command.creates and records:
+                raise Problem(
+                    409,
+                    "already-exists",
+                    f"The {aggregate.noun} exists already",
+                    f"{aggregate.noun} {key} exists already.",
+                )
+            if not command.creates and not exists:
+                raise Problem(
+                    404,
+                    aggregate.missing_slug,
+                    aggregate.missing_title,
+                    aggregate.missing.format(noun=aggregate.noun, key=key),
+                )
+            if if_match is not None and if_match != version:
+                raise stale(aggregate.noun, key, if_match, version)
+            ctx = Context(
+                principal=principal,
+                now=self.store.clock(),
+                meta=command_metadata(principal.actor),
+                conn=conn,
+                store=self.store,
+                deps=self.deps,
+                key=key,
+                body=body,
+                version=version,
+            )
+            try:
+                for guard in command.guards:
+                    await _maybe(guard(state, body, ctx))
+                events: list[Event] = await _maybe(command.decide(state, body, ctx))
+            except Refused as refused:
+                facts = aggregate.facts(state) if aggregate.facts else {}
+                raise refusal_problem(refused, **facts) from refused
+            recorded = await self.store.append(
+                stream_id, events, expected_version=version, meta=ctx.meta, conn=conn
+            )
+            if recorded:
+                ctx.version = recorded[-1].version
+            state = aggregate.replay(events, state)
+            if command.after is not None:
+                await command.after(state, events, ctx)
+            answer = command.render(state, ctx)
+            if idempotency_key is not None:
+                await idempotency.remember(
+                    conn, principal.actor, idempotency_key, command.status_code, answer
+                )
+        return Outcome(command.status_code, answer, ctx.version)
+
+
+def command_metadata(actor: str, causation_id: str | None = None) -> Metadata:
+    """The metadata of events a caller's command records: who, and the request's correlation."""
+    return Metadata(
+        actor=actor,
+        correlation_id=correlation_id.get() or str(uuid4()),
+        causation_id=causation_id,
+    )
+
+
+def get_pipeline(request: Request) -> Pipeline:
+    """FastAPI dependency: the service's command pipeline (built by its composition root)."""
+    pipeline: Pipeline = request.app.state.runtime.pipeline
+    return pipeline
+
+
+Commands = Annotated[Pipeline, Depends(get_pipeline)]
+"""FastAPI dependency alias for a route that runs a command."""
+
+
+__all__ = [
+    "Aggregate",
+    "Command",
+    "Commands",
+    "Context",
+    "IdempotencyKey",
+    "IfMatch",
+    "Outcome",
+    "Pipeline",
+    "Refused",
+    "command_metadata",
+    "parse_if_match",
+    "stale",
+]
