@@ -28,11 +28,12 @@ from libs.events.envelope import Envelope
 from libs.events.projections import Projection, ProjectionRunner
 from libs.events.relay import Relay
 from libs.events.store import EventStore
-from libs.kit import metrics, problems
+from libs.kit import jobs, metrics, problems
 from libs.kit.auth import JwksFetcher, JwksVerifier, http_jwks_fetcher
 from libs.kit.commands import Pipeline
 from libs.kit.db import make_engine
 from libs.kit.feed import feed_router
+from libs.kit.jobs import Job
 from libs.kit.logs import correlation_id
 from libs.kit.nul import RejectNul
 from libs.kit.settings import ServiceSettings
@@ -52,6 +53,8 @@ class ServiceParts:
     subscribes_to: Sequence[str] = ()
     """Services whose event topics this service consumes."""
     on_start: Callable[[FastAPI], Awaitable[None]] | None = None
+    jobs: Callable[[Runtime], Sequence[Job]] | None = None
+    """The service's scheduled work, built once its runtime is up."""
     deps: Any = None
     """The service's own dependencies (rules, registries, data files), loaded once by its
     composition root and handed to every command step as ``ctx.deps``."""
@@ -92,7 +95,16 @@ def get_store(request: Request) -> EventStore:
     return get_runtime(request).store
 
 
+async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """FastAPI dependency: a connection for a request's reads of the read models."""
+    async with get_runtime(request).engine.connect() as conn:
+        yield conn
+
+
 ServiceRuntime = Annotated[Runtime, Depends(get_runtime)]
+ReadConnection = Annotated[AsyncConnection, Depends(read_connection)]
+"""A route's connection for reads (``queries.py`` functions take it); writes go through the
+command pipeline or the service layer, which own their transactions."""
 Store = Annotated[EventStore, Depends(get_store)]
 
 
@@ -143,6 +155,9 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
         if parts.projections and settings.run_projections:
             rt.projections = ProjectionRunner(store, parts.projections)
             rt.tasks.append(asyncio.create_task(rt.projections.run(rt.stop), name="projections"))
+        catch_up = rt.projections.catch_up if rt.projections is not None else None
+        for job in parts.jobs(rt) if parts.jobs is not None else ():
+            rt.tasks.append(asyncio.create_task(jobs.run(job, rt.stop, catch_up), name=job.name))
         bootstrap = settings.kafka_bootstrap_servers
         if bootstrap and (settings.run_relay or (parts.make_handler and settings.run_consumers)):
             rt.producer = await _start_producer(bootstrap, rt.stop)
@@ -188,13 +203,19 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
         if rt.producer is not None and settings.topic_check_interval_seconds > 0:
             rt.tasks.append(asyncio.create_task(_keep_topics(rt, bootstrap), name="topic-keeper"))
         if settings.store_checkpoint_interval_seconds > 0:
+            # Several replicas may do this at once; write_checkpoint serialises them and
+            # skips when nothing is new.
+            async def checkpoint() -> None:
+                await store.write_checkpoint()
+
+            checkpoints = jobs.Job(
+                "store-checkpoints",
+                settings.store_checkpoint_interval_seconds,
+                checkpoint,
+                at_start=False,
+            )
             rt.tasks.append(
-                asyncio.create_task(
-                    _checkpoint_periodically(
-                        store, settings.store_checkpoint_interval_seconds, rt.stop
-                    ),
-                    name="store-checkpoints",
-                )
+                asyncio.create_task(jobs.run(checkpoints, rt.stop), name=checkpoints.name)
             )
         log.info("%s ready on %s:%s", service, settings.host, settings.port)
         try:
@@ -364,20 +385,6 @@ async def _keep_topics(rt: Runtime, bootstrap: str) -> None:
             rt.consumer.producer = fresh
         with contextlib.suppress(Exception):
             await stale.stop()
-
-
-async def _checkpoint_periodically(store: EventStore, interval: float, stop: asyncio.Event) -> None:
-    # Several replicas may do this at once; write_checkpoint serialises them and skips
-    # when nothing is new.
-    while not stop.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        if stop.is_set():
-            return
-        try:
-            await store.write_checkpoint()
-        except Exception:
-            log.exception("store checkpoint failed; will retry")
 
 
 async def _consume(consumer: ConsumerRunner, stop: asyncio.Event, service: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -12,7 +11,7 @@ from fastapi import FastAPI
 from libs.kit.auth import JwksFetcher
 from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings, settings_class
-from services.casework import scheduler
+from services.casework import jobs
 from services.casework.api import router
 from services.casework.domain import Rules, load_rules
 from services.casework.handlers import HANDLERS, make_handler
@@ -52,29 +51,7 @@ def create(
     zone = ZoneInfo(s.timezone)
     local_today = today or (lambda: datetime.now(zone).date())
 
-    async def start_scheduler(app: FastAPI) -> None:
-        if not s.run_scheduler:
-            return
-        rt = app.state.runtime
-
-        async def catch_up() -> None:
-            if rt.projections is not None:
-                await rt.projections.catch_up()
-
-        rt.tasks.append(
-            asyncio.create_task(
-                scheduler.run(
-                    rt.store,
-                    rules,
-                    local_today,
-                    s.scheduler_interval_seconds,
-                    rt.stop,
-                    catch_up=catch_up,
-                ),
-                name="deadline-scheduler",
-            )
-        )
-
+    deps = Deps(rules=rules)
     app = create_app(
         s,
         ServiceParts(
@@ -83,8 +60,13 @@ def create(
             projections=[ClueLedgerProjection(), CaseRegisterProjection(rules)],
             make_handler=lambda store: make_handler(store, rules),
             subscribes_to=SUBSCRIBES_TO,
-            on_start=start_scheduler,
-            deps=Deps(rules=rules),
+            jobs=lambda rt: (
+                [jobs.deadlines(rt.store, rules, local_today, s.scheduler_interval_seconds)]
+                if s.run_scheduler
+                else []
+            ),
+            deps=deps,
+            on_start=lambda app: deps.start(app.state.runtime.engine),
             jwks_fetcher=jwks_fetcher,
         ),
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
+from fastapi import Depends, Request
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.store import EventStore, Recorded
 from libs.kit.auth import Principal
@@ -18,6 +20,7 @@ from libs.kit.commands import Aggregate, Context
 from libs.kit.commands import Command as PipelineCommand
 from libs.kit.problems import Problem
 from libs.kit.refusal import Refused
+from services.casework import queries
 from services.casework.domain import (
     COMMANDS,
     CaseState,
@@ -30,7 +33,8 @@ from services.casework.domain import (
     evolve,
     replay,
 )
-from services.casework.policy import refusal
+from services.casework.policy import may_read, refusal
+from services.casework.queries import CaseFilter
 
 
 async def load(
@@ -45,11 +49,26 @@ async def load(
     return replay(r.event for r in records), records
 
 
-@dataclass(frozen=True)
+@dataclass
 class Deps:
-    """What casework's commands need besides the store, built once by ``app.create``."""
+    """What casework's commands and views need besides the store: the rules, loaded once by
+    ``app.create``, and the personal-data vault, opened when the service starts."""
 
     rules: Rules
+    vault: pii.Vault | None = None
+
+    async def start(self, engine: AsyncEngine) -> None:
+        """Open what needs the database: the vault (its tables made if missing)."""
+        self.vault = pii.Vault.from_env(engine)
+        await self.vault.ensure()
+
+
+def _deps(request: Request) -> Deps:
+    deps: Deps = request.app.state.deps
+    return deps
+
+
+CaseworkDeps = Annotated[Deps, Depends(_deps)]
 
 
 def not_found(case_id: UUID) -> Problem:
@@ -134,6 +153,42 @@ CASE_COMMANDS: dict[str, PipelineCommand[CaseState]] = {
     for name in COMMANDS
 }
 """Every case command: If-Match required, the caller's role and assignment checked first."""
+
+
+async def read_case(
+    store: EventStore, case_id: UUID, principal: Principal, view: str, as_of: datetime | None
+) -> tuple[CaseState, list[Recorded]]:
+    """A case (as of a past time, if asked) for a reader allowed to see it; the read is
+    recorded in the same transaction."""
+    async with store.engine.begin() as conn:
+        state, records = await load(store, case_id, as_of=as_of, conn=conn)
+        if state.case_id is None:
+            if as_of is not None and await store.stream_version(clue_stream(case_id), conn):
+                raise Problem(
+                    404,
+                    "not-found",
+                    "Not found at that time",
+                    f"Case {case_id} was not yet registered at {as_of.isoformat()}.",
+                )
+            raise not_found(case_id)
+        current, _ = (state, records) if as_of is None else await load(store, case_id, conn=conn)
+        if not may_read(principal, current):
+            raise Problem(
+                403, "forbidden", "Not allowed", "This case is outside your jurisdiction."
+            )
+        await record_read(conn, case_id, principal, view, as_of)
+    return state, records
+
+
+async def list_register(
+    store: EventStore, where: CaseFilter, principal: Principal, cursor: str | None, limit: int
+) -> tuple[list[CaseState], str | None]:
+    """A page of the case register; each case listed is a recorded read."""
+    async with store.engine.begin() as conn:
+        states, next_cursor = await queries.cases(conn, where, cursor, limit)
+        ids = [s.case_id for s in states if s.case_id is not None]
+        await record_read(conn, ids, principal, "list", None)
+    return states, next_cursor
 
 
 async def record_read(

@@ -12,27 +12,34 @@ from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from libs.events import pii
 from libs.events.contracts.intake import PersonalDataAccessed
 from libs.events.store import ANY, Metadata
 from libs.kit.auth import Principal, require_roles
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
-from libs.kit.pagination import Keyset, Page, fetch_page
+from libs.kit.pagination import Keyset, Page
 from libs.kit.problems import Problem
-from libs.kit.service import Store
+from libs.kit.service import ReadConnection, Store
+from services.casework import queries
 from services.casework.domain import (
     COMMANDS,
     CaseState,
     Command,
     Status,
-    clue_stream,
 )
-from services.casework.policy import LEADER, OFFICER, REVIEWER, SUPERVISOR, may_read
-from services.casework.service import CASE_COMMANDS, case_body, load, not_found, record_read
+from services.casework.policy import LEADER, OFFICER, REVIEWER, SUPERVISOR
+from services.casework.queries import CaseFilter
+from services.casework.service import (
+    CASE_COMMANDS,
+    CaseworkDeps,
+    case_body,
+    list_register,
+    load,
+    read_case,
+)
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
@@ -86,44 +93,12 @@ for _name, _cls in COMMANDS.items():
     )
 
 
-async def _readable(
-    store: Store, case_id: UUID, principal: Principal, view: str, as_of: datetime | None
-) -> tuple[CaseState, list[Any]]:
-    async with store.engine.begin() as conn:
-        state, records = await load(store, case_id, as_of=as_of, conn=conn)
-        if state.case_id is None:
-            if as_of is not None and await store.stream_version(clue_stream(case_id), conn):
-                raise Problem(
-                    404,
-                    "not-found",
-                    "Not found at that time",
-                    f"Case {case_id} was not yet registered at {as_of.isoformat()}.",
-                )
-            raise not_found(case_id)
-        current, _ = (state, records) if as_of is None else await load(store, case_id, conn=conn)
-        if not may_read(principal, current):
-            raise Problem(
-                403, "forbidden", "Not allowed", "This case is outside your jurisdiction."
-            )
-        await record_read(conn, case_id, principal, view, as_of)
-    return state, records
-
-
 REVEALERS = frozenset({LEADER, REVIEWER, OFFICER})
 """Roles that may see reported persons unmasked (officers: their own matters only)."""
 
 
-async def _vault(request: Request, store: Store) -> pii.Vault:
-    vault: pii.Vault | None = getattr(request.app.state, "vault", None)
-    if vault is None:
-        vault = pii.Vault.from_env(store.engine)
-        await vault.ensure()
-        request.app.state.vault = vault
-    return vault
-
-
 async def _reveal(
-    request: Request, store: Store, state: CaseState, principal: Principal, body: dict[str, Any]
+    vault: pii.Vault, store: Store, state: CaseState, principal: Principal, body: dict[str, Any]
 ) -> None:
     """Unmask the reported persons for an allowed reader and record the access."""
     held = principal.roles & REVEALERS
@@ -134,7 +109,6 @@ async def _reveal(
             "Not allowed",
             "Personal data is shown unmasked to leaders, reviewers and the assigned officer.",
         )
-    vault = await _vault(request, store)
     shown = []
     for p in state.reported_persons:
         doc = p.model_dump(mode="json", exclude={"sealed", "blind_index"})
@@ -169,7 +143,7 @@ async def get_case(
     case_id: UUID,
     principal: Operator,
     store: Store,
-    request: Request,
+    deps: CaseworkDeps,
     as_of: datetime | None = None,
     reveal: bool = False,
 ) -> JSONResponse:
@@ -177,12 +151,13 @@ async def get_case(
 
     ``reveal=true`` shows reported persons unmasked to allowed roles (the access is recorded).
     """
-    state, _ = await _readable(
+    state, _ = await read_case(
         store, case_id, principal, "case+reveal" if reveal else "case", as_of
     )
     body = case_body(state)
     if reveal:
-        await _reveal(request, store, state, principal, body)
+        assert deps.vault is not None  # opened when the service started
+        await _reveal(deps.vault, store, state, principal, body)
     return _with_etag(body)
 
 
@@ -191,7 +166,7 @@ async def get_timeline(
     case_id: UUID, principal: Operator, store: Store, as_of: datetime | None = None
 ) -> dict[str, Any]:
     """Every event in order with actor, reason and documents; linked cases' events included."""
-    state, records = await _readable(store, case_id, principal, "timeline", as_of)
+    state, records = await read_case(store, case_id, principal, "timeline", as_of)
     entries = _entries(case_id, records)
     for link in state.links:
         _, linked = await load(store, link.case_id, as_of=as_of)
@@ -248,45 +223,20 @@ async def list_cases(
     if not principal.roles & {LEADER, REVIEWER, "auditor"}:
         if SUPERVISOR in principal.roles:
             scope_department = principal.department
-        elif OFFICER in principal.roles:
+        else:  # officers their own; clerks nothing beyond their own
             scope_officer = principal.subject
-        else:
-            scope_officer = principal.subject  # clerks: nothing beyond their own
-    async with store.engine.begin() as conn:
-        rows, next_cursor = await fetch_page(
-            conn,
-            "SELECT state, registered_at, case_id FROM cases",
-            keyset=BY_REGISTRATION,
-            where={
-                "st": ("status = :st", status.value if status else None),
-                "cat": (":cat = ANY(categories)", category),
-                "unit": ("unit = :unit", unit),
-                "off": ("officer = :off", officer),
-                "od": ("overdue = :od", overdue),
-                "sup": ("supervised = :sup", supervised),
-                "sc_off": ("officer = :sc_off", scope_officer),
-                "sc_dep": ("department = :sc_dep", scope_department),
-            },
-            cursor=cursor,
-            limit=limit,
-        )
-        states = [CaseState.model_validate(r["state"]) for r in rows]
-        await record_read(
-            conn, [s.case_id for s in states if s.case_id is not None], principal, "list", None
-        )
+    where = CaseFilter(
+        status, category, unit, officer, overdue, supervised, scope_officer, scope_department
+    )
+    states, next_cursor = await list_register(store, where, principal, cursor, limit)
     return Page[dict[str, Any]](items=[case_body(s) for s in states], next_cursor=next_cursor)
 
 
 @router.get("/cases/{case_id}/reads")
-async def list_reads(case_id: UUID, principal: Operator, store: Store) -> list[dict[str, Any]]:
+async def list_reads(
+    case_id: UUID, principal: Operator, conn: ReadConnection
+) -> list[dict[str, Any]]:
     """Who read this case, when, which view (leaders and auditors)."""
     if not principal.roles & {LEADER, "auditor"}:
         raise Problem(403, "forbidden", "Not allowed", "Leaders and auditors see the read log.")
-    async with store.engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                "SELECT actor, view, as_of, read_at FROM case_reads WHERE case_id = :c ORDER BY id"
-            ),
-            {"c": case_id},
-        )
-        return [dict(r) for r in rows.mappings()]
+    return await queries.reads_of(conn, case_id)

@@ -8,20 +8,18 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 
 from libs.events.contracts.intake import ReportedPerson
 from libs.kit.auth import Principal, require_roles
-from libs.kit.pagination import Keyset, Page, fetch_page
+from libs.kit.pagination import Page
 from libs.kit.problems import Problem
-from libs.kit.service import Store
+from libs.kit.service import ReadConnection
+from services.casework import queries
 from services.casework.domain import ClueStatus
+from services.casework.queries import ClueFilter
 
 router = APIRouter(prefix="/v1", tags=["clues"])
-
-BY_REGISTRATION = Keyset(
-    ("registered_at", "clue_id"), ("timestamptz", "uuid"), (datetime.fromisoformat, UUID)
-)
 
 Operator = Annotated[
     Principal, require_roles("clerk", "supervisor", "investigator", "reviewer", "leader", "auditor")
@@ -59,18 +57,11 @@ def _out(row: RowMapping) -> ClueOut:
 
 
 @router.get("/clues/{clue_id}", response_model=ClueOut)
-async def get_clue(clue_id: UUID, operator: Operator, store: Store, response: Response) -> ClueOut:
+async def get_clue(
+    clue_id: UUID, operator: Operator, conn: ReadConnection, response: Response
+) -> ClueOut:
     """One clue from the ledger; its version goes in ``ETag`` for later commands."""
-    async with store.engine.connect() as conn:
-        row = (
-            (
-                await conn.execute(
-                    text("SELECT * FROM clue_ledger WHERE clue_id = :id"), {"id": clue_id}
-                )
-            )
-            .mappings()
-            .first()
-        )
+    row = await queries.clue(conn, clue_id)
     if row is None:
         raise Problem(404, "not-found", "Not found", f"Clue {clue_id} is not in the ledger (yet).")
     response.headers["ETag"] = f'"{row["version"]}"'
@@ -80,7 +71,7 @@ async def get_clue(clue_id: UUID, operator: Operator, store: Store, response: Re
 @router.get("/clues", response_model=Page[ClueOut])
 async def list_clues(
     operator: Operator,
-    store: Store,
+    conn: ReadConnection,
     status: ClueStatus | None = None,
     category: str | None = None,
     min_repeat_count: Annotated[int | None, Query(ge=1)] = None,
@@ -88,17 +79,7 @@ async def list_clues(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ClueOut]:
     """The ledger, oldest first; filter by status, category, and repeat reports (重复件)."""
-    async with store.engine.connect() as conn:
-        rows, next_cursor = await fetch_page(
-            conn,
-            "SELECT * FROM clue_ledger",
-            keyset=BY_REGISTRATION,
-            where={
-                "st": ("status = :st", status.value if status else None),
-                "cat": (":cat = ANY(categories)", category),
-                "rc": ("repeat_count >= :rc", min_repeat_count),
-            },
-            cursor=cursor,
-            limit=limit,
-        )
+    rows, next_cursor = await queries.clues(
+        conn, ClueFilter(status, category, min_repeat_count), cursor, limit
+    )
     return Page[ClueOut](items=[_out(r) for r in rows], next_cursor=next_cursor)

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import text
 
-from services.casework import scheduler
+from services.casework import jobs
 from tests.conftest import Schemas
 from tests.integration.casework.conftest import LEADER, running
 
@@ -41,7 +41,7 @@ async def test_overdue_notice_appears_exactly_once_across_a_stop_and_restart(
     ) as first:
         case_id = await first.receive(received_at=received)
         schema, intake = first.schema, first.intake
-        await scheduler.run_once(first.store, first.app.state.deps.rules, days["today"])
+        await jobs.run_once(first.store, first.app.state.deps.rules, days["today"])
         assert await _count(first.engine, case_id, APPROACHING) == 1
         assert await _count(first.engine, case_id, OVERDUE) == 0
 
@@ -58,7 +58,7 @@ async def test_overdue_notice_appears_exactly_once_across_a_stop_and_restart(
             today=lambda: days["today"],
         ) as again:
             for _ in range(3):  # several runs of the scheduler, one notice
-                await scheduler.run_once(again.store, again.app.state.deps.rules, days["today"])
+                await jobs.run_once(again.store, again.app.state.deps.rules, days["today"])
             await again.settle()
             case = (await again.http.get(f"/v1/cases/{case_id}", headers=LEADER)).json()
 
@@ -82,7 +82,7 @@ async def test_the_register_lists_overdue_cases(database_url: str, schemas: Sche
     async with running(database_url, schemas) as cw:
         late = await cw.receive(received_at=datetime(2026, 1, 5, tzinfo=UTC))
         await cw.receive(received_at=datetime.now(UTC))
-        await scheduler.run_once(cw.store, cw.app.state.deps.rules, date(2026, 3, 1))
+        await jobs.run_once(cw.store, cw.app.state.deps.rules, date(2026, 3, 1))
         await cw.settle()
 
         overdue = await cw.http.get("/v1/cases", params={"overdue": "true"}, headers=LEADER)

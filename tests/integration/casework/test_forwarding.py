@@ -18,7 +18,7 @@ from libs.events.contracts.intake import (
     ClueMarkedForForwarding,
 )
 from libs.events.store import ANY, Metadata
-from services.casework import scheduler
+from services.casework import jobs
 from services.casework.handlers import make_handler
 from tests.integration.casework.conftest import LEADER, Casework
 
@@ -70,7 +70,7 @@ async def test_a_clue_marked_for_forwarding_leaves_the_disposal_queue_without_a_
     assert "dispose" not in case["allowed_commands"]
     assert clue_id not in [UUID(c["clue_id"]) for c in pending["items"]]
     # Long after the disposal limit would have passed, the scheduler has nothing to say.
-    assert await scheduler.run_once(cw.store, cw.app.state.deps.rules, date(2026, 12, 1)) == 0
+    assert await jobs.run_once(cw.store, cw.app.state.deps.rules, date(2026, 12, 1)) == 0
 
 
 async def test_a_disposal_on_a_clue_awaiting_forwarding_is_refused(cw: Casework) -> None:
@@ -131,7 +131,7 @@ async def test_a_clue_the_clerk_keeps_is_pending_disposal_again_with_the_limit_f
     case = (await cw.http.get(f"/v1/cases/{clue_id}", headers=LEADER)).json()
     assert clue["status"] == "pending_disposal"
     assert case["deadlines"]["clue_disposal"]["due"] == "2026-10-08"
-    assert await scheduler.run_once(cw.store, cw.app.state.deps.rules, date(2026, 10, 12)) == 1
+    assert await jobs.run_once(cw.store, cw.app.state.deps.rules, date(2026, 10, 12)) == 1
 
 
 async def test_a_late_mark_does_not_undo_a_disposal(cw: Casework) -> None:

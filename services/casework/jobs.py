@@ -1,4 +1,4 @@
-"""时限提醒: the deadline scheduler — approaching and overdue notices, escalation.
+"""Casework's scheduled work. 时限提醒: the deadline scheduler — approaching and overdue notices, escalation.
 
 Each run looks at every matter whose next notice day has come (the register keeps it),
 replays the matter's stream, and appends what ``notice_deadlines`` says with event ids
@@ -9,17 +9,15 @@ first run after it comes back.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from sqlalchemy import text
-
 from libs.events.contracts.casework import DeadlineApproaching, DeadlineOverdue
 from libs.events.store import ConcurrencyError, EventStore, Metadata
+from libs.kit.jobs import Job
+from services.casework import queries
 from services.casework.domain import Rules, clue_stream, notice_deadlines
 from services.casework.service import load
 
@@ -34,13 +32,7 @@ def notice_id(deadline_id: str, stage: str) -> UUID:
 async def run_once(store: EventStore, rules: Rules, today: date) -> int:
     """Write every notice due by ``today``; returns how many were written."""
     async with store.engine.connect() as conn:
-        due = (
-            await conn.execute(
-                text("SELECT case_id FROM cases WHERE next_notice <= :d ORDER BY next_notice"),
-                {"d": today},
-            )
-        ).scalars()
-        candidates = list(due)
+        candidates = await queries.due_for_notice(conn, today)
     written = 0
     for case_id in candidates:
         try:
@@ -72,27 +64,11 @@ async def _notice(store: EventStore, rules: Rules, case_id: UUID, today: date) -
     return len(events)
 
 
-async def run(
-    store: EventStore,
-    rules: Rules,
-    today: Callable[[], date],
-    interval: float,
-    stop: asyncio.Event,
-    catch_up: Callable[[], Awaitable[object]] | None = None,
-) -> None:
-    """Run at start (catching up) and then every ``interval`` seconds until ``stop``.
+def deadlines(store: EventStore, rules: Rules, today: Callable[[], date], interval: float) -> Job:
+    """时限提醒 as a job: at start (after the register caught up) and every ``interval`` s."""
 
-    ``catch_up`` brings the case register up to date first, so that a restart sees every
-    deadline recorded before it went down.
-    """
-    while not stop.is_set():
-        try:
-            if catch_up is not None:
-                await catch_up()
-            n = await run_once(store, rules, today())
-            if n:
-                log.info("deadline scheduler wrote %d notice(s)", n)
-        except Exception:
-            log.exception("deadline scheduler failed; will retry")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    async def notices() -> str:
+        n = await run_once(store, rules, today())
+        return f"wrote {n} deadline notice(s)" if n else ""
+
+    return Job("deadline-scheduler", interval, notices, catch_up=True)
