@@ -154,7 +154,7 @@ async def _run(scale: float) -> dict[str, Any]:
                     out["rules_s"] = round(time.perf_counter() - t, 1)
                     out["alerts"] = r.json()["raised"]
                     rule_s = {}
-                    for rule_id in app.state.rule_engine.catalogue:
+                    for rule_id in app.state.deps.catalogue:
                         t = time.perf_counter()
                         r = await http.post(
                             "/v1/rules/run",

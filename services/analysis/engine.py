@@ -19,15 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events.contracts.analysis import AlertLevel, RuleVersionPublished
 from libs.events.store import ANY, NO_STREAM, EventStore, Metadata
+from services.analysis import queries
 from services.analysis.domain.alerts import Hit, OpenAlert, alert_stream, escalate, raise_alert
+from services.analysis.domain.rules import rule_stream
 from services.analysis.rules import CATALOGUE
-from services.analysis.rules.base import (
-    RuleCode,
-    RuleDefaults,
-    RuleVersion,
-    coerce_params,
-    load_defaults,
-)
+from services.analysis.rules.base import RuleCode, RuleDefaults, RuleVersion
 
 ENGINE_ACTOR = "service:analysis"
 
@@ -41,8 +37,27 @@ class RunOutcome:
     by_rule: dict[str, int] = field(default_factory=dict)
 
 
-def rule_stream(rule_id: str) -> str:
-    return f"rule-{rule_id}"
+async def record_version(conn: AsyncConnection, published: RuleVersionPublished) -> None:
+    """A published rule version joins ``rule_versions`` in the transaction that records
+    it: the next run, in this request or the next, uses it."""
+    await conn.execute(
+        text(
+            """INSERT INTO rule_versions (rule_id, version, params, level, category, enabled,
+                                          reason, published_by, published_at)
+               VALUES (:r, :v, CAST(:p AS jsonb), :l, :c, :e, :reason, :by, :at)"""
+        ),
+        {
+            "r": published.rule_id,
+            "v": published.rule_version,
+            "p": json.dumps(published.params, ensure_ascii=False),
+            "l": published.level.value,
+            "c": published.category,
+            "e": published.enabled,
+            "reason": published.reason,
+            "by": published.published_by,
+            "at": published.published_at,
+        },
+    )
 
 
 class Engine:
@@ -53,6 +68,8 @@ class Engine:
         db: AsyncEngine,
         store: EventStore,
         *,
+        defaults: dict[str, RuleDefaults],
+        correlation: dict[str, Any],
         timezone: str = "Asia/Shanghai",
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         catalogue: dict[str, RuleCode] | None = None,
@@ -62,160 +79,45 @@ class Engine:
         self.tz = timezone
         self.clock = clock
         self.catalogue = catalogue or CATALOGUE
-        self.defaults, self.correlation = load_defaults()
+        self.defaults = defaults
+        self.correlation = correlation
 
     # rule versions
 
     async def ensure_defaults(self) -> None:
         """Publish version 1 of every catalogued rule that has none yet (at start)."""
-        async with self.db.begin() as conn:
-            have = {
-                r[0]
-                for r in (await conn.execute(text("SELECT DISTINCT rule_id FROM rule_versions")))
-            }
+        async with self.db.connect() as conn:
+            have = await queries.published_rules(conn)
         for rule_id in self.catalogue:
             if rule_id in have:
                 continue
             d = self.defaults[rule_id]
+            first = RuleVersionPublished(
+                rule_id=rule_id,
+                rule_version=1,
+                params=d.params,
+                level=d.level,
+                category=d.category,
+                enabled=True,
+                reason="shipped defaults (data/rules.json)",
+                published_by=ENGINE_ACTOR,
+                published_at=self.clock(),
+            )
             try:
-                await self._publish(
-                    rule_id,
-                    1,
-                    d.params,
-                    d.level,
-                    d.category,
-                    True,
-                    "shipped defaults (data/rules.json)",
-                    ENGINE_ACTOR,
-                    expected=NO_STREAM,
-                )
+                async with self.db.begin() as conn:
+                    await self.store.append(
+                        rule_stream(rule_id),
+                        [first],
+                        expected_version=NO_STREAM,
+                        meta=Metadata(actor=ENGINE_ACTOR),
+                        conn=conn,
+                    )
+                    await record_version(conn, first)
             except Exception:
                 # Another replica published it first.
                 async with self.db.connect() as conn:
-                    if not await self._version(conn, rule_id):
+                    if not await queries.rule_version(conn, rule_id):
                         raise
-
-    async def _publish(
-        self,
-        rule_id: str,
-        version: int,
-        params: dict[str, Any],
-        level: AlertLevel,
-        category: str,
-        enabled: bool,
-        reason: str,
-        actor: str,
-        *,
-        expected: Any,
-    ) -> RuleVersion:
-        now = self.clock()
-        async with self.db.begin() as conn:
-            await self.store.append(
-                rule_stream(rule_id),
-                [
-                    RuleVersionPublished(
-                        rule_id=rule_id,
-                        rule_version=version,
-                        params=params,
-                        level=level,
-                        category=category,
-                        enabled=enabled,
-                        reason=reason,
-                        published_by=actor,
-                        published_at=now,
-                    )
-                ],
-                expected_version=expected,
-                meta=Metadata(actor=actor),
-                conn=conn,
-            )
-            await conn.execute(
-                text(
-                    """INSERT INTO rule_versions (rule_id, version, params, level, category, enabled,
-                                                  reason, published_by, published_at)
-                       VALUES (:r, :v, CAST(:p AS jsonb), :l, :c, :e, :reason, :by, :at)"""
-                ),
-                {
-                    "r": rule_id,
-                    "v": version,
-                    "p": json.dumps(params, ensure_ascii=False),
-                    "l": level.value,
-                    "c": category,
-                    "e": enabled,
-                    "reason": reason,
-                    "by": actor,
-                    "at": now,
-                },
-            )
-        return RuleVersion(rule_id, version, params, level, category, enabled, reason, actor, now)
-
-    async def publish(
-        self,
-        rule_id: str,
-        *,
-        params: dict[str, Any],
-        level: AlertLevel | None,
-        category: str | None,
-        enabled: bool | None,
-        reason: str,
-        actor: str,
-        expected_version: int | None = None,
-    ) -> RuleVersion:
-        """A new version of a rule's data; past alerts keep the version that raised them."""
-        async with self.db.connect() as conn:
-            current = await self._version(conn, rule_id)
-        assert current is not None
-        if expected_version is not None and expected_version != current.version:
-            from libs.events.store import ConcurrencyError
-
-            raise ConcurrencyError(rule_stream(rule_id), expected_version, current.version)
-        merged = coerce_params(current.params, params)
-        return await self._publish(
-            rule_id,
-            current.version + 1,
-            merged,
-            level or current.level,
-            category or current.category,
-            current.enabled if enabled is None else enabled,
-            reason,
-            actor,
-            expected=current.version,
-        )
-
-    async def _version(
-        self, conn: AsyncConnection, rule_id: str, version: int | None = None
-    ) -> RuleVersion | None:
-        sql = "SELECT * FROM rule_versions WHERE rule_id = :r"
-        if version is not None:
-            sql += " AND version = :v"
-        sql += " ORDER BY version DESC LIMIT 1"
-        row = (await conn.execute(text(sql), {"r": rule_id, "v": version})).mappings().first()
-        return _to_version(row) if row else None
-
-    async def versions(self, conn: AsyncConnection, rule_id: str) -> list[RuleVersion]:
-        """Every version of a rule, newest first."""
-        rows = (
-            await conn.execute(
-                text("SELECT * FROM rule_versions WHERE rule_id = :r ORDER BY version DESC"),
-                {"r": rule_id},
-            )
-        ).mappings()
-        return [_to_version(r) for r in rows]
-
-    async def current(self, conn: AsyncConnection) -> dict[str, RuleVersion]:
-        """The newest version of every rule."""
-        rows = (
-            await conn.execute(
-                text(
-                    """SELECT DISTINCT ON (rule_id) * FROM rule_versions
-                       ORDER BY rule_id, version DESC"""
-                )
-            )
-        ).mappings()
-        return {r["rule_id"]: _to_version(r) for r in rows}
-
-    def describe(self, rule_id: str) -> RuleDefaults:
-        return self.defaults[rule_id]
 
     # runs
 
@@ -237,7 +139,7 @@ class Engine:
         """Run rules (current versions) over ``t0..t1``; only new findings become alerts."""
         outcome = RunOutcome()
         async with self.db.connect() as conn:
-            versions = await self.current(conn)
+            versions = await queries.current_rules(conn)
         touched: set[str] = set()
         for rule_id in rule_ids or list(self.catalogue):
             code = self.catalogue[rule_id]
@@ -393,20 +295,6 @@ class Engine:
                     )
                 escalated += len(events)
         return escalated
-
-
-def _to_version(r: Any) -> RuleVersion:
-    return RuleVersion(
-        rule_id=r["rule_id"],
-        version=r["version"],
-        params=dict(r["params"]),
-        level=AlertLevel(r["level"]),
-        category=r["category"],
-        enabled=r["enabled"],
-        reason=r["reason"],
-        published_by=r["published_by"],
-        published_at=r["published_at"],
-    )
 
 
 def _jsonable(value: Any) -> list[dict[str, Any]]:

@@ -14,9 +14,10 @@ from sqlalchemy import text
 from libs.events.contracts.analysis import AlertLevel
 from libs.events.store import Metadata
 from libs.kit import idempotency
-from libs.kit.pagination import Keyset, Page, fetch_page
+from libs.kit.pagination import Page
 from libs.kit.problems import Problem
-from libs.kit.service import ServiceRuntime
+from libs.kit.service import ReadConnection, ServiceRuntime
+from services.analysis import queries
 from services.analysis.api.deps import Operator, Verifier
 from services.analysis.domain.alerts import (
     FINDING_LABEL,
@@ -26,6 +27,7 @@ from services.analysis.domain.alerts import (
     alert_stream,
     verify,
 )
+from services.analysis.queries import AlertFilter
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
@@ -90,7 +92,7 @@ def _out(row: Any, cls: type[AlertOut] = AlertOut) -> Any:
 @router.get("", response_model=Page[AlertOut])
 async def list_alerts(
     operator: Operator,
-    rt: ServiceRuntime,
+    conn: ReadConnection,
     level: AlertLevel | None = None,
     rule: str | None = None,
     category: str | None = None,
@@ -105,27 +107,8 @@ async def list_alerts(
 ) -> Page[AlertOut]:
     """Alerts by level, rule, category, unit, person, vehicle, finding and the period
     they concern, oldest raised first."""
-    async with rt.engine.connect() as conn:
-        rows, next_cursor = await fetch_page(
-            conn,
-            "SELECT * FROM alerts",
-            keyset=Keyset(
-                ("raised_at", "alert_id"), ("timestamptz", "uuid"), (datetime.fromisoformat, UUID)
-            ),
-            where={
-                "level": ("level = :level", level.value if level else None),
-                "rule": ("rule_id = :rule", rule),
-                "category": ("category = :category", category),
-                "unit": ("unit_code = :unit", unit),
-                "person": ("person_id = :person", person),
-                "plate": ("plate = :plate", plate),
-                "finding": ("finding = :finding", finding),
-                "period_from": ("occurred_on >= :period_from", period_from),
-                "period_to": ("occurred_on <= :period_to", period_to),
-            },
-            cursor=cursor,
-            limit=limit,
-        )
+    where = AlertFilter(level, rule, category, unit, person, plate, finding, period_from, period_to)
+    rows, next_cursor = await queries.alerts(conn, where, cursor, limit)
     return Page[AlertOut](items=[_out(r) for r in rows], next_cursor=next_cursor)
 
 
@@ -141,15 +124,21 @@ async def _load(conn: Any, alert_id: UUID, *, lock: bool = False) -> dict[str, A
         .first()
     )
     if row is None:
-        raise Problem(404, "unknown-alert", "No such alert", f"No alert {alert_id}.")
+        raise unknown_alert(alert_id)
     return dict(row)
 
 
+def unknown_alert(alert_id: UUID) -> Problem:
+    """404: no alert with this id."""
+    return Problem(404, "unknown-alert", "No such alert", f"No alert {alert_id}.")
+
+
 @router.get("/{alert_id}", response_model=AlertDetail)
-async def get_alert(alert_id: UUID, operator: Operator, rt: ServiceRuntime) -> JSONResponse:
+async def get_alert(alert_id: UUID, operator: Operator, conn: ReadConnection) -> JSONResponse:
     """One alert with the evidence rows its rule version found."""
-    async with rt.engine.connect() as conn:
-        row = await _load(conn, alert_id)
+    row = await queries.alert(conn, alert_id)
+    if row is None:
+        raise unknown_alert(alert_id)
     detail = _out(row, AlertDetail)
     return JSONResponse(detail.model_dump(mode="json"), headers={"ETag": f'"{detail.version}"'})
 

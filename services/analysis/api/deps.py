@@ -1,4 +1,4 @@
-"""Dependencies the analysis endpoints share."""
+"""Dependencies the analysis endpoints share: who may call them, and the service's deps."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 
 from libs.kit.auth import Principal, require_roles
 from services.analysis.engine import Engine
+from services.analysis.service import Deps
 
 Operator = Annotated[
     Principal, require_roles("clerk", "supervisor", "investigator", "analyst", "leader", "auditor")
@@ -16,10 +17,16 @@ Analyst = Annotated[Principal, require_roles("analyst", "supervisor")]
 Verifier = Annotated[Principal, require_roles("investigator", "analyst", "supervisor")]
 
 
+def get_deps(request: Request) -> Deps:
+    """Analysis's dependencies (built by ``app.create``)."""
+    deps: Deps = request.app.state.deps
+    return deps
+
+
 def get_engine(request: Request) -> Engine:
-    """The rule engine of this service (built at start)."""
-    engine: Engine = request.app.state.rule_engine
-    return engine
+    """The rule engine of this service (bound at start)."""
+    return get_deps(request).rules
 
 
+AnalysisDeps = Annotated[Deps, Depends(get_deps)]
 RuleEngine = Annotated[Engine, Depends(get_engine)]

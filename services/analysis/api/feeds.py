@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from libs.kit.auth import CurrentPrincipal
-from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
-from libs.kit.service import ServiceRuntime
-from services.analysis.api.deps import Operator, RuleEngine
-from services.analysis.feeds.ingest import (
-    BatchKindMismatch,
-    ingest,
-    previous_report,
-    save_alert_count,
-)
+from libs.kit.service import ReadConnection, Store
+from services.analysis import queries
+from services.analysis.api.deps import AnalysisDeps, Operator
 from services.analysis.feeds.spec import FEEDS, FeedSpec
+from services.analysis.service import take_batch
 
 router = APIRouter(prefix="/v1/feeds", tags=["feeds"])
-log = logging.getLogger(__name__)
 
 BATCH_ID_MAX = 200
 
@@ -83,8 +76,8 @@ async def post_batch(
     batch_id: str,
     request: Request,
     principal: CurrentPrincipal,
-    rt: ServiceRuntime,
-    rules: RuleEngine,
+    store: Store,
+    deps: AnalysisDeps,
     run_rules: bool = True,
 ) -> JSONResponse:
     """Take in one batch of a feed. The batch id makes it idempotent: sending it again
@@ -106,39 +99,17 @@ async def post_batch(
             "Invalid batch id",
             errors=[{"field": "batch_id", "reason": f"1 to {BATCH_ID_MAX} characters"}],
         )
-    fmt = _format(request)
-    encoding = request.headers.get("content-encoding", "").lower()
-    gzipped = True if encoding == "gzip" else None
-    try:
-        report = await ingest(
-            rt.engine,
-            rt.store,
-            spec,
-            batch_id,
-            request.stream(),
-            fmt=fmt,
-            gzipped=gzipped,
-            partner=principal.actor,
-            now=rules.clock(),
-            correlation_id=correlation_id.get() or None,
-        )
-    except BatchKindMismatch as exc:
-        raise Problem(
-            409,
-            "batch-id-reused",
-            "Batch id already used",
-            f"Batch {batch_id!r} was a {exc.kind} batch; use a new batch id.",
-        ) from exc
-    if not report.replayed and run_rules and report.accepted and spec.period:
-        try:
-            outcome = await rules.run_for_feed(spec.kind, report.period_from, report.period_to)
-        except Exception as exc:
-            # The rows are in; a failed rule run is reported and can be re-run.
-            log.exception("rules after batch %s failed", batch_id)
-            report.rules_error = f"{type(exc).__name__}; re-run with POST /v1/rules/run"
-        else:
-            report.alerts_raised = outcome.raised
-        await save_alert_count(rt.engine, report)
+    report = await take_batch(
+        deps,
+        store,
+        spec,
+        batch_id,
+        request.stream(),
+        fmt=_format(request),
+        gzipped=True if request.headers.get("content-encoding", "").lower() == "gzip" else None,
+        partner=principal.actor,
+        run_rules=run_rules,
+    )
     return JSONResponse(
         report.as_dict(),
         status_code=200 if report.replayed else 201,
@@ -148,12 +119,11 @@ async def post_batch(
 
 @router.get("/{kind}/batches/{batch_id}")
 async def get_batch(
-    kind: str, batch_id: str, principal: CurrentPrincipal, rt: ServiceRuntime
+    kind: str, batch_id: str, principal: CurrentPrincipal, conn: ReadConnection
 ) -> dict[str, Any]:
     """The report of a batch taken in before."""
     _spec(kind)
-    async with rt.engine.connect() as conn:
-        done = await previous_report(conn, batch_id)
+    done = await queries.batch(conn, batch_id)
     if done is None or done["kind"] != kind or done["report"] is None:
         raise Problem(404, "unknown-batch", "No such batch", f"No {kind} batch {batch_id!r}.")
     report: dict[str, Any] = done["report"]

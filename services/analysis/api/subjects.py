@@ -9,15 +9,13 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from libs.kit.auth import Principal, require_roles
-from libs.kit.pagination import Keyset, Page, fetch_page
-from libs.kit.service import Store
+from libs.kit.pagination import Page
+from libs.kit.service import ReadConnection
+from services.analysis import queries
+from services.analysis.api.deps import Operator
+from services.analysis.queries import SubjectFilter
 
 router = APIRouter(prefix="/v1", tags=["subjects"])
-
-Operator = Annotated[
-    Principal, require_roles("clerk", "supervisor", "investigator", "analyst", "leader", "auditor")
-]
 
 
 class SubjectOut(BaseModel):
@@ -34,20 +32,14 @@ class SubjectOut(BaseModel):
 @router.get("/subjects", response_model=Page[SubjectOut])
 async def list_subjects(
     operator: Operator,
-    store: Store,
+    conn: ReadConnection,
     name: str | None = None,
     unit: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[SubjectOut]:
     """Subjects by name and/or unit, in key order."""
-    async with store.engine.connect() as conn:
-        rows, next_cursor = await fetch_page(
-            conn,
-            "SELECT * FROM subject_index",
-            keyset=Keyset(("subject_key",), ("text",), (str,)),
-            where={"name": ("name = :name", name), "unit": ("unit = :unit", unit)},
-            cursor=cursor,
-            limit=limit,
-        )
+    rows, next_cursor = await queries.subjects(
+        conn, SubjectFilter(name=name, unit=unit), cursor, limit
+    )
     return Page[SubjectOut](items=[SubjectOut(**r) for r in rows], next_cursor=next_cursor)

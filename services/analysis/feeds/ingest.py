@@ -18,7 +18,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events.contracts.analysis import FeedBatchIngested
-from libs.events.store import ANY, EventStore, Metadata
+from libs.events.store import ANY, EventStore
+from libs.kit.commands import command_metadata
+from libs.kit.refusal import Refused
+from services.analysis import queries
 from services.analysis.feeds.parse import Decoder, RowError, RowReader, check_row
 from services.analysis.feeds.spec import FeedSpec
 
@@ -43,6 +46,15 @@ class BatchReport:
     replayed: bool = False
     alerts_raised: int = 0
     rules_error: str | None = None
+
+    def widen(self, stamp: Any, now: datetime) -> None:
+        """Stretch the batch's period to a row's time (a date counts as its midnight)."""
+        if not isinstance(stamp, datetime):
+            stamp = datetime(stamp.year, stamp.month, stamp.day, tzinfo=now.tzinfo)
+        if self.period_from is None or stamp < self.period_from:
+            self.period_from = stamp
+        if self.period_to is None or stamp > self.period_to:
+            self.period_to = stamp
 
     def reject(self, error: RowError) -> None:
         self.rejected += 1
@@ -76,25 +88,12 @@ class BatchReport:
         return r
 
 
-async def previous_report(conn: AsyncConnection, batch_id: str) -> dict[str, Any] | None:
-    """The stored answer for a batch id already taken in (with its kind)."""
-    row = (
-        await conn.execute(
-            text("SELECT kind, report FROM feed_batches WHERE batch_id = :b"), {"b": batch_id}
-        )
-    ).first()
-    if row is None:
-        return None
-    return {"kind": row.kind, "report": row.report}
-
-
 async def _driver(conn: AsyncConnection) -> Any:
     raw = await conn.get_raw_connection()
     return raw.driver_connection
 
 
 async def ingest(
-    engine: AsyncEngine,
     store: EventStore,
     spec: FeedSpec,
     batch_id: str,
@@ -104,11 +103,9 @@ async def ingest(
     gzipped: bool | None,
     partner: str,
     now: datetime,
-    correlation_id: str | None = None,
 ) -> BatchReport:
     """Take in a batch, or return the report of the batch with this id taken in before."""
-    report = BatchReport(batch_id, spec.kind)
-    async with engine.begin() as conn:
+    async with store.engine.begin() as conn:
         # The batch id is claimed first: a concurrent retry waits here, then replays.
         claimed = (
             await conn.execute(
@@ -120,67 +117,11 @@ async def ingest(
             )
         ).first()
         if claimed is None:
-            done = await previous_report(conn, batch_id)
-            assert done is not None
-            if done["kind"] != spec.kind:
-                raise BatchKindMismatch(done["kind"])
-            old = BatchReport.from_dict(done["report"])
-            old.replayed = True
-            return old
-        driver = await _driver(conn)
-        staging = f"staging_{spec.table}"
-        await driver.execute(
-            f"CREATE TEMP TABLE {staging} (LIKE {spec.table} INCLUDING DEFAULTS) ON COMMIT DROP"
-        )
-        plates: set[str] = set()
-        if any(f.check == "known_plate" for f in spec.fields):
-            plates = {r[0] for r in await driver.fetch("SELECT plate FROM vehicles")}
-        columns = [f.name for f in spec.fields] + ["batch_id"]
-        period_i = [f.name for f in spec.fields].index(spec.period) if spec.period else None
-        decoder, reader = Decoder(gzipped), RowReader(fmt)
-        chunk: list[tuple[Any, ...]] = []
-
-        async def flush() -> None:
-            if chunk:
-                await driver.copy_records_to_table(staging, records=chunk, columns=columns)
-                chunk.clear()
-
-        async def take(lines: list[str]) -> None:
-            for row_no, raw in reader.rows(lines):
-                report.received += 1
-                checked = raw if isinstance(raw, RowError) else check_row(spec, row_no, raw, plates)
-                if isinstance(checked, RowError):
-                    report.reject(checked)
-                    continue
-                if period_i is not None:
-                    stamp = checked[period_i]
-                    if not isinstance(stamp, datetime):
-                        stamp = datetime(stamp.year, stamp.month, stamp.day, tzinfo=now.tzinfo)
-                    if report.period_from is None or stamp < report.period_from:
-                        report.period_from = stamp
-                    if report.period_to is None or stamp > report.period_to:
-                        report.period_to = stamp
-                chunk.append((*checked, batch_id))
-            if len(chunk) >= CHUNK_ROWS:
-                await flush()
-
-        async for piece in body:
-            await take(decoder.feed(piece))
-        await take(decoder.finish())
-        await flush()
-        cols = ", ".join(f'"{c}"' for c in columns)
-        # The same key twice inside one batch: DO NOTHING skips the later row too.
-        status = await driver.execute(
-            f"INSERT INTO {spec.table} ({cols}) SELECT {cols} FROM {staging} ON CONFLICT DO NOTHING"
-        )
-        report.accepted = int(status.split()[-1])
-        report.duplicates = report.received - report.rejected - report.accepted
+            return await _replay(conn, spec, batch_id)
+        report = await _copy_rows(conn, spec, batch_id, body, gzipped, fmt, now)
         await conn.execute(
             text("UPDATE feed_batches SET report = CAST(:r AS jsonb) WHERE batch_id = :b"),
             {"r": json.dumps(report.as_dict(), ensure_ascii=False), "b": batch_id},
-        )
-        meta = Metadata(
-            actor=partner, **({"correlation_id": correlation_id} if correlation_id else {})
         )
         await store.append(
             f"feed-{spec.kind}",
@@ -199,9 +140,76 @@ async def ingest(
                 )
             ],
             expected_version=ANY,
-            meta=meta,
+            meta=command_metadata(partner),
             conn=conn,
         )
+    return report
+
+
+async def _replay(conn: AsyncConnection, spec: FeedSpec, batch_id: str) -> BatchReport:
+    done = await queries.batch(conn, batch_id)
+    assert done is not None
+    if done["kind"] != spec.kind:
+        raise BatchKindMismatch(batch_id, done["kind"])
+    old = BatchReport.from_dict(done["report"])
+    old.replayed = True
+    return old
+
+
+async def _copy_rows(
+    conn: AsyncConnection,
+    spec: FeedSpec,
+    batch_id: str,
+    body: AsyncIterator[bytes],
+    gzipped: bool | None,
+    fmt: str,
+    now: datetime,
+) -> BatchReport:
+    """Check the body's rows, COPY the good ones in chunks through a staging table, and
+    move them over skipping rows already held; the report counts every row."""
+    report = BatchReport(batch_id, spec.kind)
+    driver = await _driver(conn)
+    staging = f"staging_{spec.table}"
+    await driver.execute(
+        f"CREATE TEMP TABLE {staging} (LIKE {spec.table} INCLUDING DEFAULTS) ON COMMIT DROP"
+    )
+    plates: set[str] = set()
+    if any(f.check == "known_plate" for f in spec.fields):
+        plates = {r[0] for r in await driver.fetch("SELECT plate FROM vehicles")}
+    columns = [f.name for f in spec.fields] + ["batch_id"]
+    period_i = [f.name for f in spec.fields].index(spec.period) if spec.period else None
+    decoder, reader = Decoder(gzipped), RowReader(fmt)
+    chunk: list[tuple[Any, ...]] = []
+
+    async def flush() -> None:
+        if chunk:
+            await driver.copy_records_to_table(staging, records=chunk, columns=columns)
+            chunk.clear()
+
+    async def take(lines: list[str]) -> None:
+        for row_no, raw in reader.rows(lines):
+            report.received += 1
+            checked = raw if isinstance(raw, RowError) else check_row(spec, row_no, raw, plates)
+            if isinstance(checked, RowError):
+                report.reject(checked)
+                continue
+            if period_i is not None:
+                report.widen(checked[period_i], now)
+            chunk.append((*checked, batch_id))
+        if len(chunk) >= CHUNK_ROWS:
+            await flush()
+
+    async for piece in body:
+        await take(decoder.feed(piece))
+    await take(decoder.finish())
+    await flush()
+    cols = ", ".join(f'"{c}"' for c in columns)
+    # The same key twice inside one batch: DO NOTHING skips the later row too.
+    status = await driver.execute(
+        f"INSERT INTO {spec.table} ({cols}) SELECT {cols} FROM {staging} ON CONFLICT DO NOTHING"
+    )
+    report.accepted = int(status.split()[-1])
+    report.duplicates = report.received - report.rejected - report.accepted
     return report
 
 
@@ -214,9 +222,14 @@ async def save_alert_count(engine: AsyncEngine, report: BatchReport) -> None:
         )
 
 
-class BatchKindMismatch(Exception):
+class BatchKindMismatch(Refused):
     """The batch id was already used for another feed kind."""
 
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
+    def __init__(self, batch_id: str, kind: str) -> None:
+        super().__init__(
+            "batch-id-reused",
+            f"Batch {batch_id!r} was a {kind} batch; use a new batch id.",
+            kind="conflict",
+            title="Batch id already used",
+        )
+        self.batch_kind = kind

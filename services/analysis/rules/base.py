@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from libs.events.contracts.analysis import AlertLevel
+from libs.kit.refusal import Refused
 
 DEFAULTS_FILE = Path(__file__).resolve().parents[1] / "data" / "rules.json"
 
@@ -70,12 +71,16 @@ def load_defaults(path: Path = DEFAULTS_FILE) -> tuple[dict[str, RuleDefaults], 
     return rules, doc["correlation"]
 
 
-class ParamError(ValueError):
+class ParamError(Refused):
     """A parameter change that does not fit the rule."""
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
+        super().__init__(
+            "validation-error",
+            f"{field}: {reason}",
+            field=field,
+            title="The parameters are not valid",
+        )
         self.reason = reason
 
 

@@ -1,0 +1,19 @@
+"""Analysis's own settings (``ZF_ANALYSIS_*``)."""
+
+from __future__ import annotations
+
+from libs.kit.settings import ServiceSettings, settings_class
+
+
+class AnalysisSettings(ServiceSettings):
+    """Analysis's own settings."""
+
+    timezone: str = "Asia/Shanghai"
+    """The county's time zone: holidays, working hours and months are local."""
+    sweep_interval_seconds: float = 600.0
+    """How often rules over data that arrives as events (12345 orders) re-run; 0 = never."""
+    sweep_days: int = 62
+    """How far back the sweep looks."""
+
+
+Settings = settings_class("analysis", base=AnalysisSettings)

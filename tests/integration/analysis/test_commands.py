@@ -1,0 +1,84 @@
+"""Analysis's commands on the shared pipeline: rule versions pinned by If-Match, refusals
+as problems, a batch id used for another feed."""
+
+from __future__ import annotations
+
+from tests.conftest import Schemas
+from tests.integration.analysis.support import running
+
+RULE = "/v1/rules/fuel.over_tank/versions"
+
+
+async def test_a_rule_version_pinned_to_a_stale_version_is_refused_with_the_current_one(
+    database_url: str, schemas: Schemas
+) -> None:
+    async with running(database_url, schemas) as analysis:
+        change = {"params": {"capacity_ratio": 1.1}, "reason": "油箱余量"}
+        first = await analysis.http.post(
+            RULE, json=change, headers={**analysis.analyst, "If-Match": '"1"'}
+        )
+        stale = await analysis.http.post(
+            RULE, json=change, headers={**analysis.analyst, "If-Match": '"1"'}
+        )
+        unpinned = await analysis.http.post(RULE, json=change, headers=analysis.analyst)
+
+        assert first.status_code == 201, first.text
+        assert first.json()["version"] == 2 and first.headers["ETag"] == '"2"'
+        assert first.json()["params"]["capacity_ratio"] == 1.1
+        assert stale.status_code == 409
+        assert stale.json()["type"] == "/problems/stale-version"
+        assert stale.json()["current_version"] == 2
+        assert unpinned.status_code == 201 and unpinned.json()["version"] == 3
+        history = await analysis.http.get(RULE, headers=analysis.analyst)
+        assert [v["version"] for v in history.json()] == [3, 2, 1]
+
+
+async def test_refusals_of_rule_commands_name_the_rule_or_the_field(
+    database_url: str, schemas: Schemas
+) -> None:
+    async with running(database_url, schemas) as analysis:
+        unknown = await analysis.http.post(
+            "/v1/rules/fuel.nope/versions", json={"reason": "x"}, headers=analysis.analyst
+        )
+        category = await analysis.http.post(
+            RULE, json={"category": "weather", "reason": "x"}, headers=analysis.analyst
+        )
+        bad_etag = await analysis.http.post(
+            RULE, json={"reason": "x"}, headers={**analysis.analyst, "If-Match": "v1"}
+        )
+        run = await analysis.http.post(
+            "/v1/rules/run",
+            json={
+                "period_from": "2026-03-01T00:00:00+08:00",
+                "period_to": "2026-03-02T00:00:00+08:00",
+                "rules": ["fuel.nope"],
+            },
+            headers=analysis.analyst,
+        )
+
+        assert unknown.status_code == 404
+        assert unknown.json()["type"] == "/problems/unknown-rule"
+        assert unknown.json()["detail"] == "'fuel.nope' is not a rule."
+        assert category.status_code == 422
+        assert category.json()["errors"][0]["field"] == "category"
+        assert bad_etag.status_code == 400
+        assert run.status_code == 404 and run.json()["type"] == "/problems/unknown-rule"
+
+
+async def test_a_batch_id_used_for_another_feed_is_refused(
+    database_url: str, schemas: Schemas
+) -> None:
+    async with running(database_url, schemas) as analysis:
+        await analysis.send(
+            "units", '{"unit_code":"U001","name":"青山县财政局"}\n'.encode(), batch_id="b-1"
+        )
+
+        reused = await analysis.send(
+            "holidays",
+            b'{"day":"2026-10-01","name":"x","kind":"holiday"}\n',
+            batch_id="b-1",
+            expect=409,
+        )
+
+        assert reused["type"] == "/problems/batch-id-reused"
+        assert reused["detail"] == "Batch 'b-1' was a units batch; use a new batch id."
