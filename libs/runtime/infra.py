@@ -158,7 +158,8 @@ class EmbeddedBroker:
     def stop(self) -> None:
         """Stop the broker; returns once its port is closed (free to start again on it).
 
-        Everything it held is gone.
+        Everything it held is gone. Past ``STOP_WITHIN`` with the port still open, it logs
+        a warning and returns.
         """
         started = self.process is not None
         if self.process is not None and self.process.poll() is None:
@@ -175,9 +176,10 @@ class EmbeddedBroker:
         if self._log not in (None, subprocess.DEVNULL):
             self._log.close()
         # Killed rather than ended, the broker (a SIGKILL from its dead lifeline) may still
-        # be closing its sockets: a restart now would find its port taken and move.
+        # be closing its sockets: a restart now would find its port taken and move. Only a
+        # warning past the deadline: callers stop it in cleanup that must go on (PostgreSQL).
         if started and not port_closes(self.port, STOP_WITHIN):
-            raise RuntimeError(f"the stopped broker's port {self.port} still accepts connections")
+            log.warning("the stopped broker's port %s still accepts connections", self.port)
 
 
 async def ensure_database(server_url: str, database: str) -> str:
