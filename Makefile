@@ -36,7 +36,7 @@ e2e: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs
+	$(BIN)/mypy libs zhengfeng
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -45,8 +45,8 @@ from libs.events import kafka
 from libs.events.projections import Projection, ProjectionRunner
 from libs.events.store import START, EventStore
 from libs.kit.db import make_engine
-from libs.runtime.cli import SERVICES
 from tests.e2e.conftest import Platform
+from zhengfeng.cli import SERVICES
 
 progress = Console(stderr=True)
 

@@ -85,7 +85,7 @@ class Platform:
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run ``zhengfeng <args>`` against this platform; stdout and stderr captured."""
         result = subprocess.run(
-            [sys.executable, "-m", "libs.runtime", *args],
+            [sys.executable, "-m", "zhengfeng", *args],
             env=self.env,
             cwd=ROOT,
             capture_output=True,
@@ -106,7 +106,7 @@ class Platform:
         # Under a lifeline: a killed test run (or bench) leaves no service running.
         self._close_lifeline(service)
         self.processes[service], self._lifelines[service] = popen_owned(
-            [sys.executable, "-m", "libs.runtime", "serve", service],
+            [sys.executable, "-m", "zhengfeng", "serve", service],
             env=self.env,
             cwd=ROOT,
             stdout=log,

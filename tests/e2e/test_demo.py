@@ -26,7 +26,7 @@ def demo_run(platform: Platform, tmp_path_factory: pytest.TempPathFactory) -> di
     data_dir = tmp_path_factory.mktemp("demo")
     story_path = data_dir / "story.json"
     result = subprocess.run(
-        [sys.executable, "-m", "libs.runtime", "demo", "--data-dir", str(data_dir),
+        [sys.executable, "-m", "zhengfeng", "demo", "--data-dir", str(data_dir),
          "--seed", "7", "--run", "T1", "--summary-json", str(story_path)],
         env={**platform.env, "COLUMNS": "200"},
         cwd=ROOT,
@@ -179,7 +179,7 @@ def test_a_second_round_on_the_same_platform_adds_a_new_round_without_duplicates
     assert demo_run["result"].returncode == 0
     data_dir = Path(demo_run["data_dir"])
     again = subprocess.run(
-        [sys.executable, "-m", "libs.runtime", "demo", "--data-dir", str(data_dir),
+        [sys.executable, "-m", "zhengfeng", "demo", "--data-dir", str(data_dir),
          "--seed", "7", "--run", "T2", "--summary-json", str(data_dir / "story2.json")],
         env={**platform.env, "COLUMNS": "200"},
         cwd=ROOT,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from libs.runtime.cli import app
+from zhengfeng.cli import app
 
 runner = CliRunner()
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from libs.events import taxonomy
-from libs.runtime.demo.setup import Session, eventually
+from zhengfeng.demo.setup import Session, eventually
 
 LEVELS = {"red": "红", "yellow": "黄", "green": "绿"}
 INQUIRY_STATUS = {"open": "调查中", "concluded": "已办结"}

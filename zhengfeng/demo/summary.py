@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from libs.runtime.demo.acts import Story
-from libs.runtime.demo.setup import Session
+from zhengfeng.demo.acts import Story
+from zhengfeng.demo.setup import Session
 
 
 def events_in_store(s: Session, service: str) -> int:

@@ -62,7 +62,7 @@ def up(
     ] = False,
 ) -> None:
     """Run the whole platform: infrastructure, migrations, topics, the four services."""
-    from libs.runtime.up import run_platform
+    from zhengfeng.up import run_platform
 
     raise typer.Exit(
         run_platform(data_dir=data_dir, demo=demo, broker_port=broker_port, scenario=scenario)
@@ -85,7 +85,7 @@ def demo(
     ] = None,
 ) -> None:
     """Play a county's scenario through the running platform's APIs (start it with `up`)."""
-    from libs.runtime.demo import run_demo
+    from zhengfeng.demo import run_demo
 
     raise typer.Exit(
         run_demo(

@@ -42,7 +42,7 @@ DEMO_OPERATOR = "demo-clerk"
 
 def _zhengfeng(*args: str, env: dict[str, str], capture: bool = False) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "libs.runtime", *args],
+        [sys.executable, "-m", "zhengfeng", *args],
         env=env,
         check=True,
         text=True,
@@ -208,7 +208,7 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int, scenario: bool
         _zhengfeng("migrate", env=env)
         for service in kafka.SERVICES:
             children.append(
-                subprocess.Popen([sys.executable, "-m", "libs.runtime", "serve", service], env=env)
+                subprocess.Popen([sys.executable, "-m", "zhengfeng", "serve", service], env=env)
             )
         deadline = time.monotonic() + 60
         for service in kafka.SERVICES:
@@ -218,7 +218,7 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int, scenario: bool
         if demo:
             _demo(creds)
         if scenario:
-            from libs.runtime.demo import run_demo
+            from zhengfeng.demo import run_demo
 
             try:
                 run_demo(data_dir=data_dir)

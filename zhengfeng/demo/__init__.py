@@ -20,8 +20,8 @@ from typing import Any
 
 from rich.console import Console
 
-from libs.runtime.demo import acts
-from libs.runtime.demo.setup import (
+from zhengfeng.demo import acts
+from zhengfeng.demo.setup import (
     SERVICES,
     DemoError,
     Session,
@@ -30,7 +30,7 @@ from libs.runtime.demo.setup import (
     platform_is_up,
     service_url,
 )
-from libs.runtime.demo.summary import print_summary
+from zhengfeng.demo.summary import print_summary
 
 ACTS: list[tuple[str, Callable[..., None]]] = [
     ("第一幕  部门移送线索（审计、税务、公安）与转办", acts.partners_transfer),

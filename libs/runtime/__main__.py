@@ -1,3 +1,0 @@
-from libs.runtime.cli import main
-
-main()

@@ -1,0 +1,3 @@
+from zhengfeng.cli import main
+
+main()
