@@ -9,7 +9,7 @@ import pytest
 
 from services.intake import app as intake_app
 from tests.conftest import Schemas
-from tests.integration.test_api import Intake, intake_settings, migrated_schema
+from tests.integration.fixtures import Intake, intake_settings, migrated_schema
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,8 +19,6 @@ import httpx
 import jwt
 import pytest
 import uvicorn
-from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.kit.issuer import Credentials, create_client
@@ -29,99 +27,15 @@ from libs.kit.problems import PROBLEM_JSON
 from services.casework import app as casework_app
 from services.intake import app as intake_app
 from tests.conftest import Schemas
+from tests.integration.fixtures import (
+    Intake,
+    eventually,
+    intake_settings,
+    migrated_schema,
+    transfer,
+)
 
 CLUE_RECEIVED = "zhengfeng.intake.clue_received"
-
-
-def transfer(reference: str = "SJ-2026-0042", **overrides: Any) -> dict[str, Any]:
-    """A clue transfer body as a partner department sends it."""
-    body: dict[str, Any] = {
-        "reference": reference,
-        "reported_persons": [{"name": "王五", "unit": "某县财政局", "post": "副局长"}],
-        "categories": ["violation_gifts"],
-        "narrative": "审计发现其在节日期间收受管理服务对象购物卡。",
-    }
-    body.update(overrides)
-    return body
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], what: str, *, timeout: float = 10.0
-) -> Any:
-    """Poll ``check`` until it returns something truthy; fail naming ``what``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not (result := await check()):
-        if loop.time() > deadline:
-            raise AssertionError(f"gave up after {timeout:.0f}s waiting for {what}")
-        await asyncio.sleep(0.05)
-    return result
-
-
-@dataclass
-class Intake:
-    """A running intake app, a client for it, and an engine on its schema."""
-
-    app: FastAPI
-    http: httpx.AsyncClient
-    engine: AsyncEngine
-
-    async def partner(
-        self, department: str = "audit", scopes: tuple[str, ...] = ("clue:transfer",)
-    ) -> Credentials:
-        return await create_client(
-            self.engine,
-            kind="partner",
-            name=f"{department} bureau",
-            department=department,
-            scopes=list(scopes),
-        )
-
-    async def operator(self, *roles: str) -> Credentials:
-        return await create_client(
-            self.engine, kind="operator", name="张三", roles=list(roles) or ["clerk"]
-        )
-
-    async def token(self, client: Credentials, **form: str) -> str:
-        response = await self.http.post(
-            "/oauth/token",
-            data={
-                "grant_type": "client_credentials",
-                "client_id": client.client_id,
-                "client_secret": client.client_secret,
-                **form,
-            },
-        )
-        assert response.status_code == 200, response.text
-        return str(response.json()["access_token"])
-
-    async def bearer(self, client: Credentials) -> dict[str, str]:
-        return {"Authorization": f"Bearer {await self.token(client)}"}
-
-    async def events(self) -> list[Any]:
-        async with self.engine.connect() as conn:
-            result = await conn.execute(
-                text(
-                    "SELECT type, stream_id, correlation_id, actor FROM events"
-                    " ORDER BY global_position"
-                )
-            )
-            return list(result.all())
-
-    async def count(self, table: str) -> int:
-        async with self.engine.connect() as conn:
-            return int((await conn.execute(text(f"SELECT count(*) FROM {table}"))).scalar_one())
-
-
-def intake_settings(database_url: str, schema: str) -> Any:
-    return intake_app.Settings(
-        database_url=database_url, db_schema=schema, kafka_bootstrap_servers=""
-    )
-
-
-async def migrated_schema(schemas: Schemas, service: str) -> tuple[AsyncEngine, str]:
-    engine = await schemas.migrated(service)
-    return engine, schemas.created[-1]
 
 
 async def decode(intake: Intake, token: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.events.store import EventStore
 from services.accountability import app as accountability_app
 from tests.conftest import Schemas
-from tests.integration.test_api import eventually as poll_until
+from tests.integration.fixtures import eventually as poll_until
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 KID = "accountability-test"

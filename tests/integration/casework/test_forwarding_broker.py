@@ -22,9 +22,9 @@ from services.casework import app as casework_app
 from services.intake import app as intake_app
 from tests.conftest import Schemas, unique
 from tests.integration.casework.conftest import LEADER, _jwks
+from tests.integration.fixtures import Intake, eventually
 from tests.integration.intake.conftest import resident_id, transfer
 from tests.integration.intake.test_personal_data import operator_auth
-from tests.integration.test_api import Intake, eventually
 
 
 @dataclass

@@ -19,9 +19,9 @@ from services.casework.domain import clue_stream
 from services.intake import app as intake_app
 from tests.conftest import Schemas, unique
 from tests.integration.casework.conftest import LEADER, Casework, running
+from tests.integration.fixtures import Intake, eventually
 from tests.integration.intake.conftest import transfer
 from tests.integration.intake.test_personal_data import operator_auth
-from tests.integration.test_api import Intake, eventually
 
 
 def _merged(clue_id: UUID, count: int, *, person: tuple[str, str] = ("钱七", "某镇政府")) -> Any:

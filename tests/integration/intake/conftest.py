@@ -12,7 +12,7 @@ import pytest
 from services.intake import app as intake_app
 from services.intake.domain import check_character
 from tests.conftest import Schemas, unique
-from tests.integration.test_api import Intake
+from tests.integration.fixtures import Intake
 
 
 def resident_id(body: str = "32010219800101123") -> str:

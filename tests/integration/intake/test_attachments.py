@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import text
 
 from libs.kit.problems import PROBLEM_JSON
+from tests.integration.fixtures import Intake
 from tests.integration.intake.conftest import transfer
-from tests.integration.test_api import Intake
 
 PDF = b"%PDF-1.7\n" + b"0123456789" * 500
 

@@ -17,10 +17,10 @@ from libs.kit.issuer import create_client
 from libs.kit.pagination import encode_cursor
 from services.intake.domain import clue_stream
 from services.intake.projections import ClueDeskProjection
+from tests.integration.fixtures import Intake
 from tests.integration.intake.conftest import resident_id, transfer
 from tests.integration.intake.test_personal_data import operator_auth
 from tests.integration.intake.test_public_reports import report
-from tests.integration.test_api import Intake
 
 
 async def _operator(intake: Intake, name: str, role: str) -> tuple[str, dict[str, str]]:

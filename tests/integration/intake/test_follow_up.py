@@ -11,8 +11,8 @@ from libs.events.contracts.casework import CaseFiled, ClueDisposed, DisposalMeth
 from libs.events.store import ANY, EventStore, Metadata
 from services.intake.handlers import make_handler
 from tests.conftest import Schemas
+from tests.integration.fixtures import Intake
 from tests.integration.intake.conftest import transfer
-from tests.integration.test_api import Intake
 
 AT = datetime(2026, 3, 2, 9, tzinfo=UTC)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from libs.kit.issuer import create_client
+from tests.integration.fixtures import Intake
 from tests.integration.intake.conftest import resident_id
-from tests.integration.test_api import Intake
 
 
 def order(number: str = "GD20260301001", **overrides: Any) -> dict[str, Any]:

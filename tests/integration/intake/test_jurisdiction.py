@@ -23,9 +23,9 @@ from services.intake import app as intake_app
 from services.intake import scheduler
 from tests.conftest import Schemas, unique
 from tests.factories import namesake_id_number
+from tests.integration.fixtures import Intake, eventually
 from tests.integration.intake.conftest import transfer
 from tests.integration.intake.test_personal_data import operator_auth
-from tests.integration.test_api import Intake, eventually
 
 MARKED = "zhengfeng.intake.clue_marked_for_forwarding"
 UNDETERMINED = "zhengfeng.intake.clue_jurisdiction_undetermined"

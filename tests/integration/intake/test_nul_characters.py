@@ -6,9 +6,9 @@ which refuses NUL in text, and answered 500.
 
 from __future__ import annotations
 
+from tests.integration.fixtures import Intake
 from tests.integration.intake.conftest import transfer
 from tests.integration.intake.test_personal_data import operator_auth
-from tests.integration.test_api import Intake
 
 
 def _names_the_field(response, field: str) -> None:  # type: ignore[no-untyped-def]

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from libs.events import pii
+from tests.integration.fixtures import Intake
 from tests.integration.intake.conftest import resident_id, transfer
-from tests.integration.test_api import Intake
 from zhengfeng.cli import app as cli
 
 ID_NUMBER = resident_id()

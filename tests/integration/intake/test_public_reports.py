@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from tests.integration.fixtures import Intake
 from tests.integration.intake.test_personal_data import operator_auth
-from tests.integration.test_api import Intake
 
 SECRET = "qingshan-yijiu-2026"
 

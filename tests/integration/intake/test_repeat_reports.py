@@ -10,10 +10,10 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from libs.kit.issuer import create_client
+from tests.integration.fixtures import Intake, eventually
 from tests.integration.intake.conftest import resident_id, transfer
 from tests.integration.intake.test_personal_data import operator_auth
 from tests.integration.intake.test_public_reports import report
-from tests.integration.test_api import Intake, eventually
 from zhengfeng.cli import app as cli
 
 OTHER_ID = resident_id("11010519491231002")

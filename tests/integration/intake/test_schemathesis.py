@@ -33,9 +33,9 @@ from libs.events.asyncapi import FEED_SCOPE
 from libs.kit.issuer import create_client
 from services.intake import app as intake_app
 from tests.conftest import Schemas, unique
+from tests.integration.fixtures import eventually
 from tests.integration.intake.conftest import transfer
 from tests.integration.intake.test_public_reports import SECRET, report
-from tests.integration.test_api import eventually
 
 EXAMPLES = int(os.environ.get("ZF_SCHEMATHESIS_EXAMPLES", "25"))
 """Generated calls per operation and mode (valid, invalid); raise it for a deeper run."""

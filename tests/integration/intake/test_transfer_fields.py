@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from libs.kit.problems import PROBLEM_JSON
+from tests.integration.fixtures import Intake
 from tests.integration.intake.conftest import resident_id, transfer
-from tests.integration.test_api import Intake
 
 
 async def _partner(intake: Intake, department: str = "audit") -> dict[str, str]:

@@ -13,7 +13,7 @@ from libs.events.contracts.intake import ClueReceived
 from libs.events.store import ANY, EventStore, Metadata
 from libs.kit.issuer import create_client
 from libs.kit.problems import PROBLEM_JSON
-from tests.integration.test_api import Intake, transfer
+from tests.integration.fixtures import Intake, transfer
 
 
 async def subscriber(intake: Intake) -> dict[str, str]:
