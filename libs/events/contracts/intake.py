@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,28 +51,52 @@ class AttachmentRef(BaseModel):
     name: str
 
 
-@registry.register
-class ClueReceived(Event):
-    """线索已接收: a clue entered the commission through intake."""
+class ClueContent(BaseModel):
+    """线索内容: what a clue says — whom it is about, what they did, when and where.
 
-    type_name = "zhengfeng.intake.clue_received"
-    version = 3
+    The one list of a clue's content fields. The events that carry a clue
+    (``ClueReceived``, ``ClueMerged``), intake's commands and its answers take their
+    fields from here, and a merge or a split passes them on whole (``content_fields``),
+    so a field added here goes wherever the clue goes. A new field needs a default:
+    events stored before it must still parse.
+    """
 
-    clue_id: UUID
-    clue_number: str
-    source_kind: str
-    source_department: str | None = None
-    source_reference: str | None = None
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
     reported_persons: list[ReportedPerson]
     categories: list[str]
     narrative: str
-    received_at: datetime
     urgency: str = "normal"
     """normal 一般 / urgent 紧急 / very_urgent 特急."""
     occurred_from: date | None = None
     occurred_to: date | None = None
     place: str | None = None
     attachments: list[AttachmentRef] = Field(default_factory=list)
+
+    def content_fields(self) -> dict[str, Any]:
+        """The clue's content by field name, values as they are: to build another model
+        that carries the same content (``ClueMerged(**received.content_fields(), ...)``)."""
+        return {name: getattr(self, name) for name in ClueContent.model_fields}
+
+
+class _ClueReceivedHead(Event):
+    # ClueReceived's fields before its content: pydantic orders fields from the last base
+    # to the class itself, so the published schema keeps its order of required fields.
+    clue_id: UUID
+    clue_number: str
+    source_kind: str
+    source_department: str | None = None
+    source_reference: str | None = None
+
+
+@registry.register
+class ClueReceived(ClueContent, _ClueReceivedHead):
+    """线索已接收: a clue entered the commission through intake."""
+
+    type_name = "zhengfeng.intake.clue_received"
+    version = 3
+
+    received_at: datetime
 
 
 @registry.upcaster(ClueReceived.type_name, from_version=1)
@@ -124,7 +149,7 @@ class HotlineOrderUpdated(Event):
 
 
 @registry.register
-class ClueMerged(Event):
+class ClueMerged(Event, ClueContent):
     """重复件: a new report of the same matter was merged into an existing clue.
 
     Recorded on the existing clue's stream. Besides the count, it keeps the repeat report
@@ -154,15 +179,11 @@ class ClueMerged(Event):
     """Why it is the same matter: ``id_number`` / ``name_unit``, and the shared categories."""
     overlapping_categories: list[str] = Field(default_factory=list)
     rules_version: str = ""
+    received_at: datetime | None = None
+    # As first published, a merge may leave these out (the rest of the content has defaults).
     reported_persons: list[ReportedPerson] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     narrative: str = ""
-    urgency: str = "normal"
-    received_at: datetime | None = None
-    occurred_from: date | None = None
-    occurred_to: date | None = None
-    place: str | None = None
-    attachments: list[AttachmentRef] = Field(default_factory=list)
 
 
 @registry.register

@@ -19,20 +19,9 @@ def clue_stream(clue_id: UUID) -> str:
 
 
 def clue_fields(received: ClueReceived) -> dict[str, Any]:
-    """What casework's ledger takes from intake's ``ClueReceived``."""
-    return received.model_dump(
-        include={
-            "clue_id",
-            "clue_number",
-            "source_kind",
-            "source_department",
-            "source_reference",
-            "reported_persons",
-            "categories",
-            "narrative",
-            "received_at",
-        }
-    )
+    """What casework's ledger takes from intake's ``ClueReceived``: what ``ClueRegistered``
+    records of it (everything but the ledger's own status)."""
+    return received.model_dump(include=set(ClueRegistered.model_fields) - {"status"})
 
 
 def register_clue(history: list[Event], received: ClueReceived) -> list[Event]:

@@ -7,14 +7,13 @@ unmasked read is recorded as a PersonalDataAccessed event (who, what, when, why)
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from libs.events.contracts.intake import (
-    AttachmentRef,
     ClueReceived,
     PersonalDataAccessed,
     ReportAcknowledged,
@@ -27,7 +26,12 @@ from libs.kit.problems import Problem
 from libs.kit.service import Store
 from services.intake.api.deps import DuplicateRulesDep, Settings, VaultDep
 from services.intake.api.desk import record_view
-from services.intake.api.repeats import RepeatOut, repeat_person_refs, repeats_out
+from services.intake.api.repeats import (
+    ClueContentOut,
+    RepeatOut,
+    repeat_person_refs,
+    repeats_out,
+)
 from services.intake.api.reports import MessageIn, MessageOut, messages_of, post_message
 from services.intake.domain import clue_stream
 from services.intake.domain.duplicates import fold, priority
@@ -46,22 +50,19 @@ def access_stream(clue_id: UUID) -> str:
     return f"pii-access-{clue_id}"
 
 
-class ClueOut(BaseModel):
-    """A clue as an operator opens it."""
-
+class _ClueHead(BaseModel):
+    # ClueOut's fields before the content (pydantic orders fields from the last base to
+    # the class itself), which keeps the published order of the answer's fields.
     clue_id: UUID
     clue_number: str
     source_kind: str
     source_department: str | None
     source_reference: str | None
-    reported_persons: list[dict[str, Any]]
-    categories: list[str]
-    narrative: str
-    urgency: str
-    occurred_from: date | None
-    occurred_to: date | None
-    place: str | None
-    attachments: list[AttachmentRef]
+
+
+class ClueOut(ClueContentOut, _ClueHead):  # type: ignore[misc]
+    """A clue as an operator opens it."""
+
     received_at: datetime
     personal_data: str
     """``masked`` or ``revealed`` (the read was recorded)."""

@@ -7,15 +7,15 @@ own with the id and number its submitter was given. The merge stays in the histo
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from libs.events.contracts.intake import AttachmentRef, ClueSplit
+from libs.events.contracts.intake import ClueContent, ClueSplit
 from libs.events.pii import Vault
 from libs.events.store import NO_STREAM, Metadata
 from libs.kit import idempotency
@@ -35,22 +35,36 @@ router = APIRouter(prefix="/v1", tags=["clues (operators)"])
 Clerk = Annotated[Principal, require_roles("clerk", "supervisor")]
 
 
-class RepeatOut(BaseModel):
-    """One repeat report merged into a clue, as it came in."""
+_CONTENT_SHOWN: dict[str, Any] = {
+    name: (
+        list[dict[str, Any]] if name == "reported_persons" else field.annotation,
+        Field(description=field.description),  # no default: an answer has every field
+    )
+    for name, field in ClueContent.model_fields.items()
+}
+ClueContentOut = create_model(
+    "ClueContentOut",
+    __doc__="A clue's content in an answer: every field present (null when unset), "
+    "the persons as shown (masked unless revealed).",
+    **_CONTENT_SHOWN,
+)
+"""``ClueContent`` as the clue and repeat answers show it: built from its fields, so a
+content field is shown wherever the clue is without being listed again."""
 
+
+class _RepeatHead(BaseModel):
+    # RepeatOut's fields before the content: pydantic orders fields from the last base to
+    # the class itself, which keeps the published order of the answer's fields.
     repeat_id: UUID
     repeat_number: str
     source_kind: str
     source_department: str | None
     source_reference: str | None
-    reported_persons: list[dict[str, Any]]
-    categories: list[str]
-    narrative: str
-    urgency: str
-    occurred_from: date | None
-    occurred_to: date | None
-    place: str | None
-    attachments: list[AttachmentRef]
+
+
+class RepeatOut(ClueContentOut, _RepeatHead):  # type: ignore[misc,valid-type]
+    """One repeat report merged into a clue, as it came in."""
+
     received_at: datetime | None
     merged_at: datetime
     matched_on: list[str]

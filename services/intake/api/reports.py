@@ -31,7 +31,7 @@ from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
 from services.intake.api.deps import DuplicateRulesDep, Jurisdiction, Settings, VaultDep
-from services.intake.api.transfers import PersonIn, check_categories
+from services.intake.api.transfers import SENT_AS_IS, PersonIn, check_categories
 from services.intake.domain import clue_stream
 from services.intake.domain.progress import SourceView, evolve, status_label
 from services.intake.domain.reports import FileReport, file_report, normal_code, receipt_code
@@ -184,16 +184,14 @@ async def file_public_report(
                     )
             command = FileReport(
                 anonymous=body.anonymous,
-                reported_persons=await seal_persons(
-                    vault, conn, body.reported_persons, context=str(clue_id), now=now
+                **body.model_dump(include=SENT_AS_IS),
+                reported_persons=list(
+                    await seal_persons(
+                        vault, conn, body.reported_persons, context=str(clue_id), now=now
+                    )
                 ),
-                categories=tuple(body.categories),
-                narrative=body.narrative,
                 reporter_ref=reporter_ref,
                 sealed_contact=contact,
-                place=body.place,
-                occurred_from=body.occurred_from,
-                occurred_to=body.occurred_to,
             )
             events = file_report(
                 command,

@@ -13,7 +13,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.contracts.intake import AttachmentRef, ClueMerged, ClueReceived
+from libs.events.contracts.intake import AttachmentRef, ClueContent, ClueMerged, ClueReceived
 from libs.events.store import Metadata
 from libs.events.taxonomy import load as load_taxonomy
 from libs.kit import idempotency
@@ -106,6 +106,11 @@ class ClueTransferIn(BaseModel):
         return self
 
 
+SENT_AS_IS = set(ClueContent.model_fields) - {"reported_persons", "attachments"}
+"""The content fields a request carries as the clue keeps them (persons are sealed and
+attachments looked up first)."""
+
+
 class MergedInto(BaseModel):
     """The department's own earlier clue a repeat report was merged into."""
 
@@ -185,16 +190,13 @@ async def transfer_clue(
             command = TransferClue(
                 department=department,
                 reference=body.reference,
-                reported_persons=await seal_persons(
-                    vault, conn, body.reported_persons, context=str(clue_id), now=now
+                **body.model_dump(include=SENT_AS_IS),
+                reported_persons=list(
+                    await seal_persons(
+                        vault, conn, body.reported_persons, context=str(clue_id), now=now
+                    )
                 ),
-                categories=tuple(body.categories),
-                narrative=body.narrative,
-                urgency=body.urgency,
-                occurred_from=body.occurred_from,
-                occurred_to=body.occurred_to,
-                place=body.place,
-                attachments=await _uploaded(conn, partner.actor, body.attachments),
+                attachments=list(await _uploaded(conn, partner.actor, body.attachments)),
             )
             events = receive_transfer(command, clue_id=clue_id, clue_number=clue_number, now=now)
             merged = await record_clue(

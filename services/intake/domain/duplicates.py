@@ -204,15 +204,8 @@ def merge(
         matched_on=list(match.matched_on),
         overlapping_categories=list(match.overlapping_categories),
         rules_version=rules.version,
-        reported_persons=repeat.reported_persons,
-        categories=repeat.categories,
-        narrative=repeat.narrative,
-        urgency=repeat.urgency,
         received_at=repeat.received_at,
-        occurred_from=repeat.occurred_from,
-        occurred_to=repeat.occurred_to,
-        place=repeat.place,
-        attachments=repeat.attachments,
+        **repeat.content_fields(),
     )
 
 
@@ -259,14 +252,7 @@ def split(
             source_kind=merged.source_kind,
             source_department=merged.source_department,
             source_reference=merged.source_reference,
-            reported_persons=merged.reported_persons,
-            categories=merged.categories,
-            narrative=merged.narrative,
             received_at=merged.received_at or merged.merged_at,
-            urgency=merged.urgency,
-            occurred_from=merged.occurred_from,
-            occurred_to=merged.occurred_to,
-            place=merged.place,
-            attachments=merged.attachments,
+            **merged.content_fields(),
         ),
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
+from pydantic import Field
+
 from libs.events.contracts import Event
-from libs.events.contracts.intake import ClueReceived, ReportedPerson, ReportReceived
+from libs.events.contracts.intake import ClueContent, ClueReceived, ReportReceived
 
 
 def receipt_code(random: bytes) -> str:
@@ -25,19 +26,12 @@ def normal_code(code: str) -> str:
     return "-".join(plain[i : i + 4] for i in range(0, len(plain), 4))
 
 
-@dataclass(frozen=True)
-class FileReport:
-    """A member of the public reports a problem."""
+class FileReport(ClueContent):
+    """A member of the public reports a problem: the content and who they are (sealed)."""
 
     anonymous: bool
-    reported_persons: tuple[ReportedPerson, ...]
-    categories: tuple[str, ...]
-    narrative: str
     reporter_ref: UUID
-    sealed_contact: dict[str, str] = field(default_factory=dict)
-    place: str | None = None
-    occurred_from: date | None = None
-    occurred_to: date | None = None
+    sealed_contact: dict[str, str] = Field(default_factory=dict)
 
 
 def file_report(
@@ -49,18 +43,14 @@ def file_report(
     acknowledge_by: date | None,
 ) -> list[Event]:
     """A report becomes a received clue and its reporter side; real-name gets a deadline."""
+    content = command.content_fields() | {"categories": list(dict.fromkeys(command.categories))}
     return [
         ClueReceived(
             clue_id=clue_id,
             clue_number=clue_number,
             source_kind="public_report",
-            reported_persons=list(command.reported_persons),
-            categories=list(dict.fromkeys(command.categories)),
-            narrative=command.narrative,
             received_at=now,
-            place=command.place,
-            occurred_from=command.occurred_from,
-            occurred_to=command.occurred_to,
+            **content,
         ),
         ReportReceived(
             clue_id=clue_id,

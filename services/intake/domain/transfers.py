@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from uuid import UUID
 
-from libs.events.contracts.intake import AttachmentRef, ClueReceived, ReportedPerson
+from libs.events.contracts.intake import ClueContent, ClueReceived
 
 URGENCIES = {"normal": "一般", "urgent": "紧急", "very_urgent": "特急"}
 
@@ -21,26 +20,21 @@ def format_clue_number(year: int, serial: int) -> str:
     return f"XS-{year}-{serial:06d}"
 
 
-@dataclass(frozen=True)
-class TransferClue:
-    """A partner department transfers a clue (线索移送)."""
+class TransferClue(ClueContent):
+    """A partner department transfers a clue (线索移送): its reference and the content."""
 
     department: str
     reference: str
-    reported_persons: tuple[ReportedPerson, ...]
-    categories: tuple[str, ...]
-    narrative: str
-    urgency: str = "normal"
-    occurred_from: date | None = None
-    occurred_to: date | None = None
-    place: str | None = None
-    attachments: tuple[AttachmentRef, ...] = field(default_factory=tuple)
 
 
 def receive_transfer(
     command: TransferClue, *, clue_id: UUID, clue_number: str, now: datetime
 ) -> list[ClueReceived]:
     """Decide what a transfer records: one clue received from the partner."""
+    content = command.content_fields() | {
+        "categories": list(dict.fromkeys(command.categories)),
+        "attachments": list({a.sha256: a for a in command.attachments}.values()),
+    }
     return [
         ClueReceived(
             clue_id=clue_id,
@@ -48,14 +42,7 @@ def receive_transfer(
             source_kind="partner_transfer",
             source_department=command.department,
             source_reference=command.reference,
-            reported_persons=list(command.reported_persons),
-            categories=list(dict.fromkeys(command.categories)),
-            narrative=command.narrative,
             received_at=now,
-            urgency=command.urgency,
-            occurred_from=command.occurred_from,
-            occurred_to=command.occurred_to,
-            place=command.place,
-            attachments=list({a.sha256: a for a in command.attachments}.values()),
+            **content,
         )
     ]
