@@ -118,6 +118,9 @@ class Context:
     """The request's body (the command's input)."""
     version: int = 0
     """The stream version: as loaded before ``decide``, as appended after it."""
+    result: Any = None
+    """What ``decide`` or ``after`` leave for ``render`` when the answer is not the matter's
+    state (e.g. the matters a command that writes several streams wrote)."""
 
     @property
     def actor(self) -> str:
@@ -325,7 +328,8 @@ class Pipeline:
                 await idempotency.remember(
                     conn, principal.actor, idempotency_key, command.status_code, answer
                 )
-        return Outcome(command.status_code, answer, ctx.version)
+        # A stream still empty has no version to name (a command that only wrote elsewhere).
+        return Outcome(command.status_code, answer, ctx.version or None)
 
 
 def command_metadata(actor: str, causation_id: str | None = None) -> Metadata:

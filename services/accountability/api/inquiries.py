@@ -4,272 +4,50 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.ext.asyncio import AsyncConnection
+from pydantic import BaseModel
 
-from libs.events.contracts.accountability import InquiryTrigger
-from libs.events.store import ConcurrencyError, EventStore, Metadata
-from libs.kit.auth import Principal
-from libs.kit.logs import correlation_id
+from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.pagination import Keyset, Page, fetch_page
-from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.accountability.api.common import (
-    Officer,
-    Reader,
-    Reviewer,
-    command,
-    expected_version,
+from services.accountability.api.deps import Officer, Reader, Reviewer
+from services.accountability.domain.rules import load_rules
+from services.accountability.service.inquiries import (
+    CHECK_DUTY,
+    CONCLUDE,
+    DECIDE_MEASURE,
+    OPEN,
+    PROPOSE_MEASURE,
+    RECORD_FINDING,
+    REVIEW_MEASURE,
+    ConclusionIn,
+    DecisionIn,
+    DutyCheckIn,
+    FindingIn,
+    MeasureIn,
+    OnMeasure,
+    OpenIn,
+    ReviewIn,
+    new_inquiry_id,
+    read_inquiry,
+    view,
 )
-from services.accountability.domain.inquiry import (
-    CheckDuty,
-    Command,
-    ConcludeInquiry,
-    Context,
-    DecideMeasure,
-    Inquiry,
-    OpenInquiry,
-    ProposeMeasure,
-    RecordFinding,
-    ReviewMeasure,
-    decide,
-    evolve,
-    inquiry_stream,
-    replay,
-)
-from services.accountability.domain.rules import Rules, load_rules
-from services.accountability.handlers import read_lists
 
 router = APIRouter(prefix="/v1", tags=["inquiries"])
-
-Text = Annotated[str, Field(min_length=1, max_length=2000)]
-
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class OpenIn(_In):
-    """Open an inquiry by hand (an operator's decision, not a casework trigger)."""
-
-    unit: Annotated[str, Field(min_length=1, max_length=100)]
-    department: str | None = Field(default=None, max_length=100)
-    misconduct_date: date
-    reason: Text
-    case_ids: list[UUID] = Field(default_factory=list, max_length=100)
-    categories: list[str] = Field(default_factory=list, max_length=20)
-    direct_subject: str | None = Field(default=None, max_length=50)
-
-
-class DutyCheckIn(_In):
-    party_id: str
-    duty: str
-    fulfilled: bool
-    note: str = Field(default="", max_length=2000)
-
-
-class FindingIn(_In):
-    party_id: str
-    fulfilled: bool
-    reasons: list[Text] = Field(default_factory=list, max_length=20)
-
-
-class MeasureIn(_In):
-    party_id: str
-    measure: str
-    reasons: str = Field(default="", max_length=2000)
-
-
-class ReviewIn(_In):
-    office: str
-    agreed: bool
-    note: str = Field(default="", max_length=2000)
-
-
-class DecisionIn(_In):
-    decided_by_body: Annotated[str, Field(min_length=1, max_length=100)] = Field(
-        description="commission, or the name of the body with authority (e.g. 县委组织部)"
-    )
-    approved: bool
-    document_number: str = Field(default="", max_length=100)
-
-
-class ConclusionIn(_In):
-    summary: Text
-
-
-def view(state: Inquiry, version: int, rules: Rules) -> dict[str, Any]:
-    """The inquiry as a clerk reads it, labels included."""
-    o = state.opened
-    assert o is not None
-    offices = rules.review.offices
-    return {
-        "inquiry_id": str(o.inquiry_id),
-        "version": version,
-        "status": "concluded" if state.concluded else "open",
-        "unit": o.unit,
-        "department": o.department,
-        "misconduct_date": o.misconduct_date.isoformat(),
-        "trigger": o.trigger.model_dump(mode="json"),
-        "direct_subject": o.direct_subject,
-        "direct_measures": o.direct_measures,
-        "key_area": o.key_area,
-        "opened_by": o.opened_by,
-        "opened_at": o.opened_at.isoformat(),
-        "parties": [
-            {
-                **p.model_dump(mode="json"),
-                "responsibility_label": rules.responsibilities.get(
-                    p.responsibility, p.responsibility
-                ),
-                "duties": [
-                    {
-                        "duty": d,
-                        "label": rules.duty_labels.get(d, d),
-                        "fulfilled": (c.fulfilled if c else None),
-                        "note": (c.note if c else ""),
-                    }
-                    for d in o.duties.get(p.party_id, [])
-                    for c in [state.checks.get((p.party_id, d))]
-                ],
-                "finding": (
-                    {
-                        "fulfilled": f.fulfilled,
-                        "reasons": f.reasons,
-                        "recorded_by": f.recorded_by,
-                        "recorded_at": f.recorded_at.isoformat(),
-                    }
-                    if (f := state.findings.get(p.party_id))
-                    else None
-                ),
-            }
-            for p in o.parties
-        ],
-        "measures": [
-            {
-                "measure_id": str(mid),
-                "party_id": m.proposed.party_id,
-                "measure": m.proposed.measure,
-                "label": rules.measure_label(m.proposed.measure),
-                "authority": m.proposed.authority,
-                "authority_label": rules.authorities.get(m.proposed.authority, ""),
-                "review_required": m.proposed.review_required,
-                "reviews": [
-                    {"office": k, "label": offices.get(k, k), "agreed": v}
-                    for k, v in m.reviews.items()
-                ],
-                "decision": (
-                    m.decision.model_dump(mode="json", exclude={"inquiry_id", "measure_id"})
-                    if m.decision
-                    else None
-                ),
-                "status": m.status,
-                "effective_at": m.effective_at.isoformat() if m.effective_at else None,
-            }
-            for mid, m in state.measures.items()
-        ],
-        "trigger_revisions": [
-            r.model_dump(mode="json", exclude={"inquiry_id"}) for r in state.revisions
-        ],
-        "concluded": (
-            state.concluded.model_dump(mode="json", exclude={"inquiry_id"})
-            if state.concluded
-            else None
-        ),
-    }
-
-
-async def _load(
-    store: EventStore, inquiry_id: UUID, conn: AsyncConnection | None = None
-) -> tuple[Inquiry, int]:
-    history = await store.read_stream(inquiry_stream(inquiry_id), conn=conn)
-    if not history:
-        raise Problem(404, "not-found", "Not found", f"No inquiry {inquiry_id}.")
-    return replay([r.event for r in history]), history[-1].version
-
-
-def _meta(principal: Principal) -> Metadata:
-    return Metadata(actor=principal.actor, correlation_id=correlation_id.get() or str(uuid4()))
-
-
-async def _run(
-    store: EventStore,
-    principal: Principal,
-    inquiry_id: UUID,
-    cmd: Command,
-    if_match: str | None,
-    idempotency_key: str | None,
-    payload: dict[str, Any],
-    status: int = 200,
-) -> JSONResponse:
-    expected = expected_version(if_match, required=True)
-    assert expected is not None
-    rules = load_rules()
-
-    async def work(conn: AsyncConnection) -> tuple[int, dict[str, Any], dict[str, str]]:
-        state, version = await _load(store, inquiry_id, conn)
-        if expected != version:
-            raise ConcurrencyError(inquiry_stream(inquiry_id), expected, version)
-        events = decide(state, cmd, Context(principal.actor, store.clock()), rules)
-        recorded = await store.append(
-            inquiry_stream(inquiry_id),
-            events,
-            expected_version=version,
-            meta=_meta(principal),
-            conn=conn,
-        )
-        for r in recorded:
-            state = evolve(state, r.event)
-        new_version = recorded[-1].version if recorded else version
-        return status, view(state, new_version, rules), {"ETag": f'"{new_version}"'}
-
-    return await command(
-        store, principal, idempotency_key, {"inquiry": str(inquiry_id), **payload}, work
-    )
-
-
-Key = Annotated[str | None, Header(alias="Idempotency-Key")]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 @router.post("/inquiries", status_code=201)
 async def open_inquiry(
-    body: OpenIn, officer: Officer, store: Store, idempotency_key: Key = None
+    body: OpenIn, officer: Officer, commands: Commands, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
     """Open an inquiry by hand; its parties come from the list valid on the misconduct date."""
-    rules = load_rules()
-    inquiry_id = uuid4()
-
-    async def work(conn: AsyncConnection) -> tuple[int, dict[str, Any], dict[str, str]]:
-        cmd = OpenInquiry(
-            inquiry_id=inquiry_id,
-            unit=body.unit,
-            department=body.department,
-            misconduct_date=body.misconduct_date,
-            trigger=InquiryTrigger(kind="manual", reason=body.reason, case_ids=body.case_ids),
-            lists=await read_lists(store, body.unit, conn),
-            categories=tuple(body.categories),
-            direct_subject=body.direct_subject,
-        )
-        events = decide(Inquiry(), cmd, Context(officer.actor, store.clock()), rules)
-        await store.append(
-            inquiry_stream(inquiry_id), events, expected_version=0, meta=_meta(officer), conn=conn
-        )
-        state = replay(events)
-        return (
-            201,
-            view(state, len(events), rules),
-            {
-                "ETag": f'"{len(events)}"',
-                "Location": f"/v1/inquiries/{inquiry_id}",
-            },
-        )
-
-    return await command(store, officer, idempotency_key, body.model_dump(mode="json"), work)
+    inquiry_id = new_inquiry_id(officer, idempotency_key)
+    response = await commands.run(OPEN, inquiry_id, body, officer, idempotency_key=idempotency_key)
+    response.headers["Location"] = f"/v1/inquiries/{inquiry_id}"
+    return response
 
 
 @router.get("/inquiries/{inquiry_id}")
@@ -277,7 +55,7 @@ async def get_inquiry(
     inquiry_id: UUID, reader: Reader, store: Store, response: Response
 ) -> dict[str, Any]:
     """One inquiry with its parties, checklist, findings and measures; ``ETag`` for commands."""
-    state, version = await _load(store, inquiry_id)
+    state, version = await read_inquiry(store, inquiry_id)
     response.headers["ETag"] = f'"{version}"'
     return view(state, version, load_rules())
 
@@ -287,13 +65,14 @@ async def check_duty(
     inquiry_id: UUID,
     body: DutyCheckIn,
     officer: Officer,
-    store: Store,
-    if_match: IfMatch = None,
-    idempotency_key: Key = None,
+    commands: Commands,
+    if_match: IfMatch,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Record one checklist item of a party's duties (日常监督, 警示教育, …)."""
-    cmd = CheckDuty(body.party_id, body.duty, body.fulfilled, body.note)
-    return await _run(store, officer, inquiry_id, cmd, if_match, idempotency_key, body.model_dump())
+    return await commands.run(
+        CHECK_DUTY, inquiry_id, body, officer, if_match=if_match, idempotency_key=idempotency_key
+    )
 
 
 @router.post("/inquiries/{inquiry_id}/findings")
@@ -301,13 +80,19 @@ async def record_finding(
     inquiry_id: UUID,
     body: FindingIn,
     officer: Officer,
-    store: Store,
-    if_match: IfMatch = None,
-    idempotency_key: Key = None,
+    commands: Commands,
+    if_match: IfMatch,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Record whether a party fulfilled its responsibility; not fulfilled needs reasons."""
-    cmd = RecordFinding(body.party_id, body.fulfilled, tuple(body.reasons))
-    return await _run(store, officer, inquiry_id, cmd, if_match, idempotency_key, body.model_dump())
+    return await commands.run(
+        RECORD_FINDING,
+        inquiry_id,
+        body,
+        officer,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
+    )
 
 
 @router.post("/inquiries/{inquiry_id}/measures", status_code=201)
@@ -315,14 +100,18 @@ async def propose_measure(
     inquiry_id: UUID,
     body: MeasureIn,
     officer: Officer,
-    store: Store,
-    if_match: IfMatch = None,
-    idempotency_key: Key = None,
+    commands: Commands,
+    if_match: IfMatch,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Propose a 问责 measure on a party found not to have fulfilled its responsibility."""
-    cmd = ProposeMeasure(uuid4(), body.party_id, body.measure, body.reasons)
-    return await _run(
-        store, officer, inquiry_id, cmd, if_match, idempotency_key, body.model_dump(), 201
+    return await commands.run(
+        PROPOSE_MEASURE,
+        inquiry_id,
+        body,
+        officer,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -332,14 +121,15 @@ async def review_measure(
     measure_id: UUID,
     body: ReviewIn,
     reviewer: Reviewer,
-    store: Store,
-    if_match: IfMatch = None,
-    idempotency_key: Key = None,
+    commands: Commands,
+    if_match: IfMatch,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """One office's part of the three-party review of a key-area measure."""
-    cmd = ReviewMeasure(measure_id, body.office, body.agreed, body.note)
-    payload = {"measure": str(measure_id), **body.model_dump()}
-    return await _run(store, reviewer, inquiry_id, cmd, if_match, idempotency_key, payload)
+    on = OnMeasure(measure_id=measure_id, body=body)
+    return await commands.run(
+        REVIEW_MEASURE, inquiry_id, on, reviewer, if_match=if_match, idempotency_key=idempotency_key
+    )
 
 
 @router.post("/inquiries/{inquiry_id}/measures/{measure_id}/decision")
@@ -348,26 +138,16 @@ async def decide_measure(
     measure_id: UUID,
     body: DecisionIn,
     reader: Reader,
-    store: Store,
-    if_match: IfMatch = None,
-    idempotency_key: Key = None,
+    commands: Commands,
+    if_match: IfMatch,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """The commission's own decision (a leader signs), or the recorded decision of the body
     with authority (``decided_by_body`` names it). 组织调整 cannot be decided by the commission."""
-    if body.decided_by_body == "commission" and "leader" not in reader.roles:
-        raise Problem(
-            403, "forbidden-role", "Not allowed", "A commission decision is signed by a leader."
-        )
-    if body.decided_by_body != "commission" and not reader.roles & {"accountability", "leader"}:
-        raise Problem(
-            403,
-            "forbidden-role",
-            "Not allowed",
-            "Recording a decision needs the accountability role.",
-        )
-    cmd = DecideMeasure(measure_id, body.decided_by_body, body.approved, body.document_number)
-    payload = {"measure": str(measure_id), **body.model_dump()}
-    return await _run(store, reader, inquiry_id, cmd, if_match, idempotency_key, payload)
+    on = OnMeasure(measure_id=measure_id, body=body)
+    return await commands.run(
+        DECIDE_MEASURE, inquiry_id, on, reader, if_match=if_match, idempotency_key=idempotency_key
+    )
 
 
 @router.post("/inquiries/{inquiry_id}/conclusion")
@@ -375,19 +155,13 @@ async def conclude(
     inquiry_id: UUID,
     body: ConclusionIn,
     officer: Officer,
-    store: Store,
-    if_match: IfMatch = None,
-    idempotency_key: Key = None,
+    commands: Commands,
+    if_match: IfMatch,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Conclude the inquiry once every party has a finding and no measure is pending."""
-    return await _run(
-        store,
-        officer,
-        inquiry_id,
-        ConcludeInquiry(body.summary),
-        if_match,
-        idempotency_key,
-        body.model_dump(),
+    return await commands.run(
+        CONCLUDE, inquiry_id, body, officer, if_match=if_match, idempotency_key=idempotency_key
     )
 
 

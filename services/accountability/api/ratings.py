@@ -15,7 +15,7 @@ from libs.events.taxonomy import load as load_taxonomy
 from libs.kit.logs import correlation_id
 from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.service import Store
-from services.accountability.api.common import Reader, Rerater
+from services.accountability.api.deps import Reader, Rerater
 from services.accountability.domain import unit_key, unit_stream
 from services.accountability.domain.rating import rate
 from services.accountability.domain.rules import load_rules

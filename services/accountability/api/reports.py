@@ -8,24 +8,26 @@ import io
 import re
 from datetime import date, datetime
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.contracts.accountability import TypicalCasePublished
-from libs.events.store import Metadata
 from libs.events.taxonomy import load as load_taxonomy
-from libs.kit.logs import correlation_id
+from libs.kit.commands import Commands, IdempotencyKey
 from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.problems import Problem
 from libs.kit.service import Store
-from services.accountability.api.common import Officer, Reader, command
+from services.accountability.api.deps import Officer, Reader
 from services.accountability.domain.rules import load_rules
+from services.accountability.service.reports import (
+    PUBLISH_TYPICAL_CASE,
+    TypicalCaseIn,
+    TypicalCaseOut,
+)
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
@@ -344,73 +346,17 @@ def _briefing_html(doc: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-class TypicalCaseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    case_id: UUID
-    title: Annotated[str, Field(min_length=1, max_length=200)]
-    text: Annotated[str, Field(min_length=1, max_length=20000)]
-
-
-class TypicalCaseOut(BaseModel):
-    publication_id: UUID
-    case_id: UUID
-    title: str
-    text: str
-    published_by: str
-    published_at: datetime
-
-
 @router.post("/typical-cases", status_code=201, response_model=TypicalCaseOut)
 async def publish_typical_case(
     body: TypicalCaseIn,
     officer: Officer,
-    store: Store,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    commands: Commands,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """典型案例通报曝光: publish a decided case by name; each case is published once."""
-
-    async def work(conn: AsyncConnection) -> tuple[int, dict[str, Any], dict[str, str]]:
-        found = (
-            await conn.execute(
-                text("SELECT 1 FROM case_facts WHERE case_id = :id AND decided_at IS NOT NULL"),
-                {"id": body.case_id},
-            )
-        ).first()
-        if found is None:
-            raise Problem(
-                422,
-                "case-not-decided",
-                "Only a decided case can be published",
-                f"No decision of case {body.case_id} has reached accountability.",
-                errors=[{"field": "case_id", "reason": "no decision known"}],
-            )
-        stream = f"typical-{body.case_id}"
-        if await store.stream_version(stream, conn=conn):
-            raise Problem(
-                409,
-                "already-published",
-                "This case was already published",
-                "A typical case is published once; its publication stays on record.",
-            )
-        event = TypicalCasePublished(
-            publication_id=uuid4(),
-            case_id=body.case_id,
-            title=body.title,
-            text=body.text,
-            published_by=officer.actor,
-            published_at=store.clock(),
-        )
-        await store.append(
-            stream,
-            [event],
-            expected_version=0,
-            meta=Metadata(actor=officer.actor, correlation_id=correlation_id.get() or str(uuid4())),
-            conn=conn,
-        )
-        return 201, event.model_dump(mode="json"), {}
-
-    return await command(store, officer, idempotency_key, body.model_dump(mode="json"), work)
+    return await commands.run(
+        PUBLISH_TYPICAL_CASE, body.case_id, body, officer, idempotency_key=idempotency_key
+    )
 
 
 BY_PUBLICATION = Keyset(

@@ -1,16 +1,8 @@
-"""Why the domain refuses a command; the API turns it into a problem+json answer."""
+"""Why the domain refuses a command: the platform's one refusal type, which names the kind
+of refusal (``invalid``, ``conflict``, ``missing``), never an HTTP status."""
 
 from __future__ import annotations
 
+from libs.kit.refusal import Refused
 
-class Refused(Exception):
-    """A command the rules do not allow: ``status`` 409 (state) or 422 (content)."""
-
-    def __init__(
-        self, slug: str, detail: str, *, field: str | None = None, status: int = 422
-    ) -> None:
-        super().__init__(detail)
-        self.slug = slug
-        self.detail = detail
-        self.field = field
-        self.status = status
+__all__ = ["Refused"]

@@ -213,12 +213,12 @@ def decide(state: Inquiry, command: Command, ctx: Context, rules: Rules) -> list
     if isinstance(command, OpenInquiry):
         return _open(state, command, ctx, rules)
     if state.opened is None:
-        raise Refused("no-inquiry", "There is no such inquiry.", status=404)
+        raise Refused("no-inquiry", "There is no such inquiry.", kind="missing")
     if state.concluded is not None:
         raise Refused(
             "inquiry-concluded",
             "The inquiry is concluded; its record stays as it is (终身问责).",
-            status=409,
+            kind="conflict",
         )
     inquiry_id = state.opened.inquiry_id
     if isinstance(command, CheckDuty):
@@ -270,7 +270,7 @@ def decide(state: Inquiry, command: Command, ctx: Context, rules: Rules) -> list
 
 def _open(state: Inquiry, c: OpenInquiry, ctx: Context, rules: Rules) -> list[Event]:
     if state.opened is not None:
-        raise Refused("inquiry-exists", "This inquiry is already open.", status=409)
+        raise Refused("inquiry-exists", "This inquiry is already open.", kind="conflict")
     found = list_as_of(c.lists, c.misconduct_date)
     if found is None and c.require_list:
         raise Refused(
@@ -322,7 +322,7 @@ def _propose(state: Inquiry, c: ProposeMeasure, ctx: Context, rules: Rules) -> l
             "no-failing-finding",
             f"Record that {party.name} did not fulfil the responsibility before proposing 问责.",
             field="party_id",
-            status=409,
+            kind="conflict",
         )
     if any(
         m.proposed.party_id == party.party_id and m.proposed.measure == c.measure and m.pending
@@ -332,7 +332,7 @@ def _propose(state: Inquiry, c: ProposeMeasure, ctx: Context, rules: Rules) -> l
             "measure-already-proposed",
             f"{rule.label} on {party.name} is already proposed.",
             field="measure",
-            status=409,
+            kind="conflict",
         )
     return [
         MeasureProposed(
@@ -352,7 +352,9 @@ def _propose(state: Inquiry, c: ProposeMeasure, ctx: Context, rules: Rules) -> l
 def _measure(state: Inquiry, measure_id: UUID) -> Measure:
     m = state.measures.get(measure_id)
     if m is None:
-        raise Refused("unknown-measure", f"No measure {measure_id} in this inquiry.", status=404)
+        raise Refused(
+            "unknown-measure", f"No measure {measure_id} in this inquiry.", kind="missing"
+        )
     return m
 
 
@@ -388,17 +390,17 @@ def _review(state: Inquiry, c: ReviewMeasure, ctx: Context, rules: Rules) -> lis
         raise Refused(
             "review-not-required",
             "This measure is not in a key area; it needs no three-party review.",
-            status=409,
+            kind="conflict",
         )
     if c.office in m.reviews:
         raise Refused(
             "already-reviewed",
             f"{rules.review.offices[c.office]} has already reviewed this measure.",
             field="office",
-            status=409,
+            kind="conflict",
         )
     if not m.pending:
-        raise Refused("measure-settled", f"The measure is {m.status}.", status=409)
+        raise Refused("measure-settled", f"The measure is {m.status}.", kind="conflict")
     assert state.opened is not None
     reviewed = MeasureReviewed(
         inquiry_id=state.opened.inquiry_id,
@@ -424,15 +426,15 @@ def _decide_measure(state: Inquiry, c: DecideMeasure, ctx: Context, rules: Rules
             f"{rules.authorities.get(rule.authority, rule.authority)}. Record that body's "
             "decision with its name in decided_by_body.",
             field="decided_by_body",
-            status=409,
+            kind="conflict",
         )
     if m.decision is not None:
-        raise Refused("already-decided", "This measure has been decided.", status=409)
+        raise Refused("already-decided", "This measure has been decided.", kind="conflict")
     if m.status == "review_refused":
         raise Refused(
             "review-refused",
             "An office of the three-party review did not agree; the measure cannot be decided.",
-            status=409,
+            kind="conflict",
         )
     assert state.opened is not None
     decided = MeasureDecided(
@@ -456,14 +458,14 @@ def _conclude(state: Inquiry, c: ConcludeInquiry, ctx: Context) -> list[Event]:
         raise Refused(
             "findings-missing",
             f"Record a finding for every party first: {', '.join(missing)}.",
-            status=409,
+            kind="conflict",
         )
     pending = [str(mid) for mid, m in state.measures.items() if m.pending]
     if pending:
         raise Refused(
             "measures-pending",
             f"Measures still waiting for a decision or review: {', '.join(pending)}.",
-            status=409,
+            kind="conflict",
         )
     return [
         InquiryConcluded(

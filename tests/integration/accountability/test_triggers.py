@@ -194,3 +194,18 @@ async def opened_events(acc: Accountability) -> int:
     async with acc.engine.connect() as conn:
         sql = "SELECT count(*) FROM events WHERE type = 'zhengfeng.accountability.inquiry_opened'"
         return int((await conn.execute(text(sql))).scalar_one())
+
+
+async def test_a_retried_opening_with_the_same_key_opens_one_inquiry(acc: Accountability) -> None:
+    await acc.http.post("/v1/responsibility-lists", json=responsibility_list(), headers=OFFICER)
+    body = {"unit": UNIT, "misconduct_date": "2026-03-04", "reason": "巡察反馈"}
+    key = {**OFFICER, "Idempotency-Key": "open-1"}
+    first = await acc.http.post("/v1/inquiries", json=body, headers=key)
+    again = await acc.http.post("/v1/inquiries", json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"]
+    assert await opened_events(acc) == 1
+    other = await acc.http.post("/v1/inquiries", json={**body, "reason": "另一件"}, headers=key)
+    assert other.status_code == 422

@@ -85,7 +85,7 @@ def test_the_commission_cannot_decide_an_organisational_adjustment_itself() -> N
     )
     with pytest.raises(Refused) as refused:
         decide(state, DecideMeasure(mid, "commission", True), CTX, RULES)
-    assert refused.value.status == 409
+    assert refused.value.kind == "conflict"
     assert refused.value.slug == "beyond-commission-authority"
     assert "免职" in refused.value.detail
 
@@ -161,7 +161,7 @@ def test_an_inquiry_concludes_only_with_a_finding_for_every_party_then_stays_as_
     state, _ = run(state, ConcludeInquiry("履责到位"))
     with pytest.raises(Refused) as refused:
         decide(state, RecordFinding("party_committee", False, ("x",)), CTX, RULES)
-    assert refused.value.status == 409
+    assert refused.value.kind == "conflict"
 
 
 def test_a_manual_inquiry_needs_a_list_covering_the_date() -> None:

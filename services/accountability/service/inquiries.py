@@ -1,0 +1,290 @@
+"""一案双查 inquiries as commands of the pipeline: the inquiry aggregate, its commands and
+the inquiry as a clerk reads it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Annotated, Any
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from libs.events.contracts import Event
+from libs.events.contracts.accountability import InquiryTrigger
+from libs.events.store import EventStore
+from libs.kit.auth import Principal
+from libs.kit.commands import Aggregate, Command, Context, Guard
+from libs.kit.problems import Problem
+from libs.kit.refusal import Refused
+from services.accountability.domain import inquiry as domain
+from services.accountability.domain.inquiry import Inquiry, evolve, inquiry_stream
+from services.accountability.domain.rules import Rules, load_rules
+from services.accountability.service.lists import unit_lists
+
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class OpenIn(_In):
+    """Open an inquiry by hand (an operator's decision, not a casework trigger)."""
+
+    unit: Annotated[str, Field(min_length=1, max_length=100)]
+    department: str | None = Field(default=None, max_length=100)
+    misconduct_date: date
+    reason: Text
+    case_ids: list[UUID] = Field(default_factory=list, max_length=100)
+    categories: list[str] = Field(default_factory=list, max_length=20)
+    direct_subject: str | None = Field(default=None, max_length=50)
+
+
+class DutyCheckIn(_In):
+    party_id: str
+    duty: str
+    fulfilled: bool
+    note: str = Field(default="", max_length=2000)
+
+
+class FindingIn(_In):
+    party_id: str
+    fulfilled: bool
+    reasons: list[Text] = Field(default_factory=list, max_length=20)
+
+
+class MeasureIn(_In):
+    party_id: str
+    measure: str
+    reasons: str = Field(default="", max_length=2000)
+
+
+class ReviewIn(_In):
+    office: str
+    agreed: bool
+    note: str = Field(default="", max_length=2000)
+
+
+class DecisionIn(_In):
+    decided_by_body: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        description="commission, or the name of the body with authority (e.g. 县委组织部)"
+    )
+    approved: bool
+    document_number: str = Field(default="", max_length=100)
+
+
+class ConclusionIn(_In):
+    summary: Text
+
+
+class OnMeasure(BaseModel):
+    """A command on one measure of an inquiry: the measure (from the path) and the body,
+    so that a retry with the same Idempotency-Key is one on the same measure."""
+
+    measure_id: UUID
+    body: ReviewIn | DecisionIn
+
+
+def _party_view(state: Inquiry, party: Any, rules: Rules) -> dict[str, Any]:
+    assert state.opened is not None
+    finding = state.findings.get(party.party_id)
+    return {
+        **party.model_dump(mode="json"),
+        "responsibility_label": rules.responsibilities.get(
+            party.responsibility, party.responsibility
+        ),
+        "duties": [
+            {
+                "duty": d,
+                "label": rules.duty_labels.get(d, d),
+                "fulfilled": (c.fulfilled if c else None),
+                "note": (c.note if c else ""),
+            }
+            for d in state.opened.duties.get(party.party_id, [])
+            for c in [state.checks.get((party.party_id, d))]
+        ],
+        "finding": (
+            {
+                "fulfilled": finding.fulfilled,
+                "reasons": finding.reasons,
+                "recorded_by": finding.recorded_by,
+                "recorded_at": finding.recorded_at.isoformat(),
+            }
+            if finding
+            else None
+        ),
+    }
+
+
+def _measure_view(measure_id: UUID, m: domain.Measure, rules: Rules) -> dict[str, Any]:
+    offices = rules.review.offices
+    return {
+        "measure_id": str(measure_id),
+        "party_id": m.proposed.party_id,
+        "measure": m.proposed.measure,
+        "label": rules.measure_label(m.proposed.measure),
+        "authority": m.proposed.authority,
+        "authority_label": rules.authorities.get(m.proposed.authority, ""),
+        "review_required": m.proposed.review_required,
+        "reviews": [
+            {"office": k, "label": offices.get(k, k), "agreed": v} for k, v in m.reviews.items()
+        ],
+        "decision": (
+            m.decision.model_dump(mode="json", exclude={"inquiry_id", "measure_id"})
+            if m.decision
+            else None
+        ),
+        "status": m.status,
+        "effective_at": m.effective_at.isoformat() if m.effective_at else None,
+    }
+
+
+def view(state: Inquiry, version: int, rules: Rules) -> dict[str, Any]:
+    """The inquiry as a clerk reads it, labels included."""
+    o = state.opened
+    assert o is not None
+    return {
+        "inquiry_id": str(o.inquiry_id),
+        "version": version,
+        "status": "concluded" if state.concluded else "open",
+        "unit": o.unit,
+        "department": o.department,
+        "misconduct_date": o.misconduct_date.isoformat(),
+        "trigger": o.trigger.model_dump(mode="json"),
+        "direct_subject": o.direct_subject,
+        "direct_measures": o.direct_measures,
+        "key_area": o.key_area,
+        "opened_by": o.opened_by,
+        "opened_at": o.opened_at.isoformat(),
+        "parties": [_party_view(state, p, rules) for p in o.parties],
+        "measures": [_measure_view(mid, m, rules) for mid, m in state.measures.items()],
+        "trigger_revisions": [
+            r.model_dump(mode="json", exclude={"inquiry_id"}) for r in state.revisions
+        ],
+        "concluded": (
+            state.concluded.model_dump(mode="json", exclude={"inquiry_id"})
+            if state.concluded
+            else None
+        ),
+    }
+
+
+INQUIRY: Aggregate[Inquiry] = Aggregate(
+    noun="inquiry", stream=inquiry_stream, initial=Inquiry, evolve=evolve
+)
+"""一案双查: one stream per inquiry, from its opening to its conclusion."""
+
+REQUIRED_IF_MATCH = "Send the version you read (its ETag) in If-Match."
+
+
+def new_inquiry_id(principal: Principal, idempotency_key: str | None) -> UUID:
+    """The id of an inquiry opened by hand: a retry with the same Idempotency-Key names the
+    same inquiry (so it gets the first answer); without a key, a new one."""
+    if idempotency_key is None:
+        return uuid4()
+    return uuid5(
+        NAMESPACE_URL, f"zhengfeng:accountability:inquiry:{principal.actor}:{idempotency_key}"
+    )
+
+
+async def read_inquiry(store: EventStore, inquiry_id: UUID) -> tuple[Inquiry, int]:
+    """An inquiry as it stands and its version (the ``ETag`` of its commands)."""
+    history = await store.read_stream(inquiry_stream(inquiry_id))
+    if not history:
+        raise Problem(404, "not-found", "Not found", f"No inquiry {inquiry_id}.")
+    return INQUIRY.replay([r.event for r in history]), history[-1].version
+
+
+def _render(state: Inquiry, ctx: Context) -> dict[str, Any]:
+    return view(state, ctx.version, load_rules())
+
+
+async def _open(state: Inquiry, body: OpenIn, ctx: Context) -> list[Event]:
+    command = domain.OpenInquiry(
+        inquiry_id=ctx.key,
+        unit=body.unit,
+        department=body.department,
+        misconduct_date=body.misconduct_date,
+        trigger=InquiryTrigger(kind="manual", reason=body.reason, case_ids=body.case_ids),
+        lists=await unit_lists(ctx.store, body.unit, ctx.conn),
+        categories=tuple(body.categories),
+        direct_subject=body.direct_subject,
+    )
+    return domain.decide(state, command, domain.Context(ctx.actor, ctx.now), load_rules())
+
+
+OPEN: Command[Inquiry] = Command(
+    name="open_inquiry",
+    aggregate=INQUIRY,
+    decide=_open,
+    render=_render,
+    creates=True,
+    status_code=201,
+)
+"""Open an inquiry by hand; its parties come from the list valid on the misconduct date."""
+
+
+def _on_inquiry(
+    name: str,
+    command: Callable[[Any], domain.Command],
+    *,
+    status_code: int = 200,
+    guards: Sequence[Guard[Inquiry]] = (),
+) -> Command[Inquiry]:
+    """A command on an open inquiry: If-Match required, the domain decides."""
+
+    def decide(state: Inquiry, body: Any, ctx: Context) -> list[Event]:
+        return domain.decide(state, command(body), domain.Context(ctx.actor, ctx.now), load_rules())
+
+    return Command(
+        name=name,
+        aggregate=INQUIRY,
+        decide=decide,
+        render=_render,
+        if_match="required",
+        status_code=status_code,
+        guards=guards,
+        required_if_match=REQUIRED_IF_MATCH,
+    )
+
+
+def _may_decide(state: Inquiry, on: OnMeasure, ctx: Context) -> None:
+    """A commission decision is signed by a leader; a body's decision is recorded by the
+    accountability office (or a leader)."""
+    assert isinstance(on.body, DecisionIn)
+    roles = ctx.principal.roles
+    if on.body.decided_by_body == "commission" and "leader" not in roles:
+        why = "A commission decision is signed by a leader."
+    elif on.body.decided_by_body != "commission" and not roles & {"accountability", "leader"}:
+        why = "Recording a decision needs the accountability role."
+    else:
+        return
+    raise Refused("forbidden-role", why, kind="forbidden", title="Not allowed")
+
+
+def _review(on: OnMeasure) -> domain.Command:
+    assert isinstance(on.body, ReviewIn)
+    return domain.ReviewMeasure(on.measure_id, on.body.office, on.body.agreed, on.body.note)
+
+
+def _decision(on: OnMeasure) -> domain.Command:
+    assert isinstance(on.body, DecisionIn)
+    b = on.body
+    return domain.DecideMeasure(on.measure_id, b.decided_by_body, b.approved, b.document_number)
+
+
+CHECK_DUTY = _on_inquiry(
+    "check_duty", lambda b: domain.CheckDuty(b.party_id, b.duty, b.fulfilled, b.note)
+)
+RECORD_FINDING = _on_inquiry(
+    "record_finding", lambda b: domain.RecordFinding(b.party_id, b.fulfilled, tuple(b.reasons))
+)
+PROPOSE_MEASURE = _on_inquiry(
+    "propose_measure",
+    lambda b: domain.ProposeMeasure(uuid4(), b.party_id, b.measure, b.reasons),
+    status_code=201,
+)
+REVIEW_MEASURE = _on_inquiry("review_measure", _review)
+DECIDE_MEASURE = _on_inquiry("decide_measure", _decision, guards=(_may_decide,))
+CONCLUDE = _on_inquiry("conclude_inquiry", lambda b: domain.ConcludeInquiry(b.summary))
