@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 from fastapi import FastAPI
 
+from libs.events import taxonomy
 from libs.kit.auth import JwksFetcher
 from libs.kit.service import ServiceParts, create_app
-from libs.kit.settings import ServiceSettings, settings_class
-from services.accountability import rerating
+from libs.kit.settings import ServiceSettings
+from services.accountability import jobs
 from services.accountability.api import routers
+from services.accountability.domain.rules import load_rules
 from services.accountability.handlers import HANDLERS, make_handler
 from services.accountability.projections import (
     InquiryProjection,
@@ -20,19 +21,13 @@ from services.accountability.projections import (
     StatisticsProjection,
     UnitIndexProjection,
 )
+from services.accountability.service import Deps
+from services.accountability.settings import AccountabilitySettings, Settings
 
-
-class AccountabilitySettings(ServiceSettings):
-    """Accountability's own settings (``ZF_ACCOUNTABILITY_*``): the re-rating schedule."""
-
-    run_rerating: bool = True
-    rerate_interval_seconds: float = 3600.0
-    """How often every unit is re-rated, so inputs that leave the window move its level."""
-
-
-Settings = settings_class("accountability", base=AccountabilitySettings)
 SUBSCRIBES_TO = HANDLERS.producers
 """Whose events this service consumes: the services whose events its handlers take."""
+
+__all__ = ["SUBSCRIBES_TO", "AccountabilitySettings", "Settings", "create"]
 
 
 def create(
@@ -42,23 +37,8 @@ def create(
 ) -> FastAPI:
     """The accountability app: consumes intake's clues and casework's decisions."""
     s = settings or Settings()
-
-    async def start_rerating(app: FastAPI) -> None:
-        if not isinstance(s, AccountabilitySettings) or not s.run_rerating:
-            return
-        rt = app.state.runtime
-
-        async def catch_up() -> None:
-            if rt.projections is not None:
-                await rt.projections.catch_up()
-
-        rt.tasks.append(
-            asyncio.create_task(
-                rerating.run(rt.store, s.rerate_interval_seconds, rt.stop, catch_up=catch_up),
-                name="rerating",
-            )
-        )
-
+    assert isinstance(s, AccountabilitySettings)
+    deps = Deps(rules=load_rules(s.rules_file or None), taxonomy=taxonomy.load())
     return create_app(
         s,
         ServiceParts(
@@ -71,9 +51,14 @@ def create(
                 RatingProjection(),
                 StatisticsProjection(),
             ],
-            make_handler=make_handler,
+            make_handler=lambda store: make_handler(store, deps.rules),
             subscribes_to=SUBSCRIBES_TO,
-            on_start=start_rerating,
+            jobs=lambda rt: (
+                [jobs.rerating(rt.store, deps.rules, s.rerate_interval_seconds)]
+                if s.run_rerating
+                else []
+            ),
+            deps=deps,
             jwks_fetcher=jwks_fetcher,
         ),
     )

@@ -49,7 +49,7 @@ from services.accountability.domain.inquiry import (
 )
 from services.accountability.domain.lists import ListVersion, list_stream
 from services.accountability.domain.rating import rating_change
-from services.accountability.domain.rules import Rules, load_rules
+from services.accountability.domain.rules import Rules
 from services.accountability.domain.triggers import (
     already_noted,
     already_revised,
@@ -142,30 +142,26 @@ async def unit_of_alert(conn: AsyncConnection, alert_id: Any) -> str | None:
     return found.scalar_one_or_none()
 
 
-HANDLERS: HandlerDispatch[Rules | None] = HandlerDispatch(ACTOR)
+HANDLERS: HandlerDispatch[Rules] = HandlerDispatch(ACTOR)
 """Accountability's handlers; the services it subscribes to follow from them."""
 
 
-def make_handler(store: EventStore, rules: Rules | None = None) -> Handler:
+def make_handler(store: EventStore, rules: Rules) -> Handler:
     """The consumer handler, bound to accountability's store and rules."""
     return HANDLERS.handler(store, rules)
 
 
-def _rules(d: Delivery[Rules | None]) -> Rules:
-    return d.deps or load_rules()
-
-
 @HANDLERS.on(ClueReceived)
-async def count_clue(event: ClueReceived, d: Delivery[Rules | None]) -> None:
+async def count_clue(event: ClueReceived, d: Delivery[Rules]) -> None:
     """A clue counts for each unit it names."""
     for stream_id, events in note_units(event).items():
         await d.store.append(stream_id, events, expected_version=ANY, meta=d.meta, conn=d.conn)
 
 
 @HANDLERS.on(CaseDecided)
-async def on_decided(decided: CaseDecided, d: Delivery[Rules | None]) -> None:
+async def on_decided(decided: CaseDecided, d: Delivery[Rules]) -> None:
     """A decision is noted on the unit's stream; it may open 一案双查 inquiries."""
-    r = _rules(d)
+    r = d.deps
     noted = note_decision(decided)
     found: list[Any] = []
 
@@ -182,7 +178,7 @@ async def on_decided(decided: CaseDecided, d: Delivery[Rules | None]) -> None:
 
 
 async def open_inquiries(
-    d: Delivery[Rules | None],
+    d: Delivery[Rules],
     noted: CaseDecisionNoted,
     triggers: list[InquiryTrigger],
     measures: list[str],
@@ -220,9 +216,9 @@ async def open_inquiries(
 
 
 @HANDLERS.on(CaseDecisionRevised)
-async def on_revised(revised: CaseDecisionRevised, d: Delivery[Rules | None]) -> None:
+async def on_revised(revised: CaseDecisionRevised, d: Delivery[Rules]) -> None:
     """复审/复核 changed a decision: note it; tell the case's inquiry, or open one."""
-    r = _rules(d)
+    r = d.deps
     revision = note_revision(revised)
     original: list[CaseDecisionNoted] = []
 
@@ -255,7 +251,7 @@ async def on_revised(revised: CaseDecisionRevised, d: Delivery[Rules | None]) ->
 
 
 @HANDLERS.on(DeadlineOverdue)
-async def on_overdue(e: DeadlineOverdue, d: Delivery[Rules | None]) -> None:
+async def on_overdue(e: DeadlineOverdue, d: Delivery[Rules]) -> None:
     """An overdue item counts for its unit (or stands alone when no unit is known)."""
     unit = e.unit or (await unit_of_case(d.store, d.conn, e.case_id) if e.case_id else None)
     noted = OverdueNoted(
@@ -280,11 +276,11 @@ async def on_overdue(e: DeadlineOverdue, d: Delivery[Rules | None]) -> None:
         seen = any(isinstance(h, OverdueNoted) and h.deadline_id == e.deadline_id for h in history)
         return [] if seen else [noted]
 
-    await record_on_unit(d.store, d.conn, unit, d.meta, make, e.noticed_at, _rules(d))
+    await record_on_unit(d.store, d.conn, unit, d.meta, make, e.noticed_at, d.deps)
 
 
 @HANDLERS.on(AlertRaised)
-async def on_alert(e: AlertRaised, d: Delivery[Rules | None]) -> None:
+async def on_alert(e: AlertRaised, d: Delivery[Rules]) -> None:
     """An alert counts towards the rating of the unit it names."""
     unit = e.subject.unit
     if not unit:
@@ -302,11 +298,11 @@ async def on_alert(e: AlertRaised, d: Delivery[Rules | None]) -> None:
         seen = any(isinstance(h, AlertNoted) and h.alert_id == e.alert_id for h in history)
         return [] if seen else [noted]
 
-    await record_on_unit(d.store, d.conn, unit, d.meta, make, e.raised_at, _rules(d))
+    await record_on_unit(d.store, d.conn, unit, d.meta, make, e.raised_at, d.deps)
 
 
 @HANDLERS.on(AlertVerified)
-async def on_verified(e: AlertVerified, d: Delivery[Rules | None]) -> None:
+async def on_verified(e: AlertVerified, d: Delivery[Rules]) -> None:
     """线下核查 of an alert this service counted: a false positive stops counting."""
     unit = await unit_of_alert(d.conn, e.alert_id)
     if unit is None:
@@ -324,11 +320,11 @@ async def on_verified(e: AlertVerified, d: Delivery[Rules | None]) -> None:
         )
         return [] if seen else [noted]
 
-    await record_on_unit(d.store, d.conn, unit, d.meta, make, e.verified_at, _rules(d))
+    await record_on_unit(d.store, d.conn, unit, d.meta, make, e.verified_at, d.deps)
 
 
 @HANDLERS.on(CaseFiled, CaseClosed)
-async def on_milestone(e: CaseFiled | CaseClosed, d: Delivery[Rules | None]) -> None:
+async def on_milestone(e: CaseFiled | CaseClosed, d: Delivery[Rules]) -> None:
     """A case filed or closed is noted on the case's stream, once each."""
     if isinstance(e, CaseFiled):
         noted = CaseMilestoneNoted(

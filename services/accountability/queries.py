@@ -1,4 +1,5 @@
-"""Accountability's reads of its read models.
+"""Accountability's reads of its read models: the unit index, responsibility lists,
+inquiries, ratings, the facts the reports count, and typical cases.
 
 Every read SQL of the service is here; routes, the service layer and jobs pass filter
 objects, never SQL.
@@ -6,10 +7,151 @@ objects, never SQL.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from libs.kit.pagination import Keyset, fetch_page
+
+Page = tuple[list[RowMapping], str | None]
+"""A page of rows and the next page's cursor (``None`` on the last page)."""
+
+UNITS_BY_KEY = Keyset(("unit_key",), ("text",), (str,))
+INQUIRIES_BY_OPENING = Keyset(
+    ("opened_at", "inquiry_id"), ("timestamptz", "uuid"), (datetime.fromisoformat, UUID)
+)
+LISTS_BY_UNIT_VERSION = Keyset(("unit", "version"), ("text", "int"), (str, int))
+RATINGS_BY_UNIT = Keyset(("unit",), ("text",), (str,))
+TYPICAL_CASES_BY_PUBLICATION = Keyset(
+    ("published_at", "publication_id"), ("timestamptz", "uuid"), (datetime.fromisoformat, UUID)
+)
+
+
+@dataclass(frozen=True)
+class UnitFilter:
+    """Which units of the unit index: by name."""
+
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class InquiryFilter:
+    """Which inquiries: by unit, status (open / concluded) and trigger kind."""
+
+    unit: str | None = None
+    status: str | None = None
+    trigger: str | None = None
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """Which published list versions: by unit."""
+
+    unit: str | None = None
+
+
+@dataclass(frozen=True)
+class RatingFilter:
+    """Which units of the rating board: by level (red / yellow / green)."""
+
+    level: str | None = None
+
+
+@dataclass(frozen=True)
+class Period:
+    """From ``start`` (included) to ``end`` (excluded), e.g. a month in the reports' zone."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Days:
+    """From ``first`` to ``last``, both days included."""
+
+    first: date
+    last: date
+
+
+@dataclass(frozen=True)
+class CaseScope:
+    """The cases of a unit (and department, if given) whose misconduct falls in ``days``."""
+
+    unit: str
+    department: str | None
+    days: Days
+
+
+async def units(conn: AsyncConnection, where: UnitFilter, cursor: str | None, limit: int) -> Page:
+    """A page of the unit index, in key order, with each unit's clue count."""
+    return await fetch_page(
+        conn,
+        "SELECT *, cardinality(clue_ids) AS clue_count FROM unit_index",
+        keyset=UNITS_BY_KEY,
+        where={"unit": ("unit = :unit", where.unit)},
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+async def inquiries(
+    conn: AsyncConnection, where: InquiryFilter, cursor: str | None, limit: int
+) -> Page:
+    """A page of inquiries, oldest opened first."""
+    return await fetch_page(
+        conn,
+        "SELECT * FROM inquiries",
+        keyset=INQUIRIES_BY_OPENING,
+        where={
+            "unit": ("unit = :unit", where.unit),
+            "st": ("status = :st", where.status),
+            "tk": ("trigger_kind = :tk", where.trigger),
+        },
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+async def lists(conn: AsyncConnection, where: ListFilter, cursor: str | None, limit: int) -> Page:
+    """A page of published list versions, by unit then version."""
+    return await fetch_page(
+        conn,
+        "SELECT * FROM responsibility_lists",
+        keyset=LISTS_BY_UNIT_VERSION,
+        where={"unit": ("unit = :unit", where.unit)},
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+async def ratings(
+    conn: AsyncConnection, where: RatingFilter, cursor: str | None, limit: int
+) -> Page:
+    """A page of the rating board: each rated unit's last recorded level, by unit."""
+    return await fetch_page(
+        conn,
+        "SELECT * FROM unit_ratings",
+        keyset=RATINGS_BY_UNIT,
+        where={"lv": ("level = :lv", where.level)},
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+async def typical_cases(conn: AsyncConnection, cursor: str | None, limit: int) -> Page:
+    """A page of published typical cases, oldest first."""
+    return await fetch_page(
+        conn,
+        "SELECT * FROM typical_cases",
+        keyset=TYPICAL_CASES_BY_PUBLICATION,
+        where={},
+        cursor=cursor,
+        limit=limit,
+    )
 
 
 async def case_decided(conn: AsyncConnection, case_id: UUID) -> bool:
@@ -19,3 +161,103 @@ async def case_decided(conn: AsyncConnection, case_id: UUID) -> bool:
         {"id": case_id},
     )
     return found.first() is not None
+
+
+async def rated_units(conn: AsyncConnection) -> list[str]:
+    """Every unit a rating may concern: rated already, or named by a case or overdue item."""
+    found = await conn.execute(
+        text(
+            """SELECT unit FROM unit_ratings UNION SELECT unit FROM case_facts
+               WHERE unit IS NOT NULL UNION SELECT unit FROM overdue_facts
+               WHERE unit IS NOT NULL ORDER BY 1"""
+        )
+    )
+    return list(found.scalars())
+
+
+async def _rows(conn: AsyncConnection, sql: str, **params: Any) -> list[dict[str, Any]]:
+    return [dict(r) for r in (await conn.execute(text(sql), params)).mappings().all()]
+
+
+async def _count(conn: AsyncConnection, sql: str, **params: Any) -> int:
+    return int((await conn.execute(text(sql), params)).scalar_one())
+
+
+_DECIDED = "FROM case_facts WHERE decided_at >= :s AND decided_at < :e"
+
+
+async def month_figures(conn: AsyncConnection, period: Period) -> dict[str, Any]:
+    """What the monthly report counts in ``period``: cases decided (by category, rank, form
+    and unit), filed and closed, overdue items by kind, inquiries opened."""
+    p = {"s": period.start, "e": period.end}
+    return {
+        "decided": await _count(conn, f"SELECT count(*) {_DECIDED}", **p),
+        "new": await _count(
+            conn, "SELECT count(*) FROM case_facts WHERE filed_at >= :s AND filed_at < :e", **p
+        ),
+        "closed": await _count(
+            conn, "SELECT count(*) FROM case_facts WHERE closed_at >= :s AND closed_at < :e", **p
+        ),
+        "inquiries_opened": await _count(
+            conn, "SELECT count(*) FROM inquiries WHERE opened_at >= :s AND opened_at < :e", **p
+        ),
+        "by_category": await _rows(
+            conn,
+            f"SELECT c AS code, count(*) AS count FROM (SELECT unnest(categories) AS c {_DECIDED})"
+            " x GROUP BY c ORDER BY count(*) DESC, c",
+            **p,
+        ),
+        "by_rank": await _rows(
+            conn,
+            f"SELECT coalesce(rank, '未注明') AS rank, count(*) AS count {_DECIDED}"
+            " GROUP BY 1 ORDER BY count(*) DESC, 1",
+            **p,
+        ),
+        "by_form": await _rows(
+            conn, f"SELECT form, count(*) AS count {_DECIDED} GROUP BY form ORDER BY form", **p
+        ),
+        "by_unit": await _rows(
+            conn,
+            f"SELECT unit, count(*) AS count {_DECIDED} GROUP BY unit ORDER BY count(*) DESC, unit",
+            **p,
+        ),
+        "overdue_by_kind": await _rows(
+            conn,
+            "SELECT item_kind, count(*) AS count FROM overdue_facts"
+            " WHERE noticed_at >= :s AND noticed_at < :e GROUP BY item_kind ORDER BY item_kind",
+            **p,
+        ),
+    }
+
+
+async def lists_in_force(conn: AsyncConnection, days: Days) -> list[dict[str, Any]]:
+    """Every published list version whose period overlaps ``days``, by unit then version."""
+    return await _rows(
+        conn,
+        """SELECT unit, version, valid_from, valid_to, body FROM responsibility_lists
+           WHERE valid_from <= :t AND (valid_to IS NULL OR valid_to >= :f)
+           ORDER BY unit, version""",
+        f=days.first,
+        t=days.last,
+    )
+
+
+async def cases_in_scope(conn: AsyncConnection, scope: CaseScope) -> list[dict[str, Any]]:
+    """The cases of a scope, by misconduct date then case number."""
+    return await _rows(
+        conn,
+        """SELECT case_number, subject_name, department, categories, form,
+                  misconduct_date, decided_at
+           FROM case_facts WHERE unit = :u AND misconduct_date BETWEEN :s AND :e
+             AND (CAST(:d AS text) IS NULL OR department = :d)
+           ORDER BY misconduct_date, case_number""",
+        u=scope.unit,
+        s=scope.days.first,
+        e=scope.days.last,
+        d=scope.department,
+    )
+
+
+async def ratings_of(conn: AsyncConnection, units: list[str]) -> list[dict[str, Any]]:
+    """The last recorded rating of each of ``units`` that has one."""
+    return await _rows(conn, "SELECT * FROM unit_ratings WHERE unit = ANY(:u)", u=units)

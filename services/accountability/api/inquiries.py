@@ -11,10 +11,11 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
-from libs.kit.pagination import Keyset, Page, fetch_page
-from libs.kit.service import Store
-from services.accountability.api.deps import Officer, Reader, Reviewer
-from services.accountability.domain.rules import load_rules
+from libs.kit.pagination import Page
+from libs.kit.service import ReadConnection, Store
+from services.accountability import queries
+from services.accountability.api.deps import AccountabilityDeps, Officer, Reader, Reviewer
+from services.accountability.queries import InquiryFilter
 from services.accountability.service.inquiries import (
     CHECK_DUTY,
     CONCLUDE,
@@ -52,12 +53,12 @@ async def open_inquiry(
 
 @router.get("/inquiries/{inquiry_id}")
 async def get_inquiry(
-    inquiry_id: UUID, reader: Reader, store: Store, response: Response
+    inquiry_id: UUID, reader: Reader, store: Store, deps: AccountabilityDeps, response: Response
 ) -> dict[str, Any]:
     """One inquiry with its parties, checklist, findings and measures; ``ETag`` for commands."""
     state, version = await read_inquiry(store, inquiry_id)
     response.headers["ETag"] = f'"{version}"'
-    return view(state, version, load_rules())
+    return view(state, version, deps.rules)
 
 
 @router.post("/inquiries/{inquiry_id}/duty-checks")
@@ -178,15 +179,10 @@ class InquiryRow(BaseModel):
     measures_in_effect: int
 
 
-BY_OPENING = Keyset(
-    ("opened_at", "inquiry_id"), ("timestamptz", "uuid"), (datetime.fromisoformat, UUID)
-)
-
-
 @router.get("/inquiries", response_model=Page[InquiryRow])
 async def list_inquiries(
     reader: Reader,
-    store: Store,
+    conn: ReadConnection,
     unit: str | None = None,
     status: str | None = None,
     trigger: str | None = None,
@@ -194,17 +190,6 @@ async def list_inquiries(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[InquiryRow]:
     """Inquiries, oldest first; filter by unit, status (open/concluded) and trigger kind."""
-    async with store.engine.connect() as conn:
-        rows, next_cursor = await fetch_page(
-            conn,
-            "SELECT * FROM inquiries",
-            keyset=BY_OPENING,
-            where={
-                "unit": ("unit = :unit", unit),
-                "st": ("status = :st", status),
-                "tk": ("trigger_kind = :tk", trigger),
-            },
-            cursor=cursor,
-            limit=limit,
-        )
+    where = InquiryFilter(unit, status, trigger)
+    rows, next_cursor = await queries.inquiries(conn, where, cursor, limit)
     return Page[InquiryRow](items=[InquiryRow(**r) for r in rows], next_cursor=next_cursor)

@@ -11,19 +11,20 @@ from pydantic import BaseModel
 
 from libs.events.contracts.accountability import ResponsibleParty
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
-from libs.kit.pagination import Keyset, Page, fetch_page
+from libs.kit.pagination import Page
 from libs.kit.problems import Problem
-from libs.kit.service import Store
-from services.accountability.api.deps import Officer, Reader
-from services.accountability.domain.lists import list_as_of, responsible_parties
-from services.accountability.domain.rules import load_rules
+from libs.kit.service import ReadConnection, Store
+from services.accountability import queries
+from services.accountability.api.deps import AccountabilityDeps, Officer, Reader
+from services.accountability.domain.lists import responsible_parties
+from services.accountability.queries import ListFilter
 from services.accountability.service.lists import (
     PUBLISH,
     UPLOAD,
     ListIn,
     ListOut,
+    list_on,
     list_out,
-    unit_lists,
 )
 
 router = APIRouter(prefix="/v1", tags=["responsibility lists"])
@@ -94,20 +95,14 @@ async def upload_csv(
 async def responsible_on(
     reader: Reader,
     store: Store,
+    deps: AccountabilityDeps,
     unit: Annotated[str, Query(min_length=1)],
     on: date,
     department: str | None = None,
 ) -> ResponsibilityOut:
     """Who was responsible for ``unit`` (and ``department``) on ``on``, from the list valid then."""
-    found = list_as_of(await unit_lists(store, unit), on)
-    if found is None:
-        raise Problem(
-            404,
-            "no-list",
-            "No responsibility list for that date",
-            f"No responsibility list of {unit} covers {on}.",
-        )
-    labels = load_rules().responsibilities
+    found = await list_on(store, unit, on)
+    labels = deps.rules.responsibilities
     return ResponsibilityOut(
         unit=unit,
         department=department,
@@ -123,27 +118,16 @@ async def responsible_on(
     )
 
 
-BY_UNIT_VERSION = Keyset(("unit", "version"), ("text", "int"), (str, int))
-
-
 @router.get("/responsibility-lists", response_model=Page[ListOut])
 async def list_lists(
     reader: Reader,
-    store: Store,
+    conn: ReadConnection,
     unit: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ListOut]:
     """Every published list version, by unit then version."""
-    async with store.engine.connect() as conn:
-        rows, next_cursor = await fetch_page(
-            conn,
-            "SELECT * FROM responsibility_lists",
-            keyset=BY_UNIT_VERSION,
-            where={"unit": ("unit = :unit", unit)},
-            cursor=cursor,
-            limit=limit,
-        )
+    rows, next_cursor = await queries.lists(conn, ListFilter(unit), cursor, limit)
     return Page[ListOut](
         items=[ListOut(version=r["version"], **r["body"]) for r in rows], next_cursor=next_cursor
     )

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from uuid import uuid4
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from libs.events.contracts.accountability import RatingChanged
-from libs.events.store import Metadata
-from libs.events.taxonomy import load as load_taxonomy
-from libs.kit.logs import correlation_id
-from libs.kit.pagination import Keyset, Page, fetch_page
-from libs.kit.service import Store
-from services.accountability.api.deps import Reader, Rerater
-from services.accountability.domain import unit_key, unit_stream
-from services.accountability.domain.rating import rate
-from services.accountability.domain.rules import load_rules
-from services.accountability.rerating import rerate_all
+from libs.kit.commands import command_metadata
+from libs.kit.pagination import Page
+from libs.kit.service import ReadConnection, Store
+from services.accountability import queries
+from services.accountability.api.deps import AccountabilityDeps, Reader, Rerater
+from services.accountability.queries import RatingFilter
+from services.accountability.service import ratings
 
 router = APIRouter(prefix="/v1", tags=["ratings"])
 
@@ -58,28 +53,18 @@ class UnitRatingOut(BaseModel):
     history: list[ChangeOut]
 
 
-BY_UNIT = Keyset(("unit",), ("text",), (str,))
-
-
 @router.get("/ratings", response_model=Page[RatingOut])
 async def rating_board(
     reader: Reader,
-    store: Store,
+    conn: ReadConnection,
+    deps: AccountabilityDeps,
     level: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[RatingOut]:
     """Every rated unit's last recorded level; filter by level (red / yellow / green)."""
-    labels = load_rules().rating.level_labels
-    async with store.engine.connect() as conn:
-        rows, next_cursor = await fetch_page(
-            conn,
-            "SELECT * FROM unit_ratings",
-            keyset=BY_UNIT,
-            where={"lv": ("level = :lv", level)},
-            cursor=cursor,
-            limit=limit,
-        )
+    labels = deps.rules.rating.level_labels
+    rows, next_cursor = await queries.ratings(conn, RatingFilter(level), cursor, limit)
     return Page[RatingOut](
         items=[RatingOut(level_label=labels.get(r["level"], r["level"]), **r) for r in rows],
         next_cursor=next_cursor,
@@ -87,13 +72,11 @@ async def rating_board(
 
 
 @router.get("/units/{unit}/rating", response_model=UnitRatingOut)
-async def unit_rating(unit: str, reader: Reader, store: Store) -> Any:
+async def unit_rating(unit: str, reader: Reader, store: Store, deps: AccountabilityDeps) -> Any:
     """The unit's rating as of now, with the readable reason and every change recorded."""
-    rules = load_rules()
-    history = await store.read_stream(unit_stream(unit_key(unit)))
-    events = [r.event for r in history]
-    now = store.clock()
-    rating = rate(events, now, rules.rating, load_taxonomy().label)
+    rules = deps.rules
+    now = await ratings.unit_rating(store, unit, deps)
+    rating = now.rating
     return UnitRatingOut(
         unit=unit,
         level=rating.level,
@@ -102,11 +85,9 @@ async def unit_rating(unit: str, reader: Reader, store: Store) -> Any:
         explanation=rating.explanation,
         inputs=rating.inputs,
         rules_version=rules.version,
-        as_of=now,
+        as_of=now.as_of,
         history=[
-            ChangeOut(**e.model_dump(include=set(ChangeOut.model_fields)))
-            for e in events
-            if isinstance(e, RatingChanged)
+            ChangeOut(**e.model_dump(include=set(ChangeOut.model_fields))) for e in now.changes
         ],
     )
 
@@ -119,15 +100,15 @@ class RerateOut(BaseModel):
 
 
 @router.post("/ratings/recompute", response_model=RerateOut)
-async def recompute(officer: Rerater, store: Store) -> RerateOut:
+async def recompute(officer: Rerater, store: Store, deps: AccountabilityDeps) -> RerateOut:
     """Re-rate every unit as of now, so old inputs leave the window.
 
     The service also does this by itself every ``ZF_ACCOUNTABILITY_RERATE_INTERVAL_SECONDS``.
     Only units whose level moved get a ``rating_changed`` event; running it twice changes
     nothing the second time.
     """
-    meta = Metadata(actor=officer.actor, correlation_id=correlation_id.get() or str(uuid4()))
-    rated, changes = await rerate_all(store, store.clock(), meta)
+    meta = command_metadata(officer.actor)
+    rated, changes = await ratings.rerate_all(store, store.clock(), meta, deps.rules)
     return RerateOut(
         rated=rated,
         changed=[

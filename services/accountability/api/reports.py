@@ -5,115 +5,28 @@ from __future__ import annotations
 import csv
 import html
 import io
-import re
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
-from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.taxonomy import load as load_taxonomy
 from libs.kit.commands import Commands, IdempotencyKey
-from libs.kit.pagination import Keyset, Page, fetch_page
+from libs.kit.pagination import Page
 from libs.kit.problems import Problem
-from libs.kit.service import Store
-from services.accountability.api.deps import Officer, Reader
-from services.accountability.domain.rules import load_rules
+from libs.kit.service import ReadConnection
+from services.accountability import queries
+from services.accountability.api.deps import AccountabilityDeps, Officer, Reader
+from services.accountability.queries import Days
 from services.accountability.service.reports import (
     PUBLISH_TYPICAL_CASE,
     TypicalCaseIn,
     TypicalCaseOut,
+    leader_briefing,
+    monthly_statistics,
 )
 
 router = APIRouter(prefix="/v1", tags=["reports"])
-
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-
-
-def _month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    if not MONTH.match(month):
-        raise Problem(
-            422,
-            "validation-error",
-            "The request is not valid",
-            f"month {month!r} is not YYYY-MM.",
-            errors=[{"field": "month", "reason": "expected YYYY-MM"}],
-        )
-    year, mon = int(month[:4]), int(month[5:])
-    start = datetime(year, mon, 1, tzinfo=tz)
-    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=tz)
-    return start, end
-
-
-async def _rows(conn: AsyncConnection, sql: str, **params: Any) -> list[dict[str, Any]]:
-    return [dict(r) for r in (await conn.execute(text(sql), params)).mappings().all()]
-
-
-async def monthly_statistics(conn: AsyncConnection, month: str) -> dict[str, Any]:
-    """The month's counts: decided cases by category, rank, form and unit; new, closed, overdue."""
-    rules = load_rules()
-    tz = ZoneInfo(rules.reports.timezone)
-    start, end = _month_bounds(month, tz)
-    p = {"s": start, "e": end}
-    decided = "FROM case_facts WHERE decided_at >= :s AND decided_at < :e"
-    label = load_taxonomy().label
-
-    async def scalar(sql: str) -> int:
-        return int((await conn.execute(text(sql), p)).scalar_one())
-
-    by_category = await _rows(
-        conn,
-        f"SELECT c AS code, count(*) AS count FROM (SELECT unnest(categories) AS c {decided}) x"
-        " GROUP BY c ORDER BY count(*) DESC, c",
-        **p,
-    )
-    overdue_by_kind = await _rows(
-        conn,
-        "SELECT item_kind, count(*) AS count FROM overdue_facts"
-        " WHERE noticed_at >= :s AND noticed_at < :e GROUP BY item_kind ORDER BY item_kind",
-        **p,
-    )
-    overdue_labels = rules.rating.overdue_labels
-    return {
-        "month": month,
-        "timezone": rules.reports.timezone,
-        "decided": await scalar(f"SELECT count(*) {decided}"),
-        "new": await scalar(
-            "SELECT count(*) FROM case_facts WHERE filed_at >= :s AND filed_at < :e"
-        ),
-        "closed": await scalar(
-            "SELECT count(*) FROM case_facts WHERE closed_at >= :s AND closed_at < :e"
-        ),
-        "overdue": sum(r["count"] for r in overdue_by_kind),
-        "inquiries_opened": await scalar(
-            "SELECT count(*) FROM inquiries WHERE opened_at >= :s AND opened_at < :e"
-        ),
-        "by_category": [{**r, "label": label(r["code"])} for r in by_category],
-        "by_rank": await _rows(
-            conn,
-            f"SELECT coalesce(rank, '未注明') AS rank, count(*) AS count {decided}"
-            " GROUP BY 1 ORDER BY count(*) DESC, 1",
-            **p,
-        ),
-        "by_form": await _rows(
-            conn,
-            f"SELECT form, count(*) AS count {decided} GROUP BY form ORDER BY form",
-            **p,
-        ),
-        "by_unit": await _rows(
-            conn,
-            f"SELECT unit, count(*) AS count {decided} GROUP BY unit ORDER BY count(*) DESC, unit",
-            **p,
-        ),
-        "overdue_by_kind": [
-            {**r, "label": overdue_labels.get(r["item_kind"], r["item_kind"])}
-            for r in overdue_by_kind
-        ],
-    }
 
 
 def _csv(stats: dict[str, Any]) -> str:
@@ -187,13 +100,13 @@ def _html(stats: dict[str, Any]) -> str:
 @router.get("/reports/monthly")
 async def monthly_report(
     reader: Reader,
-    store: Store,
+    conn: ReadConnection,
+    deps: AccountabilityDeps,
     month: str,
     format: Annotated[str, Query(pattern="^(json|csv|html)$")] = "json",
 ) -> Response:
     """Monthly statistics for the level above, as JSON, CSV or a printable HTML page."""
-    async with store.engine.connect() as conn:
-        stats = await monthly_statistics(conn, month)
+    stats = await monthly_statistics(conn, month, deps)
     if format == "csv":
         return Response(
             _csv(stats),
@@ -208,7 +121,8 @@ async def monthly_report(
 @router.get("/reports/briefing")
 async def briefing(
     reader: Reader,
-    store: Store,
+    conn: ReadConnection,
+    deps: AccountabilityDeps,
     leader: Annotated[str, Query(min_length=1)],
     date_from: Annotated[date, Query(alias="from")],
     date_to: Annotated[date, Query(alias="to")],
@@ -224,82 +138,10 @@ async def briefing(
             "to is before from.",
             errors=[{"field": "to", "reason": "before from"}],
         )
-    label = load_taxonomy().label
-    scopes: list[dict[str, Any]] = []
-    async with store.engine.connect() as conn:
-        lists = await _rows(
-            conn,
-            """SELECT unit, version, valid_from, valid_to, body FROM responsibility_lists
-               WHERE valid_from <= :t AND (valid_to IS NULL OR valid_to >= :f)
-               ORDER BY unit, version""",
-            f=date_from,
-            t=date_to,
-        )
-        for lst in lists:
-            body = lst["body"]
-            roles: list[tuple[str, str | None]] = []
-            if body["first_responsible"]["name"] == leader:
-                roles.append(("first_responsible", None))
-            if body["discipline_head"]["name"] == leader:
-                roles.append(("discipline_head", None))
-            roles += [
-                ("department_leader", d["department"])
-                for d in body["department_leaders"]
-                if d["leader"]["name"] == leader
-            ]
-            start = max(date_from, lst["valid_from"])
-            end = min(date_to, lst["valid_to"] or date_to)
-            for role, department in roles:
-                cases = await _rows(
-                    conn,
-                    """SELECT case_number, subject_name, department, categories, form,
-                              misconduct_date, decided_at
-                       FROM case_facts WHERE unit = :u AND misconduct_date BETWEEN :s AND :e
-                         AND (CAST(:d AS text) IS NULL OR department = :d)
-                       ORDER BY misconduct_date, case_number""",
-                    u=lst["unit"],
-                    s=start,
-                    e=end,
-                    d=department,
-                )
-                scopes.append(
-                    {
-                        "unit": lst["unit"],
-                        "department": department,
-                        "role": role,
-                        "list_version": lst["version"],
-                        "from": start.isoformat(),
-                        "to": end.isoformat(),
-                        "cases": [
-                            {
-                                **{
-                                    k: v
-                                    for k, v in c.items()
-                                    if k not in ("decided_at", "misconduct_date")
-                                },
-                                "category_labels": [label(x) for x in c["categories"]],
-                                "misconduct_date": c["misconduct_date"].isoformat(),
-                                "decided_at": c["decided_at"].isoformat()
-                                if c["decided_at"]
-                                else None,
-                            }
-                            for c in cases
-                        ],
-                    }
-                )
-        units = sorted({s["unit"] for s in scopes})
-        ratings = {
-            r["unit"]: {"level": r["level"], "explanation": r["explanation"]}
-            for r in await _rows(conn, "SELECT * FROM unit_ratings WHERE unit = ANY(:u)", u=units)
-        }
-    doc = {
-        "leader": leader,
-        "from": date_from.isoformat(),
-        "to": date_to.isoformat(),
-        "scopes": scopes,
-        "ratings": ratings,
-    }
-    return HTMLResponse(_briefing_html(doc)) if format == "html" else JSONResponse(doc)
+    doc = await leader_briefing(conn, leader, Days(date_from, date_to), deps)
+    if format == "html":
+        return HTMLResponse(_briefing_html(doc, deps.rules.rating.level_labels))
+    return JSONResponse(doc)
 
 
 ROLE_LABELS = {
@@ -309,8 +151,7 @@ ROLE_LABELS = {
 }
 
 
-def _briefing_html(doc: dict[str, Any]) -> str:
-    level_labels = load_rules().rating.level_labels
+def _briefing_html(doc: dict[str, Any], level_labels: dict[str, str]) -> str:
     parts = [
         f"<!doctype html><html lang='zh'><head><meta charset='utf-8'>"
         f"<title>廉情通报 {html.escape(doc['leader'])}</title>{PRINT_CSS}</head><body>",
@@ -359,26 +200,13 @@ async def publish_typical_case(
     )
 
 
-BY_PUBLICATION = Keyset(
-    ("published_at", "publication_id"), ("timestamptz", "uuid"), (datetime.fromisoformat, UUID)
-)
-
-
 @router.get("/typical-cases", response_model=Page[TypicalCaseOut])
 async def typical_cases(
     reader: Reader,
-    store: Store,
+    conn: ReadConnection,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[TypicalCaseOut]:
     """Published typical cases, oldest first."""
-    async with store.engine.connect() as conn:
-        rows, next_cursor = await fetch_page(
-            conn,
-            "SELECT * FROM typical_cases",
-            keyset=BY_PUBLICATION,
-            where={},
-            cursor=cursor,
-            limit=limit,
-        )
+    rows, next_cursor = await queries.typical_cases(conn, cursor, limit)
     return Page[TypicalCaseOut](items=[TypicalCaseOut(**r) for r in rows], next_cursor=next_cursor)

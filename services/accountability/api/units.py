@@ -1,4 +1,4 @@
-"""Accountability's HTTP API: the unit index (一案双查 comes with the accountability issue)."""
+"""Accountability's HTTP API: the unit index (clues per unit)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from libs.kit.auth import Principal, require_roles
-from libs.kit.pagination import Keyset, Page, fetch_page
-from libs.kit.service import Store
+from libs.kit.pagination import Page
+from libs.kit.service import ReadConnection
+from services.accountability import queries
+from services.accountability.queries import UnitFilter
 
 router = APIRouter(prefix="/v1", tags=["units"])
 
@@ -32,19 +34,11 @@ class UnitOut(BaseModel):
 @router.get("/units", response_model=Page[UnitOut])
 async def list_units(
     operator: Operator,
-    store: Store,
+    conn: ReadConnection,
     unit: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[UnitOut]:
     """Units with clues, in key order; filter by unit name."""
-    async with store.engine.connect() as conn:
-        rows, next_cursor = await fetch_page(
-            conn,
-            "SELECT *, cardinality(clue_ids) AS clue_count FROM unit_index",
-            keyset=Keyset(("unit_key",), ("text",), (str,)),
-            where={"unit": ("unit = :unit", unit)},
-            cursor=cursor,
-            limit=limit,
-        )
+    rows, next_cursor = await queries.units(conn, UnitFilter(unit), cursor, limit)
     return Page[UnitOut](items=[UnitOut(**r) for r in rows], next_cursor=next_cursor)

@@ -180,6 +180,97 @@ ROLES = (
 )
 
 
+Group = dict[str, object]
+"""The entries of one list in a CSV: its roles, department leaders and key-area mark."""
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One CSV row and its line number, for errors that name the line and column."""
+
+    cells: dict[str, str]
+    line: int
+
+    def need(self, col: str) -> str:
+        value = (self.cells.get(col) or "").strip()
+        if not value:
+            raise Refused(
+                "csv-row-invalid",
+                f"Line {self.line}: {col} is empty.",
+                field=f"line {self.line}.{col}",
+            )
+        return value
+
+    def day(self, col: str) -> date | None:
+        value = (self.cells.get(col) or "").strip()
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise Refused(
+                "csv-row-invalid",
+                f"Line {self.line}: {col} {value!r} is not a date (YYYY-MM-DD).",
+                field=f"line {self.line}.{col}",
+            ) from None
+
+
+def _add_row(groups: dict[tuple[str, date, date | None], Group], row: _Row) -> None:
+    """Put a row's entry into the list of its unit and period."""
+    unit = row.need("unit")
+    row.need("valid_from")
+    start = row.day("valid_from")
+    assert start is not None
+    key = (unit, start, row.day("valid_to"))
+    role = row.need("role")
+    if role not in ROLES:
+        raise Refused(
+            "csv-row-invalid",
+            f"Line {row.line}: role {role!r} is not one of {', '.join(ROLES)}.",
+            field=f"line {row.line}.role",
+        )
+    name = row.need("name")
+    post = (row.cells.get("post") or "").strip() or None
+    entry = groups.setdefault(key, {"leaders": []})
+    if (row.cells.get("key_area") or "").strip().lower() in ("1", "true", "yes", "是"):
+        entry["key_area"] = True
+    if role == "department_leader":
+        leaders = entry["leaders"]
+        assert isinstance(leaders, list)
+        leaders.append(
+            DepartmentLeader(department=row.need("department"), leader=Person(name=name, post=post))
+        )
+    elif role in ("party_committee", "discipline_body"):
+        entry[role] = name
+    else:
+        entry[role] = Person(name=name, post=post)
+
+
+def _list_of(key: tuple[str, date, date | None], entry: Group) -> PublishList:
+    """The list a CSV group makes; refused when one of its four roles has no row."""
+    unit, start, end = key
+    for role in ROLES[:4]:
+        if role not in entry:
+            raise Refused(
+                "csv-list-incomplete",
+                f"The list of {unit} from {start} has no {role} row.",
+                field="file",
+            )
+    leaders = entry["leaders"]
+    assert isinstance(leaders, list)
+    return PublishList(
+        unit=unit,
+        valid_from=start,
+        valid_to=end,
+        party_committee=str(entry["party_committee"]),
+        first_responsible=entry["first_responsible"],  # type: ignore[arg-type]
+        discipline_body=str(entry["discipline_body"]),
+        discipline_head=entry["discipline_head"],  # type: ignore[arg-type]
+        department_leaders=tuple(leaders),
+        key_area=bool(entry.get("key_area", False)),
+    )
+
+
 def parse_csv(content: str) -> list[PublishList]:
     """Lists from a CSV upload: one row per entry, grouped by unit and period.
 
@@ -195,81 +286,10 @@ def parse_csv(content: str) -> list[PublishList]:
             f"The CSV lacks the column(s) {', '.join(missing)}.",
             field="file",
         )
-    groups: dict[tuple[str, date, date | None], dict[str, object]] = {}
-    for line, row in enumerate(reader, start=2):
-
-        def need(col: str, row: dict[str, str] = row, line: int = line) -> str:
-            value = (row.get(col) or "").strip()
-            if not value:
-                raise Refused(
-                    "csv-row-invalid", f"Line {line}: {col} is empty.", field=f"line {line}.{col}"
-                )
-            return value
-
-        def day(col: str, row: dict[str, str] = row, line: int = line) -> date | None:
-            value = (row.get(col) or "").strip()
-            if not value:
-                return None
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                raise Refused(
-                    "csv-row-invalid",
-                    f"Line {line}: {col} {value!r} is not a date (YYYY-MM-DD).",
-                    field=f"line {line}.{col}",
-                ) from None
-
-        unit = need("unit")
-        need("valid_from")
-        start = day("valid_from")
-        assert start is not None
-        key = (unit, start, day("valid_to"))
-        role = need("role")
-        if role not in ROLES:
-            raise Refused(
-                "csv-row-invalid",
-                f"Line {line}: role {role!r} is not one of {', '.join(ROLES)}.",
-                field=f"line {line}.role",
-            )
-        name = need("name")
-        post = (row.get("post") or "").strip() or None
-        entry = groups.setdefault(key, {"leaders": []})
-        if (row.get("key_area") or "").strip().lower() in ("1", "true", "yes", "是"):
-            entry["key_area"] = True
-        if role == "department_leader":
-            leaders = entry["leaders"]
-            assert isinstance(leaders, list)
-            leaders.append(
-                DepartmentLeader(department=need("department"), leader=Person(name=name, post=post))
-            )
-        elif role in ("party_committee", "discipline_body"):
-            entry[role] = name
-        else:
-            entry[role] = Person(name=name, post=post)
-    out = []
-    for (unit, start, end), entry in groups.items():
-        for role in ROLES[:4]:
-            if role not in entry:
-                raise Refused(
-                    "csv-list-incomplete",
-                    f"The list of {unit} from {start} has no {role} row.",
-                    field="file",
-                )
-        leaders = entry["leaders"]
-        assert isinstance(leaders, list)
-        out.append(
-            PublishList(
-                unit=unit,
-                valid_from=start,
-                valid_to=end,
-                party_committee=str(entry["party_committee"]),
-                first_responsible=entry["first_responsible"],  # type: ignore[arg-type]
-                discipline_body=str(entry["discipline_body"]),
-                discipline_head=entry["discipline_head"],  # type: ignore[arg-type]
-                department_leaders=tuple(leaders),
-                key_area=bool(entry.get("key_area", False)),
-            )
-        )
+    groups: dict[tuple[str, date, date | None], Group] = {}
+    for line, cells in enumerate(reader, start=2):
+        _add_row(groups, _Row(cells, line))
+    out = [_list_of(key, entry) for key, entry in groups.items()]
     if not out:
         raise Refused("csv-empty", "The CSV has no rows.", field="file")
     return out

@@ -2,14 +2,13 @@
 the three-party review, and the 红黄绿 rating formula.
 
 The shipped rules are ``services/accountability/data/rules.json``; a deployment points
-``ZF_ACCOUNTABILITY_RULES_FILE`` at its own file of the same shape.
+``ZF_ACCOUNTABILITY_RULES_FILE`` at its own file of the same shape. The service loads them
+once, when it starts, and hands them to whatever decides.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -86,8 +85,7 @@ class Rules(_Frozen):
         return rule.label if rule else code
 
 
-@cache
-def load_rules(path: str | None = None) -> Rules:
-    """The deployment's rules: ``path``, else ``ZF_ACCOUNTABILITY_RULES_FILE``, else shipped."""
-    chosen = Path(path or os.environ.get("ZF_ACCOUNTABILITY_RULES_FILE") or DEFAULT_FILE)
+def load_rules(path: str | Path | None = None) -> Rules:
+    """The rules in ``path``, else the shipped ones (read when the service starts)."""
+    chosen = Path(path or DEFAULT_FILE)
     return Rules.model_validate(json.loads(chosen.read_text(encoding="utf-8")))

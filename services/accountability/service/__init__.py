@@ -1,2 +1,18 @@
 """Accountability's service layer: the aggregates and commands the pipeline runs, and the
 orchestration a read or a job needs beyond one query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from libs.events.taxonomy import Taxonomy
+from services.accountability.domain.rules import Rules
+
+
+@dataclass(frozen=True)
+class Deps:
+    """What accountability's commands, reads and jobs need besides the store, loaded once
+    by ``app.create``: its rules and the deployment's problem categories."""
+
+    rules: Rules
+    taxonomy: Taxonomy

@@ -19,7 +19,7 @@ from libs.kit.problems import Problem
 from libs.kit.refusal import Refused
 from services.accountability.domain import inquiry as domain
 from services.accountability.domain.inquiry import Inquiry, evolve, inquiry_stream
-from services.accountability.domain.rules import Rules, load_rules
+from services.accountability.domain.rules import Rules
 from services.accountability.service.lists import unit_lists
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -197,7 +197,7 @@ async def read_inquiry(store: EventStore, inquiry_id: UUID) -> tuple[Inquiry, in
 
 
 def _render(state: Inquiry, ctx: Context) -> dict[str, Any]:
-    return view(state, ctx.version, load_rules())
+    return view(state, ctx.version, ctx.deps.rules)
 
 
 async def _open(state: Inquiry, body: OpenIn, ctx: Context) -> list[Event]:
@@ -211,7 +211,7 @@ async def _open(state: Inquiry, body: OpenIn, ctx: Context) -> list[Event]:
         categories=tuple(body.categories),
         direct_subject=body.direct_subject,
     )
-    return domain.decide(state, command, domain.Context(ctx.actor, ctx.now), load_rules())
+    return domain.decide(state, command, domain.Context(ctx.actor, ctx.now), ctx.deps.rules)
 
 
 OPEN: Command[Inquiry] = Command(
@@ -235,7 +235,9 @@ def _on_inquiry(
     """A command on an open inquiry: If-Match required, the domain decides."""
 
     def decide(state: Inquiry, body: Any, ctx: Context) -> list[Event]:
-        return domain.decide(state, command(body), domain.Context(ctx.actor, ctx.now), load_rules())
+        return domain.decide(
+            state, command(body), domain.Context(ctx.actor, ctx.now), ctx.deps.rules
+        )
 
     return Command(
         name=name,

@@ -18,9 +18,11 @@ from libs.events.contracts.accountability import (
 )
 from libs.events.store import ANY, EventStore
 from libs.kit.commands import Aggregate, Command, Context
+from libs.kit.problems import Problem
 from services.accountability.domain.lists import (
     ListVersion,
     PublishList,
+    list_as_of,
     list_stream,
     parse_csv,
     publish_list,
@@ -107,6 +109,19 @@ async def unit_lists(
         if isinstance(r.event, ResponsibilityListPublished):
             out.append(ListVersion(r.version, r.event))
     return out
+
+
+async def list_on(store: EventStore, unit: str, on: date) -> ListVersion:
+    """The version of a unit's list valid on ``on``; 404 when none covers it."""
+    found = list_as_of(await unit_lists(store, unit), on)
+    if found is None:
+        raise Problem(
+            404,
+            "no-list",
+            "No responsibility list for that date",
+            f"No responsibility list of {unit} covers {on}.",
+        )
+    return found
 
 
 Published = tuple[ResponsibilityListPublished, ...]

@@ -1,12 +1,16 @@
-"""典型案例通报曝光 as a command of the pipeline: a decided case published once by name."""
+"""Reports: the month's statistics and a leader's 廉情通报 put together from the read
+models, and 典型案例通报曝光 as a command of the pipeline (a decided case published once)."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import TypicalCasePublished
@@ -14,6 +18,117 @@ from libs.kit.commands import Aggregate, Command, Context
 from libs.kit.problems import Problem
 from libs.kit.refusal import Refused
 from services.accountability import queries
+from services.accountability.queries import CaseScope, Days, Period
+from services.accountability.service import Deps
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def month_period(month: str, tz: ZoneInfo) -> Period:
+    """The month ``YYYY-MM`` in the reports' time zone; 422 when it is not one."""
+    if not MONTH.match(month):
+        raise Problem(
+            422,
+            "validation-error",
+            "The request is not valid",
+            f"month {month!r} is not YYYY-MM.",
+            errors=[{"field": "month", "reason": "expected YYYY-MM"}],
+        )
+    year, mon = int(month[:4]), int(month[5:])
+    start = datetime(year, mon, 1, tzinfo=tz)
+    end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=tz)
+    return Period(start, end)
+
+
+async def monthly_statistics(conn: AsyncConnection, month: str, deps: Deps) -> dict[str, Any]:
+    """The month's counts: decided cases by category, rank, form and unit; new, closed, overdue."""
+    rules = deps.rules
+    figures = await queries.month_figures(
+        conn, month_period(month, ZoneInfo(rules.reports.timezone))
+    )
+    overdue_labels = rules.rating.overdue_labels
+    return {
+        "month": month,
+        "timezone": rules.reports.timezone,
+        "decided": figures["decided"],
+        "new": figures["new"],
+        "closed": figures["closed"],
+        "overdue": sum(r["count"] for r in figures["overdue_by_kind"]),
+        "inquiries_opened": figures["inquiries_opened"],
+        "by_category": [
+            {**r, "label": deps.taxonomy.label(r["code"])} for r in figures["by_category"]
+        ],
+        "by_rank": figures["by_rank"],
+        "by_form": figures["by_form"],
+        "by_unit": figures["by_unit"],
+        "overdue_by_kind": [
+            {**r, "label": overdue_labels.get(r["item_kind"], r["item_kind"])}
+            for r in figures["overdue_by_kind"]
+        ],
+    }
+
+
+def _roles_of(leader: str, body: dict[str, Any]) -> list[tuple[str, str | None]]:
+    """The places of ``leader`` in a list: first responsible, discipline head, or the
+    leader in charge of a department (一岗双责)."""
+    roles: list[tuple[str, str | None]] = []
+    if body["first_responsible"]["name"] == leader:
+        roles.append(("first_responsible", None))
+    if body["discipline_head"]["name"] == leader:
+        roles.append(("discipline_head", None))
+    roles += [
+        ("department_leader", d["department"])
+        for d in body["department_leaders"]
+        if d["leader"]["name"] == leader
+    ]
+    return roles
+
+
+def _case_entry(case: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    return {
+        **{k: v for k, v in case.items() if k not in ("decided_at", "misconduct_date")},
+        "category_labels": [deps.taxonomy.label(x) for x in case["categories"]],
+        "misconduct_date": case["misconduct_date"].isoformat(),
+        "decided_at": case["decided_at"].isoformat() if case["decided_at"] else None,
+    }
+
+
+async def leader_briefing(
+    conn: AsyncConnection, leader: str, days: Days, deps: Deps
+) -> dict[str, Any]:
+    """廉情通报: the cases of every unit and department ``leader`` was in charge of during
+    ``days``, by the lists in force then, and those units' ratings."""
+    scopes: list[dict[str, Any]] = []
+    for lst in await queries.lists_in_force(conn, days):
+        start = max(days.first, lst["valid_from"])
+        end = min(days.last, lst["valid_to"] or days.last)
+        for role, department in _roles_of(leader, lst["body"]):
+            cases = await queries.cases_in_scope(
+                conn, CaseScope(lst["unit"], department, Days(start, end))
+            )
+            scopes.append(
+                {
+                    "unit": lst["unit"],
+                    "department": department,
+                    "role": role,
+                    "list_version": lst["version"],
+                    "from": start.isoformat(),
+                    "to": end.isoformat(),
+                    "cases": [_case_entry(c, deps) for c in cases],
+                }
+            )
+    units = sorted({s["unit"] for s in scopes})
+    ratings = {
+        r["unit"]: {"level": r["level"], "explanation": r["explanation"]}
+        for r in await queries.ratings_of(conn, units)
+    }
+    return {
+        "leader": leader,
+        "from": days.first.isoformat(),
+        "to": days.last.isoformat(),
+        "scopes": scopes,
+        "ratings": ratings,
+    }
 
 
 class TypicalCaseIn(BaseModel):

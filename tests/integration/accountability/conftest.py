@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.store import EventStore
 from services.accountability import app as accountability_app
+from services.accountability.domain.rules import Rules
 from tests.conftest import Schemas
 from tests.integration.fixtures import eventually as poll_until
 
@@ -74,6 +75,11 @@ class Accountability:
     def store(self) -> EventStore:
         store: EventStore = self.app.state.runtime.store
         return store
+
+    @property
+    def rules(self) -> Rules:
+        rules: Rules = self.app.state.deps.rules
+        return rules
 
 
 async def _jwks() -> dict[str, Any]:

@@ -1,0 +1,18 @@
+"""Accountability's own settings (``ZF_ACCOUNTABILITY_*``) on top of the shared service settings."""
+
+from __future__ import annotations
+
+from libs.kit.settings import ServiceSettings, settings_class
+
+
+class AccountabilitySettings(ServiceSettings):
+    """Accountability's own settings: where its rules live, the re-rating schedule."""
+
+    rules_file: str = ""
+    """The deployment's rules (the shipped ``data/rules.json`` when empty)."""
+    run_rerating: bool = True
+    rerate_interval_seconds: float = 3600.0
+    """How often every unit is re-rated, so inputs that leave the window move its level."""
+
+
+Settings = settings_class("accountability", base=AccountabilitySettings)
