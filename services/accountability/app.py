@@ -51,12 +51,10 @@ def create(
                 RatingProjection(),
                 StatisticsProjection(),
             ],
-            make_handler=lambda store: make_handler(store, deps.rules),
+            make_handler=lambda store: make_handler(store, deps),
             subscribes_to=SUBSCRIBES_TO,
             jobs=lambda rt: (
-                [jobs.rerating(rt.store, deps.rules, s.rerate_interval_seconds)]
-                if s.run_rerating
-                else []
+                [jobs.rerating(rt.store, deps, s.rerate_interval_seconds)] if s.run_rerating else []
             ),
             deps=deps,
             jwks_fetcher=jwks_fetcher,

@@ -25,7 +25,6 @@ from libs.events.contracts.accountability import (
     CaseMilestoneNoted,
     InquiryTrigger,
     OverdueNoted,
-    RatingChanged,
 )
 from libs.events.contracts.analysis import AlertRaised, AlertVerified
 from libs.events.contracts.casework import (
@@ -38,7 +37,6 @@ from libs.events.contracts.casework import (
 from libs.events.contracts.intake import ClueReceived
 from libs.events.dispatch import Delivery, HandlerDispatch
 from libs.events.store import ANY, NO_STREAM, EventStore, Metadata
-from libs.events.taxonomy import load as load_taxonomy
 from services.accountability.domain import note_units, unit_stream
 from services.accountability.domain.inquiry import (
     Context,
@@ -47,7 +45,6 @@ from services.accountability.domain.inquiry import (
     decide,
     inquiry_stream,
 )
-from services.accountability.domain.lists import ListVersion, list_stream
 from services.accountability.domain.rating import rating_change
 from services.accountability.domain.rules import Rules
 from services.accountability.domain.triggers import (
@@ -61,25 +58,14 @@ from services.accountability.domain.triggers import (
     trigger_revised,
 )
 from services.accountability.domain.units import unit_key
+from services.accountability.service import Deps
+from services.accountability.service.lists import unit_lists
 
 ACTOR = "service:accountability"
 
 
 def _stream_of_unit(unit: str) -> str:
     return unit_stream(unit_key(unit))
-
-
-async def read_lists(
-    store: EventStore, unit: str, conn: AsyncConnection | None = None
-) -> list[ListVersion]:
-    """Every version of a unit's responsibility list, from the store."""
-    from libs.events.contracts.accountability import ResponsibilityListPublished
-
-    return [
-        ListVersion(r.version, r.event)
-        for r in await store.read_stream(list_stream(unit), conn=conn)
-        if isinstance(r.event, ResponsibilityListPublished)
-    ]
 
 
 async def record_on_unit(
@@ -89,7 +75,7 @@ async def record_on_unit(
     meta: Metadata,
     make: Callable[[list[Event]], list[Event]],
     now: Any,
-    rules: Rules,
+    deps: Deps,
 ) -> list[Event]:
     """Append what ``make`` derives from the unit's history, then its rating change, if any."""
     stream = _stream_of_unit(unit)
@@ -101,23 +87,12 @@ async def record_on_unit(
         unit,
         [*history, *added],
         now,
-        rules.rating,
-        rules.version,
-        load_taxonomy().label,
+        deps.rules.rating,
+        deps.rules.version,
+        deps.taxonomy.label,
     )
     await store.append(stream, added, expected_version=len(history), meta=meta, conn=conn)
     return added
-
-
-async def rerate(
-    store: EventStore, conn: AsyncConnection, unit: str, meta: Metadata, now: Any, rules: Rules
-) -> list[RatingChanged]:
-    """Record a unit's rating change as of ``now`` (inputs age out of the window)."""
-    stream = _stream_of_unit(unit)
-    history = [r.event for r in await store.read_stream(stream, conn=conn)]
-    changes = rating_change(unit, history, now, rules.rating, rules.version, load_taxonomy().label)
-    await store.append(stream, changes, expected_version=len(history), meta=meta, conn=conn)
-    return changes
 
 
 async def unit_of_case(store: EventStore, conn: AsyncConnection, case_id: Any) -> str | None:
@@ -142,26 +117,26 @@ async def unit_of_alert(conn: AsyncConnection, alert_id: Any) -> str | None:
     return found.scalar_one_or_none()
 
 
-HANDLERS: HandlerDispatch[Rules] = HandlerDispatch(ACTOR)
+HANDLERS: HandlerDispatch[Deps] = HandlerDispatch(ACTOR)
 """Accountability's handlers; the services it subscribes to follow from them."""
 
 
-def make_handler(store: EventStore, rules: Rules) -> Handler:
-    """The consumer handler, bound to accountability's store and rules."""
-    return HANDLERS.handler(store, rules)
+def make_handler(store: EventStore, deps: Deps) -> Handler:
+    """The consumer handler, bound to accountability's store and deps (rules, categories)."""
+    return HANDLERS.handler(store, deps)
 
 
 @HANDLERS.on(ClueReceived)
-async def count_clue(event: ClueReceived, d: Delivery[Rules]) -> None:
+async def count_clue(event: ClueReceived, d: Delivery[Deps]) -> None:
     """A clue counts for each unit it names."""
     for stream_id, events in note_units(event).items():
         await d.store.append(stream_id, events, expected_version=ANY, meta=d.meta, conn=d.conn)
 
 
 @HANDLERS.on(CaseDecided)
-async def on_decided(decided: CaseDecided, d: Delivery[Rules]) -> None:
+async def on_decided(decided: CaseDecided, d: Delivery[Deps]) -> None:
     """A decision is noted on the unit's stream; it may open 一案双查 inquiries."""
-    r = d.deps
+    r = d.deps.rules
     noted = note_decision(decided)
     found: list[Any] = []
 
@@ -172,13 +147,13 @@ async def on_decided(decided: CaseDecided, d: Delivery[Rules]) -> None:
         found.extend(triggers)
         return [noted, *detected]
 
-    await record_on_unit(d.store, d.conn, noted.unit, d.meta, make, noted.decided_at, r)
+    await record_on_unit(d.store, d.conn, noted.unit, d.meta, make, noted.decided_at, d.deps)
     if found:
         await open_inquiries(d, noted, found, noted.measures, noted.decided_at, r)
 
 
 async def open_inquiries(
-    d: Delivery[Rules],
+    d: Delivery[Deps],
     noted: CaseDecisionNoted,
     triggers: list[InquiryTrigger],
     measures: list[str],
@@ -186,7 +161,7 @@ async def open_inquiries(
     r: Rules,
 ) -> None:
     """Open an inquiry for each trigger a decision set off."""
-    lists = await read_lists(d.store, noted.unit, d.conn)
+    lists = await unit_lists(d.store, noted.unit, d.conn)
     for trigger in triggers:
         inquiry_id = inquiry_id_for(trigger, noted.unit)
         events = decide(
@@ -216,9 +191,9 @@ async def open_inquiries(
 
 
 @HANDLERS.on(CaseDecisionRevised)
-async def on_revised(revised: CaseDecisionRevised, d: Delivery[Rules]) -> None:
+async def on_revised(revised: CaseDecisionRevised, d: Delivery[Deps]) -> None:
     """复审/复核 changed a decision: note it; tell the case's inquiry, or open one."""
-    r = d.deps
+    r = d.deps.rules
     revision = note_revision(revised)
     original: list[CaseDecisionNoted] = []
 
@@ -231,7 +206,7 @@ async def on_revised(revised: CaseDecisionRevised, d: Delivery[Rules]) -> None:
         return [revision]
 
     added = await record_on_unit(
-        d.store, d.conn, revision.unit, d.meta, make, revision.revised_at, r
+        d.store, d.conn, revision.unit, d.meta, make, revision.revised_at, d.deps
     )
     if not added or not original:
         return  # a redelivery, or a decision this service never saw
@@ -251,7 +226,7 @@ async def on_revised(revised: CaseDecisionRevised, d: Delivery[Rules]) -> None:
 
 
 @HANDLERS.on(DeadlineOverdue)
-async def on_overdue(e: DeadlineOverdue, d: Delivery[Rules]) -> None:
+async def on_overdue(e: DeadlineOverdue, d: Delivery[Deps]) -> None:
     """An overdue item counts for its unit (or stands alone when no unit is known)."""
     unit = e.unit or (await unit_of_case(d.store, d.conn, e.case_id) if e.case_id else None)
     noted = OverdueNoted(
@@ -280,7 +255,7 @@ async def on_overdue(e: DeadlineOverdue, d: Delivery[Rules]) -> None:
 
 
 @HANDLERS.on(AlertRaised)
-async def on_alert(e: AlertRaised, d: Delivery[Rules]) -> None:
+async def on_alert(e: AlertRaised, d: Delivery[Deps]) -> None:
     """An alert counts towards the rating of the unit it names."""
     unit = e.subject.unit
     if not unit:
@@ -302,7 +277,7 @@ async def on_alert(e: AlertRaised, d: Delivery[Rules]) -> None:
 
 
 @HANDLERS.on(AlertVerified)
-async def on_verified(e: AlertVerified, d: Delivery[Rules]) -> None:
+async def on_verified(e: AlertVerified, d: Delivery[Deps]) -> None:
     """线下核查 of an alert this service counted: a false positive stops counting."""
     unit = await unit_of_alert(d.conn, e.alert_id)
     if unit is None:
@@ -324,7 +299,7 @@ async def on_verified(e: AlertVerified, d: Delivery[Rules]) -> None:
 
 
 @HANDLERS.on(CaseFiled, CaseClosed)
-async def on_milestone(e: CaseFiled | CaseClosed, d: Delivery[Rules]) -> None:
+async def on_milestone(e: CaseFiled | CaseClosed, d: Delivery[Deps]) -> None:
     """A case filed or closed is noted on the case's stream, once each."""
     if isinstance(e, CaseFiled):
         noted = CaseMilestoneNoted(

@@ -108,7 +108,7 @@ async def recompute(officer: Rerater, store: Store, deps: AccountabilityDeps) ->
     nothing the second time.
     """
     meta = command_metadata(officer.actor)
-    rated, changes = await ratings.rerate_all(store, store.clock(), meta, deps.rules)
+    rated, changes = await ratings.rerate_all(store, store.clock(), meta, deps)
     return RerateOut(
         rated=rated,
         changed=[

@@ -13,14 +13,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import RatingChanged
 from libs.events.store import ConcurrencyError, EventStore, Metadata
 from services.accountability import queries
 from services.accountability.domain import unit_key, unit_stream
-from services.accountability.domain.rating import Rating, rate
-from services.accountability.domain.rules import Rules
-from services.accountability.handlers import rerate
+from services.accountability.domain.rating import Rating, rate, rating_change
 from services.accountability.service import Deps
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,20 @@ async def unit_rating(store: EventStore, unit: str, deps: Deps) -> UnitRating:
     return UnitRating(rate(events, now, deps.rules.rating, deps.taxonomy.label), now, events)
 
 
+async def rerate(
+    store: EventStore, conn: AsyncConnection, unit: str, meta: Metadata, now: datetime, deps: Deps
+) -> list[RatingChanged]:
+    """Record a unit's rating change as of ``now`` (inputs age out of the window)."""
+    stream = unit_stream(unit_key(unit))
+    history = [r.event for r in await store.read_stream(stream, conn=conn)]
+    rules = deps.rules
+    changes = rating_change(unit, history, now, rules.rating, rules.version, deps.taxonomy.label)
+    await store.append(stream, changes, expected_version=len(history), meta=meta, conn=conn)
+    return changes
+
+
 async def rerate_all(
-    store: EventStore, now: datetime, meta: Metadata, rules: Rules
+    store: EventStore, now: datetime, meta: Metadata, deps: Deps
 ) -> tuple[int, list[tuple[str, RatingChanged]]]:
     """Re-rate every unit the read models know as of ``now``: (units rated, changes).
 
@@ -62,7 +74,7 @@ async def rerate_all(
     for unit in units:
         try:
             async with store.engine.begin() as conn:
-                changed += [(unit, e) for e in await rerate(store, conn, unit, meta, now, rules)]
+                changed += [(unit, e) for e in await rerate(store, conn, unit, meta, now, deps)]
         except ConcurrencyError:
             log.info("unit %s moved while being re-rated; its new events carry the rating", unit)
     return len(units), changed

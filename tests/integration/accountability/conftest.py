@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.store import EventStore
 from services.accountability import app as accountability_app
-from services.accountability.domain.rules import Rules
+from services.accountability.service import Deps
 from tests.conftest import Schemas
 from tests.integration.fixtures import eventually as poll_until
 
@@ -77,9 +77,9 @@ class Accountability:
         return store
 
     @property
-    def rules(self) -> Rules:
-        rules: Rules = self.app.state.deps.rules
-        return rules
+    def deps(self) -> Deps:
+        deps: Deps = self.app.state.deps
+        return deps
 
 
 async def _jwks() -> dict[str, Any]:

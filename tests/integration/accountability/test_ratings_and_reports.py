@@ -60,7 +60,7 @@ async def deliver(acc: Accountability, casework: EventStore, event: Event) -> No
         f"x-{uuid4()}", [event], expected_version=NO_STREAM, meta=Metadata(actor="operator:t")
     )
     async with acc.engine.begin() as conn:
-        await make_handler(acc.store, acc.rules)(conn, recorded.envelope)
+        await make_handler(acc.store, acc.deps)(conn, recorded.envelope)
 
 
 async def scenario(acc: Accountability, schemas: Schemas) -> list[CaseDecided]:

@@ -64,7 +64,7 @@ async def deliver(
         expected_version=ANY,
         meta=Metadata(actor="operator:t"),
     )
-    handle = make_handler(acc.store, acc.rules)
+    handle = make_handler(acc.store, acc.deps)
     async with acc.engine.begin() as conn:
         await handle(conn, recorded.envelope)
 
@@ -102,7 +102,7 @@ async def test_a_redelivered_decision_opens_no_second_inquiry(
     await deliver(acc, casework, decided)
     (recorded,) = await casework.read_stream(f"case-{decided.case_id}")
     async with acc.engine.begin() as conn:
-        await make_handler(acc.store, acc.rules)(conn, recorded.envelope)
+        await make_handler(acc.store, acc.deps)(conn, recorded.envelope)
     (row,) = await eventually(lambda: inquiries(acc), "the case inquiry")
     assert row["trigger_kind"] == "case_form"
     assert row["parties"] == []  # no list covered the date: the inquiry says so, opened anyway
@@ -120,7 +120,7 @@ async def test_an_appeal_raising_the_form_opens_the_inquiry_the_first_decision_d
     await deliver(acc, casework, revision)
     (recorded,) = (await casework.read_stream(f"case-{decided.case_id}"))[1:]
     async with acc.engine.begin() as conn:  # redelivered: nothing twice
-        await make_handler(acc.store, acc.rules)(conn, recorded.envelope)
+        await make_handler(acc.store, acc.deps)(conn, recorded.envelope)
     assert await opened_events(acc) == 1
     (row,) = await eventually(lambda: inquiries(acc), "the case inquiry")
     assert row["trigger_kind"] == "case_form"
@@ -141,7 +141,7 @@ async def test_an_appeal_lowering_the_form_is_noted_on_the_open_inquiry_once(
     await deliver(acc, casework, revised(decided, form=1, measures=["talk"]))
     (recorded,) = (await casework.read_stream(f"case-{decided.case_id}"))[1:]
     async with acc.engine.begin() as conn:  # redelivered: noted once
-        await make_handler(acc.store, acc.rules)(conn, recorded.envelope)
+        await make_handler(acc.store, acc.deps)(conn, recorded.envelope)
     detail = (await acc.http.get(f"/v1/inquiries/{row['inquiry_id']}", headers=LEADER)).json()
     assert detail["status"] == "open"  # the inquiry officer decides what it means
     (note,) = detail["trigger_revisions"]
