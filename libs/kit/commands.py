@@ -119,8 +119,9 @@ class Context:
     version: int = 0
     """The stream version: as loaded before ``decide``, as appended after it."""
     result: Any = None
-    """What ``decide`` or ``after`` leave for ``render`` when the answer is not the matter's
-    state (e.g. the matters a command that writes several streams wrote)."""
+    """What ``decide`` worked out besides the events, or ``after`` wrote, for the steps after
+    it and ``render`` when the answer is not the matter's state (e.g. the new matter a split
+    opens, the matters a command that writes several streams wrote)."""
 
     @property
     def actor(self) -> str:
@@ -132,6 +133,7 @@ Decide = Callable[[S, Any, Context], "list[Event] | Awaitable[list[Event]]"]
 Guard = Callable[[S, Any, Context], "Awaitable[None] | None"]
 Render = Callable[[S, Context], dict[str, Any]]
 After = Callable[[S, list[Event], Context], Awaitable[None]]
+Lock = Callable[[Any, Context], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,15 @@ class Command(Generic[S]):
     after: After[S] | None = None
     """Further appends in the same transaction (e.g. the other side of a link)."""
     required_if_match: str = "Send If-Match with the ETag (version) of the {noun} you read."
+    lock: Lock | None = None
+    """``(body, ctx)``, first in the transaction, before anything is written: advisory locks
+    that serialise commands on what they touch (a transaction's age is its first write, and
+    the store refuses an append older than the stream's last)."""
+    location: Callable[[dict[str, Any]], str] | None = None
+    """Where the answer's matter can be read (``Location``), from the answer."""
+    etag: bool = True
+    """Answer with ``ETag`` = the matter's version; off when the answer is not the matter's
+    (e.g. a receipt)."""
 
 
 @dataclass
@@ -163,16 +174,20 @@ class Outcome:
     body: dict[str, Any]
     version: int | None
     replayed: bool = False
+    location: str | None = None
+    etag: bool = True
 
     def response(self) -> JSONResponse:
-        """The HTTP answer: the body, ``ETag`` = the matter's version, and whether it is a
-        retry's replay."""
+        """The HTTP answer: the body, ``ETag`` = the matter's version, where to read it, and
+        whether it is a retry's replay."""
         headers: dict[str, str] = {}
         version = self.version
         if version is None and isinstance(self.body, dict):
             version = self.body.get("version")
-        if version is not None:
+        if version is not None and self.etag:
             headers["ETag"] = f'"{version}"'
+        if self.location is not None:
+            headers["Location"] = self.location
         if self.replayed:
             headers["Idempotent-Replayed"] = "true"
         return JSONResponse(self.body, self.status_code, headers=headers)
@@ -246,7 +261,7 @@ class Pipeline:
         fingerprint = _fingerprint(command, stream_id, body)
         for attempt in range(1, RERUNS + 1):
             try:
-                return await self._once(
+                outcome = await self._once(
                     command, key, stream_id, body, principal, if_match, idempotency_key, fingerprint
                 )
             except ConcurrencyError as moved:
@@ -256,6 +271,11 @@ class Pipeline:
                 if attempt == RERUNS:
                     raise
                 log.info("%s moved under an unpinned command; running it again", stream_id)
+                continue
+            if command.location is not None:
+                outcome.location = command.location(outcome.body)
+            outcome.etag = command.etag
+            return outcome
         raise AssertionError("unreachable")
 
     async def _once(
@@ -271,6 +291,18 @@ class Pipeline:
     ) -> Outcome:
         aggregate = command.aggregate
         async with self.store.engine.begin() as conn:
+            ctx = Context(
+                principal=principal,
+                now=self.store.clock(),
+                meta=command_metadata(principal.actor),
+                conn=conn,
+                store=self.store,
+                deps=self.deps,
+                key=key,
+                body=body,
+            )
+            if command.lock is not None:
+                await command.lock(body, ctx)
             if idempotency_key is not None:
                 stored = await idempotency.claim(
                     conn, principal.actor, idempotency_key, fingerprint
@@ -278,7 +310,7 @@ class Pipeline:
                 if stored is not None:
                     return Outcome(stored.status_code, stored.body, None, replayed=True)
             records = await self.store.read_stream(stream_id, conn=conn)
-            version = records[-1].version if records else 0
+            version = ctx.version = records[-1].version if records else 0
             state = aggregate.replay([r.event for r in records])
             exists = aggregate.exists(state) if aggregate.exists else bool(records)
             if command.creates and records:
@@ -297,17 +329,6 @@ class Pipeline:
                 )
             if if_match is not None and if_match != version:
                 raise stale(aggregate.noun, key, if_match, version)
-            ctx = Context(
-                principal=principal,
-                now=self.store.clock(),
-                meta=command_metadata(principal.actor),
-                conn=conn,
-                store=self.store,
-                deps=self.deps,
-                key=key,
-                body=body,
-                version=version,
-            )
             try:
                 for guard in command.guards:
                     await _maybe(guard(state, body, ctx))

@@ -109,7 +109,8 @@ def refusal_problem(refused: Refused, **context: Any) -> Problem:
     ``context`` adds facts of the matter (e.g. the commands allowed now); the refusal's own
     facts win over them.
     """
-    errors = [{"field": refused.field, "reason": refused.detail}] if refused.field else None
+    reason = refused.reason or refused.detail
+    errors = [{"field": refused.field, "reason": reason}] if refused.field else None
     return Problem(
         _REFUSAL_STATUS[refused.kind],
         refused.slug,

@@ -18,7 +18,8 @@ class Refused(Exception):
     """A command the rules do not allow, in words a clerk can act on.
 
     ``slug`` is the stable machine name of the reason, ``field`` the input at fault (if
-    any); ``facts`` are machine fields the caller needs to go on (e.g. the commands allowed
+    any) and ``reason`` what is wrong with it in a few words (the detail when not given);
+    ``facts`` are machine fields the caller needs to go on (e.g. the commands allowed
     now).
     """
 
@@ -30,6 +31,7 @@ class Refused(Exception):
         kind: Kind = "invalid",
         field: str | None = None,
         title: str | None = None,
+        reason: str | None = None,
         **facts: Any,
     ) -> None:
         super().__init__(detail)
@@ -38,6 +40,7 @@ class Refused(Exception):
         self.kind: Kind = kind
         self.field = field
         self.title = title
+        self.reason = reason
         self.facts = facts
 
     @property

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
-from libs.events.pii import Vault
 from libs.kit.issuer import Issuer
 from libs.kit.issuer import router as issuer_router
 from libs.kit.service import ServiceParts, create_app
@@ -29,6 +28,7 @@ from services.intake.projections import (
     TransfersProjection,
 )
 from services.intake.ratelimit import SlidingWindow
+from services.intake.service import Deps
 from services.intake.settings import IntakeSettings, Settings
 
 SUBSCRIBES_TO = HANDLERS.producers
@@ -49,11 +49,24 @@ def create(
         ttl_seconds=settings.access_token_ttl_seconds,
     )
 
+    rules = load_rules(settings.duplicate_rules_file)
+    if settings.duplicate_window_days is not None:
+        rules = replace(rules, window_days=settings.duplicate_window_days)
+    deps = Deps(
+        settings=settings,
+        duplicate_rules=rules,
+        jurisdiction=JurisdictionRules(
+            registry=load_registry(settings.jurisdiction_file or None),
+            calendar=load_calendar(settings.workday_overrides_file or None),
+            forward_workdays=settings.forward_workdays,
+        ),
+        report_limiter=SlidingWindow(settings.reports_per_address_per_hour, 3600.0),
+    )
+
     async def on_start(app: FastAPI) -> None:
         issuer.engine = app.state.runtime.engine
         await issuer.load_keys()
-        app.state.vault = Vault.from_env(app.state.runtime.engine, settings.pii_vault_schema)
-        await app.state.vault.ensure()
+        await deps.start(app.state.runtime.engine)
         _start_scheduler(app, settings, today)
 
     app = create_app(
@@ -71,18 +84,9 @@ def create(
             make_handler=make_handler,
             subscribes_to=SUBSCRIBES_TO,
             jwks_fetcher=lambda app: issuer.fetch_jwks,
+            deps=deps,
         ),
     )
-    rules = load_rules(settings.duplicate_rules_file)
-    if settings.duplicate_window_days is not None:
-        rules = replace(rules, window_days=settings.duplicate_window_days)
-    app.state.duplicate_rules = rules
-    app.state.jurisdiction = JurisdictionRules(
-        registry=load_registry(settings.jurisdiction_file or None),
-        calendar=load_calendar(settings.workday_overrides_file or None),
-        forward_workdays=settings.forward_workdays,
-    )
-    app.state.report_limiter = SlidingWindow(settings.reports_per_address_per_hour, 3600.0)
     app.add_middleware(
         BodyLimit,
         max_bytes=settings.max_body_bytes,

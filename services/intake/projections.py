@@ -203,7 +203,7 @@ async def _overdue_noticed(
 class ShreddedPersonsForgotten:
     """个人信息销毁, for duplicates: a shredded person's blind indexes leave the lookup
     (``clue_subjects``), as they leave the vault, so later reports are never matched to
-    them. The table itself is written with each clue (``services/intake/repeats.py``):
+    them. The table itself is written with each clue (``services/intake/service/repeats.py``):
     this projection only deletes, and owns no table a rebuild would empty."""
 
     name = "shredded_persons_forgotten"

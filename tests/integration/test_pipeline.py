@@ -11,6 +11,7 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+from sqlalchemy import text as sql
 
 from libs.events.contracts import Event
 from libs.events.store import ANY, EventStore, Metadata
@@ -163,3 +164,45 @@ async def test_a_pinned_command_whose_stream_moved_gets_the_409(store: EventStor
     assert runs == [1]
     assert stale.value.status == 409 and stale.value.extra["current_version"] == 2
     assert await store.stream_version(NOTEBOOK.stream(key)) == 2  # only the other writer's
+
+
+async def test_a_lock_comes_first_and_the_answer_says_where_its_matter_is(
+    store: EventStore,
+) -> None:
+    seen: list[str] = []
+
+    async def lock(body: dict[str, Any], ctx: Context) -> None:
+        # First in the transaction: nothing written yet, not even the retry's key.
+        taken = await ctx.conn.execute(sql("SELECT count(*) FROM idempotency_keys"))
+        seen.append(f"lock after {taken.scalar()} key(s)")
+
+    def decide(state: tuple[str, ...], body: dict[str, Any], ctx: Context) -> list[Event]:
+        ctx.result = f"found {len(state)}"  # what decide learned, for render
+        return _take(state, body, ctx)
+
+    receipt = Command(
+        name="take",
+        aggregate=NOTEBOOK,
+        decide=decide,
+        render=lambda state, ctx: {"said": ctx.result, "at": f"/notebooks/{ctx.key}"},
+        lock=lock,
+        location=lambda answer: answer["at"],
+        etag=False,
+    )
+    key = await _notebook(store, "立案")
+    before = await _keys(store)
+    done = await Pipeline(store).execute(receipt, key, {"text": "初核"}, CLERK, idempotency_key="k")
+    again = await Pipeline(store).execute(
+        receipt, key, {"text": "初核"}, CLERK, idempotency_key="k"
+    )
+
+    assert seen == [f"lock after {before} key(s)", f"lock after {before + 1} key(s)"]
+    assert done.body == {"said": "found 1", "at": f"/notebooks/{key}"}
+    headers = done.response().headers
+    assert headers["location"] == f"/notebooks/{key}" and "etag" not in headers
+    assert again.replayed and again.response().headers["location"] == f"/notebooks/{key}"
+
+
+async def _keys(store: EventStore) -> int:
+    async with store.engine.connect() as conn:
+        return int((await conn.execute(sql("SELECT count(*) FROM idempotency_keys"))).scalar())

@@ -36,7 +36,7 @@ from services.intake.api.reports import MessageIn, MessageOut, messages_of, post
 from services.intake.domain import clue_stream
 from services.intake.domain.duplicates import fold, priority
 from services.intake.personal import SEALED_FIELDS, shown_persons
-from services.intake.repeats import merged_into
+from services.intake.service.repeats import merged_into
 
 router = APIRouter(prefix="/v1", tags=["clues (operators)"])
 

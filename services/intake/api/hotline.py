@@ -31,7 +31,7 @@ from services.intake.domain.hotline import (
 )
 from services.intake.personal import seal_persons
 from services.intake.references import claim_reference, next_clue_number, remember_reference
-from services.intake.repeats import hold_persons, record_clue
+from services.intake.service.repeats import hold_persons, record_clue
 
 router = APIRouter(prefix="/v1", tags=["12345 hotline orders"])
 

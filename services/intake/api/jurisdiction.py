@@ -7,38 +7,20 @@ same key gets the first answer, a stale version a 409.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text
 
-from libs.events.contracts import Event
-from libs.events.contracts.intake import UnitFinding
-from libs.events.store import Metadata
-from libs.kit import idempotency
 from libs.kit.auth import Principal, require_roles
-from libs.kit.conflicts import rerun_on_conflict
-from libs.kit.logs import correlation_id
-from libs.kit.problems import Problem
+from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.service import Store
-from services.intake.api.deps import Jurisdiction
-from services.intake.domain import clue_stream
-from services.intake.domain.jurisdiction import (
-    FORWARDING_METHODS,
-    AuthorityRequired,
-    ClueJurisdiction,
-    Refused,
-    evolve,
-    forward,
-    keep,
-    mark,
-    replay,
-)
+from services.intake.service import jurisdiction as service
+from services.intake.service.jurisdiction import DECIDE, FORWARD, JurisdictionOut, render
 
 router = APIRouter(prefix="/v1", tags=["jurisdiction and forwarding (clerks)"])
 
@@ -77,167 +59,14 @@ class DecisionIn(BaseModel):
     )
 
 
-class ForwardedOut(BaseModel):
-    """How and when the clue was forwarded."""
-
-    authority: str
-    method: str
-    method_label: str
-    letter_number: str | None
-    forwarded_by: str
-    forwarded_at: datetime
-    in_time: bool
-
-
-class JurisdictionOut(BaseModel):
-    """Whose a clue is, what the registry found, and the forwarding limit."""
-
-    clue_id: UUID
-    clue_number: str
-    status: str
-    """in_jurisdiction / undetermined / marked / kept / forwarded."""
-    status_label: str
-    authority: str | None
-    reason: str | None
-    findings: list[UnitFinding]
-    forward_by: date | None
-    overdue: bool
-    forwarded: ForwardedOut | None
-    version: int
-
-
-def render(state: ClueJurisdiction) -> dict[str, Any]:
-    """The answer for a state (also what a retried command gets)."""
-    done = state.forwarded
-    out = JurisdictionOut(
-        clue_id=state.clue_id or UUID(int=0),
-        clue_number=state.clue_number,
-        status=state.status,
-        status_label=state.status_label,
-        authority=state.authority,
-        reason=state.reason,
-        findings=list(state.findings),
-        forward_by=state.forward_by if state.status != "kept" else None,
-        overdue=bool(state.forwarding_overdue_noticed)
-        and state.status in ("marked", "undetermined"),
-        forwarded=ForwardedOut(
-            authority=done.authority,
-            method=done.method,
-            method_label=FORWARDING_METHODS[done.method],
-            letter_number=done.letter_number,
-            forwarded_by=done.forwarded_by,
-            forwarded_at=done.forwarded_at,
-            in_time=done.in_time,
-        )
-        if done
-        else None,
-        version=state.version,
-    )
-    return out.model_dump(mode="json")
-
-
-def _with_etag(body: dict[str, Any], status: int = 200, **headers: str) -> JSONResponse:
-    return JSONResponse(body, status, headers={"ETag": f'"{body["version"]}"', **headers})
-
-
-def _version(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
-    try:
-        return int(if_match.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise Problem(
-            400,
-            "invalid-if-match",
-            "Invalid If-Match",
-            f"If-Match {if_match!r} is not an ETag of this clue.",
-            errors=[{"field": "If-Match", "reason": "not a version ETag"}],
-        ) from None
-
-
-def _not_found(clue_id: UUID) -> Problem:
-    return Problem(404, "not-found", "Not found", f"No clue {clue_id}.")
+def _with_etag(body: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(body, headers={"ETag": f'"{body["version"]}"'})
 
 
 @router.get("/clues/{clue_id}/jurisdiction", response_model=JurisdictionOut)
 async def jurisdiction_of(clue_id: UUID, reader: Reader, store: Store) -> JSONResponse:
     """Whose the clue is (本委管辖 / 管辖待定 / 待转办 / 留本委办理 / 已转办); ETag = version."""
-    state = replay([r.event for r in await store.read_stream(clue_stream(clue_id))])
-    if state.clue_id is None:
-        raise _not_found(clue_id)
-    return _with_etag(render(state))
-
-
-async def _command(
-    store: Store,
-    clue_id: UUID,
-    clerk: Principal,
-    payload: dict[str, Any],
-    if_match: str | None,
-    idempotency_key: str | None,
-    decide: Callable[[ClueJurisdiction, datetime], list[Event]],
-    status_code: int,
-) -> JSONResponse:
-    seen = _version(if_match)
-    request_hash = idempotency.fingerprint({"clue_id": str(clue_id), **payload})
-
-    async def once() -> JSONResponse:
-        async with store.engine.begin() as conn:
-            if idempotency_key is not None:
-                stored = await idempotency.claim(conn, clerk.actor, idempotency_key, request_hash)
-                if stored is not None:
-                    return _with_etag(
-                        stored.body, stored.status_code, **{"Idempotent-Replayed": "true"}
-                    )
-            history = [r.event for r in await store.read_stream(clue_stream(clue_id), conn=conn)]
-            state = replay(history)
-            if state.clue_id is None:
-                raise _not_found(clue_id)
-            if seen is not None and seen != state.version:
-                raise Problem(
-                    409,
-                    "stale-version",
-                    "The clue changed since you read it",
-                    f"You sent If-Match {seen}; clue {clue_id} is at version {state.version}.",
-                    errors=[{"field": "If-Match", "reason": f"stale (current {state.version})"}],
-                    current_version=state.version,
-                )
-            try:
-                events = decide(state, store.clock())
-            except Refused as why:
-                raise Problem(
-                    409,
-                    why.code,
-                    why.title,
-                    why.detail,
-                    clue_status=state.status,
-                    status_label=state.status_label,
-                ) from why
-            except AuthorityRequired as why:
-                raise Problem(
-                    422,
-                    "authority-required",
-                    "Say where the clue goes",
-                    f"The registry names no body for clue {why}; send authority.",
-                    errors=[{"field": "authority", "reason": "required for this clue"}],
-                ) from why
-            await store.append(
-                clue_stream(clue_id),
-                events,
-                expected_version=state.version,
-                meta=Metadata(
-                    actor=clerk.actor, correlation_id=correlation_id.get() or str(uuid4())
-                ),
-                conn=conn,
-            )
-            for event in events:
-                state = evolve(state, event)
-            out = render(state)
-            if idempotency_key is not None:
-                await idempotency.remember(conn, clerk.actor, idempotency_key, status_code, out)
-        return _with_etag(out, status_code)
-
-    return await rerun_on_conflict(once, pinned=seen is not None)
+    return _with_etag(render(await service.jurisdiction_of(store, clue_id)))
 
 
 @router.post("/clues/{clue_id}/forwarding", status_code=201, response_model=JurisdictionOut)
@@ -245,28 +74,13 @@ async def forward_clue(
     clue_id: UUID,
     body: ForwardIn,
     clerk: Clerk,
-    store: Store,
-    if_match: Annotated[str | None, Header()] = None,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    commands: Commands,
+    if_match: IfMatch,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """转办: record that a clue marked for forwarding went to the body with jurisdiction."""
-    return await _command(
-        store,
-        clue_id,
-        clerk,
-        {"command": "forward", **body.model_dump(mode="json")},
-        if_match,
-        idempotency_key,
-        lambda state, now: forward(
-            state,
-            authority=body.authority,
-            method=body.method,
-            letter_number=body.letter_number,
-            note=body.note,
-            actor=clerk.actor,
-            now=now,
-        ),
-        201,
+    return await commands.run(
+        FORWARD, clue_id, body, clerk, if_match=if_match, idempotency_key=idempotency_key
     )
 
 
@@ -275,47 +89,13 @@ async def decide_jurisdiction(
     clue_id: UUID,
     body: DecisionIn,
     clerk: Clerk,
-    store: Store,
-    rules: Jurisdiction,
-    if_match: Annotated[str | None, Header()] = None,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    commands: Commands,
+    if_match: IfMatch,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """管辖认定: keep a marked or undetermined clue here, or mark a clue for forwarding."""
-
-    def decide(state: ClueJurisdiction, now: datetime) -> list[Event]:
-        if body.decision == "keep":
-            if body.authority is not None:
-                raise _field("authority", "must be empty when keeping the clue")
-            return keep(state, reason=body.reason, actor=clerk.actor, now=now)
-        return mark(
-            state,
-            authority=body.authority,
-            reason=body.reason,
-            actor=clerk.actor,
-            now=now,
-            calendar=rules.calendar,
-            forward_workdays=rules.forward_workdays,
-        )
-
-    return await _command(
-        store,
-        clue_id,
-        clerk,
-        {"command": "decide", **body.model_dump(mode="json")},
-        if_match,
-        idempotency_key,
-        decide,
-        200,
-    )
-
-
-def _field(field: str, reason: str) -> Problem:
-    return Problem(
-        422,
-        "validation-error",
-        "The request is not valid",
-        f"Check these fields: {field}",
-        errors=[{"field": field, "reason": reason}],
+    return await commands.run(
+        DECIDE, clue_id, body, clerk, if_match=if_match, idempotency_key=idempotency_key
     )
 
 

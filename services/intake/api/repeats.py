@@ -9,26 +9,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from libs.events.contracts.intake import ClueContent, ClueSplit
+from libs.events.contracts.intake import ClueContent
 from libs.events.pii import Vault
-from libs.events.store import NO_STREAM, Metadata
-from libs.kit import idempotency
 from libs.kit.auth import Principal, require_roles
-from libs.kit.conflicts import rerun_on_conflict
-from libs.kit.logs import correlation_id
-from libs.kit.problems import Problem
-from libs.kit.service import Store
-from services.intake.api.deps import DuplicateRulesDep, Jurisdiction, VaultDep
-from services.intake.domain import clue_stream
-from services.intake.domain.duplicates import DuplicateRules, Repeats, SplitRefused, split
+from libs.kit.commands import Commands, IdempotencyKey, IfMatch
+from services.intake.domain.duplicates import Repeats
 from services.intake.personal import shown_persons
-from services.intake.repeats import index_clue, lock, person_keys, read_repeats
+from services.intake.service.repeats import SPLIT, SplitOut, SplitRepeat
 
 router = APIRouter(prefix="/v1", tags=["clues (operators)"])
 
@@ -100,58 +93,15 @@ class SplitIn(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-class SplitOut(BaseModel):
-    """The clue after the split, and the clue the repeat became."""
-
-    clue_id: UUID
-    repeat_count: int
-    priority: str
-    priority_label: str
-    new_clue_id: UUID
-    new_clue_number: str
-    new_clue_url: str
-
-
-def parse_if_match(value: str | None) -> int | None:
-    """The stream version in an ``If-Match`` header (``"7"`` or ``W/"7"``), if one was sent."""
-    if value is None:
-        return None
-    plain = value.removeprefix("W/").strip('"')
-    if not plain.isdigit():
-        raise Problem(
-            400,
-            "invalid-if-match",
-            "Invalid If-Match",
-            'If-Match must be the clue\'s ETag, e.g. "7".',
-            errors=[{"field": "If-Match", "reason": "not a version"}],
-        )
-    return int(plain)
-
-
-def _split_problem(refused: SplitRefused, clue_id: UUID) -> Problem:
-    if refused.code == "already-split":
-        return Problem(409, "already-split", "Already split", str(refused))
-    return Problem(
-        404,
-        "not-a-repeat",
-        "Not found",
-        str(refused),
-        errors=[{"field": "repeat_id", "reason": f"not a repeat report of clue {clue_id}"}],
-    )
-
-
 @router.post("/clues/{clue_id}/repeats/{repeat_id}/split", status_code=201, response_model=SplitOut)
 async def split_repeat(
     clue_id: UUID,
     repeat_id: UUID,
     body: SplitIn,
     clerk: Clerk,
-    store: Store,
-    vault: VaultDep,
-    rules: DuplicateRulesDep,
-    jurisdiction: Jurisdiction,
-    if_match: Annotated[str | None, Header()] = None,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    commands: Commands,
+    if_match: IfMatch,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """拆分: a repeat report merged by mistake becomes a clue of its own.
 
@@ -159,74 +109,11 @@ async def split_repeat(
     clue is as you saw it, and/or an ``Idempotency-Key`` to retry safely. A repeat already
     split is a 409.
     """
-    seen = parse_if_match(if_match)
-    request_hash = idempotency.fingerprint(
-        {"clue": str(clue_id), "repeat": str(repeat_id), **body.model_dump()}
+    return await commands.run(
+        SPLIT,
+        clue_id,
+        SplitRepeat(repeat_id=repeat_id, reason=body.reason),
+        clerk,
+        if_match=if_match,
+        idempotency_key=idempotency_key,
     )
-
-    async def once() -> JSONResponse:
-        async with store.engine.begin() as conn:
-            await lock(
-                conn, [clue_stream(clue_id)]
-            )  # before any write: see services/intake/repeats.py
-            if idempotency_key is not None:
-                stored = await idempotency.claim(conn, clerk.actor, idempotency_key, request_hash)
-                if stored is not None:
-                    return JSONResponse(
-                        stored.body, stored.status_code, headers={"Idempotent-Replayed": "true"}
-                    )
-            state, version = await read_repeats(store, conn, clue_id)
-            if state.clue_id is None:
-                raise Problem(404, "not-found", "Not found", f"No clue {clue_id}.")
-            if seen is not None and seen != version:
-                raise Problem(
-                    409,
-                    "stale-version",
-                    "The clue changed since you read it",
-                    f"You sent If-Match {seen}; clue {clue_id} is at version {version}. Read it again.",
-                    errors=[{"field": "If-Match", "reason": f"stale (current version {version})"}],
-                    current_version=version,
-                )
-            try:
-                split_off, received = split(
-                    state,
-                    repeat_id,
-                    reason=body.reason,
-                    by=clerk.actor,
-                    now=store.clock(),
-                    rules=rules,
-                )
-            except SplitRefused as refused:
-                raise _split_problem(refused, clue_id) from None
-            meta = Metadata(actor=clerk.actor, correlation_id=correlation_id.get() or str(uuid4()))
-            await store.append(
-                clue_stream(clue_id), [split_off], expected_version=version, meta=meta, conn=conn
-            )
-            # The repeat's own stream may hold its reporter's side already (a public report).
-            own = await store.stream_version(clue_stream(repeat_id), conn)
-            await store.append(
-                clue_stream(repeat_id),
-                jurisdiction.on_receipt([received]),  # now a clue: its jurisdiction is assessed
-                expected_version=own or NO_STREAM,
-                meta=meta,
-                conn=conn,
-            )
-            await index_clue(conn, received, await person_keys(vault, conn, received))
-            out = _split_out(split_off, rules)
-            if idempotency_key is not None:
-                await idempotency.remember(conn, clerk.actor, idempotency_key, 201, out)
-        return JSONResponse(out, 201, headers={"Location": out["new_clue_url"]})
-
-    return await rerun_on_conflict(once, pinned=seen is not None)
-
-
-def _split_out(event: ClueSplit, rules: DuplicateRules) -> dict[str, Any]:
-    return SplitOut(
-        clue_id=event.clue_id,
-        repeat_count=event.repeat_count,
-        priority=event.priority,
-        priority_label=rules.label(event.priority),
-        new_clue_id=event.new_clue_id,
-        new_clue_number=event.new_clue_number,
-        new_clue_url=f"/v1/clues/{event.new_clue_id}",
-    ).model_dump(mode="json")

@@ -37,7 +37,7 @@ from services.intake.domain.progress import SourceView, evolve, status_label
 from services.intake.domain.reports import FileReport, file_report, normal_code, receipt_code
 from services.intake.personal import seal_persons
 from services.intake.references import next_clue_number
-from services.intake.repeats import hold_persons, merged_into, record_clue
+from services.intake.service.repeats import hold_persons, merged_into, record_clue
 from services.intake.settings import IntakeSettings
 
 router = APIRouter(prefix="/v1", tags=["public reports"])
@@ -140,7 +140,7 @@ async def file_public_report(
     reporter's receipt works the same, and the status reads 已并入.
     """
     address = _address(request)
-    wait = request.app.state.report_limiter.allow(address, time.monotonic())
+    wait = request.app.state.deps.report_limiter.allow(address, time.monotonic())
     if wait is not None:
         raise Problem(
             429,

@@ -33,7 +33,7 @@ from services.intake.domain import (
 from services.intake.domain.progress import SourceView, evolve, status_label
 from services.intake.personal import seal_persons
 from services.intake.references import claim_reference, next_clue_number, remember_reference
-from services.intake.repeats import hold_persons, merged_into, record_clue
+from services.intake.service.repeats import hold_persons, merged_into, record_clue
 
 router = APIRouter(prefix="/v1", tags=["clue transfers"])
 

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from libs.events.contracts import Event
 from libs.events.contracts.intake import ClueMerged, ClueReceived, ClueSplit
+from libs.kit.refusal import Refused
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "duplicates.json"
 MATCHES = ("id_number", "name_unit")
@@ -209,12 +210,28 @@ def merge(
     )
 
 
-class SplitRefused(Exception):
+class SplitRefused(Refused):
     """A split that cannot be made; ``code`` says why (``not-a-repeat``, ``already-split``)."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+
+def _already_split(repeat_id: UUID) -> SplitRefused:
+    return SplitRefused(
+        "already-split",
+        f"Repeat report {repeat_id} was already split off.",
+        kind="conflict",
+        title="Already split",
+    )
+
+
+def _not_a_repeat(repeat_id: UUID, clue_id: UUID | None) -> SplitRefused:
+    return SplitRefused(
+        "not-a-repeat",
+        f"{repeat_id} is not a repeat report of this clue.",
+        kind="missing",
+        field="repeat_id",
+        reason=f"not a repeat report of clue {clue_id}",
+        title="Not found",
+    )
 
 
 def split(
@@ -229,10 +246,10 @@ def split(
     """拆分: undo a wrong merge. The repeat becomes a clue of its own, with its own id and
     number and the content it came with; the existing clue's count and priority go back."""
     if repeat_id in state.split:
-        raise SplitRefused("already-split", f"Repeat report {repeat_id} was already split off.")
+        raise _already_split(repeat_id)
     merged = state.merged.get(repeat_id)
     if merged is None or state.clue_id is None:
-        raise SplitRefused("not-a-repeat", f"{repeat_id} is not a repeat report of this clue.")
+        raise _not_a_repeat(repeat_id, state.clue_id)
     count = state.count - 1
     return (
         ClueSplit(

@@ -49,6 +49,7 @@ from libs.events.contracts.intake import (
     ReportReceived,
     UnitFinding,
 )
+from libs.kit.refusal import Refused
 from libs.kit.workdays import WorkCalendar
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parent.parent / "data" / "jurisdiction.csv"
@@ -395,25 +396,27 @@ def replay(events: Sequence[Event]) -> ClueJurisdiction:
     return state
 
 
-class Refused(Exception):
-    """A clerk's jurisdiction command that the clue's state does not allow (a 409)."""
-
-    def __init__(self, code: str, title: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code, self.title, self.detail = code, title, detail
-
-
-class AuthorityRequired(ValueError):
+class AuthorityRequired(Refused):
     """Forwarding needs a body to forward to, and neither the registry nor the clerk named one."""
+
+    def __init__(self, clue_number: str) -> None:
+        super().__init__(
+            "authority-required",
+            f"The registry names no body for clue {clue_number}; send authority.",
+            field="authority",
+            reason="required for this clue",
+            title="Say where the clue goes",
+        )
 
 
 def _not_forwarded(state: ClueJurisdiction) -> None:
     if state.forwarded is not None:
         raise Refused(
             "already-forwarded",
-            "The clue was already forwarded",
             f"Clue {state.clue_number} went to {state.forwarded.authority} on "
             f"{state.forwarded.forwarded_at.date().isoformat()}.",
+            kind="conflict",
+            title="The clue was already forwarded",
         )
 
 
@@ -422,8 +425,9 @@ def _open_question(state: ClueJurisdiction) -> None:
     if state.status not in ("marked", "undetermined"):
         raise Refused(
             "not-marked-for-forwarding",
-            "The clue is not marked for forwarding",
             f"Clue {state.clue_number} is {state.status_label}; mark it for forwarding first.",
+            kind="conflict",
+            title="The clue is not marked for forwarding",
         )
 
 
@@ -487,8 +491,9 @@ def mark(
     if state.status == "marked" and state.authority == authority:
         raise Refused(
             "already-marked",
-            "The clue is already marked for forwarding",
             f"Clue {state.clue_number} is already marked for {authority or 'forwarding'}.",
+            kind="conflict",
+            title="The clue is already marked for forwarding",
         )
     received = state.received_at or now
     return [

@@ -54,7 +54,7 @@ async def _event_data(intake: Intake, type_suffix: str) -> list[dict[str, Any]]:
 
 
 def _vault(intake: Intake) -> pii.Vault:
-    return intake.app.state.vault  # type: ignore[no-any-return]
+    return intake.app.state.deps.vault  # type: ignore[no-any-return]
 
 
 async def test_the_stored_clue_holds_no_name_or_id_number_in_plain_text(intake: Intake) -> None:

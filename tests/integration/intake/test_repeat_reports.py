@@ -154,7 +154,7 @@ async def test_a_report_after_the_window_opens_a_new_clue(intake: Intake) -> Non
     audit = await intake.bearer(await intake.partner("audit"))
     first = await _send(intake, audit, transfer("SJ-20"))
     store = intake.app.state.runtime.store
-    window = intake.app.state.duplicate_rules.window_days
+    window = intake.app.state.deps.duplicate_rules.window_days
     later = store.clock() + timedelta(days=window, hours=1)
     store.clock = lambda: later
 

@@ -1,4 +1,4 @@
-"""Repeat reports (重复件) in the receive path: one hook every way a clue comes in shares.
+"""Repeat reports (重复件): one hook every way a clue comes in shares, and the split (拆分).
 
 ``record_clue`` is where a new clue's events are written. It looks the clue's persons up
 in ``clue_subjects`` (blind indexes only, see ``libs/events/pii.py``) and lets the pure
@@ -12,14 +12,20 @@ paths call ``hold_persons`` as the first statement of their transaction: it take
 advisory lock per blind index of the persons named. It has to come first because the
 store refuses an append from a transaction older than the stream's last writer (see
 ``libs/events/store.py``), and a transaction gets its age at its first write.
+
+A split (``SPLIT``) is a compensating event: ``ClueSplit`` on the existing clue (its count
+and priority go back down) and a ``ClueReceived`` for the repeat, which becomes a clue of
+its own with the id and number its submitter was given. The merge stays in the history.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,15 +33,18 @@ from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.intake import ClueMerged, ClueReceived
 from libs.events.store import NO_STREAM, EventStore, Metadata
+from libs.kit.commands import Aggregate, Command, Context
 from services.intake.domain import clue_stream
 from services.intake.domain.duplicates import (
     Candidate,
     DuplicateRules,
     PersonKeys,
     Repeats,
+    evolve,
     find_original,
     fold,
     merge,
+    split,
 )
 from services.intake.personal import PersonForm
 
@@ -211,3 +220,96 @@ async def merged_into(store: EventStore, repeat_id: UUID) -> ClueMerged | None:
         return None
     state = fold(r.event for r in await store.read_stream(clue_stream(clue_id)))
     return state.merged.get(repeat_id)
+
+
+REPEATS: Aggregate[Repeats] = Aggregate(
+    noun="clue",
+    stream=clue_stream,
+    initial=Repeats,
+    evolve=evolve,
+    exists=lambda state: state.clue_id is not None,
+    missing="No clue {key}.",
+)
+"""A clue as its repeat reports (重复件) make it: the reports merged in, and those split off."""
+
+
+class SplitRepeat(BaseModel):
+    """拆分: which repeat report of the clue was merged by mistake, and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    repeat_id: UUID
+    reason: str
+
+
+class SplitOut(BaseModel):
+    """The clue after the split, and the clue the repeat became."""
+
+    clue_id: UUID
+    repeat_count: int
+    priority: str
+    priority_label: str
+    new_clue_id: UUID
+    new_clue_number: str
+    new_clue_url: str
+
+
+async def _hold_clue(body: SplitRepeat, ctx: Context) -> None:
+    await lock(ctx.conn, [clue_stream(ctx.key)])  # serialised with merges into the clue
+
+
+def _split(state: Repeats, body: SplitRepeat, ctx: Context) -> list[Event]:
+    split_off, ctx.result = split(
+        state,
+        body.repeat_id,
+        reason=body.reason,
+        by=ctx.actor,
+        now=ctx.now,
+        rules=ctx.deps.duplicate_rules,
+    )
+    return [split_off]
+
+
+async def _open_split_clue(state: Repeats, events: list[Event], ctx: Context) -> None:
+    """The repeat becomes a clue of its own: received, its jurisdiction assessed, indexed."""
+    received: ClueReceived = ctx.result
+    stream = clue_stream(received.clue_id)
+    # The repeat's own stream may hold its reporter's side already (a public report).
+    own = await ctx.store.stream_version(stream, ctx.conn)
+    await ctx.store.append(
+        stream,
+        ctx.deps.jurisdiction.on_receipt([received]),
+        expected_version=own or NO_STREAM,
+        meta=ctx.meta,
+        conn=ctx.conn,
+    )
+    await index_clue(ctx.conn, received, await person_keys(ctx.deps.vault, ctx.conn, received))
+
+
+def _split_out(state: Repeats, ctx: Context) -> dict[str, Any]:
+    done = state.split[ctx.body.repeat_id]
+    rules: DuplicateRules = ctx.deps.duplicate_rules
+    return SplitOut(
+        clue_id=done.clue_id,
+        repeat_count=done.repeat_count,
+        priority=done.priority,
+        priority_label=rules.label(done.priority),
+        new_clue_id=done.new_clue_id,
+        new_clue_number=done.new_clue_number,
+        new_clue_url=f"/v1/clues/{done.new_clue_id}",
+    ).model_dump(mode="json")
+
+
+SPLIT: Command[Repeats] = Command(
+    name="split_repeat",
+    aggregate=REPEATS,
+    decide=_split,
+    render=_split_out,
+    status_code=201,
+    lock=_hold_clue,
+    after=_open_split_clue,
+    location=lambda answer: answer["new_clue_url"],
+    etag=False,
+)
+"""拆分: a repeat report merged by mistake becomes a clue of its own (``ClueSplit`` on the
+clue, ``ClueReceived`` on the repeat's stream); the merge stays in the history."""

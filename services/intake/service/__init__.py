@@ -1,0 +1,43 @@
+"""Intake's service layer: the aggregates and commands the pipeline runs, and the reads that
+must record or lock in one transaction.
+
+- ``repeats``: repeat reports (重复件) in the receive path, and splitting a wrong merge (拆分);
+- ``jurisdiction``: 管辖 and 转办, the clerks' decisions on whose a clue is.
+
+``Deps`` is what they need besides the store, built once by ``app.create``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from libs.events.pii import Vault
+from services.intake.domain.duplicates import DuplicateRules
+from services.intake.domain.jurisdiction import JurisdictionRules
+from services.intake.ratelimit import SlidingWindow
+from services.intake.settings import IntakeSettings
+
+
+@dataclass
+class Deps:
+    """Intake's own dependencies: its settings and the rules loaded from data at start, the
+    public reports' rate limit, and the personal-data vault (opened when the service starts)."""
+
+    settings: IntakeSettings
+    duplicate_rules: DuplicateRules
+    jurisdiction: JurisdictionRules
+    report_limiter: SlidingWindow
+    _vault: Vault | None = None
+
+    @property
+    def vault(self) -> Vault:
+        """The personal-data vault (see ``libs/events/pii.py``)."""
+        assert self._vault is not None, "the vault opens when the service starts"
+        return self._vault
+
+    async def start(self, engine: AsyncEngine) -> None:
+        """Open what needs the database: the vault (its tables made if missing)."""
+        self._vault = Vault.from_env(engine, self.settings.pii_vault_schema)
+        await self._vault.ensure()

@@ -1,0 +1,164 @@
+"""管辖与转办: a clue's jurisdiction as an aggregate, and the clerks' commands on it.
+
+Clerks forward a clue outside this commission's jurisdiction (转办), keep it (留本委办理) or
+mark it for forwarding. Each command runs on the pipeline: ``If-Match`` with the clue's
+version (the ``ETag`` of ``GET /v1/clues/{id}/jurisdiction``) and/or an
+``Idempotency-Key``; a stale version is a 409, a refusal carries the clue's status.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from libs.events.contracts import Event
+from libs.events.contracts.intake import UnitFinding
+from libs.events.store import EventStore
+from libs.kit.commands import Aggregate, Command, Context
+from libs.kit.problems import Problem
+from libs.kit.refusal import Refused
+from services.intake.domain import clue_stream
+from services.intake.domain.jurisdiction import (
+    FORWARDING_METHODS,
+    ClueJurisdiction,
+    JurisdictionRules,
+    evolve,
+    forward,
+    keep,
+    mark,
+    replay,
+)
+
+JURISDICTION: Aggregate[ClueJurisdiction] = Aggregate(
+    noun="clue",
+    stream=clue_stream,
+    initial=ClueJurisdiction,
+    evolve=evolve,
+    exists=lambda state: state.clue_id is not None,
+    facts=lambda state: {"clue_status": state.status, "status_label": state.status_label},
+    missing="No clue {key}.",
+)
+"""A clue as jurisdiction sees it: whose it is, and the intake limits that run."""
+
+
+class ForwardedOut(BaseModel):
+    """How and when the clue was forwarded."""
+
+    authority: str
+    method: str
+    method_label: str
+    letter_number: str | None
+    forwarded_by: str
+    forwarded_at: datetime
+    in_time: bool
+
+
+class JurisdictionOut(BaseModel):
+    """Whose a clue is, what the registry found, and the forwarding limit."""
+
+    clue_id: UUID
+    clue_number: str
+    status: str
+    """in_jurisdiction / undetermined / marked / kept / forwarded."""
+    status_label: str
+    authority: str | None
+    reason: str | None
+    findings: list[UnitFinding]
+    forward_by: date | None
+    overdue: bool
+    forwarded: ForwardedOut | None
+    version: int
+
+
+def render(state: ClueJurisdiction) -> dict[str, Any]:
+    """The answer for a state (also what a retried command gets)."""
+    done = state.forwarded
+    out = JurisdictionOut(
+        clue_id=state.clue_id or UUID(int=0),
+        clue_number=state.clue_number,
+        status=state.status,
+        status_label=state.status_label,
+        authority=state.authority,
+        reason=state.reason,
+        findings=list(state.findings),
+        forward_by=state.forward_by if state.status != "kept" else None,
+        overdue=bool(state.forwarding_overdue_noticed)
+        and state.status in ("marked", "undetermined"),
+        forwarded=ForwardedOut(
+            authority=done.authority,
+            method=done.method,
+            method_label=FORWARDING_METHODS[done.method],
+            letter_number=done.letter_number,
+            forwarded_by=done.forwarded_by,
+            forwarded_at=done.forwarded_at,
+            in_time=done.in_time,
+        )
+        if done
+        else None,
+        version=state.version,
+    )
+    return out.model_dump(mode="json")
+
+
+async def jurisdiction_of(store: EventStore, clue_id: UUID) -> ClueJurisdiction:
+    """Whose the clue is now; a 404 problem when there is no such clue."""
+    state = replay([r.event for r in await store.read_stream(clue_stream(clue_id))])
+    if state.clue_id is None:
+        raise Problem(404, "not-found", "Not found", JURISDICTION.missing.format(key=clue_id))
+    return state
+
+
+def _forward(state: ClueJurisdiction, body: Any, ctx: Context) -> list[Event]:
+    return forward(
+        state,
+        authority=body.authority,
+        method=body.method,
+        letter_number=body.letter_number,
+        note=body.note,
+        actor=ctx.actor,
+        now=ctx.now,
+    )
+
+
+def _decide(state: ClueJurisdiction, body: Any, ctx: Context) -> list[Event]:
+    if body.decision == "keep":
+        if body.authority is not None:
+            raise Refused(
+                "validation-error",
+                "Check these fields: authority",
+                field="authority",
+                reason="must be empty when keeping the clue",
+                title="The request is not valid",
+            )
+        return keep(state, reason=body.reason, actor=ctx.actor, now=ctx.now)
+    rules: JurisdictionRules = ctx.deps.jurisdiction
+    return mark(
+        state,
+        authority=body.authority,
+        reason=body.reason,
+        actor=ctx.actor,
+        now=ctx.now,
+        calendar=rules.calendar,
+        forward_workdays=rules.forward_workdays,
+    )
+
+
+FORWARD: Command[ClueJurisdiction] = Command(
+    name="forward",
+    aggregate=JURISDICTION,
+    decide=_forward,
+    render=lambda state, ctx: render(state),
+    status_code=201,
+)
+"""转办: a clue marked for forwarding (or undetermined) goes to the body with jurisdiction."""
+
+DECIDE: Command[ClueJurisdiction] = Command(
+    name="decide_jurisdiction",
+    aggregate=JURISDICTION,
+    decide=_decide,
+    render=lambda state, ctx: render(state),
+)
+"""管辖认定: keep a marked or undetermined clue here, or mark a clue for forwarding."""
