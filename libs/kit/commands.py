@@ -13,6 +13,12 @@ under it (a consumer or a scheduler of the same service appended meanwhile); a p
 gets 409. A guard is where a command's preconditions on the caller live (roles, assignment,
 and — as a property of the command, not code in a route — sign-offs): guards run on the
 loaded state before ``decide``.
+
+Commands that do more than decide on one stream declare it too: a ``lock`` taken before
+anything is written, a ``new_key`` for a matter the command opens under an id of its own,
+an ``after`` for the other streams it writes, ``AnsweredBefore`` when the service knows the
+request by a number of its own (a partner's reference) — so that intake's receive path,
+which does all of these, runs the same way as a one-stream command.
 """
 
 from __future__ import annotations
@@ -126,7 +132,7 @@ class Context:
     @property
     def actor(self) -> str:
         """How the events record the caller."""
-        return self.principal.actor
+        return self.meta.actor
 
 
 Decide = Callable[[S, Any, Context], "list[Event] | Awaitable[list[Event]]"]
@@ -164,6 +170,23 @@ class Command(Generic[S]):
     etag: bool = True
     """Answer with ``ETag`` = the matter's version; off when the answer is not the matter's
     (e.g. a receipt)."""
+    new_key: Callable[[], Any] | None = None
+    """The command creates a matter under a key it allocates (a new id) on each run: the
+    route passes no key, and a retry is known by its body alone."""
+    remembered: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """What a retry gets, when it must be less than the first answer (a one-time secret)."""
+    actor: Callable[[Principal], str] | None = None
+    """How the events record the caller, when not as ``principal.actor`` (which still tells
+    whose ``Idempotency-Key`` it is): e.g. every member of the public as one reporter."""
+
+
+class AnsweredBefore(Exception):
+    """Raised by ``decide`` when the service knows the request by a key of its own (a
+    source's reference number) and has answered it: the first answer again, as a replay."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        super().__init__("answered before")
+        self.body = body
 
 
 @dataclass
@@ -209,7 +232,7 @@ async def _maybe(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-def _fingerprint(command: Command[Any], stream_id: str, body: Any) -> str:
+def _fingerprint(command: Command[Any], stream_id: str | None, body: Any) -> str:
     data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
     return idempotency.fingerprint({"command": command.name, "stream": stream_id, "body": data})
 
@@ -257,9 +280,13 @@ class Pipeline:
                 command.required_if_match.format(noun=aggregate.noun),
                 errors=[{"field": "If-Match", "reason": "missing"}],
             )
-        stream_id = aggregate.stream(key)
+        stream_id = aggregate.stream(key) if command.new_key is None else None
         fingerprint = _fingerprint(command, stream_id, body)
         for attempt in range(1, RERUNS + 1):
+            if command.new_key is not None:
+                key = command.new_key()
+                stream_id = aggregate.stream(key)
+            assert stream_id is not None
             try:
                 outcome = await self._once(
                     command, key, stream_id, body, principal, if_match, idempotency_key, fingerprint
@@ -270,7 +297,7 @@ class Pipeline:
                     raise stale(aggregate.noun, key, if_match, current) from moved
                 if attempt == RERUNS:
                     raise
-                log.info("%s moved under an unpinned command; running it again", stream_id)
+                log.info("%s moved under an unpinned command; running it again", moved.stream_id)
                 continue
             if command.location is not None:
                 outcome.location = command.location(outcome.body)
@@ -291,10 +318,11 @@ class Pipeline:
     ) -> Outcome:
         aggregate = command.aggregate
         async with self.store.engine.begin() as conn:
+            actor = command.actor(principal) if command.actor else principal.actor
             ctx = Context(
                 principal=principal,
                 now=self.store.clock(),
-                meta=command_metadata(principal.actor),
+                meta=command_metadata(actor),
                 conn=conn,
                 store=self.store,
                 deps=self.deps,
@@ -303,6 +331,7 @@ class Pipeline:
             )
             if command.lock is not None:
                 await command.lock(body, ctx)
+                ctx.now = self.store.clock()  # in the order the lock let commands through
             if idempotency_key is not None:
                 stored = await idempotency.claim(
                     conn, principal.actor, idempotency_key, fingerprint
@@ -336,6 +365,9 @@ class Pipeline:
             except Refused as refused:
                 facts = aggregate.facts(state) if aggregate.facts else {}
                 raise refusal_problem(refused, **facts) from refused
+            except AnsweredBefore as before:
+                await self._remember(conn, command, principal, idempotency_key, before.body)
+                return Outcome(command.status_code, before.body, None, replayed=True)
             recorded = await self.store.append(
                 stream_id, events, expected_version=version, meta=ctx.meta, conn=conn
             )
@@ -345,12 +377,24 @@ class Pipeline:
             if command.after is not None:
                 await command.after(state, events, ctx)
             answer = command.render(state, ctx)
-            if idempotency_key is not None:
-                await idempotency.remember(
-                    conn, principal.actor, idempotency_key, command.status_code, answer
-                )
+            await self._remember(conn, command, principal, idempotency_key, answer)
         # A stream still empty has no version to name (a command that only wrote elsewhere).
         return Outcome(command.status_code, answer, ctx.version or None)
+
+    @staticmethod
+    async def _remember(
+        conn: AsyncConnection,
+        command: Command[Any],
+        principal: Principal,
+        idempotency_key: str | None,
+        answer: dict[str, Any],
+    ) -> None:
+        if idempotency_key is None:
+            return
+        kept = command.remembered(answer) if command.remembered else answer
+        await idempotency.remember(
+            conn, principal.actor, idempotency_key, command.status_code, kept
+        )
 
 
 def command_metadata(actor: str, causation_id: str | None = None) -> Metadata:
@@ -374,6 +418,7 @@ Commands = Annotated[Pipeline, Depends(get_pipeline)]
 
 __all__ = [
     "Aggregate",
+    "AnsweredBefore",
     "Command",
     "Commands",
     "Context",

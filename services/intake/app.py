@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
+from libs.events.taxonomy import load as load_taxonomy
 from libs.kit.issuer import Issuer
 from libs.kit.issuer import router as issuer_router
 from libs.kit.service import ServiceParts, create_app
@@ -54,6 +55,7 @@ def create(
         rules = replace(rules, window_days=settings.duplicate_window_days)
     deps = Deps(
         settings=settings,
+        taxonomy=load_taxonomy(),
         duplicate_rules=rules,
         jurisdiction=JurisdictionRules(
             registry=load_registry(settings.jurisdiction_file or None),

@@ -21,6 +21,7 @@ from libs.events.contracts.intake import (
 )
 from libs.events.store import ANY, Metadata
 from libs.kit.auth import Principal, require_roles
+from libs.kit.commands import Commands
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem
 from libs.kit.service import Store
@@ -32,11 +33,18 @@ from services.intake.api.repeats import (
     repeat_person_refs,
     repeats_out,
 )
-from services.intake.api.reports import MessageIn, MessageOut, messages_of, post_message
+from services.intake.api.reports import MessageIn
 from services.intake.domain import clue_stream
 from services.intake.domain.duplicates import fold, priority
 from services.intake.personal import SEALED_FIELDS, shown_persons
 from services.intake.service.repeats import merged_into
+from services.intake.service.reports import (
+    POST_MESSAGE,
+    Message,
+    MessageOut,
+    conversation,
+    messages_of,
+)
 
 router = APIRouter(prefix="/v1", tags=["clues (operators)"])
 
@@ -180,12 +188,16 @@ async def clerk_reads_messages(
 
 @router.post("/clues/{clue_id}/messages", status_code=201, response_model=list[MessageOut])
 async def clerk_writes(
-    clue_id: UUID, body: MessageIn, clerk: Clerk, store: Store, vault: VaultDep
+    clue_id: UUID,
+    body: MessageIn,
+    clerk: Clerk,
+    store: Store,
+    vault: VaultDep,
+    commands: Commands,
 ) -> list[MessageOut]:
     """Write to the reporter (they read it with their receipt code and secret)."""
-    await post_message(store, vault, clue_id, body.text, author="clerk", actor=clerk.actor)
-    history = [r.event for r in await store.read_stream(clue_stream(clue_id))]
-    return await messages_of(vault, clue_id, history)
+    await commands.execute(POST_MESSAGE, clue_id, Message(text=body.text, author="clerk"), clerk)
+    return await conversation(store, vault, clue_id)
 
 
 class AcknowledgementOut(BaseModel):

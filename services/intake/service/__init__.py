@@ -1,6 +1,9 @@
 """Intake's service layer: the aggregates and commands the pipeline runs, and the reads that
 must record or lock in one transaction.
 
+- ``receive``: the one receive path of a clue, and the sources that share it: partner
+  transfers (``transfers``, 部门移送), public reports (``reports``, 信访举报, with the
+  reporter's way back) and 12345 orders (``hotline``);
 - ``repeats``: repeat reports (重复件) in the receive path, and splitting a wrong merge (拆分);
 - ``jurisdiction``: 管辖 and 转办, the clerks' decisions on whose a clue is.
 
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.pii import Vault
+from libs.events.taxonomy import Taxonomy
 from services.intake.domain.duplicates import DuplicateRules
 from services.intake.domain.jurisdiction import JurisdictionRules
 from services.intake.ratelimit import SlidingWindow
@@ -22,10 +26,12 @@ from services.intake.settings import IntakeSettings
 
 @dataclass
 class Deps:
-    """Intake's own dependencies: its settings and the rules loaded from data at start, the
-    public reports' rate limit, and the personal-data vault (opened when the service starts)."""
+    """Intake's own dependencies: its settings, the taxonomy and the rules loaded from data
+    at start, the public reports' rate limit, and the personal-data vault (opened when the
+    service starts)."""
 
     settings: IntakeSettings
+    taxonomy: Taxonomy
     duplicate_rules: DuplicateRules
     jurisdiction: JurisdictionRules
     report_limiter: SlidingWindow

@@ -1,14 +1,14 @@
 """Repeat reports (重复件): one hook every way a clue comes in shares, and the split (拆分).
 
-``record_clue`` is where a new clue's events are written. It looks the clue's persons up
-in ``clue_subjects`` (blind indexes only, see ``libs/events/pii.py``) and lets the pure
-rules (``domain/duplicates.py``) decide: a new clue is appended as it is and indexed; a
-repeat report is recorded as ``ClueMerged`` on the existing clue instead, and anything
-else the source recorded (a reporter's side) stays on the repeat's own stream, so its
-receipt keeps working.
+The receive path (``service/receive.py``) looks a new clue's persons up in
+``clue_subjects`` (``find_repeat``: blind indexes only, see ``libs/events/pii.py``) and lets
+the pure rules (``domain/duplicates.py``) decide: a new clue is appended as it is and
+indexed (``index_clue``); a repeat report is recorded as ``ClueMerged`` on the existing
+clue instead (``merge_into``), and anything else the source recorded (a reporter's side)
+stays on the repeat's own stream, so its receipt keeps working.
 
 Two reports of one matter arriving together must not both open a clue, so the receive
-paths call ``hold_persons`` as the first statement of their transaction: it takes an
+path calls ``hold_persons`` as the first statement of its transaction: it takes an
 advisory lock per blind index of the persons named. It has to come first because the
 store refuses an append from a transaction older than the stream's last writer (see
 ``libs/events/store.py``), and a transaction gets its age at its first write.
@@ -20,7 +20,7 @@ its own with the id and number its submitter was given. The merge stays in the h
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
@@ -32,12 +32,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.intake import ClueMerged, ClueReceived
-from libs.events.store import NO_STREAM, EventStore, Metadata
+from libs.events.store import NO_STREAM, EventStore
 from libs.kit.commands import Aggregate, Command, Context
+from services.intake import queries
 from services.intake.domain import clue_stream
 from services.intake.domain.duplicates import (
     Candidate,
     DuplicateRules,
+    Match,
     PersonKeys,
     Repeats,
     evolve,
@@ -162,47 +164,28 @@ async def read_repeats(
     return fold(r.event for r in history), len(history)
 
 
-async def record_clue(
+async def find_repeat(
     conn: AsyncConnection,
-    store: EventStore,
     rules: DuplicateRules,
-    events: Sequence[Event],
     held: Sequence[PersonKeys],
-    *,
-    meta: Metadata,
-    on_receipt: Callable[[Sequence[Event]], list[Event]] = list,
-) -> ClueMerged | None:
-    """Write a new clue's events; a repeat report is merged (returns its ``ClueMerged``).
+    received: ClueReceived,
+) -> Match | None:
+    """The clue already open that a new one repeats, if any.
 
     ``held`` are the keys ``hold_persons`` returned for the clue's persons, in order.
-    ``on_receipt`` adds what a new clue's receipt records besides (the jurisdiction check);
-    a repeat report gets none of it: the clue it joined had its own.
     """
-    received = next(e for e in events if isinstance(e, ClueReceived))
-    persons = [(k, p.person_ref) for k, p in zip(held, received.reported_persons, strict=True)]
     found = await candidates(conn, held, received, rules.window_days)
-    match = find_original(held, received.categories, received.received_at, found, rules)
-    if match is None:
-        await store.append(
-            clue_stream(received.clue_id),
-            on_receipt(events),
-            expected_version=NO_STREAM,
-            meta=meta,
-            conn=conn,
-        )
-        await index_clue(conn, received, persons)
-        return None
-    state, version = await read_repeats(store, conn, match.clue_id)
-    merged = merge(received, state, match, rules, store.clock())
-    await store.append(
-        clue_stream(match.clue_id), [merged], expected_version=version, meta=meta, conn=conn
+    return find_original(held, received.categories, received.received_at, found, rules)
+
+
+async def merge_into(ctx: Context, received: ClueReceived, match: Match) -> ClueMerged:
+    """Record a repeat report on the clue it repeats (``ClueMerged``), and where it went."""
+    state, version = await read_repeats(ctx.store, ctx.conn, match.clue_id)
+    merged = merge(received, state, match, ctx.deps.duplicate_rules, ctx.now)
+    await ctx.store.append(
+        clue_stream(match.clue_id), [merged], expected_version=version, meta=ctx.meta, conn=ctx.conn
     )
-    rest = [e for e in events if e is not received]
-    if rest:
-        await store.append(
-            clue_stream(received.clue_id), rest, expected_version=NO_STREAM, meta=meta, conn=conn
-        )
-    await conn.execute(
+    await ctx.conn.execute(
         _REPEAT, {"r": received.clue_id, "c": match.clue_id, "d": received.source_department}
     )
     return merged
@@ -211,11 +194,7 @@ async def record_clue(
 async def merged_into(store: EventStore, repeat_id: UUID) -> ClueMerged | None:
     """The merge of a repeat report still merged (None once split, or if not a repeat)."""
     async with store.engine.connect() as conn:
-        clue_id = (
-            await conn.execute(
-                text("SELECT clue_id FROM repeat_reports WHERE repeat_id = :r"), {"r": repeat_id}
-            )
-        ).scalar()
+        clue_id = await queries.merged_into(conn, repeat_id)
     if clue_id is None:
         return None
     state = fold(r.event for r in await store.read_stream(clue_stream(clue_id)))

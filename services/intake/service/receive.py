@@ -1,0 +1,180 @@
+"""The one receive path: every way a clue comes in (部门移送, 信访举报, 12345) runs it.
+
+A source is declared once (``Source``): whom a request names, the source's own number for
+it if it has one, whether it becomes a clue, what it records and what it answers.
+``receiving(source)`` makes its command, and the pipeline runs each in one transaction:
+
+1. the persons named are held (``hold_persons``) before anything is written, so that two
+   reports of one matter arriving together cannot both open a clue;
+2. the ``Idempotency-Key`` is claimed, then the source's own number: a retry under it gets
+   the first answer, another request under it a 409;
+3. the request gets a new clue id (and a number when it becomes a clue), and the source
+   records it — persons sealed, the pure domain deciding the events;
+4. a repeat report (重复件) is merged into the clue already open (``ClueMerged`` there, its
+   reporter's side on its own stream); a new clue is assessed for jurisdiction and indexed;
+5. the answer is remembered for the source's number and the key.
+
+A stream that moved meanwhile (a merge into a clue another request merged into) runs the
+whole path again under a new id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+from uuid import UUID, uuid4
+
+from libs.events.contracts import Event
+from libs.events.contracts.intake import ClueContent, ClueMerged, ClueReceived
+from libs.events.store import NO_STREAM
+from libs.events.taxonomy import Taxonomy
+from libs.kit import idempotency
+from libs.kit.commands import Aggregate, AnsweredBefore, Command, Context
+from libs.kit.problems import Problem
+from services.intake.domain import clue_stream
+from services.intake.domain.duplicates import Match, PersonKeys
+from services.intake.personal import PersonForm
+from services.intake.references import claim_reference, next_clue_number, remember_reference
+from services.intake.service.repeats import find_repeat, hold_persons, index_clue, merge_into
+
+SENT_AS_IS = set(ClueContent.model_fields) - {"reported_persons", "attachments"}
+"""The content fields a request carries as the clue keeps them (persons are sealed and
+attachments looked up first)."""
+
+NEW_CLUE: Aggregate[tuple[Event, ...]] = Aggregate(
+    noun="clue",
+    stream=clue_stream,
+    initial=tuple,
+    evolve=lambda state, event: (*state, event),
+)
+"""A clue on its way in: a new stream under a new id."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A source's own number for a request (a partner's 文号, a 12345 order number)."""
+
+    source: str
+    number: str
+    field: str = "reference"
+
+
+@dataclass
+class Arrival:
+    """One request on its way in: what each step learns, for the next."""
+
+    held: list[PersonKeys]
+    clue_id: UUID | None = None
+    clue_number: str | None = None
+    """Given when the request becomes a clue."""
+    reference: Reference | None = None
+    received: ClueReceived | None = None
+    match: Match | None = None
+    merged: ClueMerged | None = None
+    """When it was merged into a clue already open, as a repeat report."""
+    elsewhere: dict[str, list[Event]] = field(default_factory=dict)
+    """What it records on streams other than the clue's (a work order's)."""
+    facts: dict[str, Any] = field(default_factory=dict)
+    """What a source's recording hands to its answer (e.g. a receipt code)."""
+    answer: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One way a clue comes in, declared once."""
+
+    name: str
+    persons: Callable[[Any], Sequence[PersonForm]]
+    """The persons a request names."""
+    record: Callable[[Any, Arrival, Context], Awaitable[dict[str, list[Event]]]]
+    """What the request records, by stream (a clue's under its ``clue_stream``)."""
+    answer: Callable[[Arrival, Context], Awaitable[dict[str, Any]]]
+    reference: Callable[[Any, Context], Reference | None] = lambda body, ctx: None
+    becomes_clue: Callable[[Any], bool] = lambda body: True
+
+
+def check_categories(codes: list[str], taxonomy: Taxonomy, *, field: str = "categories") -> None:
+    """A 422 problem listing the valid codes if any of ``codes`` is not in the taxonomy."""
+    unknown = taxonomy.unknown(codes)
+    if unknown:
+        raise Problem(
+            422,
+            "unknown-category",
+            "Unknown problem category",
+            f"Not in the taxonomy (version {taxonomy.version}): {', '.join(unknown)}. "
+            "Use one of valid_categories.",
+            errors=[
+                {"field": f"{field}[{i}]", "reason": f"unknown category {code!r}"}
+                for i, code in enumerate(codes)
+                if code in unknown
+            ],
+            valid_categories=taxonomy.codes(),
+        )
+
+
+async def _hold(source: Source, body: Any, ctx: Context) -> None:
+    ctx.result = Arrival(held=await hold_persons(ctx.conn, ctx.deps.vault, source.persons(body)))
+
+
+async def _receive(source: Source, state: Any, body: Any, ctx: Context) -> list[Event]:
+    """Steps 2 and 3, and whether it is a repeat: what the new clue's own stream records."""
+    arrival: Arrival = ctx.result
+    arrival.reference = ref = source.reference(body, ctx)
+    if ref is not None:
+        request_hash = idempotency.fingerprint(body.model_dump(mode="json"))
+        stored = await claim_reference(
+            ctx.conn, ref.source, ref.number, ctx.key, request_hash, field=ref.field
+        )
+        if stored is not None:
+            raise AnsweredBefore(stored)
+    arrival.clue_id = ctx.key
+    if source.becomes_clue(body):
+        arrival.clue_number = await next_clue_number(ctx.conn, ctx.now)
+    streams = await source.record(body, arrival, ctx)
+    own = streams.pop(clue_stream(ctx.key), [])
+    arrival.elsewhere = streams
+    received = arrival.received = next((e for e in own if isinstance(e, ClueReceived)), None)
+    if received is None:
+        return own
+    arrival.match = await find_repeat(ctx.conn, ctx.deps.duplicate_rules, arrival.held, received)
+    if arrival.match is None:
+        return ctx.deps.jurisdiction.on_receipt(own)  # type: ignore[no-any-return]
+    return [e for e in own if e is not received]  # its reporter's side, if any
+
+
+async def _record_rest(source: Source, state: Any, events: list[Event], ctx: Context) -> None:
+    """Steps 4 and 5: the merge or the index, other streams, the answer kept for retries."""
+    arrival: Arrival = ctx.result
+    for stream, more in arrival.elsewhere.items():
+        await ctx.store.append(
+            stream, more, expected_version=NO_STREAM, meta=ctx.meta, conn=ctx.conn
+        )
+    received = arrival.received
+    if received is not None and arrival.match is None:
+        persons = zip(arrival.held, received.reported_persons, strict=True)
+        await index_clue(ctx.conn, received, [(k, p.person_ref) for k, p in persons])
+    elif received is not None and arrival.match is not None:
+        arrival.merged = await merge_into(ctx, received, arrival.match)
+    arrival.answer = await source.answer(arrival, ctx)
+    if arrival.reference is not None:
+        ref = arrival.reference
+        await remember_reference(ctx.conn, ref.source, ref.number, arrival.answer)
+
+
+def receiving(source: Source, **options: Any) -> Command[tuple[Event, ...]]:
+    """The pipeline command of a source: its clue received under a new id, answered 201."""
+    return Command(
+        name=source.name,
+        aggregate=NEW_CLUE,
+        creates=True,
+        new_key=uuid4,
+        lock=partial(_hold, source),
+        decide=partial(_receive, source),
+        after=partial(_record_rest, source),
+        render=lambda state, ctx: ctx.result.answer,
+        status_code=201,
+        etag=False,
+        **options,
+    )
