@@ -370,7 +370,6 @@ async def broker_hop(bootstrap: str, n: int = 100) -> list[float]:
 # such table; one missing here is printed as "not classified").
 READ_MODEL_NOT_REPLAYED = "READ MODEL not rebuildable by replay"
 OUTSIDE_REPLAY = {
-    "alerts": f"{READ_MODEL_NOT_REPLAYED}: the alert board, written with its events",
     "rule_versions": f"{READ_MODEL_NOT_REPLAYED}: rule versions, written with their events",
     "watched_alerts": f"{READ_MODEL_NOT_REPLAYED}: yellow/green alerts casework's consumer "
     "keeps from analysis's events (not in casework's store)",

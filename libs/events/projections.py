@@ -100,6 +100,34 @@ class ProjectionRunner:
                 total += n
         return total
 
+    async def catch_up_to(
+        self, checkpoint: Checkpoint, *, timeout: float = 30.0, poll: float = 0.05
+    ) -> bool:
+        """Apply until every projection has passed ``checkpoint`` (the caller's last append,
+        committed): read-your-writes for a reader of the read models.
+
+        The commit-safe order may hold the caller's events back while an older transaction
+        is still open; this waits for it, up to ``timeout``. False when it ran out first.
+        """
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            await self.catch_up()
+            async with self.store.engine.connect() as conn:
+                behind = [
+                    p for p in self.projections if await checkpoint_of(conn, p.name) < checkpoint
+                ]
+            if not behind:
+                return True
+            if asyncio.get_running_loop().time() >= deadline:
+                log.warning(
+                    "%s not caught up to %s after %.0fs",
+                    ", ".join(p.name for p in behind),
+                    checkpoint,
+                    timeout,
+                )
+                return False
+            await asyncio.sleep(poll)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the store until ``stop`` is set."""
         while not stop.is_set():

@@ -163,6 +163,7 @@ _COLUMNS = """global_position, tx_id::text AS tx_id, event_id, stream_id, stream
 # one: same pool, same transaction, without the per-statement adapter overhead that
 # halved append throughput. Their SQL is therefore in asyncpg's $n form.
 _SELECT_STREAM = "SELECT version, last_hash FROM streams WHERE stream_id = $1"
+_EXISTING_STREAMS = "SELECT stream_id FROM streams WHERE stream_id = ANY($1::text[])"
 # One statement moves the stream head and inserts the events, so an append outside a
 # caller's transaction is a single atomic statement (no BEGIN/COMMIT round trips). When
 # the head did not move (another writer got there first, or an older transaction would
@@ -530,6 +531,16 @@ class EventStore:
         async with self._driver(conn) as c:
             row = await c.fetchrow(_SELECT_STREAM, stream_id)
         return int(row["version"]) if row else 0
+
+    async def existing(
+        self, stream_ids: Sequence[str], conn: AsyncConnection | None = None
+    ) -> set[str]:
+        """Which of these streams exist (one round trip for many)."""
+        if not stream_ids:
+            return set()
+        async with self._driver(conn) as c:
+            rows = await c.fetch(_EXISTING_STREAMS, list(stream_ids))
+        return {r["stream_id"] for r in rows}
 
     async def read_all(
         self,

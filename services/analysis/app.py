@@ -13,15 +13,15 @@ from libs.kit.service import Runtime, ServiceParts, create_app
 from libs.kit.settings import ServiceSettings
 from services.analysis import jobs
 from services.analysis.api import routers
-from services.analysis.handlers import make_handler
-from services.analysis.projections import SubjectIndexProjection
+from services.analysis.handlers import HANDLERS, make_handler
+from services.analysis.projections import AlertBoardProjection, SubjectIndexProjection
 from services.analysis.rules import CATALOGUE
 from services.analysis.rules.base import load_defaults
 from services.analysis.service import Deps
 from services.analysis.settings import AnalysisSettings, Settings
 
-SUBSCRIBES_TO = ("intake", "casework")
-"""Whose events this service consumes."""
+SUBSCRIBES_TO = HANDLERS.producers
+"""Whose events this service consumes: the services whose events its handlers take."""
 
 __all__ = ["AnalysisSettings", "Settings", "create"]
 
@@ -55,7 +55,7 @@ def create(
         ServiceParts(
             title="Zhengfeng analysis (对比分析)",
             routers=routers,
-            projections=[SubjectIndexProjection()],
+            projections=[SubjectIndexProjection(), AlertBoardProjection()],
             make_handler=make_handler,
             subscribes_to=SUBSCRIBES_TO,
             on_start=lambda app: deps.start(app.state.runtime),

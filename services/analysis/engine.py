@@ -1,9 +1,10 @@
 """对比分析: runs rule versions over a period and records what they find.
 
-Each finding becomes an ``AlertRaised`` on its own stream, with its row in ``alerts``
-(the identity index and the alert board) written in the same transaction: the unique
-identity makes a second finding of the same thing a no-op. After a run, subjects with
-new alerts are correlated across sources and escalated.
+Each finding becomes an ``AlertRaised`` on its own stream, whose id comes from the
+finding's identity: a stream that exists already makes a second finding of the same
+thing a no-op. The alert board (``alerts``) is a projection of those streams; after a
+run the engine catches it up, correlates the subjects with new alerts across sources on
+it and escalates, then catches it up again, so the board shows the run when it returns.
 """
 
 from __future__ import annotations
@@ -17,11 +18,21 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from libs.events.contracts.analysis import AlertLevel, RuleVersionPublished
-from libs.events.store import ANY, NO_STREAM, EventStore, Metadata
+from libs.events.contracts.analysis import AlertEscalated, AlertLevel, RuleVersionPublished
+from libs.events.projections import ProjectionRunner
+from libs.events.store import NO_STREAM, START, ConcurrencyError, EventStore, Metadata, Recorded
 from services.analysis import queries
-from services.analysis.domain.alerts import Hit, OpenAlert, alert_stream, escalate, raise_alert
+from services.analysis.domain.alerts import (
+    LEVEL_RANK,
+    Hit,
+    OpenAlert,
+    alert_stream,
+    escalate,
+    raise_alert,
+    replay,
+)
 from services.analysis.domain.rules import rule_stream
+from services.analysis.projections import AlertBoardProjection
 from services.analysis.rules import CATALOGUE
 from services.analysis.rules.base import RuleCode, RuleDefaults, RuleVersion
 
@@ -81,6 +92,8 @@ class Engine:
         self.catalogue = catalogue or CATALOGUE
         self.defaults = defaults
         self.correlation = correlation
+        self.board = ProjectionRunner(store, [AlertBoardProjection()])
+        """The alert board, caught up by the engine itself: correlation reads it."""
 
     # rule versions
 
@@ -136,129 +149,91 @@ class Engine:
         *,
         widen: bool = False,
     ) -> RunOutcome:
-        """Run rules (current versions) over ``t0..t1``; only new findings become alerts."""
+        """Run rules (current versions) over ``t0..t1``; only new findings become alerts.
+        When it returns, the board shows what it raised and escalated."""
         outcome = RunOutcome()
         async with self.db.connect() as conn:
             versions = await queries.current_rules(conn)
         touched: set[str] = set()
+        last = START
         for rule_id in rule_ids or list(self.catalogue):
             code = self.catalogue[rule_id]
             version = versions.get(rule_id)
             if version is None or not version.enabled:
                 continue
             margin = timedelta(days=code.margin_days if widen else 0)
-            n = await self._run_rule(code, version, t0 - margin, t1 + margin, touched)
-            outcome.by_rule[rule_id] = n
-            outcome.raised += n
+            raised = await self._run_rule(code, version, t0 - margin, t1 + margin)
+            for alert in raised:
+                touched.add(alert.envelope.data["identity"].split("|")[1])  # its subject
+                last = max(last, alert.checkpoint)
+            outcome.by_rule[rule_id] = len(raised)
+            outcome.raised += len(raised)
         if touched:
-            outcome.escalated = await self._correlate(touched)
+            # Correlation reads the board: it must show this run's alerts first.
+            await self.board.catch_up_to(last)
+            escalated = await self._correlate(touched)
+            outcome.escalated = len(escalated)
+            last = max([last, *(e.checkpoint for e in escalated)])
+            await self.board.catch_up_to(last)
         return outcome
 
     async def _run_rule(
-        self, code: RuleCode, version: RuleVersion, t0: datetime, t1: datetime, touched: set[str]
-    ) -> int:
+        self, code: RuleCode, version: RuleVersion, t0: datetime, t1: datetime
+    ) -> list[Recorded]:
+        """Record an AlertRaised for each finding not raised before; returns them."""
         params = {f"p_{k}": v for k, v in version.params.items()}
         sql = f"""SELECT r.*, pe.name AS person_name, u.name AS unit_name
                   FROM ({code.sql}) r
                   LEFT JOIN people pe ON pe.person_id = r.person_id
                   LEFT JOIN units u ON u.unit_code = r.unit_code"""
-        raised = 0
+        raised: list[Recorded] = []
         async with self.db.begin() as conn:
             rows = (
                 await conn.execute(text(sql), {"t0": t0, "t1": t1, "tz": self.tz, **params})
             ).mappings()
-            hits = [
-                Hit(
-                    evidence_key=r["evidence_key"],
-                    person_id=r["person_id"],
-                    person_name=r["person_name"],
-                    unit_code=r["unit_code"],
-                    unit_name=r["unit_name"],
-                    plate=r["plate"],
-                    occurred_on=r["occurred_on"],
-                    summary=r["summary"],
-                    evidence=_jsonable(r["evidence"]),
-                )
-                for r in rows
-            ]
             now = self.clock()
-            for hit in hits:
-                event = raise_alert(
-                    rule_id=code.rule_id,
-                    rule_version=version.version,
-                    level=version.level,
-                    category=version.category,
-                    found=hit,
-                    now=now,
-                )
-                subject = event.identity.split("|")[1]
-                inserted = (
-                    await conn.execute(
-                        text(
-                            """INSERT INTO alerts (alert_id, identity, rule_id, rule_version, source,
-                                   level, raised_level, category, subject_key, person_id, person_name,
-                                   unit_code, unit_name, plate, evidence_key, summary, evidence,
-                                   occurred_on, raised_at)
-                               VALUES (:id, :identity, :rule, :version, :source, :level, :level,
-                                   :category, :subject, :person_id, :person_name, :unit_code,
-                                   :unit_name, :plate, :key, :summary, CAST(:evidence AS jsonb),
-                                   :occurred_on, :at)
-                               ON CONFLICT (identity) DO NOTHING RETURNING 1"""
-                        ),
-                        {
-                            "id": event.alert_id,
-                            "identity": event.identity,
-                            "rule": code.rule_id,
-                            "version": version.version,
-                            "source": code.source,
-                            "level": version.level.value,
-                            "category": version.category,
-                            "subject": subject,
-                            "person_id": hit.person_id,
-                            "person_name": hit.person_name,
-                            "unit_code": hit.unit_code,
-                            "unit_name": hit.unit_name,
-                            "plate": hit.plate,
-                            "key": hit.evidence_key,
-                            "summary": hit.summary,
-                            "evidence": json.dumps(hit.evidence, ensure_ascii=False),
-                            "occurred_on": hit.occurred_on,
-                            "at": now,
-                        },
+            # The alert id comes from the finding's identity: one stream per finding.
+            found = {
+                event.alert_id: event
+                for event in (
+                    raise_alert(
+                        rule_id=code.rule_id,
+                        rule_version=version.version,
+                        level=version.level,
+                        category=version.category,
+                        found=_hit(r),
+                        now=now,
+                        source=code.source,
                     )
-                ).first()
-                if inserted is None:
-                    continue
-                await self.store.append(
-                    alert_stream(event.alert_id),
-                    [event],
-                    expected_version=NO_STREAM,
-                    meta=Metadata(actor=ENGINE_ACTOR),
-                    conn=conn,
+                    for r in rows
                 )
-                touched.add(subject)
-                raised += 1
+            }
+            known = await self.store.existing([alert_stream(a) for a in found], conn=conn)
+            for alert_id, event in found.items():
+                if alert_stream(alert_id) in known:
+                    continue
+                try:
+                    raised += await self.store.append(
+                        alert_stream(alert_id),
+                        [event],
+                        expected_version=NO_STREAM,
+                        meta=Metadata(actor=ENGINE_ACTOR),
+                        conn=conn,
+                    )
+                except ConcurrencyError:
+                    continue  # another run raised it meanwhile
         return raised
 
-    async def _correlate(self, subjects: set[str]) -> int:
-        c = self.correlation
-        window = int(c["window_days"])
-        escalated = 0
+    async def _correlate(self, subjects: set[str]) -> list[Recorded]:
+        """多源关联 over the board, one subject at a time; returns the escalations."""
+        escalated: list[Recorded] = []
         for subject in sorted(subjects):
             async with self.db.begin() as conn:
                 # One correlation per subject at a time (replicas, concurrent batches).
                 await conn.execute(
                     text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": subject}
                 )
-                rows = (
-                    await conn.execute(
-                        text(
-                            """SELECT alert_id, rule_id, source, level, occurred_on FROM alerts
-                               WHERE subject_key = :s"""
-                        ),
-                        {"s": subject},
-                    )
-                ).mappings()
+                rows = await queries.alerts_on_subject(conn, subject)
                 alerts = [
                     OpenAlert(
                         r["alert_id"],
@@ -269,32 +244,50 @@ class Engine:
                     )
                     for r in rows
                 ]
-                events = escalate(
+                seen = {r["alert_id"]: r["stream_version"] for r in rows}
+                for e in escalate(
                     subject,
                     alerts,
-                    window_days=window,
-                    min_sources=int(c["min_sources"]),
-                    to_level=AlertLevel(c["to_level"]),
+                    window_days=int(self.correlation["window_days"]),
+                    min_sources=int(self.correlation["min_sources"]),
+                    to_level=AlertLevel(self.correlation["to_level"]),
                     now=self.clock(),
-                )
-                for e in events:
-                    await self.store.append(
-                        alert_stream(e.alert_id),
-                        [e],
-                        expected_version=ANY,
-                        meta=Metadata(actor=ENGINE_ACTOR),
-                        conn=conn,
-                    )
-                    await conn.execute(
-                        text(
-                            """UPDATE alerts SET level = :l, escalation_reason = :r,
-                                   stream_version = stream_version + 1
-                               WHERE alert_id = :id"""
-                        ),
-                        {"l": e.to_level.value, "r": e.reason, "id": e.alert_id},
-                    )
-                escalated += len(events)
+                ):
+                    escalated += await self._escalate(conn, e, seen[e.alert_id])
         return escalated
+
+    async def _escalate(
+        self, conn: AsyncConnection, e: AlertEscalated, seen: int
+    ) -> list[Recorded]:
+        """Record an escalation on the alert's stream at the version the board showed; if
+        the stream moved since (the board was behind), decide again from the stream."""
+        stream = alert_stream(e.alert_id)
+        meta = Metadata(actor=ENGINE_ACTOR)
+        try:
+            return await self.store.append(stream, [e], expected_version=seen, meta=meta, conn=conn)
+        except ConcurrencyError:
+            history = await self.store.read_stream(stream, conn=conn)
+        alert = replay((r.event, r.version) for r in history)
+        if alert is None or LEVEL_RANK[AlertLevel(alert.level)] >= LEVEL_RANK[e.to_level]:
+            return []
+        again = e.model_copy(update={"from_level": AlertLevel(alert.level)})
+        return await self.store.append(
+            stream, [again], expected_version=len(history), meta=meta, conn=conn
+        )
+
+
+def _hit(r: Any) -> Hit:
+    return Hit(
+        evidence_key=r["evidence_key"],
+        person_id=r["person_id"],
+        person_name=r["person_name"],
+        unit_code=r["unit_code"],
+        unit_name=r["unit_name"],
+        plate=r["plate"],
+        occurred_on=r["occurred_on"],
+        summary=r["summary"],
+        evidence=_jsonable(r["evidence"]),
+    )
 
 
 def _jsonable(value: Any) -> list[dict[str, Any]]:

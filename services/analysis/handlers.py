@@ -2,7 +2,8 @@
 
 - intake's ``ClueReceived``: its subjects join the subject index.
 - casework's ``ClueRegistered`` for a clue made from an alert (source kind
-  ``analysis_alert``, source reference = the alert id): the alert remembers its clue.
+  ``analysis_alert``, source reference = the alert id): the alert remembers its clue
+  (``AlertLinkedToClue``).
 - casework's ``CaseFiled``: every alert whose clue became the case links to it
   (``AlertLinkedToCase``), so the board shows which alerts became cases.
 - intake's ``HotlineOrderReceived`` / ``HotlineOrderUpdated``: 12345 orders arriving as
@@ -17,18 +18,18 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.consumer import Handler, appending_handler, caused_by
-from libs.events.contracts.analysis import AlertLinkedToCase
+from libs.events.consumer import Handler
+from libs.events.contracts.analysis import AlertLinkedToCase, AlertLinkedToClue
 from libs.events.contracts.casework import CaseFiled, ClueRegistered
 from libs.events.contracts.intake import (
     ClueReceived,
     HotlineOrderReceived,
     HotlineOrderUpdated,
 )
-from libs.events.envelope import Envelope
-from libs.events.store import EventStore
+from libs.events.dispatch import Delivery, HandlerDispatch
+from libs.events.store import ANY, EventStore
 from services.analysis.domain import note_subjects
-from services.analysis.domain.alerts import alert_stream
+from services.analysis.domain.alerts import Alert, alert_stream, replay
 
 ALERT_SOURCE_KINDS = ("analysis_alert", "analysis")
 HOTLINE_BATCH = "intake-events"
@@ -54,81 +55,90 @@ def _alert_ref(registered: ClueRegistered) -> UUID | None:
         return None
 
 
+HANDLERS: HandlerDispatch[None] = HandlerDispatch("service:analysis")
+"""Analysis's handlers; the services it subscribes to follow from them."""
+
+
 def make_handler(store: EventStore) -> Handler:
     """One handler for every topic analysis subscribes to."""
-    subjects = appending_handler(store, ClueReceived, note_subjects, actor="service:analysis")
-
-    async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
-        if envelope.type == ClueReceived.type_name:
-            await subjects(conn, envelope)
-        elif envelope.type == ClueRegistered.type_name:
-            registered = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
-            assert isinstance(registered, ClueRegistered)
-            ref = _alert_ref(registered)
-            await conn.execute(
-                text("UPDATE alerts SET clue_id = :clue WHERE alert_id = :ref OR alert_id = :clue"),
-                {"clue": registered.clue_id, "ref": ref or registered.clue_id},
-            )
-        elif envelope.type == HotlineOrderReceived.type_name:
-            order = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
-            assert isinstance(order, HotlineOrderReceived)
-            await take_hotline_order(conn, order)
-        elif envelope.type == HotlineOrderUpdated.type_name:
-            update = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
-            assert isinstance(update, HotlineOrderUpdated)
-            await update_hotline_order(conn, update)
-        elif envelope.type == CaseFiled.type_name:
-            filed = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
-            assert isinstance(filed, CaseFiled)
-            await link_case(conn, store, filed, envelope)
-
-    return handle
+    return HANDLERS.handler(store, None)
 
 
-async def link_case(
-    conn: AsyncConnection, store: EventStore, filed: CaseFiled, envelope: Envelope
-) -> int:
+@HANDLERS.on(ClueReceived)
+async def index_subjects(received: ClueReceived, d: Delivery[None]) -> None:
+    """The clue's subjects join the subject index."""
+    for stream_id, events in note_subjects(received).items():
+        await d.store.append(stream_id, events, expected_version=ANY, meta=d.meta, conn=d.conn)
+
+
+@HANDLERS.on(ClueRegistered)
+async def note_clue(registered: ClueRegistered, d: Delivery[None]) -> None:
+    """A clue made from an alert: the alert remembers its clue (``AlertLinkedToClue``)."""
+    ref = _alert_ref(registered) or registered.clue_id
+    for alert_id in dict.fromkeys((ref, registered.clue_id)):
+        alert, version = await _alert(d, alert_id)
+        if alert is None or alert.clue_id == registered.clue_id:
+            continue
+        linked = AlertLinkedToClue(
+            alert_id=alert_id, clue_id=registered.clue_id, linked_at=d.envelope.time
+        )
+        await d.store.append(
+            alert_stream(alert_id), [linked], expected_version=version, meta=d.meta, conn=d.conn
+        )
+
+
+_LINKED_TO_CLUES = text(
+    """SELECT DISTINCT stream_id FROM events
+       WHERE type = :type AND data::jsonb->>'clue_id' = ANY(CAST(:clues AS text[]))"""
+)
+
+
+@HANDLERS.on(CaseFiled)
+async def link_case(filed: CaseFiled, d: Delivery[None]) -> int:
     """Link every alert whose clue became this case; returns how many."""
-    rows = (
-        (
-            await conn.execute(
-                text(
-                    """SELECT alert_id, clue_id, stream_version FROM alerts
-                   WHERE (clue_id = ANY(CAST(:clues AS uuid[])) OR alert_id = ANY(CAST(:clues AS uuid[])))
-                     AND case_id IS DISTINCT FROM :case
-                   FOR UPDATE"""
-                ),
-                {"clues": [str(c) for c in filed.clue_ids], "case": filed.case_id},
-            )
-        )
-        .mappings()
-        .all()
+    clues = [str(c) for c in filed.clue_ids]
+    linked = await d.conn.execute(
+        _LINKED_TO_CLUES, {"type": AlertLinkedToClue.type_name, "clues": clues}
     )
-    meta = caused_by(envelope, "service:analysis")
-    for r in rows:
-        await store.append(
-            alert_stream(r["alert_id"]),
-            [
-                AlertLinkedToCase(
-                    alert_id=r["alert_id"],
-                    clue_id=r["clue_id"],
-                    case_id=filed.case_id,
-                    case_number=filed.case_number,
-                    linked_at=filed.filed_at,
-                )
-            ],
-            expected_version=r["stream_version"],
-            meta=meta,
-            conn=conn,
+    # An alert is found by the clue it was linked to, or by its own id as the clue's.
+    candidates = {UUID(r[0].removeprefix("alert-")) for r in linked} | set(filed.clue_ids)
+    n = 0
+    for alert_id in sorted(candidates, key=str):
+        alert, version = await _alert(d, alert_id)
+        if alert is None or alert.case_id == filed.case_id:
+            continue
+        if alert.clue_id not in filed.clue_ids and alert_id not in filed.clue_ids:
+            continue  # linked to another clue since
+        event = AlertLinkedToCase(
+            alert_id=alert_id,
+            clue_id=alert.clue_id,
+            case_id=filed.case_id,
+            case_number=filed.case_number,
+            linked_at=filed.filed_at,
         )
-        await conn.execute(
-            text(
-                """UPDATE alerts SET case_id = :case, case_number = :no,
-                       stream_version = stream_version + 1 WHERE alert_id = :id"""
-            ),
-            {"case": filed.case_id, "no": filed.case_number, "id": r["alert_id"]},
+        await d.store.append(
+            alert_stream(alert_id), [event], expected_version=version, meta=d.meta, conn=d.conn
         )
-    return len(rows)
+        n += 1
+    return n
+
+
+async def _alert(d: Delivery[None], alert_id: UUID) -> tuple[Alert | None, int]:
+    """An alert as its stream has it (``None``: no such alert), and the stream's version."""
+    history = await d.store.read_stream(alert_stream(alert_id), conn=d.conn)
+    return replay((r.event, r.version) for r in history), len(history)
+
+
+@HANDLERS.on(HotlineOrderReceived)
+async def on_hotline_order(order: HotlineOrderReceived, d: Delivery[None]) -> None:
+    """A 12345 order arriving as an event joins the hotline feed."""
+    await take_hotline_order(d.conn, order)
+
+
+@HANDLERS.on(HotlineOrderUpdated)
+async def on_hotline_update(update: HotlineOrderUpdated, d: Delivery[None]) -> None:
+    """A later state of a 12345 order."""
+    await update_hotline_order(d.conn, update)
 
 
 async def take_hotline_order(conn: AsyncConnection, order: HotlineOrderReceived) -> None:

@@ -79,6 +79,18 @@ async def alert(conn: AsyncConnection, alert_id: UUID) -> RowMapping | None:
     return found.mappings().first()
 
 
+async def alerts_on_subject(conn: AsyncConnection, subject: str) -> list[RowMapping]:
+    """What correlation needs of every alert on one subject, with its stream version."""
+    found = await conn.execute(
+        text(
+            """SELECT alert_id, rule_id, source, level, occurred_on, stream_version FROM alerts
+               WHERE subject_key = :s"""
+        ),
+        {"s": subject},
+    )
+    return list(found.mappings().all())
+
+
 EMPTY_PRECISION: dict[str, Any] = {
     "alerts": 0,
     "confirmed": 0,

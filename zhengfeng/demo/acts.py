@@ -500,9 +500,10 @@ def feeds_and_alerts(
 
         def linked() -> dict[str, Any] | None:
             detail: dict[str, Any] = s.get("officer", "analysis", f"/v1/alerts/{pick['alert_id']}")
-            return detail if detail["clue_id"] else None
+            # The board shows the finding a moment after it is recorded, the clue later.
+            return detail if detail["clue_id"] and detail["finding"] else None
 
-        detail = eventually(linked, what="the red alert's clue in casework")
+        detail = eventually(linked, what="the red alert's finding and clue")
         clue = in_ledger(s, detail["clue_id"])
         story.verified_alert = {
             "alert_id": pick["alert_id"],

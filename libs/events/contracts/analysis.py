@@ -7,7 +7,7 @@ versions) live beside these, in this module.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -44,7 +44,7 @@ class AlertRaised(Event):
     """异常预警: a rule version found something; the evidence rows say what."""
 
     type_name = "zhengfeng.analysis.alert_raised"
-    version = 1
+    version = 2
 
     alert_id: UUID
     identity: str
@@ -57,6 +57,16 @@ class AlertRaised(Event):
     summary: str
     evidence: list[dict[str, Any]]
     raised_at: datetime
+    source: str | None = None
+    """The kind of data the rule rests on (v2); alerts from different sources correlate."""
+    occurred_on: date | None = None
+    """The day the finding concerns (v2)."""
+
+
+@registry.upcaster(AlertRaised.type_name, from_version=1)
+def _alert_raised_v1_to_v2(data: dict[str, object]) -> dict[str, object]:
+    # v1 did not carry the rule's source or the day it concerns: readers fall back.
+    return data
 
 
 @registry.register
@@ -139,4 +149,16 @@ class AlertLinkedToCase(Event):
     clue_id: UUID | None = None
     case_id: UUID
     case_number: str
+    linked_at: datetime
+
+
+@registry.register
+class AlertLinkedToClue(Event):
+    """Casework registered a clue (线索) from the alert: the board shows which one."""
+
+    type_name = "zhengfeng.analysis.alert_linked_to_clue"
+    version = 1
+
+    alert_id: UUID
+    clue_id: UUID
     linked_at: datetime

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -9,22 +10,25 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.contracts.analysis import AlertLevel
-from libs.events.store import Metadata
+from libs.events.contracts.analysis import AlertLevel, AlertVerified
+from libs.events.store import ConcurrencyError, Metadata
 from libs.kit import idempotency
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem
-from libs.kit.service import ReadConnection, ServiceRuntime
+from libs.kit.service import ReadConnection, Runtime, ServiceRuntime
 from services.analysis import queries
 from services.analysis.api.deps import Operator, Verifier
 from services.analysis.domain.alerts import (
     FINDING_LABEL,
     LEVEL_LABEL,
+    Alert,
     AlreadyVerified,
     Finding,
     alert_stream,
+    evolve,
+    replay,
     verify,
 )
 from services.analysis.queries import AlertFilter
@@ -112,22 +116,6 @@ async def list_alerts(
     return Page[AlertOut](items=[_out(r) for r in rows], next_cursor=next_cursor)
 
 
-async def _load(conn: Any, alert_id: UUID, *, lock: bool = False) -> dict[str, Any]:
-    row = (
-        (
-            await conn.execute(
-                text(f"SELECT * FROM alerts WHERE alert_id = :id{' FOR UPDATE' if lock else ''}"),
-                {"id": alert_id},
-            )
-        )
-        .mappings()
-        .first()
-    )
-    if row is None:
-        raise unknown_alert(alert_id)
-    return dict(row)
-
-
 def unknown_alert(alert_id: UUID) -> Problem:
     """404: no alert with this id."""
     return Problem(404, "unknown-alert", "No such alert", f"No alert {alert_id}.")
@@ -141,6 +129,64 @@ async def get_alert(alert_id: UUID, operator: Operator, conn: ReadConnection) ->
         raise unknown_alert(alert_id)
     detail = _out(row, AlertDetail)
     return JSONResponse(detail.model_dump(mode="json"), headers={"ETag": f'"{detail.version}"'})
+
+
+async def _verify(
+    rt: Runtime,
+    conn: AsyncConnection,
+    alert_id: UUID,
+    body: Verification,
+    actor: str,
+    if_match: str | None,
+) -> tuple[Alert, AlertVerified]:
+    """Decide on the alert as its stream has it and record the finding; an unpinned
+    finding is decided again when the stream moved meanwhile (a clue linked, say)."""
+    while True:
+        stream = alert_stream(alert_id)
+        alert = replay((r.event, r.version) for r in await rt.store.read_stream(stream, conn=conn))
+        if alert is None:
+            raise unknown_alert(alert_id)
+        if if_match and if_match.strip('"W/') != str(alert.stream_version):
+            raise _stale(alert.stream_version)
+        try:
+            event = verify(
+                alert=asdict(alert),
+                finding=body.finding,
+                notes=body.notes,
+                verified_by=actor,
+                case_id=body.case_id,
+                now=rt.store.clock(),
+            )
+        except AlreadyVerified as exc:
+            raise Problem(
+                409,
+                "already-verified",
+                "The alert has a finding already",
+                f"It was verified as {exc}; findings are not overwritten.",
+            ) from exc
+        try:
+            await rt.store.append(
+                stream,
+                [event],
+                expected_version=alert.stream_version,
+                meta=Metadata(actor=actor),
+                conn=conn,
+            )
+        except ConcurrencyError:
+            if if_match:
+                raise _stale(await rt.store.stream_version(stream, conn=conn)) from None
+            continue
+        return alert, event
+
+
+def _stale(version: int) -> Problem:
+    return Problem(
+        409,
+        "stale-version",
+        "The alert changed since you read it",
+        f"It is at version {version}. Reload it and try again.",
+        current_version=version,
+    )
 
 
 @router.post("/{alert_id}/verification", response_model=AlertDetail)
@@ -166,55 +212,10 @@ async def verify_alert(
                 return JSONResponse(
                     done.body, status_code=done.status_code, headers={"Idempotent-Replayed": "true"}
                 )
-        alert = await _load(conn, alert_id, lock=True)
-        if if_match and if_match.strip('"W/') != str(alert["stream_version"]):
-            raise Problem(
-                409,
-                "stale-version",
-                "The alert changed since you read it",
-                f"It is at version {alert['stream_version']}. Reload it and try again.",
-                current_version=alert["stream_version"],
-            )
-        try:
-            event = verify(
-                alert=alert,
-                finding=body.finding,
-                notes=body.notes,
-                verified_by=verifier.actor,
-                case_id=body.case_id,
-                now=rt.store.clock(),
-            )
-        except AlreadyVerified as exc:
-            raise Problem(
-                409,
-                "already-verified",
-                "The alert has a finding already",
-                f"It was verified as {exc}; findings are not overwritten.",
-            ) from exc
-        await rt.store.append(
-            alert_stream(alert_id),
-            [event],
-            expected_version=alert["stream_version"],
-            meta=Metadata(actor=verifier.actor),
-            conn=conn,
-        )
-        await conn.execute(
-            text(
-                """UPDATE alerts SET finding = :f, finding_notes = :n, verified_by = :by,
-                       verified_at = :at, case_id = coalesce(CAST(:case AS uuid), case_id),
-                       stream_version = stream_version + 1
-                   WHERE alert_id = :id"""
-            ),
-            {
-                "f": event.finding,
-                "n": event.notes,
-                "by": event.verified_by,
-                "at": event.verified_at,
-                "case": event.case_id,
-                "id": alert_id,
-            },
-        )
-        detail = _out(await _load(conn, alert_id), AlertDetail).model_dump(mode="json")
+        alert, event = await _verify(rt, conn, alert_id, body, verifier.actor, if_match)
+        verified = evolve(alert, event, alert.stream_version + 1)
+        # The answer is the alert with the event just recorded (the board catches up after).
+        detail = _out(asdict(verified), AlertDetail).model_dump(mode="json")
         if idempotency_key:
             await idempotency.remember(conn, verifier.actor, idempotency_key, 200, detail)
     return JSONResponse(detail, headers={"ETag": f'"{detail["version"]}"'})

@@ -1,4 +1,5 @@
-"""Alerts, pure: identity, raising, escalation across sources, verification.
+"""Alerts, pure: identity, raising, escalation across sources, verification, and an
+alert as it stands (the board's row), folded from its stream.
 
 An alert's identity is rule + subject + evidence key: the same finding is never raised
 twice, whichever run or re-ingested batch finds it again. Its id is derived from the
@@ -8,19 +9,25 @@ identity, so it is the same on every replica and every re-run.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from libs.events.contracts import Event
 from libs.events.contracts.analysis import (
     AlertEscalated,
     AlertLevel,
+    AlertLinkedToCase,
+    AlertLinkedToClue,
     AlertRaised,
     AlertSubject,
     AlertVerified,
 )
+from libs.events.dispatch import Dispatch
+from services.analysis.rules import CATALOGUE
 
 ALERT_NAMESPACE = uuid.UUID("7a1c3e52-5d0b-4c5e-9b8e-2f6f0b9d4a11")
 LEVEL_RANK = {AlertLevel.GREEN: 0, AlertLevel.YELLOW: 1, AlertLevel.RED: 2}
@@ -92,8 +99,10 @@ def raise_alert(
     category: str,
     found: Hit,
     now: datetime,
+    source: str | None = None,
 ) -> AlertRaised:
-    """The AlertRaised event for one finding of a rule version."""
+    """The AlertRaised event for one finding of a rule version (``source``: the kind of
+    data the rule rests on)."""
     subject = subject_key(found.person_id, found.plate, found.unit_code)
     identity = alert_identity(rule_id, subject, found.evidence_key)
     return AlertRaised(
@@ -113,6 +122,8 @@ def raise_alert(
         summary=found.summary,
         evidence=found.evidence,
         raised_at=now,
+        source=source,
+        occurred_on=found.occurred_on,
     )
 
 
@@ -195,3 +206,136 @@ def verify(
         case_id=case_id or alert.get("case_id"),
         verified_at=now,
     )
+
+
+@dataclass(frozen=True)
+class Alert:
+    """An alert as it stands: what it was raised with and what became of it since (the
+    alert board's row; ``stream_version`` is its stream's version)."""
+
+    alert_id: UUID
+    identity: str
+    rule_id: str
+    rule_version: int
+    source: str
+    level: str
+    raised_level: str
+    category: str
+    subject_key: str
+    person_id: str | None
+    person_name: str | None
+    unit_code: str | None
+    unit_name: str | None
+    plate: str | None
+    evidence_key: str
+    summary: str
+    evidence: list[dict[str, Any]]
+    occurred_on: date
+    raised_at: datetime
+    escalation_reason: str | None = None
+    finding: str | None = None
+    finding_notes: str | None = None
+    verified_by: str | None = None
+    verified_at: datetime | None = None
+    clue_id: UUID | None = None
+    case_id: UUID | None = None
+    case_number: str | None = None
+    stream_version: int = 1
+
+
+_EVOLVE: Dispatch[[Alert | None, int], Alert | None] = Dispatch()
+"""Per event type of an alert's stream: the alert after it, at the stream version given."""
+
+
+def evolve(alert: Alert | None, event: Event, version: int) -> Alert | None:
+    """The alert after one event of its stream (``version``: the stream's version after it)."""
+    if event.type_name not in _EVOLVE:
+        return alert
+    return _EVOLVE(event, alert, version)
+
+
+def replay(events: Iterable[tuple[Event, int]]) -> Alert | None:
+    """The alert after its stream's events (each with the stream version after it)."""
+    alert = None
+    for event, version in events:
+        alert = evolve(alert, event, version)
+    return alert
+
+
+def alert_types() -> frozenset[str]:
+    """The event types that change an alert."""
+    return _EVOLVE.types
+
+
+@_EVOLVE.on(AlertRaised)
+def _raised(e: AlertRaised, alert: Alert | None, version: int) -> Alert | None:
+    if alert is not None:
+        return alert  # the same finding is raised once
+    _, subject, evidence_key = e.identity.split("|", 2)
+    return Alert(
+        alert_id=e.alert_id,
+        identity=e.identity,
+        rule_id=e.rule_id,
+        rule_version=e.rule_version,
+        source=e.source or _source_of_rule(e.rule_id),
+        level=e.level.value,
+        raised_level=e.level.value,
+        category=e.category,
+        subject_key=subject,
+        person_id=e.subject.person_id,
+        person_name=e.subject.person_name,
+        unit_code=e.subject.unit_code,
+        unit_name=e.subject.unit,
+        plate=e.subject.plate,
+        evidence_key=evidence_key,
+        summary=e.summary,
+        evidence=list(e.evidence),
+        # v1 alerts did not say which day they concern: the day they were raised stands in.
+        occurred_on=e.occurred_on or e.raised_at.date(),
+        raised_at=e.raised_at,
+        stream_version=version,
+    )
+
+
+def _source_of_rule(rule_id: str) -> str:
+    # v1 alerts did not carry their source: the rule's code says it.
+    code = CATALOGUE.get(rule_id)
+    return code.source if code is not None else rule_id.split(".", 1)[0]
+
+
+@_EVOLVE.on(AlertEscalated)
+def _escalated(e: AlertEscalated, alert: Alert | None, version: int) -> Alert | None:
+    if alert is None:
+        return None
+    return replace(
+        alert, level=e.to_level.value, escalation_reason=e.reason, stream_version=version
+    )
+
+
+@_EVOLVE.on(AlertVerified)
+def _verified(e: AlertVerified, alert: Alert | None, version: int) -> Alert | None:
+    if alert is None:
+        return None
+    return replace(
+        alert,
+        finding=e.finding,
+        finding_notes=e.notes,
+        verified_by=e.verified_by,
+        verified_at=e.verified_at,
+        case_id=e.case_id or alert.case_id,
+        stream_version=version,
+    )
+
+
+@_EVOLVE.on(AlertLinkedToClue)
+def _linked_to_clue(e: AlertLinkedToClue, alert: Alert | None, version: int) -> Alert | None:
+    if alert is None:
+        return None
+    return replace(alert, clue_id=e.clue_id, stream_version=version)
+
+
+@_EVOLVE.on(AlertLinkedToCase)
+def _linked_to_case(e: AlertLinkedToCase, alert: Alert | None, version: int) -> Alert | None:
+    if alert is None:
+        return None
+    return replace(alert, case_id=e.case_id, case_number=e.case_number, stream_version=version)

@@ -120,6 +120,10 @@ class Analysis:
             if not cursor:
                 return out
 
+    async def settle(self) -> None:
+        """Let the projections catch up (the board shows what was recorded)."""
+        await self.app.state.runtime.projections.catch_up()
+
     async def scalar(self, sql: str) -> Any:
         async with self.engine.connect() as conn:
             return (await conn.execute(text(sql))).scalar_one()

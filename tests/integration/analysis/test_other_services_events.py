@@ -64,6 +64,7 @@ async def test_a_case_filed_from_an_alerts_clue_links_the_alert(
         for r in recorded:
             async with rt.engine.begin() as conn:
                 await handle(conn, r.envelope)
+        await analysis.settle()
 
         detail = (
             await analysis.http.get(f"/v1/alerts/{alert['alert_id']}", headers=analysis.analyst)

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
+from sqlalchemy import text
 
+from libs.events.contracts.casework import CaseFiled, ClueRegistered, Subject
+from libs.events.projections import ProjectionRunner
+from libs.events.store import ANY, EventStore, Metadata
 from services.analysis.generator import Size, generate
+from services.analysis.handlers import make_handler
+from services.analysis.projections import AlertBoardProjection
 from tests.conftest import Schemas
 from tests.integration.analysis.support import Analysis, running
 
 SIZE = Size(gps_interval_s=600, invoices_per_unit_month=6)
+T = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 
 
 def truth_keys(truth: dict[str, Any]) -> set[tuple[str, str, str]]:
@@ -244,6 +253,7 @@ async def test_verification_findings_give_each_rule_its_precision(analysis: Anal
     assert retried.headers["idempotent-replayed"] == "true"
     assert refuted.status_code == 200
     assert twice.status_code == 409
+    await analysis.settle()
     precision = (await analysis.http.get("/v1/rules/precision", headers=analysis.analyst)).json()
     assert precision["fuel.consumption_above_norm"]["precision"] == 0.5
     assert precision["fuel.consumption_above_norm"]["confirmed"] == 1
@@ -270,3 +280,69 @@ async def test_the_board_filters_and_pages(analysis: Analysis, county: Path) -> 
         )
     ).json()
     assert not {a["alert_id"] for a in first["items"]} & {a["alert_id"] for a in nxt["items"]}
+
+
+async def _board(analysis: Analysis) -> list[dict[str, Any]]:
+    async with analysis.engine.connect() as conn:
+        rows = await conn.execute(text("SELECT * FROM alerts ORDER BY alert_id"))
+        return [dict(r) for r in rows.mappings()]
+
+
+async def test_the_alert_board_rebuilt_from_the_store_equals_the_live_one(
+    analysis: Analysis, schemas: Schemas
+) -> None:
+    # Every writer of the board's events: the engine raised and escalated the county's
+    # alerts; a verifier records a finding; casework makes a red one a clue, then a case.
+    (consumption, *_) = await analysis.alerts(rule="fuel.consumption_above_norm")
+    verified = await analysis.http.post(
+        f"/v1/alerts/{consumption['alert_id']}/verification",
+        json={"finding": "confirmed", "notes": "司机承认为私车加油"},
+        headers=analysis.investigator,
+    )
+    assert verified.status_code == 200, verified.text
+    (red, *_) = await analysis.alerts(level="red")
+    clue_id = uuid4()
+    registered = ClueRegistered(
+        clue_id=clue_id,
+        clue_number="XS-2026-000009",
+        status="registered",
+        source_kind="analysis_alert",
+        source_department=None,
+        source_reference=red["alert_id"],
+        reported_persons=[],
+        categories=[red["category"]],
+        narrative=red["summary"],
+        received_at=T,
+    )
+    filed = CaseFiled(
+        case_id=uuid4(),
+        case_number="LA-2026-0009",
+        clue_ids=[clue_id],
+        subject=Subject(name="王伟", unit="青山县财政局"),
+        categories=[red["category"]],
+        filed_by="leader:1",
+        filed_at=T,
+    )
+    casework = EventStore(await schemas.migrated("casework"), source="/zhengfeng/casework")
+    rt = analysis.app.state.runtime
+    handle = make_handler(rt.store)
+    for r in await casework.append(
+        f"clue-{clue_id}", [registered, filed], expected_version=ANY, meta=Metadata(actor="t")
+    ):
+        async with rt.engine.begin() as conn:
+            await handle(conn, r.envelope)
+    await analysis.settle()
+    live = await _board(analysis)
+    shown = await analysis.http.get(
+        f"/v1/alerts/{consumption['alert_id']}", headers=analysis.analyst
+    )
+
+    await ProjectionRunner(rt.store, [AlertBoardProjection()]).rebuild(
+        AlertBoardProjection(), progress=False
+    )
+
+    assert await _board(analysis) == live
+    assert verified.json() == shown.json()  # the answer was the board's row to be
+    assert any(a["escalation_reason"] for a in live)
+    (linked,) = [a for a in live if a["alert_id"] == UUID(red["alert_id"])]
+    assert (linked["clue_id"], linked["case_number"]) == (clue_id, "LA-2026-0009")

@@ -5,12 +5,20 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from uuid import uuid4
 
-from libs.events.contracts.analysis import AlertLevel
+from libs.events.contracts.analysis import (
+    AlertEscalated,
+    AlertLevel,
+    AlertLinkedToCase,
+    AlertLinkedToClue,
+)
 from services.analysis.domain.alerts import (
+    Hit,
     OpenAlert,
     alert_id,
     alert_identity,
     escalate,
+    raise_alert,
+    replay,
     subject_key,
 )
 
@@ -80,3 +88,57 @@ def test_an_alert_already_red_is_not_escalated_again() -> None:
     )
 
     assert [e.alert_id for e in events] == [yellow.alert_id]
+
+
+def test_an_alert_as_it_stands_folds_its_stream() -> None:
+    found = Hit(
+        evidence_key="U007|2026-03",
+        person_id=None,
+        person_name=None,
+        unit_code="U007",
+        unit_name="青山县住建局",
+        plate=None,
+        occurred_on=date(2026, 3, 31),
+        summary="工单办理超期",
+        evidence=[{"order": "12345-1"}],
+    )
+    raised = raise_alert(
+        rule_id="hotline.unit_sloth",
+        rule_version=1,
+        level=AlertLevel.YELLOW,
+        category="inaction",
+        found=found,
+        now=NOW,
+        source="hotline",
+    )
+    escalated = AlertEscalated(
+        alert_id=raised.alert_id,
+        from_level=AlertLevel.YELLOW,
+        to_level=AlertLevel.RED,
+        reason="多源关联",
+        related_alert_ids=[],
+        escalated_at=NOW,
+    )
+    clue, case = uuid4(), uuid4()
+    events = [
+        raised,
+        escalated,
+        AlertLinkedToClue(alert_id=raised.alert_id, clue_id=clue, linked_at=NOW),
+        AlertLinkedToCase(
+            alert_id=raised.alert_id, clue_id=clue, case_id=case, case_number="LA-1", linked_at=NOW
+        ),
+    ]
+
+    alert = replay((e, v) for v, e in enumerate(events, start=1))
+
+    assert alert is not None
+    assert (alert.subject_key, alert.evidence_key) == ("unit:U007", "U007|2026-03")
+    assert (alert.source, alert.occurred_on) == ("hotline", date(2026, 3, 31))
+    assert (alert.raised_level, alert.level, alert.escalation_reason) == (
+        "yellow",
+        "red",
+        "多源关联",
+    )
+    assert (alert.clue_id, alert.case_id, alert.case_number) == (clue, case, "LA-1")
+    assert alert.stream_version == 4
+    assert replay([(escalated, 1)]) is None  # nothing to change before it was raised
