@@ -1,13 +1,15 @@
-"""Analysis's service layer: what its commands, routes and jobs need (``Deps``), the rule
-aggregate and its command declared for the pipeline, and taking in a feed batch."""
+"""Analysis's service layer: what its commands, routes and jobs need (``Deps``), the alert
+and rule aggregates and their commands declared for the pipeline, how an alert is shown,
+and taking in a feed batch."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Collection
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
 from pydantic import BaseModel
 
@@ -17,7 +19,16 @@ from libs.events.store import EventStore
 from libs.kit.commands import Aggregate, Command, Context
 from libs.kit.refusal import Refused
 from libs.kit.service import Runtime
+from services.analysis.domain import alerts
 from services.analysis.domain import rules as rule_domain
+from services.analysis.domain.alerts import (
+    FINDING_LABEL,
+    LEVEL_LABEL,
+    Alert,
+    Finding,
+    Verification,
+    alert_stream,
+)
 from services.analysis.domain.rules import NewVersion, rule_stream
 from services.analysis.engine import Engine, record_version
 from services.analysis.feeds.ingest import BatchReport, ingest, save_alert_count
@@ -66,6 +77,97 @@ def known_rule(deps: Deps, rule_id: str) -> None:
         raise Refused(
             "unknown-rule", f"{rule_id!r} is not a rule.", kind="missing", title="No such rule"
         )
+
+
+class AlertOut(BaseModel):
+    """An alert as the board lists it."""
+
+    alert_id: UUID
+    rule_id: str
+    rule_version: int
+    level: AlertLevel
+    level_label: str
+    raised_level: AlertLevel
+    category: str
+    source: str
+    person_id: str | None
+    person_name: str | None
+    unit_code: str | None
+    unit_name: str | None
+    plate: str | None
+    evidence_key: str
+    summary: str
+    occurred_on: date
+    raised_at: datetime
+    escalation_reason: str | None
+    finding: str | None
+    case_id: UUID | None
+    version: int
+
+
+class AlertDetail(AlertOut):
+    """An alert with its evidence rows and the verifier's finding."""
+
+    identity: str
+    evidence: list[dict[str, Any]]
+    finding_label: str | None
+    finding_notes: str | None
+    verified_by: str | None
+    verified_at: datetime | None
+    case_number: str | None
+    clue_id: UUID | None
+
+
+def alert_view(row: Any, cls: type[AlertOut] = AlertOut) -> Any:
+    """An alert (a board row or an ``Alert`` as a mapping) as the API shows it."""
+    d = dict(row)
+    d["level_label"] = LEVEL_LABEL[AlertLevel(d["level"])]
+    d["version"] = d.pop("stream_version")
+    if cls is AlertDetail:
+        d["finding_label"] = FINDING_LABEL[Finding(d["finding"])] if d["finding"] else None
+    fields = cls.model_fields
+    return cls(**{k: v for k, v in d.items() if k in fields})
+
+
+def _evolve_alert(alert: Alert | None, event: Event) -> Alert | None:
+    # Each event of an alert's stream is one version further (the answer shows the
+    # version the pipeline recorded, see _render_alert).
+    return alerts.evolve(alert, event, (alert.stream_version if alert else 0) + 1)
+
+
+ALERT: Aggregate[Alert | None] = Aggregate(
+    noun="alert",
+    stream=alert_stream,
+    initial=lambda: None,
+    evolve=_evolve_alert,
+    exists=lambda alert: alert is not None,
+    missing="No alert {key}.",
+    missing_slug="unknown-alert",
+    missing_title="No such alert",
+)
+"""An alert (异常预警): one stream from its raising to its finding and its case."""
+
+
+def _verify(alert: Alert | None, verification: Verification, ctx: Context) -> list[Event]:
+    assert alert is not None
+    return [alerts.verify(alert, verification, verified_by=ctx.actor, now=ctx.now)]
+
+
+def _render_alert(alert: Alert | None, ctx: Context) -> dict[str, Any]:
+    # The alert with the finding just recorded: the board's row to be (it catches up after).
+    assert alert is not None
+    row = {**asdict(alert), "stream_version": ctx.version}
+    detail: AlertDetail = alert_view(row, AlertDetail)
+    return detail.model_dump(mode="json")
+
+
+VERIFY_ALERT: Command[Alert | None] = Command(
+    name="verify_alert",
+    aggregate=ALERT,
+    decide=_verify,
+    render=_render_alert,
+)
+"""线下核查: the verifier's finding, one per alert; ``If-Match`` (the alert's version) optional."""
 
 
 RULE: Aggregate[RuleVersion | None] = Aggregate(

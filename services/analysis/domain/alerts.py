@@ -16,6 +16,8 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel, Field
+
 from libs.events.contracts import Event
 from libs.events.contracts.analysis import (
     AlertEscalated,
@@ -27,6 +29,7 @@ from libs.events.contracts.analysis import (
     AlertVerified,
 )
 from libs.events.dispatch import Dispatch
+from libs.kit.refusal import Refused
 from services.analysis.rules import CATALOGUE
 
 ALERT_NAMESPACE = uuid.UUID("7a1c3e52-5d0b-4c5e-9b8e-2f6f0b9d4a11")
@@ -180,30 +183,41 @@ def escalate(
     return out
 
 
-class AlreadyVerified(Exception):
-    """An alert has a finding already."""
+class Verification(BaseModel):
+    """线下核查结论."""
+
+    finding: Finding
+    notes: str = Field(default="", max_length=4000)
+    case_id: UUID | None = None
+
+
+class AlreadyVerified(Refused):
+    """An alert has a finding already; findings are not overwritten."""
+
+    def __init__(self, finding: str) -> None:
+        super().__init__(
+            "already-verified",
+            f"It was verified as {finding}; findings are not overwritten.",
+            kind="conflict",
+            title="The alert has a finding already",
+        )
+        self.finding = finding
 
 
 def verify(
-    *,
-    alert: dict[str, Any],
-    finding: Finding,
-    notes: str,
-    verified_by: str,
-    case_id: UUID | None,
-    now: datetime,
+    alert: Alert, verification: Verification, *, verified_by: str, now: datetime
 ) -> AlertVerified:
     """线下核查结论: one finding per alert."""
-    if alert.get("finding"):
-        raise AlreadyVerified(alert["finding"])
+    if alert.finding:
+        raise AlreadyVerified(alert.finding)
     return AlertVerified(
-        alert_id=alert["alert_id"],
-        rule_id=alert["rule_id"],
-        rule_version=alert["rule_version"],
-        finding=finding.value,
-        notes=notes,
+        alert_id=alert.alert_id,
+        rule_id=alert.rule_id,
+        rule_version=alert.rule_version,
+        finding=verification.finding.value,
+        notes=verification.notes,
         verified_by=verified_by,
-        case_id=case_id or alert.get("case_id"),
+        case_id=verification.case_id or alert.case_id,
         verified_at=now,
     )
 

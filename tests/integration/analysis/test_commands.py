@@ -1,4 +1,4 @@
-"""Analysis's commands on the shared pipeline: rule versions pinned by If-Match, refusals
+"""Analysis's commands on the shared pipeline: rule versions and findings pinned by If-Match, refusals
 as problems, a batch id used for another feed."""
 
 from __future__ import annotations
@@ -82,3 +82,46 @@ async def test_a_batch_id_used_for_another_feed_is_refused(
 
         assert reused["type"] == "/problems/batch-id-reused"
         assert reused["detail"] == "Batch 'b-1' was a units batch; use a new batch id."
+
+
+async def test_a_finding_pinned_to_a_stale_alert_version_is_refused_and_an_unknown_alert_is_404(
+    database_url: str, schemas: Schemas
+) -> None:
+    async with running(database_url, schemas) as analysis:
+        await analysis.send("units", '{"unit_code":"U001","name":"青山县财政局"}\n'.encode())
+        await analysis.send(
+            "people",
+            '{"person_id":"U001-001","name":"王伟","unit_code":"U001","post":"局长","rank":"正科"}\n'.encode(),
+        )
+        await analysis.send(
+            "drunk_driving",
+            '{"case_no":"JJ1","person_id":"U001-001","name":"王伟","unit_code":"U001","ts":"2026-03-06T22:30:00+08:00"}\n'.encode(),
+        )
+        await analysis.settle()
+        (alert,) = await analysis.alerts()
+        url = f"/v1/alerts/{alert['alert_id']}/verification"
+        finding = {"finding": "confirmed", "notes": "属实"}
+
+        stale = await analysis.http.post(
+            url, json=finding, headers={**analysis.investigator, "If-Match": '"7"'}
+        )
+        pinned = await analysis.http.post(
+            url,
+            json=finding,
+            headers={**analysis.investigator, "If-Match": f'"{alert["version"]}"'},
+        )
+        missing = await analysis.http.post(
+            "/v1/alerts/00000000-0000-0000-0000-000000000001/verification",
+            json=finding,
+            headers=analysis.investigator,
+        )
+
+        assert stale.status_code == 409 and stale.json()["type"] == "/problems/stale-version"
+        assert stale.json()["current_version"] == alert["version"]
+        assert pinned.status_code == 200, pinned.text
+        assert pinned.json()["version"] == alert["version"] + 1
+        assert pinned.headers["ETag"] == f'"{alert["version"] + 1}"'
+        assert pinned.json()["finding_label"] == "属实"
+        assert missing.status_code == 404
+        assert missing.json()["type"] == "/problems/unknown-alert"
+        assert missing.json()["detail"] == "No alert 00000000-0000-0000-0000-000000000001."

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from uuid import uuid4
 
+import pytest
+
 from libs.events.contracts.analysis import (
     AlertEscalated,
     AlertLevel,
@@ -12,14 +14,18 @@ from libs.events.contracts.analysis import (
     AlertLinkedToClue,
 )
 from services.analysis.domain.alerts import (
+    AlreadyVerified,
+    Finding,
     Hit,
     OpenAlert,
+    Verification,
     alert_id,
     alert_identity,
     escalate,
     raise_alert,
     replay,
     subject_key,
+    verify,
 )
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -142,3 +148,31 @@ def test_an_alert_as_it_stands_folds_its_stream() -> None:
     assert (alert.clue_id, alert.case_id, alert.case_number) == (clue, case, "LA-1")
     assert alert.stream_version == 4
     assert replay([(escalated, 1)]) is None  # nothing to change before it was raised
+
+
+def test_a_finding_keeps_the_alerts_case_and_is_not_overwritten() -> None:
+    found = Hit("T1", "P1", "王伟", "U1", "财政局", None, date(2026, 3, 6), "酒驾", [])
+    raised = raise_alert(
+        rule_id="drunk.dinner_lookback",
+        rule_version=2,
+        level=AlertLevel.RED,
+        category="drunk_driving",
+        found=found,
+        now=NOW,
+        source="traffic",
+    )
+    case = uuid4()
+    linked = AlertLinkedToCase(
+        alert_id=raised.alert_id, case_id=case, case_number="LA-1", linked_at=NOW
+    )
+    alert = replay([(raised, 1), (linked, 2)])
+    assert alert is not None
+
+    event = verify(alert, Verification(finding=Finding.CONFIRMED), verified_by="u:1", now=NOW)
+    verified = replay([(raised, 1), (linked, 2), (event, 3)])
+    assert verified is not None
+    with pytest.raises(AlreadyVerified) as twice:
+        verify(verified, Verification(finding=Finding.FALSE_POSITIVE), verified_by="u:2", now=NOW)
+
+    assert (event.finding, event.case_id, event.rule_version) == ("confirmed", case, 2)
+    assert (twice.value.kind, twice.value.slug) == ("conflict", "already-verified")
