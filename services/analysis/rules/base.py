@@ -80,8 +80,8 @@ class ParamError(Refused):
             f"{field}: {reason}",
             field=field,
             title="The parameters are not valid",
+            reason=reason,
         )
-        self.reason = reason
 
 
 def coerce_params(defaults: dict[str, Any], proposed: dict[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,11 @@ async def test_refusals_of_rule_commands_name_the_rule_or_the_field(
         category = await analysis.http.post(
             RULE, json={"category": "weather", "reason": "x"}, headers=analysis.analyst
         )
+        wrong_type = await analysis.http.post(
+            RULE,
+            json={"params": {"capacity_ratio": "big"}, "reason": "x"},
+            headers=analysis.analyst,
+        )
         bad_etag = await analysis.http.post(
             RULE, json={"reason": "x"}, headers={**analysis.analyst, "If-Match": "v1"}
         )
@@ -61,6 +66,10 @@ async def test_refusals_of_rule_commands_name_the_rule_or_the_field(
         assert unknown.json()["detail"] == "'fuel.nope' is not a rule."
         assert category.status_code == 422
         assert category.json()["errors"][0]["field"] == "category"
+        assert wrong_type.json()["errors"] == [
+            {"field": "params.capacity_ratio", "reason": "must be a number"}
+        ]
+        assert wrong_type.json()["detail"] == "params.capacity_ratio: must be a number"
         assert bad_etag.status_code == 400
         assert run.status_code == 404 and run.json()["type"] == "/problems/unknown-rule"
 
