@@ -10,28 +10,15 @@ from fastapi import FastAPI
 
 from libs.kit.auth import JwksFetcher
 from libs.kit.service import ServiceParts, create_app
-from libs.kit.settings import ServiceSettings, settings_class
+from libs.kit.settings import ServiceSettings
 from services.casework import jobs
 from services.casework.api import router
 from services.casework.domain import Rules, load_rules
 from services.casework.handlers import HANDLERS, make_handler
 from services.casework.projections import CaseRegisterProjection, ClueLedgerProjection
 from services.casework.service import Deps
+from services.casework.settings import CaseworkSettings, Settings
 
-
-class CaseworkSettings(ServiceSettings):
-    """Casework's own settings (``ZF_CASEWORK_*``): where its rules live, the scheduler."""
-
-    limits_file: str = ""
-    checklist_file: str = ""
-    workday_overrides_file: str = ""
-    """Local holidays and working days on top of China's calendar (JSON or CSV)."""
-    timezone: str = "Asia/Shanghai"
-    run_scheduler: bool = True
-    scheduler_interval_seconds: float = 60.0
-
-
-Settings = settings_class("casework", base=CaseworkSettings)
 SUBSCRIBES_TO = HANDLERS.producers
 """Whose events this service consumes: the services whose events its handlers take."""
 

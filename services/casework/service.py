@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
-from fastapi import Depends, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -61,14 +60,6 @@ class Deps:
         """Open what needs the database: the vault (its tables made if missing)."""
         self.vault = pii.Vault.from_env(engine)
         await self.vault.ensure()
-
-
-def _deps(request: Request) -> Deps:
-    deps: Deps = request.app.state.deps
-    return deps
-
-
-CaseworkDeps = Annotated[Deps, Depends(_deps)]
 
 
 def not_found(case_id: UUID) -> Problem:

@@ -18,12 +18,13 @@ from fastapi.responses import JSONResponse
 from libs.events import pii
 from libs.events.contracts.intake import PersonalDataAccessed
 from libs.events.store import ANY, Metadata
-from libs.kit.auth import Principal, require_roles
+from libs.kit.auth import Principal
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.pagination import Keyset, Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
 from services.casework import queries
+from services.casework.api.deps import CaseworkDeps, Operator
 from services.casework.domain import (
     COMMANDS,
     CaseState,
@@ -34,7 +35,6 @@ from services.casework.policy import LEADER, OFFICER, REVIEWER, SUPERVISOR
 from services.casework.queries import CaseFilter
 from services.casework.service import (
     CASE_COMMANDS,
-    CaseworkDeps,
     case_body,
     list_register,
     load,
@@ -43,10 +43,6 @@ from services.casework.service import (
 
 router = APIRouter(prefix="/v1", tags=["cases"])
 
-Operator = Annotated[
-    Principal,
-    require_roles("clerk", SUPERVISOR, OFFICER, REVIEWER, LEADER, "auditor"),
-]
 BY_REGISTRATION = Keyset(
     ("registered_at", "case_id"), ("timestamptz", "uuid"), (datetime.fromisoformat, UUID)
 )

@@ -11,19 +11,15 @@ from pydantic import BaseModel
 from sqlalchemy import RowMapping
 
 from libs.events.contracts.intake import ReportedPerson
-from libs.kit.auth import Principal, require_roles
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection
 from services.casework import queries
+from services.casework.api.deps import Operator
 from services.casework.domain import ClueStatus
 from services.casework.queries import ClueFilter
 
 router = APIRouter(prefix="/v1", tags=["clues"])
-
-Operator = Annotated[
-    Principal, require_roles("clerk", "supervisor", "investigator", "reviewer", "leader", "auditor")
-]
 
 
 class ClueOut(BaseModel):

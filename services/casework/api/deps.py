@@ -1,0 +1,26 @@
+"""What casework's routes get: who may call them, and the service's own dependencies."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from libs.kit.auth import Principal, require_roles
+from services.casework.policy import LEADER, OFFICER, REVIEWER, SUPERVISOR
+from services.casework.service import Deps
+
+Operator = Annotated[
+    Principal,
+    require_roles("clerk", SUPERVISOR, OFFICER, REVIEWER, LEADER, "auditor"),
+]
+"""Anyone who works on clues and cases; what each may see is narrowed by the policy."""
+
+
+def _deps(request: Request) -> Deps:
+    deps: Deps = request.app.state.deps
+    return deps
+
+
+CaseworkDeps = Annotated[Deps, Depends(_deps)]
+"""The rules and the vault, built by ``app.create``."""
