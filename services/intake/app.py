@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
@@ -16,7 +15,7 @@ from libs.kit.issuer import router as issuer_router
 from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings
 from libs.kit.workdays import load as load_calendar
-from services.intake import scheduler
+from services.intake import jobs
 from services.intake.api import router
 from services.intake.domain.duplicates import load_rules
 from services.intake.domain.jurisdiction import JurisdictionRules, load_registry
@@ -43,6 +42,8 @@ def create(
     """The intake app; ``today`` is the deadline scheduler's calendar day (tests pass one)."""
     settings = settings or Settings()
     assert isinstance(settings, IntakeSettings)
+    zone = ZoneInfo(settings.timezone)
+    local_today = today or (lambda: datetime.now(zone).date())
     issuer = Issuer(
         None,
         issuer=settings.token_issuer,
@@ -69,7 +70,6 @@ def create(
         issuer.engine = app.state.runtime.engine
         await issuer.load_keys()
         await deps.start(app.state.runtime.engine)
-        _start_scheduler(app, settings, today)
 
     app = create_app(
         settings,
@@ -83,6 +83,18 @@ def create(
                 ClueDeskProjection(),
             ],
             on_start=on_start,
+            jobs=lambda rt: (
+                [
+                    jobs.deadlines(
+                        rt.store,
+                        local_today,
+                        settings.escalate_to or None,
+                        settings.scheduler_interval_seconds,
+                    )
+                ]
+                if settings.run_scheduler
+                else []
+            ),
             make_handler=make_handler,
             subscribes_to=SUBSCRIBES_TO,
             jwks_fetcher=lambda app: issuer.fetch_jwks,
@@ -95,30 +107,3 @@ def create(
         upload_paths=("/v1/attachments",),
     )
     return app
-
-
-def _start_scheduler(
-    app: FastAPI, settings: IntakeSettings, today: Callable[[], date] | None
-) -> None:
-    if not settings.run_scheduler:
-        return
-    rt = app.state.runtime
-    zone = ZoneInfo(settings.timezone)
-
-    async def catch_up() -> None:
-        if rt.projections is not None:
-            await rt.projections.catch_up()
-
-    rt.tasks.append(
-        asyncio.create_task(
-            scheduler.run(
-                rt.store,
-                today or (lambda: datetime.now(zone).date()),
-                settings.escalate_to or None,
-                settings.scheduler_interval_seconds,
-                rt.stop,
-                catch_up=catch_up,
-            ),
-            name="intake-deadline-scheduler",
-        )
-    )

@@ -3,7 +3,8 @@
 An upload streams through a multipart parser into a temporary file in the attachments
 directory while it is hashed and counted; it is refused the moment it passes the size
 limit, and renamed to ``<dir>/<aa>/<sha256>`` only when complete. The same content
-uploaded twice is one file.
+uploaded twice is one file; each uploader's uploads are recorded (``attachment_uploads``),
+and a transfer may name only its own.
 """
 
 from __future__ import annotations
@@ -11,10 +12,16 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+from python_multipart.multipart import MultipartParser, parse_options_header
+from sqlalchemy import text
+
+from libs.events.store import EventStore
 from libs.kit.problems import Problem
 
 # What the first bytes of a declared type must look like, where a type has a signature.
@@ -131,3 +138,111 @@ class AttachmentSink:
             self._tmp.close()
             Path(self._tmp.name).unlink(missing_ok=True)
             self._tmp = None
+
+
+def _parser(boundary: bytes, sink: AttachmentSink) -> MultipartParser:
+    """A multipart parser that hands the part named ``file`` to ``sink`` as it streams."""
+    part: dict[str, Any] = {"headers": {}, "field": b"", "value": b"", "is_file": False}
+
+    def on_header_field(data: bytes, start: int, end: int) -> None:
+        part["field"] += data[start:end]
+
+    def on_header_value(data: bytes, start: int, end: int) -> None:
+        part["value"] += data[start:end]
+
+    def on_header_end() -> None:
+        part["headers"][part["field"].decode("latin-1").lower()] = part["value"]
+        part["field"], part["value"] = b"", b""
+
+    def on_headers_finished() -> None:
+        _, disposition = parse_options_header(part["headers"].get("content-disposition", b""))
+        name = disposition.get(b"name", b"").decode("utf-8", "replace")
+        filename = disposition.get(b"filename")
+        part["is_file"] = name == "file" and filename is not None
+        if part["is_file"]:
+            declared = part["headers"].get("content-type", b"").decode("latin-1")
+            sink.begin(
+                filename.decode("utf-8", "replace").rsplit("/", 1)[-1][:255],  # type: ignore[union-attr]
+                parse_options_header(declared)[0].decode("latin-1"),
+            )
+
+    def on_part_data(data: bytes, start: int, end: int) -> None:
+        if part["is_file"]:
+            sink.write(data[start:end])
+
+    def on_part_begin() -> None:
+        part["headers"], part["is_file"] = {}, False
+
+    return MultipartParser(
+        boundary,
+        {
+            "on_part_begin": on_part_begin,
+            "on_header_field": on_header_field,
+            "on_header_value": on_header_value,
+            "on_header_end": on_header_end,
+            "on_headers_finished": on_headers_finished,
+            "on_part_data": on_part_data,
+        },
+    )
+
+
+async def receive_upload(
+    content_type: str, chunks: AsyncIterator[bytes], sink: AttachmentSink
+) -> StoredFile:
+    """Stream a ``multipart/form-data`` body's file part into ``sink``; the stored file."""
+    ctype, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if ctype != b"multipart/form-data" or not boundary:
+        raise Problem(
+            415,
+            "multipart-required",
+            "Send the file as multipart/form-data",
+            "Use Content-Type multipart/form-data with a part named 'file'.",
+            errors=[{"field": "file", "reason": "not a multipart/form-data body"}],
+        )
+    parser = _parser(boundary, sink)
+    try:
+        async for chunk in chunks:
+            parser.write(chunk)
+        parser.finalize()
+        return sink.finish()
+    except Problem:
+        sink.abort()
+        raise
+    except Exception as exc:  # the parser's own errors: a malformed body
+        sink.abort()
+        raise Problem(
+            400,
+            "malformed-multipart",
+            "The upload is not valid multipart/form-data",
+            str(exc),
+            errors=[{"field": "file", "reason": "malformed multipart body"}],
+        ) from exc
+
+
+async def record_upload(store: EventStore, uploader: str, stored: StoredFile) -> datetime:
+    """Record that ``uploader`` uploaded the file (again: the latest name and type win);
+    when it was first uploaded."""
+    async with store.engine.begin() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    """INSERT INTO attachment_uploads
+                           (uploader, sha256, size, content_type, name, uploaded_at)
+                       VALUES (:u, :h, :s, :t, :n, :at)
+                       ON CONFLICT (uploader, sha256) DO UPDATE
+                           SET name = EXCLUDED.name, content_type = EXCLUDED.content_type
+                       RETURNING uploaded_at"""
+                ),
+                {
+                    "u": uploader,
+                    "h": stored.sha256,
+                    "s": stored.size,
+                    "t": stored.content_type,
+                    "n": stored.name,
+                    "at": store.clock(),
+                },
+            )
+        ).one()
+    uploaded_at: datetime = row.uploaded_at
+    return uploaded_at

@@ -3,7 +3,7 @@ handler ledger (经手人记录).
 
 Both read the ``clue_desk`` projection (rebuildable from the store); personal data is
 masked there for good, so the list never needs to record a read. Opening a clue does:
-``record_view`` writes a ClueViewed event for every masked read.
+``service.clues.record_view`` writes a ClueViewed event for every masked read.
 """
 
 from __future__ import annotations
@@ -11,22 +11,20 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
-from uuid import UUID, uuid4
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from sqlalchemy import RowMapping, text
+from sqlalchemy import RowMapping
 
-from libs.events.contracts.intake import ClueViewed
-from libs.events.store import ANY, EventStore, Metadata
-from libs.events.taxonomy import load as load_taxonomy
+from libs.events.taxonomy import Taxonomy
 from libs.kit.auth import Principal, require_roles
-from libs.kit.logs import correlation_id
-from libs.kit.pagination import Keyset, Page, decode_cursor, encode_cursor, fetch_page
+from libs.kit.pagination import Page
 from libs.kit.problems import Problem
-from libs.kit.service import Store
-from services.intake.api.deps import DuplicateRulesDep, Settings
+from libs.kit.service import ReadConnection, Store
+from services.intake import queries
+from services.intake.api.deps import IntakeDeps
 from services.intake.domain.desk import (
     ACKNOWLEDGEMENT_STATES,
     SOURCE_KINDS,
@@ -34,14 +32,16 @@ from services.intake.domain.desk import (
     actor_kind,
     source_kind_label,
 )
-from services.intake.domain.duplicates import DuplicateRules, priority
+from services.intake.domain.duplicates import priority
 from services.intake.domain.jurisdiction import STATUS_LABELS as JURISDICTION_LABELS
 from services.intake.domain.progress import STATUSES, status_label
 from services.intake.domain.transfers import URGENCIES
+from services.intake.queries import DeskFilter, DeskSort
+from services.intake.service import Deps
+from services.intake.service.clues import OPERATOR_ROLES
 
 router = APIRouter(prefix="/v1", tags=["clues (operators)"])
 
-OPERATOR_ROLES = ("clerk", "supervisor", "investigator", "leader", "auditor")
 Operator = Annotated[Principal, require_roles(*OPERATOR_ROLES)]
 
 DeskStatus = StrEnum("DeskStatus", {s: s for s in [*STATUSES, "merged"]})  # type: ignore[misc]
@@ -50,69 +50,6 @@ SourceKind = StrEnum("SourceKind", {k: k for k in SOURCE_KINDS})  # type: ignore
 Urgency = StrEnum("Urgency", {u: u for u in URGENCIES})  # type: ignore[misc]
 Jurisdiction = StrEnum("Jurisdiction", {j: j for j in JURISDICTION_LABELS})  # type: ignore[misc]
 Acknowledgement = StrEnum("Acknowledgement", {a: a for a in ACKNOWLEDGEMENT_STATES})  # type: ignore[misc]
-
-
-class DeskSort(StrEnum):
-    """The order of the list; every one puts the newest first among equals."""
-
-    newest = "newest"
-    """Newest received first (default)."""
-    priority = "priority"
-    """Highest priority first: urgency and repeat reports, as the 重复件 rules weigh them."""
-    repeat_count = "repeat_count"
-    """The most repeat reports (重复件) first."""
-
-
-_T = (datetime.fromisoformat, UUID)
-SORTS = {
-    DeskSort.newest: Keyset(
-        ("received_at", "clue_id"), ("timestamptz", "uuid"), _T, descending=True
-    ),
-    DeskSort.priority: Keyset(
-        ("priority_points", "received_at", "clue_id"),
-        ("bigint", "timestamptz", "uuid"),
-        (int, *_T),
-        descending=True,
-    ),
-    DeskSort.repeat_count: Keyset(
-        ("repeat_count", "received_at", "clue_id"),
-        ("bigint", "timestamptz", "uuid"),
-        (int, *_T),
-        descending=True,
-    ),
-}
-
-
-def _desk_select(rules: DuplicateRules) -> str:
-    """The desk with each clue's priority points, by the 重复件 rules (data): urgency's
-    points plus points per repeat report, as ``domain.duplicates.priority`` counts them."""
-    # Only the known urgencies and integer points go into the SQL text.
-    cases = " ".join(f"WHEN '{u}' THEN {int(rules.urgency_points.get(u, 0))}" for u in URGENCIES)
-    points = f"(CASE urgency {cases} ELSE 0 END + {int(rules.points_per_repeat)} * repeat_count)"
-    return f"SELECT * FROM (SELECT *, {points} AS priority_points FROM clue_desk) AS desk"
-
-
-def views_stream(clue_id: UUID) -> str:
-    """Where masked reads of a clue are recorded."""
-    return f"clue-reads-{clue_id}"
-
-
-async def record_view(store: EventStore, clue_id: UUID, operator: Principal, part: str) -> None:
-    """Record that an operator opened a clue (or its conversation) with data masked."""
-    await store.append(
-        views_stream(clue_id),
-        [
-            ClueViewed(
-                clue_id=clue_id,
-                viewed_by=operator.actor,
-                roles=sorted(operator.roles.intersection(OPERATOR_ROLES)),
-                part=part,
-                viewed_at=store.clock(),
-            )
-        ],
-        expected_version=ANY,
-        meta=Metadata(actor=operator.actor, correlation_id=correlation_id.get() or str(uuid4())),
-    )
 
 
 class Category(BaseModel):
@@ -184,8 +121,8 @@ def _acknowledgement(row: RowMapping, today: date) -> str:
     return "overdue" if row["acknowledge_by"] < today else "due"
 
 
-def _on_desk(row: RowMapping, today: date, rules: DuplicateRules) -> ClueOnDesk:
-    taxonomy = load_taxonomy()
+def _on_desk(row: RowMapping, today: date, deps: Deps) -> ClueOnDesk:
+    taxonomy, rules = deps.taxonomy, deps.duplicate_rules
     ack = _acknowledgement(row, today)
     level = priority(row["urgency"], row["repeat_count"], rules)
     return ClueOnDesk(
@@ -222,9 +159,8 @@ def _on_desk(row: RowMapping, today: date, rules: DuplicateRules) -> ClueOnDesk:
     )
 
 
-def _category_codes(category: str) -> list[str]:
+def _category_codes(category: str, taxonomy: Taxonomy) -> list[str]:
     """The codes a category filter means: the code itself, or every code of a group."""
-    taxonomy = load_taxonomy()
     if category in taxonomy:
         return [category]
     in_group = [c.code for c in taxonomy.categories.values() if c.group == category]
@@ -256,9 +192,9 @@ def _field_problem(field: str, reason: str) -> Problem:
 @router.get("/clues", response_model=Page[ClueOnDesk])
 async def list_clues(
     operator: Operator,
+    conn: ReadConnection,
     store: Store,
-    settings: Settings,
-    rules: DuplicateRulesDep,
+    deps: IntakeDeps,
     status: Annotated[DeskStatus | None, Query(description="办理状态")] = None,
     source_kind: Annotated[
         SourceKind | None, Query(description="来源: 部门移送 / 信访举报 / 12345热线")
@@ -293,49 +229,28 @@ async def list_clues(
     """Every clue intake holds, newest first; filters combine (all must hold)."""
     if received_from and received_to and received_to < received_from:
         raise _field_problem("received_to", "is before received_from")
-    zone = ZoneInfo(settings.timezone)
+    zone = ZoneInfo(deps.settings.timezone)
     today = store.clock().astimezone(zone).date()
 
-    def start_of(day: date) -> datetime:
-        return datetime.combine(day, time(), zone)
+    def start_of(day: date | None) -> datetime | None:
+        return datetime.combine(day, time(), zone) if day else None
 
-    where: dict[str, tuple[str, Any]] = {
-        "st": ("status = :st", status.value if status else None),
-        "sk": ("source_kind = :sk", source_kind.value if source_kind else None),
-        "dept": ("source_department = :dept", department),
-        "cats": (
-            "categories && CAST(:cats AS text[])",
-            _category_codes(category) if category else None,
-        ),
-        "unit": (":unit = ANY(units)", unit),
-        "rf": ("received_at >= :rf", start_of(received_from) if received_from else None),
-        "rt": (
-            "received_at < :rt",
-            start_of(received_to + timedelta(days=1)) if received_to else None,
-        ),
-        "mrc": ("repeat_count >= :mrc", min_repeat_count),
-        "urg": ("urgency = :urg", urgency.value if urgency else None),
-        "jur": ("jurisdiction = :jur", jurisdiction.value if jurisdiction else None),
-    }
-    if acknowledgement is not None:
-        where["ack"] = {
-            "acknowledged": ("(acknowledged_at IS NOT NULL) = :ack", True),
-            "not_required": ("(acknowledged_at IS NULL AND acknowledge_by IS NULL) = :ack", True),
-            "due": ("acknowledged_at IS NULL AND acknowledge_by >= :ack", today),
-            "overdue": ("acknowledged_at IS NULL AND acknowledge_by < :ack", today),
-        }[acknowledgement.value]
-    async with store.engine.connect() as conn:
-        rows, next_cursor = await fetch_page(
-            conn,
-            _desk_select(rules),
-            keyset=SORTS[sort],
-            where=where,
-            cursor=cursor,
-            limit=limit,
-        )
-    return Page[ClueOnDesk](
-        items=[_on_desk(r, today, rules) for r in rows], next_cursor=next_cursor
+    where = DeskFilter(
+        today=today,
+        status=status.value if status else None,
+        source_kind=source_kind.value if source_kind else None,
+        department=department,
+        categories=_category_codes(category, deps.taxonomy) if category else None,
+        unit=unit,
+        received_from=start_of(received_from),
+        received_before=start_of(received_to + timedelta(days=1) if received_to else None),
+        min_repeat_count=min_repeat_count,
+        urgency=urgency.value if urgency else None,
+        jurisdiction=jurisdiction.value if jurisdiction else None,
+        acknowledgement=acknowledgement.value if acknowledgement else None,
     )
+    rows, next_cursor = await queries.desk(conn, where, sort, deps.duplicate_rules, cursor, limit)
+    return Page[ClueOnDesk](items=[_on_desk(r, today, deps) for r in rows], next_cursor=next_cursor)
 
 
 ACTOR_KINDS = {
@@ -393,9 +308,6 @@ class HandlerLedgerOut(BaseModel):
     next_cursor: str | None = None
 
 
-_ACTOR_JOIN = """LEFT JOIN clients c ON c.kind || ':' || c.client_id = h.actor"""
-
-
 def _who(actor: str, name: str | None, department: str | None) -> dict[str, Any]:
     kind = actor_kind(actor)
     return {
@@ -411,72 +323,31 @@ def _who(actor: str, name: str | None, department: str | None) -> dict[str, Any]
 async def clue_handlers(
     clue_id: UUID,
     operator: Operator,
-    store: Store,
+    conn: ReadConnection,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> HandlerLedgerOut:
     """Every person and system that touched the clue, in order: who submitted it, each
     operator who opened it or read its personal data, messages, acknowledgement, merges
     and splits of repeat reports, and casework's progress."""
-    async with store.engine.connect() as conn:
-        clue = (
-            await conn.execute(
-                text("SELECT clue_number FROM clue_desk WHERE clue_id = :id"), {"id": clue_id}
-            )
-        ).first()
-        if clue is None:
-            raise Problem(404, "not-found", "Not found", f"No clue {clue_id}.")
-        summary = (
-            await conn.execute(
-                text(
-                    f"""SELECT h.actor, min(c.name) AS name, min(c.department) AS department,
-                               min(h.at) AS first_at, max(h.at) AS last_at, count(*) AS touches,
-                               min(h.position) AS first_position,
-                               array_agg(h.action ORDER BY h.position) AS actions
-                        FROM clue_handlers h {_ACTOR_JOIN}
-                        WHERE h.clue_id = :id GROUP BY h.actor ORDER BY first_position"""
-                ),
-                {"id": clue_id},
-            )
-        ).mappings()
-        handlers = [
-            HandlerOut(
-                **_who(r["actor"], r["name"], r["department"]),
-                first_at=r["first_at"],
-                last_at=r["last_at"],
-                actions=(actions := list(dict.fromkeys(r["actions"]))),
-                action_labels=[action_label(a) for a in actions],
-                touches=r["touches"],
-            )
-            for r in summary
-        ]
-        params: dict[str, Any] = {"id": clue_id, "lim": limit + 1}
-        after = ""
-        if cursor:
-            position, event_id = decode_cursor(cursor, int, UUID)
-            params.update(pos=position, ev=event_id)
-            after = "AND (h.position, h.event_id) > (:pos, :ev)"
-        rows = (
-            (
-                await conn.execute(
-                    text(
-                        f"""SELECT h.*, c.name, c.department FROM clue_handlers h {_ACTOR_JOIN}
-                        WHERE h.clue_id = :id {after}
-                        ORDER BY h.position, h.event_id LIMIT :lim"""
-                    ),
-                    params,
-                )
-            )
-            .mappings()
-            .all()
+    clue_number = await queries.desk_clue_number(conn, clue_id)
+    if clue_number is None:
+        raise Problem(404, "not-found", "Not found", f"No clue {clue_id}.")
+    handlers = [
+        HandlerOut(
+            **_who(r["actor"], r["name"], r["department"]),
+            first_at=r["first_at"],
+            last_at=r["last_at"],
+            actions=(actions := list(dict.fromkeys(r["actions"]))),
+            action_labels=[action_label(a) for a in actions],
+            touches=r["touches"],
         )
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]["position"], str(rows[-1]["event_id"]))
+        for r in await queries.handlers(conn, clue_id)
+    ]
+    rows, next_cursor = await queries.handler_entries(conn, clue_id, cursor, limit)
     return HandlerLedgerOut(
         clue_id=clue_id,
-        clue_number=clue.clue_number,
+        clue_number=clue_number,
         handlers=handlers,
         entries=[
             HandlerEntryOut(

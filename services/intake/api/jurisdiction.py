@@ -14,11 +14,11 @@ from uuid import UUID
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import text
 
 from libs.kit.auth import Principal, require_roles
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
-from libs.kit.service import Store
+from libs.kit.service import ReadConnection, Store
+from services.intake import queries
 from services.intake.service import jurisdiction as service
 from services.intake.service.jurisdiction import DECIDE, FORWARD, JurisdictionOut, render
 
@@ -111,13 +111,6 @@ class OverdueOut(BaseModel):
 
 
 @router.get("/intake-deadlines/overdue", response_model=list[OverdueOut])
-async def overdue_deadlines(reader: Clerk, store: Store) -> list[OverdueOut]:
+async def overdue_deadlines(reader: Clerk, conn: ReadConnection) -> list[OverdueOut]:
     """Intake's overdue limits still open, oldest first (what the supervisor chases)."""
-    async with store.engine.connect() as conn:
-        rows = await conn.execute(
-            text(
-                """SELECT clue_id, clue_number, kind, due, escalated_to FROM intake_deadlines
-                   WHERE open AND overdue_noticed ORDER BY due, clue_id LIMIT 500"""
-            )
-        )
-        return [OverdueOut(**r._mapping) for r in rows]
+    return [OverdueOut(**r) for r in await queries.overdue_deadlines(conn)]

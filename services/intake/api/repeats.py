@@ -80,11 +80,6 @@ async def repeats_out(vault: Vault, state: Repeats, *, reveal: bool) -> list[Rep
     return out
 
 
-def repeat_person_refs(state: Repeats) -> list[UUID]:
-    """The persons of the repeat reports (an unmasked read of the clue reads them too)."""
-    return [p.person_ref for m in state.merged.values() for p in m.reported_persons if p.person_ref]
-
-
 class SplitIn(BaseModel):
     """Why the merge was wrong (kept in the history)."""
 

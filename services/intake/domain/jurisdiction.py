@@ -32,7 +32,6 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from functools import cache
 from pathlib import Path
 from uuid import UUID
 
@@ -210,9 +209,8 @@ def parse_registry(text: str, source: str = "registry") -> UnitRegistry:
     return UnitRegistry.of(units, version)
 
 
-@cache
 def load_registry(path: str | None = None) -> UnitRegistry:
-    """The deployment's registry: ``path`` or the shipped example."""
+    """The deployment's registry: ``path`` or the shipped example (read once, at start)."""
     chosen = Path(path) if path else DEFAULT_REGISTRY
     try:
         text = chosen.read_text(encoding="utf-8")

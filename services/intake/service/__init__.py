@@ -5,7 +5,8 @@ must record or lock in one transaction.
   transfers (``transfers``, 部门移送), public reports (``reports``, 信访举报, with the
   reporter's way back) and 12345 orders (``hotline``);
 - ``repeats``: repeat reports (重复件) in the receive path, and splitting a wrong merge (拆分);
-- ``jurisdiction``: 管辖 and 转办, the clerks' decisions on whose a clue is.
+- ``jurisdiction``: 管辖 and 转办, the clerks' decisions on whose a clue is;
+- ``clues``: operators opening a clue (each read recorded) and the acceptance notice (受理告知).
 
 ``Deps`` is what they need besides the store, built once by ``app.create``.
 """

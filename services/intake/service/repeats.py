@@ -201,6 +201,11 @@ async def merged_into(store: EventStore, repeat_id: UUID) -> ClueMerged | None:
     return state.merged.get(repeat_id)
 
 
+def repeat_person_refs(state: Repeats) -> list[UUID]:
+    """The persons of the repeat reports (an unmasked read of the clue reads them too)."""
+    return [p.person_ref for m in state.merged.values() for p in m.reported_persons if p.person_ref]
+
+
 REPEATS: Aggregate[Repeats] = Aggregate(
     noun="clue",
     stream=clue_stream,

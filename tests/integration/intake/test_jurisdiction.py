@@ -20,7 +20,7 @@ from libs.kit.db import make_engine
 from libs.kit.issuer import create_client
 from libs.kit.workdays import load as load_calendar
 from services.intake import app as intake_app
-from services.intake import scheduler
+from services.intake import jobs as scheduler
 from tests.conftest import Schemas, unique
 from tests.factories import namesake_id_number
 from tests.integration.fixtures import Intake, eventually

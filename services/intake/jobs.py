@@ -1,4 +1,5 @@
-"""时限提醒 for intake: forwarding (转办) and acknowledgement (受理告知) limits that pass.
+"""Intake's scheduled work. 时限提醒: forwarding (转办) and acknowledgement (受理告知) limits
+that pass.
 
 Each run looks at every open limit whose day has passed (the ``intake_deadlines`` register
 keeps them), replays the clue's stream, and appends what ``overdue_notices`` says, with
@@ -9,17 +10,15 @@ first run after it comes back. Overdue limits are escalated to the intake superv
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from sqlalchemy import text
-
 from libs.events.contracts.intake import ForwardingOverdue, ReportAcknowledgementOverdue
 from libs.events.store import ConcurrencyError, EventStore, Metadata
+from libs.kit.jobs import Job
+from services.intake import queries
 from services.intake.domain import clue_stream
 from services.intake.domain.jurisdiction import overdue_notices, replay
 
@@ -34,14 +33,7 @@ def notice_id(deadline_id: str) -> UUID:
 async def run_once(store: EventStore, today: date, escalate_to: str | None) -> int:
     """Write every overdue notice due by ``today``; returns how many were written."""
     async with store.engine.connect() as conn:
-        due = await conn.execute(
-            text(
-                """SELECT DISTINCT clue_id FROM intake_deadlines
-                   WHERE open AND NOT overdue_noticed AND due < :d"""
-            ),
-            {"d": today},
-        )
-        candidates = list(due.scalars())
+        candidates = await queries.due_for_notice(conn, today)
     written = 0
     for clue_id in candidates:
         try:
@@ -73,27 +65,14 @@ async def _notice(store: EventStore, clue_id: UUID, today: date, escalate_to: st
     return len(events)
 
 
-async def run(
-    store: EventStore,
-    today: Callable[[], date],
-    escalate_to: str | None,
-    interval: float,
-    stop: asyncio.Event,
-    catch_up: Callable[[], Awaitable[object]] | None = None,
-) -> None:
-    """Run at start (catching up) and then every ``interval`` seconds until ``stop``.
+def deadlines(
+    store: EventStore, today: Callable[[], date], escalate_to: str | None, interval: float
+) -> Job:
+    """时限提醒 as a job: at start (after the deadline register caught up, so that a restart
+    sees every limit recorded before it went down) and every ``interval`` seconds."""
 
-    ``catch_up`` brings the deadline register up to date first, so that a restart sees
-    every limit recorded before it went down.
-    """
-    while not stop.is_set():
-        try:
-            if catch_up is not None:
-                await catch_up()
-            n = await run_once(store, today(), escalate_to)
-            if n:
-                log.info("intake deadline scheduler wrote %d notice(s)", n)
-        except Exception:
-            log.exception("intake deadline scheduler failed; will retry")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+    async def notices() -> str:
+        n = await run_once(store, today(), escalate_to)
+        return f"wrote {n} intake deadline notice(s)" if n else ""
+
+    return Job("intake-deadline-scheduler", interval, notices, catch_up=True)
