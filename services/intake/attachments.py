@@ -22,6 +22,7 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from sqlalchemy import text
 
 from libs.events.store import EventStore
+from libs.kit.files import path_of
 from libs.kit.problems import Problem
 
 # What the first bytes of a declared type must look like, where a type has a signature.
@@ -42,11 +43,6 @@ class StoredFile:
     size: int
     content_type: str
     name: str
-
-
-def path_of(directory: Path, sha256: str) -> Path:
-    """Where the file with this hash lives."""
-    return directory / sha256[:2] / sha256
 
 
 class AttachmentSink:

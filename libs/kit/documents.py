@@ -1,0 +1,316 @@
+"""Official documents (公文/文书): templates as data, numbers (文号), deterministic .docx.
+
+A service keeps one JSON file per kind of document in a folder of its own (with an
+``issuer.json`` naming the issuing bodies); :func:`load` reads them once at start. A
+decision's document is filled from the matter's state (names revealed from the vault at
+render time, never kept in an event), numbered in the command's transaction and rendered
+in the layout of GB/T 9704-2012: 发文机关标志 in red 小标宋, 发文字号 ``青纪立〔2026〕3号``, the
+red separator line, 标题, 主送机关, 正文 in 仿宋 三号, 落款 and 成文日期, on A4 with the
+standard margins. The same inputs give the same bytes: the zip's entries keep their order
+and a fixed timestamp, the core properties come from the issue time, and no id is random
+— so a document rendered again from the events has the hash its ``DocumentIssued`` names.
+
+Only .docx is produced: no maintained PDF renderer with CJK fonts installs from the
+project's own files.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import string
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+from docx.text.paragraph import Paragraph
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+TITLE_FONT = "方正小标宋简体"
+BODY_FONT = "仿宋_GB2312"
+RED = RGBColor(0xFF, 0x00, 0x00)
+SIZE_MARK = Pt(36)  # 发文机关标志: no larger than 22mm × 15mm; 小初 here
+SIZE_TITLE = Pt(22)  # 二号
+SIZE_BODY = Pt(16)  # 三号
+LINE = Pt(28)  # fixed line pitch: 22 lines of 28 characters on the 版心
+INDENT = Pt(32)  # two characters of 三号
+
+
+class TemplateError(ValueError):
+    """A template file that is not a template, or a field the matter does not provide."""
+
+
+@dataclass(frozen=True)
+class Body:
+    """An issuing body (发文机关): its full name (标志, 落款) and abbreviation (文号)."""
+
+    name: str
+    abbreviation: str
+    mark: str = ""
+    """The 发文机关标志 when it differs from the name (e.g. ``…文件``)."""
+
+
+@dataclass(frozen=True)
+class Template:
+    """One kind of document, as its file says."""
+
+    kind: str
+    version: str
+    title: str
+    code: str
+    """The kind's code in the number: ``立`` in ``青纪立〔2026〕3号``."""
+    issuer: str
+    """Which body of ``issuer.json`` issues it."""
+    addressee: str
+    body: tuple[str, ...]
+    """The 正文, one paragraph per entry; ``{field}`` is filled from the matter."""
+    headings: tuple[int, ...] = ()
+    """Paragraphs (by index) set as first-level headings (黑体, no indent)."""
+
+
+@dataclass(frozen=True)
+class Templates:
+    """Every kind a service issues, its bodies and the time zone its dates are in."""
+
+    kinds: Mapping[str, Template]
+    bodies: Mapping[str, Body]
+    timezone: str = "Asia/Shanghai"
+
+    def __getitem__(self, kind: str) -> Template:
+        return self.kinds[kind]
+
+    def body_of(self, template: Template) -> Body:
+        """The body that issues ``template``."""
+        return self.bodies[template.issuer]
+
+    def local(self, moment: datetime) -> datetime:
+        """``moment`` in the issuer's time zone (the document's date and year)."""
+        return moment.astimezone(ZoneInfo(self.timezone))
+
+
+def load(directory: Path) -> Templates:
+    """The templates in ``directory`` (``*.json``, one per kind) and its ``issuer.json``."""
+    issuer = json.loads((directory / "issuer.json").read_text(encoding="utf-8"))
+    bodies = {key: Body(**value) for key, value in issuer["bodies"].items()}
+    kinds: dict[str, Template] = {}
+    for path in sorted(directory.glob("*.json")):
+        if path.name == "issuer.json":
+            continue
+        template = parse(json.loads(path.read_text(encoding="utf-8")))
+        if template.issuer not in bodies:
+            raise TemplateError(f"{path.name}: issuer {template.issuer!r} is not in issuer.json")
+        kinds[template.kind] = template
+    return Templates(kinds, bodies, issuer.get("timezone", "Asia/Shanghai"))
+
+
+def parse(data: Mapping[str, Any]) -> Template:
+    """A template from its file's content; every field named in it must be a plain name."""
+    try:
+        template = Template(
+            kind=data["kind"],
+            version=str(data["version"]),
+            title=data["title"],
+            code=data["code"],
+            issuer=data.get("issuer", "commission"),
+            addressee=data.get("addressee", ""),
+            body=tuple(data["body"]),
+            headings=tuple(data.get("headings", ())),
+        )
+    except KeyError as missing:
+        raise TemplateError(f"template lacks {missing}") from None
+    for line in (template.title, template.addressee, *template.body):
+        for _, name, _, _ in string.Formatter().parse(line):
+            if name is not None and not name.isidentifier():
+                raise TemplateError(f"{template.kind}: {{{name}}} is not a field name")
+    return template
+
+
+def fields_of(template: Template) -> set[str]:
+    """The fields a template asks the matter for."""
+    lines = (template.title, template.addressee, *template.body)
+    return {n for line in lines for _, n, _, _ in string.Formatter().parse(line) if n}
+
+
+def fill(line: str, fields: Mapping[str, Any]) -> str:
+    """``line`` with its ``{field}`` places filled; a field the matter lacks is an error."""
+    try:
+        return line.format_map(fields)
+    except KeyError as missing:
+        raise TemplateError(f"no value for field {missing}") from None
+
+
+def number_text(body: Body, template: Template, year: int, sequence: int) -> str:
+    """发文字号: ``青纪立〔2026〕3号`` (abbreviation, code, year in 〔〕, sequence, 号)."""
+    return f"{body.abbreviation}{template.code}〔{year}〕{sequence}号"
+
+
+def date_text(moment: datetime) -> str:
+    """成文日期 in Arabic numerals, as GB/T 9704 writes it: ``2026年12月7日``."""
+    return f"{moment.year}年{moment.month}月{moment.day}日"
+
+
+# --- numbers --------------------------------------------------------------------------------
+
+COUNTER_DDL = """
+CREATE TABLE IF NOT EXISTS document_numbers (
+    kind text NOT NULL,
+    year integer NOT NULL,
+    last integer NOT NULL CHECK (last > 0),
+    PRIMARY KEY (kind, year)
+)"""
+"""The counter of numbers issued per kind and year (one row each)."""
+
+
+async def create_document_tables(conn: AsyncConnection) -> None:
+    """The tables documents need in a service's database (its migrations call this)."""
+    await conn.execute(text(COUNTER_DDL))
+
+
+async def allocate(conn: AsyncConnection, kind: str, year: int) -> int:
+    """The next number of ``kind`` in ``year``, taken in the caller's transaction.
+
+    The row stays locked until the transaction ends: concurrent issuers wait, and a
+    transaction that rolls back gives its number back — so numbers have no gaps and none
+    is used twice.
+    """
+    row = await conn.execute(
+        text(
+            """INSERT INTO document_numbers (kind, year, last) VALUES (:k, :y, 1)
+               ON CONFLICT (kind, year) DO UPDATE SET last = document_numbers.last + 1
+               RETURNING last"""
+        ),
+        {"k": kind, "y": year},
+    )
+    return int(row.scalar_one())
+
+
+# --- rendering ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Issue:
+    """What one document is rendered from besides its template."""
+
+    number: str
+    issued_at: datetime
+    """In the issuer's time zone: the 成文日期 and the core properties."""
+    fields: Mapping[str, Any]
+
+
+def render(templates: Templates, template: Template, issue: Issue) -> bytes:
+    """The document as .docx bytes — the same bytes for the same template and issue."""
+    body = templates.body_of(template)
+    doc = Document()
+    _page(doc)
+    _head(doc, body, issue.number)
+    _para(doc, fill(template.title, issue.fields), TITLE_FONT, SIZE_TITLE, center=True)
+    if template.addressee:
+        _para(doc, fill(template.addressee, issue.fields) + "：", BODY_FONT, SIZE_BODY)
+    for i, line in enumerate(template.body):
+        heading = i in template.headings
+        font = "黑体" if heading else BODY_FONT
+        _para(doc, fill(line, issue.fields), font, SIZE_BODY, indent=not heading)
+    _para(doc, "", BODY_FONT, SIZE_BODY)
+    _para(doc, body.name, BODY_FONT, SIZE_BODY, right=True)
+    _para(doc, date_text(issue.issued_at), BODY_FONT, SIZE_BODY, right=True)
+    _properties(doc, fill(template.title, issue.fields), body, issue)
+    raw = io.BytesIO()
+    doc.save(raw)
+    return _fixed_zip(raw.getvalue(), issue.issued_at)
+
+
+def _page(doc: Any) -> None:
+    """A4, 天头 37mm, 订口 28mm, 版心 156mm × 225mm."""
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+
+
+def _head(doc: Any, body: Body, number: str) -> None:
+    """版头: the red 发文机关标志, the 发文字号 and the red separator line under it."""
+    mark = _para(doc, body.mark or body.name, TITLE_FONT, SIZE_MARK, center=True, color=RED)
+    mark.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    _para(doc, "", BODY_FONT, SIZE_BODY)
+    numbered = _para(doc, number, BODY_FONT, SIZE_BODY, center=True)
+    _red_line(numbered)
+    _para(doc, "", BODY_FONT, SIZE_BODY)
+
+
+def _red_line(paragraph: Paragraph) -> None:
+    """The 分隔线: a red rule as wide as the 版心 under the paragraph."""
+    borders = OxmlElement("w:pBdr")
+    bottom = OxmlElement("w:bottom")
+    for key, value in (("val", "single"), ("sz", "12"), ("space", "6"), ("color", "FF0000")):
+        bottom.set(qn(f"w:{key}"), value)
+    borders.append(bottom)
+    paragraph._p.get_or_add_pPr().append(borders)
+
+
+def _para(
+    doc: Any,
+    content: str,
+    font: str,
+    size: Pt,
+    *,
+    center: bool = False,
+    right: bool = False,
+    indent: bool = False,
+    color: RGBColor | None = None,
+) -> Paragraph:
+    paragraph: Paragraph = doc.add_paragraph()
+    form = paragraph.paragraph_format
+    form.line_spacing_rule, form.line_spacing = WD_LINE_SPACING.EXACTLY, LINE
+    form.space_before = form.space_after = Pt(0)
+    if center:
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    elif right:
+        paragraph.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+        form.right_indent = INDENT * 2  # 落款 right-indented four characters
+    if indent:
+        form.first_line_indent = INDENT
+    if content:
+        run = paragraph.add_run(content)
+        run.font.name, run.font.size = font, size
+        run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
+        if color is not None:
+            run.font.color.rgb = color
+    return paragraph
+
+
+def _properties(doc: Any, title: str, body: Body, issue: Issue) -> None:
+    props = doc.core_properties
+    props.title, props.author, props.last_modified_by = title, body.name, body.name
+    props.subject, props.identifier = issue.number, issue.number
+    props.comments, props.keywords, props.category = "", "", "公文"
+    moment = issue.issued_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    props.created = props.modified = moment  # W3CDTF, in UTC
+    props.revision = 1
+
+
+def _fixed_zip(content: bytes, issued_at: datetime) -> bytes:
+    """The package again, each entry in the same order with the issue date as its time."""
+    stamp = (max(issued_at.year, 1980), issued_at.month, issued_at.day, 0, 0, 0)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(content)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for entry in source.infolist():
+            info = zipfile.ZipInfo(entry.filename, date_time=stamp)
+            info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, 0o644 << 16
+            info.create_system = 3
+            target.writestr(info, source.read(entry), compresslevel=6)
+    return out.getvalue()
