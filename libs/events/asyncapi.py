@@ -49,16 +49,21 @@ def asyncapi_document(
     registry: EventRegistry,
     *,
     consumes: Sequence[str] = (),
+    shares: Sequence[str] = (),
     kafka_host: str = "kafka:9092",
 ) -> dict[str, Any]:
-    """The streams a service publishes (and those it consumes) with their message schemas."""
+    """The streams a service publishes (and those it consumes) with their message schemas.
+
+    ``shares`` names families of events several services record on their own streams
+    (``approvals``): they are listed on the service's own channel."""
     messages: dict[str, Any] = {}
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     for owner in (service, *consumes):
         refs = {}
+        families = (owner, *shares) if owner == service else (owner,)
         for contract in registry:
-            if not contract.type_name.startswith(f"zhengfeng.{owner}."):
+            if not contract.type_name.startswith(tuple(f"zhengfeng.{f}." for f in families)):
                 continue
             name = _message_name(contract.type_name)
             messages[name] = {

@@ -10,9 +10,11 @@ call of :meth:`Pipeline.run`.
 
 A command the client did not pin with ``If-Match`` runs again, whole, when its stream moved
 under it (a consumer or a scheduler of the same service appended meanwhile); a pinned one
-gets 409. A guard is where a command's preconditions on the caller live (roles, assignment,
-and — as a property of the command, not code in a route — sign-offs): guards run on the
-loaded state before ``decide``.
+gets 409. A guard is where a command's preconditions on the caller live (roles, assignment):
+guards run on the loaded state before ``decide``. Sign-off (审批) is a property of the
+command too: the pipeline's ``Gate`` (``libs.kit.approvals``) may turn a command into a
+proposal, and a proposal's last sign-off into the command's effect; either way the one
+:meth:`Pipeline.take_effect` carries it out.
 
 Commands that do more than decide on one stream declare it too: a ``lock`` taken before
 anything is written, a ``new_key`` for a matter the command opens under an id of its own,
@@ -28,7 +30,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
 from uuid import uuid4
 
 from fastapi import Depends, Header, Request
@@ -124,6 +126,8 @@ class Context:
     """The request's body (the command's input)."""
     version: int = 0
     """The stream version: as loaded before ``decide``, as appended after it."""
+    history: Sequence[Event] = ()
+    """The matter's events as loaded (e.g. its proposals, which its state does not track)."""
     result: Any = None
     """What ``decide`` worked out besides the events, or ``after`` wrote, for the steps after
     it and ``render`` when the answer is not the matter's state (e.g. the new matter a split
@@ -178,6 +182,29 @@ class Command(Generic[S]):
     actor: Callable[[Principal], str] | None = None
     """How the events record the caller, when not as ``principal.actor`` (which still tells
     whose ``Idempotency-Key`` it is): e.g. every member of the public as one reporter."""
+    body_model: type[BaseModel] | None = None
+    """The body's model, so a body kept as JSON (a proposal's) can be parsed back."""
+
+
+@dataclass
+class Effect(Generic[S]):
+    """What a run carries out: ``command`` decides on the current state, its events are
+    appended between ``before`` and ``after`` (a proposal's last sign-off and the record
+    that it took effect), then its ``after`` hook and ``render`` run."""
+
+    command: Command[S]
+    body: Any
+    before: Sequence[Event] = ()
+    after: Sequence[Event] = ()
+
+
+class Gate(Protocol):
+    """What stands between a command and its effect (审批: ``libs.kit.approvals``)."""
+
+    async def plan(self, command: Command[Any], state: Any, body: Any, ctx: Context) -> Effect[Any]:
+        """The effect of ``command`` now: itself, a proposal instead, or the command a
+        proposal's last sign-off carries out."""
+        ...
 
 
 class AnsweredBefore(Exception):
@@ -240,9 +267,10 @@ def _fingerprint(command: Command[Any], stream_id: str | None, body: Any) -> str
 class Pipeline:
     """Runs commands against one service's store; ``deps`` are handed to every step."""
 
-    def __init__(self, store: EventStore, deps: Any = None) -> None:
+    def __init__(self, store: EventStore, deps: Any = None, gate: Gate | None = None) -> None:
         self.store = store
         self.deps = deps
+        self.gate = gate
 
     async def run(
         self,
@@ -299,9 +327,10 @@ class Pipeline:
                     raise
                 log.info("%s moved under an unpinned command; running it again", moved.stream_id)
                 continue
-            if command.location is not None:
-                outcome.location = command.location(outcome.body)
-            outcome.etag = command.etag
+            if outcome.replayed:  # a retry's answer is told the way the first one was
+                outcome.etag = command.etag
+                if command.location is not None:
+                    outcome.location = command.location(outcome.body)
             return outcome
         raise AssertionError("unreachable")
 
@@ -340,7 +369,8 @@ class Pipeline:
                     return Outcome(stored.status_code, stored.body, None, replayed=True)
             records = await self.store.read_stream(stream_id, conn=conn)
             version = ctx.version = records[-1].version if records else 0
-            state = aggregate.replay([r.event for r in records])
+            ctx.history = [r.event for r in records]
+            state = aggregate.replay(ctx.history)
             exists = aggregate.exists(state) if aggregate.exists else bool(records)
             if command.creates and records:
                 raise Problem(
@@ -361,25 +391,42 @@ class Pipeline:
             try:
                 for guard in command.guards:
                     await _maybe(guard(state, body, ctx))
-                events: list[Event] = await _maybe(command.decide(state, body, ctx))
+                effect: Effect[S] = Effect(command, body)
+                if self.gate is not None:
+                    effect = await self.gate.plan(command, state, body, ctx)
+                answer = await self.take_effect(effect, state, stream_id, ctx)
             except Refused as refused:
                 facts = aggregate.facts(state) if aggregate.facts else {}
                 raise refusal_problem(refused, **facts) from refused
             except AnsweredBefore as before:
                 await self._remember(conn, command, principal, idempotency_key, before.body)
                 return Outcome(command.status_code, before.body, None, replayed=True)
-            recorded = await self.store.append(
-                stream_id, events, expected_version=version, meta=ctx.meta, conn=conn
-            )
-            if recorded:
-                ctx.version = recorded[-1].version
-            state = aggregate.replay(events, state)
-            if command.after is not None:
-                await command.after(state, events, ctx)
-            answer = command.render(state, ctx)
-            await self._remember(conn, command, principal, idempotency_key, answer)
+            done = effect.command
+            await self._remember(conn, done, principal, idempotency_key, answer)
         # A stream still empty has no version to name (a command that only wrote elsewhere).
-        return Outcome(command.status_code, answer, ctx.version or None)
+        location = done.location(answer) if done.location is not None else None
+        return Outcome(
+            done.status_code, answer, ctx.version or None, location=location, etag=done.etag
+        )
+
+    async def take_effect(
+        self, effect: Effect[S], state: S, stream_id: str, ctx: Context
+    ) -> dict[str, Any]:
+        """Carry a decision out: decide on the current state, append (with the approval
+        events around it), run ``after`` and render — the one way a command takes effect,
+        run directly or by the last sign-off of its proposal."""
+        command = effect.command
+        decided: list[Event] = await _maybe(command.decide(state, effect.body, ctx))
+        events = [*effect.before, *decided, *effect.after]
+        recorded = await self.store.append(
+            stream_id, events, expected_version=ctx.version, meta=ctx.meta, conn=ctx.conn
+        )
+        if recorded:
+            ctx.version = recorded[-1].version
+        state = command.aggregate.replay(events, state)
+        if command.after is not None:
+            await command.after(state, events, ctx)
+        return command.render(state, ctx)
 
     @staticmethod
     async def _remember(
@@ -422,6 +469,8 @@ __all__ = [
     "Command",
     "Commands",
     "Context",
+    "Effect",
+    "Gate",
     "IdempotencyKey",
     "IfMatch",
     "Outcome",

@@ -30,7 +30,7 @@ from libs.events.relay import Relay
 from libs.events.store import EventStore
 from libs.kit import jobs, metrics, problems
 from libs.kit.auth import JwksFetcher, JwksVerifier, http_jwks_fetcher
-from libs.kit.commands import Pipeline
+from libs.kit.commands import Gate, Pipeline
 from libs.kit.db import make_engine
 from libs.kit.feed import feed_router
 from libs.kit.jobs import Job
@@ -59,6 +59,12 @@ class ServiceParts:
     """The service's own dependencies (rules, registries, data files), loaded once by its
     composition root and handed to every command step as ``ctx.deps``."""
     jwks_fetcher: Callable[[FastAPI], JwksFetcher] | None = None
+    gate: Gate | None = None
+    """What stands between a command and its effect: the service's approvals
+    (``libs.kit.approvals.gate.Approvals``), loaded once by its composition root."""
+    shares: Sequence[str] = ()
+    """Families of events shared by several services that this one also records on its own
+    stream (e.g. ``approvals``): its AsyncAPI lists them on its channel."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -140,7 +146,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
             settings=settings,
             engine=engine,
             store=store,
-            pipeline=Pipeline(store, parts.deps),
+            pipeline=Pipeline(store, parts.deps, parts.gate),
             deps=parts.deps,
         )
         app.state.runtime = rt
@@ -313,6 +319,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
             service,
             registry,
             consumes=parts.subscribes_to,
+            shares=parts.shares,
             kafka_host=settings.kafka_bootstrap_servers or "kafka:9092",
         )
 

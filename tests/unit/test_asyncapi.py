@@ -31,3 +31,16 @@ def test_every_message_carries_its_json_schema_and_the_cloudevents_headers() -> 
     for channel in doc["channels"].values():
         for ref in channel["messages"].values():
             assert ref["$ref"].split("/")[-1] in doc["components"]["messages"]
+
+
+def test_a_service_with_approvals_lists_the_approval_events_on_its_own_channel() -> None:
+    from libs.events.contracts.approvals import ProposalTookEffect
+
+    doc = asyncapi_document("casework", registry, consumes=["intake"], shares=["approvals"])
+
+    mine = doc["channels"]["casework"]["messages"]
+    assert {"approvals_proposal_submitted", "approvals_approval_recorded"} <= set(mine)
+    took = doc["components"]["messages"]["approvals_proposal_took_effect"]
+    assert took["name"] == ProposalTookEffect.type_name
+    assert "approvers" in took["payload"]["properties"]
+    assert "approvals_proposal_submitted" not in doc["channels"]["intake"]["messages"]
