@@ -1,19 +1,27 @@
 """The consumer runner: one consumer group per service, exactly-once effects via an inbox.
 
-Records are checked first: one that is not a Zhengfeng CloudEvent, or whose content no
-longer matches its event hash, is parked at once. For every other record the handler's writes and an ``inbox`` row (the event id) commit in one
-database transaction; only then is the Kafka offset committed. A redelivered event finds
-its inbox row and is skipped. A handler that keeps failing is retried with exponential
-backoff and then parked on the service's dead-letter topic, with the error in headers,
-so one poison message never blocks a partition.
+Records are checked first: one that cannot be decoded (not a Zhengfeng CloudEvent, headers
+that are not UTF-8 text or hold a NUL) or whose content no longer matches its event hash is
+parked at once. An event of a type the service does not handle is counted as skipped,
+never as applied. For every other record the handler's writes and an ``inbox`` row (the
+event id) commit in one database transaction; only then is the Kafka offset committed. A
+redelivered event finds its inbox row and is skipped.
+
+Failures are classified (``libs.events.faults``). A transient one — the database or the
+broker blinked — is retried without limit with capped backoff while the partition waits,
+lag rises and health says degraded: a valid event is never parked for it. A failure that
+repeats the same way every time is retried a few times and then parked, whole, in the
+``dead_letters`` table and announced on the service's dead-letter topic, so one poison
+message never blocks a partition; an operator can replay it (``libs.events.deadletters``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +31,11 @@ from aiokafka.errors import CommitFailedError, IllegalStateError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from libs.events import deadletters
 from libs.events.contracts import Event
-from libs.events.envelope import Envelope, EnvelopeError, envelope_hash, from_kafka
+from libs.events.deadletters import Parked
+from libs.events.envelope import Envelope, envelope_hash, from_kafka
+from libs.events.faults import is_transient
 from libs.events.store import ANY, EventStore, Metadata
 
 log = logging.getLogger(__name__)
@@ -35,10 +46,6 @@ _SEEN = text("SELECT 1 FROM inbox WHERE event_id = :id")
 _REMEMBER = text(
     "INSERT INTO inbox (event_id, consumer, type, source) VALUES (:id, :consumer, :type, :source)"
 )
-_PARK = text(
-    """INSERT INTO dead_letters (consumer, topic, partition, "offset", event_id, error, attempts)
-       VALUES (:consumer, :topic, :partition, :offset, :event_id, :error, :attempts)"""
-)
 
 
 @dataclass
@@ -48,6 +55,12 @@ class ConsumerStats:
     processed: int = 0
     duplicates: int = 0
     dead_letters: int = 0
+    skipped: int = 0
+    """Valid events of types this consumer does not handle."""
+    retries: int = 0
+    """Tries again after a transient fault."""
+    replayed: int = 0
+    """Parked records an operator asked to replay and that were applied (or found applied)."""
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -59,6 +72,37 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("%s assigned %s", self.runner.group_id, sorted(str(tp) for tp in assigned))
+
+
+def _error_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception_only(exc)).strip()
+
+
+def _parked(record: ConsumerRecord) -> Parked:
+    return Parked(
+        record.topic,
+        record.partition,
+        record.offset,
+        record.key,
+        record.value,
+        tuple(record.headers or ()),
+    )
+
+
+def check(parked: Parked) -> Envelope | str:
+    """The record's envelope, or why it can never be applied (it is parked at once)."""
+    try:
+        envelope = from_kafka(parked.value, parked.headers)
+    except Exception as exc:  # every way a record can fail to decode parks it, once
+        return f"not a Zhengfeng CloudEvent: {exc}"
+    try:
+        intact = envelope_hash(envelope) == envelope.eventhash
+    except Exception as exc:
+        return f"event hash cannot be computed: {exc}"
+    if not intact:
+        # What arrived is not what was stored: refuse to act on it, keep it for review.
+        return "event hash does not match its content: altered after it was stored"
+    return envelope
 
 
 class ConsumerRunner:
@@ -74,6 +118,7 @@ class ConsumerRunner:
         handler: Handler,
         dead_letter_topic: str,
         producer: AIOKafkaProducer,
+        handles: Collection[str] | None = None,
         max_attempts: int = 5,
         backoff: float = 0.2,
         max_backoff: float = 5.0,
@@ -86,12 +131,16 @@ class ConsumerRunner:
         self.group_id = group_id
         self.topics = topics
         self.handler = handler
+        self.handles = frozenset(handles) if handles is not None else None
+        """The event types the handler takes (``None``: every type is offered to it)."""
         self.dead_letter_topic = dead_letter_topic
         self.producer = producer
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.stats = ConsumerStats()
+        self.fault: str | None = None
+        """The transient fault being waited out right now (health says degraded)."""
         self._on_lag = on_lag
         # How long a crashed member keeps its partitions before the group moves them.
         self.session_timeout_ms = session_timeout_ms
@@ -136,6 +185,8 @@ class ConsumerRunner:
             heartbeat_interval_ms=max(self.session_timeout_ms // 3, 100),
             # Notice partitions added to a topic (or a topic made again with more) soon.
             metadata_max_age_ms=10_000,
+            # A record as large as the broker accepts is fetched, never stuck behind the limit.
+            max_partition_fetch_bytes=16 * 1024 * 1024,
         )
         self._consumer = consumer
         consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
@@ -147,7 +198,8 @@ class ConsumerRunner:
                     if stop.is_set():
                         break  # the rest is fetched again after a restart
                     for record in records:
-                        await self.process(record)
+                        if not await self.process(record, stop):
+                            break  # stopped while waiting out a fault: fetched again later
                         self._pending[tp] = record.offset + 1
                         if stop.is_set():
                             break
@@ -167,50 +219,83 @@ class ConsumerRunner:
         if highwater is not None:
             self._on_lag(tp.topic, tp.partition, max(highwater - self._pending.get(tp, 0), 0))
 
-    async def process(self, record: ConsumerRecord) -> None:
-        """Apply one record exactly once in effect, or park it on the dead-letter topic."""
-        try:
-            envelope = from_kafka(record.value, record.headers)
-        except EnvelopeError as exc:
-            await self._park(record, None, f"not a Zhengfeng CloudEvent: {exc}", attempts=1)
-            return
-        if envelope_hash(envelope) != envelope.eventhash:
-            # What arrived is not what was stored: refuse to act on it, keep it for review.
-            await self._park(
-                record,
-                envelope,
-                "event hash does not match its content: altered after it was stored",
-                attempts=1,
-            )
-            return
+    async def process(self, record: ConsumerRecord, stop: asyncio.Event | None = None) -> bool:
+        """Apply one record exactly once in effect, skip it, or park it.
+
+        ``False`` when ``stop`` was set before the record was done with (it is not
+        committed and will be delivered again)."""
+        parked = _parked(record)
+        checked = check(parked)
+        if isinstance(checked, str):
+            return await self._park(parked, None, checked, attempts=1, stop=stop)
+        envelope = checked
+        if self.handles is not None and envelope.type not in self.handles:
+            self.stats.skipped += 1
+            self._on_outcome("skipped")
+            return True
+        return await self._deliver(parked, envelope, stop)
+
+    async def _deliver(
+        self, parked: Parked, envelope: Envelope, stop: asyncio.Event | None
+    ) -> bool:
+        failures = 0
         delay = self.backoff
-        for attempt in range(1, self.max_attempts + 1):
+        while True:
             try:
                 applied = await self._apply(envelope)
             except Exception as exc:
-                if attempt == self.max_attempts:
-                    error = "".join(traceback.format_exception_only(exc)).strip()
-                    await self._park(record, envelope, error, attempts=attempt)
-                    return
-                log.warning(
-                    "%s: %s %s failed (attempt %d/%d): %s",
-                    self.group_id,
-                    envelope.type,
-                    envelope.id,
-                    attempt,
-                    self.max_attempts,
-                    exc,
-                )
-                await asyncio.sleep(delay)
+                if is_transient(exc):
+                    self._waiting_out(exc, envelope)
+                else:
+                    failures += 1
+                    if failures >= self.max_attempts:
+                        error = _error_text(exc)
+                        return await self._park(
+                            parked, envelope, error, attempts=failures, stop=stop
+                        )
+                    log.warning(
+                        "%s: %s %s failed (attempt %d/%d): %s",
+                        self.group_id,
+                        envelope.type,
+                        envelope.id,
+                        failures,
+                        self.max_attempts,
+                        exc,
+                    )
+                if not await _pause(delay, stop):
+                    return False
                 delay = min(delay * 2, self.max_backoff)
                 continue
-            if applied:
-                self.stats.processed += 1
-                self._on_outcome("applied")
-            else:
-                self.stats.duplicates += 1
-                self._on_outcome("duplicate")
-            return
+            self._recovered()
+            self._count(applied)
+            return True
+
+    def _count(self, applied: bool) -> None:
+        if applied:
+            self.stats.processed += 1
+            self._on_outcome("applied")
+        else:
+            self.stats.duplicates += 1
+            self._on_outcome("duplicate")
+
+    def _waiting_out(self, exc: BaseException, envelope: Envelope | None) -> None:
+        """A transient fault: wait and try again, for as long as it takes."""
+        self.stats.retries += 1
+        self._on_outcome("retry")
+        if self.fault is None:
+            log.warning(
+                "%s: transient fault, retrying until it passes (%s %s): %s",
+                self.group_id,
+                envelope.type if envelope else "record",
+                envelope.id if envelope else "",
+                exc,
+            )
+        self.fault = _error_text(exc)
+
+    def _recovered(self) -> None:
+        if self.fault is not None:
+            log.info("%s: recovered from %s", self.group_id, self.fault)
+            self.fault = None
 
     async def _apply(self, envelope: Envelope) -> bool:
         async with self.engine.begin() as conn:
@@ -232,49 +317,112 @@ class ConsumerRunner:
 
     async def _park(
         self,
-        record: ConsumerRecord,
+        parked: Parked,
         envelope: Envelope | None,
         error: str,
         *,
         attempts: int,
-    ) -> None:
-        headers = [
-            *record.headers,
-            ("x-error", error.encode()[:4000]),
-            ("x-attempts", str(attempts).encode()),
-            ("x-consumer-group", self.group_id.encode()),
-            ("x-original-topic", record.topic.encode()),
-            ("x-original-partition", str(record.partition).encode()),
-            ("x-original-offset", str(record.offset).encode()),
-        ]
-        await self.producer.send_and_wait(
-            self.dead_letter_topic, value=record.value, key=record.key, headers=headers
-        )
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                _PARK,
-                {
-                    "consumer": self.group_id,
-                    "topic": record.topic,
-                    "partition": record.partition,
-                    "offset": record.offset,
-                    "event_id": str(envelope.id) if envelope else None,
-                    "error": error,
-                    "attempts": attempts,
-                },
+        stop: asyncio.Event | None,
+    ) -> bool:
+        """Keep the record whole in ``dead_letters``, then announce it on the dead-letter
+        topic; a transient fault on the way is waited out like any other."""
+
+        async def keep() -> None:
+            async with self.engine.begin() as conn:
+                await deadletters.record_parked(
+                    conn,
+                    parked,
+                    consumer=self.group_id,
+                    envelope=envelope,
+                    error=error,
+                    attempts=attempts,
+                )
+
+        async def announce() -> None:
+            value, headers = deadletters.announcement(parked, self.group_id, error, attempts)
+            await self.producer.send_and_wait(
+                self.dead_letter_topic, value=value, key=parked.key, headers=headers
             )
+
+        for step in (keep, announce):
+            if not await self._until_done(step, stop):
+                return False
         self.stats.dead_letters += 1
         self._on_outcome("dead_letter")
         log.error(
             "%s: parked %s:%d@%d on %s after %d attempt(s): %s",
             self.group_id,
-            record.topic,
-            record.partition,
-            record.offset,
+            parked.topic,
+            parked.partition,
+            parked.offset,
             self.dead_letter_topic,
             attempts,
             error,
         )
+        return True
+
+    async def _until_done(
+        self, step: Callable[[], Awaitable[None]], stop: asyncio.Event | None
+    ) -> bool:
+        delay = self.backoff
+        while True:
+            try:
+                await step()
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                self._waiting_out(exc, None)
+                if not await _pause(delay, stop):
+                    return False
+                delay = min(delay * 2, self.max_backoff)
+                continue
+            self._recovered()
+            return True
+
+    async def redrive(self) -> int:
+        """Replay the parked records an operator asked for; how many were settled.
+
+        Each goes through the same checks and the same inbox as a delivered record, so a
+        replay applies an event at most once. A transient fault leaves the request for the
+        next round; any other failure keeps the record parked with the new error."""
+        async with self.engine.connect() as conn:
+            waiting = await deadletters.requested(conn, self.group_id)
+        settled = 0
+        for item in waiting:
+            outcome, error = await self._replay_one(item.parked)
+            if outcome is None:
+                break  # a transient fault: try the rest at the next round
+            async with self.engine.begin() as conn:
+                await deadletters.settle(conn, item.id, outcome, error)
+            if outcome != "failed":
+                self.stats.replayed += 1
+                self._on_outcome("replayed")
+            settled += 1
+        return settled
+
+    async def _replay_one(self, parked: Parked) -> tuple[str | None, str | None]:
+        checked = check(parked)
+        if isinstance(checked, str):
+            return "failed", checked
+        if self.handles is not None and checked.type not in self.handles:
+            return "failed", f"{self.group_id} does not handle events of type {checked.type}"
+        try:
+            applied = await self._apply(checked)
+        except Exception as exc:
+            if is_transient(exc):
+                return None, None
+            return "failed", _error_text(exc)
+        return ("applied" if applied else "duplicate"), None
+
+
+async def _pause(delay: float, stop: asyncio.Event | None) -> bool:
+    """Wait ``delay`` seconds; ``False`` when ``stop`` was set meanwhile."""
+    if stop is None:
+        await asyncio.sleep(delay)
+        return True
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=delay)
+    return not stop.is_set()
 
 
 def caused_by(envelope: Envelope, actor: str) -> Metadata:

@@ -31,7 +31,6 @@ from libs.events.contracts import Event
 if TYPE_CHECKING:  # pure domains declare folds here: they import no database or broker
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-    from libs.events.consumer import Handler
     from libs.events.envelope import Envelope
     from libs.events.store import EventStore, Metadata, Recorded
 
@@ -124,18 +123,32 @@ class HandlerDispatch(Dispatch[[Delivery[D]], Awaitable[None]]):
         self.actor = actor
         """Who the handlers' appends are recorded as (``service:<name>``)."""
 
-    def handler(self, store: EventStore, deps: D) -> Handler:
-        """The consumer's handler, bound to the service's store and ``deps``; events of
-        types no function is declared for are ignored."""
+    def handler(self, store: EventStore, deps: D) -> BoundHandler[D]:
+        """The consumer's handler, bound to the service's store and ``deps``; it says which
+        types it takes (``handles``) so the consumer counts any other as skipped."""
+        return BoundHandler(self, store, deps)
 
-        async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
-            fn = self.get(envelope.type)
-            if fn is None:
-                return
-            event = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
-            await fn(event, Delivery(conn, envelope, store, deps, self.actor))
 
-        return handle
+@dataclass(frozen=True)
+class BoundHandler(Generic[D]):
+    """A consumer's handler: the declared functions bound to a store and ``deps``."""
+
+    dispatch: HandlerDispatch[D]
+    store: EventStore
+    deps: D
+
+    @property
+    def handles(self) -> frozenset[str]:
+        """The event types a function is declared for."""
+        return self.dispatch.types
+
+    async def __call__(self, conn: AsyncConnection, envelope: Envelope) -> None:
+        fn = self.dispatch.get(envelope.type)
+        if fn is None:
+            return
+        store = self.store
+        event = store.registry.decode(envelope.type, envelope.typeversion, envelope.data)
+        await fn(event, Delivery(conn, envelope, store, self.deps, self.dispatch.actor))
 
 
 class ProjectionDispatch(Dispatch[["AsyncConnection", "Recorded"], Awaitable[None]]):

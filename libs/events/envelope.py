@@ -176,10 +176,17 @@ def from_kafka(value: bytes | None, headers: list[tuple[str, bytes]] | tuple[Any
     """Rebuild an envelope from a binary-mode Kafka record; raises ``EnvelopeError``."""
     attrs: dict[str, Any] = {}
     for name, raw in headers:
-        if name == "content-type":
-            attrs["datacontenttype"] = raw.decode()
-        elif name.startswith(_HEADER_PREFIX):
-            attrs[name[len(_HEADER_PREFIX) :]] = raw.decode()
+        if name != "content-type" and not name.startswith(_HEADER_PREFIX):
+            continue
+        try:
+            decoded = raw.decode()
+        except (AttributeError, UnicodeDecodeError) as exc:
+            raise EnvelopeError(f"header {name!r} is not UTF-8 text: {exc}") from exc
+        if "\x00" in decoded:
+            raise EnvelopeError(f"header {name!r} holds a NUL character")
+        attrs["datacontenttype" if name == "content-type" else name[len(_HEADER_PREFIX) :]] = (
+            decoded
+        )
     if attrs.get("specversion") != SPEC_VERSION:
         raise EnvelopeError(f"not a CloudEvents {SPEC_VERSION} record (ce_specversion missing)")
     try:

@@ -39,7 +39,7 @@ DEAD_LETTERS = Counter(
 
 
 def consumer_outcome_counter(service: str) -> Callable[[str], None]:
-    """Count a consumer's outcomes: applied, duplicate, dead_letter."""
+    """Count a consumer's outcomes: applied, duplicate, skipped, retry, dead_letter, replayed."""
 
     def count(outcome: str) -> None:
         EVENTS_CONSUMED.labels(service, outcome).inc()

@@ -97,3 +97,13 @@ def create_event_store() -> None:
 
     for statement in EVENT_STORE_DDL:
         op.execute(statement)
+
+
+def keep_dead_letters_whole() -> None:
+    """Migration step: parked records kept byte for byte, with their replay state."""
+    from alembic import op
+
+    from libs.events.deadletters import DDL
+
+    for statement in DDL:
+        op.execute(statement)

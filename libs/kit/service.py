@@ -187,12 +187,14 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     await rt.relay.reset_if_broker_was_wiped()
                 rt.tasks.append(asyncio.create_task(rt.relay.run(rt.stop), name="relay"))
             if parts.make_handler is not None and settings.run_consumers:
+                handler = parts.make_handler(store)
                 rt.consumer = ConsumerRunner(
                     engine=engine,
                     bootstrap=bootstrap,
                     group_id=kafka.consumer_group(service),
                     topics=[kafka.events_topic(s) for s in parts.subscribes_to],
-                    handler=_correlated(parts.make_handler(store)),
+                    handler=_correlated(handler),
+                    handles=getattr(handler, "handles", None),
                     dead_letter_topic=kafka.dead_letter_topic(service),
                     producer=rt.producer,
                     max_attempts=settings.consumer_max_attempts,
@@ -206,6 +208,12 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                 rt.tasks.append(
                     asyncio.create_task(_consume(rt.consumer, rt.stop, service), name="consumer")
                 )
+                redrive = jobs.Job(
+                    "dead-letter-replays",
+                    settings.dead_letter_replay_interval_seconds,
+                    rt.consumer.redrive,
+                )
+                rt.tasks.append(asyncio.create_task(jobs.run(redrive, rt.stop), name=redrive.name))
         if rt.producer is not None and settings.topic_check_interval_seconds > 0:
             rt.tasks.append(asyncio.create_task(_keep_topics(rt, bootstrap), name="topic-keeper"))
         if settings.store_checkpoint_interval_seconds > 0:
@@ -281,8 +289,15 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
         else:
             checks["broker"] = "not configured"
         ready = all(v in ("ok", "not configured") for v in checks.values())
+        status = "ready" if ready else "not ready"
+        if rt.consumer is not None:
+            # A consumer waiting out a fault is behind, not broken: still ready for HTTP.
+            fault = rt.consumer.fault
+            checks["consumer"] = "ok" if fault is None else f"degraded: retrying ({fault})"
+            if ready and fault is not None:
+                status = "degraded"
         return JSONResponse(
-            {"status": "ready" if ready else "not ready", "checks": checks},
+            {"status": status, "checks": checks},
             status_code=200 if ready else 503,
         )
 

@@ -40,6 +40,8 @@ class ServiceSettings(BaseSettings):
     run_projections: bool = True
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.2
+    dead_letter_replay_interval_seconds: float = 2.0
+    """How often the consumer looks for parked records an operator asked to replay."""
     consumer_session_timeout_ms: int = 10000
     topic_check_interval_seconds: float = 2.0
     """How often the service makes sure its topics exist (0 turns it off): a broker that

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -323,3 +324,60 @@ async def test_a_poison_message_is_parked_on_the_dead_letter_topic_and_the_rest_
 
 def platform_topic(platform: Platform, service: str) -> str:
     return f"{platform.prefix}.{service}.events"
+
+
+async def test_consumers_whose_connections_keep_dropping_park_no_valid_event(
+    platform: Platform, tokens: Tokens
+) -> None:
+    """Every consuming service's database connections are terminated every 50 ms while
+    transfers flow: each consumer waits the faults out; nothing is parked, lost or doubled."""
+    unit, name = "某县交通运输局", "钱五"
+    consumers = ("casework", "analysis", "accountability")
+    started = datetime.now(UTC)
+    stop = asyncio.Event()
+
+    async def keep_killing() -> int:
+        engine, killed = platform.engine("intake"), 0
+        apps = [f"zhengfeng-{platform.schemas[s]}" for s in consumers]
+        try:
+            while not stop.is_set():
+                async with engine.connect() as conn:
+                    killed += len(
+                        (
+                            await conn.execute(
+                                text(
+                                    """SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                                       WHERE application_name = ANY(:apps)"""
+                                ),
+                                {"apps": apps},
+                            )
+                        ).all()
+                    )
+                await asyncio.sleep(0.05)
+        finally:
+            await engine.dispose()
+        return killed
+
+    async with httpx.AsyncClient(timeout=30) as client:
+        killer = asyncio.create_task(keep_killing())
+        sent = [await send(client, platform, tokens, unit, name) for _ in range(40)]
+        await asyncio.sleep(3)  # the consumers are still catching up under the faults
+        stop.set()
+        killed = await killer
+        await everywhere_once(client, platform, tokens, unit, name, sent)
+    await nothing_caused_twice(platform)
+    assert killed > 0, "no connection was ever dropped: the test tested nothing"
+    for service in consumers:
+        engine = platform.engine(service)
+        try:
+            async with engine.connect() as conn:
+                parked = (
+                    await conn.execute(
+                        text("SELECT event_id, error FROM dead_letters WHERE parked_at >= :t"),
+                        {"t": started},
+                    )
+                ).all()
+        finally:
+            await engine.dispose()
+        assert parked == [], f"{service} parked valid events for a transient fault: {parked}"
+    print(f"\nconnections dropped: {killed}; transfers: {len(sent)}; parked: 0; lost: 0")
