@@ -22,7 +22,7 @@ import string
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -69,6 +69,7 @@ class Template:
     kind: str
     version: str
     title: str
+    """The 标题; it may name the person (``关于给予{subject_name}…的决定``)."""
     code: str
     """The kind's code in the number: ``立`` in ``青纪立〔2026〕3号``."""
     issuer: str
@@ -78,6 +79,9 @@ class Template:
     """The 正文, one paragraph per entry; ``{field}`` is filled from the matter."""
     headings: tuple[int, ...] = ()
     """Paragraphs (by index) set as first-level headings (黑体, no indent)."""
+    label: str = ""
+    """What the kind is called (``党纪处分决定书``): events and lists name a document by it,
+    never by its 标题, which may hold a name."""
 
 
 @dataclass(frozen=True)
@@ -127,6 +131,7 @@ def parse(data: Mapping[str, Any]) -> Template:
             addressee=data.get("addressee", ""),
             body=tuple(data["body"]),
             headings=tuple(data.get("headings", ())),
+            label=data.get("label", data["title"]),
         )
     except KeyError as missing:
         raise TemplateError(f"template lacks {missing}") from None
@@ -134,6 +139,8 @@ def parse(data: Mapping[str, Any]) -> Template:
         for _, name, _, _ in string.Formatter().parse(line):
             if name is not None and not name.isidentifier():
                 raise TemplateError(f"{template.kind}: {{{name}}} is not a field name")
+    if "{" in template.label:
+        raise TemplateError(f"{template.kind}: the label names no field")
     return template
 
 
@@ -156,7 +163,7 @@ def number_text(body: Body, template: Template, year: int, sequence: int) -> str
     return f"{body.abbreviation}{template.code}〔{year}〕{sequence}号"
 
 
-def date_text(moment: datetime) -> str:
+def date_text(moment: date) -> str:
     """成文日期 in Arabic numerals, as GB/T 9704 writes it: ``2026年12月7日``."""
     return f"{moment.year}年{moment.month}月{moment.day}日"
 
@@ -170,12 +177,8 @@ CREATE TABLE IF NOT EXISTS document_numbers (
     last integer NOT NULL CHECK (last > 0),
     PRIMARY KEY (kind, year)
 )"""
-"""The counter of numbers issued per kind and year (one row each)."""
-
-
-async def create_document_tables(conn: AsyncConnection) -> None:
-    """The tables documents need in a service's database (its migrations call this)."""
-    await conn.execute(text(COUNTER_DDL))
+"""The counter of numbers issued per kind and year (one row each); a service's migration
+creates it (``libs.kit.migrations.create_document_numbers``)."""
 
 
 async def allocate(conn: AsyncConnection, kind: str, year: int) -> int:

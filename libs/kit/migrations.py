@@ -107,3 +107,12 @@ def keep_dead_letters_whole() -> None:
 
     for statement in DDL:
         op.execute(statement)
+
+
+def create_document_numbers() -> None:
+    """Migration step: the counter of document numbers (文号) per kind and year."""
+    from alembic import op
+
+    from libs.kit.documents import COUNTER_DDL
+
+    op.execute(COUNTER_DDL)

@@ -13,6 +13,7 @@ from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings
 from services.casework import jobs
 from services.casework.api import router
+from services.casework.documents import Documents
 from services.casework.domain import Rules, load_rules
 from services.casework.handlers import HANDLERS, make_handler
 from services.casework.projections import CaseRegisterProjection, ClueLedgerProjection
@@ -38,7 +39,10 @@ def create(
     zone = ZoneInfo(s.timezone)
     local_today = today or (lambda: datetime.now(zone).date())
 
-    deps = Deps(rules=rules)
+    deps = Deps(
+        rules=rules,
+        documents=Documents.load(s.documents_dir, s.document_templates_dir, s.documents_file),
+    )
     app = create_app(
         s,
         ServiceParts(
@@ -47,6 +51,7 @@ def create(
             projections=[ClueLedgerProjection(), CaseRegisterProjection(rules)],
             make_handler=lambda store: make_handler(store, rules),
             subscribes_to=SUBSCRIBES_TO,
+            shares=("documents",),
             jobs=lambda rt: (
                 [jobs.deadlines(rt.store, rules, local_today, s.scheduler_interval_seconds)]
                 if s.run_scheduler

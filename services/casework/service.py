@@ -3,6 +3,7 @@ and the reads every case view shares."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,12 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.store import EventStore, Recorded
+from libs.kit import files
 from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Context
 from libs.kit.commands import Command as PipelineCommand
 from libs.kit.problems import Problem
 from libs.kit.refusal import Refused
 from services.casework import queries
+from services.casework.documents import Documents, issue, rerender
 from services.casework.domain import (
     COMMANDS,
     CaseState,
@@ -32,6 +35,8 @@ from services.casework.domain import (
     evolve,
     replay,
 )
+from services.casework.domain.documents import ServeDocument, serve
+from services.casework.domain.state import IssuedDocument
 from services.casework.policy import may_read, refusal
 from services.casework.queries import CaseFilter
 
@@ -55,6 +60,8 @@ class Deps:
 
     rules: Rules
     vault: pii.Vault | None = None
+    documents: Documents | None = None
+    """Templates, issuing rules and where document files go (``None``: issue none)."""
 
     async def start(self, engine: AsyncEngine) -> None:
         """Open what needs the database: the vault (its tables made if missing)."""
@@ -131,19 +138,48 @@ async def _link_back(state: CaseState, events: list[Event], ctx: Context) -> Non
     )
 
 
+async def _after(state: CaseState, events: list[Event], ctx: Context) -> None:
+    """What a decision writes besides its events: the link's other side, its documents."""
+    await _link_back(state, events, ctx)
+    await issue(state, events, ctx)
+
+
+def _answer(state: CaseState, ctx: Context) -> dict[str, Any]:
+    """The case as the command left it (with the documents ``after`` issued, if any)."""
+    return case_body(ctx.result if isinstance(ctx.result, CaseState) else state)
+
+
 CASE_COMMANDS: dict[str, PipelineCommand[CaseState]] = {
     name: PipelineCommand(
         name=name,
         aggregate=CASE,
         decide=_decide,
-        render=lambda state, ctx: case_body(state),
+        render=_answer,
         if_match="required",
         guards=(_authorized,),
-        after=_link_back,
+        after=_after,
     )
     for name in COMMANDS
 }
 """Every case command: If-Match required, the caller's role and assignment checked first."""
+
+
+def _serve(state: CaseState, command: ServeDocument, ctx: Context) -> list[Event]:
+    docs: Documents | None = ctx.deps.documents
+    clocks = docs.issuing.starts_clock if docs is not None else frozenset()
+    return serve(state, command, ctx.now, clocks, ctx.actor)
+
+
+SERVE: PipelineCommand[CaseState] = PipelineCommand(
+    name="serve",
+    aggregate=CASE,
+    decide=_serve,
+    render=_answer,
+    if_match="optional",
+    guards=(_authorized,),
+    body_model=ServeDocument,
+)
+"""送达: a document of the case reached its addressee (date and manner)."""
 
 
 async def read_case(
@@ -169,6 +205,30 @@ async def read_case(
             )
         await record_read(conn, case_id, principal, view, as_of)
     return state, records
+
+
+async def read_document(
+    store: EventStore, deps: Deps, case_id: UUID, document_id: UUID, principal: Principal
+) -> tuple[IssuedDocument, bytes]:
+    """A document of the case and its file, for a reader allowed to see the case; the read
+    is recorded. A file missing from the store is rendered again from the events and
+    served only if it has the hash its ``DocumentIssued`` recorded."""
+    state, records = await read_case(store, case_id, principal, f"document:{document_id}", None)
+    document = state.document(document_id)
+    if document is None or deps.documents is None:
+        raise Problem(404, "not-found", "文书不存在", f"案件{case_id}没有文书{document_id}。")
+    content = files.read(deps.documents.directory, document.sha256)
+    if content is None:
+        content = await rerender(deps.documents, deps.rules, deps.vault, records, document_id)
+        if hashlib.sha256(content).hexdigest() != document.sha256:
+            raise Problem(
+                500,
+                "document-unavailable",
+                "文书文件缺失",
+                f"{document.number}的文件缺失，重新生成的内容与制发时的哈希值不一致。",
+            )
+        files.put(deps.documents.directory, content)
+    return document, content
 
 
 async def list_register(

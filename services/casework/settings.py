@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from libs.kit.settings import ServiceSettings, settings_class
 
 
@@ -15,6 +17,12 @@ class CaseworkSettings(ServiceSettings):
     timezone: str = "Asia/Shanghai"
     run_scheduler: bool = True
     scheduler_interval_seconds: float = 60.0
+    documents_dir: Path = Path.home() / ".zhengfeng" / "casework" / "documents"
+    """Where issued documents (文书) live, named by their SHA-256 (outside the event store)."""
+    document_templates_dir: str = ""
+    """Templates of the documents, one JSON file per kind (default: the shipped ones)."""
+    documents_file: str = ""
+    """Which decision issues which document (default: the shipped data/documents.json)."""
 
 
 Settings = settings_class("casework", base=CaseworkSettings)

@@ -44,3 +44,16 @@ def test_a_service_with_approvals_lists_the_approval_events_on_its_own_channel()
     assert took["name"] == ProposalTookEffect.type_name
     assert "approvers" in took["payload"]["properties"]
     assert "approvals_proposal_submitted" not in doc["channels"]["intake"]["messages"]
+
+
+def test_a_service_that_issues_documents_lists_them_on_its_own_channel() -> None:
+    from libs.events.contracts.documents import DocumentIssued
+
+    doc = asyncapi_document("casework", registry, consumes=["intake"], shares=["documents"])
+
+    mine = doc["channels"]["casework"]["messages"]
+    assert {"documents_document_issued", "documents_document_served"} <= set(mine)
+    issued = doc["components"]["messages"]["documents_document_issued"]["payload"]
+    assert issued["title"] == DocumentIssued.type_name
+    assert {"number", "sha256", "template_version", "matter_version"} <= set(issued["properties"])
+    assert not {"name", "subject_name"} & set(issued["properties"])

@@ -2,10 +2,11 @@
 
 from fastapi import APIRouter
 
-from services.casework.api import cases, clues
+from services.casework.api import cases, clues, documents
 
 router = APIRouter()
 router.include_router(clues.router)
 router.include_router(cases.router)
+router.include_router(documents.router)
 
 __all__ = ["router"]

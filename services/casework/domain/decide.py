@@ -385,7 +385,9 @@ class _Step:
         if cmd.kind == "reexamination":
             if "reexamination" in self.s.appeals:
                 raise Rejected("kind", "复审 was already applied for; 复核 is next")
-            since, window = self.s.decided_on, "reexamination_apply"
+            # 复审 is applied for within a month of receiving the decision (送达).
+            since = self.s.decision_served_on or self.s.decided_on
+            window = "reexamination_apply"
         else:
             if "reexamination" not in self.s.appeals or "recheck" in self.s.appeals:
                 raise Rejected("kind", "复核 follows a decided 复审, once")

@@ -18,7 +18,15 @@ from libs.events.contracts.casework import (
     RepeatReportSplit,
     Subject,
 )
-from services.casework.domain.state import CaseState, Deadline, Link, Status, Visit
+from libs.events.contracts.documents import DocumentIssued, DocumentServed
+from services.casework.domain.state import (
+    CaseState,
+    Deadline,
+    IssuedDocument,
+    Link,
+    Status,
+    Visit,
+)
 
 
 def evolve(state: CaseState, event: Event) -> CaseState:
@@ -60,6 +68,15 @@ def evolve(state: CaseState, event: Event) -> CaseState:
             priority=event.priority,
             repeat_ids=[r for r in state.repeat_ids if r != event.repeat_id],
         )
+    elif isinstance(event, DocumentIssued):
+        changes["documents"] = [*state.documents, _issued(event)]
+    elif isinstance(event, DocumentServed):
+        changes["documents"] = [
+            d.model_copy(update={"served_on": event.served_on, "manner": event.manner.value})
+            if d.document_id == event.document_id
+            else d
+            for d in state.documents
+        ]
     elif isinstance(event, DeadlineApproaching | DeadlineOverdue):
         flag = "overdue_noticed" if isinstance(event, DeadlineOverdue) else "approaching_noticed"
         current = state.deadlines.get(event.item_kind)
@@ -130,11 +147,27 @@ def _transitioned(state: CaseState, e: CaseTransitioned) -> dict[str, Any]:
         ]
     elif cmd == "clear_name":
         out["false_accusation"] = bool(d.get("false_accusation"))
+    elif cmd == "serve" and d.get("starts_clock"):
+        out["decision_served_on"] = date.fromisoformat(d["served_on"])
     elif cmd == "list_for_supervision":
         out["supervision"] = {"body": d["body"], "report_due": d["report_due"]}
     elif cmd in ("assign_task", "track_task", "feedback_task", "revisit_task"):
         out["tasks"] = {**state.tasks, d["item"]: d["task_status"]}
     return out
+
+
+def _issued(e: DocumentIssued) -> IssuedDocument:
+    return IssuedDocument(
+        document_id=e.document_id,
+        kind=e.kind,
+        number=e.number,
+        title=e.title,
+        command=e.command,
+        media_type=e.media_type,
+        sha256=e.sha256,
+        size=e.size,
+        issued_at=e.issued_at,
+    )
 
 
 def _date(value: str | None) -> date | None:

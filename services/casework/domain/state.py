@@ -103,6 +103,24 @@ class Visit(BaseModel):
     rating: str
 
 
+class IssuedDocument(BaseModel):
+    """A document (文书) a decision on the matter issued, and whether it was served (送达)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    document_id: UUID
+    kind: str
+    number: str
+    title: str
+    command: str
+    media_type: str
+    sha256: str
+    size: int
+    issued_at: datetime
+    served_on: date | None = None
+    manner: str | None = None
+
+
 class CaseState(BaseModel):
     """A clue and, once filed, its case: everything decide needs and queries show."""
 
@@ -150,6 +168,14 @@ class CaseState(BaseModel):
     repeat_ids: list[UUID] = []
     priority: str = "normal"
     """As intake's duplicate rules set it: repeat reports raise it."""
+    documents: list[IssuedDocument] = []
+    """文书 the matter's decisions issued, oldest first."""
+    decision_served_on: date | None = None
+    """When the decision document was served: the time to apply for 复审 counts from here."""
+
+    def document(self, document_id: UUID) -> IssuedDocument | None:
+        """One of the matter's documents by its id."""
+        return next((d for d in self.documents if d.document_id == document_id), None)
 
     @property
     def overdue(self) -> bool:

@@ -9,11 +9,13 @@ consumer loops do not start, projections run and are caught up explicitly.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -146,6 +148,7 @@ async def running(
     engine = schemas.engines[schemas.created.index(schema)]
     if intake is None:
         intake = EventStore(await schemas.migrated("intake"), source="/zhengfeng/intake")
+    settings.setdefault("documents_dir", Path(tempfile.mkdtemp(prefix="zf-casework-documents-")))
     app = casework_app.create(
         casework_app.Settings(
             database_url=database_url,

@@ -1,0 +1,176 @@
+"""文书: a decision issues its numbered document, which opens, names the person, is served,
+and rendered again from the events has the hash it was issued with."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import UUID, uuid4
+from zoneinfo import ZoneInfo
+
+import docx
+import pytest
+from sqlalchemy import text
+
+from libs.events import pii
+from libs.events.contracts.intake import ClueReceived, ReportedPerson
+from libs.kit import documents, files
+from services.casework.documents import rerender
+from tests.conftest import Schemas
+from tests.integration.casework.conftest import LEADER, OFFICER, Casework, running
+
+YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year
+
+
+@pytest.fixture
+async def cw(database_url: str, schemas: Schemas, tmp_path: Path) -> AsyncIterator[Casework]:
+    async with running(database_url, schemas, documents_dir=tmp_path / "documents") as c:
+        yield c
+
+
+async def _sealed_clue(cw: Casework, name: str, unit: str = "某县林业局") -> UUID:
+    """A clue whose reported person's name is sealed in the vault, assigned to the officer."""
+    vault = pii.Vault.from_env(cw.engine)
+    await vault.ensure()
+    clue_id, now = uuid4(), datetime.now(UTC)
+    async with cw.engine.begin() as conn:
+        ref = await vault.person_for(conn, vault.blind_index("name_unit", name, unit), now)
+        token = await vault.seal(conn, ref, name, context=str(clue_id), field="name")
+    person = ReportedPerson(
+        name=pii.mask_name(name), unit=unit, person_ref=ref, sealed={"name": token}
+    )
+    received = ClueReceived(
+        clue_id=clue_id,
+        clue_number=f"XS-{clue_id.hex[:6]}",
+        source_kind="hotline",
+        reported_persons=[person],
+        categories=["violation_gifts"],
+        narrative="收受购物卡",
+        received_at=now,
+    )
+    await cw.deliver(received, f"clue-{clue_id}")
+    assigned = await cw.command(
+        clue_id, "assign", LEADER, department="第一审查调查室", officer="duty-officer-1"
+    )
+    assert assigned.status_code == 200, assigned.text
+    return clue_id
+
+
+async def _documents(cw: Casework, case_id: UUID) -> list[dict]:
+    listed = await cw.http.get(f"/v1/cases/{case_id}/documents", headers=LEADER)
+    assert listed.status_code == 200, listed.text
+    return listed.json()["items"]
+
+
+async def test_inquiry_letter_is_numbered_opens_and_names_the_person(cw: Casework) -> None:
+    case_id = await _sealed_clue(cw, "欧阳明")
+
+    disposed = await cw.command(case_id, "dispose", OFFICER, method="talk_or_inquiry")
+    [listed] = await _documents(cw, case_id)
+    download = await cw.http.get(listed["href"], headers=LEADER)
+
+    assert disposed.status_code == 200, disposed.text
+    assert disposed.json()["documents"][0]["number"] == f"青纪函〔{YEAR}〕1号"
+    assert (listed["number"], listed["title"]) == (f"青纪函〔{YEAR}〕1号", "谈话函询通知书")
+    assert download.status_code == 200
+    assert download.headers["content-type"] == documents.MEDIA_TYPE
+    assert hashlib.sha256(download.content).hexdigest() == listed["sha256"]
+    lines = [p.text for p in docx.Document(io.BytesIO(download.content)).paragraphs]
+    assert "中共青山市纪律检查委员会" in lines
+    assert f"青纪函〔{YEAR}〕1号" in lines and "谈话函询通知书" in lines
+    assert "欧阳明同志：" in lines
+    stream = await cw.store.read_stream(f"clue-{case_id}")
+    assert "欧阳明" not in json.dumps([r.envelope.data for r in stream], ensure_ascii=False)
+
+
+async def test_rendering_again_from_the_events_gives_the_issued_bytes(cw: Casework) -> None:
+    case_id = await _sealed_clue(cw, "欧阳明")
+    await cw.command(case_id, "dispose", OFFICER, method="talk_or_inquiry")
+    [listed] = await _documents(cw, case_id)
+    deps = cw.app.state.deps
+
+    records = await cw.store.read_stream(f"clue-{case_id}")
+    again = await rerender(
+        deps.documents, deps.rules, deps.vault, records, UUID(listed["document_id"])
+    )
+
+    assert hashlib.sha256(again).hexdigest() == listed["sha256"]
+    # A file lost from the store is rendered again, checked and served all the same.
+    os.remove(files.path_of(deps.documents.directory, listed["sha256"]))
+    download = await cw.http.get(listed["href"], headers=LEADER)
+    assert hashlib.sha256(download.content).hexdigest() == listed["sha256"]
+
+
+async def test_numbers_are_gapless_per_kind_and_a_refused_decision_takes_none(
+    cw: Casework,
+) -> None:
+    first, second, third = [await _sealed_clue(cw, n) for n in ("甲某", "乙某", "丙某")]
+    await cw.command(first, "dispose", OFFICER, method="talk_or_inquiry")
+    refused = await cw.command(second, "dispose", OFFICER, method="hold")  # no review date
+    await cw.command(second, "dispose", OFFICER, method="talk_or_inquiry")
+    await cw.command(third, "dispose", OFFICER, method="preliminary_verification")
+    await cw.command(third, "conclude_verification", OFFICER, outcome="propose_filing")
+
+    assert refused.status_code == 422
+    assert [d["number"] for d in await _documents(cw, second)] == [f"青纪函〔{YEAR}〕2号"]
+    assert [d["number"] for d in await _documents(cw, third)] == [f"青纪核〔{YEAR}〕1号"]
+
+
+async def test_a_number_taken_by_a_rolled_back_transaction_is_taken_again(cw: Casework) -> None:
+    async with cw.engine.begin() as conn:
+        assert await documents.allocate(conn, "filing_decision", 2030) == 1
+
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned):
+        async with cw.engine.begin() as conn:
+            assert await documents.allocate(conn, "filing_decision", 2030) == 2
+            raise Abandoned
+    async with cw.engine.begin() as conn:
+        assert await documents.allocate(conn, "filing_decision", 2030) == 2
+        assert await documents.allocate(conn, "filing_decision", 2031) == 1
+        assert await documents.allocate(conn, "inquiry_notice", 2030) == 1
+
+
+async def test_downloading_a_document_is_a_recorded_read(cw: Casework) -> None:
+    case_id = await _sealed_clue(cw, "欧阳明")
+    await cw.command(case_id, "dispose", OFFICER, method="talk_or_inquiry")
+    [listed] = await _documents(cw, case_id)
+    await cw.http.get(listed["href"], headers=LEADER)
+
+    async with cw.engine.connect() as conn:
+        views = (
+            await conn.execute(
+                text("SELECT actor, view FROM case_reads WHERE case_id = :c ORDER BY read_at"),
+                {"c": case_id},
+            )
+        ).all()
+    assert ("operator:leader-1", "documents") in views
+    assert ("operator:leader-1", f"document:{listed['document_id']}") in views
+
+
+async def test_serving_records_date_and_manner_once(cw: Casework) -> None:
+    case_id = await _sealed_clue(cw, "欧阳明")
+    await cw.command(case_id, "dispose", OFFICER, method="talk_or_inquiry")
+    [listed] = await _documents(cw, case_id)
+    today = datetime.now(ZoneInfo("UTC")).date().isoformat()
+
+    served = await cw.http.post(
+        f"{listed['href']}/serve", json={"served_on": today, "manner": "direct"}, headers=OFFICER
+    )
+    again = await cw.http.post(
+        f"{listed['href']}/serve", json={"served_on": today, "manner": "post"}, headers=OFFICER
+    )
+    [after] = await _documents(cw, case_id)
+    timeline = (await cw.http.get(f"/v1/cases/{case_id}/timeline", headers=LEADER)).json()
+
+    assert served.status_code == 200, served.text
+    assert (after["served_on"], after["manner_label"]) == (today, "直接送达")
+    assert again.status_code == 409 and again.json()["title"] == "送达不成立"
+    assert "zhengfeng.documents.document_served" in [e["type"] for e in timeline["events"]]

@@ -1,0 +1,141 @@
+"""文书 on a matter: which decisions issue which documents, and 送达 starting the clocks."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from libs.events.contracts.casework import CaseTransitioned
+from libs.events.contracts.documents import DocumentIssued, DocumentServed, ServiceManner
+from libs.kit.documents import MEDIA_TYPE, fields_of
+from libs.kit.refusal import Refused
+from services.casework.documents import Documents, fields, load_issuing
+from services.casework.domain import Rejected, evolve
+from services.casework.domain.documents import ServeDocument, serve
+from tests.unit.casework.factories import CHECKLIST, RULES, SUBJECT, at, registered, step
+
+ISSUING = load_issuing()
+CLOCKS = ISSUING.starts_clock
+
+
+def _transition(command: str, **details: object) -> CaseTransitioned:
+    return CaseTransitioned(
+        case_id=uuid4(),
+        command=command,
+        from_status="x",
+        to_status="y",
+        details=details,
+        at=at(date(2026, 3, 1)),
+    )
+
+
+def test_each_decision_names_the_documents_it_issues() -> None:
+    assert ISSUING.kinds(_transition("dispose", method="talk_or_inquiry")) == ["inquiry_notice"]
+    assert ISSUING.kinds(_transition("dispose", method="preliminary_verification")) == []
+    assert ISSUING.kinds(_transition("file_case")) == ["filing_decision"]
+    assert ISSUING.kinds(_transition("decide", measures=["serious_warning"])) == [
+        "review_report",
+        "party_sanction_decision",
+    ]
+    assert ISSUING.kinds(_transition("decide", measures=["warning", "demerit"])) == [
+        "review_report",
+        "party_sanction_decision",
+        "administrative_sanction_decision",
+    ]
+    assert ISSUING.kinds(_transition("decide", measures=["talk"])) == ["review_report"]
+    assert ISSUING.kinds(_transition("record_reply")) == []
+
+
+def test_measures_read_as_the_decision_names_them() -> None:
+    assert ISSUING.measure_labels(["warning", "demerit"], "party") == "警告"
+    assert ISSUING.measure_labels(["warning", "demerit"]) == "警告、记过"
+
+
+def _decided(on: date) -> tuple:
+    state, h = registered(received=date(2026, 2, 2), categories=["violation_gifts"])
+    for name, day, given in (
+        ("dispose", date(2026, 2, 3), {"method": "preliminary_verification"}),
+        ("conclude_verification", date(2026, 2, 4), {"outcome": "propose_filing"}),
+        ("file_case", date(2026, 2, 5), {"case_number": "AJ-9", "subject": SUBJECT}),
+        ("start_investigation", date(2026, 2, 6), {}),
+        ("answer_checklist", date(2026, 2, 7), {"answers": CHECKLIST}),
+        ("transfer_for_review", date(2026, 2, 9), {}),
+    ):
+        state, h = step(state, h, name, day, **given)
+    state, h = step(
+        state, h, "decide", on, form=2, measures=["warning"], misconduct_date=date(2025, 12, 1)
+    )
+    issued = DocumentIssued(
+        document_id=uuid4(),
+        matter_id=state.case_id,
+        kind="party_sanction_decision",
+        number="青纪处〔2026〕1号",
+        year=2026,
+        sequence=1,
+        title="党纪处分决定书",
+        command="decide",
+        media_type=MEDIA_TYPE,
+        sha256="0" * 64,
+        size=1,
+        template_version="t",
+        matter_version=state.version,
+        issued_at=at(on),
+    )
+    return evolve(state, issued), [*h, issued], issued
+
+
+def _serve(state, h, issued, day: date, served_on: date) -> tuple:
+    command = ServeDocument(
+        document_id=issued.document_id, served_on=served_on, manner=ServiceManner.POST
+    )
+    events = serve(state, command, at(day), CLOCKS, "user:officer")
+    for e in events:
+        state = evolve(state, e)
+    return state, [*h, *events]
+
+
+def test_serving_the_decision_clears_its_limit_and_records_date_and_manner() -> None:
+    state, h, issued = _decided(date(2026, 3, 2))
+    assert "decision_service" in state.deadlines
+    state, h = _serve(state, h, issued, date(2026, 3, 20), date(2026, 3, 18))
+    assert "decision_service" not in state.deadlines
+    assert state.decision_served_on == date(2026, 3, 18)
+    served = state.document(issued.document_id)
+    assert served is not None and (served.served_on, served.manner) == (date(2026, 3, 18), "post")
+    assert isinstance(h[-1], DocumentServed)
+
+
+def test_reexamination_window_counts_from_service_not_from_the_decision() -> None:
+    state, h, issued = _decided(date(2026, 3, 2))
+    with pytest.raises(Rejected):  # not served: a month from the decision has passed
+        step(state, h, "appeal", date(2026, 4, 20), kind="reexamination")
+    state, h = _serve(state, h, issued, date(2026, 3, 31), date(2026, 3, 30))
+    state, h = step(state, h, "appeal", date(2026, 4, 20), kind="reexamination")
+    assert state.appeals == ["reexamination"]
+
+
+def test_a_document_is_served_once_not_before_its_issue_nor_in_the_future() -> None:
+    state, h, issued = _decided(date(2026, 3, 2))
+    with pytest.raises(Refused) as future:
+        _serve(state, h, issued, date(2026, 3, 5), date(2026, 3, 6))
+    with pytest.raises(Refused) as early:
+        _serve(state, h, issued, date(2026, 3, 5), date(2026, 3, 1))
+    state, h = _serve(state, h, issued, date(2026, 3, 5), date(2026, 3, 5))
+    with pytest.raises(Refused) as twice:
+        _serve(state, h, issued, date(2026, 3, 6), date(2026, 3, 6))
+    assert (future.value.field, early.value.field) == ("served_on", "served_on")
+    assert twice.value.kind == "conflict" and "已于2026-03-05送达" in twice.value.detail
+
+
+def test_every_template_asks_only_for_fields_a_matter_provides() -> None:
+    docs = Documents.load(Path("unused"))
+    state, _ = registered()
+    provided = fields(docs, RULES, state, _transition("decide"), ["某"])
+    for template in docs.templates.kinds.values():
+        assert fields_of(template) <= set(provided), template.kind
+    assert set(docs.templates.kinds) >= {
+        k for r in ISSUING.commands.values() for k in (x.kind for x in r)
+    }
