@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
 from docx import Document
@@ -35,6 +36,9 @@ from docx.shared import Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from libs.events.contracts.documents import DocumentIssued
+from libs.kit import files
 
 MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -197,6 +201,67 @@ async def allocate(conn: AsyncConnection, kind: str, year: int) -> int:
         {"k": kind, "y": year},
     )
     return int(row.scalar_one())
+
+
+# --- issuing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Matter:
+    """What a document is issued on: the matter, its version, the decision (command)."""
+
+    matter_id: UUID
+    version: int
+    command: str
+    service: str
+    """Whose numbers these are (the document's id is unique per service and number)."""
+
+
+async def issue(
+    conn: AsyncConnection,
+    templates: Templates,
+    directory: Path,
+    kind: str,
+    now: datetime,
+    fields: Mapping[str, Any],
+    matter: Matter,
+) -> DocumentIssued:
+    """One document: the next number of its kind and year (in ``conn``'s transaction),
+    rendered, stored by its hash under ``directory``; the event that records it."""
+    template = templates[kind]
+    local = templates.local(now)
+    sequence = await allocate(conn, kind, local.year)
+    number = number_text(templates.body_of(template), template, local.year, sequence)
+    stored = files.put(directory, render(templates, template, Issue(number, local, fields)))
+    return DocumentIssued(
+        document_id=uuid5(NAMESPACE_URL, f"zhengfeng:{matter.service}:document:{number}"),
+        matter_id=matter.matter_id,
+        kind=kind,
+        number=number,
+        year=local.year,
+        sequence=sequence,
+        title=template.label,
+        command=matter.command,
+        media_type=MEDIA_TYPE,
+        sha256=stored.sha256,
+        size=stored.size,
+        template_version=template.version,
+        matter_version=matter.version,
+        issued_at=now,
+    )
+
+
+def rerender(templates: Templates, issued: DocumentIssued, fields: Mapping[str, Any]) -> bytes:
+    """The document an event recorded, rendered again (``fields`` from the matter at its
+    ``matter_version``): the same bytes while the template is the version it names."""
+    template = templates[issued.kind]
+    if template.version != issued.template_version:
+        raise TemplateError(
+            f"{issued.kind} is at template {template.version}, "
+            f"the document was rendered with {issued.template_version}"
+        )
+    issue_ = Issue(issued.number, templates.local(issued.issued_at), fields)
+    return render(templates, template, issue_)
 
 
 # --- rendering ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from services.accountability.projections import (
     UnitIndexProjection,
 )
 from services.accountability.service import Deps
+from services.accountability.service.documents import InquiryDocuments
 from services.accountability.settings import AccountabilitySettings, Settings
 
 SUBSCRIBES_TO = HANDLERS.producers
@@ -38,7 +39,13 @@ def create(
     """The accountability app: consumes intake's clues and casework's decisions."""
     s = settings or Settings()
     assert isinstance(s, AccountabilitySettings)
-    deps = Deps(rules=load_rules(s.rules_file or None), taxonomy=taxonomy.load())
+    deps = Deps(
+        rules=load_rules(s.rules_file or None),
+        taxonomy=taxonomy.load(),
+        documents=InquiryDocuments.load(
+            s.documents_dir, s.document_templates_dir, s.documents_file
+        ),
+    )
     return create_app(
         s,
         ServiceParts(
@@ -53,6 +60,7 @@ def create(
             ],
             make_handler=lambda store: make_handler(store, deps),
             subscribes_to=SUBSCRIBES_TO,
+            shares=("documents",),
             jobs=lambda rt: (
                 [jobs.rerating(rt.store, deps, s.rerate_interval_seconds)] if s.run_rerating else []
             ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from libs.kit.settings import ServiceSettings, settings_class
 
 
@@ -13,6 +15,12 @@ class AccountabilitySettings(ServiceSettings):
     run_rerating: bool = True
     rerate_interval_seconds: float = 3600.0
     """How often every unit is re-rated, so inputs that leave the window move its level."""
+    documents_dir: Path = Path.home() / ".zhengfeng" / "accountability" / "documents"
+    """Where issued documents (问责决定书, 通报) live, named by their SHA-256."""
+    document_templates_dir: str = ""
+    """Templates of the documents, one JSON file per kind (default: the shipped ones)."""
+    documents_file: str = ""
+    """Which decision issues which document (default: the shipped data/documents.json)."""
 
 
 Settings = settings_class("accountability", base=AccountabilitySettings)

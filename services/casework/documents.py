@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,9 +26,9 @@ from libs.events.contracts import Event
 from libs.events.contracts.casework import CaseTransitioned
 from libs.events.contracts.documents import DocumentIssued
 from libs.events.store import Recorded
-from libs.kit import documents, files
+from libs.kit import documents
 from libs.kit.commands import Context
-from libs.kit.documents import Issue, Template, Templates
+from libs.kit.documents import Templates
 from libs.kit.workdays import Period, Unit
 from services.casework.domain import CaseState, Rules, clue_stream, replay
 from services.casework.domain.rules import DATA
@@ -181,60 +181,22 @@ def _day(iso: str) -> str:
     return documents.date_text(date.fromisoformat(iso))
 
 
-def document_id(number: str) -> UUID:
-    """A document's id, from its number (one per number, so one per document)."""
-    return uuid5(NAMESPACE_URL, f"zhengfeng:casework:document:{number}")
-
-
-def _issued(
-    template: Template,
-    number: tuple[str, int, int],
-    content: bytes,
-    state: CaseState,
-    ctx: Context,
-    command: str,
-) -> DocumentIssued:
-    """The record of one document (its title is the kind's label: no name in an event)."""
-    text, year, sequence = number
-    stored = files.put(ctx.deps.documents.directory, content)
-    assert state.case_id is not None
-    return DocumentIssued(
-        document_id=document_id(text),
-        matter_id=state.case_id,
-        kind=template.kind,
-        number=text,
-        year=year,
-        sequence=sequence,
-        title=template.label,
-        command=command,
-        media_type=documents.MEDIA_TYPE,
-        sha256=stored.sha256,
-        size=stored.size,
-        template_version=template.version,
-        matter_version=state.version,
-        issued_at=ctx.now,
-    )
-
-
 async def issue(state: CaseState, events: list[Event], ctx: Context) -> None:
     """A decision's ``after`` step: its documents, numbered, rendered, stored and recorded."""
     docs: Documents | None = ctx.deps.documents
     transition = next((e for e in events if isinstance(e, CaseTransitioned)), None)
     if docs is None or transition is None or not docs.issuing.kinds(transition):
         return
+    assert state.case_id is not None
     people = await names(ctx.deps.vault, state, ctx.conn)
     filled = fields(docs, ctx.deps.rules, state, transition, people)
-    local = docs.templates.local(ctx.now)
-    issued: list[Event] = []
-    for kind in docs.issuing.kinds(transition):
-        template = docs.templates[kind]
-        sequence = await documents.allocate(ctx.conn, kind, local.year)
-        body = docs.templates.body_of(template)
-        text = documents.number_text(body, template, local.year, sequence)
-        content = documents.render(docs.templates, template, Issue(text, local, filled))
-        number = (text, local.year, sequence)
-        issued.append(_issued(template, number, content, state, ctx, transition.command))
-    assert state.case_id is not None
+    matter = documents.Matter(state.case_id, state.version, transition.command, "casework")
+    issued: list[Event] = [
+        await documents.issue(
+            ctx.conn, docs.templates, docs.directory, kind, ctx.now, filled, matter
+        )
+        for kind in docs.issuing.kinds(transition)
+    ]
     recorded = await ctx.store.append(
         clue_stream(state.case_id),
         issued,
@@ -263,9 +225,5 @@ async def rerender(
     before = [r.event for r in records if r.version <= issued.matter_version]
     state = replay(before)
     transition = next(e for e in reversed(before) if isinstance(e, CaseTransitioned))
-    template = docs.templates[issued.kind]
-    if template.version != issued.template_version:
-        raise LookupError(f"template {issued.kind} is now {template.version}")
     filled = fields(docs, rules, state, transition, await names(vault, state))
-    issue_ = Issue(issued.number, docs.templates.local(issued.issued_at), filled)
-    return documents.render(docs.templates, template, issue_)
+    return documents.rerender(docs.templates, issued, filled)

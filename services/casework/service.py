@@ -19,6 +19,7 @@ from libs.kit import files
 from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Context
 from libs.kit.commands import Command as PipelineCommand
+from libs.kit.documents import TemplateError
 from libs.kit.problems import Problem
 from libs.kit.refusal import Refused
 from services.casework import queries
@@ -219,7 +220,10 @@ async def read_document(
         raise Problem(404, "not-found", "文书不存在", f"案件{case_id}没有文书{document_id}。")
     content = files.read(deps.documents.directory, document.sha256)
     if content is None:
-        content = await rerender(deps.documents, deps.rules, deps.vault, records, document_id)
+        try:
+            content = await rerender(deps.documents, deps.rules, deps.vault, records, document_id)
+        except TemplateError:
+            content = b""
         if hashlib.sha256(content).hexdigest() != document.sha256:
             raise Problem(
                 500,

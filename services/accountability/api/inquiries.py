@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
+from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
@@ -12,10 +13,12 @@ from pydantic import BaseModel
 
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.pagination import Page
+from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
 from services.accountability import queries
 from services.accountability.api.deps import AccountabilityDeps, Officer, Reader, Reviewer
 from services.accountability.queries import InquiryFilter
+from services.accountability.service import documents
 from services.accountability.service.inquiries import (
     CHECK_DUTY,
     CONCLUDE,
@@ -193,3 +196,33 @@ async def list_inquiries(
     where = InquiryFilter(unit, status, trigger)
     rows, next_cursor = await queries.inquiries(conn, where, cursor, limit)
     return Page[InquiryRow](items=[InquiryRow(**r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/inquiries/{inquiry_id}/documents")
+async def list_inquiry_documents(inquiry_id: UUID, reader: Reader, store: Store) -> dict[str, Any]:
+    """The inquiry's documents (问责决定书, 通报), oldest first: number, title, hash."""
+    return {"items": await documents.list_documents(store, inquiry_id)}
+
+
+@router.get(
+    "/inquiries/{inquiry_id}/documents/{document_id}",
+    responses={200: {"content": {documents.MEDIA_TYPE: {}}}},
+)
+async def download_inquiry_document(
+    inquiry_id: UUID, document_id: UUID, reader: Reader, store: Store, deps: AccountabilityDeps
+) -> Response:
+    """One document as the .docx it was issued as (its SHA-256 is the ``ETag``)."""
+    if deps.documents is None:
+        raise Problem(404, "not-found", "文书不存在", "本服务未配置文书。")
+    found, content = await documents.read_document(
+        store, deps.documents, deps.rules, inquiry_id, document_id
+    )
+    name = quote(f"{found.number}{found.title}.docx")
+    return Response(
+        content,
+        media_type=found.media_type,
+        headers={
+            "ETag": f'"{found.sha256}"',
+            "Content-Disposition": f"attachment; filename=\"document.docx\"; filename*=UTF-8''{name}",
+        },
+    )

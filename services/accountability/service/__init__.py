@@ -4,9 +4,13 @@ orchestration a read or a job needs beyond one query."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from libs.events.taxonomy import Taxonomy
 from services.accountability.domain.rules import Rules
+
+if TYPE_CHECKING:
+    from services.accountability.service.documents import InquiryDocuments
 
 
 @dataclass(frozen=True)
@@ -16,3 +20,5 @@ class Deps:
 
     rules: Rules
     taxonomy: Taxonomy
+    documents: InquiryDocuments | None = None
+    """Templates and where issued documents go (``None``: issue none)."""

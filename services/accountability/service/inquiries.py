@@ -14,12 +14,13 @@ from libs.events.contracts import Event
 from libs.events.contracts.accountability import InquiryTrigger
 from libs.events.store import EventStore
 from libs.kit.auth import Principal
-from libs.kit.commands import Aggregate, Command, Context, Guard
+from libs.kit.commands import After, Aggregate, Command, Context, Guard
 from libs.kit.problems import Problem
 from libs.kit.refusal import Refused
 from services.accountability.domain import inquiry as domain
 from services.accountability.domain.inquiry import Inquiry, evolve, inquiry_stream
 from services.accountability.domain.rules import Rules
+from services.accountability.service import documents
 from services.accountability.service.lists import unit_lists
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -231,6 +232,7 @@ def _on_inquiry(
     *,
     status_code: int = 200,
     guards: Sequence[Guard[Inquiry]] = (),
+    after: After[Inquiry] | None = None,
 ) -> Command[Inquiry]:
     """A command on an open inquiry: If-Match required, the domain decides."""
 
@@ -248,6 +250,7 @@ def _on_inquiry(
         status_code=status_code,
         guards=guards,
         required_if_match=REQUIRED_IF_MATCH,
+        after=after,
     )
 
 
@@ -288,5 +291,8 @@ PROPOSE_MEASURE = _on_inquiry(
     status_code=201,
 )
 REVIEW_MEASURE = _on_inquiry("review_measure", _review)
-DECIDE_MEASURE = _on_inquiry("decide_measure", _decision, guards=(_may_decide,))
+DECIDE_MEASURE = _on_inquiry(
+    "decide_measure", _decision, guards=(_may_decide,), after=documents.issue
+)
+"""The decision on a measure; the commission's own issues its 问责决定书 (and 通报)."""
 CONCLUDE = _on_inquiry("conclude_inquiry", lambda b: domain.ConcludeInquiry(b.summary))

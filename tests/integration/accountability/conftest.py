@@ -7,10 +7,12 @@ the way a real identity provider would be; no broker unless a test asks for one.
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -91,6 +93,7 @@ async def start(
 ) -> tuple[FastAPI, AsyncEngine, str]:
     engine = await schemas.migrated("accountability")
     schema = schemas.created[-1]
+    settings.setdefault("documents_dir", Path(tempfile.mkdtemp(prefix="zf-acc-documents-")))
     app = accountability_app.create(
         accountability_app.Settings(
             database_url=database_url,

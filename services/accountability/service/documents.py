@@ -1,0 +1,166 @@
+"""文书 of 问责: the commission's decision on a measure issues its 问责决定书 (and, for a
+通报, the 通报 itself), numbered in the decision's transaction, stored by hash and recorded
+as ``DocumentIssued`` on the inquiry's stream — the same way casework issues its own.
+
+Which decision issues which document is data (``data/documents.json``); the templates are
+``data/documents/`` (one file per kind). A decision of another body (组织部门) is that
+body's document: the commission records its number, it issues none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from libs.events.contracts import Event
+from libs.events.contracts.accountability import MeasureDecided
+from libs.events.contracts.documents import DocumentIssued
+from libs.events.store import EventStore, Recorded
+from libs.kit import documents, files
+from libs.kit.commands import Context
+from libs.kit.documents import MEDIA_TYPE, TemplateError, Templates
+from libs.kit.problems import Problem
+from services.accountability.domain.inquiry import Inquiry, inquiry_stream, replay
+from services.accountability.domain.rules import Rules
+
+__all__ = ["MEDIA_TYPE", "InquiryDocuments", "issue", "list_documents", "read_document"]
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@dataclass(frozen=True)
+class InquiryDocuments:
+    """Templates, which decision issues which, and where files go; built once at start."""
+
+    templates: Templates
+    by_the_commission: tuple[str, ...]
+    by_measure: Mapping[str, tuple[str, ...]]
+    directory: Path
+
+    @classmethod
+    def load(
+        cls, directory: Path, templates_dir: str = "", issuing_file: str = ""
+    ) -> InquiryDocuments:
+        """The shipped templates and rules unless others are named."""
+        path = Path(issuing_file) if issuing_file else DATA / "documents.json"
+        rules = json.loads(path.read_text(encoding="utf-8"))["decide_measure"]
+        return cls(
+            templates=documents.load(Path(templates_dir) if templates_dir else DATA / "documents"),
+            by_the_commission=tuple(rules.get("by_the_commission", ())),
+            by_measure={k: tuple(v) for k, v in rules.get("by_measure", {}).items()},
+            directory=directory,
+        )
+
+    def kinds(self, decided: MeasureDecided, measure: str) -> list[str]:
+        """The documents a decision issues: none unless the commission approved it."""
+        if not decided.approved or decided.decided_by_body != "commission":
+            return []
+        return [*self.by_the_commission, *self.by_measure.get(measure, ())]
+
+
+def fields(state: Inquiry, decided: MeasureDecided, rules: Rules) -> dict[str, str]:
+    """What the templates fill in, from the inquiry as the decision left it."""
+    opened, measure = state.opened, state.measures[decided.measure_id]
+    assert opened is not None
+    party = state.party(measure.proposed.party_id)
+    finding = state.findings.get(party.party_id)
+    misconduct = opened.misconduct_date
+    return {
+        "unit": opened.unit,
+        "department": opened.department or "",
+        "party_name": party.name,
+        "party_post": party.post or "",
+        "responsibility_label": rules.responsibilities.get(
+            party.responsibility, party.responsibility
+        ),
+        "measure_label": rules.measure_label(measure.proposed.measure),
+        "measure_reasons": measure.proposed.reasons,
+        "findings": "；".join(finding.reasons) + "。" if finding and finding.reasons else "",
+        "trigger_reason": opened.trigger.reason,
+        "misconduct_date": documents.date_text(misconduct),
+    }
+
+
+async def issue(state: Inquiry, events: list[Event], ctx: Context) -> None:
+    """``after`` a measure's decision: the documents the commission's decision issues."""
+    docs: InquiryDocuments | None = ctx.deps.documents
+    decided = next((e for e in events if isinstance(e, MeasureDecided)), None)
+    if docs is None or decided is None or state.opened is None:
+        return
+    kinds = docs.kinds(decided, state.measures[decided.measure_id].proposed.measure)
+    if not kinds:
+        return
+    filled = fields(state, decided, ctx.deps.rules)
+    matter = documents.Matter(
+        state.opened.inquiry_id, ctx.version, "decide_measure", "accountability"
+    )
+    issued: list[Event] = [
+        await documents.issue(
+            ctx.conn, docs.templates, docs.directory, kind, ctx.now, filled, matter
+        )
+        for kind in kinds
+    ]
+    recorded = await ctx.store.append(
+        inquiry_stream(state.opened.inquiry_id),
+        issued,
+        expected_version=ctx.version,
+        meta=ctx.meta,
+        conn=ctx.conn,
+    )
+    ctx.version = recorded[-1].version
+
+
+def _issued(records: list[Recorded]) -> list[DocumentIssued]:
+    return [r.event for r in records if isinstance(r.event, DocumentIssued)]
+
+
+async def list_documents(store: EventStore, inquiry_id: UUID) -> list[dict[str, Any]]:
+    """The inquiry's documents, oldest first, with where to download each."""
+    records = await store.read_stream(inquiry_stream(inquiry_id))
+    if not records:
+        raise Problem(404, "not-found", "未找到", f"没有问责调查{inquiry_id}。")
+    return [
+        {
+            **d.model_dump(mode="json"),
+            "href": f"/v1/inquiries/{inquiry_id}/documents/{d.document_id}",
+        }
+        for d in _issued(records)
+    ]
+
+
+async def read_document(
+    store: EventStore, docs: InquiryDocuments, rules: Rules, inquiry_id: UUID, document_id: UUID
+) -> tuple[DocumentIssued, bytes]:
+    """One document and its file (rendered again from the events if the file is lost)."""
+    records = await store.read_stream(inquiry_stream(inquiry_id))
+    found = next((d for d in _issued(records) if d.document_id == document_id), None)
+    if found is None:
+        raise Problem(
+            404, "not-found", "文书不存在", f"问责调查{inquiry_id}没有文书{document_id}。"
+        )
+    content = files.read(docs.directory, found.sha256)
+    if content is None:
+        content = rerender(docs, rules, records, found)
+        if hashlib.sha256(content).hexdigest() != found.sha256:
+            raise Problem(
+                500, "document-unavailable", "文书文件缺失", f"{found.number}无法重新生成。"
+            )
+        files.put(docs.directory, content)
+    return found, content
+
+
+def rerender(
+    docs: InquiryDocuments, rules: Rules, records: list[Recorded], issued: DocumentIssued
+) -> bytes:
+    """The document rendered again from the inquiry's events, as it was when issued."""
+    before = [r.event for r in records if r.version <= issued.matter_version]
+    decided = next(e for e in reversed(before) if isinstance(e, MeasureDecided))
+    try:
+        return documents.rerender(docs.templates, issued, fields(replay(before), decided, rules))
+    except TemplateError:
+        return b""
