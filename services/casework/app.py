@@ -8,16 +8,19 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
+from libs.kit.approvals import routes as approval_routes
+from libs.kit.approvals.inbox import InboxProjection, overdue_job
 from libs.kit.auth import JwksFetcher
 from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings
 from services.casework import jobs
 from services.casework.api import router
+from services.casework.api.deps import Operator
 from services.casework.documents import Documents
 from services.casework.domain import Rules, load_rules
 from services.casework.handlers import HANDLERS, make_handler
 from services.casework.projections import CaseRegisterProjection, ClueLedgerProjection
-from services.casework.service import Deps
+from services.casework.service import Deps, load_approvals
 from services.casework.settings import CaseworkSettings, Settings
 
 SUBSCRIBES_TO = HANDLERS.producers
@@ -43,21 +46,26 @@ def create(
         rules=rules,
         documents=Documents.load(s.documents_dir, s.document_templates_dir, s.documents_file),
     )
+    approvals = load_approvals(rules, s.approvals_file or None)
     app = create_app(
         s,
         ServiceParts(
             title="Zhengfeng casework (案件管理)",
-            routers=[router],
-            projections=[ClueLedgerProjection(), CaseRegisterProjection(rules)],
+            routers=[router, approval_routes.router(approvals, Operator)],
+            projections=[ClueLedgerProjection(), CaseRegisterProjection(rules), InboxProjection()],
             make_handler=lambda store: make_handler(store, rules),
             subscribes_to=SUBSCRIBES_TO,
-            shares=("documents",),
             jobs=lambda rt: (
-                [jobs.deadlines(rt.store, rules, local_today, s.scheduler_interval_seconds)]
+                [
+                    jobs.deadlines(rt.store, rules, local_today, s.scheduler_interval_seconds),
+                    overdue_job(rt.store, approvals, local_today, s.scheduler_interval_seconds),
+                ]
                 if s.run_scheduler
                 else []
             ),
             deps=deps,
+            gate=approvals,
+            shares=("documents", "approvals"),
             on_start=lambda app: deps.start(app.state.runtime.engine),
             jwks_fetcher=jwks_fetcher,
         ),

@@ -9,15 +9,24 @@ OFFICER = "investigator"
 REVIEWER = "reviewer"
 LEADER = "leader"
 SUPERVISOR = "supervisor"
+DIRECTOR = "director"
+"""室主任: heads an office; reviews its proposals (室主任审核)."""
+SECRETARY = "secretary"
+"""主要负责人/书记: signs key matters and records the 常委会's collective decisions."""
 
 ROLES: dict[str, frozenset[str]] = {
     "assign": frozenset({LEADER, SUPERVISOR}),
-    "file_case": frozenset({OFFICER, LEADER}),
-    "find_unfounded": frozenset({LEADER}),
+    # Decisions with an approval chain (data/approvals.json) are proposed by the office
+    # that handles the matter (拟办); the chain's roles approve them.
+    "dispose": frozenset({OFFICER}),
+    "conclude_verification": frozenset({OFFICER}),
+    "file_case": frozenset({OFFICER}),
+    "find_unfounded": frozenset({OFFICER}),
+    "clear_name": frozenset({OFFICER}),
     "extend_investigation": frozenset({LEADER}),
     "transfer_for_review": frozenset({OFFICER}),
     "extend_review": frozenset({REVIEWER}),
-    "decide": frozenset({LEADER}),
+    "decide": frozenset({REVIEWER, OFFICER}),
     "decide_appeal": frozenset({LEADER}),
     "list_for_supervision": frozenset({SUPERVISOR}),
     "assign_task": frozenset({SUPERVISOR, LEADER}),
@@ -43,7 +52,7 @@ def refusal(principal: Principal, command: str, state: CaseState) -> str | None:
 
 def may_read(principal: Principal, state: CaseState) -> bool:
     """Supervisors see their jurisdiction (their department); officers their own matters."""
-    if principal.roles & {LEADER, REVIEWER, "auditor"}:
+    if principal.roles & {LEADER, REVIEWER, DIRECTOR, SECRETARY, "auditor"}:
         return True
     if SUPERVISOR in principal.roles and (
         principal.department is None

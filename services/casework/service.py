@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +17,8 @@ from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.store import EventStore, Recorded
 from libs.kit import files
+from libs.kit.approvals import policy as approvals_policy
+from libs.kit.approvals.gate import Approvable, Approvals
 from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Context
 from libs.kit.commands import Command as PipelineCommand
@@ -159,10 +162,46 @@ CASE_COMMANDS: dict[str, PipelineCommand[CaseState]] = {
         if_match="required",
         guards=(_authorized,),
         after=_after,
+        body_model=COMMANDS[name],
     )
     for name in COMMANDS
 }
-"""Every case command: If-Match required, the caller's role and assignment checked first."""
+"""Every case command: If-Match required, the caller's role and assignment checked first;
+those with a chain in ``data/approvals.json`` take effect when the chain approves them."""
+
+
+def approval_facts(state: CaseState, body: Any) -> dict[str, Any]:
+    """What the approval policy's key test may name about a matter (and the command)."""
+    persons = state.reported_persons
+    return {
+        "top_leader": any(p.top_leader for p in persons),
+        "key_minority": any(p.key_minority for p in persons),
+        "leader_owned": state.leader is not None,
+        "supervised": state.supervision is not None,
+        "repeat_count": state.repeat_count,
+        "major": state.major or bool(getattr(body, "major", False)),
+    }
+
+
+CASE_APPROVALS = Approvable(
+    aggregate=CASE,
+    commands=CASE_COMMANDS,
+    facts=approval_facts,
+    path="/v1/cases/{key}",
+    escalate_to=lambda state: state.supervisor or state.leader,
+    may_read=may_read,
+)
+"""A matter's decisions go through the chains of ``data/approvals.json``."""
+
+APPROVALS_FILE = Path(__file__).parent / "data" / "approvals.json"
+
+
+def load_approvals(rules: Rules, path: str | None = None) -> Approvals:
+    """Casework's approvals: its policy file (the shipped one unless another is named) on
+    the rules' working-day calendar."""
+    return Approvals(
+        approvals_policy.load(path or APPROVALS_FILE), rules.calendar, [CASE_APPROVALS]
+    )
 
 
 def _serve(state: CaseState, command: ServeDocument, ctx: Context) -> list[Event]:

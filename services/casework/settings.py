@@ -12,6 +12,8 @@ class CaseworkSettings(ServiceSettings):
 
     limits_file: str = ""
     checklist_file: str = ""
+    approvals_file: str = ""
+    """The approval policy (default: the shipped ``data/approvals.json``)."""
     workday_overrides_file: str = ""
     """Local holidays and working days on top of China's calendar (JSON or CSV)."""
     timezone: str = "Asia/Shanghai"

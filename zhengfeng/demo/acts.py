@@ -18,6 +18,7 @@ from typing import Any
 
 from libs.events import taxonomy
 from zhengfeng.demo.setup import Session, eventually
+from zhengfeng.demo.signoffs import sign_off
 
 LEVELS = {"red": "红", "yellow": "黄", "green": "绿"}
 INQUIRY_STATUS = {"open": "调查中", "concluded": "已办结"}
@@ -572,18 +573,26 @@ def responsibility_list(s: Session, scenario: dict[str, Any], story: Story) -> N
 
 
 def _case_command(
-    s: Session, story: Story, player: str, case_id: str, name: str, body: dict[str, Any]
+    s: Session,
+    story: Story,
+    player: str,
+    case_id: str,
+    name: str,
+    body: dict[str, Any],
+    **sign: Any,
 ) -> dict[str, Any]:
+    """A case command; one that needs sign-off is proposed and signed through its chain."""
     body.setdefault("reason", name)
+    key = f"demo-{story.run}-{case_id}-{name}"
     r = s.command(
-        player,
-        "casework",
-        f"/v1/cases/{case_id}/{name}",
-        f"/v1/cases/{case_id}",
-        body,
-        key=f"demo-{story.run}-{case_id}-{name}",
+        player, "casework", f"/v1/cases/{case_id}/{name}", f"/v1/cases/{case_id}", body, key=key
     )
     out: dict[str, Any] = r.json()
+    if r.status_code == 202:
+        chain = " → ".join(step["label"] for step in out["steps"])
+        key_matter = f"（{'、'.join(out['key_reasons'])}）" if out["key_reasons"] else ""
+        s.say(f"拟办 {name}{key_matter}，报批：{chain}")
+        out = sign_off(s, key, out, **sign)
     return out
 
 
@@ -645,13 +654,16 @@ def casework(s: Session, scenario: dict[str, Any], story: Story) -> None:
                                   "documents": ["立案决定书"]}),
         ("officer", "start_investigation", {"reason": "成立审查调查组"}),
         ("officer", "transfer_for_review", {"reason": "事实清楚，移送审理", "documents": ["审查调查报告"]}),
-        ("leader", "decide", {"form": case["form"], "measures": case["measures"],
+        ("reviewer", "decide", {"form": case["form"], "measures": case["measures"],
                               "summary": "收受购物卡，给予党内严重警告处分",
                               "reason": "常委会审议", "documents": ["处分决定书"]}),
     ]  # fmt: skip
     trail = []
     for player, name, body in steps:
-        state = _case_command(s, story, player, case_id, name, body)
+        # The 领导包案 clue's disposal is returned once by the leader and proposed again.
+        sign = {"return_at": 1, "amend": {"reason": "审计移送，证据较具体，已附核实方案"}}
+        state = _case_command(s, story, player, case_id, name, body,
+                              **(sign if name == "dispose" else {}))  # fmt: skip
         trail.append(state["status_label"])
     story.case = {
         "case_id": case_id,

@@ -49,10 +49,14 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
                 "roles": ["investigator", "analyst"]},
     "leader": {"kind": "operator", "name": "县纪委监委 分管领导 王书记",
                "roles": ["leader", "supervisor"]},
+    "director": {"kind": "operator", "name": "第一监督检查室 主任 陈刚", "roles": ["director"]},
+    "secretary": {"kind": "operator", "name": "县纪委监委 主要负责人 周书记",
+                  "roles": ["secretary"]},
+    "reviewer": {"kind": "operator", "name": "案件审理室 审理员 孙悦", "roles": ["reviewer"]},
     "accountability": {"kind": "operator", "name": "党风政风监督室 赵丽",
                        "roles": ["accountability"]},
 }  # fmt: skip
-"""The players: three partner departments, three systems, four operators."""
+"""The players: three partner departments, three systems, seven operators."""
 
 
 def service_url(service: str) -> str:
@@ -188,7 +192,8 @@ class Session:
     def command(
         self, player: str, service: str, path: str, resource: str, body: dict[str, Any], key: str
     ) -> httpx.Response:
-        """POST a command with ``If-Match`` (the resource's current ``ETag``) and a key."""
+        """POST a command with ``If-Match`` (the resource's current ``ETag``) and a key; 202
+        is a proposal waiting for its sign-offs."""
         etag = self.call(player, "GET", service, resource).headers["ETag"]
         return self.call(
             player,
@@ -197,6 +202,7 @@ class Session:
             path,
             json=body,
             headers={"If-Match": etag, "Idempotency-Key": key},
+            expected=(200, 201, 202),
         )
 
     def say(self, text: str) -> None:

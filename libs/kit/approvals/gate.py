@@ -154,7 +154,7 @@ class Approvals:
             return Effect(command, on)
         original = matter.commands[after.command]
         body = _parse(original, after.body)
-        ctx.body = body
+        ctx.body, ctx.result = body, None  # the original's steps see its own body only
         return Effect(original, body, before=events, after=[pr.took_effect(after, ctx.now)])
 
 

@@ -31,7 +31,7 @@ from services.casework.domain import (
     Command,
     Status,
 )
-from services.casework.policy import LEADER, OFFICER, REVIEWER, SUPERVISOR
+from services.casework.policy import DIRECTOR, LEADER, OFFICER, REVIEWER, SECRETARY, SUPERVISOR
 from services.casework.queries import CaseFilter
 from services.casework.service import (
     CASE_COMMANDS,
@@ -89,7 +89,7 @@ for _name, _cls in COMMANDS.items():
     )
 
 
-REVEALERS = frozenset({LEADER, REVIEWER, OFFICER})
+REVEALERS = frozenset({LEADER, REVIEWER, OFFICER, DIRECTOR, SECRETARY})
 """Roles that may see reported persons unmasked (officers: their own matters only)."""
 
 
@@ -185,6 +185,7 @@ def _entries(
             ]
         if "command" in data and "to_status" in data:
             reason, documents = data.get("reason", ""), data.get("documents", [])
+        said = _approval_reason(r.envelope.type, data)
         out.append(
             {
                 "case_id": str(case_id),
@@ -193,12 +194,24 @@ def _entries(
                 "type": r.envelope.type,
                 "time": r.envelope.time.isoformat(),
                 "actor": r.envelope.actor,
-                "reason": data.get("reason", reason),
+                "reason": said if said is not None else data.get("reason", reason),
                 "documents": data.get("documents", documents),
                 "data": data,
             }
         )
     return out
+
+
+def _approval_reason(kind: str, data: dict[str, Any]) -> str | None:
+    """What an approval step says: the proposal's reason, an approver's comment, the
+    meeting's conclusion, why it was returned or withdrawn (``None``: not an approval)."""
+    if not kind.startswith("zhengfeng.approvals."):
+        return None
+    body = data.get("body") or {}
+    for said in (data.get("comment"), data.get("conclusion_text"), data.get("reason")):
+        if said:
+            return str(said)
+    return str(body.get("reason", ""))
 
 
 @router.get("/cases", response_model=Page[dict[str, Any]])
@@ -216,7 +229,7 @@ async def list_cases(
 ) -> Page[dict[str, Any]]:
     """The case register, oldest first; officers see their own, supervisors their jurisdiction."""
     scope_officer = scope_department = None
-    if not principal.roles & {LEADER, REVIEWER, "auditor"}:
+    if not principal.roles & {LEADER, REVIEWER, DIRECTOR, SECRETARY, "auditor"}:
         if SUPERVISOR in principal.roles:
             scope_department = principal.department
         else:  # officers their own; clerks nothing beyond their own

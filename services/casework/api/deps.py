@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from libs.kit.auth import Principal, require_roles
-from services.casework.policy import LEADER, OFFICER, REVIEWER, SUPERVISOR
+from services.casework.policy import DIRECTOR, LEADER, OFFICER, REVIEWER, SECRETARY, SUPERVISOR
 from services.casework.service import Deps
 
 Operator = Annotated[
     Principal,
-    require_roles("clerk", SUPERVISOR, OFFICER, REVIEWER, LEADER, "auditor"),
+    require_roles("clerk", SUPERVISOR, OFFICER, REVIEWER, LEADER, DIRECTOR, SECRETARY, "auditor"),
 ]
 """Anyone who works on clues and cases; what each may see is narrowed by the policy."""
 

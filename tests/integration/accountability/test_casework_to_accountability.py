@@ -34,6 +34,12 @@ from tests.integration.accountability.factories import UNIT, responsibility_list
 
 INVESTIGATOR = auth("investigator", sub="duty-officer-1")
 CASE_LEADER = auth("leader", sub="leader-1")
+SIGNERS = {
+    "director": auth("director", sub="director-1"),
+    "leader": CASE_LEADER,
+    "secretary": auth("secretary", sub="secretary-1"),
+}
+"""Who signs each role's step of casework's approval chains."""
 DINING_CHECKLIST = [
     "who_decided",
     "who_organised",
@@ -120,6 +126,18 @@ async def command(
         json=body,
         headers={**who, "If-Match": current.headers["ETag"]},
     )
+    while r.status_code == 202 or "proposal_id" in r.json():  # signed step by step
+        step = r.json()["current_step"]
+        action, minutes = "approve", {"opinion": "agree"}
+        if step["kind"] == "meeting":
+            action = "meeting"
+            minutes = {"session": "2026年第9次", "held_on": "2026-09-01",
+                       "attendees": ["operator:secretary-1"], "conclusion": "agree"}  # fmt: skip
+        r = await http.post(
+            f"{r.json()['location']}/{action}",
+            json=minutes,
+            headers={**SIGNERS[step["role"]], "If-Match": f'"{r.json()["version"]}"'},
+        )
     assert r.status_code == 200, (name, r.text)
     return dict(r.json())
 
@@ -155,7 +173,7 @@ async def test_a_case_decided_in_casework_opens_the_inquiry_in_accountability(
     ):
         await command(cw_http, casework, case_id, name, INVESTIGATOR, **body)
     decided = await command(
-        cw_http, casework, case_id, "decide", CASE_LEADER, form=3, measures=["removal_from_post"]
+        cw_http, casework, case_id, "decide", INVESTIGATOR, form=3, measures=["removal_from_post"]
     )
     assert decided["form"] == 3
 

@@ -67,6 +67,10 @@ OTHER_OFFICER = auth("investigator", sub="officer-9")
 LEADER = auth("leader", sub="leader-1")
 REVIEWER = auth("reviewer", sub="reviewer-1")
 SUPERVISOR = auth("supervisor", sub="supervisor-1", dept="第一监督检查室")
+DIRECTOR = auth("director", sub="director-1")
+SECRETARY = auth("secretary", sub="secretary-1")
+APPROVERS = {"director": DIRECTOR, "leader": LEADER, "secretary": SECRETARY}
+"""Who signs each role's step of an approval chain in these tests."""
 
 
 @dataclass
@@ -129,6 +133,50 @@ class Casework:
         )
         await self.settle()
         return response
+
+    async def act(
+        self, case_id: UUID, proposal_id: str, action: str, headers: dict[str, str], **body: Any
+    ) -> httpx.Response:
+        """An approval action on a proposal, with the version just read."""
+        current = await self.http.get(f"/v1/cases/{case_id}", headers=LEADER)
+        response = await self.http.post(
+            f"/v1/cases/{case_id}/proposals/{proposal_id}/{action}",
+            json=body,
+            headers={**headers, "If-Match": current.headers["ETag"]},
+        )
+        await self.settle()
+        return response
+
+    async def approve_all(self, case_id: UUID, proposal_id: str) -> httpx.Response:
+        """Every remaining step agreed by its role (a meeting recorded as agreeing)."""
+        while True:
+            p = (
+                await self.http.get(f"/v1/cases/{case_id}/proposals/{proposal_id}", headers=LEADER)
+            ).json()
+            step = p["current_step"]
+            if step is None:
+                raise AssertionError(f"proposal {proposal_id} is {p['status']}")
+            who = APPROVERS[step["role"]]
+            if step["kind"] == "meeting":
+                minutes = {"session": "2026年第1次", "held_on": "2026-12-01",
+                           "attendees": ["operator:secretary-1", "operator:leader-1"],
+                           "conclusion": "agree", "conclusion_text": "同意"}  # fmt: skip
+                response = await self.act(case_id, proposal_id, "meeting", who, **minutes)
+            else:
+                response = await self.act(case_id, proposal_id, "approve", who, opinion="agree")
+            assert response.status_code == 200, response.text
+            if "proposal_id" not in response.json():  # the command took effect
+                return response
+
+    async def decided(
+        self, case_id: UUID, name: str, headers: dict[str, str], **body: Any
+    ) -> httpx.Response:
+        """A command proposed and approved through its whole chain: the effect's answer
+        (or the command's own answer when it needs no sign-off or was refused)."""
+        proposed = await self.command(case_id, name, headers, **body)
+        if proposed.status_code != 202:
+            return proposed
+        return await self.approve_all(case_id, proposed.json()["proposal_id"])
 
 
 @asynccontextmanager

@@ -47,7 +47,7 @@ async def test_a_clue_from_intake_waits_in_the_register_assigned_by_category(cw:
 async def test_disposal_by_inquiry_letter_records_actor_reason_and_documents(cw: Casework) -> None:
     clue_id = await cw.receive()
 
-    response = await cw.command(
+    response = await cw.decided(
         clue_id,
         "dispose",
         OFFICER,
@@ -60,8 +60,14 @@ async def test_disposal_by_inquiry_letter_records_actor_reason_and_documents(cw:
     assert response.json()["status"] == "talk_or_inquiry"
     assert response.headers["ETag"] == f'"{response.json()["version"]}"'
     timeline = (await cw.http.get(f"/v1/cases/{clue_id}/timeline", headers=LEADER)).json()
-    step = next(e for e in timeline["events"] if e["data"].get("command") == "dispose")
-    assert step["actor"] == "operator:duty-officer-1"
+    step = next(
+        e
+        for e in timeline["events"]
+        if e["type"].endswith("case_transitioned") and e["data"]["command"] == "dispose"
+    )
+    proposed = next(e for e in timeline["events"] if e["type"].endswith("proposal_submitted"))
+    assert proposed["actor"] == "operator:duty-officer-1"  # 拟办
+    assert step["actor"] == "operator:leader-1"  # the last sign-off carried it out
     assert step["reason"] == "问题较轻，函询说明"
     assert step["documents"] == ["函询通知书〔2026〕12号"]
     published = next(e for e in timeline["events"] if e["type"].endswith("clue_disposed"))
@@ -71,7 +77,7 @@ async def test_disposal_by_inquiry_letter_records_actor_reason_and_documents(cw:
 async def test_illegal_command_is_409_listing_the_commands_allowed_now(cw: Casework) -> None:
     clue_id = await cw.receive()
 
-    response = await cw.command(clue_id, "decide", LEADER, form=1, measures=["talk"])
+    response = await cw.command(clue_id, "decide", REVIEWER, form=1, measures=["talk"])
 
     assert response.status_code == 409
     assert response.headers["content-type"] == PROBLEM_JSON
@@ -83,7 +89,7 @@ async def test_illegal_command_is_409_listing_the_commands_allowed_now(cw: Casew
 async def test_stale_if_match_is_409_and_nothing_is_written(cw: Casework) -> None:
     clue_id = await cw.receive()
     seen = (await cw.http.get(f"/v1/cases/{clue_id}", headers=LEADER)).headers["ETag"]
-    await cw.command(clue_id, "dispose", OFFICER, method="preliminary_verification")
+    await cw.decided(clue_id, "dispose", OFFICER, method="preliminary_verification")
 
     stale = await cw.http.post(
         f"/v1/cases/{clue_id}/dispose",
@@ -122,12 +128,15 @@ async def test_a_retried_command_with_the_same_idempotency_key_is_answered_once(
     first = await cw.http.post(f"/v1/cases/{clue_id}/dispose", json=body, headers=headers)
     again = await cw.http.post(f"/v1/cases/{clue_id}/dispose", json=body, headers=headers)
 
-    assert first.status_code == again.status_code == 200
+    assert first.status_code == again.status_code == 202  # proposed, once
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     async with cw.engine.connect() as conn:
         n = await conn.execute(
-            text("SELECT count(*) FROM events WHERE stream_id = :s AND type LIKE '%clue_disposed'"),
+            text(
+                "SELECT count(*) FROM events WHERE stream_id = :s"
+                " AND type LIKE '%proposal_submitted'"
+            ),
             {"s": f"clue-{clue_id}"},
         )
         assert n.scalar_one() == 1
@@ -154,7 +163,7 @@ async def _to_investigation(cw: Casework, **filing: object) -> object:
         ),
         ("start_investigation", {}),
     ):
-        response = await cw.command(clue_id, name, OFFICER, **body)
+        response = await cw.decided(clue_id, name, OFFICER, **body)
         assert response.status_code == 200, response.text
     return clue_id
 
@@ -165,12 +174,12 @@ async def test_case_runs_from_filing_to_closure_with_roles(cw: Casework) -> None
     early = await cw.command(case_id, "transfer_for_review", OFFICER)
     assert early.status_code == 409 and early.json()["errors"][0]["field"] == "checklist"
     await cw.command(case_id, "answer_checklist", OFFICER, answers=CHECKLIST)
-    assert (await cw.command(case_id, "transfer_for_review", OFFICER)).status_code == 200
-    by_officer = await cw.command(case_id, "decide", OFFICER, form=2, measures=["warning"])
-    assert by_officer.status_code == 403
+    assert (await cw.decided(case_id, "transfer_for_review", OFFICER)).status_code == 200
+    by_leader = await cw.command(case_id, "decide", LEADER, form=2, measures=["warning"])
+    assert by_leader.status_code == 403  # the leader approves a decision, 审理室 proposes it
     not_major = await cw.command(case_id, "extend_review", REVIEWER)
     assert not_major.status_code == 409 and not_major.json()["errors"][0]["field"] == "major"
-    decided = await cw.command(case_id, "decide", LEADER, form=2, measures=["warning"])
+    decided = await cw.decided(case_id, "decide", REVIEWER, form=2, measures=["warning"])
     assert decided.json()["form"] == 2
     for name, body in (
         ("start_execution", {}),
@@ -200,7 +209,7 @@ async def test_case_and_timeline_as_of_before_and_after_a_transition(cw: Casewor
     await asyncio.sleep(0.01)
     before = datetime.now(UTC)
     await asyncio.sleep(0.01)
-    await cw.command(clue_id, "dispose", OFFICER, method="preliminary_verification")
+    await cw.decided(clue_id, "dispose", OFFICER, method="preliminary_verification")
 
     then = await cw.http.get(
         f"/v1/cases/{clue_id}", params={"as_of": before.isoformat()}, headers=LEADER
@@ -225,7 +234,7 @@ async def test_register_filters_and_paginates(cw: Casework) -> None:
     a = await cw.receive(categories=["violation_dining"])
     b = await cw.receive(categories=["embezzlement"])
     c = await cw.receive(categories=["violation_dining"])
-    await cw.command(c, "dispose", OFFICER, method="preliminary_verification")
+    await cw.decided(c, "dispose", OFFICER, method="preliminary_verification")
 
     dining = await cw.http.get("/v1/cases", params={"category": "violation_dining"}, headers=LEADER)
     pending = await cw.http.get(

@@ -20,7 +20,7 @@ from libs.events.contracts.intake import (
 from libs.events.store import ANY, Metadata
 from services.casework import jobs
 from services.casework.handlers import make_handler
-from tests.integration.casework.conftest import LEADER, Casework
+from tests.integration.casework.conftest import LEADER, OFFICER, Casework
 
 RECEIVED = datetime(2026, 9, 1, 2, tzinfo=UTC)  # disposal opinion due 2026-10-08
 
@@ -77,7 +77,7 @@ async def test_a_disposal_on_a_clue_awaiting_forwarding_is_refused(cw: Casework)
     clue_id = await cw.receive(received_at=RECEIVED, person=("赵六", "某市财政局"))
     await _from_intake(cw, clue_id, _marked(clue_id))
 
-    response = await cw.command(clue_id, "dispose", LEADER, method="preliminary_verification")
+    response = await cw.command(clue_id, "dispose", OFFICER, method="preliminary_verification")
 
     assert response.status_code == 409
     assert response.json()["status_label"] == "待转办"
@@ -136,7 +136,7 @@ async def test_a_clue_the_clerk_keeps_is_pending_disposal_again_with_the_limit_f
 
 async def test_a_late_mark_does_not_undo_a_disposal(cw: Casework) -> None:
     clue_id = await cw.receive(received_at=RECEIVED)
-    disposed = await cw.command(clue_id, "dispose", LEADER, method="preliminary_verification")
+    disposed = await cw.decided(clue_id, "dispose", OFFICER, method="preliminary_verification")
     assert disposed.status_code == 200, disposed.text
 
     await _from_intake(cw, clue_id, _marked(clue_id))

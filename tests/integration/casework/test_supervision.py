@@ -53,7 +53,7 @@ async def test_listed_case_has_a_report_deadline_and_shows_as_supervised(cw: Cas
     by_officer = await cw.command(
         case_id, "list_for_supervision", OFFICER, body="市纪委", report_due=due
     )
-    listed = await cw.command(
+    listed = await cw.decided(
         case_id, "list_for_supervision", SUPERVISOR, body="市纪委", report_due=due
     )
     supervised = await cw.http.get("/v1/cases", params={"supervised": "true"}, headers=LEADER)
