@@ -70,7 +70,7 @@ async def _documents(cw: Casework, case_id: UUID) -> list[dict]:
 async def test_inquiry_letter_is_numbered_opens_and_names_the_person(cw: Casework) -> None:
     case_id = await _sealed_clue(cw, "欧阳明")
 
-    disposed = await cw.command(case_id, "dispose", OFFICER, method="talk_or_inquiry")
+    disposed = await cw.decided(case_id, "dispose", OFFICER, method="talk_or_inquiry")
     [listed] = await _documents(cw, case_id)
     download = await cw.http.get(listed["href"], headers=LEADER)
 
@@ -90,7 +90,7 @@ async def test_inquiry_letter_is_numbered_opens_and_names_the_person(cw: Casewor
 
 async def test_rendering_again_from_the_events_gives_the_issued_bytes(cw: Casework) -> None:
     case_id = await _sealed_clue(cw, "欧阳明")
-    await cw.command(case_id, "dispose", OFFICER, method="talk_or_inquiry")
+    await cw.decided(case_id, "dispose", OFFICER, method="talk_or_inquiry")
     [listed] = await _documents(cw, case_id)
     deps = cw.app.state.deps
 
@@ -110,11 +110,11 @@ async def test_numbers_are_gapless_per_kind_and_a_refused_decision_takes_none(
     cw: Casework,
 ) -> None:
     first, second, third = [await _sealed_clue(cw, n) for n in ("甲某", "乙某", "丙某")]
-    await cw.command(first, "dispose", OFFICER, method="talk_or_inquiry")
-    refused = await cw.command(second, "dispose", OFFICER, method="hold")  # no review date
-    await cw.command(second, "dispose", OFFICER, method="talk_or_inquiry")
-    await cw.command(third, "dispose", OFFICER, method="preliminary_verification")
-    await cw.command(third, "conclude_verification", OFFICER, outcome="propose_filing")
+    await cw.decided(first, "dispose", OFFICER, method="talk_or_inquiry")
+    refused = await cw.decided(second, "dispose", OFFICER, method="hold")  # no review date
+    await cw.decided(second, "dispose", OFFICER, method="talk_or_inquiry")
+    await cw.decided(third, "dispose", OFFICER, method="preliminary_verification")
+    await cw.decided(third, "conclude_verification", OFFICER, outcome="propose_filing")
 
     assert refused.status_code == 422
     assert [d["number"] for d in await _documents(cw, second)] == [f"青纪函〔{YEAR}〕2号"]
@@ -140,7 +140,7 @@ async def test_a_number_taken_by_a_rolled_back_transaction_is_taken_again(cw: Ca
 
 async def test_downloading_a_document_is_a_recorded_read(cw: Casework) -> None:
     case_id = await _sealed_clue(cw, "欧阳明")
-    await cw.command(case_id, "dispose", OFFICER, method="talk_or_inquiry")
+    await cw.decided(case_id, "dispose", OFFICER, method="talk_or_inquiry")
     [listed] = await _documents(cw, case_id)
     await cw.http.get(listed["href"], headers=LEADER)
 
@@ -157,7 +157,7 @@ async def test_downloading_a_document_is_a_recorded_read(cw: Casework) -> None:
 
 async def test_serving_records_date_and_manner_once(cw: Casework) -> None:
     case_id = await _sealed_clue(cw, "欧阳明")
-    await cw.command(case_id, "dispose", OFFICER, method="talk_or_inquiry")
+    await cw.decided(case_id, "dispose", OFFICER, method="talk_or_inquiry")
     [listed] = await _documents(cw, case_id)
     today = datetime.now(ZoneInfo("UTC")).date().isoformat()
 
