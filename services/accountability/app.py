@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
 from libs.events import taxonomy
+from libs.kit import workdays
+from libs.kit.approvals import routes as approval_routes
+from libs.kit.approvals.inbox import overdue_job
 from libs.kit.auth import JwksFetcher
 from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings
 from services.accountability import jobs
 from services.accountability.api import routers
+from services.accountability.api.deps import Reader
 from services.accountability.domain.rules import load_rules
 from services.accountability.handlers import HANDLERS, make_handler
 from services.accountability.projections import (
+    ApprovalInboxProjection,
     InquiryProjection,
     RatingProjection,
     ResponsibilityListProjection,
@@ -23,6 +30,7 @@ from services.accountability.projections import (
 )
 from services.accountability.service import Deps
 from services.accountability.service.documents import InquiryDocuments
+from services.accountability.service.inquiries import load_approvals
 from services.accountability.settings import AccountabilitySettings, Settings
 
 SUBSCRIBES_TO = HANDLERS.producers
@@ -35,6 +43,7 @@ def create(
     settings: ServiceSettings | None = None,
     *,
     jwks_fetcher: Callable[[FastAPI], JwksFetcher] | None = None,
+    today: Callable[[], date] | None = None,
 ) -> FastAPI:
     """The accountability app: consumes intake's clues and casework's decisions."""
     s = settings or Settings()
@@ -46,25 +55,40 @@ def create(
             s.documents_dir, s.document_templates_dir, s.documents_file
         ),
     )
+    approvals = load_approvals(workdays.load(s.workday_overrides_file or None),
+                               s.approvals_file or None)  # fmt: skip
+    zone = ZoneInfo(s.timezone)
+    local_today = today or (lambda: datetime.now(zone).date())
     return create_app(
         s,
         ServiceParts(
             title="Zhengfeng accountability (一案双查)",
-            routers=routers,
+            routers=[*routers, approval_routes.router(approvals, Reader)],
             projections=[
                 UnitIndexProjection(),
                 ResponsibilityListProjection(),
                 InquiryProjection(),
                 RatingProjection(),
                 StatisticsProjection(),
+                ApprovalInboxProjection(),
             ],
             make_handler=lambda store: make_handler(store, deps),
             subscribes_to=SUBSCRIBES_TO,
-            shares=("documents",),
-            jobs=lambda rt: (
-                [jobs.rerating(rt.store, deps, s.rerate_interval_seconds)] if s.run_rerating else []
-            ),
+            shares=("documents", "approvals"),
+            jobs=lambda rt: [
+                *(
+                    [jobs.rerating(rt.store, deps, s.rerate_interval_seconds)]
+                    if s.run_rerating
+                    else []
+                ),
+                *(
+                    [overdue_job(rt.store, approvals, local_today, s.scheduler_interval_seconds)]
+                    if s.run_scheduler
+                    else []
+                ),
+            ],
             deps=deps,
+            gate=approvals,
             jwks_fetcher=jwks_fetcher,
         ),
     )

@@ -22,6 +22,7 @@ from libs.events.contracts.accountability import (
 )
 from libs.events.dispatch import ProjectionDispatch
 from libs.events.store import Recorded
+from libs.kit.approvals.inbox import InboxProjection
 from services.accountability.domain import UnitNamedInClue
 
 _UNIT_INDEX = ProjectionDispatch()
@@ -305,3 +306,7 @@ async def _typical_case(e: TypicalCasePublished, conn: AsyncConnection, recorded
             "at": e.published_at,
         },
     )
+
+
+class ApprovalInboxProjection(InboxProjection):
+    """待办审批: the kit's inbox of proposals, kept from this service's store."""

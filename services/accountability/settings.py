@@ -12,6 +12,14 @@ class AccountabilitySettings(ServiceSettings):
 
     rules_file: str = ""
     """The deployment's rules (the shipped ``data/rules.json`` when empty)."""
+    approvals_file: str = ""
+    """The approval policy (default: the shipped ``data/approvals.json``)."""
+    workday_overrides_file: str = ""
+    """Local holidays and working days on top of China's calendar (approval limits)."""
+    run_scheduler: bool = True
+    """Notice approval steps that waited past their limit."""
+    scheduler_interval_seconds: float = 60.0
+    timezone: str = "Asia/Shanghai"
     run_rerating: bool = True
     rerate_interval_seconds: float = 3600.0
     """How often every unit is re-rated, so inputs that leave the window move its level."""

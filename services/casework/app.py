@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 
 from libs.kit.approvals import routes as approval_routes
-from libs.kit.approvals.inbox import InboxProjection, overdue_job
+from libs.kit.approvals.inbox import overdue_job
 from libs.kit.auth import JwksFetcher
 from libs.kit.service import ServiceParts, create_app
 from libs.kit.settings import ServiceSettings
@@ -19,7 +19,11 @@ from services.casework.api.deps import Operator
 from services.casework.documents import Documents
 from services.casework.domain import Rules, load_rules
 from services.casework.handlers import HANDLERS, make_handler
-from services.casework.projections import CaseRegisterProjection, ClueLedgerProjection
+from services.casework.projections import (
+    ApprovalInboxProjection,
+    CaseRegisterProjection,
+    ClueLedgerProjection,
+)
 from services.casework.service import Deps, load_approvals
 from services.casework.settings import CaseworkSettings, Settings
 
@@ -52,7 +56,11 @@ def create(
         ServiceParts(
             title="Zhengfeng casework (案件管理)",
             routers=[router, approval_routes.router(approvals, Operator)],
-            projections=[ClueLedgerProjection(), CaseRegisterProjection(rules), InboxProjection()],
+            projections=[
+                ClueLedgerProjection(),
+                CaseRegisterProjection(rules),
+                ApprovalInboxProjection(),
+            ],
             make_handler=lambda store: make_handler(store, rules),
             subscribes_to=SUBSCRIBES_TO,
             jobs=lambda rt: (

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libs.events.contracts.casework import CaseTransitioned, RepeatReportNoted, RepeatReportSplit
 from libs.events.dispatch import Dispatch
 from libs.events.store import Recorded
+from libs.kit.approvals.inbox import InboxProjection
 from services.casework.domain import CaseState, ClueRegistered, Rules, evolve, load_rules
 
 
@@ -213,3 +214,7 @@ _UPSERT = text(
            updated_at = excluded.updated_at, version = excluded.version,
            state = excluded.state"""
 )
+
+
+class ApprovalInboxProjection(InboxProjection):
+    """待办审批: the kit's inbox of proposals, kept from this service's store."""

@@ -757,9 +757,13 @@ def accountability(s: Session, scenario: dict[str, Any], story: Story) -> None:
                         {"party_id": target, "measure": spec["measure"],
                          "reasons": "未履行一岗双责，对下属违纪失察"}, "measure")  # fmt: skip
         measure = next(m for m in proposed["measures"] if m["party_id"] == target)
-        step("leader", f"measures/{measure['measure_id']}/decision",
-             {"decided_by_body": "commission", "approved": True,
-              "document_number": f"青纪问〔2026〕{story.run}号"}, "decision")  # fmt: skip
+        decision = step("accountability", f"measures/{measure['measure_id']}/decision",
+                        {"decided_by_body": "commission", "approved": True,
+                         "document_number": f"青纪问〔2026〕{story.run}号"}, "decision")  # fmt: skip
+        s.say(
+            "党风政风监督室拟办问责决定，报批：" + " → ".join(x["label"] for x in decision["steps"])
+        )
+        sign_off(s, f"demo-{iid}-decision", decision, service="accountability")
         inquiry = step("accountability", "conclusion",
                        {"summary": "一案双查完毕：直接责任人已处理，分管领导诫勉。"}, "conclusion")  # fmt: skip
     measure = next(m for m in inquiry["measures"] if m["party_id"] == target)

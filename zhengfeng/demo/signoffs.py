@@ -16,10 +16,16 @@ OPINION = {"agree": "同意", "disagree": "不同意", "return": "退回修改"}
 
 
 def _act(
-    s: Session, player: str, proposal: dict[str, Any], action: str, body: dict[str, Any], key: str
+    s: Session,
+    service: str,
+    player: str,
+    proposal: dict[str, Any],
+    action: str,
+    body: dict[str, Any],
+    key: str,
 ) -> dict[str, Any]:
-    case_path = proposal["location"].split("/proposals/")[0]
-    r = s.command(player, "casework", f"{proposal['location']}/{action}", case_path, body, key=key)
+    matter = proposal["location"].split("/proposals/")[0]
+    r = s.command(player, service, f"{proposal['location']}/{action}", matter, body, key=key)
     out: dict[str, Any] = r.json()
     return out
 
@@ -43,6 +49,8 @@ def sign_off(
     *,
     return_at: int | None = None,
     amend: dict[str, Any] | None = None,
+    service: str = "casework",
+    proposer: str = "officer",
 ) -> dict[str, Any]:
     """Walk a proposal through its chain; the step ``return_at`` returns it once (the
     officer resubmits ``amend``). The answer of the effect: the matter after it."""
@@ -53,19 +61,20 @@ def sign_off(
         player = SIGNER[step["role"]]
         if step["kind"] == "meeting":
             minutes = _minutes(s, answer)
-            answer = _act(s, player, answer, "meeting", minutes, tag)
+            answer = _act(s, service, player, answer, "meeting", minutes, tag)
             s.say(f"  {step['label']}：{minutes['session']}会议研究，同意（不同意见 1 条载入纪要）")
         elif return_at == step["index"] and answer["round"] == 1:
             why = "请补充核实方案和证据清单后再报"
-            answer = _act(s, player, answer, "approve", {"opinion": "return", "comment": why}, tag)
+            answer = _act(
+                s, service, player, answer, "approve", {"opinion": "return", "comment": why}, tag
+            )
             s.say(f"  {step['label']}：[bold]{OPINION['return']}[/]（{why}）")
             body = {**answer["body"], **(amend or {})}
-            answer = _act(s, "officer", answer, "resubmit", {"body": body, "comment": "已补充"},
-                          f"{tag}-again")  # fmt: skip
+            again = {"body": body, "comment": "已补充"}
+            answer = _act(s, service, proposer, answer, "resubmit", again, f"{tag}-again")
             s.say("  承办人修改后重新提交，审批链重新开始")
         else:
-            answer = _act(
-                s, player, answer, "approve", {"opinion": "agree", "comment": "同意"}, tag
-            )
+            agree = {"opinion": "agree", "comment": "同意"}
+            answer = _act(s, service, player, answer, "approve", agree, tag)
             s.say(f"  {step['label']}：同意")
     return answer

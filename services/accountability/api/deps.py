@@ -10,7 +10,10 @@ from libs.kit.auth import Principal, require_roles
 from libs.kit.service import get_deps
 from services.accountability.service import Deps
 
-Reader = Annotated[Principal, require_roles("accountability", "supervisor", "leader", "auditor")]
+Reader = Annotated[
+    Principal,
+    require_roles("accountability", "supervisor", "leader", "director", "secretary", "auditor"),
+]
 Officer = Annotated[Principal, require_roles("accountability")]
 """党风政风监督室: opens inquiries, records findings, proposes measures."""
 Reviewer = Annotated[Principal, require_roles("accountability", "reviewer", "supervisor")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
@@ -13,10 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import InquiryTrigger
 from libs.events.store import EventStore
+from libs.kit.approvals import policy as approvals_policy
+from libs.kit.approvals.gate import Approvable, Approvals
 from libs.kit.auth import Principal
 from libs.kit.commands import After, Aggregate, Command, Context, Guard
 from libs.kit.problems import Problem
 from libs.kit.refusal import Refused
+from libs.kit.workdays import WorkCalendar
 from services.accountability.domain import inquiry as domain
 from services.accountability.domain.inquiry import Inquiry, evolve, inquiry_stream
 from services.accountability.domain.rules import Rules
@@ -233,6 +237,7 @@ def _on_inquiry(
     status_code: int = 200,
     guards: Sequence[Guard[Inquiry]] = (),
     after: After[Inquiry] | None = None,
+    body_model: type[BaseModel] | None = None,
 ) -> Command[Inquiry]:
     """A command on an open inquiry: If-Match required, the domain decides."""
 
@@ -251,21 +256,22 @@ def _on_inquiry(
         guards=guards,
         required_if_match=REQUIRED_IF_MATCH,
         after=after,
+        body_model=body_model,
     )
 
 
 def _may_decide(state: Inquiry, on: OnMeasure, ctx: Context) -> None:
-    """A commission decision is signed by a leader; a body's decision is recorded by the
-    accountability office (or a leader)."""
+    """The accountability office proposes the commission's decision (its chain in
+    ``data/approvals.json`` approves it) and records a body's decision (or a leader does)."""
     assert isinstance(on.body, DecisionIn)
     roles = ctx.principal.roles
-    if on.body.decided_by_body == "commission" and "leader" not in roles:
-        why = "A commission decision is signed by a leader."
+    if on.body.decided_by_body == "commission" and "accountability" not in roles:
+        why = "纪委的问责决定由党风政风监督室拟办，经审批后生效。"
     elif on.body.decided_by_body != "commission" and not roles & {"accountability", "leader"}:
-        why = "Recording a decision needs the accountability role."
+        why = "记录有权机关的决定需要 accountability 角色。"
     else:
         return
-    raise Refused("forbidden-role", why, kind="forbidden", title="Not allowed")
+    raise Refused("forbidden-role", why, kind="forbidden", title="无权办理")
 
 
 def _review(on: OnMeasure) -> domain.Command:
@@ -292,7 +298,40 @@ PROPOSE_MEASURE = _on_inquiry(
 )
 REVIEW_MEASURE = _on_inquiry("review_measure", _review)
 DECIDE_MEASURE = _on_inquiry(
-    "decide_measure", _decision, guards=(_may_decide,), after=documents.issue
+    "decide_measure",
+    _decision,
+    guards=(_may_decide,),
+    after=documents.issue,
+    body_model=OnMeasure,
 )
-"""The decision on a measure; the commission's own issues its 问责决定书 (and 通报)."""
+"""The decision on a measure; the commission's own takes effect when its approval chain
+(``data/approvals.json``) approves it, and issues its 问责决定书 (and 通报)."""
+
+
+def approval_facts(state: Inquiry, body: Any) -> dict[str, Any]:
+    """What the approval policy names: whether the commission decides, in a key area."""
+    decision = getattr(body, "body", None)
+    return {
+        "by_commission": getattr(decision, "decided_by_body", None) == "commission",
+        "key_area": bool(state.opened and state.opened.key_area),
+    }
+
+
+INQUIRY_APPROVALS = Approvable(
+    aggregate=INQUIRY,
+    commands={c.name: c for c in (DECIDE_MEASURE,)},
+    facts=approval_facts,
+    path="/v1/inquiries/{key}",
+    escalate_to=lambda state: state.opened.opened_by if state.opened else None,
+)
+"""问责 decisions go through the chains of ``data/approvals.json``."""
+
+APPROVALS_FILE = Path(__file__).parents[1] / "data" / "approvals.json"
+
+
+def load_approvals(calendar: WorkCalendar, path: str | None = None) -> Approvals:
+    """Accountability's approvals: its policy file (the shipped one unless another is named)."""
+    return Approvals(approvals_policy.load(path or APPROVALS_FILE), calendar, [INQUIRY_APPROVALS])
+
+
 CONCLUDE = _on_inquiry("conclude_inquiry", lambda b: domain.ConcludeInquiry(b.summary))

@@ -60,6 +60,31 @@ def auth(*roles: str, sub: str | None = None) -> dict[str, str]:
 OFFICER = auth("accountability")
 LEADER = auth("leader")
 REVIEWER = auth("reviewer")
+DIRECTOR = auth("director")
+SECRETARY = auth("secretary")
+SIGNERS = {"director": DIRECTOR, "leader": LEADER, "secretary": SECRETARY}
+"""Who signs each role's step of an approval chain in these tests."""
+
+
+async def signed(http: httpx.AsyncClient, proposed: httpx.Response) -> httpx.Response:
+    """A proposal (a 202) signed through its chain, the 常委会 agreeing: the effect's answer
+    (or the answer itself when it was no proposal)."""
+    answer = proposed
+    while answer.status_code == 202 or "proposal_id" in answer.json():
+        p = answer.json()
+        step, action = p["current_step"], "approve"
+        body: dict[str, Any] = {"opinion": "agree", "comment": "同意"}
+        if step["kind"] == "meeting":
+            action = "meeting"
+            body = {"session": "2026年第5次", "held_on": "2026-09-01",
+                    "attendees": ["operator:secretary", "operator:leader"], "conclusion": "agree"}  # fmt: skip
+        answer = await http.post(
+            f"{p['location']}/{action}",
+            json=body,
+            headers={**SIGNERS[step["role"]], "If-Match": f'"{p["version"]}"'},
+        )
+        assert answer.status_code == 200, answer.text
+    return answer
 
 
 eventually = partial(poll_until, timeout=30.0)
@@ -98,7 +123,7 @@ async def start(
         accountability_app.Settings(
             database_url=database_url,
             db_schema=schema,
-            **{"kafka_bootstrap_servers": "", **settings},
+            **{"kafka_bootstrap_servers": "", "run_scheduler": False, **settings},
         ),
         jwks_fetcher=lambda app: _jwks,
     )

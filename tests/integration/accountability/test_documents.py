@@ -13,7 +13,7 @@ import docx
 from libs.events.contracts.documents import DocumentIssued
 from services.accountability.domain.inquiry import inquiry_stream
 from services.accountability.service.documents import rerender
-from tests.integration.accountability.conftest import LEADER, OFFICER, Accountability
+from tests.integration.accountability.conftest import LEADER, OFFICER, Accountability, signed
 from tests.integration.accountability.factories import UNIT, responsibility_list
 
 YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year
@@ -56,9 +56,10 @@ async def _decide(acc: Accountability, inquiry_id: str, etag: str, measure: str)
     r = await acc.http.post(
         f"{path}/measures/{measure_id}/decision",
         json={"decided_by_body": "commission", "approved": True},
-        headers={**LEADER, "If-Match": r.headers["ETag"]},
+        headers={**OFFICER, "If-Match": r.headers["ETag"]},
     )
-    assert r.status_code == 200, r.text
+    assert r.status_code == 202, r.text  # proposed; the chain decides it
+    r = await signed(acc.http, r)
     return r.headers["ETag"]
 
 
