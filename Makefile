@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test unit integration e2e load chaos lint format bench verify clean
+.PHONY: run demo test unit integration e2e load chaos lint format bench verify clean console browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,16 +12,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: the whole platform on embedded PostgreSQL + broker (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
-run: $(STAMP)
+## run: the whole platform and its console on embedded PostgreSQL + broker (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS)
+run: $(STAMP) console
 	$(BIN)/zhengfeng up
 
 ## demo: a county's scenario through the running platform's APIs (start it with make run first)
 demo: $(STAMP)
 	$(BIN)/zhengfeng demo
 
-## test: the whole suite (unit, integration, end-to-end)
-test: $(STAMP)
+## test: the whole suite (unit, integration, end-to-end, the console in a real browser)
+test: $(STAMP) browser console
 	$(BIN)/python -m pytest -q
 
 unit: $(STAMP)
@@ -30,13 +30,13 @@ unit: $(STAMP)
 integration: $(STAMP)
 	$(BIN)/python -m pytest -q tests/integration
 
-e2e: $(STAMP)
+e2e: $(STAMP) browser console
 	$(BIN)/python -m pytest -q tests/e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs zhengfeng
+	$(BIN)/mypy libs zhengfeng console
 
 format: $(STAMP)
 	$(BIN)/ruff format .
@@ -55,8 +55,22 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.e2e
 
+## console: the console's front end (console/web), built with npm from the committed lock file
+WEB := console/web
+console: $(WEB)/dist/index.html
+
+$(WEB)/dist/index.html: $(WEB)/package-lock.json $(WEB)/index.html $(WEB)/vite.config.js $(shell find $(WEB)/src -type f)
+	cd $(WEB) && npm ci --no-audit --no-fund && npm run build
+
+## browser: Debian's Chromium (and CJK fonts) for the browser tests, installed when missing
+CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
+browser:
+	test -x $(CHROMIUM) -a -f $(CJK_FONT) || apt-get install -y chromium fonts-noto-cjk \
+	  || (apt-get update && apt-get install -y chromium fonts-noto-cjk)
+
 verify: $(STAMP)
 	$(BIN)/zhengfeng verify
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache $(WEB)/node_modules $(WEB)/dist

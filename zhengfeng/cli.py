@@ -119,6 +119,28 @@ def serve(service: ServiceArg) -> None:
     )
 
 
+@app.command(name="console")
+def console_(
+    port: Annotated[int | None, typer.Option(help="default ZF_CONSOLE_PORT, 8000")] = None,
+) -> None:
+    """Serve the operator console (办案工作台): its pages and the services' APIs as the operator."""
+    import uvicorn
+
+    from console.app import create
+    from console.settings import ConsoleSettings
+    from libs.kit.logs import configure_logging
+
+    settings = ConsoleSettings() if port is None else ConsoleSettings(port=port)
+    configure_logging("console", settings.log_level, settings.log_json)
+    uvicorn.run(
+        create(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+    )
+
+
 @app.command()
 def migrate(services: Annotated[list[str] | None, typer.Argument()] = None) -> None:
     """Apply the Alembic migrations of each service's schema (default: all)."""

@@ -1,4 +1,4 @@
-"""``zhengfeng up``: infrastructure, migrations, topics, four service processes, a demo.
+"""``zhengfeng up``: infrastructure, migrations, topics, four service processes and the console, a demo.
 
 Ctrl-C (or SIGTERM) stops the services gracefully, then the embedded broker and
 PostgreSQL. Because the embedded broker keeps nothing, each relay notices its topic is
@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +23,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 
+from console.settings import DEFAULT_PORT as CONSOLE_PORT
 from libs.events import kafka
 from libs.kit.db import make_engine
 from libs.kit.issuer import create_client
@@ -49,6 +51,16 @@ def _zhengfeng(*args: str, env: dict[str, str], capture: bool = False) -> str:
         stdout=subprocess.PIPE if capture else None,
     )
     return result.stdout or ""
+
+
+def _console_port() -> int:
+    """``ZF_CONSOLE_PORT`` (default 8000), else the next of the ten ports after it that is free."""
+    first = int(os.environ.get("ZF_CONSOLE_PORT") or CONSOLE_PORT)
+    for port in range(first, first + 10):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                return port
+    raise RuntimeError(f"no free port for the console in {first}..{first + 9}")
 
 
 def _wait_ready(port: int, deadline: float) -> None:
@@ -213,6 +225,14 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int, scenario: bool
         deadline = time.monotonic() + 60
         for service in kafka.SERVICES:
             _wait_ready(DEFAULT_PORTS[service], deadline)
+        console_port = _console_port()
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "zhengfeng", "console", "--port", str(console_port)],
+                env=env,
+            )
+        )
+        _wait_ready(console_port, deadline)
         creds = _credentials(data_dir, database_url)
         _record_platform(data_dir, database_url, bootstrap)
         if demo:
@@ -225,6 +245,7 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int, scenario: bool
             except Exception as exc:  # the platform stays up to be looked at
                 console.print(f"[red]the scenario failed: {exc!r}; the platform keeps running[/]")
         console.print("\n[bold]Zhengfeng is running[/] — Ctrl-C stops it.")
+        console.print(f"  [bold]console[/]         http://127.0.0.1:{console_port}/ (办案工作台)")
         for service in kafka.SERVICES:
             console.print(f"  {service:<15} http://127.0.0.1:{DEFAULT_PORTS[service]}/docs")
         console.print(f"  database        {database_url}\n  broker          {bootstrap}")

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-ABOVE_LIBS = ("services", "zhengfeng")
+ABOVE_LIBS = ("services", "zhengfeng", "console")
 
 
 def _imported(tree: ast.AST) -> list[str]:
@@ -55,3 +55,13 @@ def test_the_check_sees_every_way_of_importing() -> None:
         "services.intake",
         "zhengfeng",
     ]
+
+
+def test_the_console_knows_the_services_only_by_their_http_apis() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in sorted((ROOT / "console").rglob("*.py"))
+        for name in _imported(ast.parse(path.read_text(encoding="utf-8")))
+        if name.split(".")[0] in ("services", "zhengfeng")
+    ]
+    assert not offenders, offenders

@@ -1,0 +1,85 @@
+"""``/auth``: log in with an operator account (the token is obtained here, server-side),
+read the session, log out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from console.guard import CurrentSession, sessions_of
+from console.sessions import COOKIE, Session
+from libs.kit.auth import JwksVerifier
+from libs.kit.problems import Problem
+
+router = APIRouter(prefix="/auth", tags=["session"])
+
+
+class LoginIn(BaseModel):
+    """An operator account (``zhengfeng clients create --kind operator``) and its password."""
+
+    username: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=500)
+
+
+def _answer(session: Session) -> dict[str, Any]:
+    return {
+        "operator": session.operator(),
+        "csrf_token": session.csrf,
+        "expires_at": session.token_expires_at,
+    }
+
+
+async def _token(request: Request, login: LoginIn) -> dict[str, Any]:
+    client: httpx.AsyncClient = request.app.state.http
+    intake = request.app.state.settings.services["intake"]
+    form = {"grant_type": "password", "username": login.username, "password": login.password}
+    try:
+        answer = await client.post(f"{intake}/oauth/token", data=form)
+    except httpx.HTTPError as exc:
+        raise Problem(
+            503, "issuer-unreachable", "暂时无法登录", "认证服务无响应，请稍后再试。"
+        ) from exc
+    if answer.status_code != 200:
+        raise Problem(
+            401,
+            "login-failed",
+            "登录失败",
+            "账号或密码不正确，或该账号不是工作人员账号。",
+            errors=[{"field": "password", "reason": "账号或密码不正确"}],
+        )
+    token: dict[str, Any] = answer.json()
+    return token
+
+
+@router.post("/login")
+async def login(body: LoginIn, request: Request, response: Response) -> dict[str, Any]:
+    """Obtain the operator's token from the issuer and open a session (cookie)."""
+    token = await _token(request, body)
+    verifier: JwksVerifier = request.app.state.verifier
+    principal = await verifier.verify(token["access_token"])
+    if principal.kind != "operator":
+        raise Problem(403, "not-an-operator", "无法登录", "该账号不是工作人员账号。")
+    sid, session = sessions_of(request).open(
+        token["access_token"], principal, int(token.get("expires_in", 900))
+    )
+    secure = request.url.scheme == "https" or request.app.state.settings.secure_cookie
+    response.set_cookie(COOKIE, sid, httponly=True, samesite="strict", secure=secure, path="/")
+    response.headers["Cache-Control"] = "no-store"
+    return _answer(session)
+
+
+@router.get("/session")
+async def whoami(session: CurrentSession, response: Response) -> dict[str, Any]:
+    """The logged-in operator and the session's CSRF token (401 when there is none)."""
+    response.headers["Cache-Control"] = "no-store"
+    return _answer(session)
+
+
+@router.post("/logout", status_code=204)
+async def logout(session: CurrentSession, request: Request, response: Response) -> None:
+    """End the session and clear the cookie."""
+    sessions_of(request).close(request.cookies.get(COOKIE))
+    response.delete_cookie(COOKIE, path="/")

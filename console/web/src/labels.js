@@ -1,0 +1,102 @@
+// Words a clerk reads for machine names. Presentation only: no rule lives here.
+export const ROLES = {
+  clerk: '信访室', investigator: '承办人', reviewer: '审理室', leader: '分管领导',
+  supervisor: '案件监督管理室', auditor: '审计', analyst: '数据分析', accountability: '党风政风监督室',
+  director: '室主任', secretary: '主要负责人',
+}
+
+// The left menu: each page with the roles whose API answers it (the API stays the judge).
+export const MENU = [
+  { path: '/', title: '工作台', icon: 'HomeFilled', roles: null },
+  { path: '/clues', title: '线索台账', roles: ['clerk', 'supervisor', 'investigator', 'leader', 'auditor'] },
+  { path: '/cases', title: '案件', roles: ['investigator', 'reviewer', 'leader', 'supervisor', 'auditor', 'director', 'secretary'] },
+  { path: '/alerts', title: '预警看板', roles: ['clerk', 'supervisor', 'investigator', 'analyst', 'leader', 'auditor'] },
+  { path: '/statistics', title: '统计', roles: ['accountability', 'supervisor', 'leader', 'auditor'] },
+]
+
+export function menuFor(roles) {
+  return MENU.filter((m) => !m.roles || m.roles.some((r) => roles.includes(r)))
+}
+
+export const COMMANDS = {
+  register: '登记', forward: '转办', assign: '批办', dispose: '线索处置', record_reply: '登记函询回复', evaluate_reply: '评估回复',
+  conclude_verification: '初核结论', resume: '恢复处置', file_case: '立案', start_investigation: '开始审查调查',
+  extend_investigation: '延长审查调查', answer_checklist: '七必问', find_unfounded: '反映不实',
+  transfer_for_review: '移送审理', extend_review: '延长审理', decide: '作出处理决定', appeal: '申诉',
+  decide_appeal: '申诉决定', start_execution: '开始执行', complete_execution: '执行完毕',
+  record_visit: '回访教育', close_case: '销号', clear_name: '澄清正名',
+  list_for_supervision: '挂牌督办', report_supervision: '督办报告', assign_task: '清单交办',
+  track_task: '跟踪督办', feedback_task: '结果反馈', revisit_task: '回访销号', link_case: '风腐同查关联',
+}
+
+export const FIELDS = {
+  reason: '理由', documents: '依据文书', department: '承办部门', officer: '承办人', supervisor: '监督人',
+  leader: '包案领导', method: '处置方式', review_on: '复查日期', outcome: '结论', transfer_to: '移送单位',
+  case_number: '立案编号', subject: '被审查人', major: '重大案件', misconduct_date: '违纪行为发生日',
+  answers: '七必问答复', form: '四种形态', measures: '处理措施', summary: '决定摘要', kind: '申诉类型',
+  result: '申诉结果', visited_on: '回访日期', rating: '回访评价', false_accusation: '系诬告',
+  body: '督办机关', report_due: '报告期限', item: '清单事项', due: '完成期限',
+  other_case_id: '关联案件编号', relation: '关联方式', name: '姓名', unit: '单位', post: '职务',
+  rank: '职级', party_member: '党员',
+}
+
+export const ENUMS = {
+  talk_or_inquiry: '谈话函询', preliminary_verification: '初步核实', hold: '暂存待查', close: '予以了结',
+  clear: '澄清正名', escalate: '转初步核实', propose_filing: '拟立案', talk_reminder: '谈话提醒',
+  transfer: '移送', reexamination: '复审', recheck: '复核', upheld: '维持', changed: '变更',
+  good: '好', fair: '一般', poor: '较差', conduct_to_corruption: '由风查腐', corruption_to_conduct: '由腐纠风',
+}
+
+const TAG = {
+  new: 'info', pending_disposal: 'warning', talk_or_inquiry: 'primary', reply_received: 'primary',
+  preliminary_verification: 'primary', on_hold: 'info', proposed_filing: 'warning', filed: 'danger',
+  investigation: 'danger', review: 'warning', decided: 'success', appeal: 'warning', execution: 'success',
+  follow_up: 'success', clearing: 'success', closed: 'info', transferred: 'info',
+  awaiting_forwarding: 'warning', forwarded: 'info',
+}
+
+export function tagType(status) {
+  return TAG[status] || 'info'
+}
+
+export const LEVELS = { red: { label: '红', tag: 'danger' }, yellow: { label: '黄', tag: 'warning' }, green: { label: '绿', tag: 'success' } }
+
+// A moment in the operator's own time zone (dates without a time are shown as they are).
+export function when(value) {
+  if (!value) return '—'
+  if (!String(value).includes('T')) return value
+  const d = new Date(value)
+  const p = (n) => String(n).padStart(2, '0')
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`
+}
+
+// The service's status labels (casework's Status.label), for filters and the timeline.
+export const STATUS = {
+  new: '未登记', pending_disposal: '待处置', talk_or_inquiry: '谈话函询', reply_received: '已说明待评估',
+  preliminary_verification: '初步核实', on_hold: '暂存待查', proposed_filing: '拟立案', filed: '已立案',
+  investigation: '审查调查', review: '审理', decided: '已作出处分/处置决定', appeal: '复审复核', execution: '执行',
+  follow_up: '回访教育', clearing: '澄清正名', closed: '已了结/销号', transferred: '已移送',
+  awaiting_forwarding: '待转办', forwarded: '已转办',
+}
+
+export const DEADLINES = {
+  clue_disposal: '线索处置', inquiry_reply: '函询回复', reply_report: '回复报告', hold_review: '暂存复查',
+  investigation: '审查调查', investigation_extension: '延长审查调查', review: '审理', review_extension: '延长审理',
+  reexamination_apply: '复审申请', reexamination: '复审', recheck_apply: '复核申请', recheck: '复核',
+  name_clearing: '澄清正名', forwarding: '转办', decision_service: '决定送达',
+}
+
+const EVENTS = {
+  clue_registered: '线索登记', clue_disposed: '线索处置', case_filed: '立案', case_decided: '作出决定',
+  case_decision_revised: '决定变更', case_closed: '销号', name_cleared: '澄清正名', deadline_overdue: '期限已过',
+  case_assigned: '批办', cases_linked: '风腐同查关联', deadline_approaching: '期限临近',
+  repeat_report_noted: '重复件并入', repeat_report_split: '重复件拆分',
+}
+
+// One timeline entry's heading: the command and the status it led to, else the event.
+export function eventTitle(e) {
+  const d = e.data || {}
+  if (d.command && d.to_status) return `${COMMANDS[d.command] || d.command} → ${STATUS[d.to_status] || d.to_status}`
+  const short = String(e.type).split('.').pop()
+  return EVENTS[short] || short
+}

@@ -1,0 +1,27 @@
+import { createRouter, createWebHistory } from 'vue-router'
+import { session, restore } from './api.js'
+
+const routes = [
+  { path: '/login', component: () => import('./views/LoginPage.vue'), meta: { title: '登录', public: true } },
+  { path: '/', component: () => import('./views/WorkbenchPage.vue'), meta: { title: '工作台' } },
+  { path: '/clues', component: () => import('./views/ClueDesk.vue'), meta: { title: '线索台账' } },
+  { path: '/cases', component: () => import('./views/CaseList.vue'), meta: { title: '案件' } },
+  { path: '/cases/:id', component: () => import('./views/CaseDetail.vue'), meta: { title: '案件详情', parent: { path: '/cases', title: '案件' } } },
+  { path: '/alerts', component: () => import('./views/AlertBoard.vue'), meta: { title: '预警看板' } },
+  { path: '/statistics', component: () => import('./views/StatisticsPage.vue'), meta: { title: '统计' } },
+]
+
+const router = createRouter({ history: createWebHistory(), routes })
+
+router.beforeEach(async (to) => {
+  if (!session.checked) await restore()
+  if (!to.meta.public && !session.operator) return { path: '/login', query: { next: to.fullPath } }
+  return true
+})
+
+window.addEventListener('zf-session-expired', () => {
+  const here = router.currentRoute.value
+  if (!here.meta.public) router.push({ path: '/login', query: { next: here.fullPath, expired: '1' } })
+})
+
+export default router

@@ -1,0 +1,166 @@
+"""The console in a real browser: Debian's Chromium driven by Playwright, against the
+platform's processes (tests/e2e/conftest.py) and the console's own BFF process.
+
+Chromium missing is a failure, not a skip: ``make browser`` installs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from libs.runtime.infra import free_port, popen_owned
+from tests.conftest import unique
+from tests.e2e.conftest import ROOT, Platform
+
+CHROMIUM = Path(os.environ.get("ZF_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(os.environ.get("ZF_CONSOLE_SCREENSHOTS", Path(__file__).parent / "screenshots"))
+TIMEZONE = "Asia/Shanghai"
+
+
+@dataclass
+class Console:
+    """One ``zhengfeng console`` process serving the built pages for a platform."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    lifeline: int
+    log: IO[bytes]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        os.close(self.lifeline)
+        self.log.close()
+
+
+def start_console(platform: Platform, log: Path, **settings: str) -> Console:
+    """Start the console on a free port with ``ZF_CONSOLE_<NAME>`` settings; wait for /readyz."""
+    port = free_port()
+    env = {**platform.env, **{f"ZF_CONSOLE_{k.upper()}": v for k, v in settings.items()}}
+    out = open(log, "ab")  # closed by Console.stop
+    process, lifeline = popen_owned(
+        [sys.executable, "-m", "zhengfeng", "console", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+    console = Console(f"http://127.0.0.1:{port}", process, lifeline, out)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text(errors="replace")
+        with contextlib.suppress(httpx.HTTPError):
+            ready = httpx.get(f"{console.url}/readyz", timeout=2)
+            if ready.status_code == 200:
+                assert ready.json()["web_built"], "the console is not built: run make console"
+                return console
+        time.sleep(0.2)
+    console.stop()
+    raise AssertionError(f"the console did not start\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="module")
+def console(platform: Platform, platform_logs: Path) -> Iterator[Console]:
+    """The console as ``zhengfeng up`` runs it (default session timeout)."""
+    c = start_console(platform, platform_logs / "console.log")
+    yield c
+    c.stop()
+
+
+@pytest.fixture(scope="module")
+def hasty_console(platform: Platform, platform_logs: Path) -> Iterator[Console]:
+    """A console whose sessions end after two idle seconds."""
+    c = start_console(platform, platform_logs / "console-hasty.log", session_idle_seconds="2")
+    yield c
+    c.stop()
+
+
+OPERATORS = {
+    "clerk": ("信访室 张敏", ["clerk"]),
+    "officer": ("第一监督检查室 李强", ["investigator"]),
+    "leader": ("分管领导 王书记", ["leader"]),
+}
+
+
+@pytest.fixture(scope="module")
+async def operators(platform: Platform) -> dict[str, dict[str, Any]]:
+    """A clerk, an officer (承办人) and a leader, each an operator account of the issuer."""
+
+    def create(name: str, roles: list[str]) -> dict[str, Any]:
+        args = ["clients", "create", "--kind", "operator", "--name", name]
+        args += [a for r in roles for a in ("--role", r)]
+        args += ["--client-id", unique("op")]
+        return dict(json.loads(platform.cli(*args).stdout))
+
+    made = await asyncio.gather(
+        *(asyncio.to_thread(create, name, roles) for name, roles in OPERATORS.values())
+    )
+    return dict(zip(OPERATORS, made, strict=True))
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    """Debian's Chromium; its absence fails the tests (``make browser`` installs it)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    """Headless Debian Chromium (never a downloaded browser)."""
+    async with async_playwright() as pw:
+        pw.selectors.set_test_id_attribute("data-test")
+        b = await pw.chromium.launch(
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+        )
+        yield b
+        await b.close()
+
+
+async def logged_in(browser: Browser, base: str, account: dict[str, Any]) -> Page:
+    """A fresh browser context, logged in through the login page as ``account``."""
+    context = await browser.new_context(
+        base_url=base, locale="zh-CN", timezone_id=TIMEZONE, viewport={"width": 1440, "height": 900}
+    )
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    await page.goto("/")
+    await page.fill("input[name=username]", account["client_id"])
+    await page.fill("input[name=password]", account["client_secret"])
+    await page.get_by_role("button", name="登录").click()
+    await page.get_by_test_id("operator").wait_for()
+    return page
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """Keep a picture of the page for docs/console/."""
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
