@@ -6,6 +6,7 @@ at each act's outcome the way a user would, through the services' HTTP APIs.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -161,6 +162,15 @@ def test_each_act_left_its_outcome_where_a_user_would_look(
     assert [(m["party_id"], m["measure"], m["status"]) for m in inquiry["measures"]] == [
         ("department_leader", "admonition", "in_effect")
     ]
+
+    # The decisions' documents: numbered, listed on their matters, downloadable by hash.
+    titles = [d["title"] for d in story["documents"]]
+    for title in ("谈话函询通知书", "立案决定书", "审理报告", "党纪处分决定书", "问责决定书"):
+        assert title in titles, title
+    sanction = next(d for d in story["documents"] if d["title"] == "党纪处分决定书")
+    assert sanction["number"].startswith("青纪处〔") and sanction["number"].endswith("号")
+    issued = httpx.get(platform.url("casework", sanction["href"]), headers=leader)
+    assert hashlib.sha256(issued.content).hexdigest() == sanction["sha256"]
 
     # Act 7: the unit's rating counts the alerts and then the decision.
     unit = story["case"]["unit"]

@@ -54,6 +54,8 @@ class Story:
     dispositions: dict[str, str] = field(default_factory=dict)
     inquiry: dict[str, Any] = field(default_factory=dict)
     ratings: dict[str, Any] = field(default_factory=dict)
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    """文书 the decisions issued: number, title, the matter's path, SHA-256."""
 
     def as_json(self) -> dict[str, Any]:
         """The story as plain JSON."""
@@ -681,6 +683,8 @@ def casework(s: Session, scenario: dict[str, Any], story: Story) -> None:
         f"作出处理决定：第{'一二三四'[case['form'] - 1]}种形态（{case['measures_label']}），"
         f"案件状态 [bold]{state['status_label']}[/]"
     )
+    for clue_id in (tax, case_id):
+        _documents(s, story, "casework", f"/v1/cases/{clue_id}")
 
     code = story.receipt_code
     secret = scenario["reports"]["anonymous"]["secret"]
@@ -697,6 +701,22 @@ def casework(s: Session, scenario: dict[str, Any], story: Story) -> None:
         f"匿名举报人再次查询：[bold]{status['status_label']}[/]"
         + (f"（{status['outcome']}）" if status["outcome"] else "")
     )
+
+
+def _documents(s: Session, story: Story, service: str, matter: str) -> None:
+    """The documents a matter's decisions issued (文号, title), kept for the summary."""
+    player = "leader" if service == "casework" else "accountability"
+    items = s.get(player, service, f"{matter}/documents")["items"]
+    for d in items:
+        story.documents.append(
+            {
+                "service": service,
+                "matter": matter,
+                **{k: d[k] for k in ("number", "title", "sha256", "href")},
+            }
+        )
+    if items:
+        s.say("制发文书：" + "、".join(f"{d['number']} {d['title']}" for d in items))
 
 
 # -- Act 7 ----------------------------------------------------------------------------------
@@ -758,12 +778,12 @@ def accountability(s: Session, scenario: dict[str, Any], story: Story) -> None:
                          "reasons": "未履行一岗双责，对下属违纪失察"}, "measure")  # fmt: skip
         measure = next(m for m in proposed["measures"] if m["party_id"] == target)
         decision = step("accountability", f"measures/{measure['measure_id']}/decision",
-                        {"decided_by_body": "commission", "approved": True,
-                         "document_number": f"青纪问〔2026〕{story.run}号"}, "decision")  # fmt: skip
+                        {"decided_by_body": "commission", "approved": True}, "decision")  # fmt: skip
         s.say(
             "党风政风监督室拟办问责决定，报批：" + " → ".join(x["label"] for x in decision["steps"])
         )
         sign_off(s, f"demo-{iid}-decision", decision, service="accountability")
+        _documents(s, story, "accountability", path)
         inquiry = step("accountability", "conclusion",
                        {"summary": "一案双查完毕：直接责任人已处理，分管领导诫勉。"}, "conclusion")  # fmt: skip
     measure = next(m for m in inquiry["measures"] if m["party_id"] == target)

@@ -54,6 +54,11 @@ def print_summary(s: Session, story: Story, seconds: float) -> None:
         f"{r['after_decision']['level_label']}（{r['before']['score']} → {r['after_alerts']['score']} → "
         f"{r['after_decision']['score']} 分）"
     )
+    if story.documents:
+        c.print(
+            f"  文书            {len(story.documents)} 份："
+            + "、".join(f"{d['number']}（{d['title']}）" for d in story.documents)
+        )
     stored = "  ".join(f"{svc} {events_in_store(s, svc):,}" for svc in s.urls)
     c.print(f"  事件存储        {stored}（政务数据共享平台经补课订阅 /v1/events 读取）")
     u = s.urls
