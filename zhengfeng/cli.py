@@ -274,7 +274,13 @@ def clients_create(
         str | None, typer.Option(help="Department code a partner acts for")
     ] = None,
     scope: Annotated[list[str] | None, typer.Option(help="Granted scope (repeat)")] = None,
-    role: Annotated[list[str] | None, typer.Option(help="Operator role (repeat)")] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Operator role (repeat): clerk, investigator, reviewer, director (室主任), "
+            "leader (分管领导), secretary (主要负责人), supervisor, accountability, analyst, auditor"
+        ),
+    ] = None,
     client_id: Annotated[
         str | None, typer.Option(help="Client id / username (default: generated)")
     ] = None,

@@ -148,6 +148,16 @@ def test_each_act_left_its_outcome_where_a_user_would_look(
         2,
         "青纪立〔2026〕T1号",
     )
+    # Its decisions were signed: the disposal returned once and proposed again, the filing
+    # and the decision decided by the 常委会 in a recorded meeting.
+    timeline = httpx.get(
+        platform.url("casework", f"/v1/cases/{story['case']['case_id']}/timeline"),
+        headers=leader,
+    ).json()["events"]
+    kinds = [e["type"].rsplit(".", 1)[-1] for e in timeline]
+    assert kinds.count("proposal_returned") == 1 and kinds.count("proposal_resubmitted") == 1
+    assert kinds.count("meeting_recorded") == 2
+    assert kinds.count("proposal_took_effect") == kinds.count("proposal_submitted") == 5
     by_number = {c["clue_number"]: c for c in ledger}
     assert by_number[story["clues"]["tax"]["clue_number"]]["status"] == "closed"
     assert by_number[story["clues"]["police"]["clue_number"]]["status"] == "on_hold"

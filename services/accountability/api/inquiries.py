@@ -146,7 +146,8 @@ async def decide_measure(
     if_match: IfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    """The commission's own decision (a leader signs), or the recorded decision of the body
+    """The commission's own decision (proposed by the accountability office: 202 with the
+    proposal, in effect once its approval chain agrees), or the recorded decision of the body
     with authority (``decided_by_body`` names it). 组织调整 cannot be decided by the commission."""
     on = OnMeasure(measure_id=measure_id, body=body)
     return await commands.run(

@@ -17,7 +17,10 @@ from services.accountability.queries import UnitFilter
 
 router = APIRouter(prefix="/v1", tags=["units"])
 
-Operator = Annotated[Principal, require_roles("supervisor", "accountability", "leader", "auditor")]
+Operator = Annotated[
+    Principal,
+    require_roles("supervisor", "accountability", "leader", "director", "secretary", "auditor"),
+]
 
 
 class UnitOut(BaseModel):
