@@ -16,6 +16,7 @@ project's own files.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import string
@@ -232,7 +233,11 @@ async def issue(
     local = templates.local(now)
     sequence = await allocate(conn, kind, local.year)
     number = number_text(templates.body_of(template), template, local.year, sequence)
-    stored = files.put(directory, render(templates, template, Issue(number, local, fields)))
+    # Rendering takes tens of milliseconds of CPU: off the event loop, so the service's
+    # other requests and consumers go on meanwhile.
+    stored = await asyncio.to_thread(
+        _render_and_store, directory, templates, template, Issue(number, local, fields)
+    )
     return DocumentIssued(
         document_id=uuid5(NAMESPACE_URL, f"zhengfeng:{matter.service}:document:{number}"),
         matter_id=matter.matter_id,
@@ -249,6 +254,12 @@ async def issue(
         matter_version=matter.version,
         issued_at=now,
     )
+
+
+def _render_and_store(
+    directory: Path, templates: Templates, template: Template, issue_: Issue
+) -> files.Stored:
+    return files.put(directory, render(templates, template, issue_))
 
 
 def rerender(templates: Templates, issued: DocumentIssued, fields: Mapping[str, Any]) -> bytes:

@@ -22,7 +22,7 @@ from libs.events.contracts.intake import ClueReceived, ReportedPerson
 from libs.kit import documents, files
 from services.casework.documents import rerender
 from tests.conftest import Schemas
-from tests.integration.casework.conftest import LEADER, OFFICER, Casework, running
+from tests.integration.casework.conftest import LEADER, OFFICER, REVIEWER, Casework, running
 
 YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year
 
@@ -174,3 +174,61 @@ async def test_serving_records_date_and_manner_once(cw: Casework) -> None:
     assert (after["served_on"], after["manner_label"]) == (today, "直接送达")
     assert again.status_code == 409 and again.json()["title"] == "送达不成立"
     assert "zhengfeng.documents.document_served" in [e["type"] for e in timeline["events"]]
+
+
+async def _to_review(cw: Casework, name: str) -> UUID:
+    case_id = await _sealed_clue(cw, name)
+    subject = {"name": pii.mask_name(name), "unit": "某县林业局", "post": "副局长"}
+    for command, who, body in (
+        ("dispose", OFFICER, {"method": "preliminary_verification"}),
+        ("conclude_verification", OFFICER, {"outcome": "propose_filing"}),
+        ("file_case", OFFICER, {"case_number": "林纪案-1", "subject": subject}),
+        ("start_investigation", OFFICER, {}),
+        ("transfer_for_review", OFFICER, {}),
+    ):
+        response = await cw.decided(case_id, command, who, **body)
+        assert response.status_code == 200, response.text
+    return case_id
+
+
+async def test_a_sanction_issues_its_review_report_and_decisions_and_service_starts_the_clock(
+    cw: Casework,
+) -> None:
+    case_id = await _to_review(cw, "欧阳明")
+
+    decided = await cw.decided(
+        case_id,
+        "decide",
+        REVIEWER,
+        form=2,
+        measures=["serious_warning", "demerit"],
+        misconduct_date="2026-01-10",
+    )
+    documents_ = await _documents(cw, case_id)
+    by_title = {d["title"]: d for d in documents_}
+    party = by_title["党纪处分决定书"]
+    lines = [
+        p.text
+        for p in docx.Document(
+            io.BytesIO((await cw.http.get(party["href"], headers=LEADER)).content)
+        ).paragraphs
+    ]
+    today = datetime.now(UTC).date().isoformat()
+    served = await cw.http.post(
+        f"{party['href']}/serve", json={"served_on": today, "manner": "post"}, headers=OFFICER
+    )
+
+    assert decided.status_code == 200, decided.text
+    assert [d["number"] for d in documents_] == [
+        f"青纪核〔{YEAR}〕1号",
+        f"青纪立〔{YEAR}〕1号",
+        f"青纪查〔{YEAR}〕1号",
+        f"青纪审〔{YEAR}〕1号",
+        f"青纪处〔{YEAR}〕1号",
+        f"青监政处〔{YEAR}〕1号",
+    ]
+    assert "关于给予欧阳明严重警告处分的决定" in lines and "青山市监察委员会" not in lines
+    assert "decision_service" in decided.json()["deadlines"]
+    assert served.status_code == 200, served.text
+    assert served.json()["decision_served_on"] == today
+    assert "decision_service" not in served.json()["deadlines"]
