@@ -232,3 +232,27 @@ async def test_a_sanction_issues_its_review_report_and_decisions_and_service_sta
     assert served.status_code == 200, served.text
     assert served.json()["decision_served_on"] == today
     assert "decision_service" not in served.json()["deadlines"]
+
+
+async def test_clearing_a_name_issues_the_notice_that_names_the_person(cw: Casework) -> None:
+    case_id = await _sealed_clue(cw, "欧阳明")
+    for command, body in (
+        ("dispose", {"method": "talk_or_inquiry"}),
+        ("record_reply", {}),
+        ("evaluate_reply", {"outcome": "clear"}),
+        ("clear_name", {"false_accusation": True}),
+    ):
+        response = await cw.decided(case_id, command, OFFICER, **body)
+        assert response.status_code == 200, response.text
+
+    notice = (await _documents(cw, case_id))[-1]
+    lines = [
+        p.text
+        for p in docx.Document(
+            io.BytesIO((await cw.http.get(notice["href"], headers=LEADER)).content)
+        ).paragraphs
+    ]
+
+    assert (notice["title"], notice["number"]) == ("澄清正名通知", f"青纪澄〔{YEAR}〕1号")
+    assert "关于为欧阳明同志澄清正名的通知" in lines
+    assert any("诬告陷害" in line for line in lines)

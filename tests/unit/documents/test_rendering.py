@@ -115,3 +115,10 @@ def test_stored_files_are_named_by_their_hash(tmp_path: Path) -> None:
     assert files.read(tmp_path, stored.sha256) == b"content"
     files.path_of(tmp_path, stored.sha256).write_bytes(b"altered")
     assert files.read(tmp_path, stored.sha256) is None
+
+
+def test_the_year_of_a_number_is_the_issuers_local_year() -> None:
+    templates = documents.load(CASEWORK)
+    new_years_eve_utc = datetime(2026, 12, 31, 17, 0, tzinfo=UTC)  # 2027-01-01 01:00 in 青山
+    local = templates.local(new_years_eve_utc)
+    assert (local.year, documents.date_text(local)) == (2027, "2027年1月1日")
