@@ -197,7 +197,7 @@ def _may_act(p: Proposal, actor: str, roles: frozenset[str], kind: str) -> Chain
             f"审批单{STATUS_LABELS[p.status]}，不能再审批。",
             kind="conflict",
             title="审批单不在审批中",
-            status=p.status,
+            proposal_status=p.status,
         )
     if step.kind != kind:
         what = "请记录会议研究结果" if step.kind == "meeting" else "本步为个人审批，不是会议"
