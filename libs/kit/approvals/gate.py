@@ -14,7 +14,7 @@ import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -64,7 +64,6 @@ class WithdrawIn(_In):
     reason: str = Field(min_length=1, max_length=4000)
 
 
-Action = Literal["approve", "meeting", "resubmit", "withdraw"]
 ACTION_BODIES: dict[str, type[BaseModel]] = {
     "approve": SignIn,
     "meeting": MeetingIn,
