@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -19,6 +20,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from libs.kit.problems import Problem
+
+log = logging.getLogger(__name__)
 
 JwksFetcher = Callable[[], Awaitable[dict[str, Any]]]
 
@@ -77,8 +80,8 @@ class JwksVerifier:
                     raise Problem(
                         503,
                         "identity-provider-unreachable",
-                        "Cannot check the token now",
-                        f"The key set could not be fetched: {exc}",
+                        "暂时无法核验登录凭证",
+                        f"未能取得签名公钥，请稍后再试（{type(exc).__name__}）。",
                     ) from exc
                 self._fetched_at = time.monotonic()
                 self._keys = {
@@ -89,8 +92,8 @@ class JwksVerifier:
             raise Problem(
                 401,
                 "invalid-token",
-                "The token is not valid",
-                "Unknown signing key.",
+                "登录凭证无效",
+                "凭证的签名密钥不是本系统的，请重新登录。",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         return self._keys[kid]
@@ -101,9 +104,7 @@ class JwksVerifier:
         try:
             kid = jwt.get_unverified_header(token).get("kid", "")
         except jwt.PyJWTError as exc:
-            raise Problem(
-                401, "invalid-token", "The token is not valid", str(exc), headers=bad
-            ) from exc
+            raise _invalid_token(exc) from exc
         key = await self._key(kid)
         try:
             claims = jwt.decode(
@@ -116,12 +117,10 @@ class JwksVerifier:
             )
         except jwt.ExpiredSignatureError as exc:
             raise Problem(
-                401, "token-expired", "The token has expired", "Request a new token.", headers=bad
+                401, "token-expired", "登录已过期", "请重新登录或申请新的访问凭证。", headers=bad
             ) from exc
         except jwt.PyJWTError as exc:
-            raise Problem(
-                401, "invalid-token", "The token is not valid", str(exc), headers=bad
-            ) from exc
+            raise _invalid_token(exc) from exc
         return Principal(
             subject=claims["sub"],
             kind=claims.get("kind", "system"),
@@ -130,6 +129,38 @@ class JwksVerifier:
             roles=frozenset(claims.get("roles", [])),
             scopes=frozenset(str(claims.get("scope", "")).split()),
         )
+
+
+def _invalid_token(exc: Exception) -> Problem:
+    # The library's English reason is for the log, not the clerk.
+    log.info("token refused: %s", exc)
+    return Problem(
+        401,
+        "invalid-token",
+        "登录凭证无效",
+        "访问凭证无法核验，请重新登录。",
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
+ROLE_LABELS = {
+    "clerk": "信访室",
+    "investigator": "承办人",
+    "reviewer": "审理室",
+    "leader": "分管领导",
+    "supervisor": "案件监督管理室",
+    "auditor": "审计",
+    "analyst": "数据分析",
+    "accountability": "党风政风监督室",
+    "director": "室主任",
+    "secretary": "主要负责人",
+}
+"""How a clerk names an operator role (the role itself stays the machine value)."""
+
+
+def role_names(roles: Iterable[str]) -> str:
+    """The roles as a clerk reads them: 「承办人、分管领导」."""
+    return "、".join(ROLE_LABELS.get(r, r) for r in roles)
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -144,8 +175,8 @@ async def authenticate(
         raise Problem(
             401,
             "unauthenticated",
-            "Authentication required",
-            "Send an access token: Authorization: Bearer <token> (POST /oauth/token on intake).",
+            "请先登录",
+            "请携带访问凭证：Authorization: Bearer <token>（在受理服务 POST /oauth/token 申请）。",
             headers={"WWW-Authenticate": "Bearer"},
         )
     verifier: JwksVerifier = request.app.state.verifier
@@ -164,8 +195,8 @@ def require_scopes(*scopes: str) -> Any:
             raise Problem(
                 403,
                 "insufficient-scope",
-                "Not allowed",
-                f"This needs the scope(s) {', '.join(missing)}.",
+                "无权办理",
+                f"访问凭证缺少权限范围：{'、'.join(missing)}。",
                 headers={
                     "WWW-Authenticate": f'Bearer error="insufficient_scope" scope="{" ".join(scopes)}"'
                 },
@@ -183,8 +214,8 @@ def require_roles(*roles: str) -> Any:
             raise Problem(
                 403,
                 "forbidden-role",
-                "Not allowed",
-                f"This needs one of the roles: {', '.join(roles)}.",
+                "无权办理",
+                f"此项须由以下角色之一办理：{role_names(roles)}。",
             )
         return principal
 

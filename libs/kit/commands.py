@@ -64,9 +64,9 @@ def parse_if_match(value: str | None) -> int | None:
         raise Problem(
             400,
             "invalid-if-match",
-            "Invalid If-Match",
-            f'If-Match {value!r} is not an ETag of this service, e.g. "7".',
-            errors=[{"field": "If-Match", "reason": "not a version ETag"}],
+            "版本号格式不对",
+            f'If-Match {value!r} 不是本系统的版本号（ETag），应形如 "7"。',
+            errors=[{"field": "If-Match", "reason": "不是版本号"}],
         ) from None
 
 
@@ -88,7 +88,7 @@ class Aggregate(Generic[S]):
     """An event-sourced matter, declared once: its stream, its state, how it is named."""
 
     noun: str
-    """How problems name it: ``case``, ``clue``, ``inquiry``, ``alert``."""
+    """Its machine name: ``case``, ``clue``, ``inquiry``, ``alert`` (routes, actions)."""
     stream: Callable[[Any], str]
     """The stream id of the matter with this key."""
     initial: Callable[[], S]
@@ -97,9 +97,22 @@ class Aggregate(Generic[S]):
     """Whether the loaded state is a matter at all (default: its stream has events)."""
     facts: Callable[[S], dict[str, Any]] | None = None
     """Machine fields every refusal on this matter carries (e.g. the commands allowed now)."""
-    missing: str = "No {noun} {key}."
+    label: str = "事项"
+    """How problems name it to a clerk: 案件, 线索, 问责调查, 预警."""
+    missing: str = "没有{label} {key}。"
+    """The 404 detail; ``{label}``, ``{noun}`` and ``{key}`` are filled in."""
     missing_slug: str = "not-found"
-    missing_title: str = "Not found"
+    missing_title: str = ""
+    """The 404 title (default: 「{label}不存在」)."""
+
+    def missing_problem(self, key: Any) -> Problem:
+        """404: there is no such matter."""
+        return Problem(
+            404,
+            self.missing_slug,
+            self.missing_title or f"{self.label}不存在",
+            self.missing.format(noun=self.noun, label=self.label, key=key),
+        )
 
     def replay(self, events: Sequence[Event], state: S | None = None) -> S:
         """The state after ``events`` (from the initial state unless one is given)."""
@@ -164,7 +177,7 @@ class Command(Generic[S]):
     """Checks on the caller and the loaded state before deciding; raise ``Refused``."""
     after: After[S] | None = None
     """Further appends in the same transaction (e.g. the other side of a link)."""
-    required_if_match: str = "Send If-Match with the ETag (version) of the {noun} you read."
+    required_if_match: str = '请在 If-Match 中带上您读取的{label}版本号（ETag），例如 "7"。'
     lock: Lock | None = None
     """``(body, ctx)``, first in the transaction, before anything is written: advisory locks
     that serialise commands on what they touch (a transaction's age is its first write, and
@@ -243,14 +256,16 @@ class Outcome:
         return JSONResponse(self.body, self.status_code, headers=headers)
 
 
-def stale(noun: str, key: Any, seen: int, current: int) -> Problem:
-    """409: the caller decided on a version that is no longer the matter's."""
+def stale(label: str, key: Any, seen: int, current: int) -> Problem:
+    """409: the caller decided on a version that is no longer the matter's (``label``: the
+    matter's Chinese noun, e.g. 案件; ``key`` stays in the log, the clerk knows the matter)."""
     return Problem(
         409,
         "stale-version",
-        f"The {noun} changed since you read it",
-        f"You sent If-Match {seen}; {noun} {key} is at version {current}. Read it again.",
-        errors=[{"field": "If-Match", "reason": f"stale (current version {current})"}],
+        f"{label}已被修改",
+        f"该{label}在您读取后已被修改（您提交的版本 {seen}，当前版本 {current}）。"
+        "请重新读取后再提交。",
+        errors=[{"field": "If-Match", "reason": f"版本已过期（当前版本 {current}）"}],
         current_version=current,
     )
 
@@ -304,9 +319,9 @@ class Pipeline:
             raise Problem(
                 428,
                 "if-match-required",
-                "If-Match required",
-                command.required_if_match.format(noun=aggregate.noun),
-                errors=[{"field": "If-Match", "reason": "missing"}],
+                "缺少版本号",
+                command.required_if_match.format(noun=aggregate.noun, label=aggregate.label),
+                errors=[{"field": "If-Match", "reason": "必填"}],
             )
         stream_id = aggregate.stream(key) if command.new_key is None else None
         fingerprint = _fingerprint(command, stream_id, body)
@@ -322,7 +337,7 @@ class Pipeline:
             except ConcurrencyError as moved:
                 if if_match is not None:
                     current = await self.store.stream_version(stream_id)
-                    raise stale(aggregate.noun, key, if_match, current) from moved
+                    raise stale(aggregate.label, key, if_match, current) from moved
                 if attempt == RERUNS:
                     raise
                 log.info("%s moved under an unpinned command; running it again", moved.stream_id)
@@ -376,18 +391,13 @@ class Pipeline:
                 raise Problem(
                     409,
                     "already-exists",
-                    f"The {aggregate.noun} exists already",
-                    f"{aggregate.noun} {key} exists already.",
+                    f"{aggregate.label}已存在",
+                    f"{aggregate.label} {key} 已存在。",
                 )
             if not command.creates and not exists:
-                raise Problem(
-                    404,
-                    aggregate.missing_slug,
-                    aggregate.missing_title,
-                    aggregate.missing.format(noun=aggregate.noun, key=key),
-                )
+                raise aggregate.missing_problem(key)
             if if_match is not None and if_match != version:
-                raise stale(aggregate.noun, key, if_match, version)
+                raise stale(aggregate.label, key, if_match, version)
             try:
                 for guard in command.guards:
                     await _maybe(guard(state, body, ctx))

@@ -70,10 +70,10 @@ def feed_router(service: str) -> APIRouter:
             raise Problem(
                 400,
                 "unknown-position",
-                "Unknown position",
-                f"No {service} event is at position {after}: start from 0 or pass the "
-                "next_after of the previous page unchanged.",
-                errors=[{"field": "after", "reason": "no event at this position"}],
+                "位置不存在",
+                f"{service} 的事件中没有位置 {after}：请从 0 开始，或原样使用上一页返回的 "
+                "next_after。",
+                errors=[{"field": "after", "reason": "该位置没有事件"}],
             )
         batch = await store.read_all(checkpoint, limit=limit)
         next_after = batch[-1].checkpoint.position if batch else after

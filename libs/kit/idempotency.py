@@ -39,8 +39,8 @@ async def claim(
         raise Problem(
             400,
             "invalid-idempotency-key",
-            "Invalid Idempotency-Key",
-            "The Idempotency-Key header must be 1 to 255 characters.",
+            "幂等键无效",
+            "Idempotency-Key 须为 1 至 255 个字符。",
         )
     taken = await conn.execute(
         text(
@@ -63,8 +63,8 @@ async def claim(
         raise Problem(
             422,
             "idempotency-key-reused",
-            "Idempotency-Key already used for another request",
-            "This Idempotency-Key was used with a different request body; use a new key.",
+            "幂等键已用于其他请求",
+            "该 Idempotency-Key 已用于内容不同的请求，请换用新的键。",
         )
     return StoredResponse(row.status_code, row.response)
 

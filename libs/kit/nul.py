@@ -23,9 +23,9 @@ def nul_problem(field: str) -> Problem:
     return Problem(
         422,
         "nul-character",
-        "The request contains a NUL character",
-        f"Remove the NUL character (U+0000) from: {field}",
-        errors=[{"field": field, "reason": "contains a NUL character (U+0000)"}],
+        "提交的内容含有空字符",
+        f"请删除以下字段中的空字符（U+0000）：{field}",
+        errors=[{"field": field, "reason": "含有空字符（U+0000）"}],
     )
 
 

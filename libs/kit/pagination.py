@@ -48,9 +48,9 @@ def decode_cursor(cursor: str, *parsers: Callable[[Any], Any]) -> list[Any]:
         raise Problem(
             400,
             "invalid-cursor",
-            "Invalid cursor",
-            "Use the next_cursor value from the previous page unchanged.",
-            errors=[{"field": "cursor", "reason": "not a cursor issued by this list"}],
+            "翻页位置无效",
+            "请原样使用上一页返回的 next_cursor。",
+            errors=[{"field": "cursor", "reason": "不是本列表给出的翻页位置"}],
         ) from exc
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from libs.events.store import ConcurrencyError
+from libs.kit.reasons import reason as zh_reason
 from libs.kit.refusal import Kind, Refused
 
 log = logging.getLogger(__name__)
@@ -86,13 +87,10 @@ def _field_error(e: Any) -> dict[str, Any]:
     if e.get("type") == "json_invalid":
         # loc is ("body", character offset): the whole body is at fault, not a field.
         where = e.get("loc", ())[-1]
-        reason = f"malformed JSON at character {where}: {e.get('ctx', {}).get('error', 'invalid')}"
+        reason = f"不是合法的 JSON（第 {where} 个字符处有误）"
         return {"field": "body", "reason": reason, "code": "json_invalid"}
-    return {
-        "field": _field(e.get("loc", ())),
-        "reason": e.get("msg", "invalid"),
-        "code": e.get("type"),
-    }
+    field = _field(e.get("loc", ()))
+    return {"field": field, "reason": zh_reason(e, field), "code": e.get("type")}
 
 
 _REFUSAL_STATUS: dict[Kind, int] = {
@@ -100,6 +98,14 @@ _REFUSAL_STATUS: dict[Kind, int] = {
     "conflict": 409,
     "missing": 404,
     "forbidden": 403,
+}
+
+
+_REFUSAL_TITLE: dict[Kind, str] = {
+    "invalid": "提交的内容不符合要求",
+    "conflict": "当前状态下不能办理",
+    "missing": "未找到该事项",
+    "forbidden": "无权办理",
 }
 
 
@@ -114,7 +120,7 @@ def refusal_problem(refused: Refused, **context: Any) -> Problem:
     return Problem(
         _REFUSAL_STATUS[refused.kind],
         refused.slug,
-        refused.title or "The command was refused",
+        refused.title or _REFUSAL_TITLE[refused.kind],
         refused.detail,
         errors=errors,
         **{**context, **refused.facts},
@@ -124,16 +130,39 @@ def refusal_problem(refused: Refused, **context: Any) -> Problem:
 _UNPARSABLE_BODY = "There was an error parsing the body"
 
 _STATUS_SLUGS = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthenticated", "Authentication required"),
-    403: ("forbidden", "Not allowed"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    409: ("conflict", "Conflict"),
-    413: ("too-large", "Request too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
-    429: ("too-many-requests", "Too many requests"),
+    400: ("bad-request", "请求有误"),
+    401: ("unauthenticated", "请先登录"),
+    403: ("forbidden", "无权办理"),
+    404: ("not-found", "未找到"),
+    405: ("method-not-allowed", "不支持该操作"),
+    409: ("conflict", "与当前状态冲突"),
+    412: ("precondition-failed", "版本条件不满足"),
+    413: ("too-large", "提交的内容过大"),
+    415: ("unsupported-media-type", "不支持该内容格式"),
+    428: ("precondition-required", "缺少版本号"),
+    429: ("too-many-requests", "请求过于频繁，请稍后再试"),
+    500: ("internal-error", "系统内部错误"),
+    503: ("unavailable", "服务暂不可用，请稍后再试"),
 }
+"""Chinese titles of the generic answers, by status (the slug stays the machine name)."""
+
+_STATUS_DETAILS = {
+    404: "请求的地址不存在，请核对后再试。",
+    405: "该地址不支持此请求方法。",
+}
+"""Details of Starlette's own answers, in Chinese."""
+
+
+def _http_detail(status: int, detail: Any, title: str) -> str | None:
+    # Starlette's and FastAPI's own details are English phrases ("Not Found"): the clerk
+    # gets the Chinese one, or none.
+    if not isinstance(detail, str) or detail == title:
+        return None
+    return detail if _has_cjk(detail) else _STATUS_DETAILS.get(status)
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 def install(app: FastAPI) -> None:
@@ -150,13 +179,13 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [_field_error(e) for e in exc.errors()]
-        fields = ", ".join(e["field"] for e in errors)
+        fields = "、".join(e["field"] for e in errors)
         return problem_response(
             Problem(
                 422,
                 "validation-error",
-                "The request is not valid",
-                f"Check these fields: {fields}",
+                "提交的内容不符合要求",
+                f"请检查以下字段：{fields}",
                 errors=errors,
             ),
             request.url.path,
@@ -168,8 +197,8 @@ def install(app: FastAPI) -> None:
             Problem(
                 409,
                 "stale-version",
-                "The record changed since you read it",
-                f"{exc}. Reload it and try again.",
+                "记录已被修改",
+                f"该记录在您读取后已被修改（当前版本 {exc.actual}）。请重新读取后再提交。",
                 current_version=exc.actual,
             ),
             request.url.path,
@@ -177,14 +206,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        slug, title = _STATUS_SLUGS.get(exc.status_code, ("http-error", "Request failed"))
-        detail = exc.detail if isinstance(exc.detail, str) and exc.detail != title else None
+        slug, title = _STATUS_SLUGS.get(exc.status_code, ("http-error", "请求未能完成"))
+        detail = _http_detail(exc.status_code, exc.detail, title)
         errors = None
-        if exc.status_code == 400 and detail == _UNPARSABLE_BODY:
+        if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
             # FastAPI's answer to a body it cannot even decode (e.g. GBK bytes).
-            slug, title = "unreadable-body", "The body cannot be read"
-            detail = "Send the body as JSON encoded in UTF-8."
-            errors = [{"field": "body", "reason": "not JSON text in UTF-8"}]
+            slug, title = "unreadable-body", "无法读取提交的内容"
+            detail = "请以 UTF-8 编码的 JSON 提交。"
+            errors = [{"field": "body", "reason": "不是 UTF-8 编码的 JSON 文本"}]
         return problem_response(
             Problem(
                 exc.status_code,
@@ -237,9 +266,9 @@ def internal_error(request: Request, exc: Exception) -> JSONResponse:
             Problem(
                 503,
                 "database-unavailable",
-                "The database connection was lost",
-                "The command was not completed. Send it again with the same "
-                "Idempotency-Key: if it was saved after all, you get the original answer.",
+                "数据库连接中断",
+                "本次办理未完成。请使用同一 Idempotency-Key 重新提交：如果实际已保存，"
+                "将返回原来的结果。",
                 headers={"Retry-After": "1"},
             ),
             request.url.path,
@@ -254,8 +283,8 @@ def internal_error(request: Request, exc: Exception) -> JSONResponse:
         Problem(
             500,
             "internal-error",
-            "Something went wrong on our side",
-            "The error was logged with this request's correlation id; nothing was saved.",
+            "系统内部错误",
+            "错误已按本次请求的关联编号记录，未保存任何内容。",
         ),
         request.url.path,
     )

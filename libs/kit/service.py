@@ -320,8 +320,8 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
             raise problems.Problem(
                 404,
                 "unknown-schema",
-                "No such event schema",
-                f"{type_name} v{version} is not an event type and version of this platform.",
+                "事件结构不存在",
+                f"本平台没有事件类型 {type_name} 的第 {version} 版。",
             )
         return JSONResponse(
             registry.json_schema(type_name, version), media_type="application/schema+json"

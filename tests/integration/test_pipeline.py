@@ -27,6 +27,7 @@ CLERK = Principal(subject="clerk-1", kind="operator", roles=frozenset({"clerk"})
 
 NOTEBOOK: Aggregate[tuple[str, ...]] = Aggregate(
     noun="notebook",
+    label="笔记本",
     stream=lambda key: f"notebook-{key}",
     initial=tuple,
     evolve=lambda state, event: (*state, event.text) if isinstance(event, NoteTaken) else state,
@@ -36,9 +37,9 @@ NOTEBOOK: Aggregate[tuple[str, ...]] = Aggregate(
 
 def _take(state: tuple[str, ...], body: dict[str, Any], ctx: Context) -> list[Event]:
     if body["text"] == "":
-        raise Refused("empty-note", "A note needs words.", field="text")
+        raise Refused("empty-note", "笔记须有内容。", field="text")
     if body["text"] in state:
-        raise Refused("duplicate-note", "This note is in the notebook already.", kind="conflict")
+        raise Refused("duplicate-note", "笔记本中已有这条笔记。", kind="conflict")
     return [note(body["text"], len(state))]
 
 
@@ -87,7 +88,7 @@ async def test_a_refused_command_writes_nothing_and_its_key_can_be_used_again(
         await pipeline.execute(TAKE, key, {"text": ""}, CLERK, idempotency_key="k-2")
 
     assert refused.value.status == 422 and refused.value.slug == "empty-note"
-    assert refused.value.errors == [{"field": "text", "reason": "A note needs words."}]
+    assert refused.value.errors == [{"field": "text", "reason": "笔记须有内容。"}]
     assert refused.value.extra == {"notes": 1}  # the aggregate's facts ride along
     assert await store.stream_version(NOTEBOOK.stream(key)) == 1
     fixed = await pipeline.execute(TAKE, key, {"text": "初核"}, CLERK, idempotency_key="k-2")
@@ -105,7 +106,7 @@ async def test_a_state_conflict_is_a_409_and_a_missing_matter_a_404(store: Event
         await pipeline.execute(OPEN, key, {"text": "初核"}, CLERK)
 
     assert (twice.value.status, twice.value.slug) == (409, "duplicate-note")
-    assert (nowhere.value.status, nowhere.value.detail) == (404, "No notebook nowhere.")
+    assert (nowhere.value.status, nowhere.value.detail) == (404, "没有笔记本 nowhere。")
     assert (exists.value.status, exists.value.slug) == (409, "already-exists")
     opened = await pipeline.execute(OPEN, "fresh-" + key, {"text": "受理"}, CLERK)
     assert opened.body == {"notes": ["受理"], "version": 1}
@@ -122,6 +123,10 @@ async def test_a_stale_if_match_is_refused_with_the_current_version(store: Event
     assert (missing.value.status, missing.value.slug) == (428, "if-match-required")
     assert (stale.value.status, stale.value.slug) == (409, "stale-version")
     assert stale.value.extra["current_version"] == 2
+    assert stale.value.title == "笔记本已被修改"
+    assert stale.value.detail == (
+        "该笔记本在您读取后已被修改（您提交的版本 1，当前版本 2）。请重新读取后再提交。"
+    )
     done = await pipeline.execute(PINNED, key, {"text": "审理"}, CLERK, if_match=2)
     assert done.version == 3 and done.response().headers["etag"] == '"3"'
 

@@ -48,7 +48,7 @@ def form_app() -> FastAPI:
 
     @app.get("/refusal")
     async def refuse() -> None:
-        raise Problem(409, "reference-reused", "This reference number was already used", "Why.")
+        raise Problem(409, "reference-reused", "该来源编号已使用", "同一编号不能再次移送。")
 
     return app
 
@@ -118,9 +118,9 @@ async def test_a_raised_problem_becomes_problem_json(forms: httpx.AsyncClient) -
     assert response.headers["content-type"] == PROBLEM_JSON
     assert response.json() == {
         "type": "/problems/reference-reused",
-        "title": "This reference number was already used",
+        "title": "该来源编号已使用",
         "status": 409,
-        "detail": "Why.",
+        "detail": "同一编号不能再次移送。",
         "instance": "/refusal",
     }
 
@@ -246,7 +246,7 @@ def test_invalid_cursor_is_a_400_problem_naming_the_cursor(cursor: str) -> None:
     problem = raised.value
     assert problem.status == 400
     assert problem.slug == "invalid-cursor"
-    assert problem.errors == [{"field": "cursor", "reason": "not a cursor issued by this list"}]
+    assert problem.errors == [{"field": "cursor", "reason": "不是本列表给出的翻页位置"}]
 
 
 # Settings

@@ -25,6 +25,7 @@ from libs.kit.approvals import proposals as pr
 from libs.kit.approvals.policy import Policy
 from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Command, Context, Effect
+from libs.kit.reasons import reason as zh_reason
 from libs.kit.refusal import Refused
 from libs.kit.workdays import WorkCalendar
 
@@ -182,7 +183,7 @@ def _parse(command: Command[Any], data: dict[str, Any]) -> Any:
         where = ".".join(str(x) for x in first["loc"])
         raise Refused(
             "invalid-body",
-            f"修改后的内容不符合要求：{where} {first['msg']}",
+            f"修改后的内容不符合要求：{where} {zh_reason(first, where)}",
             field=f"body.{where}",
             title="内容不符合要求",
         ) from None

@@ -109,7 +109,7 @@ async def _proposals(
     state = matter.aggregate.replay(events)
     exists = matter.aggregate.exists(state) if matter.aggregate.exists else bool(records)
     if not exists:
-        raise Problem(404, "not-found", "事项不存在", f"没有 {matter.aggregate.noun} {key}。")
+        raise Problem(404, "not-found", "事项不存在", f"没有{matter.aggregate.label} {key}。")
     if matter.may_read is not None and not matter.may_read(principal, state):
         raise Problem(403, "forbidden", "无权查看", "此事项不在您的查看范围内。")
     return pr.fold(events)

@@ -550,5 +550,5 @@ async def test_a_cursor_with_a_number_beyond_bigint_is_a_400_not_a_500(intake: I
     for response in (listed, ledger):
         assert response.status_code == 400, response.text
         assert response.json()["errors"] == [
-            {"field": "cursor", "reason": "not a cursor issued by this list"}
+            {"field": "cursor", "reason": "不是本列表给出的翻页位置"}
         ]

@@ -165,7 +165,7 @@ async def test_a_cursor_that_is_no_position_of_this_store_is_a_400_naming_after(
     too_big = await intake.http.get("/v1/events", params={"limit": 100000}, headers=headers)
 
     assert unknown.status_code == 400
-    assert unknown.json()["errors"] == [{"field": "after", "reason": "no event at this position"}]
+    assert unknown.json()["errors"] == [{"field": "after", "reason": "该位置没有事件"}]
     assert negative.status_code == 422
     assert negative.json()["errors"][0]["field"] == "after"
     assert too_big.status_code == 422
