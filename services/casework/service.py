@@ -92,6 +92,12 @@ def case_body(state: CaseState) -> dict[str, Any]:
     return body
 
 
+def commands_for(principal: Principal, state: CaseState) -> list[str]:
+    """The commands allowed now that this caller may give (roles and assignment): the ones a
+    console offers as buttons. One under approval still becomes a proposal."""
+    return [name for name in allowed_commands(state) if refusal(principal, name, state) is None]
+
+
 CASE: Aggregate[CaseState] = Aggregate(
     noun="case",
     stream=clue_stream,

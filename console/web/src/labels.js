@@ -11,7 +11,7 @@ export const MENU = [
   { path: '/clues', title: '线索台账', roles: ['clerk', 'supervisor', 'investigator', 'leader', 'auditor'] },
   { path: '/cases', title: '案件', roles: ['investigator', 'reviewer', 'leader', 'supervisor', 'auditor', 'director', 'secretary'] },
   { path: '/alerts', title: '预警看板', roles: ['clerk', 'supervisor', 'investigator', 'analyst', 'leader', 'auditor'] },
-  { path: '/statistics', title: '统计', roles: ['accountability', 'supervisor', 'leader', 'auditor'] },
+  { path: '/statistics', title: '统计', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
 ]
 
 export function menuFor(roles) {
@@ -37,13 +37,15 @@ export const FIELDS = {
   result: '申诉结果', visited_on: '回访日期', rating: '回访评价', false_accusation: '系诬告',
   body: '督办机关', report_due: '报告期限', item: '清单事项', due: '完成期限',
   other_case_id: '关联案件编号', relation: '关联方式', name: '姓名', unit: '单位', post: '职务',
-  rank: '职级', party_member: '党员',
+  rank: '职级', party_member: '党员', opinion: '审批意见', comment: '意见', session: '会次',
+  held_on: '会议日期', attendees: '出席人员', conclusion: '会议结论', conclusion_text: '结论说明', dissent: '不同意见',
 }
 
 export const ENUMS = {
   talk_or_inquiry: '谈话函询', preliminary_verification: '初步核实', hold: '暂存待查', close: '予以了结',
   clear: '澄清正名', escalate: '转初步核实', propose_filing: '拟立案', talk_reminder: '谈话提醒',
   transfer: '移送', reexamination: '复审', recheck: '复核', upheld: '维持', changed: '变更',
+  agree: '同意', disagree: '不同意', return: '退回修改',
   good: '好', fair: '一般', poor: '较差', conduct_to_corruption: '由风查腐', corruption_to_conduct: '由腐纠风',
 }
 
@@ -90,7 +92,10 @@ const EVENTS = {
   clue_registered: '线索登记', clue_disposed: '线索处置', case_filed: '立案', case_decided: '作出决定',
   case_decision_revised: '决定变更', case_closed: '销号', name_cleared: '澄清正名', deadline_overdue: '期限已过',
   case_assigned: '批办', cases_linked: '风腐同查关联', deadline_approaching: '期限临近',
-  repeat_report_noted: '重复件并入', repeat_report_split: '重复件拆分',
+  repeat_report_noted: '重复件并入', repeat_report_split: '重复件拆分', proposal_submitted: '提交审批',
+  approval_recorded: '审批签署', meeting_recorded: '会议研究', proposal_returned: '审批退回',
+  proposal_resubmitted: '重新提交审批', proposal_withdrawn: '撤回审批', proposal_took_effect: '审批通过生效',
+  proposal_overdue: '审批超期', document_issued: '文书制发', document_served: '文书送达',
 }
 
 // One timeline entry's heading: the command and the status it led to, else the event.
@@ -100,3 +105,7 @@ export function eventTitle(e) {
   const short = String(e.type).split('.').pop()
   return EVENTS[short] || short
 }
+
+export const PROPOSAL_TAG = { open: 'warning', returned: 'danger', withdrawn: 'info', effective: 'success' }
+
+export const APPROVAL_ACTIONS = { approve: '审批', meeting: '会议研究', withdraw: '撤回' }

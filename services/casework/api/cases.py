@@ -36,6 +36,7 @@ from services.casework.queries import CaseFilter
 from services.casework.service import (
     CASE_COMMANDS,
     case_body,
+    commands_for,
     list_register,
     load,
     read_case,
@@ -143,7 +144,8 @@ async def get_case(
     as_of: datetime | None = None,
     reveal: bool = False,
 ) -> JSONResponse:
-    """One case, as it stands or as it stood at ``as_of``; its version is the ``ETag``.
+    """One case, as it stands or as it stood at ``as_of``; its version is the ``ETag``;
+    ``my_commands`` are the ``allowed_commands`` the caller may give.
 
     ``reveal=true`` shows reported persons unmasked to allowed roles (the access is recorded).
     """
@@ -151,6 +153,7 @@ async def get_case(
         store, case_id, principal, "case+reveal" if reveal else "case", as_of
     )
     body = case_body(state)
+    body["my_commands"] = commands_for(principal, state)
     if reveal:
         assert deps.vault is not None  # opened when the service started
         await _reveal(deps.vault, store, state, principal, body)
@@ -238,7 +241,8 @@ async def list_cases(
         status, category, unit, officer, overdue, supervised, scope_officer, scope_department
     )
     states, next_cursor = await list_register(store, where, principal, cursor, limit)
-    return Page[dict[str, Any]](items=[case_body(s) for s in states], next_cursor=next_cursor)
+    items = [{**case_body(s), "my_commands": commands_for(principal, s)} for s in states]
+    return Page[dict[str, Any]](items=items, next_cursor=next_cursor)
 
 
 @router.get("/cases/{case_id}/reads")

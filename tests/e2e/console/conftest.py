@@ -106,12 +106,13 @@ OPERATORS = {
     "clerk": ("信访室 张敏", ["clerk"]),
     "officer": ("第一监督检查室 李强", ["investigator"]),
     "leader": ("分管领导 王书记", ["leader"]),
+    "director": ("第一监督检查室 室主任 陈刚", ["director"]),
 }
 
 
 @pytest.fixture(scope="module")
 async def operators(platform: Platform) -> dict[str, dict[str, Any]]:
-    """A clerk, an officer (承办人) and a leader, each an operator account of the issuer."""
+    """A clerk, an officer (承办人), a leader and a 室主任, each an operator account of the issuer."""
 
     def create(name: str, roles: list[str]) -> dict[str, Any]:
         args = ["clients", "create", "--kind", "operator", "--name", name]

@@ -227,6 +227,55 @@ async def test_an_officer_reads_the_case_as_it_was_and_a_stale_command_loses_not
     await expect(page.get_by_test_id("status")).to_have_text("待处置")
 
 
+async def assigned_case(
+    platform: Platform, tokens: Tokens, operators: dict[str, dict[str, Any]], name: str
+) -> str:
+    """A clue the leader has assigned to the officer; its case id."""
+    sent = await transfer(platform, tokens, name, f"青山县住建局{uuid4().hex[:4]}")
+    leader = await as_operator(platform, operators["leader"])
+    await case_of(platform, leader, sent["clue_id"])
+    officer_id = operators["officer"]["client_id"]
+    await case_command(platform, leader, sent["clue_id"], "assign",
+                       {"department": "第一监督检查室", "officer": officer_id, "reason": "分管领导批办"})  # fmt: skip
+    return str(sent["clue_id"])
+
+
+async def test_a_director_signs_a_disposal_from_the_workbench_and_it_takes_effect_after_the_leader(
+    browser: Browser,
+    console: Console,
+    platform: Platform,
+    tokens: Tokens,
+    operators: dict[str, dict[str, Any]],
+) -> None:
+    case_id = await assigned_case(platform, tokens, operators, "孙立新")
+    officer = await as_operator(platform, operators["officer"])
+    proposal = await case_command(platform, officer, case_id, "dispose",
+                                  {"method": "talk_or_inquiry", "reason": "问题较轻，函询说明"})  # fmt: skip
+    assert proposal["status"] == "open"
+
+    page = await logged_in(browser, console.url, operators["director"])
+    await expect(page.get_by_test_id("todo-approvals")).to_be_visible()
+    await screenshot(page, "workbench-approvals")
+    await page.get_by_text("线索处置：室主任审核").last.click()  # the inbox lists oldest first
+    await page.wait_for_url(f"**/cases/{case_id}")
+    proposals = page.get_by_test_id("proposals")
+    await expect(proposals.get_by_test_id("proposal-status")).to_have_text("审批中")
+    await expect(proposals.locator("[data-approval=approve]")).to_be_visible()
+    await screenshot(page, "approval")
+    await proposals.locator("[data-approval=approve]").click()
+    await page.get_by_test_id("command-dialog").locator("textarea[name=comment]").fill("同意函询")
+    await page.get_by_test_id("command-submit").click()
+    await expect(page.get_by_test_id("notice")).to_contain_text("已办理")
+    await expect(proposals.locator("[data-approval=approve]")).to_have_count(0)
+
+    leader = await as_operator(platform, operators["leader"])
+    path = f"proposals/{proposal['proposal_id']}/approve"
+    await case_command(platform, leader, case_id, path, {"opinion": "agree", "comment": "同意"})
+    await page.reload()
+    await expect(page.get_by_test_id("status")).to_have_text("谈话函询")
+    await expect(proposals.get_by_test_id("proposal-status")).to_have_text("已生效")
+
+
 async def menu_of(page: Page) -> list[str]:
     items = page.get_by_test_id("menu").locator(".el-menu-item")
     return [t.strip() for t in await items.all_inner_texts()]

@@ -44,6 +44,22 @@ async def test_a_clue_from_intake_waits_in_the_register_assigned_by_category(cw:
     assert "dispose" in case["allowed_commands"]
 
 
+async def test_a_case_says_which_of_the_commands_allowed_now_the_caller_may_give(
+    cw: Casework,
+) -> None:
+    clue_id = await cw.receive()
+
+    async def mine(headers: dict[str, str]) -> set[str]:
+        case = (await cw.http.get(f"/v1/cases/{clue_id}", headers=headers)).json()
+        assert set(case["my_commands"]) <= set(case["allowed_commands"])
+        return set(case["my_commands"])
+
+    assert {"dispose", "feedback_task"} <= await mine(OFFICER)  # assigned to duty-officer-1
+    assert "assign" not in await mine(OFFICER)
+    assert await mine(REVIEWER) == set()
+    assert "assign" in await mine(LEADER) and "dispose" not in await mine(LEADER)
+
+
 async def test_disposal_by_inquiry_letter_records_actor_reason_and_documents(cw: Casework) -> None:
     clue_id = await cw.receive()
 

@@ -7,6 +7,8 @@ function deref(doc, s) {
   return s || {}
 }
 
+const LONG = new Set(['reason', 'summary', 'comment', 'conclusion_text'])
+
 function kindOf(s) {
   if (s.enum) return 'enum'
   if (s.type === 'boolean') return 'bool'
@@ -27,13 +29,14 @@ export function fieldsOf(doc, schema, prefix = '') {
     const path = prefix ? `${prefix}.${name}` : name
     const kind = kindOf(p)
     if (kind === 'object') out.push(...fieldsOf(doc, p, path))
-    else out.push({ path, name, kind, options: p.enum || [], required: required.has(name) && !p.optional, long: name === 'reason' || name === 'summary' })
+    else out.push({ path, name, kind, options: p.enum || [], required: required.has(name) && !p.optional, long: LONG.has(name) })
   }
   return out
 }
 
-export function bodySchema(doc, name) {
-  const op = doc.paths[`/v1/cases/{case_id}/${name}`]?.post
+// The request body schema of ``POST template`` (a path as the OpenAPI document names it).
+export function bodySchema(doc, template) {
+  const op = doc.paths[template]?.post
   return op?.requestBody?.content?.['application/json']?.schema
 }
 
