@@ -38,6 +38,9 @@ class Unit(StrEnum):
     MONTHS = "months"
 
 
+_UNIT_LABELS = {Unit.WORKING_DAYS: "个工作日", Unit.DAYS: "日", Unit.MONTHS: "个月"}
+
+
 @dataclass(frozen=True)
 class Period:
     """A time limit such as 15 working days, 90 days or 1 month."""
@@ -55,6 +58,11 @@ class Period:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.unit.value}"
+
+    @property
+    def label(self) -> str:
+        """As a clerk reads it: 15个工作日, 90日, 1个月."""
+        return f"{self.amount}{_UNIT_LABELS[self.unit]}"
 
 
 def add_months(start: date, months: int) -> date:

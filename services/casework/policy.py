@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from libs.kit.auth import Principal
+from libs.kit.auth import Principal, role_names
 from services.casework.domain import CaseState
+from services.casework.domain.decide import command_label
 
 OFFICER = "investigator"
 REVIEWER = "reviewer"
@@ -44,9 +45,11 @@ def refusal(principal: Principal, command: str, state: CaseState) -> str | None:
     needed = ROLES.get(command, frozenset({OFFICER, LEADER}))
     held = principal.roles & needed
     if not held:
-        return f"{command} needs one of the roles: {', '.join(sorted(needed))}"
+        return f"「{command_label(command)}」须由以下角色之一办理：{role_names(sorted(needed))}"
     if held <= ASSIGNED_ONLY and state.officer != principal.subject:
-        return f"the matter is assigned to {state.officer or 'nobody yet'}, not to you"
+        if state.officer is None:
+            return "本事项尚未分办承办人，不能由您办理"
+        return f"本事项的承办人是 {state.officer}，不是您"
     return None
 
 

@@ -74,7 +74,7 @@ class Deps:
 
 
 def not_found(case_id: UUID) -> Problem:
-    return Problem(404, "not-found", "Not found", f"Case {case_id} is not in the register.")
+    return Problem(404, "not-found", "案件不存在", f"案件登记簿中没有 {case_id}。")
 
 
 def case_body(state: CaseState) -> dict[str, Any]:
@@ -100,12 +100,13 @@ def commands_for(principal: Principal, state: CaseState) -> list[str]:
 
 CASE: Aggregate[CaseState] = Aggregate(
     noun="case",
+    label="案件",
     stream=clue_stream,
     initial=CaseState,
     evolve=evolve,
     exists=lambda state: state.case_id is not None,
     facts=lambda state: {"allowed_commands": allowed_commands(state)},
-    missing="Case {key} is not in the register.",
+    missing="案件登记簿中没有 {key}。",
 )
 """A matter (案件): one stream from the clue's registration to 销号."""
 
@@ -113,7 +114,7 @@ CASE: Aggregate[CaseState] = Aggregate(
 def _authorized(state: CaseState, command: Command, ctx: Context) -> None:
     why = refusal(ctx.principal, command.name, state)
     if why is not None:
-        raise Refused("forbidden", why, kind="forbidden", title="Not allowed")
+        raise Refused("forbidden", why, kind="forbidden", title="无权办理")
 
 
 def _decide(state: CaseState, command: Command, ctx: Context) -> list[Event]:
@@ -133,9 +134,9 @@ async def _link_back(state: CaseState, events: list[Event], ctx: Context) -> Non
         raise Problem(
             422,
             "invalid-command",
-            "No such case to link",
-            f"Case {other} is not in the register.",
-            errors=[{"field": "other_case_id", "reason": "unknown case"}],
+            "要关联的案件不存在",
+            f"案件登记簿中没有 {other}。",
+            errors=[{"field": "other_case_id", "reason": "没有这个案件"}],
         )
     relation = str(getattr(command, "relation", ""))
     linked = accept_link(other_state, ctx.key, relation, command.reason, ctx.now)
@@ -240,15 +241,13 @@ async def read_case(
                 raise Problem(
                     404,
                     "not-found",
-                    "Not found at that time",
-                    f"Case {case_id} was not yet registered at {as_of.isoformat()}.",
+                    "该时点尚无此案件",
+                    f"案件 {case_id} 在 {as_of.isoformat()} 时尚未登记。",
                 )
             raise not_found(case_id)
         current, _ = (state, records) if as_of is None else await load(store, case_id, conn=conn)
         if not may_read(principal, current):
-            raise Problem(
-                403, "forbidden", "Not allowed", "This case is outside your jurisdiction."
-            )
+            raise Problem(403, "forbidden", "无权查看", "此案件不在您的查看范围内。")
         await record_read(conn, case_id, principal, view, as_of)
     return state, records
 

@@ -103,8 +103,8 @@ async def _reveal(
         raise Problem(
             403,
             "forbidden",
-            "Not allowed",
-            "Personal data is shown unmasked to leaders, reviewers and the assigned officer.",
+            "无权查看",
+            "被反映人的个人信息只向分管领导、审理室和本案承办人完整显示。",
         )
     shown = []
     for p in state.reported_persons:
@@ -251,5 +251,5 @@ async def list_reads(
 ) -> list[dict[str, Any]]:
     """Who read this case, when, which view (leaders and auditors)."""
     if not principal.roles & {LEADER, "auditor"}:
-        raise Problem(403, "forbidden", "Not allowed", "Leaders and auditors see the read log.")
+        raise Problem(403, "forbidden", "无权查看", "查阅记录只向分管领导和审计人员显示。")
     return await queries.reads_of(conn, case_id)

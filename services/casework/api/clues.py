@@ -59,7 +59,7 @@ async def get_clue(
     """One clue from the ledger; its version goes in ``ETag`` for later commands."""
     row = await queries.clue(conn, clue_id)
     if row is None:
-        raise Problem(404, "not-found", "Not found", f"Clue {clue_id} is not in the ledger (yet).")
+        raise Problem(404, "not-found", "线索不存在", f"线索台账中（尚）没有 {clue_id}。")
     response.headers["ETag"] = f'"{row["version"]}"'
     return _out(row)
 

@@ -63,6 +63,52 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
 }
 """From which statuses each command may be given: the lifecycle, as a table."""
 
+COMMAND_LABELS: dict[str, str] = {
+    "assign": "分办",
+    "dispose": "线索处置",
+    "record_reply": "登记函询回复",
+    "evaluate_reply": "评估函询回复",
+    "conclude_verification": "初核结论",
+    "resume": "恢复办理",
+    "file_case": "立案",
+    "start_investigation": "开始审查调查",
+    "extend_investigation": "延长审查调查期限",
+    "answer_checklist": "填写七必问",
+    "find_unfounded": "认定反映不实",
+    "transfer_for_review": "移送审理",
+    "extend_review": "延长审理期限",
+    "decide": "作出处分决定",
+    "appeal": "申请复审复核",
+    "decide_appeal": "复审复核决定",
+    "start_execution": "开始执行",
+    "complete_execution": "执行完毕",
+    "record_visit": "登记回访教育",
+    "close_case": "销号",
+    "clear_name": "澄清正名",
+    "list_for_supervision": "挂牌督办",
+    "report_supervision": "督办报告",
+    "assign_task": "清单交办",
+    "track_task": "跟踪督办",
+    "feedback_task": "结果反馈",
+    "revisit_task": "回访销号",
+    "link_case": "关联案件",
+}
+"""How a clerk names each command (the command's name stays the machine value)."""
+
+_TASK_LABELS = {
+    "assigned": "已交办",
+    "tracking": "跟踪督办",
+    "reported": "已反馈结果",
+    "closed": "已回访销号",
+}
+"""清单交办—跟踪督办—结果反馈—回访销号: a list item's stages as a clerk names them."""
+
+
+def command_label(name: str) -> str:
+    """The Chinese name of a command (its machine name when it has none)."""
+    return COMMAND_LABELS.get(name, name)
+
+
 _FOR_SOURCE = {
     "talk_or_inquiry": "已采取谈话函询方式处置",
     "preliminary_verification": "已进行初步核实",
@@ -80,11 +126,13 @@ class IllegalTransition(Refused):
     """This command cannot be given in the current status."""
 
     def __init__(self, command: str, status: Status, allowed: list[str]) -> None:
+        now = "、".join(command_label(a) for a in allowed) or "无"
         super().__init__(
             "illegal-transition",
-            f"{command} cannot be given while the case is {status.value} ({status.label}).",
+            f"案件当前处于「{status.label}」阶段，不能办理「{command_label(command)}」。"
+            f"当前可办理：{now}。",
             kind="conflict",
-            title="Not allowed in the current status",
+            title="当前阶段不能办理此事项",
             status_label=status.label,
             allowed_commands=allowed,
         )
@@ -101,7 +149,7 @@ class Rejected(Refused):
             reason,
             kind=kind,
             field=field,
-            title="The command breaks a rule",
+            title="不符合办理规定",
         )
         self.reason = reason
 
@@ -222,7 +270,7 @@ class _Step:
 
     def _hold(self, review_on: date | None) -> None:
         if review_on is None or review_on <= self.today:
-            raise Rejected("review_on", "暂存待查 needs a review date after today", "invalid")
+            raise Rejected("review_on", "暂存待查须定一个今天以后的复查日期", "invalid")
         self.to = S.ON_HOLD
         self.details["review_on"] = review_on.isoformat()
         self.set["hold_review"] = review_on
@@ -258,7 +306,7 @@ class _Step:
             self._hold(cmd.review_on)
         else:
             if not cmd.transfer_to:
-                raise Rejected("transfer_to", "移送 needs the body it goes to", "invalid")
+                raise Rejected("transfer_to", "移送须写明移送的单位", "invalid")
             self.details["transfer_to"] = cmd.transfer_to
             self.to = S.TRANSFERRED
         self.disposed(DisposalMethod.PRELIMINARY_VERIFICATION, cmd.outcome)
@@ -299,7 +347,7 @@ class _Step:
     def extend_investigation(self) -> None:
         limit = self.rules.limits.investigation_extensions_max
         if self.s.investigation_extensions >= limit:
-            raise Rejected("command", f"审查调查 may be extended {limit} time(s) only")
+            raise Rejected("command", f"审查调查期限只能延长 {limit} 次")
         current = self.s.deadlines["investigation"].due
         self.set["investigation"] = self.rules.calendar.due(
             current, self.rules.limits["investigation_extension"]
@@ -312,11 +360,15 @@ class _Step:
         known = {code for code, _ in self.rules.checklist}
         unknown = sorted(set(cmd.answers) - known)
         if unknown:
-            raise Rejected("answers", f"not 七必问 questions: {', '.join(unknown)}", "invalid")
+            raise Rejected("answers", f"以下不是七必问的问题：{'、'.join(unknown)}", "invalid")
         empty = sorted(k for k, v in cmd.answers.items() if not v.strip())
         if empty:
-            raise Rejected("answers", f"empty answers: {', '.join(empty)}", "invalid")
+            raise Rejected("answers", f"以下问题未作回答：{self.questions(empty)}", "invalid")
         self.details["answers"] = dict(cmd.answers)
+
+    def questions(self, codes: list[str]) -> str:
+        labels = dict(self.rules.checklist)
+        return "、".join(labels.get(code, code) for code in codes)
 
     def missing_checklist(self) -> list[str]:
         """七必问 questions still unanswered, when the case is about dining."""
@@ -332,17 +384,17 @@ class _Step:
     def transfer_for_review(self) -> None:
         missing = self.missing_checklist()
         if missing:
-            raise Rejected("checklist", f"七必问 unanswered before 移送审理: {', '.join(missing)}")
+            raise Rejected("checklist", f"移送审理前须答完七必问，尚缺：{self.questions(missing)}")
         self.to = S.REVIEW
         self.clear("investigation")
         self.set["review"] = self.due("review")
 
     def extend_review(self) -> None:
         if not self.s.major:
-            raise Rejected("major", "审理 may be extended for major (重大) cases only")
+            raise Rejected("major", "只有重大案件可以延长审理期限")
         limit = self.rules.limits.review_extensions_max
         if self.s.review_extensions >= limit:
-            raise Rejected("command", f"审理 may be extended {limit} time(s) only")
+            raise Rejected("command", f"审理期限只能延长 {limit} 次")
         current = self.s.deadlines["review"].due
         self.set["review"] = self.rules.calendar.due(current, self.rules.limits["review_extension"])
         self.details["extension"] = self.s.review_extensions + 1
@@ -352,7 +404,7 @@ class _Step:
         assert isinstance(cmd, c.Decide)
         misconduct = cmd.misconduct_date or self.s.misconduct_date
         if misconduct is None:
-            raise Rejected("misconduct_date", "the date of the misconduct is needed", "invalid")
+            raise Rejected("misconduct_date", "须填写违纪违法行为发生日期", "invalid")
         self.to = S.DECIDED
         self.clear("review")
         self.set["decision_service"] = self.due("decision_service")
@@ -384,16 +436,16 @@ class _Step:
         assert isinstance(cmd, c.Appeal)
         if cmd.kind == "reexamination":
             if "reexamination" in self.s.appeals:
-                raise Rejected("kind", "复审 was already applied for; 复核 is next")
+                raise Rejected("kind", "已申请过复审，下一步只能申请复核")
             # 复审 is applied for within a month of receiving the decision (送达).
             since = self.s.decision_served_on or self.s.decided_on
             window = "reexamination_apply"
         else:
             if "reexamination" not in self.s.appeals or "recheck" in self.s.appeals:
-                raise Rejected("kind", "复核 follows a decided 复审, once")
+                raise Rejected("kind", "复核须在复审决定之后提出，且只能申请一次")
             since, window = self.s.appeal_decided_on, "recheck_apply"
         if since is not None and self.today > add_months(since, self.rules.limits[window].amount):
-            raise Rejected("kind", f"the window to apply ({self.rules.limits[window]}) has passed")
+            raise Rejected("kind", f"已超过申请期限（{self.rules.limits[window].label}）")
         self.to = S.APPEAL
         self.details.update(kind=cmd.kind, back_to=self.s.status.value)
         self.set[cmd.kind] = self.due(cmd.kind)
@@ -402,7 +454,7 @@ class _Step:
         cmd = self.cmd
         assert isinstance(cmd, c.DecideAppeal)
         if cmd.result == "changed" and (cmd.form is None or not cmd.measures):
-            raise Rejected("form", "a changed decision needs its form and measures", "invalid")
+            raise Rejected("form", "变更原决定须写明处理形态和处分措施", "invalid")
         self.clear("reexamination", "recheck", "decision_service")
         self.to = S.EXECUTION
         self.details.update(result=cmd.result, form=cmd.form, measures=list(cmd.measures))
@@ -440,13 +492,13 @@ class _Step:
         same_year = [v for v in self.s.visits if v.on.year == cmd.visited_on.year]
         if len(same_year) >= self.rules.limits.visits_per_year:
             raise Rejected(
-                "visited_on", f"at most {self.rules.limits.visits_per_year} visits a year"
+                "visited_on", f"每年回访教育不超过 {self.rules.limits.visits_per_year} 次"
             )
         self.details.update(visited_on=cmd.visited_on.isoformat(), rating=cmd.rating)
 
     def close_case(self) -> None:
         if not self.s.visits:
-            raise Rejected("command", "销号 follows at least one 回访教育 visit")
+            raise Rejected("command", "销号前须至少进行一次回访教育")
         self.to = S.CLOSED
         self.facts.append(
             CaseClosed(
@@ -499,13 +551,13 @@ class _Step:
         cmd = self.cmd
         assert isinstance(cmd, c.ListForSupervision)
         if cmd.report_due <= self.today:
-            raise Rejected("report_due", "the report deadline must be after today", "invalid")
+            raise Rejected("report_due", "报告期限须在今天以后", "invalid")
         self.details.update(body=cmd.body, report_due=cmd.report_due.isoformat())
         self.set["supervision_report"] = cmd.report_due
 
     def report_supervision(self) -> None:
         if self.s.supervision is None:
-            raise Rejected("command", "the case is not listed for supervision (挂牌督办)")
+            raise Rejected("command", "本案未被挂牌督办")
         self.clear("supervision_report")
 
     def _task(self, expected: str, to: str) -> str:
@@ -513,7 +565,9 @@ class _Step:
         have = self.s.tasks.get(item)
         if have != expected:
             raise Rejected(
-                "item", f"list item {item!r} is {have or 'not assigned'}, not {expected}"
+                "item",
+                f"清单事项「{item}」当前为「{_TASK_LABELS.get(have or '', '尚未交办')}」，"
+                f"此步须在「{_TASK_LABELS[expected]}」时办理",
             )
         self.details.update(item=item, task_status=to)
         return str(item)
@@ -522,7 +576,7 @@ class _Step:
         cmd = self.cmd
         assert isinstance(cmd, c.AssignTask)
         if cmd.item in self.s.tasks:
-            raise Rejected("item", f"list item {cmd.item!r} was already assigned")
+            raise Rejected("item", f"清单事项「{cmd.item}」已经交办")
         self.details.update(item=cmd.item, task_status="assigned", due=cmd.due.isoformat())
         self.set[f"task:{cmd.item}"] = cmd.due
 
@@ -540,9 +594,9 @@ class _Step:
         cmd = self.cmd
         assert isinstance(cmd, c.LinkCase)
         if cmd.other_case_id == self.case_id:
-            raise Rejected("other_case_id", "a case cannot be linked to itself", "invalid")
+            raise Rejected("other_case_id", "案件不能与自身关联", "invalid")
         if any(link.case_id == cmd.other_case_id for link in self.s.links):
-            raise Rejected("other_case_id", "the cases are already linked")
+            raise Rejected("other_case_id", "两案已经关联")
         self.facts.append(
             CasesLinked(
                 case_id=self.case_id,

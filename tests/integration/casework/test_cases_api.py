@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -17,6 +18,8 @@ from tests.integration.casework.conftest import (
     SUPERVISOR,
     Casework,
 )
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 SUBJECT = {"name": "王五", "unit": "某县财政局", "department": "财务科"}
 CHECKLIST = {
@@ -164,7 +167,7 @@ async def test_officers_act_only_on_matters_assigned_to_them(cw: Casework) -> No
     response = await cw.command(clue_id, "dispose", OTHER_OFFICER, method="close")
     read = await cw.http.get(f"/v1/cases/{clue_id}", headers=OTHER_OFFICER)
 
-    assert response.status_code == 403 and "assigned to duty-officer-1" in response.json()["detail"]
+    assert response.status_code == 403 and "承办人是 duty-officer-1" in response.json()["detail"]
     assert read.status_code == 403
 
 
@@ -286,3 +289,39 @@ async def test_every_read_of_a_case_is_recorded(cw: Casework) -> None:
         ("operator:duty-officer-1", "timeline"),
         ("operator:duty-officer-1", "list"),
     ]
+
+
+async def test_refusals_read_in_chinese_and_keep_their_machine_fields(cw: Casework) -> None:
+    clue_id = await cw.receive()
+    url = f"/v1/cases/{clue_id}"
+    etag = (await cw.http.get(url, headers=LEADER)).headers["ETag"]
+    seen = {**OFFICER, "If-Match": etag}
+
+    invalid = await cw.http.post(f"{url}/dispose", json={"method": "nope"}, headers=seen)
+    stale = await cw.http.post(
+        f"{url}/close_case", json={"reason": "销号"}, headers={**OFFICER, "If-Match": '"0"'}
+    )
+    wrong_role = await cw.http.post(
+        f"{url}/dispose",
+        json={"method": "close", "reason": "了结"},
+        headers={**REVIEWER, "If-Match": etag},
+    )
+    illegal = await cw.http.post(f"{url}/close_case", json={"reason": "销号"}, headers=seen)
+
+    assert [r.status_code for r in (invalid, stale, wrong_role, illegal)] == [422, 409, 403, 409]
+    problems = [r.json() for r in (invalid, stale, wrong_role, illegal)]
+    assert [p["type"] for p in problems] == [
+        "/problems/validation-error",
+        "/problems/stale-version",
+        "/problems/forbidden",
+        "/problems/illegal-transition",
+    ]
+    for p in problems:
+        assert CJK.search(p["title"]) and CJK.search(p["detail"]), p
+        assert all(CJK.search(e["reason"]) for e in p.get("errors", [])), p
+    assert {e["field"]: e["code"] for e in problems[0]["errors"]}["method"] == "enum"
+    assert problems[1]["current_version"] == int(etag.strip('"'))
+    assert "当前版本" in problems[1]["detail"] and "请重新读取后再提交" in problems[1]["detail"]
+    assert "审理室" in problems[2]["detail"] or "承办人" in problems[2]["detail"]
+    assert problems[3]["status_label"] == "待处置" and "dispose" in problems[3]["allowed_commands"]
+    assert "「销号」" in problems[3]["detail"] and "线索处置" in problems[3]["detail"]

@@ -112,8 +112,8 @@ def test_dining_case_cannot_go_to_review_before_the_seven_questions_are_answered
     state, h = step(state, h, "answer_checklist", date(2026, 3, 7), answers={"who_paid": "单位"})
     with pytest.raises(Rejected) as err:
         step(state, h, "transfer_for_review", date(2026, 3, 10))
-    assert err.value.field == "checklist" and "who_decided" in err.value.reason
-    assert "who_paid" not in err.value.reason
+    assert err.value.field == "checklist" and "谁决定的" in err.value.reason
+    assert "谁买的单" not in err.value.reason
 
 
 def test_investigation_extends_once_and_review_only_for_major_cases() -> None:
