@@ -39,6 +39,7 @@ import secrets
 import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 from cryptography.exceptions import InvalidTag
@@ -238,6 +239,53 @@ class Vault:
     def _wrap(self, person_id: UUID, key: bytes) -> bytes:
         nonce = secrets.token_bytes(12)
         return nonce + self._master.encrypt(nonce, key, b"zhengfeng dek|" + person_id.bytes)
+
+
+PRIVATE_KEYS = frozenset({"sealed", "blind_index"})
+"""Keys of event data that never leave a service in an answer."""
+
+_NAME_KEYS = ("person_name", "subject_name")
+
+
+def person_index(vault: Vault, name: str, unit: str, id_number: str | None) -> str:
+    """The blind index that identifies a person: the ID number, else name and unit."""
+    if id_number:
+        return vault.blind_index("id", id_number)
+    return vault.blind_index("name_unit", name, unit)
+
+
+async def seal_values(
+    vault: Vault,
+    conn: AsyncConnection,
+    person_id: UUID,
+    values: dict[str, str | None],
+    *,
+    context: str,
+) -> dict[str, str]:
+    """The non-empty ``values`` as sealed tokens of one person, field by field."""
+    return {
+        field: await vault.seal(conn, person_id, value, context=context, field=field)
+        for field, value in values.items()
+        if value
+    }
+
+
+def scrubbed(data: Any) -> Any:
+    """A copy of event data fit for an answer: sealed tokens and blind indexes left out,
+    every name and ID number masked (also where an event from before sealing kept them)."""
+    if isinstance(data, list):
+        return [scrubbed(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    out = {k: scrubbed(v) for k, v in data.items() if k not in PRIVATE_KEYS}
+    if isinstance(out.get("name"), str) and ("unit" in out or "sealed" in data):
+        out["name"] = mask_name(out["name"])
+    for key in _NAME_KEYS:
+        if isinstance(out.get(key), str):
+            out[key] = mask_name(out[key])
+    if isinstance(out.get("id_number"), str) and out["id_number"]:
+        out["id_number"] = mask_id_number(out["id_number"])
+    return out
 
 
 def person_of(token: str) -> UUID:

@@ -157,6 +157,7 @@ Guard = Callable[[S, Any, Context], "Awaitable[None] | None"]
 Render = Callable[[S, Context], dict[str, Any]]
 After = Callable[[S, list[Event], Context], Awaitable[None]]
 Lock = Callable[[Any, Context], Awaitable[None]]
+Seal = Callable[[Any, Context], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,10 @@ class Command(Generic[S]):
     whose ``Idempotency-Key`` it is): e.g. every member of the public as one reporter."""
     body_model: type[BaseModel] | None = None
     """The body's model, so a body kept as JSON (a proposal's) can be parsed back."""
+    seal: Seal | None = None
+    """``(body, ctx) -> body`` with the personal fields it declares sealed (names and ID
+    numbers, ``libs/events/pii``): run on every body a caller sends, before the gate, so
+    neither a proposal nor an event ever holds them in clear."""
 
 
 @dataclass
@@ -401,6 +406,8 @@ class Pipeline:
             try:
                 for guard in command.guards:
                     await _maybe(guard(state, body, ctx))
+                if command.seal is not None:
+                    body = ctx.body = await command.seal(body, ctx)
                 effect: Effect[S] = Effect(command, body)
                 if self.gate is not None:
                     effect = await self.gate.plan(command, state, body, ctx)

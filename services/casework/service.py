@@ -41,6 +41,7 @@ from services.casework.domain import (
 )
 from services.casework.domain.documents import ServeDocument, serve
 from services.casework.domain.state import IssuedDocument
+from services.casework.personal import seal_body
 from services.casework.policy import may_read, refusal
 from services.casework.queries import CaseFilter
 
@@ -80,12 +81,11 @@ def not_found(case_id: UUID) -> Problem:
 def case_body(state: CaseState) -> dict[str, Any]:
     """A case as the API shows it: its state, labels, open limits and what may come next.
 
-    Reported persons appear masked (their sealed fields and blind indexes left out).
+    Reported persons and the subject appear masked (sealed fields and blind indexes left out).
     """
     body = state.model_dump(mode="json")
-    body["reported_persons"] = [
-        p.model_dump(mode="json", exclude={"sealed", "blind_index"}) for p in state.reported_persons
-    ]
+    body["reported_persons"] = pii.scrubbed(body["reported_persons"])
+    body["subject"] = pii.scrubbed(body["subject"])
     body["status_label"] = state.status.label
     body["overdue"] = state.overdue
     body["allowed_commands"] = allowed_commands(state)
@@ -170,6 +170,7 @@ CASE_COMMANDS: dict[str, PipelineCommand[CaseState]] = {
         guards=(_authorized,),
         after=_after,
         body_model=COMMANDS[name],
+        seal=seal_body,
     )
     for name in COMMANDS
 }

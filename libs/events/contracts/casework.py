@@ -33,16 +33,31 @@ class DisposalMethod(StrEnum):
 
 
 class Subject(BaseModel):
-    """The person a case is about (审查调查对象), as casework recorded them."""
+    """The person a case is about (审查调查对象), as casework recorded them.
+
+    Since v2 of the events that carry a subject (``CaseFiled``, ``CaseDecided``,
+    ``CaseDecisionRevised``, ``NameCleared``, ``CaseTransitioned``) the personal fields are
+    sealed like a reported person's (``libs/events/pii.py``): ``name`` and ``id_number``
+    hold only masked forms, the plain values are in ``sealed`` under the person's key for
+    the case's id as context. Events from before (v1) keep the name as it was.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    name: str
-    unit: str
-    department: str | None = None
+    name: str = Field(max_length=50)
+    unit: str = Field(max_length=200)
+    department: str | None = Field(default=None, max_length=200)
     """The department of the unit where it happened (e.g. 财务科): 一岗双责 is resolved on it."""
-    post: str | None = None
-    rank: str | None = None
+    post: str | None = Field(default=None, max_length=200)
+    rank: str | None = Field(default=None, max_length=50)
+    id_number: str | None = Field(default=None, max_length=32)
+    """身份证号 (masked in events since v2)."""
+    person_ref: UUID | None = None
+    """The person's key in the personal-data vault (shared with intake's reported person)."""
+    blind_index: str | None = None
+    """Keyed hash of the ID number (or of name and unit), for correlation."""
+    sealed: dict[str, str] = Field(default_factory=dict)
+    """Field name -> sealed token (AES-GCM under the person's key)."""
 
 
 @registry.register
@@ -91,7 +106,7 @@ class CaseFiled(Event):
     """立案: a case was opened, from one or more clues."""
 
     type_name = "zhengfeng.casework.case_filed"
-    version = 1
+    version = 2
 
     case_id: UUID
     case_number: str
@@ -111,7 +126,7 @@ class CaseDecided(Event):
     """
 
     type_name = "zhengfeng.casework.case_decided"
-    version = 1
+    version = 2
 
     case_id: UUID
     case_number: str
@@ -138,7 +153,7 @@ class CaseDecisionRevised(Event):
     """
 
     type_name = "zhengfeng.casework.case_decision_revised"
-    version = 1
+    version = 2
 
     case_id: UUID
     case_number: str
@@ -177,7 +192,7 @@ class NameCleared(Event):
     """澄清正名: the reports against a person were unfounded and their name was cleared."""
 
     type_name = "zhengfeng.casework.name_cleared"
-    version = 1
+    version = 2
 
     case_id: UUID | None
     clue_ids: list[UUID]
@@ -217,7 +232,7 @@ class CaseTransitioned(Event):
     """
 
     type_name = "zhengfeng.casework.case_transitioned"
-    version = 1
+    version = 2
 
     case_id: UUID
     command: str
@@ -314,3 +329,13 @@ class RepeatReportSplit(Event):
     priority: str
     reason: str
     at: datetime
+
+
+def _subject_sealed_since_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # v1 recorded the subject in clear; it stays as it was (events are never rewritten and
+    # the upcaster has no key to seal with): no sealed fields, answers mask the name.
+    return data
+
+
+for _carrier in (CaseFiled, CaseDecided, CaseDecisionRevised, NameCleared, CaseTransitioned):
+    registry.upcaster(_carrier.type_name, from_version=1)(_subject_sealed_since_v2)

@@ -19,6 +19,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.approvals import ChainStep, Dissent, Opinion, ProposalSubmitted
 from libs.kit.approvals import proposals as pr
@@ -196,7 +197,7 @@ def proposal_view(p: pr.Proposal, path: str) -> dict[str, Any]:
     return {
         "proposal_id": str(p.proposal_id),
         "command": p.command,
-        "body": p.body,
+        "body": pii.scrubbed(p.body),
         "proposer": p.proposer,
         "status": p.status,
         "status_label": pr.STATUS_LABELS[p.status],
@@ -290,6 +291,8 @@ async def _act_on(
         again = pr.resubmit(p, actor, {}, body.comment, now, due)  # the proposer's, returned
         original = matter.commands[p.command]
         amended = _parse(original, body.body)
+        if original.seal is not None:
+            amended = await original.seal(amended, ctx)
         await _validate(original, state, amended, ctx)
         return [again.model_copy(update={"body": _dump(amended)})]
     assert isinstance(body, WithdrawIn)

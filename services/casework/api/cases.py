@@ -31,6 +31,7 @@ from services.casework.domain import (
     Command,
     Status,
 )
+from services.casework.personal import revealed
 from services.casework.policy import DIRECTOR, LEADER, OFFICER, REVIEWER, SECRETARY, SUPERVISOR
 from services.casework.queries import CaseFilter
 from services.casework.service import (
@@ -97,35 +98,44 @@ REVEALERS = frozenset({LEADER, REVIEWER, OFFICER, DIRECTOR, SECRETARY})
 async def _reveal(
     vault: pii.Vault, store: Store, state: CaseState, principal: Principal, body: dict[str, Any]
 ) -> None:
-    """Unmask the reported persons for an allowed reader and record the access."""
+    """Unmask the reported persons and the subject for an allowed reader; record the access."""
     held = principal.roles & REVEALERS
     if not held:
         raise Problem(
             403,
             "forbidden",
             "无权查看",
-            "被反映人的个人信息只向分管领导、审理室和本案承办人完整显示。",
+            "被反映人和审查调查对象的个人信息只向分管领导、审理室和本案承办人完整显示。",
         )
-    shown = []
-    for p in state.reported_persons:
-        doc = p.model_dump(mode="json", exclude={"sealed", "blind_index"})
-        for field, token in p.sealed.items():
-            value = await vault.reveal(token, context=str(state.case_id), field=field)
-            doc[field] = pii.display(value)
-        shown.append(doc)
-    body["reported_persons"] = shown
-    sealed = [p for p in state.reported_persons if p.sealed]
-    if not sealed or state.case_id is None:
+    context = str(state.case_id)
+    private = {"sealed", "blind_index"}
+    body["reported_persons"] = [
+        await revealed(vault, p.model_dump(mode="json", exclude=private), p.sealed, context=context)
+        for p in state.reported_persons
+    ]
+    if state.subject is not None:
+        subject = state.subject.model_dump(mode="json", exclude=private)
+        body["subject"] = await revealed(vault, subject, state.subject.sealed, context=context)
+    await _record_access(store, state, principal, sorted(held)[0])
+
+
+async def _record_access(store: Store, state: CaseState, principal: Principal, role: str) -> None:
+    """个人信息查阅记录: who opened whose sealed fields on this case, and why."""
+    people: list[Any] = [p for p in state.reported_persons if p.sealed]
+    if state.subject is not None and state.subject.sealed:
+        people.append(state.subject)
+    if not people or state.case_id is None:
         return
+    refs = list(dict.fromkeys(p.person_ref for p in people if p.person_ref))
     await store.append(
         f"pii-access-{state.case_id}",
         [
             PersonalDataAccessed(
                 clue_id=state.case_id,
-                person_refs=[p.person_ref for p in sealed if p.person_ref],
-                fields=sorted({f for p in sealed for f in p.sealed}),
+                person_refs=refs,
+                fields=sorted({f for p in people for f in p.sealed}),
                 accessed_by=principal.actor,
-                role=sorted(held)[0],
+                role=role,
                 purpose="案件办理",
                 accessed_at=store.clock(),
             )
@@ -180,12 +190,7 @@ def _entries(
     out: list[dict[str, Any]] = []
     reason, documents = "", []
     for r in records:
-        data = dict(r.envelope.data)
-        if "reported_persons" in data:  # masked only, as everywhere in answers
-            data["reported_persons"] = [
-                {k: v for k, v in p.items() if k not in ("sealed", "blind_index")}
-                for p in data["reported_persons"]
-            ]
+        data = pii.scrubbed(dict(r.envelope.data))  # masked only, as everywhere in answers
         if "command" in data and "to_status" in data:
             reason, documents = data.get("reason", ""), data.get("documents", [])
         said = _approval_reason(r.envelope.type, data)

@@ -214,7 +214,15 @@ class _Step:
         if self.s.subject is not None:
             return self.s.subject
         person = self.s.reported_persons[0] if self.s.reported_persons else None
-        return Subject(name=person.name if person else "", unit=person.unit if person else "")
+        if person is None:
+            return Subject(name="", unit="")
+        return Subject(  # the reported person's tokens: same person, same case as context
+            name=person.name,
+            unit=person.unit,
+            person_ref=person.person_ref,
+            blind_index=person.blind_index,
+            sealed=dict(person.sealed),
+        )
 
     def events(self) -> list[Event]:
         if self.to.terminal:

@@ -185,7 +185,7 @@ async def test_a_case_decided_in_casework_opens_the_inquiry_in_accountability(
     inquiry = (await acc.http.get(f"/v1/inquiries/{row['inquiry_id']}", headers=LEADER)).json()
     assert inquiry["trigger"]["case_ids"] == [str(case_id)]
     assert (inquiry["direct_subject"], inquiry["direct_measures"]) == (
-        "季某",
+        "季*",  # sealed in casework: accountability receives the masked name only
         ["removal_from_post"],
     )
     assert {p["party_id"]: p["name"] for p in inquiry["parties"]} == {
