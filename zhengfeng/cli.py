@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from libs.events import kafka
-from zhengfeng import deadletters
+from zhengfeng import deadletters, eventkeys
 
 app = typer.Typer(
     help="Zhengfeng (正风) platform commands.", no_args_is_help=True, add_completion=False
@@ -31,6 +31,7 @@ app.add_typer(schemas_app, name="schemas")
 pii_app = typer.Typer(help="Personal data: the key vault, crypto-shredding.", no_args_is_help=True)
 app.add_typer(pii_app, name="pii")
 app.add_typer(deadletters.app, name="dead-letters")
+app.add_typer(eventkeys.app, name="keys")
 
 SERVICES = kafka.SERVICES
 ServiceArg = Annotated[str, typer.Argument(help=f"One of: {', '.join(SERVICES)}")]

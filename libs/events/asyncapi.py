@@ -15,7 +15,16 @@ FEED_SCOPE = "events:read"
 
 _CE_HEADERS: dict[str, Any] = {
     "type": "object",
-    "required": ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_subject", "ce_time"],
+    "required": [
+        "ce_specversion",
+        "ce_id",
+        "ce_source",
+        "ce_type",
+        "ce_subject",
+        "ce_time",
+        "ce_signingkeyid",
+        "ce_signature",
+    ],
     "properties": {
         **{
             f"ce_{name}": {"type": "string"}
@@ -36,6 +45,18 @@ def _headers(type_name: str, version: int) -> dict[str, Any]:
     properties["ce_position"] = {
         "type": "string",
         "description": "global position in the source store; the catch-up feed's cursor",
+    }
+    properties["ce_signingkeyid"] = {
+        "type": "string",
+        "description": "id of the publishing service's Ed25519 key (its /.well-known/"
+        "event-keys.json lists the public keys by kid)",
+    }
+    properties["ce_signature"] = {
+        "type": "string",
+        "description": "Ed25519 signature (base64url, no padding) of the bytes "
+        "'zhengfeng-event-signature-v1:' + ce_eventhash; consumers apply only events whose "
+        "signature verifies under a key of the service named by ce_source, read from that "
+        "service's own topic",
     }
     return {**_CE_HEADERS, "properties": properties}
 

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,6 +36,7 @@ from libs.events.contracts import Event
 from libs.events.deadletters import Parked
 from libs.events.envelope import Envelope, envelope_hash, from_kafka
 from libs.events.faults import is_transient
+from libs.events.signing import Keyring
 from libs.events.store import ANY, EventStore, Metadata
 
 log = logging.getLogger(__name__)
@@ -89,20 +90,36 @@ def _parked(record: ConsumerRecord) -> Parked:
     )
 
 
-def check(parked: Parked) -> Envelope | str:
-    """The record's envelope, or why it can never be applied (it is parked at once)."""
+def check(parked: Parked, trust: Trust | None = None) -> tuple[Envelope | None, str | None]:
+    """The record's envelope (when it decodes) and why it can never be applied (``None``
+    when it may be): a record with a reason is parked at once."""
     try:
         envelope = from_kafka(parked.value, parked.headers)
     except Exception as exc:  # every way a record can fail to decode parks it, once
-        return f"not a Zhengfeng CloudEvent: {exc}"
+        return None, f"not a Zhengfeng CloudEvent: {exc}"
     try:
         intact = envelope_hash(envelope) == envelope.eventhash
     except Exception as exc:
-        return f"event hash cannot be computed: {exc}"
+        return envelope, f"event hash cannot be computed: {exc}"
     if not intact:
         # What arrived is not what was stored: refuse to act on it, keep it for review.
-        return "event hash does not match its content: altered after it was stored"
-    return envelope
+        return envelope, "event hash does not match its content: altered after it was stored"
+    if trust is not None:
+        why = trust.keyring.refusal(envelope, trust.owners.get(parked.topic))
+        if why is not None:
+            return envelope, f"not signed by the service that owns the topic: {why}"
+    return envelope, None
+
+
+@dataclass(frozen=True)
+class Trust:
+    """Whose events a consumer believes: the publishers' public keys, and which service owns
+    each topic it reads (an event read from a topic must come from, and be signed by, its
+    owner)."""
+
+    keyring: Keyring
+    owners: Mapping[str, str]
+    """topic → the service that publishes to it."""
 
 
 class ConsumerRunner:
@@ -119,6 +136,7 @@ class ConsumerRunner:
         dead_letter_topic: str,
         producer: AIOKafkaProducer,
         handles: Collection[str] | None = None,
+        trust: Trust | None = None,
         max_attempts: int = 5,
         backoff: float = 0.2,
         max_backoff: float = 5.0,
@@ -133,6 +151,8 @@ class ConsumerRunner:
         self.handler = handler
         self.handles = frozenset(handles) if handles is not None else None
         """The event types the handler takes (``None``: every type is offered to it)."""
+        self.trust = trust
+        """Signature and source checks (``None``: hash checks only, for tests of other parts)."""
         self.dead_letter_topic = dead_letter_topic
         self.producer = producer
         self.max_attempts = max_attempts
@@ -225,10 +245,10 @@ class ConsumerRunner:
         ``False`` when ``stop`` was set before the record was done with (it is not
         committed and will be delivered again)."""
         parked = _parked(record)
-        checked = check(parked)
-        if isinstance(checked, str):
-            return await self._park(parked, None, checked, attempts=1, stop=stop)
-        envelope = checked
+        envelope, refused = check(parked, self.trust)
+        if refused is not None or envelope is None:
+            why = refused or "no envelope"
+            return await self._park(parked, envelope, why, attempts=1, stop=stop)
         if self.handles is not None and envelope.type not in self.handles:
             self.stats.skipped += 1
             self._on_outcome("skipped")
@@ -401,13 +421,13 @@ class ConsumerRunner:
         return settled
 
     async def _replay_one(self, parked: Parked) -> tuple[str | None, str | None]:
-        checked = check(parked)
-        if isinstance(checked, str):
-            return "failed", checked
-        if self.handles is not None and checked.type not in self.handles:
-            return "failed", f"{self.group_id} does not handle events of type {checked.type}"
+        envelope, refused = check(parked, self.trust)
+        if refused is not None or envelope is None:
+            return "failed", refused or "no envelope"
+        if self.handles is not None and envelope.type not in self.handles:
+            return "failed", f"{self.group_id} does not handle events of type {envelope.type}"
         try:
-            applied = await self._apply(checked)
+            applied = await self._apply(envelope)
         except Exception as exc:
             if is_transient(exc):
                 return None, None

@@ -30,6 +30,8 @@ EXTENSIONS = (
     "prevhash",
     "eventhash",
     "position",
+    "signingkeyid",
+    "signature",
 )
 _HEADER_PREFIX = "ce_"
 
@@ -60,6 +62,10 @@ class Envelope:
     eventhash: str
     # Where the event sits in its source store; not part of the hash.
     position: int | None = None
+    # The publishing service's Ed25519 signature of ``eventhash`` and its key id
+    # (libs.events.signing); set when the event travels, not part of the hash.
+    signingkeyid: str | None = None
+    signature: str | None = None
     # The canonical JSON text of ``data`` when already known (read from a store or just
     # written), so publishing and hashing need not encode it again.
     encoded_data: str | None = field(default=None, repr=False, compare=False)

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import to_kafka
 from libs.events.kafka import end_offsets, end_offsets_total, ensure_topics
+from libs.events.signing import Signer
 from libs.events.store import START, Checkpoint, EventStore
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class Relay:
         on_published: Callable[[int, int], None] | None = None,
         partitions: int = 6,
         wipe_check_interval: float = 2.0,
+        signer: Signer | None = None,
     ) -> None:
         self.store = store
         self.producer = producer
@@ -75,6 +77,8 @@ class Relay:
         self._reset_requested = False
         self.partitions = partitions
         self.wipe_check_interval = wipe_check_interval
+        self.signer = signer
+        """Signs what is published (consumers of the platform apply only signed events)."""
         self._checked_at = float("-inf")
         # The highest offset acknowledged per partition: one that goes back means the
         # broker lost the topic.
@@ -130,7 +134,10 @@ class Relay:
             return 0
         deliveries = []
         for recorded in batch:
-            key, value, headers = to_kafka(recorded.envelope)
+            envelope = recorded.envelope
+            if self.signer is not None:
+                envelope = self.signer.sign(envelope)
+            key, value, headers = to_kafka(envelope)
             deliveries.append(
                 await self.producer.send(self.topic, value=value, key=key, headers=headers)
             )

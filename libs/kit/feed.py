@@ -20,7 +20,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from libs.events.asyncapi import FEED_PATH, FEED_SCOPE
-from libs.events.envelope import to_structured
+from libs.events.envelope import Envelope, to_structured
+from libs.events.signing import Signer
 from libs.events.store import EventStore
 from libs.kit.auth import Principal, require_scopes
 from libs.kit.problems import Problem
@@ -39,6 +40,11 @@ class FeedPage(BaseModel):
     """Pass as ``after`` for the next page (unchanged when the page is empty)."""
     caught_up: bool
     """True when the page was not full: nothing more is readable now."""
+
+
+def _signed(request: Request, envelope: Envelope) -> Envelope:
+    signer: Signer | None = request.app.state.runtime.signer
+    return signer.sign(envelope) if signer is not None else envelope
 
 
 def feed_router(service: str) -> APIRouter:
@@ -79,7 +85,7 @@ def feed_router(service: str) -> APIRouter:
         next_after = batch[-1].checkpoint.position if batch else after
         caught_up = len(batch) < limit
         page = FeedPage(
-            items=[to_structured(r.envelope) for r in batch],
+            items=[to_structured(_signed(request, r.envelope)) for r in batch],
             next_after=next_after,
             caught_up=caught_up,
         )

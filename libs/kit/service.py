@@ -20,13 +20,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from libs.events import kafka
+from libs.events import kafka, signing
 from libs.events.asyncapi import asyncapi_document
-from libs.events.consumer import ConsumerRunner, Handler
+from libs.events.consumer import ConsumerRunner, Handler, Trust
 from libs.events.contracts import registry, schema_uri
 from libs.events.envelope import Envelope
 from libs.events.projections import Projection, ProjectionRunner
 from libs.events.relay import Relay
+from libs.events.signing import Keyring, Signer
 from libs.events.store import EventStore
 from libs.kit import jobs, metrics, problems
 from libs.kit.auth import JwksFetcher, JwksVerifier, http_jwks_fetcher
@@ -78,6 +79,10 @@ class Runtime:
     producer: Any = None
     relay: Relay | None = None
     consumer: ConsumerRunner | None = None
+    signer: Signer | None = None
+    """Signs every event the service publishes (relay, catch-up feed)."""
+    keyring: Keyring | None = None
+    """Every service's public event keys: what the consumer believes."""
     projections: ProjectionRunner | None = None
     pipeline: Pipeline | None = None
     deps: Any = None
@@ -150,6 +155,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
             deps=parts.deps,
         )
         app.state.runtime = rt
+        rt.signer, rt.keyring = signing.load(service, kafka.SERVICES, settings.event_keys_dir)
         fetcher = (
             parts.jwks_fetcher(app) if parts.jwks_fetcher else http_jwks_fetcher(settings.jwks_url)
         )
@@ -182,6 +188,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     bootstrap=bootstrap,
                     on_published=published,
                     partitions=settings.topic_partitions,
+                    signer=rt.signer,
                 )
                 with contextlib.suppress(Exception):
                     await rt.relay.reset_if_broker_was_wiped()
@@ -195,6 +202,10 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     topics=[kafka.events_topic(s) for s in parts.subscribes_to],
                     handler=_correlated(handler),
                     handles=getattr(handler, "handles", None),
+                    trust=Trust(
+                        rt.keyring,
+                        {kafka.events_topic(s): s for s in parts.subscribes_to},
+                    ),
                     dead_letter_topic=kafka.dead_letter_topic(service),
                     producer=rt.producer,
                     max_attempts=settings.consumer_max_attempts,
@@ -270,6 +281,15 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": service}
+
+    @app.get("/.well-known/event-keys.json", tags=["streams"])
+    async def event_keys(rt: ServiceRuntime) -> dict[str, Any]:
+        """The public Ed25519 keys this service signs its events with, by key id (``kid``
+        = ``ce_signingkeyid``): verify ``ce_signature`` over
+        ``"zhengfeng-event-signature-v1:" + ce_eventhash``."""
+        assert rt.keyring is not None
+        rt.keyring.reload()
+        return rt.keyring.jwks([service])
 
     @app.get("/readyz", tags=["ops"])
     async def readyz(rt: ServiceRuntime) -> JSONResponse:

@@ -40,6 +40,10 @@ class ServiceSettings(BaseSettings):
     run_projections: bool = True
     consumer_max_attempts: int = 5
     consumer_backoff_seconds: float = 0.2
+    event_keys_dir: str = ""
+    """Where the Ed25519 event keys are (``<service>/<kid>.key`` own private key,
+    ``<service>/<kid>.pub`` every service's public keys); unset, ``ZF_EVENT_KEYS_DIR``, else
+    the development directory where missing keys are made."""
     dead_letter_replay_interval_seconds: float = 2.0
     """How often the consumer looks for parked records an operator asked to replay."""
     consumer_session_timeout_ms: int = 10000

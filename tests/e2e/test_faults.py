@@ -9,7 +9,9 @@ in casework's ledger, analysis's subject index and accountability's unit index, 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import dataclasses
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,13 +22,16 @@ from uuid import uuid4
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import text
 
+from libs.events.envelope import Envelope, envelope_hash, from_kafka, to_kafka
 from libs.events.pii import mask_name
+from libs.events.signing import Signer
 from libs.runtime.infra import EmbeddedBroker, free_port
 from tests.e2e.conftest import Platform, Tokens
 from tests.factories import namesake_id_number
-from tests.integration.kafka_support import read_topic
+from tests.integration.kafka_support import header, read_topic
 
 SETTLES_WITHIN = 90.0
 """How long the platform may take to converge after a fault (group session expiry on
@@ -322,6 +327,10 @@ async def test_a_poison_message_is_parked_on_the_dead_letter_topic_and_the_rest_
     assert dict(dead[0].headers)["x-original-topic"] == topic.encode()
 
 
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def platform_topic(platform: Platform, service: str) -> str:
     return f"{platform.prefix}.{service}.events"
 
@@ -381,3 +390,85 @@ async def test_consumers_whose_connections_keep_dropping_park_no_valid_event(
             await engine.dispose()
         assert parked == [], f"{service} parked valid events for a transient fault: {parked}"
     print(f"\nconnections dropped: {killed}; transfers: {len(sent)}; parked: 0; lost: 0")
+
+
+async def test_forged_and_unsigned_events_are_parked_by_every_consumer_and_applied_by_none(
+    platform: Platform, tokens: Tokens, bootstrap: str
+) -> None:
+    """A writer with access to intake's topic takes a real clue event, changes it, gives it a
+    new id and recomputes its hash with the documented algorithm: unsigned, with the old
+    signature, or signed by a key that is not intake's, no consumer applies it."""
+    unit, name = "某县自然资源局", "孙六"
+    async with httpx.AsyncClient(timeout=10) as client:
+        clue_id = await send(client, platform, tokens, unit, name)
+        await everywhere_once(client, platform, tokens, unit, name, [clue_id])
+    topic = platform_topic(platform, "intake")
+    (record,) = [
+        r
+        for r in await read_topic(bootstrap, topic)
+        if r.key == f"clue-{clue_id}".encode()
+        and header(r, "ce_type") == "zhengfeng.intake.clue_received"
+    ]
+    genuine = from_kafka(record.value, record.headers)
+    async with httpx.AsyncClient(timeout=10) as client:
+        published = await client.get(platform.url("intake", "/.well-known/event-keys.json"))
+    keys = {k["kid"]: k for k in published.json()["keys"]}
+    assert {k["service"] for k in keys.values()} == {"intake"}
+    # What a subscriber outside the platform does with a stock library (docs/event-store.md).
+    public = Ed25519PublicKey.from_public_bytes(
+        _unb64(keys[header(record, "ce_signingkeyid")]["x"])
+    )
+    public.verify(
+        _unb64(header(record, "ce_signature") or ""),
+        b"zhengfeng-event-signature-v1:" + (header(record, "ce_eventhash") or "").encode(),
+    )
+    stranger = Signer("intake", "intake-20261207-forged", Ed25519PrivateKey.generate())
+
+    def forged() -> Envelope:
+        data = {**genuine.data, "narrative": "伪造：并无此事。"}
+        changed = dataclasses.replace(genuine, id=uuid4(), data=data, encoded_data=None)
+        return dataclasses.replace(changed, eventhash=envelope_hash(changed))
+
+    unsigned = dataclasses.replace(forged(), signature=None, signingkeyid=None)
+    old_signature = forged()  # keeps the genuine event's signature and key id
+    wrong_key = stranger.sign(forged())
+    fakes = [unsigned, old_signature, wrong_key]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for fake in fakes:
+            key, value, headers = to_kafka(fake)
+            await producer.send_and_wait(topic, key=key, value=value, headers=headers)
+    finally:
+        await producer.stop()
+
+    fake_ids = sorted(str(f.id) for f in fakes)
+    deadline = time.monotonic() + SETTLES_WITHIN
+    for service in ("casework", "analysis", "accountability"):
+        engine = platform.engine(service)
+        try:
+            while True:
+                async with engine.connect() as conn:
+                    parked = (
+                        await conn.execute(
+                            text(
+                                "SELECT event_id, error FROM dead_letters WHERE event_id = ANY(:ids)"
+                            ),
+                            {"ids": fake_ids},
+                        )
+                    ).all()
+                    applied = (
+                        await conn.execute(
+                            text("SELECT count(*) FROM inbox WHERE event_id::text = ANY(:ids)"),
+                            {"ids": fake_ids},
+                        )
+                    ).scalar_one()
+                assert applied == 0, f"{service} applied a forged event"
+                if len(parked) == len(fakes) or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.5)
+        finally:
+            await engine.dispose()
+        assert sorted(p.event_id for p in parked) == fake_ids, service
+        assert all("not signed by the service that owns the topic" in p.error for p in parked)
+    print(f"\nforged events sent: {len(fakes)}; parked by 3 consumers; applied by none")

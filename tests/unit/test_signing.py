@@ -1,0 +1,107 @@
+"""Events are believed only when the service that owns the topic signed them."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from libs.events import signing
+from libs.events.envelope import Envelope, chain_hash, envelope_hash, from_kafka, to_kafka
+
+Keys = tuple[dict[str, signing.Signer], signing.Keyring]
+
+
+def event(source: str = "/zhengfeng/intake", text: str = "审计发现问题") -> Envelope:
+    fields = {
+        "prev_hash": "0" * 64,
+        "event_id": uuid.uuid4(),
+        "source": source,
+        "type": "zhengfeng.intake.note_taken",
+        "type_version": 1,
+        "stream_id": "clue-1",
+        "stream_version": 1,
+        "time": datetime(2026, 12, 7, 9, 30, tzinfo=UTC),
+        "data": {"text": text},
+        "correlation_id": "c-1",
+        "causation_id": None,
+        "actor": "partner:audit",
+    }
+    return Envelope(
+        id=fields["event_id"],
+        source=source,
+        type="zhengfeng.intake.note_taken",
+        subject="clue-1",
+        time=fields["time"],
+        dataschema="/schemas/zhengfeng.intake.note_taken/1",
+        data={"text": text},
+        typeversion=1,
+        streamversion=1,
+        correlationid="c-1",
+        actor="partner:audit",
+        prevhash="0" * 64,
+        eventhash=chain_hash(**fields),
+    )
+
+
+@pytest.fixture
+def keys(tmp_path: Path) -> Keys:
+    signing.ensure_keys(tmp_path, ["intake", "casework"])
+    keyring = signing.Keyring(tmp_path)
+    keyring.reload()
+    return {s: signing.signer_for(tmp_path, s) for s in ("intake", "casework")}, keyring
+
+
+def test_a_signed_event_travels_and_verifies_under_its_owners_key(keys: Keys) -> None:
+    signers, keyring = keys
+    signed = signers["intake"].sign(event())
+    _, value, headers = to_kafka(signed)
+    received = from_kafka(value, headers)
+    assert received.signingkeyid == signers["intake"].key_id
+    assert keyring.refusal(received, "intake") is None
+
+
+def test_a_forged_event_with_a_recomputed_hash_is_refused(keys: Keys) -> None:
+    signers, keyring = keys
+    genuine = signers["intake"].sign(event())
+    forged = dataclasses.replace(genuine, data={"text": "伪造的线索"}, encoded_data=None)
+    forged = dataclasses.replace(forged, eventhash=envelope_hash(forged))
+    assert envelope_hash(forged) == forged.eventhash, "the forger's hash checks out"
+    assert "does not verify" in (keyring.refusal(forged, "intake") or "")
+
+
+def test_unsigned_foreign_and_misattributed_events_are_refused(keys: Keys) -> None:
+    signers, keyring = keys
+    assert "unsigned" in (keyring.refusal(event(), "intake") or "")
+    by_casework = signers["casework"].sign(event())
+    assert "belongs to casework" in (keyring.refusal(by_casework, "intake") or "")
+    from_casework = signers["casework"].sign(event(source="/zhengfeng/casework"))
+    assert "not the owner" in (keyring.refusal(from_casework, "intake") or "")
+    stranger = signing.Signer("intake", "intake-19700101-000000", Ed25519PrivateKey.generate())
+    assert "unknown key" in (keyring.refusal(stranger.sign(event()), "intake") or "")
+
+
+def test_the_published_keys_let_a_subscriber_verify_with_a_stock_library(keys: Keys) -> None:
+    signers, keyring = keys
+    signed = signers["intake"].sign(event())
+    (jwk,) = keyring.jwks(["intake"])["keys"]
+    assert (jwk["kid"], jwk["crv"], jwk["service"]) == (signed.signingkeyid, "Ed25519", "intake")
+    public = Ed25519PublicKey.from_public_bytes(signing._unb64(jwk["x"]))
+    assert signed.signature is not None
+    public.verify(
+        signing._unb64(signed.signature),
+        b"zhengfeng-event-signature-v1:" + signed.eventhash.encode(),
+    )
+
+
+def test_without_a_configured_directory_development_keys_are_made_once(tmp_path: Path) -> None:
+    signing.ensure_keys(tmp_path, ["intake"])
+    first = signing.signer_for(tmp_path, "intake").key_id
+    signing.ensure_keys(tmp_path, ["intake"])
+    assert signing.signer_for(tmp_path, "intake").key_id == first
+    with pytest.raises(RuntimeError, match="no event signing key for casework"):
+        signing.signer_for(tmp_path, "casework")
