@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from libs.events.faults import is_transient
 from libs.events.store import ConcurrencyError
 from libs.kit.reasons import reason as zh_reason
 from libs.kit.refusal import Kind, Refused
@@ -260,15 +261,17 @@ def internal_error(request: Request, exc: Exception) -> JSONResponse:
     the connection died while committing, when the server may have kept it; retrying
     with the same Idempotency-Key tells the two apart.
     """
-    if _connection_lost(exc):
-        log.warning("database connection lost on %s %s: %r", request.method, request.url.path, exc)
+    if _connection_lost(exc) or is_transient(exc):
+        # Lost, refused (down, restarting, at max_connections), pool exhausted, timed out:
+        # a fault that passes; never a 500.
+        log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)
         return problem_response(
             Problem(
                 503,
                 "database-unavailable",
-                "数据库连接中断",
-                "本次办理未完成。请使用同一 Idempotency-Key 重新提交：如果实际已保存，"
-                "将返回原来的结果。",
+                "数据库暂时不可用",
+                "本次操作没有完成。请稍后用同一个 Idempotency-Key 重新提交："
+                "如果其实已经保存，您会得到原来的答复，不会重复办理。",
                 headers={"Retry-After": "1"},
             ),
             request.url.path,

@@ -33,6 +33,7 @@ from libs.kit import jobs, metrics, problems
 from libs.kit.auth import JwksFetcher, JwksVerifier, http_jwks_fetcher
 from libs.kit.commands import Gate, Pipeline
 from libs.kit.db import make_engine
+from libs.kit.docs import install_docs
 from libs.kit.feed import feed_router
 from libs.kit.jobs import Job
 from libs.kit.logs import correlation_id
@@ -255,7 +256,10 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
             await engine.dispose()
             log.info("%s stopped", service)
 
-    app = FastAPI(title=parts.title, version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title=parts.title, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    install_docs(app)
     app.state.deps = parts.deps
     problems.install(app)
     metrics.install(app, service)

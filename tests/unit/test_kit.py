@@ -9,16 +9,19 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 from prometheus_client import REGISTRY
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from libs.kit import problems
 from libs.kit.logs import JsonFormatter
@@ -49,6 +52,17 @@ def form_app() -> FastAPI:
     @app.get("/refusal")
     async def refuse() -> None:
         raise Problem(409, "reference-reused", "该来源编号已使用", "同一编号不能再次移送。")
+
+    @app.get("/database/{fault}")
+    async def database(fault: str) -> None:
+        raise {
+            "refused": ConnectionRefusedError(111, "Connection refused"),
+            "full": asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+            "starting": asyncpg.exceptions.CannotConnectNowError(
+                "the database system is starting up"
+            ),
+            "pool": PoolTimeout("QueuePool limit of size 2 overflow 2 reached"),
+        }[fault]
 
     return app
 
@@ -123,6 +137,18 @@ async def test_a_raised_problem_becomes_problem_json(forms: httpx.AsyncClient) -
         "detail": "同一编号不能再次移送。",
         "instance": "/refusal",
     }
+
+
+@pytest.mark.parametrize("fault", ["refused", "full", "starting", "pool"])
+async def test_a_database_that_refuses_connections_is_a_503_to_retry_never_a_500(
+    forms: httpx.AsyncClient, fault: str
+) -> None:
+    response = await forms.get(f"/database/{fault}")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    problem = response.json()
+    assert problem["type"] == "/problems/database-unavailable"
+    assert "Idempotency-Key" in problem["detail"] and "重新提交" in problem["detail"]
 
 
 async def test_an_unknown_route_is_a_not_found_problem(forms: httpx.AsyncClient) -> None:
@@ -320,3 +346,15 @@ def test_nul_field_names_the_first_string_holding_a_nul() -> None:
     assert nul_field({"k\x00": 1}) == "k\x00"
     assert nul_field("\x00") == "body"
     assert nul_field({"a": "no nul", "b": [1, None, "\\u0000"]}) is None
+
+
+async def test_the_api_docs_page_loads_nothing_from_another_host(
+    service: httpx.AsyncClient,
+) -> None:
+    page = await service.get("/docs")
+    assert page.status_code == 200
+    assert "swagger-ui" in page.text
+    hosts = re.findall(r"(?:src|href)=[\"']((?:https?:)?//[^\"']+)", page.text)
+    assert hosts == [], f"an offline network would not load {hosts}"
+    for asset in re.findall(r"[\"'](/docs/assets/[^\"']+)[\"']", page.text):
+        assert (await service.get(asset)).status_code == 200, asset
