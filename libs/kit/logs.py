@@ -4,11 +4,44 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+
+
+_SECRETS = (
+    # A reporter's receipt code is the only key to their report: never next to an IP.
+    (re.compile(r"(/v1/reports/)[^/\s?\"']+"), r"\1[redacted]"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 [redacted]"),
+    (
+        re.compile(
+            r"(?i)\b(authorization|access_token|refresh_token|client_secret|password|"
+            r"receipt_code|id_token)(\"?\s*[:=]\s*\"?)[^\s&,\"']+"
+        ),
+        r"\1\2[redacted]",
+    ),
+)
+
+
+def redact(text: str) -> str:
+    """``text`` without receipt codes, tokens, secrets or Authorization values."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class Redacting(logging.Filter):
+    """Takes secrets out of every record before any handler formats it (access logs too)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
 
 
 class JsonFormatter(logging.Formatter):
@@ -30,7 +63,7 @@ class JsonFormatter(logging.Formatter):
         if cid:
             entry["correlation_id"] = cid
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
@@ -43,6 +76,7 @@ def configure_logging(service: str, level: str = "INFO", as_json: bool = True) -
         handler.setFormatter(
             logging.Formatter(f"%(asctime)s {service} %(levelname)s %(name)s: %(message)s")
         )
+    handler.addFilter(Redacting())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -224,3 +224,17 @@ def test_a_second_round_on_the_same_platform_adds_a_new_round_without_duplicates
     ).json()["items"]
     assert len(board) == first["alerts"]["total"]
     assert second["ratings"]["after_decision"]["inputs"]["case"] == 2
+
+
+def test_the_services_logs_of_the_demo_hold_no_receipt_code_token_or_secret(
+    platform: Platform, demo_run: dict[str, Any]
+) -> None:
+    assert demo_run["result"].returncode == 0, demo_run["result"].stdout[-4000:]
+    secrets = [demo_run["story"]["receipt_code"]]
+    secrets += [c["client_secret"] for c in demo_run["accounts"].values()]
+    logs = {p.name: p.read_text(errors="replace") for p in platform.log_dir.glob("*.log")}
+    assert logs, "the services wrote no logs"
+    assert "/v1/reports/[redacted]" in "".join(logs.values()), "the demo's report was looked up"
+    for name, text in logs.items():
+        leaked = [s for s in secrets if s and s in text]
+        assert leaked == [], f"{name} logs {len(leaked)} secret(s), e.g. a receipt code or key"

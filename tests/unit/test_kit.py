@@ -6,6 +6,7 @@ database, no broker (the lifespan, which opens those, is never started).
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from libs.kit import problems
-from libs.kit.logs import JsonFormatter
+from libs.kit.logs import JsonFormatter, Redacting
 from libs.kit.pagination import decode_cursor, encode_cursor
 from libs.kit.problems import PROBLEM_JSON, Problem
 from libs.kit.service import ServiceParts, create_app
@@ -358,3 +359,25 @@ async def test_the_api_docs_page_loads_nothing_from_another_host(
     assert hosts == [], f"an offline network would not load {hosts}"
     for asset in re.findall(r"[\"'](/docs/assets/[^\"']+)[\"']", page.text):
         assert (await service.get(asset)).status_code == 200, asset
+
+
+def test_logs_never_carry_receipt_codes_tokens_or_secrets(caplog: pytest.LogCaptureFixture) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter("intake"))
+    handler.addFilter(Redacting())
+    access = logging.getLogger("uvicorn.access.test")
+    access.addHandler(handler)
+    try:
+        access.warning(
+            '%s - "%s %s HTTP/%s" %d',
+            "10.0.0.7:51234", "GET", "/v1/reports/ZF7K3MQ9PX2A/messages", "1.1", 200,
+        )  # fmt: skip
+        access.warning("token for %s: Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln", "partner:audit")
+        access.warning("form client_secret=s3cr3t-value&grant_type=client_credentials")
+    finally:
+        access.removeHandler(handler)
+    out = stream.getvalue()
+    for secret in ("ZF7K3MQ9PX2A", "eyJhbGciOiJFZERTQSJ9", "s3cr3t-value"):
+        assert secret not in out
+    assert "10.0.0.7:51234" in out and "/v1/reports/[redacted]/messages" in out
