@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import RatingChanged
 from libs.events.store import ConcurrencyError, EventStore, Metadata
+from libs.kit.refusal import Refused
 from services.accountability import queries
 from services.accountability.domain import unit_key, unit_stream
 from services.accountability.domain.rating import Rating, rate, rating_change
@@ -43,6 +44,15 @@ class UnitRating:
 async def unit_rating(store: EventStore, unit: str, deps: Deps) -> UnitRating:
     """The unit's rating as of now (inputs age out of the window), from its stream."""
     history = await store.read_stream(unit_stream(unit_key(unit)))
+    if not history:
+        raise Refused(
+            "unknown-unit",
+            f"本系统没有单位「{unit}」的任何线索、案件或预警，无法评定红黄绿等级。请核对单位全称。",
+            kind="missing",
+            field="unit",
+            title="未知单位",
+            reason="没有该单位的记录",
+        )
     events = [r.event for r in history]
     now = store.clock()
     return UnitRating(rate(events, now, deps.rules.rating, deps.taxonomy.label), now, events)

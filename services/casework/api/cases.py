@@ -23,6 +23,7 @@ from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.pagination import Keyset, Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
+from libs.kit.timeparams import AsOf
 from services.casework import queries
 from services.casework.api.deps import CaseworkDeps, Operator
 from services.casework.domain import (
@@ -151,7 +152,7 @@ async def get_case(
     principal: Operator,
     store: Store,
     deps: CaseworkDeps,
-    as_of: datetime | None = None,
+    as_of: AsOf = None,
     reveal: bool = False,
 ) -> JSONResponse:
     """One case, as it stands or as it stood at ``as_of``; its version is the ``ETag``;
@@ -172,7 +173,7 @@ async def get_case(
 
 @router.get("/cases/{case_id}/timeline")
 async def get_timeline(
-    case_id: UUID, principal: Operator, store: Store, as_of: datetime | None = None
+    case_id: UUID, principal: Operator, store: Store, as_of: AsOf = None
 ) -> dict[str, Any]:
     """Every event in order with actor, reason and documents; linked cases' events included."""
     state, records = await read_case(store, case_id, principal, "timeline", as_of)

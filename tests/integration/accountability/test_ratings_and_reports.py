@@ -322,3 +322,12 @@ async def test_an_alert_verified_false_positive_no_longer_counts_in_the_rating(
         (None, "yellow"),
         ("yellow", "green"),
     ]
+
+
+async def test_a_unit_the_platform_never_heard_of_has_no_rating(acc: Accountability) -> None:
+    r = await acc.http.get("/v1/units/某县并不存在的局/rating", headers=LEADER)
+    assert r.status_code == 404, r.text
+    problem = r.json()
+    assert problem["type"] == "/problems/unknown-unit"
+    assert problem["title"] == "未知单位" and "某县并不存在的局" in problem["detail"]
+    assert problem["errors"] == [{"field": "unit", "reason": "没有该单位的记录"}]

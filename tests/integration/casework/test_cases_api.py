@@ -6,6 +6,7 @@ import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
@@ -325,3 +326,20 @@ async def test_refusals_read_in_chinese_and_keep_their_machine_fields(cw: Casewo
     assert "审理室" in problems[2]["detail"] or "承办人" in problems[2]["detail"]
     assert problems[3]["status_label"] == "待处置" and "dispose" in problems[3]["allowed_commands"]
     assert "「销号」" in problems[3]["detail"] and "线索处置" in problems[3]["detail"]
+
+
+async def test_an_as_of_without_a_zone_is_china_standard_time(cw: Casework) -> None:
+    clue_id = await cw.receive()
+    await asyncio.sleep(0.01)
+    after = datetime.now(UTC)
+    china_clock = after.astimezone(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None)
+    utc_clock = after.replace(tzinfo=None)  # eight hours earlier when read as China time
+
+    seen = await cw.http.get(
+        f"/v1/cases/{clue_id}", params={"as_of": china_clock.isoformat()}, headers=LEADER
+    )
+    before_it = await cw.http.get(
+        f"/v1/cases/{clue_id}", params={"as_of": utc_clock.isoformat()}, headers=LEADER
+    )
+    assert seen.status_code == 200 and seen.json()["status"] == "pending_disposal"
+    assert before_it.status_code == 404, "a zone-less time was read as UTC"
