@@ -33,7 +33,7 @@ from tests.e2e.conftest import Platform, Tokens
 from tests.factories import namesake_id_number
 from tests.integration.kafka_support import header, read_topic
 
-SETTLES_WITHIN = 90.0
+SETTLES_WITHIN = 180.0  # generous: a shared 2-core machine under load is slow, not lossy
 """How long the platform may take to converge after a fault (group session expiry on
 the embedded broker alone is ~20 s)."""
 
