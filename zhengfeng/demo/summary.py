@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+
+from console.settings import DEFAULT_PORT as CONSOLE_PORT
 from zhengfeng.demo.acts import Story
 from zhengfeng.demo.setup import Session
 
@@ -63,7 +66,11 @@ def print_summary(s: Session, story: Story, seconds: float) -> None:
     c.print(f"  事件存储        {stored}（政务数据共享平台经补课订阅 /v1/events 读取）")
     u = s.urls
     c.print("\n[bold]去看看[/]（operator 令牌见 demo-accounts.json；各服务 /docs 有全部接口）")
+    console = os.environ.get("ZF_CONSOLE_URL") or (
+        f"http://127.0.0.1:{os.environ.get('ZF_CONSOLE_PORT') or CONSOLE_PORT}"
+    )
     for line in (
+        f"办案工作台         {console}/cases/{case['case_id']}  （用 demo-accounts.json 的账号和密码登录）",
         f"OpenAPI            {u['intake']}/docs  {u['analysis']}/docs  {u['casework']}/docs  {u['accountability']}/docs",
         f"线索台账           {u['casework']}/v1/clues",
         f"案件与时间线       {u['casework']}/v1/cases/{case['case_id']}  …/timeline",

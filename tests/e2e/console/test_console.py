@@ -197,8 +197,10 @@ async def test_an_officer_reads_the_case_as_it_was_and_a_stale_command_loses_not
     await expect(page.get_by_test_id("timeline")).to_contain_text("分管领导批办")
     await screenshot(page, "case-detail")
 
-    earlier = before_assignment.strftime("%Y-%m-%dT%H:%M:%S")
-    await page.goto(f"/cases/{case_id}?as_of={earlier}")
+    picker = page.locator(".el-date-editor input")
+    await picker.fill(before_assignment.strftime("%Y-%m-%d %H:%M:%S"))
+    await picker.press("Enter")
+    await page.wait_for_url("**as_of=**")
     await expect(page.get_by_text("时的案件状态（只读）")).to_be_visible()
     await expect(page.get_by_test_id("timeline")).not_to_contain_text("分管领导批办")
     await expect(page.get_by_test_id("commands")).to_have_count(0)
