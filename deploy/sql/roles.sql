@@ -30,6 +30,9 @@ BEGIN
         CREATE ROLE zhengfeng_app LOGIN;
     END IF;
     EXECUTE format('GRANT CONNECT ON DATABASE %I TO zhengfeng_app', current_database());
+    -- A transaction left open holds back every relay and projection of the database (the
+    -- commit horizon cannot pass it): the server ends one idle that long.
+    ALTER ROLE zhengfeng_app SET idle_in_transaction_session_timeout = '30s';
 
     FOREACH s IN ARRAY ARRAY['intake', 'analysis', 'casework', 'accountability'] LOOP
         IF to_regclass(format('%I.events', s)) IS NULL THEN

@@ -7,6 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 
+IDLE_IN_TRANSACTION_TIMEOUT = "30s"
+"""How long a connection may sit in an open transaction doing nothing before the server ends
+it (also set on the production role by deploy/sql/roles.sql)."""
+
+
 def async_url(url: str) -> str:
     """Turn any ``postgres[ql]://`` URL into one for SQLAlchemy's asyncpg dialect."""
     parsed = make_url(url)
@@ -18,7 +23,13 @@ def make_engine(
 ) -> AsyncEngine:
     """An async engine whose connections see only ``schema`` (via ``search_path``)."""
     connect_args = {
-        "server_settings": {"search_path": schema, "application_name": f"{app}-{schema}"}
+        "server_settings": {
+            "search_path": schema,
+            "application_name": f"{app}-{schema}",
+            # A transaction left open freezes every reader by position of the database (the
+            # commit horizon cannot pass it): the server ends one idle that long.
+            "idle_in_transaction_session_timeout": IDLE_IN_TRANSACTION_TIMEOUT,
+        }
     }
     if not pooled:
         return create_async_engine(async_url(url), poolclass=NullPool, connect_args=connect_args)

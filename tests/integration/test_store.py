@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from libs.events.contracts import Event, EventRegistry
 from libs.events.contracts.intake import ClueReceived
 from libs.events.store import ANY, NO_STREAM, START, ConcurrencyError, EventStore, Metadata
+from libs.kit.db import IDLE_IN_TRANSACTION_TIMEOUT, make_engine
 from tests.factories import NoteTaken, clue_received, note
 
 META = Metadata(actor="operator:clerk-1", correlation_id="corr-1")
@@ -297,3 +298,19 @@ async def test_appends_stay_chained_when_another_writer_or_a_rollback_moved_the_
     events = await store.read_stream("case-1")
     assert [e.event.text for e in events] == ["1", "2", "3", "4", "5"]  # type: ignore[attr-defined]
     assert (await store.verify()).ok
+
+
+async def test_a_transaction_left_open_by_a_service_is_ended_by_the_server(
+    database_url: str,
+) -> None:
+    """The commit horizon cannot pass an open transaction: every connection a service makes
+    asks the server to end one that sits idle too long."""
+    engine = make_engine(database_url, "public", pool_size=1)
+    try:
+        async with engine.connect() as conn:
+            setting = (
+                await conn.execute(text("SHOW idle_in_transaction_session_timeout"))
+            ).scalar()
+    finally:
+        await engine.dispose()
+    assert setting == IDLE_IN_TRANSACTION_TIMEOUT == "30s"
