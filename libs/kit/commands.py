@@ -279,6 +279,15 @@ async def _maybe(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
+def _replayed_location(command: Command[Any], outcome: Outcome) -> str | None:
+    """Where a retry's answer is read, as the first answer said: an accepted one (202, a
+    proposal in the command's place) names it in its body, any other as the command says."""
+    body = outcome.body
+    if outcome.status_code == 202 and isinstance(body, dict) and "location" in body:
+        return str(body["location"])
+    return command.location(body) if command.location is not None else None
+
+
 def _fingerprint(command: Command[Any], stream_id: str | None, body: Any) -> str:
     data = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
     return idempotency.fingerprint({"command": command.name, "stream": stream_id, "body": data})
@@ -349,8 +358,7 @@ class Pipeline:
                 continue
             if outcome.replayed:  # a retry's answer is told the way the first one was
                 outcome.etag = command.etag
-                if command.location is not None:
-                    outcome.location = command.location(outcome.body)
+                outcome.location = _replayed_location(command, outcome)
             return outcome
         raise AssertionError("unreachable")
 

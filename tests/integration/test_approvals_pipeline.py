@@ -116,3 +116,19 @@ async def test_a_withdrawn_proposal_never_takes_effect(store: Any) -> None:
     assert refused.value.status == 409
     again = await _pipeline(store).execute(SIGNED, key, {"text": "初核"}, WRITER)
     assert again.status_code == 202  # nothing pending any more
+
+
+async def test_a_retried_proposal_answers_where_to_read_it_like_the_first_answer(
+    store: Any,
+) -> None:
+    key = await _notebook(store, "立案")
+    propose = _pipeline(store).execute
+
+    first = await propose(SIGNED, key, {"text": "初核"}, WRITER, idempotency_key="p-1")
+    again = await propose(SIGNED, key, {"text": "初核"}, WRITER, idempotency_key="p-1")
+
+    headers = again.response().headers
+    assert again.replayed and again.status_code == 202
+    assert headers["Location"] == first.response().headers["Location"] == first.body["location"]
+    assert headers["ETag"] == f'"{first.body["version"]}"'
+    assert len(await store.read_stream(f"notebook-{key}")) == 2  # one proposal, not two
