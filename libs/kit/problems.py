@@ -72,6 +72,23 @@ def problem_response(problem: Problem, instance: str | None = None) -> JSONRespo
     )
 
 
+INVALID_TITLE = "提交的内容不符合要求"
+
+
+def invalid_fields(errors: list[dict[str, Any]]) -> Problem:
+    """422 ``validation-error``: these fields (``field``, Chinese ``reason``) are at fault —
+    the same answer whether pydantic or a service's own check found them."""
+    fields = "、".join(e["field"] for e in errors)
+    return Problem(
+        422, "validation-error", INVALID_TITLE, f"请检查以下字段：{fields}", errors=errors
+    )
+
+
+def invalid_field(field: str, reason: str) -> Problem:
+    """422 ``validation-error`` on one field, for a check pydantic cannot make."""
+    return invalid_fields([{"field": field, "reason": reason}])
+
+
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     # Only the first element says where the value came from; a body field may be named
     # "query" or "path" too. List indexes are ints: ``reported_persons[0].name``.
@@ -180,17 +197,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [_field_error(e) for e in exc.errors()]
-        fields = "、".join(e["field"] for e in errors)
-        return problem_response(
-            Problem(
-                422,
-                "validation-error",
-                "提交的内容不符合要求",
-                f"请检查以下字段：{fields}",
-                errors=errors,
-            ),
-            request.url.path,
-        )
+        return problem_response(invalid_fields(errors), request.url.path)
 
     @app.exception_handler(ConcurrencyError)
     async def _stale(request: Request, exc: ConcurrencyError) -> JSONResponse:

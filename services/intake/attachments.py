@@ -65,18 +65,18 @@ class AttachmentSink:
             raise Problem(
                 400,
                 "one-file-per-upload",
-                "Send one file per upload",
-                "Upload each attachment on its own request.",
-                errors=[{"field": "file", "reason": "more than one file part"}],
+                "每次只能上传一个文件",
+                "请逐个上传附件。",
+                errors=[{"field": "file", "reason": "含有多个文件"}],
             )
         if content_type not in self.allowed_types:
             raise Problem(
                 415,
                 "attachment-type-not-allowed",
-                "This type of file is not accepted",
-                f"{content_type or 'A file without a type'} is not accepted; "
-                f"allowed: {', '.join(self.allowed_types)}.",
-                errors=[{"field": "file", "reason": f"type {content_type!r} not allowed"}],
+                "不接受该类型的文件",
+                f"不接受{content_type or '未标明类型的文件'}；"
+                f"可上传的类型：{'、'.join(self.allowed_types)}。",
+                errors=[{"field": "file", "reason": f"不接受类型 {content_type!r}"}],
                 allowed_types=self.allowed_types,
             )
         self.name = name
@@ -92,9 +92,9 @@ class AttachmentSink:
             raise Problem(
                 413,
                 "attachment-too-large",
-                "The attachment is too large",
-                f"Attachments may be at most {self.max_bytes} bytes.",
-                errors=[{"field": "file", "reason": f"larger than {self.max_bytes} bytes"}],
+                "附件过大",
+                f"附件不得超过 {self.max_bytes} 字节。",
+                errors=[{"field": "file", "reason": f"超过 {self.max_bytes} 字节"}],
             )
         if len(self._head) < 16:
             self._head += data[: 16 - len(self._head)]
@@ -107,9 +107,9 @@ class AttachmentSink:
             raise Problem(
                 422,
                 "no-file",
-                "No file in the upload",
-                "Send the attachment as a multipart/form-data part named 'file' with a filename.",
-                errors=[{"field": "file", "reason": "missing"}],
+                "未收到文件",
+                "请以 multipart/form-data 上传，文件部分命名为 file 并带文件名。",
+                errors=[{"field": "file", "reason": "必填"}],
             )
         self._tmp.close()
         signatures = _MAGIC.get(self.content_type)
@@ -117,9 +117,9 @@ class AttachmentSink:
             raise Problem(
                 415,
                 "attachment-content-mismatch",
-                "The file's content does not match its type",
-                f"The file is empty or is not really {self.content_type}.",
-                errors=[{"field": "file", "reason": "content does not match the declared type"}],
+                "文件内容与类型不符",
+                f"文件为空，或并非 {self.content_type} 文件。",
+                errors=[{"field": "file", "reason": "内容与声明的类型不符"}],
             )
         sha = self._hash.hexdigest()
         target = path_of(self.directory, sha)
@@ -192,9 +192,9 @@ async def receive_upload(
         raise Problem(
             415,
             "multipart-required",
-            "Send the file as multipart/form-data",
-            "Use Content-Type multipart/form-data with a part named 'file'.",
-            errors=[{"field": "file", "reason": "not a multipart/form-data body"}],
+            "请以 multipart/form-data 上传文件",
+            "请使用 Content-Type multipart/form-data，文件部分命名为 file。",
+            errors=[{"field": "file", "reason": "不是 multipart/form-data 格式"}],
         )
     parser = _parser(boundary, sink)
     try:
@@ -210,9 +210,9 @@ async def receive_upload(
         raise Problem(
             400,
             "malformed-multipart",
-            "The upload is not valid multipart/form-data",
-            str(exc),
-            errors=[{"field": "file", "reason": "malformed multipart body"}],
+            "上传的内容不是有效的 multipart/form-data",
+            "上传内容格式有误，请重新上传。",
+            errors=[{"field": "file", "reason": "multipart 格式有误"}],
         ) from exc
 
 

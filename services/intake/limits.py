@@ -52,7 +52,7 @@ def too_large(limit: int, field: str = "body") -> Problem:
     return Problem(
         413,
         "body-too-large",
-        "The request is too large",
-        f"Requests here may carry at most {limit} bytes.",
-        errors=[{"field": field, "reason": f"larger than {limit} bytes"}],
+        "提交的内容过大",
+        f"此处每次提交不得超过 {limit} 字节。",
+        errors=[{"field": field, "reason": f"超过 {limit} 字节"}],
     )

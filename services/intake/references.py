@@ -51,10 +51,9 @@ async def claim_reference(
         raise Problem(
             409,
             "reference-reused",
-            "This reference number was already used",
-            f"Reference {reference!r} was sent before with different content. "
-            "Send a new reference number, or resend the original unchanged.",
-            errors=[{"field": field, "reason": "already used for a different request"}],
+            "该来源编号已使用",
+            f"来源编号 {reference} 此前已用于内容不同的移送。请使用新的编号，或原样重发原来的内容。",
+            errors=[{"field": field, "reason": "已用于内容不同的请求"}],
         )
     return dict(row.response)
 

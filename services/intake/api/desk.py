@@ -21,7 +21,7 @@ from sqlalchemy import RowMapping
 from libs.events.taxonomy import Taxonomy
 from libs.kit.auth import Principal, require_roles
 from libs.kit.pagination import Page
-from libs.kit.problems import Problem
+from libs.kit.problems import Problem, invalid_field
 from libs.kit.service import ReadConnection, Store
 from services.intake import queries
 from services.intake.api.deps import IntakeDeps
@@ -170,22 +170,12 @@ def _category_codes(category: str, taxonomy: Taxonomy) -> list[str]:
     raise Problem(
         422,
         "unknown-category",
-        "Unknown problem category",
-        f"{category!r} is neither a category nor a group of the taxonomy "
-        f"(version {taxonomy.version}). Use one of valid_categories or valid_groups.",
-        errors=[{"field": "category", "reason": f"unknown category {category!r}"}],
+        "问题类别不存在",
+        f"「{category}」不是问题类别目录（{taxonomy.version} 版）中的类别或大类，"
+        "请从 valid_categories 或 valid_groups 中选用。",
+        errors=[{"field": "category", "reason": f"没有类别「{category}」"}],
         valid_categories=taxonomy.codes(),
         valid_groups=groups,
-    )
-
-
-def _field_problem(field: str, reason: str) -> Problem:
-    return Problem(
-        422,
-        "validation-error",
-        "The request is not valid",
-        f"Check these fields: {field}",
-        errors=[{"field": field, "reason": reason}],
     )
 
 
@@ -228,7 +218,7 @@ async def list_clues(
 ) -> Page[ClueOnDesk]:
     """Every clue intake holds, newest first; filters combine (all must hold)."""
     if received_from and received_to and received_to < received_from:
-        raise _field_problem("received_to", "is before received_from")
+        raise invalid_field("received_to", "不得早于起始日期（received_from）")
     zone = ZoneInfo(deps.settings.timezone)
     today = store.clock().astimezone(zone).date()
 
@@ -332,7 +322,7 @@ async def clue_handlers(
     and splits of repeat reports, and casework's progress."""
     clue_number = await queries.desk_clue_number(conn, clue_id)
     if clue_number is None:
-        raise Problem(404, "not-found", "Not found", f"No clue {clue_id}.")
+        raise Problem(404, "not-found", "线索不存在", f"没有线索 {clue_id}。")
     handlers = [
         HandlerOut(
             **_who(r["actor"], r["name"], r["department"]),

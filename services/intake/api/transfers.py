@@ -50,7 +50,7 @@ class PersonIn(BaseModel):
             return None
         value = value.upper()
         if (why := resident_id_problem(value)) is not None:
-            raise ValueError(f"not a valid resident ID number: {why}")
+            raise ValueError(f"不是有效的公民身份号码：{why}")
         return value
 
 
@@ -86,7 +86,9 @@ class ClueTransferIn(BaseModel):
     @model_validator(mode="after")
     def _period(self) -> ClueTransferIn:
         if self.occurred_from and self.occurred_to and self.occurred_to < self.occurred_from:
-            raise PydanticCustomError("date_order", "occurred_to is before occurred_from")
+            raise PydanticCustomError(
+                "date_order", "结束日期（occurred_to）早于开始日期（occurred_from）"
+            )
         return self
 
 

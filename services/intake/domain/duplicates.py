@@ -217,20 +217,20 @@ class SplitRefused(Refused):
 def _already_split(repeat_id: UUID) -> SplitRefused:
     return SplitRefused(
         "already-split",
-        f"Repeat report {repeat_id} was already split off.",
+        f"重复件 {repeat_id} 已经拆分出去。",
         kind="conflict",
-        title="Already split",
+        title="已拆分",
     )
 
 
 def _not_a_repeat(repeat_id: UUID, clue_id: UUID | None) -> SplitRefused:
     return SplitRefused(
         "not-a-repeat",
-        f"{repeat_id} is not a repeat report of this clue.",
+        f"{repeat_id} 不是本线索的重复件。",
         kind="missing",
         field="repeat_id",
-        reason=f"not a repeat report of clue {clue_id}",
-        title="Not found",
+        reason=f"不是线索 {clue_id} 的重复件",
+        title="重复件不存在",
     )
 
 

@@ -400,10 +400,10 @@ class AuthorityRequired(Refused):
     def __init__(self, clue_number: str) -> None:
         super().__init__(
             "authority-required",
-            f"The registry names no body for clue {clue_number}; send authority.",
+            f"管辖登记表中没有线索 {clue_number} 的受理机关，请填写移送机关（authority）。",
             field="authority",
-            reason="required for this clue",
-            title="Say where the clue goes",
+            reason="此线索须填写",
+            title="请写明移送机关",
         )
 
 
@@ -411,10 +411,10 @@ def _not_forwarded(state: ClueJurisdiction) -> None:
     if state.forwarded is not None:
         raise Refused(
             "already-forwarded",
-            f"Clue {state.clue_number} went to {state.forwarded.authority} on "
-            f"{state.forwarded.forwarded_at.date().isoformat()}.",
+            f"线索 {state.clue_number} 已于 {state.forwarded.forwarded_at.date().isoformat()} "
+            f"转办至{state.forwarded.authority}。",
             kind="conflict",
-            title="The clue was already forwarded",
+            title="线索已转办",
         )
 
 
@@ -423,9 +423,9 @@ def _open_question(state: ClueJurisdiction) -> None:
     if state.status not in ("marked", "undetermined"):
         raise Refused(
             "not-marked-for-forwarding",
-            f"Clue {state.clue_number} is {state.status_label}; mark it for forwarding first.",
+            f"线索 {state.clue_number} 当前为「{state.status_label}」，请先标记为拟转办。",
             kind="conflict",
-            title="The clue is not marked for forwarding",
+            title="线索未标记为拟转办",
         )
 
 
@@ -489,9 +489,9 @@ def mark(
     if state.status == "marked" and state.authority == authority:
         raise Refused(
             "already-marked",
-            f"Clue {state.clue_number} is already marked for {authority or 'forwarding'}.",
+            f"线索 {state.clue_number} 已标记为拟转办至{authority or '其他机关'}。",
             kind="conflict",
-            title="The clue is already marked for forwarding",
+            title="线索已标记为拟转办",
         )
     received = state.received_at or now
     return [

@@ -15,17 +15,17 @@ def resident_id_problem(number: str) -> str | None:
     the date of birth.
     """
     if len(number) != 18:
-        return "must be 18 characters"
+        return "应为 18 位"
     if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
-        return "must be 17 digits followed by a digit or X"
+        return "应为 17 位数字加 1 位数字或 X"
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        return "digits 7-14 are not a valid date of birth"
+        return "第 7 至 14 位不是有效的出生日期"
     if born.year < 1900:
-        return "digits 7-14 are not a valid date of birth"
+        return "第 7 至 14 位不是有效的出生日期"
     if number[17] != check_character(number[:17]):
-        return "the check digit does not match (GB 11643)"
+        return "校验码不符（GB 11643）"
     return None
 
 

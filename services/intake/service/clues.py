@@ -25,7 +25,7 @@ from libs.events.contracts.intake import (
 )
 from libs.events.pii import Vault
 from libs.events.store import ANY, EventStore
-from libs.kit.auth import Principal
+from libs.kit.auth import Principal, role_names
 from libs.kit.commands import Aggregate, Command, Context, command_metadata
 from libs.kit.problems import Problem
 from services.intake.domain import clue_stream
@@ -75,12 +75,12 @@ async def received_clue(store: EventStore, clue_id: UUID) -> ClueReceived:
         raise Problem(
             404,
             "merged-repeat",
-            "Merged as a repeat report",
-            f"{clue_id} ({merged.repeat_number}) was merged into clue {merged.clue_id} "
-            "as a repeat report (重复件); open that clue.",
+            "已作为重复件并入其他线索",
+            f"{clue_id}（{merged.repeat_number}）已作为重复件并入线索 {merged.clue_id}，"
+            "请打开该线索。",
             merged_into=str(merged.clue_id),
         )
-    raise Problem(404, "not-found", "Not found", f"No clue {clue_id}.")
+    raise Problem(404, "not-found", "线索不存在", f"没有线索 {clue_id}。")
 
 
 @dataclass(frozen=True)
@@ -99,16 +99,16 @@ def _reveal_role(operator: Principal, reveal_roles: list[str], purpose: str | No
         raise Problem(
             403,
             "personal-data-not-allowed",
-            "Not allowed to see personal data",
-            f"Unmasked personal data needs one of the roles: {', '.join(reveal_roles)}.",
+            "无权查看个人信息",
+            f"查看完整的个人信息须为以下角色之一：{role_names(reveal_roles)}。",
         )
     if not purpose or not purpose.strip():
         raise Problem(
             422,
             "purpose-required",
-            "Say why you need the personal data",
-            "Unmasked reads are recorded with their purpose.",
-            errors=[{"field": "purpose", "reason": "required when reveal=true"}],
+            "请说明查看个人信息的用途",
+            "查看完整的个人信息将连同用途一并记录。",
+            errors=[{"field": "purpose", "reason": "reveal=true 时必填"}],
         )
     return sorted(allowed)[0]
 
@@ -156,7 +156,7 @@ async def read_conversation(
     """The conversation with the reporter of a public report; the read is recorded."""
     events = await history(store, clue_id)
     if not any(isinstance(e, ReportReceived) for e in events):
-        raise Problem(404, "not-a-report", "Not found", f"Clue {clue_id} has no reporter.")
+        raise Problem(404, "not-a-report", "没有举报人", f"线索 {clue_id} 没有举报人。")
     await record_view(store, clue_id, clerk, "messages")
     return await messages_of(vault, clue_id, events)
 
@@ -188,11 +188,13 @@ def _acknowledgement(state: Acknowledgement, event: Event) -> Acknowledgement:
 
 ACKNOWLEDGEMENT: Aggregate[Acknowledgement] = Aggregate(
     noun="clue",
+    label="线索",
     stream=clue_stream,
     initial=Acknowledgement,
     evolve=_acknowledgement,
     exists=lambda state: state.report is not None and state.report.acknowledge_by is not None,
-    missing="This clue has no real-name reporter.",
+    missing="该线索没有实名举报人。",
+    missing_title="没有实名举报人",
     missing_slug="no-acknowledgement-due",
 )
 """A clue as its acceptance notice sees it (only real-name reports have one)."""

@@ -108,11 +108,12 @@ def _received(state: HotlineOrderReceived | None, event: Event) -> HotlineOrderR
 
 ORDER: Aggregate[HotlineOrderReceived | None] = Aggregate(
     noun="work order",
+    label="工单",
     stream=order_stream,
     initial=lambda: None,
     evolve=_received,
     exists=lambda state: state is not None,
-    missing="No work order {key}.",
+    missing="没有工单 {key}。",
 )
 """A 12345 work order, as it was received."""
 

@@ -18,7 +18,7 @@ from libs.events.contracts import Event
 from libs.events.contracts.intake import UnitFinding
 from libs.events.store import EventStore
 from libs.kit.commands import Aggregate, Command, Context
-from libs.kit.problems import Problem
+from libs.kit.problems import INVALID_TITLE
 from libs.kit.refusal import Refused
 from services.intake.domain import clue_stream
 from services.intake.domain.jurisdiction import (
@@ -34,12 +34,13 @@ from services.intake.domain.jurisdiction import (
 
 JURISDICTION: Aggregate[ClueJurisdiction] = Aggregate(
     noun="clue",
+    label="线索",
     stream=clue_stream,
     initial=ClueJurisdiction,
     evolve=evolve,
     exists=lambda state: state.clue_id is not None,
     facts=lambda state: {"clue_status": state.status, "status_label": state.status_label},
-    missing="No clue {key}.",
+    missing="没有线索 {key}。",
 )
 """A clue as jurisdiction sees it: whose it is, and the intake limits that run."""
 
@@ -107,7 +108,7 @@ async def jurisdiction_of(store: EventStore, clue_id: UUID) -> ClueJurisdiction:
     """Whose the clue is now; a 404 problem when there is no such clue."""
     state = replay([r.event for r in await store.read_stream(clue_stream(clue_id))])
     if state.clue_id is None:
-        raise Problem(404, "not-found", "Not found", JURISDICTION.missing.format(key=clue_id))
+        raise JURISDICTION.missing_problem(clue_id)
     return state
 
 
@@ -128,10 +129,10 @@ def _decide(state: ClueJurisdiction, body: Any, ctx: Context) -> list[Event]:
         if body.authority is not None:
             raise Refused(
                 "validation-error",
-                "Check these fields: authority",
+                "请检查以下字段：authority",
                 field="authority",
-                reason="must be empty when keeping the clue",
-                title="The request is not valid",
+                reason="决定自办时不填写移送机关",
+                title=INVALID_TITLE,
             )
         return keep(state, reason=body.reason, actor=ctx.actor, now=ctx.now)
     rules: JurisdictionRules = ctx.deps.jurisdiction

@@ -45,6 +45,7 @@ attachments looked up first)."""
 
 NEW_CLUE: Aggregate[tuple[Event, ...]] = Aggregate(
     noun="clue",
+    label="线索",
     stream=clue_stream,
     initial=tuple,
     evolve=lambda state, event: (*state, event),
@@ -102,11 +103,11 @@ def check_categories(codes: list[str], taxonomy: Taxonomy, *, field: str = "cate
         raise Problem(
             422,
             "unknown-category",
-            "Unknown problem category",
-            f"Not in the taxonomy (version {taxonomy.version}): {', '.join(unknown)}. "
-            "Use one of valid_categories.",
+            "问题类别不存在",
+            f"以下类别不在问题类别目录（{taxonomy.version} 版）中：{'、'.join(unknown)}。"
+            "请从 valid_categories 中选用。",
             errors=[
-                {"field": f"{field}[{i}]", "reason": f"unknown category {code!r}"}
+                {"field": f"{field}[{i}]", "reason": f"没有类别「{code}」"}
                 for i, code in enumerate(codes)
                 if code in unknown
             ],

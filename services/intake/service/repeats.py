@@ -208,11 +208,12 @@ def repeat_person_refs(state: Repeats) -> list[UUID]:
 
 REPEATS: Aggregate[Repeats] = Aggregate(
     noun="clue",
+    label="线索",
     stream=clue_stream,
     initial=Repeats,
     evolve=evolve,
     exists=lambda state: state.clue_id is not None,
-    missing="No clue {key}.",
+    missing="没有线索 {key}。",
 )
 """A clue as its repeat reports (重复件) make it: the reports merged in, and those split off."""
 

@@ -27,7 +27,7 @@ from libs.events.pii import Vault
 from libs.events.store import EventStore
 from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Command, Context
-from libs.kit.problems import Problem
+from libs.kit.problems import Problem, invalid_field
 from services.intake.domain import clue_stream
 from services.intake.domain.progress import SourceView, evolve, status_label
 from services.intake.domain.reports import FileReport, file_report, normal_code, receipt_code
@@ -76,16 +76,6 @@ class MessageOut(BaseModel):
     posted_at: Any
 
 
-def _field_problem(field: str, reason: str) -> Problem:
-    return Problem(
-        422,
-        "validation-error",
-        "The request is not valid",
-        f"Check these fields: {field}",
-        errors=[{"field": field, "reason": reason}],
-    )
-
-
 def admit(deps: Deps, address: str, body: Any) -> None:
     """What a report must be before it is received: within the address's hourly limit,
     real-name or anonymous as it says, its categories in the taxonomy."""
@@ -94,16 +84,16 @@ def admit(deps: Deps, address: str, body: Any) -> None:
         raise Problem(
             429,
             "too-many-reports",
-            "Too many reports from this address",
-            "Please try again later.",
+            "举报提交过于频繁",
+            "请稍后再试。",
             headers={"Retry-After": str(math.ceil(wait))},
         )
     if body.anonymous and body.reporter is not None:
-        raise _field_problem("reporter", "must be empty for an anonymous report")
+        raise invalid_field("reporter", "匿名举报不填写举报人")
     if body.anonymous and body.secret is None:
-        raise _field_problem("secret", "an anonymous reporter needs a secret to follow up")
+        raise invalid_field("secret", "匿名举报须设置查询密码，以便后续查询")
     if not body.anonymous and body.reporter is None:
-        raise _field_problem("reporter", "required for a real-name report")
+        raise invalid_field("reporter", "实名举报须填写举报人")
     check_categories(body.categories, deps.taxonomy)
 
 
@@ -198,8 +188,8 @@ async def unlock(store: EventStore, settings: IntakeSettings, code: str, secret:
     refused = Problem(
         401,
         "wrong-receipt-or-secret",
-        "Receipt code or secret not recognised",
-        "Check both and try again; repeated wrong attempts lock the receipt for a while.",
+        "查询码或密码不正确",
+        "请核对后重试；多次输错，该查询码将被暂时锁定。",
     )
     async with store.engine.begin() as conn:
         row = (
@@ -216,8 +206,8 @@ async def unlock(store: EventStore, settings: IntakeSettings, code: str, secret:
             raise Problem(
                 429,
                 "receipt-locked",
-                "Too many wrong secrets",
-                "This receipt is locked for a while after repeated wrong secrets.",
+                "密码错误次数过多",
+                "因多次输错密码，该查询码已被暂时锁定，请稍后再试。",
                 headers={"Retry-After": str(wait)},
             )
         ok = await asyncio.to_thread(_verify, row.secret_hash if row else _DUMMY, secret)
@@ -318,11 +308,13 @@ def _reporter_of(state: ReportReceived | None, event: Event) -> ReportReceived |
 
 REPORT_SIDE: Aggregate[ReportReceived | None] = Aggregate(
     noun="report",
+    label="举报",
     stream=clue_stream,
     initial=lambda: None,
     evolve=_reporter_of,
     exists=lambda state: state is not None,
-    missing="This clue has no reporter to write to.",
+    missing="该线索没有可以联系的举报人。",
+    missing_title="没有举报人",
     missing_slug="not-a-report",
 )
 """A clue as its reporter's side: who the reporter is (their key seals the messages)."""

@@ -68,9 +68,7 @@ def status_url(clue_id: UUID) -> str:
 def admit(partner: Principal, body: Any, taxonomy: Taxonomy) -> None:
     """What a transfer must be before it is received: from a department, in the taxonomy."""
     if not partner.department:
-        raise Problem(
-            403, "no-department", "Not allowed", "This client is not bound to a department."
-        )
+        raise Problem(403, "no-department", "无权移送", "该客户端未绑定移送单位。")
     check_categories(body.categories, taxonomy)
 
 
@@ -84,7 +82,7 @@ async def uploaded(
         return ()
     found = await queries.uploads(conn, uploader, [a.sha256 for a in wanted])
     missing = [
-        {"field": f"attachments[{i}].sha256", "reason": "no upload with this hash"}
+        {"field": f"attachments[{i}].sha256", "reason": "没有该哈希值的已上传文件"}
         for i, a in enumerate(wanted)
         if a.sha256 not in found
     ]
@@ -92,8 +90,8 @@ async def uploaded(
         raise Problem(
             422,
             "unknown-attachment",
-            "Attachment not uploaded",
-            "Upload each file with POST /v1/attachments first, then name its sha256.",
+            "附件尚未上传",
+            "请先逐个通过 POST /v1/attachments 上传附件，再填写其 sha256。",
             errors=missing,
         )
     return tuple(found[a.sha256] for a in wanted)
@@ -200,6 +198,4 @@ async def transfer_of(store: EventStore, clue_id: UUID, department: str | None) 
     if received is None and (merged := await merged_into(store, clue_id)) is not None:
         if merged.source_department == department:
             return await merged_out(store, merged, department)
-    raise Problem(
-        404, "not-found", "Not found", f"No clue transfer {clue_id} from your department."
-    )
+    raise Problem(404, "not-found", "移送记录不存在", f"本单位没有移送过线索 {clue_id}。")

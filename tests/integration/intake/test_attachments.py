@@ -89,7 +89,7 @@ async def test_a_hash_another_partner_uploaded_cannot_be_attached(intake: Intake
 
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"field": "attachments[0].sha256", "reason": "no upload with this hash"}
+        {"field": "attachments[0].sha256", "reason": "没有该哈希值的已上传文件"}
     ]
     assert await intake.count("partner_references") == 0
 

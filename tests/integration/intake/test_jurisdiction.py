@@ -233,9 +233,7 @@ async def test_bad_forwarding_requests_are_problems_naming_the_field(intake: Int
     assert no_method.json()["errors"][0]["field"] == "method"
     assert wrong_method.status_code == 422
     assert no_authority.status_code == 422
-    assert no_authority.json()["errors"] == [
-        {"field": "authority", "reason": "required for this clue"}
-    ]
+    assert no_authority.json()["errors"] == [{"field": "authority", "reason": "此线索须填写"}]
     assert stale.status_code == 409
     assert stale.json()["type"] == "/problems/stale-version"
     assert wrong_role.status_code == 403

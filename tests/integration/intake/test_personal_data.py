@@ -118,9 +118,7 @@ async def test_revealing_without_a_purpose_is_refused_naming_the_field(intake: I
     response = await _open(intake, clue_id, "investigator", reveal="true")
 
     assert response.status_code == 422
-    assert response.json()["errors"] == [
-        {"field": "purpose", "reason": "required when reveal=true"}
-    ]
+    assert response.json()["errors"] == [{"field": "purpose", "reason": "reveal=true 时必填"}]
     assert await _event_data(intake, "personal_data_accessed") == []
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from tests.integration.intake.test_personal_data import operator_auth
 from tests.integration.intake.test_public_reports import report
 from zhengfeng.cli import app as cli
 
+CJK = re.compile(r"[\u4e00-\u9fff]")
 OTHER_ID = resident_id("11010519491231002")
 
 
@@ -419,3 +421,40 @@ async def test_a_shredded_person_is_never_matched_again(intake: Intake, database
 
     assert again["status"] == "received"
     assert (await _clue(intake, first["clue_id"])).json()["repeat_count"] == 0
+
+
+async def test_refusals_read_in_chinese_and_keep_their_machine_fields(intake: Intake) -> None:
+    audit = await intake.bearer(await intake.partner("audit"))
+    first = await _send(intake, audit, transfer("SJ-90"))
+    second = await _send(intake, audit, transfer("SJ-91"))
+    clerk = await operator_auth(intake, "clerk")
+    investigator = await operator_auth(intake, "investigator")
+    url = f"/v1/clues/{first['clue_id']}/repeats/{second['clue_id']}/split"
+
+    invalid = await intake.http.post(url, json={"reason": " ", "why": "x"}, headers=clerk)
+    stale = await intake.http.post(
+        url, json={"reason": "错并"}, headers={**clerk, "If-Match": '"1"'}
+    )
+    wrong_role = await intake.http.post(url, json={"reason": "错并"}, headers=investigator)
+    done = await intake.http.post(url, json={"reason": "错并"}, headers=clerk)
+    again = await intake.http.post(url, json={"reason": "错并"}, headers=clerk)
+
+    assert done.status_code == 201, done.text
+    refusals = {
+        "validation-error": (invalid, 422),
+        "stale-version": (stale, 409),
+        "forbidden-role": (wrong_role, 403),
+        "already-split": (again, 409),
+    }
+    for slug, (response, status) in refusals.items():
+        problem = response.json()
+        assert (response.status_code, problem["type"]) == (status, f"/problems/{slug}"), problem
+        assert CJK.search(problem["title"]) and CJK.search(problem["detail"]), problem
+        assert all(CJK.search(e["reason"]) for e in problem.get("errors", [])), problem
+    assert {e["field"]: e["code"] for e in invalid.json()["errors"]} == {
+        "reason": "string_too_short",
+        "why": "extra_forbidden",
+    }
+    assert stale.json()["errors"][0]["field"] == "If-Match"
+    assert "请重新读取后再提交" in stale.json()["detail"]
+    assert "信访室" in wrong_role.json()["detail"]

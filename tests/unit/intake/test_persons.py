@@ -13,17 +13,17 @@ def test_the_published_sample_number_is_valid() -> None:
 
 
 def test_a_number_whose_check_digit_is_off_by_one_is_refused() -> None:
-    assert "check digit" in str(resident_id_problem("110105194912310021"))
+    assert "校验码" in str(resident_id_problem("110105194912310021"))
 
 
 @pytest.mark.parametrize(
     ("number", "why"),
     [
-        ("1101051949123100", "18 characters"),
-        ("11010519491231002Y", "digit or X"),
-        ("1101051949A231002X", "digit or X"),
-        ("110105194913310020", "date of birth"),
-        ("110105180001010020", "date of birth"),
+        ("1101051949123100", "18 位"),
+        ("11010519491231002Y", "数字或 X"),
+        ("1101051949A231002X", "数字或 X"),
+        ("110105194913310020", "出生日期"),
+        ("110105180001010020", "出生日期"),
     ],
 )
 def test_malformed_numbers_say_what_is_wrong(number: str, why: str) -> None:
