@@ -238,31 +238,29 @@ def router(issuer: Issuer) -> APIRouter:
                 # RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
                 client_id, client_secret = unquote_plus(raw_id), unquote_plus(raw_secret)
             except ValueError:
-                return _oauth_error(401, "invalid_client", "Malformed Basic credentials.")
+                return _oauth_error(401, "invalid_client", "Basic 认证信息格式有误。")
         if grant_type == "client_credentials":
             if not client_id or not client_secret:
-                return _oauth_error(
-                    401, "invalid_client", "client_id and client_secret are required."
-                )
+                return _oauth_error(401, "invalid_client", "须提供 client_id 和 client_secret。")
             client = await issuer.authenticate(client_id, client_secret, ("partner", "system"))
             if client is None:
-                return _oauth_error(401, "invalid_client", "Unknown client or wrong secret.")
+                return _oauth_error(401, "invalid_client", "客户端不存在或密钥错误。")
         elif grant_type == "password":
             if not username or not password:
-                return _oauth_error(400, "invalid_request", "username and password are required.")
+                return _oauth_error(400, "invalid_request", "须提供用户名和密码。")
             client = await issuer.authenticate(username, password, ("operator",))
             if client is None:
-                return _oauth_error(400, "invalid_grant", "Unknown operator or wrong password.")
+                return _oauth_error(400, "invalid_grant", "账号不存在或密码错误。")
         else:
             return _oauth_error(
-                400, "unsupported_grant_type", "Use client_credentials or password."
+                400, "unsupported_grant_type", "grant_type 只能是 client_credentials 或 password。"
             )
         granted = list(client["scopes"])
         if scope:
             asked = scope.split()
             if not set(asked) <= set(granted):
                 return _oauth_error(
-                    400, "invalid_scope", f"Allowed scopes: {' '.join(granted) or '(none)'}."
+                    400, "invalid_scope", f"可申请的权限范围：{' '.join(granted) or '（无）'}。"
                 )
             granted = asked
         return JSONResponse(issuer.issue(client, granted), headers={"Cache-Control": "no-store"})
