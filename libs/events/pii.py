@@ -270,6 +270,47 @@ async def seal_values(
     }
 
 
+async def sealed_person(
+    vault: Vault,
+    conn: AsyncConnection,
+    *,
+    name: str,
+    unit: str,
+    id_number: str | None = None,
+    context: str,
+    now: datetime,
+) -> dict[str, Any]:
+    """What an event carries for a person instead of their name and ID number: masked
+    forms, their pseudonym ``person_ref``, the blind index and the sealed tokens (a model's
+    ``model_copy(update=...)``)."""
+    index = person_index(vault, name, unit, id_number)
+    ref = await vault.person_for(conn, index, now)
+    plain = {"name": name, "id_number": id_number}
+    return {
+        "name": mask_name(name),
+        **({"id_number": mask_id_number(id_number)} if id_number else {}),
+        "person_ref": ref,
+        "blind_index": index,
+        "sealed": await seal_values(vault, conn, ref, plain, context=context),
+    }
+
+
+async def revealed(
+    vault: Vault, shown: dict[str, Any], sealed: dict[str, str], *, context: str
+) -> dict[str, Any]:
+    """A masked person's answer with their sealed fields opened (``[已销毁]`` if shredded)."""
+    out = dict(shown)
+    for field, token in sealed.items():
+        out[field] = display(await vault.reveal(token, context=context, field=field))
+    return out
+
+
+def _is_person(data: dict[str, Any]) -> bool:
+    # A named dict is a person when it has a unit, sealed fields or is a leader (an
+    # organisation on a responsibility list has neither).
+    return "unit" in data or bool(data.get("sealed")) or data.get("kind") == "leader"
+
+
 def scrubbed(data: Any) -> Any:
     """A copy of event data fit for an answer: sealed tokens and blind indexes left out,
     every name and ID number masked (also where an event from before sealing kept them)."""
@@ -278,7 +319,7 @@ def scrubbed(data: Any) -> Any:
     if not isinstance(data, dict):
         return data
     out = {k: scrubbed(v) for k, v in data.items() if k not in PRIVATE_KEYS}
-    if isinstance(out.get("name"), str) and ("unit" in out or "sealed" in data):
+    if isinstance(out.get("name"), str) and _is_person(data):
         out["name"] = mask_name(out["name"])
     for key in _NAME_KEYS:
         if isinstance(out.get(key), str):

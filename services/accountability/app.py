@@ -89,6 +89,7 @@ def create(
             ],
             deps=deps,
             gate=approvals,
+            on_start=lambda app: deps.start(app.state.runtime.engine),
             jwks_fetcher=jwks_fetcher,
         ),
     )

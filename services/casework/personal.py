@@ -19,20 +19,16 @@ async def seal_subject(
     """The subject as events carry it: masked name and ID number, sealed fields, pseudonym."""
     if not subject.name:
         return subject
-    index = pii.person_index(vault, subject.name, subject.unit, subject.id_number)
-    ref = await vault.person_for(conn, index, ctx.now)
-    plain = {"name": subject.name, "id_number": subject.id_number}
-    sealed = await pii.seal_values(vault, conn, ref, plain, context=context)
-    masked_id = pii.mask_id_number(subject.id_number) if subject.id_number else None
-    return subject.model_copy(
-        update={
-            "name": pii.mask_name(subject.name),
-            "id_number": masked_id,
-            "person_ref": ref,
-            "blind_index": index,
-            "sealed": sealed,
-        }
+    sealed = await pii.sealed_person(
+        vault,
+        conn,
+        name=subject.name,
+        unit=subject.unit,
+        id_number=subject.id_number,
+        context=context,
+        now=ctx.now,
     )
+    return subject.model_copy(update=sealed)
 
 
 async def seal_body(body: Any, ctx: Context) -> Any:
@@ -43,13 +39,3 @@ async def seal_body(body: Any, ctx: Context) -> Any:
     vault: pii.Vault = ctx.deps.vault
     sealed = await seal_subject(vault, ctx.conn, subject, context=str(ctx.key), ctx=ctx)
     return body.model_copy(update={"subject": sealed})
-
-
-async def revealed(
-    vault: pii.Vault, person: dict[str, Any], sealed: dict[str, str], *, context: str
-) -> dict[str, Any]:
-    """A masked person's answer with their sealed fields opened (``[已销毁]`` if shredded)."""
-    shown = dict(person)
-    for field, token in sealed.items():
-        shown[field] = pii.display(await vault.reveal(token, context=context, field=field))
-    return shown

@@ -16,12 +16,21 @@ from libs.events.contracts import Event, registry
 
 
 class Person(BaseModel):
-    """A leader named on a responsibility list."""
+    """A leader named on a responsibility list.
+
+    Since ResponsibilityListPublished v2 the name is sealed with the list's id as context.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     name: str
     post: str | None = None
+    person_ref: UUID | None = None
+    """The person's key in the personal-data vault (libs/events/pii.py)."""
+    blind_index: str | None = None
+    """Keyed hash of name and unit: who the person is, for lookups by leader."""
+    sealed: dict[str, str] = Field(default_factory=dict)
+    """Field name -> sealed token; ``name`` holds the masked form (since v2)."""
 
 
 class DepartmentLeader(BaseModel):
@@ -42,7 +51,7 @@ class ResponsibilityListPublished(Event):
     """
 
     type_name = "zhengfeng.accountability.responsibility_list_published"
-    version = 1
+    version = 2
 
     list_id: UUID
     unit: str
@@ -80,6 +89,12 @@ class ResponsibleParty(BaseModel):
     list_version: int
     valid_from: date
     valid_to: date | None = None
+    person_ref: UUID | None = None
+    """The person's key in the personal-data vault (libs/events/pii.py)."""
+    blind_index: str | None = None
+    """Keyed hash of name and unit (a leader's, from the list)."""
+    sealed: dict[str, str] = Field(default_factory=dict)
+    """A leader's sealed name, from the list (context: ``list_id``); since v2."""
 
 
 class InquiryTrigger(BaseModel):
@@ -99,7 +114,7 @@ class InquiryOpened(Event):
     """一案双查: an accountability inquiry opened against those who should have prevented it."""
 
     type_name = "zhengfeng.accountability.inquiry_opened"
-    version = 1
+    version = 2
 
     inquiry_id: UUID
     unit: str
@@ -108,6 +123,11 @@ class InquiryOpened(Event):
     trigger: InquiryTrigger
     direct_subject: str | None = None
     """The person directly responsible (the case's subject), pursued by casework: 双问责."""
+    direct_subject_ref: UUID | None = None
+    direct_subject_context: str | None = None
+    """What its tokens were sealed for: the case's id (or the inquiry's, named by hand)."""
+    direct_subject_sealed: dict[str, str] = Field(default_factory=dict)
+    """Since v2 ``direct_subject`` is masked; the name is sealed here, as casework sealed it."""
     direct_measures: list[str] = Field(default_factory=list)
     """What casework decided on that person (e.g. ``removal_from_post`` 撤职)."""
     parties: list[ResponsibleParty]
@@ -233,13 +253,17 @@ class CaseDecisionNoted(Event):
     """Accountability's copy of a casework decision, on the unit's stream."""
 
     type_name = "zhengfeng.accountability.case_decision_noted"
-    version = 1
+    version = 2
 
     case_id: UUID
     case_number: str
     unit: str
     department: str | None = None
     subject_name: str
+    """Masked since v2; the name is in ``subject_sealed`` (casework's tokens, the case's id
+    as context)."""
+    subject_ref: UUID | None = None
+    subject_sealed: dict[str, str] = Field(default_factory=dict)
     rank: str | None = None
     categories: list[str]
     form: int
@@ -396,3 +420,13 @@ class TypicalCasePublished(Event):
     text: str
     published_by: str
     published_at: datetime
+
+
+def _names_sealed_since_v2(data: dict[str, object]) -> dict[str, object]:
+    # v1 named leaders and subjects in clear; they stay as they were (events are never
+    # rewritten, and there is no key to seal them with here); answers mask them.
+    return data
+
+
+for _carrier in (ResponsibilityListPublished, InquiryOpened, CaseDecisionNoted):
+    registry.upcaster(_carrier.type_name, from_version=1)(_names_sealed_since_v2)

@@ -37,6 +37,7 @@ from services.accountability.service.inquiries import (
     ReviewIn,
     new_inquiry_id,
     read_inquiry,
+    reveal_names,
     view,
 )
 
@@ -56,12 +57,24 @@ async def open_inquiry(
 
 @router.get("/inquiries/{inquiry_id}")
 async def get_inquiry(
-    inquiry_id: UUID, reader: Reader, store: Store, deps: AccountabilityDeps, response: Response
+    inquiry_id: UUID,
+    reader: Reader,
+    store: Store,
+    deps: AccountabilityDeps,
+    response: Response,
+    reveal: bool = False,
 ) -> dict[str, Any]:
-    """One inquiry with its parties, checklist, findings and measures; ``ETag`` for commands."""
+    """One inquiry with its parties, checklist, findings and measures; ``ETag`` for commands.
+
+    Names are masked; ``reveal=true`` shows them to leaders and the accountability office
+    (the access is recorded).
+    """
     state, version = await read_inquiry(store, inquiry_id)
     response.headers["ETag"] = f'"{version}"'
-    return view(state, version, deps.rules)
+    body = view(state, version, deps.rules)
+    if reveal:
+        await reveal_names(store, deps, state, reader, body)
+    return body
 
 
 @router.post("/inquiries/{inquiry_id}/duty-checks")
@@ -216,7 +229,7 @@ async def download_inquiry_document(
     if deps.documents is None:
         raise Problem(404, "not-found", "文书不存在", "本服务未配置文书。")
     found, content = await documents.read_document(
-        store, deps.documents, deps.rules, inquiry_id, document_id
+        store, deps.documents, deps.rules, inquiry_id, document_id, deps.vault
     )
     name = quote(f"{found.number}{found.title}.docx")
     return Response(

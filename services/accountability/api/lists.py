@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from libs.events import pii
 from libs.events.contracts.accountability import ResponsibleParty
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.pagination import Page
@@ -107,10 +108,10 @@ async def responsible_on(
         unit=unit,
         department=department,
         on=on,
-        source_list=list_out(found.version, found.published),
+        source_list=ListOut(**list_out(found.version, found.published)),
         parties=[
             PartyOut(
-                **p.model_dump(),
+                **pii.scrubbed(p.model_dump(mode="json")),
                 responsibility_label=labels.get(p.responsibility, p.responsibility),
             )
             for p in responsible_parties(found, department)
@@ -129,5 +130,6 @@ async def list_lists(
     """Every published list version, by unit then version."""
     rows, next_cursor = await queries.lists(conn, ListFilter(unit), cursor, limit)
     return Page[ListOut](
-        items=[ListOut(version=r["version"], **r["body"]) for r in rows], next_cursor=next_cursor
+        items=[ListOut(version=r["version"], **pii.scrubbed(r["body"])) for r in rows],
+        next_cursor=next_cursor,
     )

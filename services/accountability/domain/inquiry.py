@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from uuid import UUID
@@ -57,6 +57,10 @@ class OpenInquiry:
     lists: Sequence[ListVersion]
     categories: Sequence[str] = ()
     direct_subject: str | None = None
+    direct_subject_sealed: Mapping[str, str] = field(default_factory=dict)
+    """The subject's tokens as casework sealed them (context: ``direct_subject_context``)."""
+    direct_subject_ref: UUID | None = None
+    direct_subject_context: str | None = None
     direct_measures: Sequence[str] = ()
     require_list: bool = True
     """A manual opening needs a list; an automatic one opens anyway and says none covered."""
@@ -290,6 +294,9 @@ def _open(state: Inquiry, c: OpenInquiry, ctx: Context, rules: Rules) -> list[Ev
             misconduct_date=c.misconduct_date,
             trigger=c.trigger,
             direct_subject=c.direct_subject,
+            direct_subject_ref=c.direct_subject_ref,
+            direct_subject_context=c.direct_subject_context,
+            direct_subject_sealed=dict(c.direct_subject_sealed),
             direct_measures=list(c.direct_measures),
             parties=parties,
             duties={p.party_id: list(rules.duties.get(p.responsibility, [])) for p in parties},

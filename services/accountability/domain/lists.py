@@ -101,6 +101,14 @@ def list_as_of(versions: Sequence[ListVersion], on: date) -> ListVersion | None:
     return max(candidates, key=lambda v: (v.published.valid_from, v.version))
 
 
+def _leaders(p: ResponsibilityListPublished) -> dict[str, Person]:
+    """The leaders of a list by the basis a party names them with."""
+    leaders = {"first_responsible": p.first_responsible, "discipline_head": p.discipline_head}
+    for dl in p.department_leaders:
+        leaders[f"department_leader:{dl.department}"] = dl.leader
+    return leaders
+
+
 def responsible_parties(found: ListVersion, department: str | None) -> list[ResponsibleParty]:
     """The parties a list makes responsible for a department: 主体, 监督, 领导责任."""
     p = found.published
@@ -108,7 +116,12 @@ def responsible_parties(found: ListVersion, department: str | None) -> list[Resp
     def party(
         party_id: str, kind: str, name: str, post: str | None, responsibility: str, basis: str
     ) -> ResponsibleParty:
+        leader = _leaders(p).get(basis)  # a leader's sealed name goes with them
+        sealed = (
+            leader.model_dump(include={"person_ref", "blind_index", "sealed"}) if leader else {}
+        )
         return ResponsibleParty(
+            **sealed,
             party_id=party_id,
             kind=kind,
             name=name,

@@ -35,6 +35,8 @@ def note_decision(decided: CaseDecided) -> CaseDecisionNoted:
         unit=s.unit,
         department=s.department,
         subject_name=s.name,
+        subject_ref=s.person_ref,
+        subject_sealed=s.sealed,
         rank=s.rank,
         categories=decided.categories,
         form=decided.form,

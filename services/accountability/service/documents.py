@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import MeasureDecided
 from libs.events.contracts.documents import DocumentIssued
@@ -27,6 +28,7 @@ from libs.kit.documents import MEDIA_TYPE, TemplateError, Templates
 from libs.kit.problems import Problem
 from services.accountability.domain.inquiry import Inquiry, inquiry_stream, replay
 from services.accountability.domain.rules import Rules
+from services.accountability.personal import party_name
 
 __all__ = ["MEDIA_TYPE", "InquiryDocuments", "issue", "list_documents", "read_document"]
 
@@ -63,8 +65,9 @@ class InquiryDocuments:
         return [*self.by_the_commission, *self.by_measure.get(measure, ())]
 
 
-def fields(state: Inquiry, decided: MeasureDecided, rules: Rules) -> dict[str, str]:
-    """What the templates fill in, from the inquiry as the decision left it."""
+def fields(state: Inquiry, decided: MeasureDecided, rules: Rules, name: str) -> dict[str, str]:
+    """What the templates fill in, from the inquiry as the decision left it (``name``: the
+    party's, revealed from the vault)."""
     opened, measure = state.opened, state.measures[decided.measure_id]
     assert opened is not None
     party = state.party(measure.proposed.party_id)
@@ -73,7 +76,7 @@ def fields(state: Inquiry, decided: MeasureDecided, rules: Rules) -> dict[str, s
     return {
         "unit": opened.unit,
         "department": opened.department or "",
-        "party_name": party.name,
+        "party_name": name,
         "party_post": party.post or "",
         "responsibility_label": rules.responsibilities.get(
             party.responsibility, party.responsibility
@@ -86,6 +89,12 @@ def fields(state: Inquiry, decided: MeasureDecided, rules: Rules) -> dict[str, s
     }
 
 
+async def _name(vault: pii.Vault | None, state: Inquiry, decided: MeasureDecided) -> str:
+    return await party_name(
+        vault, state.party(state.measures[decided.measure_id].proposed.party_id)
+    )
+
+
 async def issue(state: Inquiry, events: list[Event], ctx: Context) -> None:
     """``after`` a measure's decision: the documents the commission's decision issues."""
     docs: InquiryDocuments | None = ctx.deps.documents
@@ -95,7 +104,7 @@ async def issue(state: Inquiry, events: list[Event], ctx: Context) -> None:
     kinds = docs.kinds(decided, state.measures[decided.measure_id].proposed.measure)
     if not kinds:
         return
-    filled = fields(state, decided, ctx.deps.rules)
+    filled = fields(state, decided, ctx.deps.rules, await _name(ctx.deps.vault, state, decided))
     matter = documents.Matter(
         state.opened.inquiry_id, ctx.version, "decide_measure", "accountability"
     )
@@ -134,7 +143,12 @@ async def list_documents(store: EventStore, inquiry_id: UUID) -> list[dict[str, 
 
 
 async def read_document(
-    store: EventStore, docs: InquiryDocuments, rules: Rules, inquiry_id: UUID, document_id: UUID
+    store: EventStore,
+    docs: InquiryDocuments,
+    rules: Rules,
+    inquiry_id: UUID,
+    document_id: UUID,
+    vault: pii.Vault | None = None,
 ) -> tuple[DocumentIssued, bytes]:
     """One document and its file (rendered again from the events if the file is lost)."""
     records = await store.read_stream(inquiry_stream(inquiry_id))
@@ -145,7 +159,7 @@ async def read_document(
         )
     content = files.read(docs.directory, found.sha256)
     if content is None:
-        content = rerender(docs, rules, records, found)
+        content = await rerender(docs, rules, records, found, vault)
         if hashlib.sha256(content).hexdigest() != found.sha256:
             raise Problem(
                 500, "document-unavailable", "文书文件缺失", f"{found.number}无法重新生成。"
@@ -154,13 +168,19 @@ async def read_document(
     return found, content
 
 
-def rerender(
-    docs: InquiryDocuments, rules: Rules, records: list[Recorded], issued: DocumentIssued
+async def rerender(
+    docs: InquiryDocuments,
+    rules: Rules,
+    records: list[Recorded],
+    issued: DocumentIssued,
+    vault: pii.Vault | None = None,
 ) -> bytes:
     """The document rendered again from the inquiry's events, as it was when issued."""
     before = [r.event for r in records if r.version <= issued.matter_version]
     decided = next(e for e in reversed(before) if isinstance(e, MeasureDecided))
+    state = replay(before)
+    filled = fields(state, decided, rules, await _name(vault, state, decided))
     try:
-        return documents.rerender(docs.templates, issued, fields(replay(before), decided, rules))
+        return documents.rerender(docs.templates, issued, filled)
     except TemplateError:
         return b""

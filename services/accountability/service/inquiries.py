@@ -11,9 +11,11 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import InquiryTrigger
-from libs.events.store import EventStore
+from libs.events.contracts.intake import PersonalDataAccessed
+from libs.events.store import ANY, EventStore, Metadata
 from libs.kit.approvals import policy as approvals_policy
 from libs.kit.approvals.gate import Approvable, Approvals
 from libs.kit.auth import Principal
@@ -24,6 +26,7 @@ from libs.kit.workdays import WorkCalendar
 from services.accountability.domain import inquiry as domain
 from services.accountability.domain.inquiry import Inquiry, evolve, inquiry_stream
 from services.accountability.domain.rules import Rules
+from services.accountability.personal import reveal_inquiry
 from services.accountability.service import documents
 from services.accountability.service.lists import unit_lists
 
@@ -95,7 +98,7 @@ def _party_view(state: Inquiry, party: Any, rules: Rules) -> dict[str, Any]:
     assert state.opened is not None
     finding = state.findings.get(party.party_id)
     return {
-        **party.model_dump(mode="json"),
+        **pii.scrubbed(party.model_dump(mode="json")),
         "responsibility_label": rules.responsibilities.get(
             party.responsibility, party.responsibility
         ),
@@ -157,7 +160,7 @@ def view(state: Inquiry, version: int, rules: Rules) -> dict[str, Any]:
         "department": o.department,
         "misconduct_date": o.misconduct_date.isoformat(),
         "trigger": o.trigger.model_dump(mode="json"),
-        "direct_subject": o.direct_subject,
+        "direct_subject": pii.mask_name(o.direct_subject) if o.direct_subject else None,
         "direct_measures": o.direct_measures,
         "key_area": o.key_area,
         "opened_by": o.opened_by,
@@ -205,6 +208,27 @@ def _render(state: Inquiry, ctx: Context) -> dict[str, Any]:
     return view(state, ctx.version, ctx.deps.rules)
 
 
+async def _direct_subject(body: OpenIn, ctx: Context) -> dict[str, Any]:
+    """The person named by hand as directly responsible, sealed (context: the inquiry)."""
+    if not body.direct_subject:
+        return {}
+    context = str(ctx.key)
+    sealed = await pii.sealed_person(
+        ctx.deps.vault,
+        ctx.conn,
+        name=body.direct_subject,
+        unit=body.unit,
+        context=context,
+        now=ctx.now,
+    )
+    return {
+        "direct_subject": sealed["name"],
+        "direct_subject_ref": sealed["person_ref"],
+        "direct_subject_context": context,
+        "direct_subject_sealed": sealed["sealed"],
+    }
+
+
 async def _open(state: Inquiry, body: OpenIn, ctx: Context) -> list[Event]:
     command = domain.OpenInquiry(
         inquiry_id=ctx.key,
@@ -214,7 +238,7 @@ async def _open(state: Inquiry, body: OpenIn, ctx: Context) -> list[Event]:
         trigger=InquiryTrigger(kind="manual", reason=body.reason, case_ids=body.case_ids),
         lists=await unit_lists(ctx.store, body.unit, ctx.conn),
         categories=tuple(body.categories),
-        direct_subject=body.direct_subject,
+        **await _direct_subject(body, ctx),
     )
     return domain.decide(state, command, domain.Context(ctx.actor, ctx.now), ctx.deps.rules)
 
@@ -335,3 +359,36 @@ def load_approvals(calendar: WorkCalendar, path: str | None = None) -> Approvals
 
 
 CONCLUDE = _on_inquiry("conclude_inquiry", lambda b: domain.ConcludeInquiry(b.summary))
+
+
+REVEALERS = frozenset({"accountability", "leader", "director", "secretary"})
+"""Roles that may see the names in an inquiry unmasked (each read is recorded)."""
+
+
+async def reveal_names(
+    store: EventStore, deps: Any, state: Inquiry, principal: Principal, body: dict[str, Any]
+) -> None:
+    """Unmask an inquiry's parties and direct subject for an allowed reader, and record it
+    as 个人信息查阅记录 (PersonalDataAccessed) in accountability's store."""
+    held = principal.roles & REVEALERS
+    if not held:
+        raise Problem(
+            403, "forbidden", "无权查看", "问责调查中的人员姓名只向领导和党风政风监督室完整显示。"
+        )
+    assert state.opened is not None and deps.vault is not None
+    refs = await reveal_inquiry(deps.vault, state.opened, body)
+    if not refs:
+        return
+    accessed = PersonalDataAccessed(
+        clue_id=state.opened.inquiry_id,
+        person_refs=[r for r in dict.fromkeys(refs) if r is not None],
+        fields=["name"],
+        accessed_by=principal.actor,
+        role=sorted(held)[0],
+        purpose="问责调查",
+        accessed_at=store.clock(),
+    )
+    meta = Metadata(actor=principal.actor)
+    await store.append(
+        f"pii-access-{state.opened.inquiry_id}", [accessed], expected_version=ANY, meta=meta
+    )

@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import (
     DepartmentLeader,
@@ -27,6 +28,7 @@ from services.accountability.domain.lists import (
     parse_csv,
     publish_list,
 )
+from services.accountability.personal import seal_list
 
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 
@@ -95,9 +97,10 @@ class ListOut(BaseModel):
     published_at: datetime
 
 
-def list_out(version: int, p: ResponsibilityListPublished) -> ListOut:
-    """A published version as the API shows it."""
-    return ListOut(version=version, **p.model_dump(exclude={"type_name"}))
+def list_out(version: int, p: ResponsibilityListPublished) -> dict[str, Any]:
+    """A published version as the API shows it: leaders' names masked."""
+    out = ListOut(version=version, **p.model_dump(exclude={"type_name"}))
+    return dict(pii.scrubbed(out.model_dump(mode="json")))
 
 
 async def unit_lists(
@@ -142,15 +145,16 @@ UNIT_LISTS: Aggregate[Published] = Aggregate(
 """A unit's responsibility lists: one stream per unit, a version per publication."""
 
 
-def _publish(state: Published, body: ListIn, ctx: Context) -> list[Event]:
-    return list(publish_list(body.command(), list_id=uuid4(), actor=ctx.actor, now=ctx.now))
+async def _publish(state: Published, body: ListIn, ctx: Context) -> list[Event]:
+    decided = publish_list(body.command(), list_id=uuid4(), actor=ctx.actor, now=ctx.now)
+    return [await seal_list(e, ctx) for e in decided]
 
 
 PUBLISH: Command[Published] = Command(
     name="publish_list",
     aggregate=UNIT_LISTS,
     decide=_publish,
-    render=lambda state, ctx: list_out(ctx.version, state[-1]).model_dump(mode="json"),
+    render=lambda state, ctx: list_out(ctx.version, state[-1]),
     status_code=201,
 )
 """Publish a new version of a unit's list (keyed by the unit); If-Match guards edits."""
@@ -167,9 +171,13 @@ UPLOADS: Aggregate[None] = Aggregate(
 holds go to their units' streams, in the upload's transaction."""
 
 
-def _decide_upload(state: None, content: str, ctx: Context) -> list[Event]:
+async def _decide_upload(state: None, content: str, ctx: Context) -> list[Event]:
     ctx.result = [
-        publish_list(c, list_id=uuid4(), actor=ctx.actor, now=ctx.now) for c in parse_csv(content)
+        [
+            await seal_list(e, ctx)
+            for e in publish_list(c, list_id=uuid4(), actor=ctx.actor, now=ctx.now)
+        ]
+        for c in parse_csv(content)
     ]
     return []
 
@@ -184,7 +192,7 @@ async def _publish_upload(state: None, events: list[Event], ctx: Context) -> Non
             meta=ctx.meta,
             conn=ctx.conn,
         )
-        published.append(list_out(recorded[-1].version, decided[0]).model_dump(mode="json"))
+        published.append(list_out(recorded[-1].version, decided[0]))
     ctx.result = published
 
 

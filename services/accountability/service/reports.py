@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import TypicalCasePublished
 from libs.kit.commands import Aggregate, Command, Context
@@ -68,18 +69,27 @@ async def monthly_statistics(conn: AsyncConnection, month: str, deps: Deps) -> d
     }
 
 
-def _roles_of(leader: str, body: dict[str, Any]) -> list[tuple[str, str | None]]:
+def _is_leader(person: dict[str, Any], leader: str, index: str) -> bool:
+    """Whether a list's person is ``leader``: by the keyed blind index of name and unit
+    (names are sealed); a list from before sealing by its name."""
+    if person.get("blind_index"):
+        return bool(person["blind_index"] == index)
+    return bool(person["name"] == leader)
+
+
+def _roles_of(leader: str, body: dict[str, Any], vault: pii.Vault) -> list[tuple[str, str | None]]:
     """The places of ``leader`` in a list: first responsible, discipline head, or the
     leader in charge of a department (一岗双责)."""
+    index = vault.blind_index("name_unit", leader, body["unit"])
     roles: list[tuple[str, str | None]] = []
-    if body["first_responsible"]["name"] == leader:
+    if _is_leader(body["first_responsible"], leader, index):
         roles.append(("first_responsible", None))
-    if body["discipline_head"]["name"] == leader:
+    if _is_leader(body["discipline_head"], leader, index):
         roles.append(("discipline_head", None))
     roles += [
         ("department_leader", d["department"])
         for d in body["department_leaders"]
-        if d["leader"]["name"] == leader
+        if _is_leader(d["leader"], leader, index)
     ]
     return roles
 
@@ -102,7 +112,7 @@ async def leader_briefing(
     for lst in await queries.lists_in_force(conn, days):
         start = max(days.first, lst["valid_from"])
         end = min(days.last, lst["valid_to"] or days.last)
-        for role, department in _roles_of(leader, lst["body"]):
+        for role, department in _roles_of(leader, lst["body"], deps.vault):
             cases = await queries.cases_in_scope(
                 conn, CaseScope(lst["unit"], department, Days(start, end))
             )

@@ -32,7 +32,6 @@ from services.casework.domain import (
     Command,
     Status,
 )
-from services.casework.personal import revealed
 from services.casework.policy import DIRECTOR, LEADER, OFFICER, REVIEWER, SECRETARY, SUPERVISOR
 from services.casework.queries import CaseFilter
 from services.casework.service import (
@@ -111,12 +110,14 @@ async def _reveal(
     context = str(state.case_id)
     private = {"sealed", "blind_index"}
     body["reported_persons"] = [
-        await revealed(vault, p.model_dump(mode="json", exclude=private), p.sealed, context=context)
+        await pii.revealed(
+            vault, p.model_dump(mode="json", exclude=private), p.sealed, context=context
+        )
         for p in state.reported_persons
     ]
     if state.subject is not None:
         subject = state.subject.model_dump(mode="json", exclude=private)
-        body["subject"] = await revealed(vault, subject, state.subject.sealed, context=context)
+        body["subject"] = await pii.revealed(vault, subject, state.subject.sealed, context=context)
     await _record_access(store, state, principal, sorted(held)[0])
 
 

@@ -188,6 +188,12 @@ async def test_a_case_decided_in_casework_opens_the_inquiry_in_accountability(
         "季*",  # sealed in casework: accountability receives the masked name only
         ["removal_from_post"],
     )
+    assert inquiry["parties"][1]["name"] == "陈**"  # masked unless revealed
+    revealed = await acc.http.get(
+        f"/v1/inquiries/{row['inquiry_id']}", params={"reveal": "true"}, headers=LEADER
+    )
+    inquiry = revealed.json()
+    assert inquiry["direct_subject"] == "季某"  # casework's token opens in accountability
     assert {p["party_id"]: p["name"] for p in inquiry["parties"]} == {
         "party_committee": f"中共{UNIT}党组",
         "first_responsible": "陈局长",

@@ -88,5 +88,5 @@ async def test_a_commission_decision_issues_its_numbered_documents(acc: Accounta
         if isinstance(r.event, DocumentIssued)
         and str(r.event.document_id) == decision["document_id"]
     )
-    again = rerender(acc.deps.documents, acc.deps.rules, records, issued)
+    again = await rerender(acc.deps.documents, acc.deps.rules, records, issued, acc.deps.vault)
     assert hashlib.sha256(again).hexdigest() == decision["sha256"]

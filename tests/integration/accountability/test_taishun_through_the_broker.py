@@ -111,7 +111,8 @@ async def test_a_form_3_removal_opens_an_inquiry_whose_measures_are_reviewed_and
 
     inquiry_id = row["inquiry_id"]
     assert row["trigger_kind"] == "case_form"
-    got = await acc.http.get(f"/v1/inquiries/{inquiry_id}", headers=LEADER)
+    revealed = {"reveal": "true"}  # names are masked unless revealed (the read is recorded)
+    got = await acc.http.get(f"/v1/inquiries/{inquiry_id}", params=revealed, headers=LEADER)
     inquiry = got.json()
     parties = {p["party_id"]: p for p in inquiry["parties"]}
     assert {k: (p["name"], p["responsibility_label"]) for k, p in parties.items()} == {
