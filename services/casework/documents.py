@@ -161,6 +161,7 @@ def _decision_fields(issuing: Issuing, state: CaseState, d: Mapping[str, Any]) -
     misconduct = state.misconduct_date
     supervision = state.supervision or {}
     return {
+        "facts": str(d.get("facts", "")),
         "conclusion": issuing.outcomes.get(str(d.get("outcome")), str(d.get("outcome", ""))),
         "form_label": issuing.forms.get(str(d.get("form", state.form)), ""),
         "measures": issuing.measure_labels(measures),

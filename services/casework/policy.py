@@ -27,6 +27,7 @@ ROLES: dict[str, frozenset[str]] = {
     "extend_investigation": frozenset({LEADER}),
     "transfer_for_review": frozenset({OFFICER}),
     "extend_review": frozenset({REVIEWER}),
+    "review_opinion": frozenset({REVIEWER}),
     "decide": frozenset({REVIEWER, OFFICER}),
     "decide_appeal": frozenset({LEADER}),
     "list_for_supervision": frozenset({SUPERVISOR}),

@@ -148,8 +148,9 @@ def test_each_act_left_its_outcome_where_a_user_would_look(
         2,
         "青纪立〔2026〕T1号",
     )
-    # Its decisions were signed: the disposal returned once and proposed again, the filing
-    # and the decision decided by the 常委会 in a recorded meeting.
+    # Its decisions were signed: the disposal returned once and proposed again, the 审理
+    # opinion by the 审理室主任 and the leader, the filing and the decision decided by the
+    # 常委会 in a recorded meeting.
     timeline = httpx.get(
         platform.url("casework", f"/v1/cases/{story['case']['case_id']}/timeline"),
         headers=leader,
@@ -157,7 +158,7 @@ def test_each_act_left_its_outcome_where_a_user_would_look(
     kinds = [e["type"].rsplit(".", 1)[-1] for e in timeline]
     assert kinds.count("proposal_returned") == 1 and kinds.count("proposal_resubmitted") == 1
     assert kinds.count("meeting_recorded") == 2
-    assert kinds.count("proposal_took_effect") == kinds.count("proposal_submitted") == 5
+    assert kinds.count("proposal_took_effect") == kinds.count("proposal_submitted") == 6
     by_number = {c["clue_number"]: c for c in ledger}
     assert by_number[story["clues"]["tax"]["clue_number"]]["status"] == "closed"
     assert by_number[story["clues"]["police"]["clue_number"]]["status"] == "on_hold"

@@ -104,7 +104,9 @@ def _lifecycles() -> list[tuple[str, list[list[Event]]]]:
          ("file_case", {"case_number": "AJ-2026-1", "subject": SUBJECT,
                         "misconduct_date": date(2025, 12, 31)}),
          ("start_investigation", {}), ("answer_checklist", {"answers": CHECKLIST}),
-         ("transfer_for_review", {}), ("decide", {"form": 2, "measures": ["serious_warning"]})],
+         ("transfer_for_review", {}),
+         ("review_opinion", {"form": 2, "measures": ["serious_warning"], "facts": "收受礼金"}),
+         ("decide", {"form": 2, "measures": ["serious_warning"]})],
     ]  # fmt: skip
     clues = []
     for i in range(12):

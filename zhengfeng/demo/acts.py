@@ -656,6 +656,9 @@ def casework(s: Session, scenario: dict[str, Any], story: Story) -> None:
                                   "documents": ["立案决定书"]}),
         ("officer", "start_investigation", {"reason": "成立审查调查组"}),
         ("officer", "transfer_for_review", {"reason": "事实清楚，移送审理", "documents": ["审查调查报告"]}),
+        ("reviewer", "review_opinion", {"form": case["form"], "measures": case["measures"],
+                                        "facts": "收受管理服务对象所送购物卡，价值2万元",
+                                        "reason": "事实清楚，证据确凿，定性准确"}),
         ("reviewer", "decide", {"form": case["form"], "measures": case["measures"],
                               "summary": "收受购物卡，给予党内严重警告处分",
                               "reason": "常委会审议", "documents": ["处分决定书"]}),
@@ -666,7 +669,7 @@ def casework(s: Session, scenario: dict[str, Any], story: Story) -> None:
         sign = {"return_at": 1, "amend": {"reason": "审计移送，证据较具体，已附核实方案"}}
         state = _case_command(s, story, player, case_id, name, body,
                               **(sign if name == "dispose" else {}))  # fmt: skip
-        trail.append(state["status_label"])
+        trail.append("审理意见" if name == "review_opinion" else state["status_label"])
     story.case = {
         "case_id": case_id,
         "case_number": case_number,

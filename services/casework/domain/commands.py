@@ -114,6 +114,17 @@ class ExtendReview(Command):
     name = "extend_review"
 
 
+class ReviewOpinion(Command):
+    """审理意见: the 审理室's opinion on the case — the form and measures it proposes, the
+    facts it finds (审理认定的事实) and, in ``reason``, why; the decision rests on it."""
+
+    name = "review_opinion"
+    form: int = Field(ge=1, le=4)
+    measures: list[str] = Field(min_length=1)
+    facts: str = Field(min_length=1, max_length=20000)
+    misconduct_date: date | None = None
+
+
 class Decide(Command):
     """处分/处置决定 with the 四种形态 form and measures; form 4 移送检察机关."""
 
@@ -240,6 +251,7 @@ COMMANDS: dict[str, type[Command]] = {
         FindUnfounded,
         TransferForReview,
         ExtendReview,
+        ReviewOpinion,
         Decide,
         Appeal,
         DecideAppeal,

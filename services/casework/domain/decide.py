@@ -45,6 +45,7 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "find_unfounded": frozenset({S.INVESTIGATION}),
     "transfer_for_review": frozenset({S.INVESTIGATION}),
     "extend_review": frozenset({S.REVIEW}),
+    "review_opinion": frozenset({S.REVIEW}),
     "decide": frozenset({S.REVIEW}),
     "appeal": frozenset({S.DECIDED, S.EXECUTION}),
     "decide_appeal": frozenset({S.APPEAL}),
@@ -77,6 +78,7 @@ COMMAND_LABELS: dict[str, str] = {
     "find_unfounded": "认定反映不实",
     "transfer_for_review": "移送审理",
     "extend_review": "延长审理期限",
+    "review_opinion": "提出审理意见",
     "decide": "作出处分决定",
     "appeal": "申请复审复核",
     "decide_appeal": "复审复核决定",
@@ -407,12 +409,29 @@ class _Step:
         self.set["review"] = self.rules.calendar.due(current, self.rules.limits["review_extension"])
         self.details["extension"] = self.s.review_extensions + 1
 
+    def review_opinion(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.ReviewOpinion)
+        misconduct = self.misconduct(cmd.misconduct_date)
+        self.details.update(
+            form=cmd.form,
+            measures=list(cmd.measures),
+            facts=cmd.facts,
+            misconduct_date=misconduct.isoformat(),
+        )
+
+    def misconduct(self, given: date | None) -> date:
+        misconduct = given or self.s.misconduct_date
+        if misconduct is None:
+            raise Rejected("misconduct_date", "须填写违纪违法行为发生日期", "invalid")
+        return misconduct
+
     def decide(self) -> None:
         cmd = self.cmd
         assert isinstance(cmd, c.Decide)
-        misconduct = cmd.misconduct_date or self.s.misconduct_date
-        if misconduct is None:
-            raise Rejected("misconduct_date", "须填写违纪违法行为发生日期", "invalid")
+        if self.s.review_opinion is None:
+            raise Rejected("review_opinion", "作出处分决定前须有审理室的审理意见，本案尚未提出")
+        misconduct = self.misconduct(cmd.misconduct_date)
         self.to = S.DECIDED
         self.clear("review")
         self.set["decision_service"] = self.due("decision_service")

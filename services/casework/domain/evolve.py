@@ -24,6 +24,7 @@ from services.casework.domain.state import (
     Deadline,
     IssuedDocument,
     Link,
+    ReviewOpinion,
     Status,
     Visit,
 )
@@ -126,6 +127,8 @@ def _transitioned(state: CaseState, e: CaseTransitioned) -> dict[str, Any]:
         out["review_extensions"] = int(d["extension"])
     elif cmd == "answer_checklist":
         out["checklist"] = {**state.checklist, **d["answers"]}
+    elif cmd == "review_opinion":
+        out.update(review_opinion=_opinion(e), misconduct_date=_date(d["misconduct_date"]))
     elif cmd == "decide":
         out.update(
             form=d["form"],
@@ -154,6 +157,17 @@ def _transitioned(state: CaseState, e: CaseTransitioned) -> dict[str, Any]:
     elif cmd in ("assign_task", "track_task", "feedback_task", "revisit_task"):
         out["tasks"] = {**state.tasks, d["item"]: d["task_status"]}
     return out
+
+
+def _opinion(e: CaseTransitioned) -> ReviewOpinion:
+    d = e.details
+    return ReviewOpinion(
+        form=d["form"],
+        measures=list(d["measures"]),
+        facts=d["facts"],
+        reason=e.reason,
+        given_on=e.at.date(),
+    )
 
 
 def _issued(e: DocumentIssued) -> IssuedDocument:

@@ -121,6 +121,18 @@ class IssuedDocument(BaseModel):
     manner: str | None = None
 
 
+class ReviewOpinion(BaseModel):
+    """审理意见 as recorded: the form and measures the 审理室 proposed, the facts it found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    form: int
+    measures: list[str]
+    facts: str
+    reason: str
+    given_on: date
+
+
 class CaseState(BaseModel):
     """A clue and, once filed, its case: everything decide needs and queries show."""
 
@@ -149,6 +161,8 @@ class CaseState(BaseModel):
     investigation_extensions: int = 0
     review_extensions: int = 0
     checklist: dict[str, str] = {}
+    review_opinion: ReviewOpinion | None = None
+    """The 审理室's opinion (审理意见), once its chain approved it: the decision rests on it."""
     form: int | None = None
     measures: list[str] = []
     prosecution: bool = False

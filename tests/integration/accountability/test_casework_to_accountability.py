@@ -33,6 +33,7 @@ from tests.integration.accountability.conftest import (
 from tests.integration.accountability.factories import UNIT, responsibility_list
 
 INVESTIGATOR = auth("investigator", sub="duty-officer-1")
+REVIEWER = auth("reviewer", sub="reviewer-1")
 CASE_LEADER = auth("leader", sub="leader-1")
 SIGNERS = {
     "director": auth("director", sub="director-1"),
@@ -172,6 +173,8 @@ async def test_a_case_decided_in_casework_opens_the_inquiry_in_accountability(
         ("transfer_for_review", {}),
     ):
         await command(cw_http, casework, case_id, name, INVESTIGATOR, **body)
+    opinion = {"form": 3, "measures": ["removal_from_post"], "facts": "违规公款宴请"}
+    await command(cw_http, casework, case_id, "review_opinion", REVIEWER, **opinion)
     decided = await command(
         cw_http, casework, case_id, "decide", INVESTIGATOR, form=3, measures=["removal_from_post"]
     )

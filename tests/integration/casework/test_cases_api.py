@@ -199,6 +199,8 @@ async def test_case_runs_from_filing_to_closure_with_roles(cw: Casework) -> None
     assert by_leader.status_code == 403  # the leader approves a decision, 审理室 proposes it
     not_major = await cw.command(case_id, "extend_review", REVIEWER)
     assert not_major.status_code == 409 and not_major.json()["errors"][0]["field"] == "major"
+    opinion = {"form": 2, "measures": ["warning"], "facts": "违规公款宴请"}
+    assert (await cw.decided(case_id, "review_opinion", REVIEWER, **opinion)).status_code == 200
     decided = await cw.decided(case_id, "decide", REVIEWER, form=2, measures=["warning"])
     assert decided.json()["form"] == 2
     for name, body in (

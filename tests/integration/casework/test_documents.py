@@ -10,6 +10,7 @@ import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
@@ -176,6 +177,15 @@ async def test_serving_records_date_and_manner_once(cw: Casework) -> None:
     assert "zhengfeng.documents.document_served" in [e["type"] for e in timeline["events"]]
 
 
+OPINION = {
+    "form": 2,
+    "measures": ["serious_warning", "demerit"],
+    "facts": "在工作日中午接受管理服务对象宴请。",
+    "misconduct_date": "2026-01-10",
+    "reason": "事实清楚，证据确凿，定性准确",
+}
+
+
 async def _to_review(cw: Casework, name: str) -> UUID:
     case_id = await _sealed_clue(cw, name)
     subject = {"name": pii.mask_name(name), "unit": "某县林业局", "post": "副局长"}
@@ -191,10 +201,41 @@ async def _to_review(cw: Casework, name: str) -> UUID:
     return case_id
 
 
+async def _lines(cw: Casework, document: dict[str, Any]) -> list[str]:
+    content = (await cw.http.get(document["href"], headers=LEADER)).content
+    return [p.text for p in docx.Document(io.BytesIO(content)).paragraphs]
+
+
+async def test_the_review_opinion_issues_the_review_report_and_the_decision_rests_on_it(
+    cw: Casework,
+) -> None:
+    case_id = await _to_review(cw, "欧阳明")
+    early = await cw.command(case_id, "decide", REVIEWER, form=2, measures=["warning"])
+    by_officer = await cw.command(case_id, "review_opinion", OFFICER, **OPINION)
+
+    proposed = await cw.command(case_id, "review_opinion", REVIEWER, **OPINION)
+    chain = [s["label"] for s in proposed.json()["steps"]]
+    given = await cw.approve_all(case_id, proposed.json()["proposal_id"])
+    [report] = [d for d in await _documents(cw, case_id) if d["title"] == "审理报告"]
+    lines = await _lines(cw, report)
+
+    assert early.status_code == 409 and early.json()["errors"][0]["field"] == "review_opinion"
+    assert by_officer.status_code == 403
+    assert chain == ["审理室主任审核", "分管领导审批"]
+    assert given.json()["status"] == "review" and given.json()["review_opinion"]["form"] == 2
+    assert (report["number"], report["command"]) == (f"青纪审〔{YEAR}〕1号", "review_opinion")
+    assert "关于欧阳明问题的审理报告" in lines
+    assert any("在工作日中午接受管理服务对象宴请" in line for line in lines)
+    assert any("第二种形态处理，给予欧阳明严重警告、记过" in line for line in lines)
+    decided = await cw.decided(case_id, "decide", REVIEWER, form=2, measures=["warning"])
+    assert decided.status_code == 200 and decided.json()["status"] == "decided"
+
+
 async def test_a_sanction_issues_its_review_report_and_decisions_and_service_starts_the_clock(
     cw: Casework,
 ) -> None:
     case_id = await _to_review(cw, "欧阳明")
+    await cw.decided(case_id, "review_opinion", REVIEWER, **OPINION)
 
     decided = await cw.decided(
         case_id,

@@ -117,6 +117,7 @@ async def _filed_and_decided(cw: Casework, clue_id: UUID, subject: dict[str, str
         ),
         ("start_investigation", OFFICER, {}),
         ("transfer_for_review", OFFICER, {}),
+        ("review_opinion", REVIEWER, {"form": 2, "measures": ["warning"], "facts": "收受礼金"}),
         ("decide", REVIEWER, {"form": 2, "measures": ["warning"]}),
     ):
         response = await cw.decided(clue_id, name, headers, **body)

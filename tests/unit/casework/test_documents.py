@@ -36,16 +36,15 @@ def test_each_decision_names_the_documents_it_issues() -> None:
     assert ISSUING.kinds(_transition("dispose", method="talk_or_inquiry")) == ["inquiry_notice"]
     assert ISSUING.kinds(_transition("dispose", method="preliminary_verification")) == []
     assert ISSUING.kinds(_transition("file_case")) == ["filing_decision"]
+    assert ISSUING.kinds(_transition("review_opinion", measures=["talk"])) == ["review_report"]
     assert ISSUING.kinds(_transition("decide", measures=["serious_warning"])) == [
-        "review_report",
         "party_sanction_decision",
     ]
     assert ISSUING.kinds(_transition("decide", measures=["warning", "demerit"])) == [
-        "review_report",
         "party_sanction_decision",
         "administrative_sanction_decision",
     ]
-    assert ISSUING.kinds(_transition("decide", measures=["talk"])) == ["review_report"]
+    assert ISSUING.kinds(_transition("decide", measures=["talk"])) == []
     assert ISSUING.kinds(_transition("record_reply")) == []
 
 
@@ -63,6 +62,16 @@ def _decided(on: date) -> tuple:
         ("start_investigation", date(2026, 2, 6), {}),
         ("answer_checklist", date(2026, 2, 7), {"answers": CHECKLIST}),
         ("transfer_for_review", date(2026, 2, 9), {}),
+        (
+            "review_opinion",
+            date(2026, 2, 16),
+            {
+                "form": 2,
+                "measures": ["warning"],
+                "facts": "收受礼金",
+                "misconduct_date": date(2025, 12, 1),
+            },
+        ),
     ):
         state, h = step(state, h, name, day, **given)
     state, h = step(

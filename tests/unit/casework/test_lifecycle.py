@@ -16,7 +16,14 @@ from libs.events.contracts.casework import (
     DeadlineOverdue,
     NameCleared,
 )
-from services.casework.domain import IllegalTransition, Rejected, Status, notice_deadlines, replay
+from services.casework.domain import (
+    IllegalTransition,
+    Rejected,
+    Status,
+    allowed_commands,
+    notice_deadlines,
+    replay,
+)
 from tests.unit.casework.factories import CHECKLIST, RULES, SUBJECT, at, registered, step
 
 
@@ -73,8 +80,30 @@ def _to_review(major: bool = False) -> tuple:
     return state, h
 
 
-def test_full_case_from_filing_to_closure_publishes_decision_and_closure() -> None:
+def _reviewed() -> tuple:
+    """In 审理, with the 审理室's opinion recorded."""
     state, h = _to_review()
+    opinion = {"form": 2, "measures": ["serious_warning"], "facts": "收受购物卡 2 万元"}
+    return step(state, h, "review_opinion", date(2026, 3, 16), **opinion)
+
+
+def test_a_decision_rests_on_the_review_opinion_recorded_before_it() -> None:
+    state, h = _to_review()
+    with pytest.raises(Rejected) as err:
+        step(state, h, "decide", date(2026, 3, 20), form=2, measures=["serious_warning"])
+    assert err.value.field == "review_opinion" and "审理意见" in err.value.reason
+
+    state, h = _reviewed()
+
+    assert state.status is Status.REVIEW and state.review_opinion is not None
+    assert (state.review_opinion.form, state.review_opinion.facts) == (2, "收受购物卡 2 万元")
+    assert "review" in state.deadlines and "decide" in allowed_commands(state)
+    decided, _ = step(state, h, "decide", date(2026, 3, 20), form=2, measures=["warning"])
+    assert decided.status is Status.DECIDED
+
+
+def test_full_case_from_filing_to_closure_publishes_decision_and_closure() -> None:
+    state, h = _reviewed()
     assert state.status is Status.REVIEW and "investigation" not in state.deadlines
     state, h = step(state, h, "decide", date(2026, 3, 20), form=2, measures=["serious_warning"])
     assert state.deadlines["decision_service"].due == date(2026, 4, 20)  # served within 1 month
@@ -136,7 +165,7 @@ def test_investigation_extends_once_and_review_only_for_major_cases() -> None:
 
 
 def test_appeals_recheck_only_after_reexamination_within_its_window() -> None:
-    state, h = _to_review()
+    state, h = _reviewed()
     state, h = step(state, h, "decide", date(2026, 3, 20), form=4, measures=["expulsion"])
     assert state.prosecution
     with pytest.raises(Rejected):
@@ -157,7 +186,7 @@ def test_appeals_recheck_only_after_reexamination_within_its_window() -> None:
 
 
 def test_an_appeal_that_changes_the_decision_publishes_the_decision_in_force() -> None:
-    state, h = _to_review()
+    state, h = _reviewed()
     state, h = step(state, h, "decide", date(2026, 3, 20), form=2, measures=["serious_warning"])
     state, h = step(state, h, "appeal", date(2026, 3, 25), kind="reexamination")
     state, h = step(state, h, "decide_appeal", date(2026, 4, 10), result="upheld")

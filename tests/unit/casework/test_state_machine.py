@@ -67,6 +67,9 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         }
     ),
     "answer_checklist": st.sampled_from([{"answers": CHECKLIST}, {"answers": {"who_paid": "x"}}]),
+    "review_opinion": st.fixed_dictionaries(
+        {"form": st.integers(1, 4), "measures": st.just(["warning"]), "facts": st.just("收受礼金")}
+    ),
     "decide": st.fixed_dictionaries({"form": st.integers(1, 4), "measures": st.just(["warning"])}),
     "appeal": st.fixed_dictionaries({"kind": st.sampled_from(["reexamination", "recheck"])}),
     "decide_appeal": st.fixed_dictionaries(
@@ -182,6 +185,7 @@ class CaseMachine(RuleBasedStateMachine):
             assert s.case_number is not None and s.subject is not None
         if s.status in (Status.DECIDED, Status.APPEAL, Status.EXECUTION, Status.FOLLOW_UP):
             assert s.form in (1, 2, 3, 4) and s.measures
+            assert s.review_opinion is not None  # no decision without the 审理 opinion
         assert s.investigation_extensions <= RULES.limits.investigation_extensions_max
         assert s.review_extensions <= (RULES.limits.review_extensions_max if s.major else 0)
         if s.status is Status.REVIEW and set(s.categories) & RULES.dining_categories:
