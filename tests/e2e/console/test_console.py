@@ -23,22 +23,21 @@ from tests.factories import namesake_id_number
 SYNCED_WITHIN = 20.0
 
 
-async def transfer(platform: Platform, tokens: Tokens, name: str, unit: str) -> dict[str, Any]:
-    """A partner's clue transfer about ``name`` of ``unit``."""
+async def transfer(
+    platform: Platform, tokens: Tokens, name: str, unit: str, namesake: bool = True
+) -> dict[str, Any]:
+    """A partner's clue transfer about ``name`` of ``unit``: a namesake (an ID number of
+    their own), or without an ID number, the same person as any other of that name and unit."""
+    person = {"name": name, "unit": unit, "post": "副局长"}
+    if namesake:
+        person["id_number"] = namesake_id_number()
     async with httpx.AsyncClient() as client:
         answer = await client.post(
             platform.url("intake", "/v1/clue-transfers"),
             headers={**tokens.partner, "Idempotency-Key": str(uuid4())},
             json={
                 "reference": f"SJ-2026-{uuid4().hex[:8]}",
-                "reported_persons": [
-                    {
-                        "name": name,
-                        "unit": unit,
-                        "post": "副局长",
-                        "id_number": namesake_id_number(),
-                    }
-                ],
+                "reported_persons": [person],
                 "categories": ["violation_gifts"],
                 "narrative": "审计发现其在节日期间收受管理服务对象购物卡。",
             },
@@ -227,6 +226,32 @@ async def test_an_officer_reads_the_case_as_it_was_and_a_stale_command_loses_not
     # A disposal is a proposal until 室主任 and 分管领导 sign it (casework's approvals.json).
     await expect(page.get_by_test_id("notice")).to_contain_text("已提交审批")
     await expect(page.get_by_test_id("status")).to_have_text("待处置")
+
+
+async def test_a_clerk_splits_a_repeat_report_merged_by_mistake(
+    browser: Browser,
+    console: Console,
+    platform: Platform,
+    tokens: Tokens,
+    operators: dict[str, dict[str, Any]],
+) -> None:
+    unit = f"青山县教育局{uuid4().hex[:4]}"
+    await transfer(platform, tokens, "周明", unit, namesake=False)
+    repeat = await transfer(platform, tokens, "周明", unit, namesake=False)
+    assert repeat["status"] == "merged", repeat
+
+    clerk = await logged_in(browser, console.url, operators["clerk"])
+    await find_on_desk(clerk, unit)
+    rows = clerk.get_by_test_id("clue-table").locator("tbody tr")
+    await rows.filter(has_not_text="已并入").first.click()
+    repeats = clerk.get_by_test_id("clue-drawer").get_by_test_id("repeats")
+    await expect(repeats).to_contain_text(repeat["clue_number"])
+    await repeats.get_by_role("button", name="拆分").click()
+    dialog = clerk.get_by_test_id("command-dialog")
+    await dialog.locator("textarea[name=reason]").fill("核实后并非同一事项")
+    await clerk.get_by_test_id("command-submit").click()
+    await expect(repeats).to_have_count(0)
+    await expect(clerk.get_by_test_id("clue-drawer")).to_contain_text("重复件 0")
 
 
 async def assigned_case(
