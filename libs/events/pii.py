@@ -241,7 +241,7 @@ class Vault:
         return nonce + self._master.encrypt(nonce, key, b"zhengfeng dek|" + person_id.bytes)
 
 
-PRIVATE_KEYS = frozenset({"sealed", "blind_index"})
+PRIVATE_KEYS = frozenset({"sealed", "blind_index", "sealed_name"})
 """Keys of event data that never leave a service in an answer."""
 
 _NAME_KEYS = ("person_name", "subject_name")

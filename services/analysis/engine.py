@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from libs.events import pii
 from libs.events.contracts.analysis import AlertEscalated, AlertLevel, RuleVersionPublished
 from libs.events.projections import ProjectionRunner
 from libs.events.store import NO_STREAM, START, ConcurrencyError, EventStore, Metadata, Recorded
@@ -32,6 +33,7 @@ from services.analysis.domain.alerts import (
     replay,
 )
 from services.analysis.domain.rules import rule_stream
+from services.analysis.personal import seal_alert
 from services.analysis.projections import AlertBoardProjection
 from services.analysis.rules import CATALOGUE
 from services.analysis.rules.base import RuleCode, RuleDefaults, RuleVersion
@@ -94,6 +96,15 @@ class Engine:
         self.correlation = correlation
         self.board = ProjectionRunner(store, [AlertBoardProjection()])
         """The alert board, caught up by the engine itself: correlation reads it."""
+        self.vault = pii.Vault.from_env(db)
+        self._vault_ready = False
+
+    async def _open_vault(self) -> pii.Vault:
+        """The personal-data vault, its tables made on first use."""
+        if not self._vault_ready:
+            await self.vault.ensure()
+            self._vault_ready = True
+        return self.vault
 
     # rule versions
 
@@ -187,6 +198,7 @@ class Engine:
                   LEFT JOIN people pe ON pe.person_id = r.person_id
                   LEFT JOIN units u ON u.unit_code = r.unit_code"""
         raised: list[Recorded] = []
+        vault = await self._open_vault()
         async with self.db.begin() as conn:
             rows = (
                 await conn.execute(text(sql), {"t0": t0, "t1": t1, "tz": self.tz, **params})
@@ -212,6 +224,7 @@ class Engine:
             for alert_id, event in found.items():
                 if alert_stream(alert_id) in known:
                     continue
+                event = await seal_alert(vault, conn, event, now)
                 try:
                     raised += await self.store.append(
                         alert_stream(alert_id),

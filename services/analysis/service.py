@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.analysis import AlertLevel, RuleVersionPublished
 from libs.events.store import EventStore
@@ -121,6 +122,10 @@ class AlertDetail(AlertOut):
 def alert_view(row: Any, cls: type[AlertOut] = AlertOut) -> Any:
     """An alert (a board row or an ``Alert`` as a mapping) as the API shows it."""
     d = dict(row)
+    if d.get("person_name"):  # masked, also on an alert raised before sealing
+        d["person_name"] = pii.mask_name(d["person_name"])
+    if "evidence" in d:
+        d["evidence"] = pii.scrubbed(d["evidence"])
     d["level_label"] = LEVEL_LABEL[AlertLevel(d["level"])]
     d["version"] = d.pop("stream_version")
     if cls is AlertDetail:

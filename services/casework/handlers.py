@@ -26,7 +26,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events import taxonomy
+from libs.events import pii, taxonomy
 from libs.events.consumer import Handler
 from libs.events.contracts import Event
 from libs.events.contracts.analysis import AlertEscalated, AlertLevel, AlertRaised
@@ -171,8 +171,30 @@ async def take_alert(event: AlertRaised, d: Delivery[Bound]) -> None:
         await d.conn.execute(_WATCH, {"id": event.alert_id, "alert": event.model_dump_json()})
         return
     fields = _alert_fields(event)
-    persons = [(p["name"], p["unit"], None) for p in fields["reported_persons"]]
+    fields["reported_persons"] = await _alert_persons(event, d)
+    persons = [(p["name"], p["unit"], p.get("person_ref")) for p in fields["reported_persons"]]
     await _register(d, fields, persons, evidence=list(event.evidence))
+
+
+async def _alert_persons(alert: AlertRaised, d: Delivery[Bound]) -> list[dict[str, Any]]:
+    """The alert's person as the matter's reported person: analysis sealed the name for the
+    alert; it is sealed again for the matter (same key), so casework reveals it as any other."""
+    s = alert.subject
+    if not s.person_name:
+        return []
+    person: dict[str, Any] = {"name": pii.mask_name(s.person_name), "unit": s.unit or ""}
+    token = s.sealed.get("name")
+    if token is None:
+        return [person]  # an alert from before sealing: its name stays out of the matter
+    vault = pii.Vault.from_env(d.store.engine)
+    name = await vault.reveal(token, context=str(alert.alert_id), field="name", conn=d.conn)
+    if name is None:
+        return [person]  # shredded meanwhile
+    context = str(alert_case_id(alert.alert_id))
+    sealed = await pii.sealed_person(
+        vault, d.conn, name=name, unit=person["unit"], context=context, now=d.store.clock()
+    )
+    return [{**person, **sealed}]
 
 
 @HANDLERS.on(AlertEscalated)

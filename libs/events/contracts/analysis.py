@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events.contracts import Event, registry
 
@@ -33,10 +33,17 @@ class AlertSubject(BaseModel):
     person_id: str | None = None
     """The personnel registry's id of the person (not their ID number)."""
     person_name: str | None = None
+    """Masked since AlertRaised v3; the name is in ``sealed`` (context: the alert's id)."""
     unit: str | None = None
     unit_code: str | None = None
     plate: str | None = None
     """The official vehicle, for vehicle and fuel-card rules."""
+    person_ref: UUID | None = None
+    """The person's key in the personal-data vault (libs/events/pii.py)."""
+    blind_index: str | None = None
+    """Keyed hash of name and unit: the same person across feeds and services."""
+    sealed: dict[str, str] = Field(default_factory=dict)
+    """``name`` -> the token of ``person_name``."""
 
 
 @registry.register
@@ -44,7 +51,7 @@ class AlertRaised(Event):
     """异常预警: a rule version found something; the evidence rows say what."""
 
     type_name = "zhengfeng.analysis.alert_raised"
-    version = 2
+    version = 3
 
     alert_id: UUID
     identity: str
@@ -56,6 +63,8 @@ class AlertRaised(Event):
     subject: AlertSubject
     summary: str
     evidence: list[dict[str, Any]]
+    """The rows the rule found; since v3 a person's ``name`` in a row is masked and its
+    token is the row's ``sealed_name`` (field ``evidence.<i>.name``)."""
     raised_at: datetime
     source: str | None = None
     """The kind of data the rule rests on (v2); alerts from different sources correlate."""
@@ -66,6 +75,13 @@ class AlertRaised(Event):
 @registry.upcaster(AlertRaised.type_name, from_version=1)
 def _alert_raised_v1_to_v2(data: dict[str, object]) -> dict[str, object]:
     # v1 did not carry the rule's source or the day it concerns: readers fall back.
+    return data
+
+
+@registry.upcaster(AlertRaised.type_name, from_version=2)
+def _alert_raised_v2_to_v3(data: dict[str, object]) -> dict[str, object]:
+    # v2 named the subject (and evidence rows) in clear; they stay as they were (events
+    # are never rewritten, and there is no key to seal with here); answers mask them.
     return data
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from uuid import UUID
 
+from libs.events import pii
 from libs.events.contracts import Event, registry
 from libs.events.contracts.intake import ClueReceived, ReportedPerson
 
@@ -44,7 +45,7 @@ def note_subjects(received: ClueReceived) -> dict[str, list[Event]]:
         out.setdefault(subject_stream(key), []).append(
             SubjectNamedInClue(
                 subject_key=key,
-                name=person.name,
+                name=pii.mask_name(person.name),  # a clue from before sealing named them
                 unit=person.unit,
                 clue_id=received.clue_id,
                 categories=received.categories,
