@@ -24,6 +24,9 @@ from libs.kit.db import make_engine
 from libs.kit.migrations import upgrade_async
 from libs.runtime.infra import EmbeddedBroker, EmbeddedPostgres, ensure_database, postgres_reachable
 
+# The suite makes up the keys a deployment gets from secrets (libs/events/devmode.py).
+os.environ.setdefault("ZF_DEV_MODE", "1")
+
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/{db}"
 # One database per checkout: readers by position wait for every older transaction of
 # their database to end, so two checkouts' suites sharing one database would hold back

@@ -194,6 +194,8 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int, scenario: bool
     """Start everything and block until interrupted; returns the exit code."""
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
+    # The local platform: keys a deployment gets from secrets are made up (devmode.py).
+    os.environ.setdefault("ZF_DEV_MODE", "1")
     env = dict(os.environ)
     pg = EmbeddedPostgres(data_dir / "pgdata")
     broker = EmbeddedBroker(port=broker_port, log_path=data_dir / "broker.log")

@@ -74,6 +74,20 @@ BEGIN
             RAISE WARNING '%.events has no trigger: UPDATE/DELETE are blocked by privilege only', s;
         END IF;
     END LOOP;
+
+    -- The personal-data vault: data keys and persons, read and written (shredding deletes
+    -- a person's key), by every service.
+    IF to_regnamespace('pii_vault') IS NOT NULL THEN
+        SELECT nspowner::regrole::text INTO schema_owner FROM pg_namespace
+         WHERE nspname = 'pii_vault';
+        GRANT USAGE ON SCHEMA pii_vault TO zhengfeng_app;
+        GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA pii_vault TO zhengfeng_app;
+        EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %s IN SCHEMA pii_vault '
+                       'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO zhengfeng_app',
+                       schema_owner);
+    ELSE
+        RAISE WARNING 'schema pii_vault not found: run "zhengfeng migrate" first';
+    END IF;
 END
 $$;
 

@@ -47,6 +47,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from libs.events.devmode import MissingSecret, dev_mode
+
 SHREDDED = "[已销毁]"
 """What a clerk reads where a shredded person's data was."""
 
@@ -72,8 +74,18 @@ def mask_id_number(number: str) -> str:
 
 
 def master_key_from_env() -> bytes:
-    """The master key: ``ZF_PII_MASTER_KEY`` (base64), else the generated development key."""
+    """The master key: ``ZF_PII_MASTER_KEY`` (base64) or the file ``ZF_PII_MASTER_KEY_FILE``
+    names (a mounted secret); in development mode only, the generated development key."""
     configured = os.environ.get("ZF_PII_MASTER_KEY", "")
+    if not configured and (path := os.environ.get("ZF_PII_MASTER_KEY_FILE", "")):
+        configured = Path(path).read_text().strip()
+    if not configured and not dev_mode():
+        raise MissingSecret(
+            "ZF_PII_MASTER_KEY (or ZF_PII_MASTER_KEY_FILE) is not set: every replica must "
+            "use the same personal-data master key, from a secret (32 bytes, base64; "
+            '`python -c "import base64,os;print(base64.b64encode(os.urandom(32)).decode())"`). '
+            "For a local run set ZF_DEV_MODE=1 to use a generated development key."
+        )
     if configured:
         key = base64.b64decode(configured)
         if len(key) != 32:

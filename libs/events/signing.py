@@ -15,8 +15,9 @@ id starts with its service's name (``intake-20261207T091500-3fa9c1``); ``<key id
 private key (PKCS#8 PEM — a service is given only its own, from a secret) and
 ``<key id>.pub`` a public key (every service's). A service signs with its newest private key and verifies with every public
 key, so keys rotate by adding a new pair and retiring the old private key later. Without a
-configured directory (development), one under ``~/.zhengfeng`` is used and every missing
-key is generated. The public keys are served JWKS-style (``/.well-known/event-keys.json``)
+configured directory, a service refuses to start — unless in development mode
+(``ZF_DEV_MODE=1``), where one under ``~/.zhengfeng`` is used and every missing key is
+generated. The public keys are served JWKS-style (``/.well-known/event-keys.json``)
 so any subscriber can check a record with a stock Ed25519 library.
 """
 
@@ -38,6 +39,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from libs.events.devmode import MissingSecret, dev_mode
 from libs.events.envelope import Envelope
 
 log = logging.getLogger(__name__)
@@ -167,7 +169,15 @@ def keys_directory(configured: str = "") -> tuple[Path, bool]:
     if configured:
         return Path(configured), False
     env = os.environ.get("ZF_EVENT_KEYS_DIR", "")
-    return (Path(env), False) if env else (DEV_KEYS_DIR, True)
+    if env:
+        return Path(env), False
+    if not dev_mode():
+        raise MissingSecret(
+            "ZF_EVENT_KEYS_DIR is not set: a service signs its events with its own key and "
+            "verifies the others' (`zhengfeng keys create --dir DIR`, then mount DIR; see "
+            "deploy/README.md). For a local run set ZF_DEV_MODE=1 to use generated keys."
+        )
+    return DEV_KEYS_DIR, True
 
 
 def ensure_keys(directory: Path, services: Iterable[str], *, rotate: bool = False) -> list[str]:

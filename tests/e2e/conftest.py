@@ -67,6 +67,7 @@ class Platform:
             DATABASE_URL=self.database_url,
             KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
             ZF_TOPIC_PREFIX=self.prefix,
+            ZF_DEV_MODE="1",  # development keys (the suite and the bench make them up)
             PYTHONUNBUFFERED="1",
         )
         jwks = f"{self.url('intake')}/.well-known/jwks.json"

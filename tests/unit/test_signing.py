@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import uuid
 from datetime import UTC, datetime
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from libs.events import signing
+from libs.events import pii, signing
+from libs.events.devmode import MissingSecret
 from libs.events.envelope import Envelope, chain_hash, envelope_hash, from_kafka, to_kafka
 
 Keys = tuple[dict[str, signing.Signer], signing.Keyring]
@@ -105,3 +107,20 @@ def test_without_a_configured_directory_development_keys_are_made_once(tmp_path:
     assert signing.signer_for(tmp_path, "intake").key_id == first
     with pytest.raises(RuntimeError, match="no event signing key for casework"):
         signing.signer_for(tmp_path, "casework")
+
+
+def test_outside_development_a_service_without_its_keys_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("ZF_DEV_MODE", raising=False)
+    monkeypatch.delenv("ZF_EVENT_KEYS_DIR", raising=False)
+    monkeypatch.delenv("ZF_PII_MASTER_KEY", raising=False)
+    monkeypatch.delenv("ZF_PII_MASTER_KEY_FILE", raising=False)
+    with pytest.raises(MissingSecret, match="ZF_EVENT_KEYS_DIR"):
+        signing.load("intake", ["intake"])
+    with pytest.raises(MissingSecret, match="ZF_PII_MASTER_KEY"):
+        pii.master_key_from_env()
+    secret = tmp_path / "pii-master.key"
+    secret.write_text(base64.b64encode(b"k" * 32).decode())
+    monkeypatch.setenv("ZF_PII_MASTER_KEY_FILE", str(secret))
+    assert pii.master_key_from_env() == b"k" * 32, "a mounted secret file is read"
