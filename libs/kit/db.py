@@ -6,7 +6,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-
 IDLE_IN_TRANSACTION_TIMEOUT = "30s"
 """How long a connection may sit in an open transaction doing nothing before the server ends
 it (also set on the production role by deploy/sql/roles.sql)."""
