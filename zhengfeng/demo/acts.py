@@ -787,8 +787,13 @@ def accountability(s: Session, scenario: dict[str, Any], story: Story) -> None:
         )
         sign_off(s, f"demo-{iid}-decision", decision, service="accountability")
         _documents(s, story, "accountability", path)
-        inquiry = step("accountability", "conclusion",
-                       {"summary": "一案双查完毕：直接责任人已处理，分管领导诫勉。"}, "conclusion")  # fmt: skip
+        concluding = step("accountability", "conclusion",
+                          {"summary": "一案双查完毕：直接责任人已处理，分管领导诫勉。"}, "conclusion")  # fmt: skip
+        s.say(
+            "党风政风监督室拟办结问责调查，报批："
+            + " → ".join(x["label"] for x in concluding["steps"])
+        )
+        inquiry = sign_off(s, f"demo-{iid}-conclusion", concluding, service="accountability")
     measure = next(m for m in inquiry["measures"] if m["party_id"] == target)
     story.inquiry = {
         "inquiry_id": iid,

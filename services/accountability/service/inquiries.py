@@ -332,6 +332,13 @@ DECIDE_MEASURE = _on_inquiry(
 (``data/approvals.json``) approves it, and issues its 问责决定书 (and 通报)."""
 
 
+CONCLUDE = _on_inquiry(
+    "conclude_inquiry", lambda b: domain.ConcludeInquiry(b.summary), body_model=ConclusionIn
+)
+"""一案双查 concluded (every party found, no measure pending): the office proposes it, its
+chain in ``data/approvals.json`` (the 常委会 collectively) concludes it."""
+
+
 def approval_facts(state: Inquiry, body: Any) -> dict[str, Any]:
     """What the approval policy names: whether the commission decides, in a key area."""
     decision = getattr(body, "body", None)
@@ -343,7 +350,7 @@ def approval_facts(state: Inquiry, body: Any) -> dict[str, Any]:
 
 INQUIRY_APPROVALS = Approvable(
     aggregate=INQUIRY,
-    commands={c.name: c for c in (DECIDE_MEASURE,)},
+    commands={c.name: c for c in (DECIDE_MEASURE, CONCLUDE)},
     facts=approval_facts,
     path="/v1/inquiries/{key}",
     escalate_to=lambda state: state.opened.opened_by if state.opened else None,
@@ -356,9 +363,6 @@ APPROVALS_FILE = Path(__file__).parents[1] / "data" / "approvals.json"
 def load_approvals(calendar: WorkCalendar, path: str | None = None) -> Approvals:
     """Accountability's approvals: its policy file (the shipped one unless another is named)."""
     return Approvals(approvals_policy.load(path or APPROVALS_FILE), calendar, [INQUIRY_APPROVALS])
-
-
-CONCLUDE = _on_inquiry("conclude_inquiry", lambda b: domain.ConcludeInquiry(b.summary))
 
 
 REVEALERS = frozenset({"accountability", "leader", "director", "secretary"})

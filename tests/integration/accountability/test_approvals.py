@@ -95,3 +95,49 @@ async def test_recording_another_bodys_decision_needs_no_approval(acc: Accountab
     )
 
     assert r.status_code == 200, r.text
+
+
+async def _all_found(acc: Accountability, inquiry_id: str, etag: str) -> str:
+    inquiry = (await acc.http.get(f"/v1/inquiries/{inquiry_id}", headers=LEADER)).json()
+    for party in inquiry["parties"]:
+        if party["finding"] is None:
+            r = await acc.http.post(
+                f"/v1/inquiries/{inquiry_id}/findings",
+                json={"party_id": party["party_id"], "fulfilled": True},
+                headers={**OFFICER, "If-Match": etag},
+            )
+            assert r.status_code == 200, r.text
+            etag = r.headers["ETag"]
+    return etag
+
+
+async def test_the_conclusion_is_the_commissions_collective_decision(acc: Accountability) -> None:
+    inquiry_id, etag = await _inquiry(acc)
+    path = f"/v1/inquiries/{inquiry_id}"
+    body = {"summary": "一案双查完毕，分管领导未履行一岗双责"}
+    early = await acc.http.post(
+        f"{path}/conclusion", json=body, headers={**OFFICER, "If-Match": etag}
+    )
+    etag = await _all_found(acc, inquiry_id, etag)
+
+    proposed = await acc.http.post(
+        f"{path}/conclusion", json=body, headers={**OFFICER, "If-Match": etag}
+    )
+    still = (await acc.http.get(path, headers=LEADER)).json()
+    concluded = await signed(acc.http, proposed)
+
+    assert early.status_code == 409  # a party without a finding: refused at once
+    assert proposed.status_code == 202, proposed.text
+    assert [s["label"] for s in proposed.json()["steps"]] == [
+        "室主任审核",
+        "分管领导审批",
+        "常委会集体研究",
+    ]
+    assert still["status"] == "open" and still["concluded"] is None
+    assert concluded.json()["status"] == "concluded"
+    assert concluded.json()["concluded"]["summary"] == body["summary"]
+    kinds = [
+        r.envelope.type.rsplit(".", 1)[-1]
+        for r in await acc.store.read_stream(f"inquiry-{inquiry_id}")
+    ]
+    assert kinds[-3:] == ["meeting_recorded", "inquiry_concluded", "proposal_took_effect"]

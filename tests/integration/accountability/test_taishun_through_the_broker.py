@@ -17,7 +17,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from libs.events import kafka
+from libs.events import kafka, signing
 from libs.events.contracts.casework import CaseDecided, Subject
 from libs.events.relay import Relay
 from libs.events.store import NO_STREAM, EventStore, Metadata
@@ -100,7 +100,9 @@ async def test_a_form_3_removal_opens_an_inquiry_whose_measures_are_reviewed_and
         meta=Metadata(actor="operator:casework-leader", correlation_id="corr-taishun"),
     )
     async with started_producer(bootstrap) as producer:
-        relay = Relay(casework, producer, kafka.events_topic("casework"), bootstrap=bootstrap)
+        signer, _ = signing.load("casework", kafka.SERVICES)  # consumers apply signed events only
+        topic = kafka.events_topic("casework")
+        relay = Relay(casework, producer, topic, bootstrap=bootstrap, signer=signer)
         async with running(relay.run):
 
             async def opened() -> list[dict[str, Any]]:
@@ -223,6 +225,7 @@ async def test_a_form_3_removal_opens_an_inquiry_whose_measures_are_reviewed_and
     stale = await post(acc, f"{path}/conclusion", {"summary": "x"}, '"1"')
     assert stale.status_code == 409
     r = await post(acc, f"{path}/conclusion", {"summary": "一案双查完毕，问责4个责任主体"}, etag)
-    assert r.status_code == 200, r.text
+    assert r.status_code == 202, r.text  # the 常委会 concludes it collectively
+    r = await signed(acc.http, r)
     assert r.json()["status"] == "concluded"
     assert (await acc.http.delete(path, headers=OFFICER)).status_code == 405
