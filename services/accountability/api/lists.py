@@ -85,9 +85,9 @@ async def upload_csv(
         raise Problem(
             422,
             "csv-encoding",
-            "The file is not UTF-8",
-            "Save the CSV as UTF-8 and upload it again.",
-            errors=[{"field": "file", "reason": "not UTF-8"}],
+            "文件不是 UTF-8 编码",
+            "请将 CSV 另存为 UTF-8 编码后重新上传。",
+            errors=[{"field": "file", "reason": "不是 UTF-8 编码"}],
         ) from None
     return await commands.run(UPLOAD, None, content, officer, idempotency_key=idempotency_key)
 

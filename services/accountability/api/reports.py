@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from libs.kit.commands import Commands, IdempotencyKey
 from libs.kit.pagination import Page
-from libs.kit.problems import Problem
+from libs.kit.problems import invalid_field
 from libs.kit.service import ReadConnection
 from services.accountability import queries
 from services.accountability.api.deps import AccountabilityDeps, Officer, Reader
@@ -29,22 +29,35 @@ from services.accountability.service.reports import (
 router = APIRouter(prefix="/v1", tags=["reports"])
 
 
+TOTAL_LABELS = {
+    "decided": "作出处理决定",
+    "new": "新立案",
+    "closed": "办结",
+    "overdue": "超期事项",
+    "inquiries_opened": "启动一案双查",
+}
+
+CSV_HEADER = ["月份", "统计项", "代码", "名称", "数量"]
+"""The monthly CSV's columns as a clerk reads them (代码 keeps the machine code)."""
+
+
 def _csv(stats: dict[str, Any]) -> str:
     out = io.StringIO()
     w = csv.writer(out)
-    w.writerow(["month", "section", "key", "label", "count"])
-    for key in ("decided", "new", "closed", "overdue", "inquiries_opened"):
-        w.writerow([stats["month"], "total", key, "", stats[key]])
+    w.writerow(CSV_HEADER)
+    month = stats["month"]
+    for key, label in TOTAL_LABELS.items():
+        w.writerow([month, "总体情况", key, label, stats[key]])
     for r in stats["by_category"]:
-        w.writerow([stats["month"], "category", r["code"], r["label"], r["count"]])
+        w.writerow([month, "按问题类别", r["code"], r["label"], r["count"]])
     for r in stats["by_rank"]:
-        w.writerow([stats["month"], "rank", r["rank"], r["rank"], r["count"]])
+        w.writerow([month, "按职级", r["rank"], r["rank"], r["count"]])
     for r in stats["by_form"]:
-        w.writerow([stats["month"], "form", r["form"], f"第{r['form']}种形态", r["count"]])
+        w.writerow([month, "按四种形态", r["form"], f"第{r['form']}种形态", r["count"]])
     for r in stats["by_unit"]:
-        w.writerow([stats["month"], "unit", r["unit"], r["unit"], r["count"]])
+        w.writerow([month, "按单位", r["unit"], r["unit"], r["count"]])
     for r in stats["overdue_by_kind"]:
-        w.writerow([stats["month"], "overdue", r["item_kind"], r["label"], r["count"]])
+        w.writerow([month, "超期事项", r["item_kind"], r["label"], r["count"]])
     return out.getvalue()
 
 
@@ -65,13 +78,7 @@ table{border-collapse:collapse;width:100%} td,th{border:1px solid #000;padding:4
 
 
 def _html(stats: dict[str, Any]) -> str:
-    totals = [
-        ["作出处理决定", stats["decided"]],
-        ["新立案", stats["new"]],
-        ["办结", stats["closed"]],
-        ["超期事项", stats["overdue"]],
-        ["启动一案双查", stats["inquiries_opened"]],
-    ]
+    totals = [[label, stats[key]] for key, label in TOTAL_LABELS.items()]
     parts = [
         f"<!doctype html><html lang='zh'><head><meta charset='utf-8'>"
         f"<title>{stats['month']} 月度统计</title>{PRINT_CSS}</head><body>",
@@ -131,13 +138,7 @@ async def briefing(
     """廉情通报: what happened in the units and departments a leader was in charge of
     (JSON, or a printable HTML page with ``format=html``)."""
     if date_to < date_from:
-        raise Problem(
-            422,
-            "validation-error",
-            "The request is not valid",
-            "to is before from.",
-            errors=[{"field": "to", "reason": "before from"}],
-        )
+        raise invalid_field("to", "截止日期不得早于起始日期（from）")
     doc = await leader_briefing(conn, leader, Days(date_from, date_to), deps)
     if format == "html":
         return HTMLResponse(_briefing_html(doc, deps.rules.rating.level_labels))

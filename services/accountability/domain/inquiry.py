@@ -152,6 +152,19 @@ class Measure:
         return self.status in ("proposed", "in_review", "decided")
 
 
+MEASURE_STATUS_LABELS = {
+    "proposed": "已提出",
+    "in_review": "会审中",
+    "decided": "已决定",
+    "rejected": "未获批准",
+    "review_refused": "会审未通过",
+    "in_effect": "已生效",
+}
+"""A measure's status as a clerk names it."""
+
+_TARGETS = {"organisation": "党组织", "leader": "领导干部"}
+
+
 @dataclass(frozen=True)
 class Inquiry:
     """An inquiry as its events left it."""
@@ -171,8 +184,8 @@ class Inquiry:
                 return p
         raise Refused(
             "unknown-party",
-            f"The inquiry names no party {party_id!r}; its parties are "
-            f"{', '.join(p.party_id for p in self.opened.parties) or 'none'}.",
+            f"本问责调查没有当事方 {party_id}；当事方为："
+            f"{'、'.join(p.party_id for p in self.opened.parties) or '无'}。",
             field="party_id",
         )
 
@@ -217,21 +230,23 @@ def decide(state: Inquiry, command: Command, ctx: Context, rules: Rules) -> list
     if isinstance(command, OpenInquiry):
         return _open(state, command, ctx, rules)
     if state.opened is None:
-        raise Refused("no-inquiry", "There is no such inquiry.", kind="missing")
+        raise Refused("no-inquiry", "没有这项问责调查。", kind="missing", title="问责调查不存在")
     if state.concluded is not None:
         raise Refused(
             "inquiry-concluded",
-            "The inquiry is concluded; its record stays as it is (终身问责).",
+            "问责调查已办结，记录保持不变（终身问责）。",
             kind="conflict",
+            title="问责调查已办结",
         )
     inquiry_id = state.opened.inquiry_id
     if isinstance(command, CheckDuty):
         party = state.party(command.party_id)
         duties = state.opened.duties.get(party.party_id, [])
         if command.duty not in duties:
+            listed = "、".join(rules.duty_labels.get(d, d) for d in duties)
             raise Refused(
                 "unknown-duty",
-                f"{command.duty!r} is not on the checklist of {party.name}: {', '.join(duties)}.",
+                f"{command.duty} 不在{party.name}的责任清单上，清单事项为：{listed}。",
                 field="duty",
             )
         return [
@@ -250,7 +265,8 @@ def decide(state: Inquiry, command: Command, ctx: Context, rules: Rules) -> list
         if not command.fulfilled and not any(r.strip() for r in command.reasons):
             raise Refused(
                 "reasons-required",
-                f"Say why {party.name} did not fulfil the {party.responsibility} responsibility.",
+                f"请写明{party.name}未履行"
+                f"{rules.responsibilities.get(party.responsibility, party.responsibility)}的理由。",
                 field="reasons",
             )
         return [
@@ -274,12 +290,14 @@ def decide(state: Inquiry, command: Command, ctx: Context, rules: Rules) -> list
 
 def _open(state: Inquiry, c: OpenInquiry, ctx: Context, rules: Rules) -> list[Event]:
     if state.opened is not None:
-        raise Refused("inquiry-exists", "This inquiry is already open.", kind="conflict")
+        raise Refused(
+            "inquiry-exists", "该问责调查已经启动。", kind="conflict", title="问责调查已启动"
+        )
     found = list_as_of(c.lists, c.misconduct_date)
     if found is None and c.require_list:
         raise Refused(
             "no-list",
-            f"No responsibility list of {c.unit} covers {c.misconduct_date}; publish it first.",
+            f"{c.unit}没有覆盖 {c.misconduct_date} 的责任清单，请先发布责任清单。",
             field="misconduct_date",
         )
     parties = responsible_parties(found, c.department) if found else []
@@ -314,20 +332,22 @@ def _propose(state: Inquiry, c: ProposeMeasure, ctx: Context, rules: Rules) -> l
     if rule is None:
         raise Refused(
             "unknown-measure",
-            f"{c.measure!r} is not a 问责 measure; use one of {', '.join(rules.measures)}.",
+            f"{c.measure} 不是问责方式，可选："
+            f"{'、'.join(f'{k}（{r.label}）' for k, r in rules.measures.items())}。",
             field="measure",
         )
     if party.kind not in rule.targets:
         raise Refused(
             "measure-not-for-party",
-            f"{rule.label} applies to {' / '.join(rule.targets)}, not to {party.name} ({party.kind}).",
+            f"{rule.label}只适用于{'、'.join(_TARGETS.get(t, t) for t in rule.targets)}，"
+            f"不适用于{party.name}（{_TARGETS.get(party.kind, party.kind)}）。",
             field="measure",
         )
     finding = state.findings.get(party.party_id)
     if finding is None or finding.fulfilled:
         raise Refused(
             "no-failing-finding",
-            f"Record that {party.name} did not fulfil the responsibility before proposing 问责.",
+            f"提出问责前，须先认定{party.name}未履行责任。",
             field="party_id",
             kind="conflict",
         )
@@ -337,7 +357,7 @@ def _propose(state: Inquiry, c: ProposeMeasure, ctx: Context, rules: Rules) -> l
     ):
         raise Refused(
             "measure-already-proposed",
-            f"{rule.label} on {party.name} is already proposed.",
+            f"已对{party.name}提出{rule.label}。",
             field="measure",
             kind="conflict",
         )
@@ -359,9 +379,7 @@ def _propose(state: Inquiry, c: ProposeMeasure, ctx: Context, rules: Rules) -> l
 def _measure(state: Inquiry, measure_id: UUID) -> Measure:
     m = state.measures.get(measure_id)
     if m is None:
-        raise Refused(
-            "unknown-measure", f"No measure {measure_id} in this inquiry.", kind="missing"
-        )
+        raise Refused("unknown-measure", f"本问责调查没有问责措施 {measure_id}。", kind="missing")
     return m
 
 
@@ -390,24 +408,27 @@ def _review(state: Inquiry, c: ReviewMeasure, ctx: Context, rules: Rules) -> lis
     if c.office not in rules.review.offices:
         raise Refused(
             "unknown-office",
-            f"{c.office!r} is not a review office; use {', '.join(rules.review.offices)}.",
+            f"{c.office} 不是会审部门，可选："
+            f"{'、'.join(f'{k}（{v}）' for k, v in rules.review.offices.items())}。",
             field="office",
         )
     if not m.proposed.review_required:
         raise Refused(
             "review-not-required",
-            "This measure is not in a key area; it needs no three-party review.",
+            "该问责措施不属于重点领域，无需三方会审。",
             kind="conflict",
         )
     if c.office in m.reviews:
         raise Refused(
             "already-reviewed",
-            f"{rules.review.offices[c.office]} has already reviewed this measure.",
+            f"{rules.review.offices[c.office]}已审核过该问责措施。",
             field="office",
             kind="conflict",
         )
     if not m.pending:
-        raise Refused("measure-settled", f"The measure is {m.status}.", kind="conflict")
+        raise Refused(
+            "measure-settled", f"该问责措施{MEASURE_STATUS_LABELS[m.status]}。", kind="conflict"
+        )
     assert state.opened is not None
     reviewed = MeasureReviewed(
         inquiry_id=state.opened.inquiry_id,
@@ -428,19 +449,19 @@ def _decide_measure(state: Inquiry, c: DecideMeasure, ctx: Context, rules: Rules
     if c.decided_by_body == "commission" and rule.authority != "commission":
         raise Refused(
             "beyond-commission-authority",
-            f"The commission can only propose {rule.label}"
-            f"{'（' + rule.group + '）' if rule.group else ''}; the decision belongs to "
-            f"{rules.authorities.get(rule.authority, rule.authority)}. Record that body's "
-            "decision with its name in decided_by_body.",
+            f"纪委只能提出{rule.label}"
+            f"{'（' + rule.group + '）' if rule.group else ''}的建议，由"
+            f"{rules.authorities.get(rule.authority, rule.authority)}决定。"
+            "请登记该机关的决定，并在 decided_by_body 中写明机关名称。",
             field="decided_by_body",
             kind="conflict",
         )
     if m.decision is not None:
-        raise Refused("already-decided", "This measure has been decided.", kind="conflict")
+        raise Refused("already-decided", "该问责措施已作出决定。", kind="conflict")
     if m.status == "review_refused":
         raise Refused(
             "review-refused",
-            "An office of the three-party review did not agree; the measure cannot be decided.",
+            "三方会审中有部门不同意，该问责措施不能作出决定。",
             kind="conflict",
         )
     assert state.opened is not None
@@ -464,14 +485,14 @@ def _conclude(state: Inquiry, c: ConcludeInquiry, ctx: Context) -> list[Event]:
         # 双问责: every party — organisations and leaders alike — gets a finding.
         raise Refused(
             "findings-missing",
-            f"Record a finding for every party first: {', '.join(missing)}.",
+            f"请先对每个当事方作出认定，尚缺：{'、'.join(missing)}。",
             kind="conflict",
         )
     pending = [str(mid) for mid, m in state.measures.items() if m.pending]
     if pending:
         raise Refused(
             "measures-pending",
-            f"Measures still waiting for a decision or review: {', '.join(pending)}.",
+            f"以下问责措施尚待决定或会审：{'、'.join(pending)}。",
             kind="conflict",
         )
     return [

@@ -54,7 +54,7 @@ def publish_list(
     if command.valid_to is not None and command.valid_to < command.valid_from:
         raise Refused(
             "invalid-period",
-            f"valid_to {command.valid_to} is before valid_from {command.valid_from}.",
+            f"截止日期 {command.valid_to} 早于起始日期 {command.valid_from}。",
             field="valid_to",
         )
     seen: set[str] = set()
@@ -62,7 +62,7 @@ def publish_list(
         if dl.department in seen:
             raise Refused(
                 "duplicate-department",
-                f"Department {dl.department!r} is listed twice; one leader is in charge of it.",
+                f"部门「{dl.department}」列了两次；一个部门只由一位领导分管。",
                 field=f"department_leaders[{i}].department",
             )
         seen.add(dl.department)
@@ -192,6 +192,15 @@ ROLES = (
     "department_leader",
 )
 
+ROLE_LABELS = {
+    "party_committee": "党委（党组）",
+    "first_responsible": "第一责任人",
+    "discipline_body": "纪检监察机构",
+    "discipline_head": "纪检监察组组长",
+    "department_leader": "分管领导",
+}
+"""The roles of a list's CSV as a clerk names them."""
+
 
 Group = dict[str, object]
 """The entries of one list in a CSV: its roles, department leaders and key-area mark."""
@@ -209,7 +218,7 @@ class _Row:
         if not value:
             raise Refused(
                 "csv-row-invalid",
-                f"Line {self.line}: {col} is empty.",
+                f"第 {self.line} 行：{col} 为空。",
                 field=f"line {self.line}.{col}",
             )
         return value
@@ -223,7 +232,7 @@ class _Row:
         except ValueError:
             raise Refused(
                 "csv-row-invalid",
-                f"Line {self.line}: {col} {value!r} is not a date (YYYY-MM-DD).",
+                f"第 {self.line} 行：{col} 「{value}」不是日期（YYYY-MM-DD）。",
                 field=f"line {self.line}.{col}",
             ) from None
 
@@ -239,7 +248,8 @@ def _add_row(groups: dict[tuple[str, date, date | None], Group], row: _Row) -> N
     if role not in ROLES:
         raise Refused(
             "csv-row-invalid",
-            f"Line {row.line}: role {role!r} is not one of {', '.join(ROLES)}.",
+            f"第 {row.line} 行：角色「{role}」不在可选范围内："
+            f"{'、'.join(f'{r}（{ROLE_LABELS[r]}）' for r in ROLES)}。",
             field=f"line {row.line}.role",
         )
     name = row.need("name")
@@ -266,7 +276,7 @@ def _list_of(key: tuple[str, date, date | None], entry: Group) -> PublishList:
         if role not in entry:
             raise Refused(
                 "csv-list-incomplete",
-                f"The list of {unit} from {start} has no {role} row.",
+                f"{unit}自 {start} 起的责任清单缺少{ROLE_LABELS[role]}（{role}）一行。",
                 field="file",
             )
     leaders = entry["leaders"]
@@ -296,7 +306,7 @@ def parse_csv(content: str) -> list[PublishList]:
     if missing:
         raise Refused(
             "csv-columns-missing",
-            f"The CSV lacks the column(s) {', '.join(missing)}.",
+            f"CSV 文件缺少以下列：{'、'.join(missing)}。",
             field="file",
         )
     groups: dict[tuple[str, date, date | None], Group] = {}
@@ -304,5 +314,5 @@ def parse_csv(content: str) -> list[PublishList]:
         _add_row(groups, _Row(cells, line))
     out = [_list_of(key, entry) for key, entry in groups.items()]
     if not out:
-        raise Refused("csv-empty", "The CSV has no rows.", field="file")
+        raise Refused("csv-empty", "CSV 文件没有数据行。", field="file")
     return out

@@ -28,8 +28,41 @@ class Rating:
     inputs: dict[str, int] = field(default_factory=dict)
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
+_ALERT_LABELS = {"red": "红色预警", "yellow": "黄色预警"}
+
+
+def _counted(
+    by_category: Counter[str],
+    by_alert: Counter[str],
+    by_overdue: Counter[str],
+    rules: RatingRules,
+    category_label: Callable[[str], str],
+) -> list[str]:
+    """What the rating counted, as a leader reads it: 违规吃喝 3 件, 红色预警 1 条, …"""
+    parts = [
+        f"{category_label(c)} {n} 件"
+        for c, n in sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    parts += [
+        f"{_ALERT_LABELS[lvl]} {n} 条"
+        for lvl, n in sorted(by_alert.items())
+        if lvl in _ALERT_LABELS
+    ]
+    parts += [
+        f"{rules.overdue_labels.get(kind, kind)}超期 {n} 项"
+        for kind, n in sorted(by_overdue.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return parts
+
+
+def _explain(label: str, parts: list[str], *, dismissed: int, period: str, detail: str) -> str:
+    """红：近12个月违规吃喝 3 件，红色预警 1 条（得分 9；同一类别 3 件即评为红）."""
+    if not parts:
+        return f"{label}：{period}无案件、预警或超期事项"
+    text = f"{label}：{period}{'，'.join(parts)}"
+    if dismissed:
+        text += f"；另有 {dismissed} 条经核查不实的预警未计入"
+    return f"{text}（{detail}）"
 
 
 def rate(
@@ -74,32 +107,14 @@ def rate(
     repeated = [c for c, n in by_category.items() if n >= rules.red_when_category_cases]
     if repeated:
         level = "red"
-    period = "12 months" if rules.window_days == 365 else f"{rules.window_days} days"
-    parts = [
-        f"{_plural(n, 'case')} of {category_label(c)}"
-        for c, n in sorted(by_category.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
-    if parts:
-        parts[-1] += f" in {period}"
-    parts += [
-        f"{_plural(n, lvl + ' alert')}"
-        for lvl, n in sorted(by_alert.items())
-        if lvl in ("red", "yellow")
-    ]
-    parts += [
-        f"{n} overdue {rules.overdue_labels.get(kind, kind)}"
-        for kind, n in sorted(by_overdue.items(), key=lambda kv: (-kv[1], kv[0]))
-    ]
-    if dismissed:
-        parts.append(f"{_plural(dismissed, 'false-positive alert')} not counted")
-    label = rules.level_labels.get(level, level)
-    if parts:
-        detail = f"score {score}"
-        if repeated:
-            detail += f"; {rules.red_when_category_cases} cases of one category make a unit red"
-        reason = f"{level} ({label}) because: {', '.join(parts)} ({detail})"
-    else:
-        reason = f"{level} ({label}): no cases, alerts or overdue items in {period}"
+    reason = _explain(
+        rules.level_labels.get(level, level),
+        _counted(by_category, by_alert, by_overdue, rules, category_label),
+        dismissed=dismissed,
+        period="近12个月" if rules.window_days == 365 else f"近{rules.window_days}日",
+        detail=f"得分 {score}"
+        + (f"；同一类别 {rules.red_when_category_cases} 件即评为红" if repeated else ""),
+    )
     return Rating(level, score, reason, inputs)
 
 

@@ -179,11 +179,11 @@ def view(state: Inquiry, version: int, rules: Rules) -> dict[str, Any]:
 
 
 INQUIRY: Aggregate[Inquiry] = Aggregate(
-    noun="inquiry", stream=inquiry_stream, initial=Inquiry, evolve=evolve
+    noun="inquiry", label="问责调查", stream=inquiry_stream, initial=Inquiry, evolve=evolve
 )
 """一案双查: one stream per inquiry, from its opening to its conclusion."""
 
-REQUIRED_IF_MATCH = "Send the version you read (its ETag) in If-Match."
+REQUIRED_IF_MATCH = "请在 If-Match 中带上您读取的版本号（ETag）。"
 
 
 def new_inquiry_id(principal: Principal, idempotency_key: str | None) -> UUID:
@@ -200,7 +200,7 @@ async def read_inquiry(store: EventStore, inquiry_id: UUID) -> tuple[Inquiry, in
     """An inquiry as it stands and its version (the ``ETag`` of its commands)."""
     history = await store.read_stream(inquiry_stream(inquiry_id))
     if not history:
-        raise Problem(404, "not-found", "Not found", f"No inquiry {inquiry_id}.")
+        raise INQUIRY.missing_problem(inquiry_id)
     return INQUIRY.replay([r.event for r in history]), history[-1].version
 
 

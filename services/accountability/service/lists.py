@@ -121,8 +121,8 @@ async def list_on(store: EventStore, unit: str, on: date) -> ListVersion:
         raise Problem(
             404,
             "no-list",
-            "No responsibility list for that date",
-            f"No responsibility list of {unit} covers {on}.",
+            "该日期没有责任清单",
+            f"{unit}没有覆盖 {on} 的责任清单。",
         )
     return found
 
@@ -136,6 +136,7 @@ def _published(state: Published, event: Event) -> Published:
 
 UNIT_LISTS: Aggregate[Published] = Aggregate(
     noun="responsibility list",
+    label="责任清单",
     stream=list_stream,
     initial=tuple,
     evolve=_published,
@@ -162,6 +163,7 @@ PUBLISH: Command[Published] = Command(
 
 UPLOADS: Aggregate[None] = Aggregate(
     noun="upload",
+    label="上传文件",
     stream=lambda key: "resplist-uploads",
     initial=lambda: None,
     evolve=lambda state, event: state,

@@ -16,7 +16,7 @@ from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import TypicalCasePublished
 from libs.kit.commands import Aggregate, Command, Context
-from libs.kit.problems import Problem
+from libs.kit.problems import Problem, invalid_field
 from libs.kit.refusal import Refused
 from services.accountability import queries
 from services.accountability.queries import CaseScope, Days, Period
@@ -28,13 +28,7 @@ MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 def month_period(month: str, tz: ZoneInfo) -> Period:
     """The month ``YYYY-MM`` in the reports' time zone; 422 when it is not one."""
     if not MONTH.match(month):
-        raise Problem(
-            422,
-            "validation-error",
-            "The request is not valid",
-            f"month {month!r} is not YYYY-MM.",
-            errors=[{"field": "month", "reason": "expected YYYY-MM"}],
-        )
+        raise invalid_field("month", "应为年月，格式 YYYY-MM")
     year, mon = int(month[:4]), int(month[5:])
     start = datetime(year, mon, 1, tzinfo=tz)
     end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=tz)
@@ -167,6 +161,7 @@ def _published(state: Publication, event: Event) -> Publication:
 
 TYPICAL_CASE: Aggregate[Publication] = Aggregate(
     noun="typical case",
+    label="典型案例",
     stream=lambda case_id: f"typical-{case_id}",
     initial=lambda: None,
     evolve=_published,
@@ -181,16 +176,16 @@ async def _publish(state: Publication, body: TypicalCaseIn, ctx: Context) -> lis
         raise Problem(
             422,
             "case-not-decided",
-            "Only a decided case can be published",
-            f"No decision of case {body.case_id} has reached accountability.",
-            errors=[{"field": "case_id", "reason": "no decision known"}],
+            "只有已作出决定的案件才能通报曝光",
+            f"尚未收到案件 {body.case_id} 的处分决定。",
+            errors=[{"field": "case_id", "reason": "尚无处分决定"}],
         )
     if state is not None:
         raise Refused(
             "already-published",
-            "A typical case is published once; its publication stays on record.",
+            "典型案例只通报曝光一次，通报记录永久保留。",
             kind="conflict",
-            title="This case was already published",
+            title="该案件已通报曝光",
         )
     return [
         TypicalCasePublished(

@@ -81,9 +81,7 @@ async def test_the_rating_explanation_names_the_inputs_that_made_the_unit_red(
     assert r.status_code == 200, r.text
     rating = r.json()
     assert rating["level"] == "red"
-    assert rating["explanation"].startswith(
-        "red (红) because: 3 cases of 违规吃喝 in 12 months, 2 overdue 函询"
-    )
+    assert rating["explanation"].startswith("红：近12个月违规吃喝 3 件，函询超期 2 项")
     assert rating["inputs"]["case"] == 3 and rating["inputs"]["overdue"] == 2
     assert [(h["from_level"], h["to_level"]) for h in rating["history"]] == [
         (None, "yellow"),
@@ -120,11 +118,11 @@ async def test_the_monthly_report_counts_by_category_rank_form_and_unit_in_three
     assert as_csv.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(as_csv.text)))
     assert {
-        "month": "2026-10",
-        "section": "category",
-        "key": "violation_dining",
-        "label": "违规吃喝",
-        "count": "3",
+        "月份": "2026-10",
+        "统计项": "按问题类别",
+        "代码": "violation_dining",
+        "名称": "违规吃喝",
+        "数量": "3",
     } in rows
 
     page = await acc.http.get(
@@ -236,7 +234,7 @@ async def test_an_overdue_item_without_a_unit_counts_for_the_unit_of_its_case(
     await deliver(acc, casework, late)
     rating = (await acc.http.get(f"/v1/units/{UNIT}/rating", headers=LEADER)).json()
     assert rating["inputs"]["overdue"] == 1
-    assert "1 overdue 函询" in rating["explanation"]
+    assert "函询超期 1 项" in rating["explanation"]
 
 
 async def test_the_service_re_rates_by_itself_when_old_inputs_leave_the_window(
@@ -317,7 +315,7 @@ async def test_an_alert_verified_false_positive_no_longer_counts_in_the_rating(
     await deliver(acc, analysis, verified)  # a redelivery (another envelope) changes nothing
     r = (await acc.http.get(f"/v1/units/{UNIT}/rating", headers=LEADER)).json()
     assert r["level"] == "green" and r["inputs"]["alert_red"] == 1
-    assert "1 false-positive alert not counted" in r["explanation"]
+    assert "另有 1 条经核查不实的预警未计入" in r["explanation"]
     assert [(h["from_level"], h["to_level"]) for h in r["history"]] == [
         (None, "yellow"),
         ("yellow", "green"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -17,6 +18,7 @@ from tests.integration.accountability.conftest import LEADER, OFFICER, Accountab
 from tests.integration.accountability.factories import UNIT, responsibility_list
 
 N = load_rules().triggers.recurrence.cases
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def dining(i: int, form: int = 1) -> CaseDecided:
@@ -210,3 +212,39 @@ async def test_a_retried_opening_with_the_same_key_opens_one_inquiry(acc: Accoun
     assert await opened_events(acc) == 1
     other = await acc.http.post("/v1/inquiries", json={**body, "reason": "另一件"}, headers=key)
     assert other.status_code == 422
+
+
+async def test_refusals_read_in_chinese_and_keep_their_machine_fields(acc: Accountability) -> None:
+    await acc.http.post("/v1/responsibility-lists", json=responsibility_list(), headers=OFFICER)
+    invalid = await acc.http.post(
+        "/v1/inquiries", json={"unit": UNIT, "misconduct_date": "昨天"}, headers=OFFICER
+    )
+    opened = await acc.http.post(
+        "/v1/inquiries",
+        json={"unit": UNIT, "misconduct_date": "2026-03-04", "reason": "巡察反馈"},
+        headers=OFFICER,
+    )
+    url = f"/v1/inquiries/{opened.json()['inquiry_id']}/conclusion"
+    seen = opened.headers["ETag"]
+    body = {"summary": "已查明"}
+    stale = await acc.http.post(url, json=body, headers={**OFFICER, "If-Match": '"9"'})
+    wrong_role = await acc.http.post(url, json=body, headers={**LEADER, "If-Match": seen})
+    early = await acc.http.post(url, json=body, headers={**OFFICER, "If-Match": seen})
+
+    refusals = {
+        "validation-error": (invalid, 422),
+        "stale-version": (stale, 409),
+        "forbidden-role": (wrong_role, 403),
+        "findings-missing": (early, 409),
+    }
+    for slug, (response, status) in refusals.items():
+        problem = response.json()
+        assert (response.status_code, problem["type"]) == (status, f"/problems/{slug}"), problem
+        assert CJK.search(problem["title"]) and CJK.search(problem["detail"]), problem
+        assert all(CJK.search(e["reason"]) for e in problem.get("errors", [])), problem
+    assert {e["field"]: e["code"] for e in invalid.json()["errors"]}["misconduct_date"] in (
+        "date_parsing",
+        "date_from_datetime_parsing",
+    )
+    assert stale.json()["title"] == "问责调查已被修改" and stale.json()["current_version"] == 1
+    assert "党风政风监督室" in wrong_role.json()["detail"]

@@ -126,7 +126,7 @@ def test_a_refusing_review_office_stops_the_measure() -> None:
         ProposeMeasure(mid, "discipline_head", "circulation"),
         ReviewMeasure(mid, "trial_office", False, "事实不清"),
     )
-    with pytest.raises(Refused, match="did not agree"):
+    with pytest.raises(Refused, match="有部门不同意"):
         decide(state, DecideMeasure(mid, "commission", True), CTX, RULES)
 
 
@@ -139,7 +139,7 @@ def test_a_leaders_measure_on_an_organisation_is_refused() -> None:
 
 def test_no_measure_without_a_finding_that_the_party_failed() -> None:
     state, _ = run(opened(), RecordFinding("party_committee", True))
-    with pytest.raises(Refused, match="did not fulfil"):
+    with pytest.raises(Refused, match="未履行责任"):
         decide(state, ProposeMeasure(uuid4(), "party_committee", "inspection"), CTX, RULES)
 
 
@@ -154,7 +154,7 @@ def test_a_failing_finding_needs_reasons_and_a_duty_must_be_on_the_checklist() -
 
 def test_an_inquiry_concludes_only_with_a_finding_for_every_party_then_stays_as_it_is() -> None:
     state = opened(key_area=False)
-    with pytest.raises(Refused, match="every party"):
+    with pytest.raises(Refused, match="每个当事方"):
         decide(state, ConcludeInquiry("done"), CTX, RULES)
     for party in state.opened.parties if state.opened else []:
         state, _ = run(state, RecordFinding(party.party_id, True))

@@ -43,9 +43,7 @@ def test_the_explanation_names_the_cases_and_overdue_items_that_made_the_unit_re
     ]
     rating = rate(history, NOW, RULES, label)
     assert rating.level == "red"
-    assert rating.explanation.startswith(
-        "red (红) because: 3 cases of 违规吃喝 in 12 months, 2 overdue 函询"
-    )
+    assert rating.explanation.startswith("红：近12个月违规吃喝 3 件，函询超期 2 项")
     assert rating.inputs == {
         "case": 3,
         "major_case": 0,
@@ -59,16 +57,13 @@ def test_the_explanation_names_the_cases_and_overdue_items_that_made_the_unit_re
 def test_inputs_older_than_the_window_no_longer_count() -> None:
     rating = rate([dining_case(400), overdue("inquiry_reply", 500)], NOW, RULES, label)
     assert rating.level == "green"
-    assert "no cases" in rating.explanation
+    assert rating.explanation == "绿：近12个月无案件、预警或超期事项"
 
 
 def test_a_single_case_and_overdue_item_make_a_unit_yellow() -> None:
     rating = rate([dining_case(10), overdue("clue_disposal", 3)], NOW, RULES, label)
     assert (rating.level, rating.score) == ("yellow", 3)
-    assert (
-        rating.explanation
-        == "yellow (黄) because: 1 case of 违规吃喝 in 12 months, 1 overdue 线索处置 (score 3)"
-    )
+    assert rating.explanation == "黄：近12个月违规吃喝 1 件，线索处置超期 1 项（得分 3）"
 
 
 def test_a_rating_change_is_recorded_only_when_the_level_moves() -> None:
@@ -95,7 +90,7 @@ def test_red_alerts_count_towards_the_rating_and_are_named() -> None:
     ]
     rating = rate(alerts, NOW, RULES, label)
     assert rating.score == 2 * RULES.weights["alert_red"] + RULES.weights["alert_yellow"]
-    assert "2 red alerts, 1 yellow alert" in rating.explanation
+    assert "红色预警 2 条，黄色预警 1 条" in rating.explanation
 
 
 def test_an_alert_found_false_on_the_ground_stops_counting_and_the_explanation_says_so() -> None:
@@ -127,6 +122,6 @@ def test_an_alert_found_false_on_the_ground_stops_counting_and_the_explanation_s
     ]
     rating = rate([*alerts, *found], NOW, RULES, label)
     assert (rating.level, rating.inputs["alert_red"]) == ("green", 1)
-    assert "1 red alert, 1 false-positive alert not counted" in rating.explanation
+    assert "红色预警 1 条；另有 1 条经核查不实的预警未计入" in rating.explanation
     # As of a moment before the verification, the alert still counted.
     assert rate([*alerts, *found], NOW - timedelta(days=2), RULES, label).level == "yellow"
