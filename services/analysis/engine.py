@@ -123,7 +123,7 @@ class Engine:
                 level=d.level,
                 category=d.category,
                 enabled=True,
-                reason="shipped defaults (data/rules.json)",
+                reason="系统预置规则（data/rules.json）",
                 published_by=ENGINE_ACTOR,
                 published_at=self.clock(),
             )

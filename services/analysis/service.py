@@ -76,7 +76,7 @@ def known_rule(deps: Deps, rule_id: str) -> None:
     """Refuse a rule id that is not in the catalogue."""
     if rule_id not in deps.catalogue:
         raise Refused(
-            "unknown-rule", f"{rule_id!r} is not a rule.", kind="missing", title="No such rule"
+            "unknown-rule", f"没有预警规则 {rule_id}。", kind="missing", title="预警规则不存在"
         )
 
 
@@ -142,13 +142,14 @@ def _evolve_alert(alert: Alert | None, event: Event) -> Alert | None:
 
 ALERT: Aggregate[Alert | None] = Aggregate(
     noun="alert",
+    label="预警",
     stream=alert_stream,
     initial=lambda: None,
     evolve=_evolve_alert,
     exists=lambda alert: alert is not None,
-    missing="No alert {key}.",
+    missing="没有预警 {key}。",
     missing_slug="unknown-alert",
-    missing_title="No such alert",
+    missing_title="预警不存在",
 )
 """An alert (异常预警): one stream from its raising to its finding and its case."""
 
@@ -177,13 +178,14 @@ VERIFY_ALERT: Command[Alert | None] = Command(
 
 RULE: Aggregate[RuleVersion | None] = Aggregate(
     noun="rule",
+    label="预警规则",
     stream=rule_stream,
     initial=lambda: None,
     evolve=rule_domain.evolve,
     exists=lambda current: current is not None,
-    missing="{key!r} is not a rule.",
+    missing="没有预警规则 {key}。",
     missing_slug="unknown-rule",
-    missing_title="No such rule",
+    missing_title="预警规则不存在",
 )
 """A rule's data: one stream of versions, each a ``RuleVersionPublished``."""
 

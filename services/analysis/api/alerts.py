@@ -12,13 +12,12 @@ from fastapi.responses import JSONResponse
 from libs.events.contracts.analysis import AlertLevel
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.pagination import Page
-from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection
 from services.analysis import queries
 from services.analysis.api.deps import Operator, Verifier
 from services.analysis.domain.alerts import Verification
 from services.analysis.queries import AlertFilter
-from services.analysis.service import VERIFY_ALERT, AlertDetail, AlertOut, alert_view
+from services.analysis.service import ALERT, VERIFY_ALERT, AlertDetail, AlertOut, alert_view
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
@@ -51,7 +50,7 @@ async def get_alert(alert_id: UUID, operator: Operator, conn: ReadConnection) ->
     """One alert with the evidence rows its rule version found."""
     row = await queries.alert(conn, alert_id)
     if row is None:
-        raise Problem(404, "unknown-alert", "No such alert", f"No alert {alert_id}.")
+        raise ALERT.missing_problem(alert_id)
     detail = alert_view(row, AlertDetail)
     return JSONResponse(detail.model_dump(mode="json"), headers={"ETag": f'"{detail.version}"'})
 

@@ -26,8 +26,8 @@ def _spec(kind: str) -> FeedSpec:
         raise Problem(
             404,
             "unknown-feed",
-            "No such feed",
-            f"{kind!r} is not a feed kind; known: {', '.join(FEEDS)}.",
+            "数据类型不存在",
+            f"没有数据类型 {kind}，可选：{'、'.join(f'{k}（{s.label}）' for k, s in FEEDS.items())}。",
         )
     return spec
 
@@ -47,8 +47,9 @@ def _format(request: Request) -> str:
     raise Problem(
         415,
         "unsupported-media-type",
-        "Send NDJSON or CSV",
-        f"Content-Type {ctype!r}: use application/x-ndjson or text/csv (gzip as Content-Encoding).",
+        "请以 NDJSON 或 CSV 格式报送",
+        f"不支持 Content-Type {ctype}：请使用 application/x-ndjson 或 text/csv"
+        "（压缩时以 Content-Encoding: gzip 标明）。",
     )
 
 
@@ -88,16 +89,17 @@ async def post_batch(
         raise Problem(
             403,
             "insufficient-scope",
-            "Not allowed",
-            f"This needs the scope {spec.scope}.",
+            "无权报送",
+            f"访问凭证缺少权限范围：{spec.scope}。",
             headers={"WWW-Authenticate": f'Bearer error="insufficient_scope" scope="{spec.scope}"'},
         )
     if not 0 < len(batch_id) <= BATCH_ID_MAX:
         raise Problem(
             422,
             "validation-error",
-            "Invalid batch id",
-            errors=[{"field": "batch_id", "reason": f"1 to {BATCH_ID_MAX} characters"}],
+            "批次号无效",
+            f"批次号须为 1 至 {BATCH_ID_MAX} 个字符。",
+            errors=[{"field": "batch_id", "reason": f"须为 1 至 {BATCH_ID_MAX} 个字符"}],
         )
     report = await take_batch(
         deps,
@@ -125,6 +127,6 @@ async def get_batch(
     _spec(kind)
     done = await queries.batch(conn, batch_id)
     if done is None or done["kind"] != kind or done["report"] is None:
-        raise Problem(404, "unknown-batch", "No such batch", f"No {kind} batch {batch_id!r}.")
+        raise Problem(404, "unknown-batch", "批次不存在", f"没有 {kind} 数据批次 {batch_id}。")
     report: dict[str, Any] = done["report"]
     return report

@@ -94,8 +94,9 @@ async def run_rules(
         raise Problem(
             422,
             "validation-error",
-            "The period is empty",
-            errors=[{"field": "period_to", "reason": "before period_from"}],
+            "时段为空",
+            "截止日期早于起始日期。",
+            errors=[{"field": "period_to", "reason": "早于起始日期（period_from）"}],
         )
     for rid in body.rules or []:
         known_rule(deps, rid)

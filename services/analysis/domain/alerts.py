@@ -197,9 +197,9 @@ class AlreadyVerified(Refused):
     def __init__(self, finding: str) -> None:
         super().__init__(
             "already-verified",
-            f"It was verified as {finding}; findings are not overwritten.",
+            f"该预警已核查为「{FINDING_LABEL.get(Finding(finding), finding)}」，核查结论不能覆盖。",
             kind="conflict",
-            title="The alert has a finding already",
+            title="预警已有核查结论",
         )
         self.finding = finding
 

@@ -59,9 +59,9 @@ def publish(
     if change.category is not None and change.category not in categories:
         raise Refused(
             "validation-error",
-            f"{change.category!r} is not in the taxonomy",
+            f"问题类别目录中没有「{change.category}」",
             field="category",
-            title="Unknown problem category",
+            title="问题类别不存在",
         )
     return RuleVersionPublished(
         rule_id=current.rule_id,

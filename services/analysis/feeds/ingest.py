@@ -228,8 +228,8 @@ class BatchKindMismatch(Refused):
     def __init__(self, batch_id: str, kind: str) -> None:
         super().__init__(
             "batch-id-reused",
-            f"Batch {batch_id!r} was a {kind} batch; use a new batch id.",
+            f"批次号 {batch_id} 已用于 {kind} 数据，请使用新的批次号。",
             kind="conflict",
-            title="Batch id already used",
+            title="批次号已被使用",
         )
         self.batch_kind = kind

@@ -83,10 +83,10 @@ class RowReader:
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield self.row, RowError(self.row, "-", f"not a JSON object: {exc.msg}")
+                yield self.row, RowError(self.row, "-", f"不是 JSON 对象（{exc.msg}）")
                 continue
             if not isinstance(value, dict):
-                yield self.row, RowError(self.row, "-", "not a JSON object")
+                yield self.row, RowError(self.row, "-", "不是 JSON 对象")
                 continue
             yield self.row, value
 
@@ -99,9 +99,7 @@ class RowReader:
             if len(record) != len(self._header):
                 yield (
                     self.row,
-                    RowError(
-                        self.row, "-", f"{len(record)} columns, the header has {len(self._header)}"
-                    ),
+                    RowError(self.row, "-", f"有 {len(record)} 列，表头有 {len(self._header)} 列"),
                 )
                 continue
             yield (
@@ -114,7 +112,7 @@ def _text(value: Any) -> Any:
     if type(value) is str:
         return value
     if isinstance(value, dict | list):
-        raise ValueError("must be text")
+        raise ValueError("应为文本")
     return str(value)
 
 
@@ -122,15 +120,15 @@ def _int(value: Any) -> Any:
     if type(value) is int:
         return value
     if isinstance(value, bool):
-        raise ValueError("must be a whole number")
+        raise ValueError("应为整数")
     if isinstance(value, float) and value.is_integer():
         return int(value)
     if isinstance(value, str):
         try:
             return int(value.strip())
         except ValueError:
-            raise ValueError(f"must be a whole number, not {value!r}") from None
-    raise ValueError("must be a whole number")
+            raise ValueError(f"应为整数，而不是 {value!r}") from None
+    raise ValueError("应为整数")
 
 
 def _float(value: Any) -> Any:
@@ -141,11 +139,11 @@ def _float(value: Any) -> Any:
         try:
             number = float(value)
         except ValueError:
-            raise ValueError(f"must be a number, not {value!r}") from None
+            raise ValueError(f"应为数字，而不是 {value!r}") from None
     else:
-        raise ValueError("must be a number")
+        raise ValueError("应为数字")
     if not math.isfinite(number):
-        raise ValueError("must be a finite number")
+        raise ValueError("应为有限的数字")
     return number
 
 
@@ -153,9 +151,9 @@ def _timestamp(value: Any) -> Any:
     try:
         ts = datetime.fromisoformat(value if type(value) is str else str(value))
     except ValueError:
-        raise ValueError(f"must be an ISO 8601 time, not {value!r}") from None
+        raise ValueError(f"应为 ISO 8601 时间，而不是 {value!r}") from None
     if ts.tzinfo is None:
-        raise ValueError("the time needs a UTC offset, e.g. 2026-02-17T09:30:00+08:00")
+        raise ValueError("时间须带时区，如 2026-02-17T09:30:00+08:00")
     return ts
 
 
@@ -163,7 +161,7 @@ def _date(value: Any) -> Any:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise ValueError(f"must be a date YYYY-MM-DD, not {value!r}") from None
+        raise ValueError(f"应为日期 YYYY-MM-DD，而不是 {value!r}") from None
 
 
 _CONVERTERS = {
@@ -182,19 +180,19 @@ def _convert(f: Field, value: Any) -> Any:
 def _check(f: Field, value: Any, known_plates: frozenset[str] | set[str]) -> str | None:
     match f.check:
         case "lat" if not LAT_RANGE[0] <= value <= LAT_RANGE[1]:
-            return f"impossible latitude {value} (outside {LAT_RANGE[0]}..{LAT_RANGE[1]})"
+            return f"纬度 {value} 不可能（应在 {LAT_RANGE[0]} 至 {LAT_RANGE[1]} 之间）"
         case "lon" if not LON_RANGE[0] <= value <= LON_RANGE[1]:
-            return f"impossible longitude {value} (outside {LON_RANGE[0]}..{LON_RANGE[1]})"
+            return f"经度 {value} 不可能（应在 {LON_RANGE[0]} 至 {LON_RANGE[1]} 之间）"
         case "non_negative" if value < 0:
-            return f"must not be negative ({value})"
+            return f"不得为负数（{value}）"
         case "positive" if value <= 0:
-            return f"must be positive ({value})"
+            return f"须大于 0（{value}）"
         case "satisfaction" if not 1 <= value <= 5:
-            return f"satisfaction is 1..5, not {value}"
+            return f"满意度应为 1 至 5，而不是 {value}"
         case "one_of" if value not in f.choices:
-            return f"{value!r} is not one of {', '.join(f.choices)}"
+            return f"{value!r} 不在可选值中：{'、'.join(f.choices)}"
         case "known_plate" if value not in known_plates:
-            return f"unknown plate {value!r}: not in the vehicle register"
+            return f"车牌 {value!r} 不在公务车辆登记表中"
     return None
 
 
@@ -208,7 +206,7 @@ def check_row(
         value = get(f.name)
         if value is None or value == "":
             if f.required:
-                return RowError(row_no, f.name, "is required")
+                return RowError(row_no, f.name, "必填")
             out.append(None)
             continue
         try:

@@ -79,7 +79,7 @@ class ParamError(Refused):
             "validation-error",
             f"{field}: {reason}",
             field=field,
-            title="The parameters are not valid",
+            title="规则参数不符合要求",
             reason=reason,
         )
 
@@ -89,29 +89,29 @@ def coerce_params(defaults: dict[str, Any], proposed: dict[str, Any]) -> dict[st
     out = dict(defaults)
     for name, value in proposed.items():
         if name not in defaults:
-            raise ParamError(f"params.{name}", f"unknown parameter; known: {', '.join(defaults)}")
+            raise ParamError(f"params.{name}", f"没有该参数，可选：{'、'.join(defaults)}")
         model = defaults[name]
         where = f"params.{name}"
         if isinstance(model, bool):
             if not isinstance(value, bool):
-                raise ParamError(where, "must be true or false")
+                raise ParamError(where, "应为 true 或 false")
         elif isinstance(model, int):
             if isinstance(value, bool) or not (
                 isinstance(value, int) or (isinstance(value, float) and value.is_integer())
             ):
-                raise ParamError(where, "must be a whole number")
+                raise ParamError(where, "应为整数")
             value = int(value)
             if value < 0:
-                raise ParamError(where, "must not be negative")
+                raise ParamError(where, "不得为负数")
         elif isinstance(model, float):
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ParamError(where, "must be a number")
+                raise ParamError(where, "应为数字")
             value = float(value)
         elif isinstance(model, str):
             if not isinstance(value, str) or not value:
-                raise ParamError(where, "must be non-empty text")
+                raise ParamError(where, "应为非空文本")
         elif isinstance(model, list):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ParamError(where, "must be a list of text values")
+                raise ParamError(where, "应为文本列表")
         out[name] = value
     return out

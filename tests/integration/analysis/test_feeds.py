@@ -90,9 +90,9 @@ async def test_bad_rows_are_reported_by_row_field_and_reason_and_good_rows_are_k
         (8, "-"),
     }
     reasons = {e["row"]: e["reason"] for e in report["errors"]}
-    assert "unknown plate" in reasons[5]
-    assert "negative" in reasons[4]
-    assert "latitude" in reasons[3]
+    assert "不在公务车辆登记表中" in reasons[5]
+    assert "负数" in reasons[4]
+    assert "纬度" in reasons[3]
     kept = await analysis.scalar(
         "SELECT string_agg(txn_id, ',' ORDER BY txn_id) FROM fuel_transactions"
     )
@@ -148,9 +148,7 @@ async def test_csv_and_gzip_are_accepted(analysis: Analysis) -> None:
     )
 
     assert (report["accepted"], report["rejected"]) == (1, 1)
-    assert report["errors"] == [
-        {"row": 2, "field": "volume_l", "reason": "must not be negative (-1.0)"}
-    ]
+    assert report["errors"] == [{"row": 2, "field": "volume_l", "reason": "不得为负数（-1.0）"}]
     name = await analysis.scalar("SELECT station_name FROM fuel_transactions")
     assert name == "城南,加油站"
 
