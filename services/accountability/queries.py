@@ -261,3 +261,12 @@ async def cases_in_scope(conn: AsyncConnection, scope: CaseScope) -> list[dict[s
 async def ratings_of(conn: AsyncConnection, units: list[str]) -> list[dict[str, Any]]:
     """The last recorded rating of each of ``units`` that has one."""
     return await _rows(conn, "SELECT * FROM unit_ratings WHERE unit = ANY(:u)", u=units)
+
+
+async def reads_of(conn: AsyncConnection, inquiry_id: UUID) -> list[dict[str, Any]]:
+    """Who read an inquiry's documents, when, which view, in order."""
+    rows = await conn.execute(
+        text("SELECT actor, view, read_at FROM inquiry_reads WHERE inquiry_id = :i ORDER BY id"),
+        {"i": inquiry_id},
+    )
+    return [dict(r) for r in rows.mappings()]

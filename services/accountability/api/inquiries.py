@@ -27,14 +27,17 @@ from services.accountability.service.inquiries import (
     PROPOSE_MEASURE,
     RECORD_FINDING,
     REVIEW_MEASURE,
+    SERVE,
     ConclusionIn,
     DecisionIn,
     DutyCheckIn,
     FindingIn,
     MeasureIn,
+    OnDocument,
     OnMeasure,
     OpenIn,
     ReviewIn,
+    ServeIn,
     new_inquiry_id,
     read_inquiry,
     reveal_names,
@@ -214,8 +217,9 @@ async def list_inquiries(
 
 @router.get("/inquiries/{inquiry_id}/documents")
 async def list_inquiry_documents(inquiry_id: UUID, reader: Reader, store: Store) -> dict[str, Any]:
-    """The inquiry's documents (问责决定书, 通报), oldest first: number, title, hash."""
-    return {"items": await documents.list_documents(store, inquiry_id)}
+    """The inquiry's documents (问责决定书, 通报), oldest first: number, title, hash, whether
+    served; the read is recorded."""
+    return {"items": await documents.list_documents(store, inquiry_id, reader)}
 
 
 @router.get(
@@ -225,11 +229,12 @@ async def list_inquiry_documents(inquiry_id: UUID, reader: Reader, store: Store)
 async def download_inquiry_document(
     inquiry_id: UUID, document_id: UUID, reader: Reader, store: Store, deps: AccountabilityDeps
 ) -> Response:
-    """One document as the .docx it was issued as (its SHA-256 is the ``ETag``)."""
+    """One document as the .docx it was issued as (its SHA-256 is the ``ETag``); the
+    download is a recorded read."""
     if deps.documents is None:
         raise Problem(404, "not-found", "文书不存在", "本服务未配置文书。")
     found, content = await documents.read_document(
-        store, deps.documents, deps.rules, inquiry_id, document_id, deps.vault
+        store, deps.documents, deps.rules, inquiry_id, document_id, reader, deps.vault
     )
     name = quote(f"{found.number}{found.title}.docx")
     return Response(
@@ -240,3 +245,30 @@ async def download_inquiry_document(
             "Content-Disposition": f"attachment; filename=\"document.docx\"; filename*=UTF-8''{name}",
         },
     )
+
+
+@router.post("/inquiries/{inquiry_id}/documents/{document_id}/serve")
+async def serve_inquiry_document(
+    inquiry_id: UUID,
+    document_id: UUID,
+    body: ServeIn,
+    officer: Officer,
+    commands: Commands,
+    if_match: IfMatch,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """送达: record that a 问责决定书 or 通报 reached its addressee, with the date and manner."""
+    on = OnDocument(document_id=document_id, body=body)
+    return await commands.run(
+        SERVE, inquiry_id, on, officer, if_match=if_match, idempotency_key=idempotency_key
+    )
+
+
+@router.get("/inquiries/{inquiry_id}/reads")
+async def list_inquiry_reads(
+    inquiry_id: UUID, reader: Reader, conn: ReadConnection
+) -> list[dict[str, Any]]:
+    """Who read the inquiry's documents, when, which view (leaders and auditors)."""
+    if not reader.roles & {"leader", "auditor"}:
+        raise Problem(403, "forbidden", "无权查看", "查阅记录只向分管领导和审计人员显示。")
+    return await queries.reads_of(conn, inquiry_id)

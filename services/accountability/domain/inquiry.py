@@ -26,6 +26,8 @@ from libs.events.contracts.accountability import (
     MeasureTookEffect,
     ResponsibleParty,
 )
+from libs.events.contracts.documents import DocumentIssued, DocumentServed
+from services.accountability.domain.documents import ServeDocument, serve
 from services.accountability.domain.errors import Refused
 from services.accountability.domain.lists import ListVersion, list_as_of, responsible_parties
 from services.accountability.domain.rules import Rules
@@ -119,6 +121,7 @@ Command = (
     | ReviewMeasure
     | DecideMeasure
     | ConcludeInquiry
+    | ServeDocument
 )
 
 # -- state ------------------------------------------------------------------------------
@@ -176,6 +179,10 @@ class Inquiry:
     concluded: InquiryConcluded | None = None
     revisions: tuple[InquiryTriggerRevised, ...] = ()
     """Appeals that changed the decision which opened the inquiry (复审/复核)."""
+    documents: dict[UUID, DocumentIssued] = field(default_factory=dict)
+    """文书 its decisions issued (问责决定书, 通报), in issue order."""
+    served: dict[UUID, DocumentServed] = field(default_factory=dict)
+    """送达 of those documents, by document."""
 
     def party(self, party_id: str) -> ResponsibleParty:
         assert self.opened is not None
@@ -214,6 +221,10 @@ def evolve(state: Inquiry, event: Event) -> Inquiry:
         return replace(state, concluded=event)
     if isinstance(event, InquiryTriggerRevised):
         return replace(state, revisions=(*state.revisions, event))
+    if isinstance(event, DocumentIssued):
+        return replace(state, documents={**state.documents, event.document_id: event})
+    if isinstance(event, DocumentServed):
+        return replace(state, served={**state.served, event.document_id: event})
     return state
 
 
@@ -231,6 +242,8 @@ def decide(state: Inquiry, command: Command, ctx: Context, rules: Rules) -> list
         return _open(state, command, ctx, rules)
     if state.opened is None:
         raise Refused("no-inquiry", "没有这项问责调查。", kind="missing", title="问责调查不存在")
+    if isinstance(command, ServeDocument):
+        return serve(state, command, ctx)
     if state.concluded is not None:
         raise Refused(
             "inquiry-concluded",

@@ -17,12 +17,16 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import MeasureDecided
 from libs.events.contracts.documents import DocumentIssued
 from libs.events.store import EventStore, Recorded
 from libs.kit import documents, files
+from libs.kit.auth import Principal
 from libs.kit.commands import Context
 from libs.kit.documents import MEDIA_TYPE, TemplateError, Templates
 from libs.kit.problems import Problem
@@ -124,22 +128,45 @@ async def issue(state: Inquiry, events: list[Event], ctx: Context) -> None:
     ctx.version = recorded[-1].version
 
 
-def _issued(records: list[Recorded]) -> list[DocumentIssued]:
-    return [r.event for r in records if isinstance(r.event, DocumentIssued)]
+def document_body(state: Inquiry, d: DocumentIssued) -> dict[str, Any]:
+    """A document as the list shows it: whether and how it was served, where to download it."""
+    served = state.served.get(d.document_id)
+    return {
+        **d.model_dump(mode="json"),
+        "served_on": served.served_on.isoformat() if served else None,
+        "manner": served.manner.value if served else None,
+        "manner_label": served.manner.label if served else None,
+        "href": f"/v1/inquiries/{d.matter_id}/documents/{d.document_id}",
+    }
 
 
-async def list_documents(store: EventStore, inquiry_id: UUID) -> list[dict[str, Any]]:
-    """The inquiry's documents, oldest first, with where to download each."""
-    records = await store.read_stream(inquiry_stream(inquiry_id))
-    if not records:
-        raise Problem(404, "not-found", "未找到", f"没有问责调查{inquiry_id}。")
-    return [
-        {
-            **d.model_dump(mode="json"),
-            "href": f"/v1/inquiries/{inquiry_id}/documents/{d.document_id}",
-        }
-        for d in _issued(records)
-    ]
+async def record_read(
+    conn: AsyncConnection, inquiry_id: UUID, reader: Principal, view: str
+) -> None:
+    """A read of an inquiry's documents is recorded (who, which view), in the read's transaction."""
+    await conn.execute(
+        text("INSERT INTO inquiry_reads (inquiry_id, actor, view) VALUES (:i, :a, :v)"),
+        {"i": inquiry_id, "a": reader.actor, "v": view},
+    )
+
+
+async def _read(
+    store: EventStore, inquiry_id: UUID, reader: Principal, view: str
+) -> list[Recorded]:
+    async with store.engine.begin() as conn:
+        records = await store.read_stream(inquiry_stream(inquiry_id), conn=conn)
+        if not records:
+            raise Problem(404, "not-found", "问责调查不存在", f"没有问责调查{inquiry_id}。")
+        await record_read(conn, inquiry_id, reader, view)
+    return records
+
+
+async def list_documents(
+    store: EventStore, inquiry_id: UUID, reader: Principal
+) -> list[dict[str, Any]]:
+    """The inquiry's documents, oldest first, with where to download each (a recorded read)."""
+    state = replay([r.event for r in await _read(store, inquiry_id, reader, "documents")])
+    return [document_body(state, d) for d in state.documents.values()]
 
 
 async def read_document(
@@ -148,11 +175,13 @@ async def read_document(
     rules: Rules,
     inquiry_id: UUID,
     document_id: UUID,
+    reader: Principal,
     vault: pii.Vault | None = None,
 ) -> tuple[DocumentIssued, bytes]:
-    """One document and its file (rendered again from the events if the file is lost)."""
-    records = await store.read_stream(inquiry_stream(inquiry_id))
-    found = next((d for d in _issued(records) if d.document_id == document_id), None)
+    """One document and its file (rendered again from the events if the file is lost); the
+    download is a recorded read."""
+    records = await _read(store, inquiry_id, reader, f"document:{document_id}")
+    found = replay([r.event for r in records]).documents.get(document_id)
     if found is None:
         raise Problem(
             404, "not-found", "文书不存在", f"问责调查{inquiry_id}没有文书{document_id}。"

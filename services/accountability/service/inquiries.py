@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import InquiryTrigger
+from libs.events.contracts.documents import ServiceManner
 from libs.events.contracts.intake import PersonalDataAccessed
 from libs.events.store import ANY, EventStore, Metadata
 from libs.kit.approvals import policy as approvals_policy
@@ -24,6 +25,7 @@ from libs.kit.problems import Problem
 from libs.kit.refusal import Refused
 from libs.kit.workdays import WorkCalendar
 from services.accountability.domain import inquiry as domain
+from services.accountability.domain.documents import ServeDocument
 from services.accountability.domain.inquiry import Inquiry, evolve, inquiry_stream
 from services.accountability.domain.rules import Rules
 from services.accountability.personal import reveal_inquiry
@@ -84,6 +86,20 @@ class DecisionIn(_In):
 
 class ConclusionIn(_In):
     summary: Text
+
+
+class ServeIn(_In):
+    """送达: the day the document reached its addressee and how (直接送达, 邮寄送达…)."""
+
+    served_on: date
+    manner: ServiceManner
+
+
+class OnDocument(BaseModel):
+    """送达 of one of the inquiry's documents: the document (from the path) and the body."""
+
+    document_id: UUID
+    body: ServeIn
 
 
 class OnMeasure(BaseModel):
@@ -363,6 +379,14 @@ APPROVALS_FILE = Path(__file__).parents[1] / "data" / "approvals.json"
 def load_approvals(calendar: WorkCalendar, path: str | None = None) -> Approvals:
     """Accountability's approvals: its policy file (the shipped one unless another is named)."""
     return Approvals(approvals_policy.load(path or APPROVALS_FILE), calendar, [INQUIRY_APPROVALS])
+
+
+SERVE = _on_inquiry(
+    "serve",
+    lambda on: ServeDocument(on.document_id, on.body.served_on, on.body.manner),
+    body_model=OnDocument,
+)
+"""送达 of a 问责决定书 or 通报: the date and manner, once per document, concluded or not."""
 
 
 REVEALERS = frozenset({"accountability", "leader", "director", "secretary"})

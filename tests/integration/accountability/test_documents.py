@@ -90,3 +90,41 @@ async def test_a_commission_decision_issues_its_numbered_documents(acc: Accounta
     )
     again = await rerender(acc.deps.documents, acc.deps.rules, records, issued, acc.deps.vault)
     assert hashlib.sha256(again).hexdigest() == decision["sha256"]
+
+
+async def test_downloading_a_document_is_a_recorded_read_and_serving_it_records_date_and_manner(
+    acc: Accountability,
+) -> None:
+    inquiry_id, etag = await _inquiry(acc)
+    etag = await _decide(acc, inquiry_id, etag, "admonition")
+    path = f"/v1/inquiries/{inquiry_id}"
+    [decision] = (await acc.http.get(f"{path}/documents", headers=LEADER)).json()["items"]
+    downloaded = await acc.http.get(decision["href"], headers=OFFICER)
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    serve = f"{decision['href']}/serve"
+
+    served = await acc.http.post(
+        serve, json={"served_on": today, "manner": "direct"}, headers={**OFFICER, "If-Match": etag}
+    )
+    again = await acc.http.post(
+        serve,
+        json={"served_on": today, "manner": "post"},
+        headers={**OFFICER, "If-Match": served.headers.get("ETag", etag)},
+    )
+    [listed] = (await acc.http.get(f"{path}/documents", headers=LEADER)).json()["items"]
+    reads = await acc.http.get(f"{path}/reads", headers=LEADER)
+    by_officer = await acc.http.get(f"{path}/reads", headers=OFFICER)
+
+    assert downloaded.status_code == 200
+    assert served.status_code == 200, served.text
+    assert (listed["served_on"], listed["manner_label"]) == (today, "直接送达")
+    assert again.status_code == 409 and again.json()["title"] == "送达不成立"
+    assert f"已于{today}送达" in again.json()["detail"]
+    assert [(r["actor"], r["view"]) for r in reads.json()] == [
+        ("operator:leader", "documents"),
+        ("operator:accountability", f"document:{decision['document_id']}"),
+        ("operator:leader", "documents"),
+    ]
+    assert by_officer.status_code == 403
+    kinds = [r.envelope.type for r in await acc.store.read_stream(inquiry_stream(UUID(inquiry_id)))]
+    assert kinds[-1] == "zhengfeng.documents.document_served"
