@@ -37,6 +37,7 @@ import hmac
 import os
 import secrets
 import unicodedata
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,8 @@ SHREDDED = "[已销毁]"
 """What a clerk reads where a shredded person's data was."""
 
 TOKEN_PREFIX = "pii1"
+FILE_MAGIC = b"zhengfeng-sealed-file-v1\n"
+"""How a file sealed under persons' keys begins (a .docx begins with ``PK``)."""
 DEFAULT_SCHEMA = "pii_vault"
 DEV_KEY_FILE = Path.home() / ".zhengfeng" / "pii-master.key"
 _LOCK_ID = 0x5A465049  # advisory lock serialising vault DDL between processes
@@ -219,6 +222,35 @@ class Vault:
             raise ValueError(f"token does not open for {context}/{field}") from exc
         return plain.decode()
 
+    async def seal_file(
+        self, conn: AsyncConnection, persons: Sequence[UUID], content: bytes, *, context: str
+    ) -> bytes:
+        """``content`` encrypted under every person's key in turn: it opens only while all of
+        them have their keys, so shredding any one makes it unreadable."""
+        order = list(dict.fromkeys(persons))
+        blob = content
+        for person_id in order:
+            key = await self._data_key(conn, person_id)
+            if key is None:
+                raise LookupError(f"person {person_id} has no key (shredded or unknown)")
+            nonce = secrets.token_bytes(12)
+            blob = nonce + AESGCM(key).encrypt(nonce, blob, _aad(person_id, context, "file"))
+        header = ",".join(str(p) for p in order).encode()
+        return FILE_MAGIC + len(header).to_bytes(4, "big") + header + blob
+
+    async def open_file(self, sealed: bytes, *, context: str) -> bytes | None:
+        """The content of a sealed file, or None once any of its persons was shredded."""
+        size = int.from_bytes(sealed[len(FILE_MAGIC) : len(FILE_MAGIC) + 4], "big")
+        start = len(FILE_MAGIC) + 4
+        header, blob = sealed[start : start + size].decode(), sealed[start + size :]
+        async with self.engine.connect() as conn:
+            for person in reversed([UUID(p) for p in header.split(",") if p]):
+                key = await self._data_key(conn, person)
+                if key is None:
+                    return None
+                blob = AESGCM(key).decrypt(blob[:12], blob[12:], _aad(person, context, "file"))
+        return blob
+
     async def shred(self, person_id: UUID, *, by: str, reason: str, now: datetime) -> bool:
         """Destroy a person's key (and forget their blind indexes). False if already gone."""
         async with self.engine.begin() as conn:
@@ -339,6 +371,11 @@ def scrubbed(data: Any) -> Any:
     if isinstance(out.get("id_number"), str) and out["id_number"]:
         out["id_number"] = mask_id_number(out["id_number"])
     return out
+
+
+def is_sealed_file(content: bytes) -> bool:
+    """Whether stored bytes are a file sealed by :meth:`Vault.seal_file`."""
+    return content.startswith(FILE_MAGIC)
 
 
 def person_of(token: str) -> UUID:

@@ -17,11 +17,12 @@ project's own files.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import string
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -38,6 +39,7 @@ from docx.text.paragraph import Paragraph
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from libs.events import pii
 from libs.events.contracts.documents import DocumentIssued
 from libs.kit import files
 
@@ -207,6 +209,12 @@ async def allocate(conn: AsyncConnection, kind: str, year: int) -> int:
 # --- issuing --------------------------------------------------------------------------------
 
 
+Sealer = Callable[[bytes], Awaitable[bytes]]
+"""Seals a document's bytes at rest (under the keys of the persons it names)."""
+Opener = Callable[[bytes], Awaitable[bytes | None]]
+"""Opens a sealed document (``None`` once a person's key was destroyed)."""
+
+
 @dataclass(frozen=True)
 class Matter:
     """What a document is issued on: the matter, its version, the decision (command)."""
@@ -226,18 +234,19 @@ async def issue(
     now: datetime,
     fields: Mapping[str, Any],
     matter: Matter,
+    seal: Sealer | None = None,
 ) -> DocumentIssued:
     """One document: the next number of its kind and year (in ``conn``'s transaction),
-    rendered, stored by its hash under ``directory``; the event that records it."""
+    rendered, stored by its hash under ``directory`` (sealed at rest by ``seal``, still
+    named by the hash of its plain bytes); the event that records it."""
     template = templates[kind]
     local = templates.local(now)
     sequence = await allocate(conn, kind, local.year)
     number = number_text(templates.body_of(template), template, local.year, sequence)
     # Rendering takes tens of milliseconds of CPU: off the event loop, so the service's
     # other requests and consumers go on meanwhile.
-    stored = await asyncio.to_thread(
-        _render_and_store, directory, templates, template, Issue(number, local, fields)
-    )
+    content = await asyncio.to_thread(render, templates, template, Issue(number, local, fields))
+    stored = await store(directory, content, seal)
     return DocumentIssued(
         document_id=uuid5(NAMESPACE_URL, f"zhengfeng:{matter.service}:document:{number}"),
         matter_id=matter.matter_id,
@@ -256,10 +265,59 @@ async def issue(
     )
 
 
-def _render_and_store(
-    directory: Path, templates: Templates, template: Template, issue_: Issue
-) -> files.Stored:
-    return files.put(directory, render(templates, template, issue_))
+async def store(directory: Path, content: bytes, seal: Sealer | None = None) -> files.Stored:
+    """Store a document under the hash of its plain bytes, sealed at rest if ``seal`` is
+    given (the persons it names: libs/events/pii.py)."""
+    if seal is None:
+        return await asyncio.to_thread(files.put, directory, content)
+    sha = hashlib.sha256(content).hexdigest()
+    files.put_as(directory, sha, await seal(content))
+    return files.Stored(sha, len(content))
+
+
+def sealed_for(
+    vault: pii.Vault | None, conn: AsyncConnection, persons: Sequence[UUID], context: str
+) -> Sealer | None:
+    """A sealer of documents under the keys of the persons they name (``None``: a matter
+    whose persons were recorded before sealing, stored as it is)."""
+    if vault is None or not persons:
+        return None
+
+    async def seal(content: bytes) -> bytes:
+        return await vault.seal_file(conn, persons, content, context=context)
+
+    return seal
+
+
+def opener(vault: pii.Vault | None, context: str) -> Opener | None:
+    """How a matter's sealed documents are opened."""
+    if vault is None:
+        return None
+
+    async def open_(sealed: bytes) -> bytes | None:
+        return await vault.open_file(sealed, context=context)
+
+    return open_
+
+
+class Unreadable(Exception):
+    """A stored document sealed under a person whose key was destroyed (个人信息已销毁)."""
+
+
+async def stored_content(directory: Path, sha256: str, open_: Opener | None) -> bytes | None:
+    """A stored document's plain bytes, opened if sealed and checked against its hash;
+    ``None`` when missing or altered; :class:`Unreadable` once a person was shredded."""
+    raw = files.read_raw(directory, sha256)
+    if raw is None:
+        return None
+    if pii.is_sealed_file(raw):
+        if open_ is None:
+            return None
+        opened = await open_(raw)
+        if opened is None:
+            raise Unreadable(sha256)
+        raw = opened
+    return raw if hashlib.sha256(raw).hexdigest() == sha256 else None
 
 
 def rerender(templates: Templates, issued: DocumentIssued, fields: Mapping[str, Any]) -> bytes:

@@ -39,6 +39,25 @@ def put(directory: Path, content: bytes) -> Stored:
     return Stored(sha, len(content))
 
 
+def put_as(directory: Path, sha256: str, blob: bytes) -> None:
+    """Store ``blob`` under another content's hash: a file sealed at rest, named by the hash
+    of its plain content (which whoever opens it checks)."""
+    target = path_of(directory, sha256)
+    if target.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".put-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(blob)
+    os.replace(tmp, target)
+
+
+def read_raw(directory: Path, sha256: str) -> bytes | None:
+    """The bytes stored under a hash as they are (a sealed file still sealed)."""
+    target = path_of(directory, sha256)
+    return target.read_bytes() if target.is_file() else None
+
+
 def read(directory: Path, sha256: str) -> bytes | None:
     """The stored content with this hash, or ``None`` when it is missing or altered."""
     target = path_of(directory, sha256)

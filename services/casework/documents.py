@@ -192,9 +192,10 @@ async def issue(state: CaseState, events: list[Event], ctx: Context) -> None:
     people = await names(ctx.deps.vault, state, ctx.conn)
     filled = fields(docs, ctx.deps.rules, state, transition, people)
     matter = documents.Matter(state.case_id, state.version, transition.command, "casework")
+    seal = documents.sealed_for(ctx.deps.vault, ctx.conn, persons_of(state), str(state.case_id))
     issued: list[Event] = [
         await documents.issue(
-            ctx.conn, docs.templates, docs.directory, kind, ctx.now, filled, matter
+            ctx.conn, docs.templates, docs.directory, kind, ctx.now, filled, matter, seal
         )
         for kind in docs.issuing.kinds(transition)
     ]
@@ -207,6 +208,15 @@ async def issue(state: CaseState, events: list[Event], ctx: Context) -> None:
     )
     ctx.version = recorded[-1].version
     ctx.result = replay(issued, state)
+
+
+def persons_of(state: CaseState) -> list[UUID]:
+    """Whose keys a matter's documents are sealed under: its reported persons and subject."""
+    refs = [p.person_ref for p in state.reported_persons if p.person_ref and p.sealed]
+    subject = state.subject
+    if subject is not None and subject.person_ref is not None and subject.sealed:
+        refs.append(subject.person_ref)
+    return list(dict.fromkeys(refs))
 
 
 async def rerender(

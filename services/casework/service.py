@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.store import EventStore, Recorded
-from libs.kit import files
+from libs.kit import documents
 from libs.kit.approvals import policy as approvals_policy
 from libs.kit.approvals.gate import Approvable, Approvals
 from libs.kit.auth import Principal
@@ -26,7 +26,7 @@ from libs.kit.documents import TemplateError
 from libs.kit.problems import Problem
 from libs.kit.refusal import Refused
 from services.casework import queries
-from services.casework.documents import Documents, issue, rerender
+from services.casework.documents import Documents, issue, persons_of, rerender
 from services.casework.domain import (
     COMMANDS,
     CaseState,
@@ -263,7 +263,7 @@ async def read_document(
     document = state.document(document_id)
     if document is None or deps.documents is None:
         raise Problem(404, "not-found", "文书不存在", f"案件{case_id}没有文书{document_id}。")
-    content = files.read(deps.documents.directory, document.sha256)
+    content = await _stored(deps, case_id, document)
     if content is None:
         try:
             content = await rerender(deps.documents, deps.rules, deps.vault, records, document_id)
@@ -276,8 +276,25 @@ async def read_document(
                 "文书文件缺失",
                 f"{document.number}的文件缺失，重新生成的内容与制发时的哈希值不一致。",
             )
-        files.put(deps.documents.directory, content)
+        async with store.engine.begin() as conn:
+            seal = documents.sealed_for(deps.vault, conn, persons_of(state), str(case_id))
+            await documents.store(deps.documents.directory, content, seal)
     return document, content
+
+
+async def _stored(deps: Deps, case_id: UUID, document: IssuedDocument) -> bytes | None:
+    """A document's file as issued, opened; 410 once a person it names was shredded."""
+    assert deps.documents is not None
+    open_ = documents.opener(deps.vault, str(case_id))
+    try:
+        return await documents.stored_content(deps.documents.directory, document.sha256, open_)
+    except documents.Unreadable:
+        raise Problem(
+            410,
+            "document-shredded",
+            "文书已不可读取",
+            f"{document.number}所涉人员的个人信息已依法销毁，该文书不能再读取。",
+        ) from None
 
 
 async def list_register(

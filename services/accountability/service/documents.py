@@ -25,7 +25,7 @@ from libs.events.contracts import Event
 from libs.events.contracts.accountability import MeasureDecided
 from libs.events.contracts.documents import DocumentIssued
 from libs.events.store import EventStore, Recorded
-from libs.kit import documents, files
+from libs.kit import documents
 from libs.kit.auth import Principal
 from libs.kit.commands import Context
 from libs.kit.documents import MEDIA_TYPE, TemplateError, Templates
@@ -99,6 +99,32 @@ async def _name(vault: pii.Vault | None, state: Inquiry, decided: MeasureDecided
     )
 
 
+def persons_of(state: Inquiry) -> list[UUID]:
+    """Whose keys an inquiry's documents are sealed under: its leaders and direct subject."""
+    opened = state.opened
+    if opened is None:
+        return []
+    refs = [p.person_ref for p in opened.parties if p.person_ref and p.sealed]
+    if opened.direct_subject_ref and opened.direct_subject_sealed:
+        refs.append(opened.direct_subject_ref)
+    return list(dict.fromkeys(refs))
+
+
+async def _store_again(
+    docs: InquiryDocuments,
+    vault: pii.Vault | None,
+    store: EventStore,
+    state: Inquiry,
+    content: bytes,
+) -> None:
+    assert state.opened is not None
+    async with store.engine.begin() as conn:
+        context = str(state.opened.inquiry_id)
+        await documents.store(
+            docs.directory, content, documents.sealed_for(vault, conn, persons_of(state), context)
+        )
+
+
 async def issue(state: Inquiry, events: list[Event], ctx: Context) -> None:
     """``after`` a measure's decision: the documents the commission's decision issues."""
     docs: InquiryDocuments | None = ctx.deps.documents
@@ -112,9 +138,11 @@ async def issue(state: Inquiry, events: list[Event], ctx: Context) -> None:
     matter = documents.Matter(
         state.opened.inquiry_id, ctx.version, "decide_measure", "accountability"
     )
+    context = str(state.opened.inquiry_id)
+    seal = documents.sealed_for(ctx.deps.vault, ctx.conn, persons_of(state), context)
     issued: list[Event] = [
         await documents.issue(
-            ctx.conn, docs.templates, docs.directory, kind, ctx.now, filled, matter
+            ctx.conn, docs.templates, docs.directory, kind, ctx.now, filled, matter, seal
         )
         for kind in kinds
     ]
@@ -186,14 +214,24 @@ async def read_document(
         raise Problem(
             404, "not-found", "文书不存在", f"问责调查{inquiry_id}没有文书{document_id}。"
         )
-    content = files.read(docs.directory, found.sha256)
+    try:
+        content = await documents.stored_content(
+            docs.directory, found.sha256, documents.opener(vault, str(inquiry_id))
+        )
+    except documents.Unreadable:
+        raise Problem(
+            410,
+            "document-shredded",
+            "文书已不可读取",
+            f"{found.number}所涉人员的个人信息已依法销毁，该文书不能再读取。",
+        ) from None
     if content is None:
         content = await rerender(docs, rules, records, found, vault)
         if hashlib.sha256(content).hexdigest() != found.sha256:
             raise Problem(
                 500, "document-unavailable", "文书文件缺失", f"{found.number}无法重新生成。"
             )
-        files.put(docs.directory, content)
+        await _store_again(docs, vault, store, replay([r.event for r in records]), content)
     return found, content
 
 

@@ -89,6 +89,28 @@ async def test_inquiry_letter_is_numbered_opens_and_names_the_person(cw: Casewor
     assert "欧阳明" not in json.dumps([r.envelope.data for r in stream], ensure_ascii=False)
 
 
+async def test_a_document_is_sealed_at_rest_and_unreadable_once_its_person_is_shredded(
+    cw: Casework,
+) -> None:
+    case_id = await _sealed_clue(cw, "欧阳明")
+    await cw.decided(case_id, "dispose", OFFICER, method="talk_or_inquiry")
+    [listed] = await _documents(cw, case_id)
+    at_rest = files.path_of(cw.app.state.deps.documents.directory, listed["sha256"]).read_bytes()
+
+    before = await cw.http.get(listed["href"], headers=LEADER)
+    [person] = (await cw.http.get(f"/v1/cases/{case_id}", headers=LEADER)).json()[
+        "reported_persons"
+    ]
+    await pii.Vault.from_env(cw.engine).shred(
+        UUID(person["person_ref"]), by="test", reason="测试", now=pii.now()
+    )
+    after = await cw.http.get(listed["href"], headers=LEADER)
+
+    assert pii.is_sealed_file(at_rest) and not at_rest.startswith(b"PK")
+    assert hashlib.sha256(before.content).hexdigest() == listed["sha256"]  # plain bytes' hash
+    assert after.status_code == 410 and "欧阳明" not in after.text
+
+
 async def test_rendering_again_from_the_events_gives_the_issued_bytes(cw: Casework) -> None:
     case_id = await _sealed_clue(cw, "欧阳明")
     await cw.decided(case_id, "dispose", OFFICER, method="talk_or_inquiry")
