@@ -37,7 +37,7 @@ export const FIELDS = {
   result: '申诉结果', visited_on: '回访日期', rating: '回访评价', false_accusation: '系诬告',
   body: '督办机关', report_due: '报告期限', item: '清单事项', due: '完成期限',
   other_case_id: '关联案件编号', relation: '关联方式', name: '姓名', unit: '单位', post: '职务',
-  rank: '职级', party_member: '党员', opinion: '审批意见', comment: '意见', session: '会次',
+  rank: '职级', party_member: '党员', finding: '核查结论', notes: '核查说明', case_id: '关联案件', opinion: '审批意见', comment: '意见', session: '会次',
   held_on: '会议日期', attendees: '出席人员', conclusion: '会议结论', conclusion_text: '结论说明', dissent: '不同意见',
 }
 
@@ -46,6 +46,7 @@ export const ENUMS = {
   clear: '澄清正名', escalate: '转初步核实', propose_filing: '拟立案', talk_reminder: '谈话提醒',
   transfer: '移送', reexamination: '复审', recheck: '复核', upheld: '维持', changed: '变更',
   agree: '同意', disagree: '不同意', return: '退回修改',
+  confirmed: '属实', false_positive: '不属实（误报）', not_verifiable: '无法核实',
   good: '好', fair: '一般', poor: '较差', conduct_to_corruption: '由风查腐', corruption_to_conduct: '由腐纠风',
 }
 

@@ -7,7 +7,7 @@ function deref(doc, s) {
   return s || {}
 }
 
-const LONG = new Set(['reason', 'summary', 'comment', 'conclusion_text'])
+const LONG = new Set(['reason', 'summary', 'comment', 'conclusion_text', 'notes'])
 
 function kindOf(s) {
   if (s.enum) return 'enum'
