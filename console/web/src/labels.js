@@ -27,6 +27,7 @@ export const COMMANDS = {
   record_visit: '回访教育', close_case: '销号', clear_name: '澄清正名',
   list_for_supervision: '挂牌督办', report_supervision: '督办报告', assign_task: '清单交办',
   track_task: '跟踪督办', feedback_task: '结果反馈', revisit_task: '回访销号', link_case: '风腐同查关联',
+  decide_measure: '问责决定', conclude_inquiry: '问责调查办结', serve: '送达',
 }
 
 export const FIELDS = {
