@@ -198,6 +198,8 @@ class Command(Generic[S]):
     whose ``Idempotency-Key`` it is): e.g. every member of the public as one reporter."""
     body_model: type[BaseModel] | None = None
     """The body's model, so a body kept as JSON (a proposal's) can be parsed back."""
+    label: str = ""
+    """How a clerk names the command (线索处置, 问责决定); its ``name`` when empty."""
     seal: Seal | None = None
     """``(body, ctx) -> body`` with the personal fields it declares sealed (names and ID
     numbers, ``libs/events/pii``): run on every body a caller sends, before the gate, so

@@ -39,6 +39,7 @@ from services.casework.domain import (
     evolve,
     replay,
 )
+from services.casework.domain.decide import command_label
 from services.casework.domain.documents import ServeDocument, serve
 from services.casework.domain.state import IssuedDocument
 from services.casework.personal import seal_body
@@ -171,6 +172,7 @@ CASE_COMMANDS: dict[str, PipelineCommand[CaseState]] = {
         after=_after,
         body_model=COMMANDS[name],
         seal=seal_body,
+        label=command_label(name),
     )
     for name in COMMANDS
 }

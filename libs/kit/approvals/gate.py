@@ -143,6 +143,7 @@ class Approvals:
             policy_version=self.policy.version,
             due_on=self.due(ctx.now.date(), route.steps[0]),
             now=ctx.now,
+            command_label=command.label,
         )
         return Effect(_proposing(matter, command, submitted), body)
 

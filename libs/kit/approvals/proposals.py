@@ -163,13 +163,15 @@ def submit(
     policy_version: str,
     due_on: date,
     now: datetime,
+    command_label: str = "",
 ) -> ProposalSubmitted:
-    """拟办: the command becomes a proposal, unless one for it is still pending here."""
+    """拟办: the command becomes a proposal, unless one for it is still pending here
+    (``command_label``: how the refusal names the command to a clerk)."""
     waiting = pending(proposals, command)
     if waiting is not None:
         raise Refused(
             "proposal-pending",
-            f"本事项已有待审批的 {command} 审批单（{waiting.proposal_id}），"
+            f"本事项已有待审批的「{command_label or command}」审批单（{waiting.proposal_id}），"
             "请等待审批结束或撤回后再提出。",
             kind="conflict",
             title="已有待审批事项",

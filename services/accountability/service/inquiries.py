@@ -270,6 +270,17 @@ OPEN: Command[Inquiry] = Command(
 """Open an inquiry by hand; its parties come from the list valid on the misconduct date."""
 
 
+COMMAND_LABELS = {
+    "check_duty": "核查履责情况",
+    "record_finding": "认定履责情况",
+    "propose_measure": "提出问责建议",
+    "review_measure": "三方会审",
+    "decide_measure": "问责决定",
+    "conclude_inquiry": "问责调查办结",
+}
+"""An inquiry's commands as a clerk names them."""
+
+
 def _on_inquiry(
     name: str,
     command: Callable[[Any], domain.Command],
@@ -279,7 +290,8 @@ def _on_inquiry(
     after: After[Inquiry] | None = None,
     body_model: type[BaseModel] | None = None,
 ) -> Command[Inquiry]:
-    """A command on an open inquiry: If-Match required, the domain decides."""
+    """A command on an open inquiry: If-Match required, the domain decides; a clerk reads
+    its name from ``COMMAND_LABELS``."""
 
     def decide(state: Inquiry, body: Any, ctx: Context) -> list[Event]:
         return domain.decide(
@@ -297,6 +309,7 @@ def _on_inquiry(
         required_if_match=REQUIRED_IF_MATCH,
         after=after,
         body_model=body_model,
+        label=COMMAND_LABELS.get(name, ""),
     )
 
 

@@ -73,6 +73,7 @@ async def test_a_key_clue_disposal_takes_effect_only_after_three_sign_offs(cw: C
     assert await _status(cw, clue_id) == "pending_disposal"
     again = await cw.command(clue_id, "dispose", OFFICER, method="close")
     assert again.status_code == 409 and again.json()["title"] == "已有待审批事项"
+    assert "「线索处置」审批单" in again.json()["detail"]
 
     # The inbox shows it to the director only, never to its proposer.
     assert [i["proposal_id"] for i in await _inbox(cw, DIRECTOR)] == [pid]
