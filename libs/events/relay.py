@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import to_kafka
@@ -36,10 +37,19 @@ _SAVE = text(
        ON CONFLICT (name) DO UPDATE
        SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()"""
 )
+# Fencing: a relay that lost its leadership while paused (and published one batch on
+# waking) never moves the cursor back behind what the new leader recorded.
+_ADVANCE = text(
+    """INSERT INTO relay_cursors (name, tx_id, position) VALUES (:n, CAST(:tx AS xid8), :pos)
+       ON CONFLICT (name) DO UPDATE
+       SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
+       WHERE (relay_cursors.tx_id, relay_cursors.position) < (excluded.tx_id, excluded.position)"""
+)
 
 
 _TRY_LEAD = text("SELECT pg_try_advisory_lock(hashtext(current_schema() || :n))")
 _STILL_CONNECTED = text("SELECT 1")
+_LEASE = text("SELECT set_config('idle_session_timeout', :ms, false)")
 LAG_COUNT_INTERVAL = 5.0
 """Seconds between exact counts of unpublished events while a backlog drains."""
 
@@ -62,6 +72,7 @@ class Relay:
         partitions: int = 6,
         wipe_check_interval: float = 2.0,
         signer: Signer | None = None,
+        lease: float = 8.0,
     ) -> None:
         self.store = store
         self.producer = producer
@@ -78,6 +89,9 @@ class Relay:
         self.partitions = partitions
         self.wipe_check_interval = wipe_check_interval
         self.signer = signer
+        self.lease = lease
+        """Seconds a leader may go without a word on its lock session before the server ends
+        that session and a standby takes over (a paused or frozen leader cannot hold on)."""
         """Signs what is published (consumers of the platform apply only signed events)."""
         self._checked_at = float("-inf")
         # The highest offset acknowledged per partition: one that goes back means the
@@ -154,7 +168,7 @@ class Relay:
             return len(batch)
         last = batch[-1].checkpoint
         async with self.store.engine.begin() as c:
-            await c.execute(_SAVE, {"n": self.name, "tx": last.tx_id, "pos": last.position})
+            await c.execute(_ADVANCE, {"n": self.name, "tx": last.tx_id, "pos": last.position})
         if self._on_published is not None:
             # Counting what is left scans it: while working through a backlog (full
             # batches) count at most every few seconds, not after every batch.
@@ -218,6 +232,9 @@ class Relay:
                     try:
                         leads = bool(await lock.scalar(_TRY_LEAD, {"n": self.name}))
                         if leads:
+                            # The lease: the server ends this session (and so releases the
+                            # lock) when it stays silent that long; _lead speaks often.
+                            await self._take_lease(lock)
                             log.info("relay %s -> %s leads", self.name, self.topic)
                             await self._lead(lock, stop)
                     finally:
@@ -259,7 +276,7 @@ class Relay:
                     "relay %s -> %s failed; retrying in %.1fs", self.name, self.topic, backoff
                 )
                 sent = 0
-                await _sleep_or_stop(stop, backoff)
+                await self._hold(lock, stop, backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
             if sent < self.batch_size:
@@ -268,7 +285,27 @@ class Relay:
                         await self._check_broker_kept_its_data()
                     except Exception as exc:  # unreachable: the next publish will say so
                         log.debug("relay %s: broker check failed: %r", self.topic, exc)
-                await _sleep_or_stop(stop, self.idle_interval)
+                await self._hold(lock, stop, self.idle_interval)
+
+    async def _take_lease(self, lock: AsyncConnection) -> None:
+        try:
+            await lock.execute(_LEASE, {"ms": f"{int(self.lease * 1000)}ms"})
+        except DBAPIError as exc:  # PostgreSQL before 14 has no idle_session_timeout
+            log.warning(
+                "relay %s: no lease on leadership (%s); a paused leader keeps it", self.name, exc
+            )
+
+    async def _hold(self, lock: AsyncConnection, stop: asyncio.Event, seconds: float) -> None:
+        """Wait ``seconds`` as leader, speaking on the lock session well within the lease."""
+        step = max(min(self.lease / 3, 1.0), 0.05)
+        deadline = asyncio.get_running_loop().time() + seconds
+        while not stop.is_set():
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            await _sleep_or_stop(stop, min(step, left))
+            if left > step:
+                await lock.execute(_STILL_CONNECTED)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

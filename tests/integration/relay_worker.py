@@ -1,6 +1,6 @@
 """A relay in a process of its own, so that a test can SIGKILL it mid-batch.
 
-    python -m tests.integration.relay_worker DATABASE_URL SCHEMA BOOTSTRAP TOPIC [BATCH_SIZE]
+    python -m tests.integration.relay_worker DATABASE_URL SCHEMA BOOTSTRAP TOPIC [BATCH_SIZE [LEASE]]
 
 Runs ``Relay(...).run(stop)`` on the store in ``SCHEMA`` until SIGTERM or SIGINT.
 """
@@ -18,7 +18,9 @@ from libs.events.store import EventStore
 from libs.kit.db import make_engine
 
 
-async def main(database_url: str, schema: str, bootstrap: str, topic: str, batch_size: int) -> None:
+async def main(
+    database_url: str, schema: str, bootstrap: str, topic: str, batch_size: int, lease: float
+) -> None:
     """Relay ``schema``'s store to ``topic`` until asked to stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -30,7 +32,13 @@ async def main(database_url: str, schema: str, bootstrap: str, topic: str, batch
     try:
         store = EventStore(engine, source="/zhengfeng/relay-worker")
         relay = Relay(
-            store, producer, topic, bootstrap=bootstrap, batch_size=batch_size, standby_interval=0.1
+            store,
+            producer,
+            topic,
+            bootstrap=bootstrap,
+            batch_size=batch_size,
+            standby_interval=0.1,
+            lease=lease,
         )
         await relay.run(stop)
     finally:
@@ -41,4 +49,6 @@ async def main(database_url: str, schema: str, bootstrap: str, topic: str, batch
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     url, schema_name, servers, topic_name, *rest = sys.argv[1:]
-    asyncio.run(main(url, schema_name, servers, topic_name, int(rest[0]) if rest else 50))
+    size = int(rest[0]) if rest else 50
+    lease = float(rest[1]) if len(rest) > 1 else 8.0
+    asyncio.run(main(url, schema_name, servers, topic_name, size, lease))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -327,3 +328,67 @@ async def test_relay_reports_how_many_events_are_still_unpublished(
             pass
 
     assert reports == [(10, 15), (10, 5), (5, 0)]
+
+
+async def test_a_paused_leader_loses_its_lease_a_standby_publishes_and_the_leader_fences_itself(
+    store: EventStore, bootstrap: str, database_url: str, tmp_path: Path
+) -> None:
+    """SIGSTOP the leading relay (a frozen VM, a long stall): the server ends its silent lock
+    session after the lease, the standby leads and publishes; woken, the old leader never
+    moves the cursor back and leads no more while the other does."""
+    lease = 2.0
+    recorded = await append_across_streams(store, streams=5, per_stream=10)
+    topic = await new_topic(bootstrap, unique("relay_pause"))
+    schema = await current_schema(store.engine)
+    output = tmp_path / "relay-worker.log"
+    with output.open("ab") as log:
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.integration.relay_worker", database_url, schema,
+            bootstrap, topic, "20", str(lease),
+            cwd=ROOT, stdout=log, stderr=asyncio.subprocess.STDOUT,
+        )  # fmt: skip
+    standby_engine = make_engine(database_url, schema, pool_size=3, app="standby")
+    stop = asyncio.Event()
+    try:
+        async with started_producer(bootstrap) as producer:
+            standby = Relay(
+                EventStore(standby_engine, source="/zhengfeng/test"),
+                producer,
+                topic,
+                bootstrap=bootstrap,
+                standby_interval=0.1,
+                lease=lease,
+            )
+            await wait_relay_caught_up(standby, "the worker to publish the store")
+            leader = await holder_of_relay_lock(store.engine)
+            assert leader is not None and leader.startswith("zhengfeng-"), leader
+            task = asyncio.create_task(standby.run(stop))
+
+            worker.send_signal(signal.SIGSTOP)
+            paused_at = time.monotonic()
+            recorded += await append_across_streams(store, streams=5, per_stream=4, prefix="p")
+            await wait_relay_caught_up(standby, "the standby to take over from the paused leader")
+            took_over = time.monotonic() - paused_at
+            assert (await holder_of_relay_lock(store.engine) or "").startswith("standby-")
+
+            cursor_before_wake = await standby.cursor()
+            worker.send_signal(signal.SIGCONT)
+            recorded += await append_across_streams(store, streams=5, per_stream=2, prefix="w")
+            await wait_relay_caught_up(standby, "the new leader to go on after the old one woke")
+            assert await standby.cursor() >= cursor_before_wake, "the cursor went back"
+            assert (await holder_of_relay_lock(store.engine) or "").startswith("standby-")
+            stop.set()
+            await asyncio.wait_for(task, 30)
+    finally:
+        stop.set()
+        if worker.returncode is None:
+            worker.send_signal(signal.SIGCONT)
+            worker.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(worker.wait(), 30)
+        await standby_engine.dispose()
+
+    records = await read_topic(bootstrap, topic)
+    arrived = Counter(event_id(r) for r in records)
+    assert set(arrived) == {str(r.envelope.id) for r in recorded}, "an event was lost"
+    assert len(records) - len(recorded) <= 20, "more than the batch in flight was sent twice"
+    print(f"\nlease {lease:.0f} s: the standby published {took_over:.1f} s after the pause")
