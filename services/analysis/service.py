@@ -15,9 +15,12 @@ from pydantic import BaseModel
 
 from libs.events import pii
 from libs.events.contracts import Event
-from libs.events.contracts.analysis import AlertLevel, RuleVersionPublished
-from libs.events.store import EventStore
+from libs.events.contracts.analysis import AlertLevel, AlertRaised, RuleVersionPublished
+from libs.events.contracts.intake import PersonalDataAccessed
+from libs.events.store import ANY, EventStore, Metadata
+from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Command, Context
+from libs.kit.problems import Problem
 from libs.kit.refusal import Refused
 from libs.kit.service import Runtime
 from services.analysis.domain import alerts
@@ -34,6 +37,7 @@ from services.analysis.domain.rules import NewVersion, rule_stream
 from services.analysis.engine import Engine, record_version
 from services.analysis.feeds.ingest import BatchReport, ingest, save_alert_count
 from services.analysis.feeds.spec import FeedSpec
+from services.analysis.personal import subject_name
 from services.analysis.rules.base import RuleCode, RuleDefaults, RuleVersion
 
 log = logging.getLogger(__name__)
@@ -281,3 +285,40 @@ async def take_batch(
         report.alerts_raised = outcome.raised
     await save_alert_count(store.engine, report)
     return report
+
+
+REVEALERS = frozenset({"analyst", "supervisor", "leader", "investigator"})
+"""Roles that may see an alert's person unmasked (each read is recorded)."""
+
+
+async def reveal_alert(
+    store: EventStore, deps: Deps, alert_id: UUID, principal: Principal, body: dict[str, Any]
+) -> None:
+    """Unmask an alert's person for an allowed reader and record the read (个人信息查阅记录)."""
+    held = principal.roles & REVEALERS
+    if not held:
+        raise Problem(
+            403, "forbidden", "无权查看", "预警人员的姓名只向分析、监督、承办人员和领导显示。"
+        )
+    records = await store.read_stream(alert_stream(alert_id))
+    raised = next((r.event for r in records if isinstance(r.event, AlertRaised)), None)
+    if raised is None or not raised.subject.person_name:
+        return
+    vault = deps.rules.vault
+    async with store.engine.begin() as conn:
+        body["person_name"] = await subject_name(vault, raised, conn)
+        if raised.subject.person_ref is None:
+            return
+        accessed = PersonalDataAccessed(
+            clue_id=alert_id,
+            person_refs=[raised.subject.person_ref],
+            fields=["name"],
+            accessed_by=principal.actor,
+            role=sorted(held)[0],
+            purpose="预警核查",
+            accessed_at=store.clock(),
+        )
+        meta = Metadata(actor=principal.actor)
+        await store.append(
+            f"pii-access-{alert_id}", [accessed], expected_version=ANY, meta=meta, conn=conn
+        )

@@ -12,12 +12,19 @@ from fastapi.responses import JSONResponse
 from libs.events.contracts.analysis import AlertLevel
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.pagination import Page
-from libs.kit.service import ReadConnection
+from libs.kit.service import ReadConnection, Store
 from services.analysis import queries
-from services.analysis.api.deps import Operator, Verifier
+from services.analysis.api.deps import AnalysisDeps, Operator, Verifier
 from services.analysis.domain.alerts import Verification
 from services.analysis.queries import AlertFilter
-from services.analysis.service import ALERT, VERIFY_ALERT, AlertDetail, AlertOut, alert_view
+from services.analysis.service import (
+    ALERT,
+    VERIFY_ALERT,
+    AlertDetail,
+    AlertOut,
+    alert_view,
+    reveal_alert,
+)
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 
@@ -46,13 +53,24 @@ async def list_alerts(
 
 
 @router.get("/{alert_id}", response_model=AlertDetail)
-async def get_alert(alert_id: UUID, operator: Operator, conn: ReadConnection) -> JSONResponse:
-    """One alert with the evidence rows its rule version found."""
+async def get_alert(
+    alert_id: UUID,
+    operator: Operator,
+    conn: ReadConnection,
+    store: Store,
+    deps: AnalysisDeps,
+    reveal: bool = False,
+) -> JSONResponse:
+    """One alert with the evidence rows its rule version found; the person's name masked,
+    ``reveal=true`` shows it to allowed roles (the read is recorded)."""
     row = await queries.alert(conn, alert_id)
     if row is None:
         raise ALERT.missing_problem(alert_id)
     detail = alert_view(row, AlertDetail)
-    return JSONResponse(detail.model_dump(mode="json"), headers={"ETag": f'"{detail.version}"'})
+    body = detail.model_dump(mode="json")
+    if reveal:
+        await reveal_alert(store, deps, alert_id, operator, body)
+    return JSONResponse(body, headers={"ETag": f'"{detail.version}"'})
 
 
 @router.post("/{alert_id}/verification", response_model=AlertDetail)

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
+from libs.events import pii
 from libs.kit.pagination import Page
 from libs.kit.service import ReadConnection
 from services.analysis import queries
@@ -42,4 +43,7 @@ async def list_subjects(
     rows, next_cursor = await queries.subjects(
         conn, SubjectFilter(name=name, unit=unit), cursor, limit
     )
-    return Page[SubjectOut](items=[SubjectOut(**r) for r in rows], next_cursor=next_cursor)
+    return Page[SubjectOut](
+        items=[SubjectOut(**{**r, "name": pii.mask_name(r["name"])}) for r in rows],
+        next_cursor=next_cursor,
+    )

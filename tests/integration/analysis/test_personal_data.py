@@ -35,6 +35,19 @@ async def test_the_countys_people_never_leave_analysis_in_clear(
         alerts = await analysis.alerts()
         async with analysis.engine.connect() as conn:
             rows = (await conn.execute(text("SELECT data::text FROM events"))).scalars().all()
+        one = next(a for a in alerts if a["person_name"])["alert_id"]
+        clerk = analysis.mint.bearer(kind="operator", roles=("clerk",))
+        shown = await analysis.http.get(
+            f"/v1/alerts/{one}", params={"reveal": "true"}, headers=analysis.analyst
+        )
+        refused = await analysis.http.get(
+            f"/v1/alerts/{one}", params={"reveal": "true"}, headers=clerk
+        )
+        async with analysis.engine.connect() as conn:
+            reads = await conn.execute(
+                text("SELECT count(*) FROM events WHERE type LIKE '%personal_data_accessed'")
+            )
+            recorded = reads.scalar_one()
 
     stored = "\n".join(json.dumps(json.loads(r), ensure_ascii=False) for r in rows)
     named = [a for a in alerts if a["person_name"]]
@@ -43,3 +56,5 @@ async def test_the_countys_people_never_leave_analysis_in_clear(
     assert not leaks
     assert not [n for n in _names(county) if n in json.dumps(alerts, ensure_ascii=False)]
     assert all(a["person_name"] == pii.mask_name(a["person_name"]) for a in named)
+    assert shown.json()["person_name"] in _names(county)
+    assert refused.status_code == 403 and recorded == 1
