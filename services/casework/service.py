@@ -228,6 +228,7 @@ SERVE: PipelineCommand[CaseState] = PipelineCommand(
     if_match="optional",
     guards=(_authorized,),
     body_model=ServeDocument,
+    label="送达",
 )
 """送达: a document of the case reached its addressee (date and manner)."""
 

@@ -277,6 +277,7 @@ COMMAND_LABELS = {
     "review_measure": "三方会审",
     "decide_measure": "问责决定",
     "conclude_inquiry": "问责调查办结",
+    "serve": "送达",
 }
 """An inquiry's commands as a clerk names them."""
 
