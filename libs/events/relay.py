@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libs.events.envelope import to_kafka
 from libs.events.kafka import end_offsets, end_offsets_total, ensure_topics
 from libs.events.signing import Signer
-from libs.events.store import START, Checkpoint, EventStore
+from libs.events.store import START, Checkpoint, EventStore, HeldBack
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class Relay:
         wipe_check_interval: float = 2.0,
         signer: Signer | None = None,
         lease: float = 8.0,
+        on_held_back: Callable[[float], None] | None = None,
+        held_back_warning: float = 5.0,
     ) -> None:
         self.store = store
         self.producer = producer
@@ -90,6 +93,14 @@ class Relay:
         self.wipe_check_interval = wipe_check_interval
         self.signer = signer
         self.lease = lease
+        self._on_held_back = on_held_back
+        self.held_back_warning = held_back_warning
+        """Seconds committed events may wait behind an open transaction before it is said."""
+        self.held_back: HeldBack | None = None
+        """What holds the relay back now (an open transaction of the database), if anything."""
+        self._held_since: float | None = None
+        self._held_checked_at = float("-inf")
+        self._warned_pid: int | None = None
         """Seconds a leader may go without a word on its lock session before the server ends
         that session and a standby takes over (a paused or frozen leader cannot hold on)."""
         """Signs what is published (consumers of the platform apply only signed events)."""
@@ -283,9 +294,48 @@ class Relay:
                 if sent == 0:
                     try:
                         await self._check_broker_kept_its_data()
+                        await self._check_held_back()
                     except Exception as exc:  # unreachable: the next publish will say so
                         log.debug("relay %s: broker check failed: %r", self.topic, exc)
+                else:
+                    self._not_held()
                 await self._hold(lock, stop, self.idle_interval)
+
+    async def _check_held_back(self) -> None:
+        """Say so (log naming the backend, metric) when committed events wait behind an open
+        transaction of the database longer than ``held_back_warning`` seconds."""
+        now = time.monotonic()
+        if now - self._held_checked_at < min(self.held_back_warning / 2, 2.0):
+            return
+        self._held_checked_at = now
+        held = await self.store.held_back(await self.cursor())
+        if held is None:
+            self._not_held()
+            return
+        self.held_back = held
+        if self._held_since is None:
+            self._held_since = now
+        waited = now - self._held_since
+        if self._on_held_back is not None:
+            self._on_held_back(waited)
+        if waited >= self.held_back_warning and self._warned_pid != held.pid:
+            self._warned_pid = held.pid
+            log.warning(
+                "relay %s -> %s held back %.0f s: %s; end that transaction "
+                "(pg_terminate_backend(%d)) or wait for idle_in_transaction_session_timeout",
+                self.name,
+                self.topic,
+                waited,
+                held,
+                held.pid,
+            )
+
+    def _not_held(self) -> None:
+        if self._held_since is not None:
+            log.info("relay %s -> %s no longer held back", self.name, self.topic)
+        self.held_back, self._held_since, self._warned_pid = None, None, None
+        if self._on_held_back is not None:
+            self._on_held_back(0.0)
 
     async def _take_lease(self, lock: AsyncConnection) -> None:
         try:

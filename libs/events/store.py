@@ -217,6 +217,13 @@ _READ_ALL = f"""SELECT {_COLUMNS} FROM events
         ORDER BY events.tx_id, events.global_position
         LIMIT $4"""
 _TX_AT = "SELECT tx_id::text FROM events WHERE global_position = $1"
+_HIDDEN = """SELECT count(*) FROM events
+        WHERE (tx_id, global_position) > ($1::text::xid8, $2) AND tx_id >= $3::text::xid8"""
+# The session of the transaction at the horizon (32-bit xids in pg_stat_activity).
+_BLOCKER = """SELECT pid, application_name, usename, state, xact_start FROM pg_stat_activity
+        WHERE backend_xid IS NOT NULL
+          AND backend_xid::text::numeric = $1::text::numeric % 4294967296
+          AND datid = (SELECT oid FROM pg_database WHERE datname = current_database())"""
 _HEAD = """SELECT tx_id::text, global_position FROM events
        WHERE tx_id < $1::text::xid8
        ORDER BY events.tx_id DESC, events.global_position DESC LIMIT 1"""
@@ -316,6 +323,25 @@ async def _horizon(c: asyncpg.Connection, *, shared: bool) -> str:
         await c.execute(_FRESH_ACTIVITY)
     horizon: str = await c.fetchval(_HORIZON)
     return horizon
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """Committed events readers cannot see yet, and the open transaction holding them."""
+
+    events: int
+    pid: int
+    application: str
+    user: str
+    state: str
+    since: datetime | None
+
+    def __str__(self) -> str:
+        age = f" since {self.since.isoformat()}" if self.since else ""
+        return (
+            f"{self.events} committed event(s) held back by backend pid {self.pid} "
+            f"({self.application or '?'}, user {self.user or '?'}, {self.state or '?'}{age})"
+        )
 
 
 class EventStore:
@@ -557,6 +583,26 @@ class EventStore:
             horizon = await _horizon(c, shared=conn is not None)
             rows = await c.fetch(_READ_ALL, str(after.tx_id), after.position, horizon, limit)
         return [_row_to_recorded(r, self.registry) for r in rows]
+
+    async def held_back(self, after: Checkpoint) -> HeldBack | None:
+        """Events after ``after`` already committed but not yet readable, because an older
+        transaction of the database is still open — and that transaction's session."""
+        async with self._driver(None) as c:
+            horizon = await _horizon(c, shared=False)
+            hidden = await c.fetchval(_HIDDEN, str(after.tx_id), after.position, horizon)
+            if not hidden:
+                return None
+            row = await c.fetchrow(_BLOCKER, horizon)
+        if row is None:  # it ended meanwhile
+            return None
+        return HeldBack(
+            events=int(hidden),
+            pid=row["pid"],
+            application=row["application_name"] or "",
+            user=row["usename"] or "",
+            state=row["state"] or "",
+            since=row["xact_start"],
+        )
 
     async def checkpoint_at(
         self, position: int, conn: AsyncConnection | None = None

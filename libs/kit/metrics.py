@@ -25,6 +25,11 @@ EVENTS_APPENDED = Counter(
 )
 EVENTS_RELAYED = Counter("zhengfeng_events_relayed_total", "Events published to Kafka", ["service"])
 RELAY_LAG = Gauge("zhengfeng_relay_lag_events", "Stored events not yet published", ["service"])
+RELAY_HELD_BACK = Gauge(
+    "zhengfeng_relay_held_back_seconds",
+    "How long committed events have waited behind an open transaction of the database",
+    ["service"],
+)
 CONSUMER_LAG = Gauge(
     "zhengfeng_consumer_lag_messages",
     "Messages behind the partition end",

@@ -190,6 +190,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     on_published=published,
                     partitions=settings.topic_partitions,
                     signer=rt.signer,
+                    on_held_back=metrics.RELAY_HELD_BACK.labels(service).set,
                 )
                 with contextlib.suppress(Exception):
                     await rt.relay.reset_if_broker_was_wiped()

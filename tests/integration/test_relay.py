@@ -7,12 +7,14 @@ middle of its work and checks that a restarted one loses nothing.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import sys
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -392,3 +394,45 @@ async def test_a_paused_leader_loses_its_lease_a_standby_publishes_and_the_leade
     assert set(arrived) == {str(r.envelope.id) for r in recorded}, "an event was lost"
     assert len(records) - len(recorded) <= 20, "more than the batch in flight was sent twice"
     print(f"\nlease {lease:.0f} s: the standby published {took_over:.1f} s after the pause")
+
+
+async def test_a_relay_held_back_by_an_open_transaction_names_the_backend_holding_it(
+    store: EventStore, bootstrap: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Someone leaves a write transaction open in the database: events committed after it
+    cannot be published (the commit horizon waits for it). The relay says so, naming the
+    backend, and goes on by itself once that transaction ends."""
+    topic = await new_topic(bootstrap, unique("relay_held"))
+    await append_across_streams(store, streams=2, per_stream=2)
+    held_for: list[float] = []
+    async with started_producer(bootstrap) as producer:
+        relay = Relay(
+            store,
+            producer,
+            topic,
+            bootstrap=bootstrap,
+            idle_interval=0.05,
+            held_back_warning=0.5,
+            on_held_back=held_for.append,
+        )
+        async with running(relay.run):
+            await wait_relay_caught_up(relay)
+            async with store.engine.connect() as forgotten:
+                await forgotten.begin()
+                await forgotten.execute(text("CREATE TEMP TABLE scratch (x int)"))
+                await forgotten.execute(text("INSERT INTO scratch VALUES (1)"))  # takes an xid
+                pid = await forgotten.scalar(text("SELECT pg_backend_pid()"))
+                later = await append_across_streams(store, streams=2, per_stream=2, prefix="h")
+
+                async def said_so() -> bool:
+                    return relay.held_back is not None and any(
+                        f"pid {pid}" in r.getMessage() for r in caplog.records
+                    )
+
+                with caplog.at_level(logging.WARNING, logger="libs.events.relay"):
+                    await wait_until(said_so, "the relay to name the transaction holding it")
+                assert relay.held_back is not None and relay.held_back.events == len(later)
+                assert max(held_for) >= 0.5, "the metric shows how long it has waited"
+                await forgotten.rollback()
+            await wait_relay_caught_up(relay, "the relay to go on once the transaction ended")
+            assert relay.held_back is None and held_for[-1] == 0.0
