@@ -6,15 +6,13 @@ Chromium missing is a failure, not a skip: ``make browser`` installs it.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import os
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,6 +20,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from libs.kit.issuer import create_client
 from libs.runtime.infra import free_port, popen_owned
 from tests.conftest import unique
 from tests.e2e.conftest import ROOT, Platform
@@ -111,19 +110,22 @@ OPERATORS = {
 
 
 @pytest.fixture(scope="module")
-async def operators(platform: Platform) -> dict[str, dict[str, Any]]:
-    """A clerk, an officer (承办人), a leader and a 室主任, each an operator account of the issuer."""
-
-    def create(name: str, roles: list[str]) -> dict[str, Any]:
-        args = ["clients", "create", "--kind", "operator", "--name", name]
-        args += [a for r in roles for a in ("--role", r)]
-        args += ["--client-id", unique("op")]
-        return dict(json.loads(platform.cli(*args).stdout))
-
-    made = await asyncio.gather(
-        *(asyncio.to_thread(create, name, roles) for name, roles in OPERATORS.values())
-    )
-    return dict(zip(OPERATORS, made, strict=True))
+async def operators(platform: Platform) -> AsyncIterator[dict[str, dict[str, Any]]]:
+    """A clerk, an officer (承办人), a leader and a 室主任: operator accounts in the issuer's
+    directory, made as ``zhengfeng clients create`` makes them (in this process: faster)."""
+    engine = platform.engine("intake")
+    try:
+        made = {
+            key: asdict(
+                await create_client(
+                    engine, kind="operator", name=name, roles=roles, client_id=unique("op")
+                )
+            )
+            for key, (name, roles) in OPERATORS.items()
+        }
+    finally:
+        await engine.dispose()
+    yield made
 
 
 @pytest.fixture(scope="module")
