@@ -18,6 +18,7 @@ from libs.kit.service import ReadConnection, Store
 from services.accountability import queries
 from services.accountability.api.deps import AccountabilityDeps, Officer, Reader
 from services.accountability.domain.lists import responsible_parties
+from services.accountability.personal import record_access, reveal_parties, revealing_role
 from services.accountability.queries import ListFilter
 from services.accountability.service.lists import (
     PUBLISH,
@@ -100,21 +101,28 @@ async def responsible_on(
     unit: Annotated[str, Query(min_length=1)],
     on: date,
     department: str | None = None,
+    reveal: bool = False,
 ) -> ResponsibilityOut:
-    """Who was responsible for ``unit`` (and ``department``) on ``on``, from the list valid then."""
+    """Who was responsible for ``unit`` (and ``department``) on ``on``, from the list valid
+    then; leaders' names masked, ``reveal=true`` shows them to allowed roles (recorded)."""
     found = await list_on(store, unit, on)
     labels = deps.rules.responsibilities
+    parties = responsible_parties(found, department)
+    shown = [pii.scrubbed(p.model_dump(mode="json")) for p in parties]
+    if reveal:
+        role = revealing_role(reader, "责任清单上的领导姓名只向领导和党风政风监督室完整显示。")
+        assert deps.vault is not None
+        shown = await reveal_parties(deps.vault, parties)
+        refs = [p.person_ref for p in parties if p.sealed]
+        await record_access(store, found.published.list_id, refs, reader, role, "责任认定")
     return ResponsibilityOut(
         unit=unit,
         department=department,
         on=on,
         source_list=ListOut(**list_out(found.version, found.published)),
         parties=[
-            PartyOut(
-                **pii.scrubbed(p.model_dump(mode="json")),
-                responsibility_label=labels.get(p.responsibility, p.responsibility),
-            )
-            for p in responsible_parties(found, department)
+            PartyOut(**doc, responsibility_label=labels.get(p.responsibility, p.responsibility))
+            for doc, p in zip(shown, parties, strict=True)
         ],
     )
 

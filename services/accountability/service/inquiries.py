@@ -15,20 +15,22 @@ from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import InquiryTrigger
 from libs.events.contracts.documents import ServiceManner
-from libs.events.contracts.intake import PersonalDataAccessed
-from libs.events.store import ANY, EventStore, Metadata
+from libs.events.store import EventStore
 from libs.kit.approvals import policy as approvals_policy
 from libs.kit.approvals.gate import Approvable, Approvals
 from libs.kit.auth import Principal
 from libs.kit.commands import After, Aggregate, Command, Context, Guard
-from libs.kit.problems import Problem
 from libs.kit.refusal import Refused
 from libs.kit.workdays import WorkCalendar
 from services.accountability.domain import inquiry as domain
 from services.accountability.domain.documents import ServeDocument
 from services.accountability.domain.inquiry import Inquiry, evolve, inquiry_stream
 from services.accountability.domain.rules import Rules
-from services.accountability.personal import reveal_inquiry
+from services.accountability.personal import (
+    record_access,
+    reveal_inquiry,
+    revealing_role,
+)
 from services.accountability.service import documents
 from services.accountability.service.lists import unit_lists
 
@@ -403,34 +405,12 @@ SERVE = _on_inquiry(
 """送达 of a 问责决定书 or 通报: the date and manner, once per document, concluded or not."""
 
 
-REVEALERS = frozenset({"accountability", "leader", "director", "secretary"})
-"""Roles that may see the names in an inquiry unmasked (each read is recorded)."""
-
-
 async def reveal_names(
     store: EventStore, deps: Any, state: Inquiry, principal: Principal, body: dict[str, Any]
 ) -> None:
     """Unmask an inquiry's parties and direct subject for an allowed reader, and record it
     as 个人信息查阅记录 (PersonalDataAccessed) in accountability's store."""
-    held = principal.roles & REVEALERS
-    if not held:
-        raise Problem(
-            403, "forbidden", "无权查看", "问责调查中的人员姓名只向领导和党风政风监督室完整显示。"
-        )
+    role = revealing_role(principal, "问责调查中的人员姓名只向领导和党风政风监督室完整显示。")
     assert state.opened is not None and deps.vault is not None
     refs = await reveal_inquiry(deps.vault, state.opened, body)
-    if not refs:
-        return
-    accessed = PersonalDataAccessed(
-        clue_id=state.opened.inquiry_id,
-        person_refs=[r for r in dict.fromkeys(refs) if r is not None],
-        fields=["name"],
-        accessed_by=principal.actor,
-        role=sorted(held)[0],
-        purpose="问责调查",
-        accessed_at=store.clock(),
-    )
-    meta = Metadata(actor=principal.actor)
-    await store.append(
-        f"pii-access-{state.opened.inquiry_id}", [accessed], expected_version=ANY, meta=meta
-    )
+    await record_access(store, state.opened.inquiry_id, refs, principal, role, "问责调查")

@@ -54,6 +54,9 @@ async def test_leaders_and_the_direct_subject_never_enter_an_event_in_clear(
     names = {p["party_id"]: p["name"] for p in shown["parties"]}
     assert (names["first_responsible"], names["department_leader"]) == (CHIEF, FINANCE)
     assert shown["direct_subject"] == SUBJECT
+    assert shown["parties"] == [
+        {**p, "name": names[p["party_id"]]} for p in masked["parties"]
+    ]  # only the names change
     assert refused.status_code == 403
     assert "zhengfeng.intake.personal_data_accessed" in await _types(acc)
 
@@ -82,3 +85,24 @@ async def test_a_shredded_leader_is_unreadable_in_every_answer(acc: Accountabili
 async def _types(acc: Accountability) -> list[str]:
     async with acc.engine.connect() as conn:
         return list((await conn.execute(text("SELECT type FROM events"))).scalars().all())
+
+
+async def test_the_leaders_responsible_on_a_date_are_revealed_to_allowed_roles_only(
+    acc: Accountability,
+) -> None:
+    await _opened_by_hand(acc)
+    params = {"unit": UNIT, "on": "2026-03-04", "department": "财务科"}
+
+    masked = await acc.http.get("/v1/responsibility", params=params, headers=LEADER)
+    shown = await acc.http.get(
+        "/v1/responsibility", params={**params, "reveal": "true"}, headers=LEADER
+    )
+    refused = await acc.http.get(
+        "/v1/responsibility", params={**params, "reveal": "true"}, headers=auth("auditor")
+    )
+
+    assert CHIEF not in masked.text and FINANCE not in masked.text
+    names = {p["party_id"]: p["name"] for p in shown.json()["parties"]}
+    assert (names["first_responsible"], names["department_leader"]) == (CHIEF, FINANCE)
+    assert shown.json()["parties"][1]["responsibility_label"] == "主体责任"
+    assert refused.status_code == 403
