@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -20,6 +20,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from libs.kit.problems import Problem
+from libs.kit.roles import role_names
 
 log = logging.getLogger(__name__)
 
@@ -141,26 +142,6 @@ def _invalid_token(exc: Exception) -> Problem:
         "访问凭证无法核验，请重新登录。",
         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
     )
-
-
-ROLE_LABELS = {
-    "clerk": "信访室",
-    "investigator": "承办人",
-    "reviewer": "审理室",
-    "leader": "分管领导",
-    "supervisor": "案件监督管理室",
-    "auditor": "审计",
-    "analyst": "数据分析",
-    "accountability": "党风政风监督室",
-    "director": "室主任",
-    "secretary": "主要负责人",
-}
-"""How a clerk names an operator role (the role itself stays the machine value)."""
-
-
-def role_names(roles: Iterable[str]) -> str:
-    """The roles as a clerk reads them: 「承办人、分管领导」."""
-    return "、".join(ROLE_LABELS.get(r, r) for r in roles)
 
 
 _bearer = HTTPBearer(auto_error=False)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from libs.kit.auth import Principal, role_names
+from libs.kit.auth import Principal
+from libs.kit.roles import role_names
 from services.casework.domain import CaseState
 from services.casework.domain.decide import command_label
 

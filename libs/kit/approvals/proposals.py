@@ -29,6 +29,7 @@ from libs.events.contracts.approvals import (
     ProposalWithdrawn,
 )
 from libs.kit.refusal import Refused
+from libs.kit.roles import role_names
 
 Status = Literal["open", "returned", "withdrawn", "effective"]
 
@@ -212,7 +213,7 @@ def _may_act(p: Proposal, actor: str, roles: frozenset[str], kind: str) -> Chain
     if step.role not in roles:
         raise Refused(
             "approver-role",
-            f"当前步骤“{step.label}”须由 {step.role} 角色办理。",
+            f"当前步骤“{step.label}”须由{role_names([step.role])}办理。",
             kind="forbidden",
             title="无审批权限",
             role=step.role,

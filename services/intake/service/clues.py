@@ -25,9 +25,10 @@ from libs.events.contracts.intake import (
 )
 from libs.events.pii import Vault
 from libs.events.store import ANY, EventStore
-from libs.kit.auth import Principal, role_names
+from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Command, Context, command_metadata
 from libs.kit.problems import Problem
+from libs.kit.roles import role_names
 from services.intake.domain import clue_stream
 from services.intake.domain.duplicates import Repeats, fold
 from services.intake.personal import SEALED_FIELDS

@@ -83,6 +83,7 @@ async def test_a_key_clue_disposal_takes_effect_only_after_three_sign_offs(cw: C
     assert own.status_code == 403 and own.json()["title"] == "不得自批"
     wrong_role = await cw.act(clue_id, pid, "approve", LEADER, opinion="agree")
     assert wrong_role.status_code == 403 and wrong_role.json()["title"] == "无审批权限"
+    assert wrong_role.json()["detail"] == "当前步骤“室主任审核”须由室主任办理。"
 
     assert (await cw.act(clue_id, pid, "approve", DIRECTOR, comment="拟同意")).status_code == 200
     assert [i["label"] for i in await _inbox(cw, LEADER)] == ["分管领导审批"]
