@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import TypicalCasePublished
+from libs.kit.approvals.gate import Approvable
 from libs.kit.commands import Aggregate, Command, Context
 from libs.kit.problems import Problem, invalid_field
 from libs.kit.refusal import Refused
@@ -205,5 +206,16 @@ PUBLISH_TYPICAL_CASE: Command[Publication] = Command(
     decide=_publish,
     render=lambda state, ctx: state.model_dump(mode="json") if state else {},
     status_code=201,
+    body_model=TypicalCaseIn,
+    label="典型案例通报曝光",
 )
-"""Publish a decided case by name; each case is published once."""
+"""Publish a decided case by name; each case is published once, after its chain in
+``data/approvals.json`` (点名道姓通报曝光 is the commission's decision, not the office's)."""
+
+TYPICAL_CASE_APPROVALS = Approvable(
+    aggregate=TYPICAL_CASE,
+    commands={PUBLISH_TYPICAL_CASE.name: PUBLISH_TYPICAL_CASE},
+    facts=lambda state, body: {},
+    path="/v1/typical-cases/{key}",
+)
+"""A publication's proposals are read and signed under the case it names."""

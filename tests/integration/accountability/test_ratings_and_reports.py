@@ -22,6 +22,7 @@ from tests.integration.accountability.conftest import (
     OFFICER,
     Accountability,
     eventually,
+    signed,
     start,
 )
 from tests.integration.accountability.factories import UNIT, responsibility_list
@@ -174,11 +175,17 @@ async def test_a_decided_case_is_published_once_for_tongbao_baoguang(
     cases = await scenario(acc, schemas)
     body = {"case_id": str(cases[0].case_id), "title": "干部3违规吃喝问题", "text": "……"}
 
-    async def publish() -> object:
+    async def propose() -> httpx.Response | None:
         r = await acc.http.post("/v1/typical-cases", json=body, headers=OFFICER)
-        return r if r.status_code == 201 else None
+        return r if r.status_code == 202 else None
 
-    await eventually(publish, "the case's facts projected, then published")
+    proposed = await eventually(propose, "the case's facts projected, then proposed")
+    steps = [s["label"] for s in proposed.json()["steps"]]
+    nothing_yet = (await acc.http.get("/v1/typical-cases", headers=LEADER)).json()["items"]
+    published = await signed(acc.http, proposed)
+
+    assert steps == ["室主任审核", "分管领导审批", "主要负责人审批"] and nothing_yet == []
+    assert published.status_code == 201 and published.json()["title"] == "干部3违规吃喝问题"
     again = await acc.http.post("/v1/typical-cases", json=body, headers=OFFICER)
     assert again.status_code == 409
     unknown = await acc.http.post(
