@@ -235,6 +235,13 @@ def verify(
     checkpoint: Annotated[
         bool, typer.Option(help="Also record a whole-store checkpoint when intact")
     ] = False,
+    published: Annotated[
+        bool,
+        typer.Option(
+            help="Also check every record of the service's topic: signed by the service, "
+            "and the same event as in its store"
+        ),
+    ] = False,
 ) -> None:
     """Recompute every stream's hash chain and store checkpoint; name the first broken link."""
     from libs.events.store import EventStore
@@ -248,6 +255,7 @@ def verify(
             report = await store.verify()
             if report.ok and checkpoint:
                 await store.write_checkpoint()
+            topic_ok = await _check_topic(store, settings) if published else True
         finally:
             await engine.dispose()
         status = "ok" if report.ok else "BROKEN"
@@ -257,7 +265,7 @@ def verify(
         )
         for b in report.breaks:
             typer.echo(f"  first broken link: stream {b.stream_id} version {b.version}: {b.reason}")
-        return report.ok
+        return report.ok and topic_ok
 
     async def check_all() -> bool:
         results = [await check(s) for s in services or SERVICES]
@@ -265,6 +273,29 @@ def verify(
 
     if not asyncio.run(check_all()):
         raise typer.Exit(1)
+
+
+async def _check_topic(store, settings) -> bool:  # type: ignore[no-untyped-def]
+    """The service's topic: every record signed by it and equal to its stored event."""
+    from libs.events import signing
+    from libs.events.published import check_published
+
+    bootstrap = settings.kafka_bootstrap_servers
+    if not bootstrap:
+        typer.echo("  topic: not checked (KAFKA_BOOTSTRAP_SERVERS is not set)")
+        return True
+    _, keyring = signing.load(settings.service, SERVICES, settings.event_keys_dir)
+    report = await check_published(store, keyring, bootstrap, settings.service)
+    status = "ok" if report.ok else "SUSPECT RECORDS"
+    typer.echo(
+        f"  topic {report.topic}: {status} — {report.records} records, "
+        f"{report.genuine} signed by {settings.service} and equal to its store"
+    )
+    for partition, offset, reason in report.suspect[:20]:
+        typer.echo(f"  suspect record {partition}@{offset}: {reason}")
+    if len(report.suspect) > 20:
+        typer.echo(f"  … and {len(report.suspect) - 20} more ({dict(report.reasons())})")
+    return report.ok
 
 
 @clients_app.command("create")

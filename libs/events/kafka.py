@@ -10,7 +10,7 @@ import asyncio
 import logging
 import os
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -134,3 +134,53 @@ async def wait_for_broker(bootstrap: str, timeout: float = 30.0) -> None:
             await asyncio.sleep(0.2)
         finally:
             await admin.close()
+
+
+async def read_whole_topic(
+    bootstrap: str, topic: str, *, timeout: float = 60.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Everything a topic holds right now, partition by partition, in offset order.
+
+    "Right now" is the high watermark each partition reports in fetch responses (the
+    embedded broker answers ListOffsets with the base offset of the last batch + 1, so
+    ``end_offsets`` undercounts there; fetch responses carry the true one).
+    """
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=100,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+    )
+    await consumer.start()
+    deadline = asyncio.get_running_loop().time() + timeout
+    try:
+        partitions: set[int] | None = None
+        while not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                _give_up_after(deadline, f"metadata of topic {topic}")
+                await asyncio.sleep(0.1)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        records: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {tp: [] for tp in tps}
+        while True:
+            for tp, batch in (await consumer.getmany(timeout_ms=100)).items():
+                records[tp].extend(batch)
+            if all([await _drained(consumer, tp) for tp in tps]):
+                return [r for tp in tps for r in records[tp]]
+            _give_up_after(deadline, f"every record of {topic}")
+    finally:
+        await consumer.stop()
+
+
+async def _drained(consumer: AIOKafkaConsumer, tp: TopicPartition) -> bool:
+    highwater = consumer.highwater(tp)
+    return highwater is not None and await consumer.position(tp) >= highwater
+
+
+def _give_up_after(deadline: float, what: str) -> None:
+    if asyncio.get_running_loop().time() > deadline:
+        raise TimeoutError(f"gave up waiting for {what}")

@@ -472,3 +472,13 @@ async def test_forged_and_unsigned_events_are_parked_by_every_consumer_and_appli
         assert sorted(p.event_id for p in parked) == fake_ids, service
         assert all("not signed by the service that owns the topic" in p.error for p in parked)
     print(f"\nforged events sent: {len(fakes)}; parked by 3 consumers; applied by none")
+
+    # The operator's check of the topics: intake's holds the forgeries, casework's is clean.
+    intake_check = platform.cli("verify", "intake", "--published", check=False)
+    assert intake_check.returncode == 1, intake_check.stdout + intake_check.stderr
+    assert "SUSPECT RECORDS" in intake_check.stdout
+    for why in ("unsigned", "does not verify", "unknown key"):
+        assert why in intake_check.stdout, intake_check.stdout
+    casework_check = platform.cli("verify", "casework", "--published", check=False)
+    assert casework_check.returncode == 0, casework_check.stdout + casework_check.stderr
+    assert "signed by casework and equal to its store" in casework_check.stdout

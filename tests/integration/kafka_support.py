@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,48 +42,8 @@ async def wait_until(
 
 
 async def read_topic(bootstrap: str, topic: str) -> list[ConsumerRecord[bytes, bytes]]:
-    """Everything a topic holds right now, partition by partition, in offset order.
-
-    "Right now" is the high watermark each partition reports in fetch responses. (The
-    embedded broker answers ListOffsets with the base offset of the last batch + 1, so
-    ``end_offsets`` undercounts there; fetch responses carry the true one.)
-    """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        fetch_max_wait_ms=100,
-    )
-    await consumer.start()
-    try:
-        partitions: set[int] | None = None
-
-        async def known() -> bool:
-            nonlocal partitions
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic)
-            return bool(partitions)
-
-        await wait_until(known, f"metadata of topic {topic}")
-        assert partitions is not None
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        records: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]] = {tp: [] for tp in tps}
-
-        async def drained() -> bool:
-            for tp, batch in (await consumer.getmany(timeout_ms=100)).items():
-                records[tp].extend(batch)
-            for tp in tps:
-                highwater = consumer.highwater(tp)
-                if highwater is None or await consumer.position(tp) < highwater:
-                    return False
-            return True
-
-        await wait_until(drained, f"every record of {topic}", interval=0)
-        return [r for tp in tps for r in records[tp]]
-    finally:
-        await consumer.stop()
+    """Everything a topic holds right now, partition by partition, in offset order."""
+    return await kafka.read_whole_topic(bootstrap, topic, timeout=DEADLINE)
 
 
 def header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
