@@ -8,7 +8,8 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from uuid import UUID
 
 import typer
 
@@ -169,51 +170,77 @@ async def _ensure_vault() -> None:
 
 @pii_app.command("shred")
 def pii_shred(
-    person: Annotated[str, typer.Argument(help="The person's person_ref (a UUID)")],
+    person: Annotated[str | None, typer.Argument(help="The person's person_ref (a UUID)")] = None,
+    name: Annotated[str | None, typer.Option(help="姓名 (with --unit): find the person")] = None,
+    unit: Annotated[str | None, typer.Option(help="单位 (with --name)")] = None,
+    id_number: Annotated[str | None, typer.Option(help="身份证号: find the person")] = None,
     reason: Annotated[str, typer.Option(help="Why (recorded in the event)")] = "erasure request",
     by: Annotated[str, typer.Option(help="Who orders it (recorded)")] = "operator:cli",
 ) -> None:
-    """Destroy one person's data key: their personal data becomes unreadable everywhere."""
-    from uuid import UUID
+    """Destroy one person's data key: their personal data becomes unreadable everywhere.
 
-    from libs.events.contracts.intake import PersonalDataShredded
+    Name the person by their person_ref, or by name and unit and/or ID number (looked up
+    by blind index in the vault: every key the person is known by is destroyed)."""
     from libs.events.pii import Vault
-    from libs.events.store import ANY, EventStore, Metadata
     from libs.kit.db import make_engine
 
-    try:
-        person_ref = UUID(person)
-    except ValueError as exc:
-        raise typer.BadParameter("person must be a person_ref UUID") from exc
     settings = _settings("intake")
 
-    async def go() -> bool:
+    async def go() -> list[tuple[UUID, bool]]:
         engine = make_engine(settings.database_url, settings.db_schema, pooled=False)
         try:
-            store = EventStore(engine, source=settings.source)
-            now = store.clock()
             vault = Vault.from_env(engine, settings.pii_vault_schema)
-            shredded = await vault.shred(person_ref, by=by, reason=reason, now=now)
-            if shredded:
-                await store.append(
-                    f"person-{person_ref}",
-                    [
-                        PersonalDataShredded(
-                            person_ref=person_ref, shredded_by=by, reason=reason, shredded_at=now
-                        )
-                    ],
-                    expected_version=ANY,
-                    meta=Metadata(actor=by),
-                )
-            return shredded
+            refs = await _persons_named(vault, person, name, unit, id_number)
+            return [(ref, await _shred_one(engine, vault, ref, by, reason)) for ref in refs]
         finally:
             await engine.dispose()
 
-    if asyncio.run(go()):
-        typer.echo(f"person {person_ref}: key destroyed; their personal data is unreadable")
-    else:
-        typer.echo(f"person {person_ref}: no live key (unknown or already shredded)", err=True)
+    results = asyncio.run(go())
+    for ref, shredded in results:
+        if shredded:
+            typer.echo(f"人员 {ref}：密钥已销毁，其个人信息在各服务中均不可再读取。")
+        else:
+            typer.echo(f"人员 {ref}：没有可销毁的密钥（未知或已销毁）。", err=True)
+    if not results or not all(shredded for _, shredded in results):
         raise typer.Exit(1)
+
+
+async def _persons_named(
+    vault: Any, person: str | None, name: str | None, unit: str | None, id_number: str | None
+) -> list[UUID]:
+    """The person_refs a shred order names: given, or found by their blind indexes."""
+    if person is not None:
+        try:
+            return [UUID(person)]
+        except ValueError as exc:
+            raise typer.BadParameter("person 须为 person_ref（UUID）") from exc
+    indexes = []
+    if id_number:
+        indexes.append(vault.blind_index("id", id_number))
+    if name and unit:
+        indexes.append(vault.blind_index("name_unit", name, unit))
+    if not indexes:
+        raise typer.BadParameter("请给出 person_ref，或姓名和单位（--name --unit），或身份证号")
+    found = [await vault.known_as(index) for index in indexes]
+    refs = list(dict.fromkeys(r for r in found if r is not None))
+    if not refs:
+        typer.echo("保险库中没有此人（未知或已销毁）。", err=True)
+    return refs
+
+
+async def _shred_one(engine: Any, vault: Any, ref: UUID, by: str, reason: str) -> bool:
+    """Destroy one key and record PersonalDataShredded in intake's store."""
+    from libs.events.contracts.intake import PersonalDataShredded
+    from libs.events.store import ANY, EventStore, Metadata
+
+    settings = _settings("intake")
+    store = EventStore(engine, source=settings.source)
+    now = store.clock()
+    if not await vault.shred(ref, by=by, reason=reason, now=now):
+        return False
+    shredded = PersonalDataShredded(person_ref=ref, shredded_by=by, reason=reason, shredded_at=now)
+    await store.append(f"person-{ref}", [shredded], expected_version=ANY, meta=Metadata(actor=by))
+    return True
 
 
 @topics_app.command("create")

@@ -160,6 +160,17 @@ class Vault:
         message = "\x1f".join([kind, *(_normal(p) for p in parts)]).encode()
         return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
 
+    async def known_as(self, blind_index: str) -> UUID | None:
+        """The person known by this blind index, if any (nothing is created)."""
+        async with self.engine.connect() as conn:
+            found = (
+                await conn.execute(
+                    text(f"SELECT person_id FROM {self._t}.persons WHERE blind_index = :b"),
+                    {"b": blind_index},
+                )
+            ).scalar()
+        return None if found is None else UUID(str(found))
+
     async def person_for(self, conn: AsyncConnection, blind_index: str, now: datetime) -> UUID:
         """The person known by this blind index; a new person with a new key if none is."""
         found = (

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from sqlalchemy import text
+from typer.testing import CliRunner
 
 from libs.events import pii
 from libs.events.contracts import registry
 from libs.events.contracts.casework import CaseFiled
 from libs.events.contracts.intake import ClueReceived, ReportedPerson
+from tests.conftest import Schemas
 from tests.integration.casework.conftest import (
     LEADER,
     OFFICER,
@@ -19,6 +22,7 @@ from tests.integration.casework.conftest import (
     REVIEWER,
     Casework,
 )
+from zhengfeng.cli import app as cli
 
 
 async def _sealed_clue(cw: Casework, name: str, unit: str) -> tuple:
@@ -176,3 +180,23 @@ async def test_a_case_filed_before_sealing_still_reads_with_its_subject_masked()
     assert isinstance(filed, CaseFiled) and filed.subject.name == "王五"
     assert filed.subject.sealed == {} and filed.subject.person_ref is None
     assert pii.scrubbed(filed.model_dump(mode="json"))["subject"]["name"] == "王*"
+
+
+async def test_the_cli_shreds_a_person_found_by_name_and_unit(
+    cw: Casework, database_url: str, schemas: Schemas
+) -> None:
+    name = "欧阳明"
+    clue_id, ref = await _sealed_clue(cw, name, "某县林业局")
+    await _filed_and_decided(cw, clue_id, {"name": name, "unit": "某县林业局"})
+    intake_schema = next(s for s in schemas.created if s.startswith("t_intake"))
+    env = {"DATABASE_URL": database_url, "ZF_INTAKE_DB_SCHEMA": intake_schema}
+    order = ["pii", "shred", "--name", name, "--unit", "某县林业局", "--reason", "依法删除"]
+
+    shred = await asyncio.to_thread(CliRunner().invoke, cli, order, env=env)
+    again = await asyncio.to_thread(CliRunner().invoke, cli, order, env=env)
+    shown = await cw.http.get(f"/v1/cases/{clue_id}", params={"reveal": "true"}, headers=LEADER)
+
+    assert shred.exit_code == 0 and str(ref) in shred.output, shred.output
+    assert again.exit_code == 1  # its blind indexes are forgotten with the key
+    assert shown.json()["subject"]["name"] == pii.SHREDDED
+    assert [p["name"] for p in shown.json()["reported_persons"]] == [pii.SHREDDED]
