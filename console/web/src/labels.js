@@ -11,6 +11,7 @@ export const MENU = [
   { path: '/clues', title: '线索台账', roles: ['clerk', 'supervisor', 'investigator', 'leader', 'auditor'] },
   { path: '/cases', title: '案件', roles: ['investigator', 'reviewer', 'leader', 'supervisor', 'auditor', 'director', 'secretary'] },
   { path: '/alerts', title: '预警看板', roles: ['clerk', 'supervisor', 'investigator', 'analyst', 'leader', 'auditor'] },
+  { path: '/ratings', title: '红黄绿', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
   { path: '/statistics', title: '统计', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
 ]
 

@@ -8,6 +8,7 @@ const routes = [
   { path: '/cases', component: () => import('./views/CaseList.vue'), meta: { title: '案件' } },
   { path: '/cases/:id', component: () => import('./views/CaseDetail.vue'), meta: { title: '案件详情', parent: { path: '/cases', title: '案件' } } },
   { path: '/alerts', component: () => import('./views/AlertBoard.vue'), meta: { title: '预警看板' } },
+  { path: '/ratings', component: () => import('./views/RatingBoard.vue'), meta: { title: '红黄绿' } },
   { path: '/statistics', component: () => import('./views/StatisticsPage.vue'), meta: { title: '统计' } },
 ]
 

@@ -312,7 +312,7 @@ async def test_each_operator_sees_the_menu_of_their_roles(
     browser: Browser, console: Console, operators: dict[str, dict[str, Any]]
 ) -> None:
     leader = await logged_in(browser, console.url, operators["leader"])
-    assert await menu_of(leader) == ["工作台", "线索台账", "案件", "预警看板", "统计"]
+    assert await menu_of(leader) == ["工作台", "线索台账", "案件", "预警看板", "红黄绿", "统计"]
     await leader.get_by_test_id("menu").get_by_text("案件").click()
     await expect(leader.get_by_test_id("case-table")).to_be_visible()
     await screenshot(leader, "case-list")
