@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libs.events import pii
 from libs.events.contracts.casework import Subject
 from libs.kit.commands import Context
+from libs.kit.refusal import Refused
 
 
 async def seal_subject(
@@ -19,6 +20,14 @@ async def seal_subject(
     """The subject as events carry it: masked name and ID number, sealed fields, pseudonym."""
     if not subject.name:
         return subject
+    if "*" in subject.name:  # a masked name copied from an answer is no name
+        raise Refused(
+            "masked-name",
+            "审查调查对象的姓名须填写完整：答复中显示的是遮蔽后的姓名（如「王*」）。",
+            field="subject.name",
+            title="姓名不完整",
+            reason="不能使用遮蔽后的姓名",
+        )
     sealed = await pii.sealed_person(
         vault,
         conn,

@@ -200,3 +200,20 @@ async def test_the_cli_shreds_a_person_found_by_name_and_unit(
     assert again.exit_code == 1  # its blind indexes are forgotten with the key
     assert shown.json()["subject"]["name"] == pii.SHREDDED
     assert [p["name"] for p in shown.json()["reported_persons"]] == [pii.SHREDDED]
+
+
+async def test_a_masked_name_copied_from_an_answer_is_refused_as_the_subject(
+    cw: Casework,
+) -> None:
+    clue_id, _ = await _sealed_clue(cw, "欧阳明", "某县林业局")
+    for name, body in (
+        ("dispose", {"method": "preliminary_verification"}),
+        ("conclude_verification", {"outcome": "propose_filing"}),
+    ):
+        assert (await cw.decided(clue_id, name, OFFICER, **body)).status_code == 200
+    masked = {"name": "欧**", "unit": "某县林业局"}
+
+    refused = await cw.command(clue_id, "file_case", OFFICER, case_number="AJ-1", subject=masked)
+
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "subject.name"
