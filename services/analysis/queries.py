@@ -15,6 +15,7 @@ from uuid import UUID
 from sqlalchemy import RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from libs.events import pii
 from libs.events.contracts.analysis import AlertLevel
 from libs.kit.pagination import Keyset, fetch_page
 from services.analysis.rules.base import RuleVersion
@@ -47,6 +48,9 @@ class SubjectFilter:
 
     name: str | None = None
     unit: str | None = None
+    subject_key: str | None = None
+    """The person's key (from the vault's blind index): the same person whatever the name
+    in the index reads (masked since sealing)."""
 
 
 async def alerts(
@@ -189,7 +193,12 @@ async def subjects(
         conn,
         "SELECT * FROM subject_index",
         keyset=SUBJECTS_BY_KEY,
-        where={"name": ("name = :name", where.name), "unit": ("unit = :unit", where.unit)},
+        where={
+            "name": ("name IN (:name, :masked)", where.name),
+            "masked": ("TRUE", pii.mask_name(where.name) if where.name else None),
+            "unit": ("unit = :unit", where.unit),
+            "key": ("subject_key = :key", where.subject_key),
+        },
         cursor=cursor,
         limit=limit,
     )

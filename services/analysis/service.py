@@ -23,7 +23,7 @@ from libs.kit.commands import Aggregate, Command, Context
 from libs.kit.problems import Problem
 from libs.kit.refusal import Refused
 from libs.kit.service import Runtime
-from services.analysis.domain import alerts
+from services.analysis.domain import alerts, person_subject_key
 from services.analysis.domain import rules as rule_domain
 from services.analysis.domain.alerts import (
     FINDING_LABEL,
@@ -38,6 +38,7 @@ from services.analysis.engine import Engine, record_version
 from services.analysis.feeds.ingest import BatchReport, ingest, save_alert_count
 from services.analysis.feeds.spec import FeedSpec
 from services.analysis.personal import subject_name
+from services.analysis.queries import SubjectFilter
 from services.analysis.rules.base import RuleCode, RuleDefaults, RuleVersion
 
 log = logging.getLogger(__name__)
@@ -322,3 +323,13 @@ async def reveal_alert(
         await store.append(
             f"pii-access-{alert_id}", [accessed], expected_version=ANY, meta=meta, conn=conn
         )
+
+
+async def subject_filter(deps: Deps, name: str | None, unit: str | None) -> SubjectFilter:
+    """The subject index's filter: a person named with their unit by their key (the blind
+    index in the vault), else by the name as recorded or masked."""
+    if name and unit:
+        ref = await deps.rules.vault.known_as(deps.rules.vault.blind_index("name_unit", name, unit))
+        if ref is not None:
+            return SubjectFilter(unit=unit, subject_key=person_subject_key(ref))
+    return SubjectFilter(name=name, unit=unit)

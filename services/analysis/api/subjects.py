@@ -13,8 +13,8 @@ from libs.events import pii
 from libs.kit.pagination import Page
 from libs.kit.service import ReadConnection
 from services.analysis import queries
-from services.analysis.api.deps import Operator
-from services.analysis.queries import SubjectFilter
+from services.analysis.api.deps import AnalysisDeps, Operator
+from services.analysis.service import subject_filter
 
 router = APIRouter(prefix="/v1", tags=["subjects"])
 
@@ -34,15 +34,16 @@ class SubjectOut(BaseModel):
 async def list_subjects(
     operator: Operator,
     conn: ReadConnection,
+    deps: AnalysisDeps,
     name: str | None = None,
     unit: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[SubjectOut]:
-    """Subjects by name and/or unit, in key order."""
-    rows, next_cursor = await queries.subjects(
-        conn, SubjectFilter(name=name, unit=unit), cursor, limit
-    )
+    """Subjects by name and/or unit, in key order; a name with its unit finds the person
+    by the vault's blind index (names in the index are masked)."""
+    where = await subject_filter(deps, name, unit)
+    rows, next_cursor = await queries.subjects(conn, where, cursor, limit)
     return Page[SubjectOut](
         items=[SubjectOut(**{**r, "name": pii.mask_name(r["name"])}) for r in rows],
         next_cursor=next_cursor,

@@ -27,9 +27,15 @@ class SubjectNamedInClue(Event):
 def subject_key(person: ReportedPerson) -> str:
     """Stable key of a person: their personal-data pseudonym (ClueReceived v3), else, for
     older clues, the ID number when known, else name and unit."""
-    basis = str(person.person_ref) if person.person_ref else None
-    basis = basis or person.id_number or f"{person.name}|{person.unit}"
+    if person.person_ref:
+        return person_subject_key(person.person_ref)
+    basis = person.id_number or f"{person.name}|{person.unit}"
     return hashlib.sha256(basis.encode()).hexdigest()[:24]
+
+
+def person_subject_key(person_ref: UUID) -> str:
+    """The subject key of a person known to the vault by their pseudonym."""
+    return hashlib.sha256(str(person_ref).encode()).hexdigest()[:24]
 
 
 def subject_stream(key: str) -> str:

@@ -4,13 +4,18 @@ generator's own seed) appear in no stored event; an alert's subject is masked in
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import text
 
 from libs.events import pii
+from libs.events.contracts.intake import ClueReceived, ReportedPerson
+from libs.events.store import EventStore, Metadata
 from services.analysis.generator import Size, generate
+from services.analysis.handlers import make_handler
 from tests.conftest import Schemas
 from tests.integration.analysis.support import running
 
@@ -58,3 +63,41 @@ async def test_the_countys_people_never_leave_analysis_in_clear(
     assert all(a["person_name"] == pii.mask_name(a["person_name"]) for a in named)
     assert shown.json()["person_name"] in _names(county)
     assert refused.status_code == 403 and recorded == 1
+
+
+async def test_a_person_named_in_clues_is_found_by_name_and_unit_yet_listed_masked(
+    database_url: str, schemas: Schemas
+) -> None:
+    name, unit = "欧阳明", "某县林业局"
+    async with running(database_url, schemas) as analysis:
+        vault = pii.Vault.from_env(analysis.engine)
+        await vault.ensure()
+        clue_id, now = uuid4(), datetime.now(UTC)
+        async with analysis.engine.begin() as conn:
+            ref = await vault.person_for(conn, vault.blind_index("name_unit", name, unit), now)
+            token = await vault.seal(conn, ref, name, context=str(clue_id), field="name")
+        person = ReportedPerson(
+            name=pii.mask_name(name), unit=unit, person_ref=ref, sealed={"name": token}
+        )
+        received = ClueReceived(
+            clue_id=clue_id,
+            clue_number="XS-1",
+            source_kind="hotline",
+            reported_persons=[person],
+            categories=["violation_gifts"],
+            narrative="收受购物卡",
+            received_at=now,
+        )
+        intake = EventStore(await schemas.migrated("intake"), source="/zhengfeng/intake")
+        [recorded] = await intake.append(
+            f"clue-{clue_id}", [received], expected_version=0, meta=Metadata(actor="t")
+        )
+        rt = analysis.app.state.runtime
+        async with rt.engine.begin() as conn:
+            await make_handler(rt.store)(conn, recorded.envelope)
+        await analysis.settle()
+        params = {"name": name, "unit": unit}
+        found = await analysis.http.get("/v1/subjects", params=params, headers=analysis.analyst)
+
+    [subject] = found.json()["items"]
+    assert subject["clue_ids"] == [str(clue_id)] and subject["name"] == "欧**"
