@@ -36,6 +36,7 @@ from libs.kit.db import make_engine
 from libs.kit.docs import install_docs
 from libs.kit.feed import feed_router
 from libs.kit.jobs import Job
+from libs.kit.limits import BodyLimit
 from libs.kit.logs import correlation_id
 from libs.kit.nul import RejectNul
 from libs.kit.settings import ServiceSettings
@@ -67,6 +68,9 @@ class ServiceParts:
     shares: Sequence[str] = ()
     """Families of events shared by several services that this one also records on its own
     stream (e.g. ``approvals``): its AsyncAPI lists them on its channel."""
+    body_limits: Sequence[tuple[str, int]] = ()
+    """Routes (path patterns) whose bodies may exceed ``max_body_bytes``, with their own
+    limit in bytes: uploads and feeds, streamed and counted as they come."""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -265,6 +269,8 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
     problems.install(app)
     metrics.install(app, service)
     app.add_middleware(RejectNul)
+    # Outside every other but the correlation id: before authentication, parsing, NUL checks.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, routes=parts.body_limits)
 
     @app.middleware("http")
     async def _correlate(

@@ -29,6 +29,9 @@ class ServiceSettings(BaseSettings):
     db_pool_size: int = 10
     kafka_bootstrap_servers: str = ""
     topic_partitions: int = 6
+    max_body_bytes: int = 256 * 1024
+    """Largest request body of a command; anything bigger is a 413 before authentication
+    and before it is parsed (routes taking uploads or feeds have their own limits)."""
     jwks_url: str = f"http://127.0.0.1:{DEFAULT_PORTS['intake']}/.well-known/jwks.json"
     token_issuer: str = "zhengfeng"
     token_audience: str = "zhengfeng"

@@ -62,5 +62,6 @@ def create(
             jobs=scheduled,
             deps=deps,
             jwks_fetcher=jwks_fetcher,
+            body_limits=[("/v1/feeds/[^/]+/batches/[^/]+", s.feed_batch_max_bytes)],
         ),
     )

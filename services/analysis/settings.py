@@ -14,6 +14,8 @@ class AnalysisSettings(ServiceSettings):
     """How often rules over data that arrives as events (12345 orders) re-run; 0 = never."""
     sweep_days: int = 62
     """How far back the sweep looks."""
+    feed_batch_max_bytes: int = 1024 * 1024 * 1024
+    """Largest feed batch (as sent, maybe gzip); it streams through, counted as it comes."""
 
 
 Settings = settings_class("analysis", base=AnalysisSettings)

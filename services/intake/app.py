@@ -20,7 +20,6 @@ from services.intake.api import router
 from services.intake.domain.duplicates import load_rules
 from services.intake.domain.jurisdiction import JurisdictionRules, load_registry
 from services.intake.handlers import HANDLERS, make_handler
-from services.intake.limits import BodyLimit
 from services.intake.projections import (
     ClueDeskProjection,
     IntakeDeadlinesProjection,
@@ -99,11 +98,8 @@ def create(
             subscribes_to=SUBSCRIBES_TO,
             jwks_fetcher=lambda app: issuer.fetch_jwks,
             deps=deps,
+            # The form's framing on top of the file, which the endpoint counts itself.
+            body_limits=[("/v1/attachments", settings.attachment_max_bytes + 64 * 1024)],
         ),
-    )
-    app.add_middleware(
-        BodyLimit,
-        max_bytes=settings.max_body_bytes,
-        upload_paths=("/v1/attachments",),
     )
     return app

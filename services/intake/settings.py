@@ -13,9 +13,8 @@ from services.intake.domain.duplicates import DEFAULT_RULES
 class IntakeSettings(ServiceSettings):
     """Limits and places an operator changes without touching code."""
 
-    max_body_bytes: int = 256 * 1024
-    """Largest JSON request body; anything bigger is a 413 before it is parsed."""
     attachment_max_bytes: int = 20 * 1024 * 1024
+    """Largest attached file; its upload request may be larger by its form's framing."""
     attachment_types: list[str] = Field(
         default_factory=lambda: [
             "application/pdf",

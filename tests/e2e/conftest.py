@@ -118,6 +118,12 @@ class Platform:
         if (fd := self._lifelines.pop(service, None)) is not None:
             os.close(fd)
 
+    def pid(self, service: str) -> int:
+        """The service process itself (the child of its lifeline)."""
+        process = self.processes[service]
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        return int(children.read_text().split()[0])
+
     def kill(self, service: str) -> None:
         """SIGKILL a service: no graceful shutdown, no final offset commit."""
         process = self.processes.pop(service)

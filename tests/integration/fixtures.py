@@ -109,3 +109,26 @@ def intake_settings(database_url: str, schema: str) -> Any:
 async def migrated_schema(schemas: Schemas, service: str) -> tuple[AsyncEngine, str]:
     engine = await schemas.migrated(service)
     return engine, schemas.created[-1]
+
+
+async def refused_as_too_large(http: httpx.AsyncClient, path: str, limit: int) -> None:
+    """A body one byte over ``limit`` sent to ``path`` without a token, with and without a
+    declared length: each is a 413 problem in Chinese (not a 401: before authentication)."""
+
+    async def chunks() -> Any:
+        for _ in range(limit // 4096 + 1):
+            yield b" " * 4096
+
+    declared = await http.post(
+        path, content=b"{" + b" " * limit + b"}", headers={"Content-Type": "application/json"}
+    )
+    streamed = await http.post(path, content=chunks(), headers={"Content-Type": "application/json"})
+    for response in (declared, streamed):
+        assert response.status_code == 413, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        problem = response.json()
+        assert problem["type"] == "/problems/too-large"
+        assert problem["title"] == "提交的内容过大"
+        assert f"不得超过 {limit} 字节" in problem["detail"]
+    small = await http.post(path, content=b"{}", headers={"Content-Type": "application/json"})
+    assert small.status_code == 401, small.text
