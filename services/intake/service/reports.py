@@ -12,7 +12,7 @@ import hashlib
 import math
 import secrets
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.contracts import Event
 from libs.events.contracts.intake import ClueReceived, ReportMessagePosted, ReportReceived
@@ -47,7 +48,6 @@ REPORTER = Principal(subject="reporter", kind="public")
 """How events record a member of the public (never their address)."""
 
 _hasher = PasswordHasher()  # Argon2id with the library's recommended parameters
-_DUMMY = _hasher.hash("not a secret")
 
 
 class ReceiptOut(BaseModel):
@@ -179,59 +179,68 @@ REPORT = receiving(
 open is merged into that clue as a repeat report; the reporter's receipt works the same."""
 
 
-async def unlock(store: EventStore, settings: IntakeSettings, code: str, secret: str) -> UUID:
-    """The report behind a receipt code, if the secret is right; wrong secrets are throttled.
-
-    An unknown code and a wrong secret answer the same, so codes cannot be probed.
-    """
-    now = store.clock()
-    refused = Problem(
+def _refused() -> Problem:
+    """An unknown code and a wrong secret: the same answer, so codes cannot be probed."""
+    return Problem(
         401,
         "wrong-receipt-or-secret",
         "查询码或密码不正确",
         "请核对后重试；多次输错，该查询码将被暂时锁定。",
     )
+
+
+async def unlock(store: EventStore, settings: IntakeSettings, code: str, secret: str) -> UUID:
+    """The report behind a receipt code, if the secret is right; wrong secrets are throttled.
+
+    The code is looked up first (by its hash): an unknown one is refused at once, without
+    an Argon2 hash, with the answer a wrong secret gets. Codes carry 120 random bits, so
+    the quicker answer tells a prober nothing they could use.
+    """
+    now = store.clock()
     async with store.engine.begin() as conn:
-        row = (
-            await conn.execute(
-                text(
-                    "SELECT clue_id, secret_hash, failures, locked_until FROM report_receipts"
-                    " WHERE code_hash = :c FOR UPDATE"
-                ),
-                {"c": _code_hash(code)},
-            )
-        ).first()
-        if row is not None and row.locked_until is not None and row.locked_until > now:
-            wait = math.ceil((row.locked_until - now).total_seconds())
-            raise Problem(
-                429,
-                "receipt-locked",
-                "密码错误次数过多",
-                "因多次输错密码，该查询码已被暂时锁定，请稍后再试。",
-                headers={"Retry-After": str(wait)},
-            )
-        ok = await asyncio.to_thread(_verify, row.secret_hash if row else _DUMMY, secret)
+        code_hash = _code_hash(code)
+        row = await _receipt(conn, code_hash)
         if row is None:
-            raise refused
-        if ok:
-            await conn.execute(
-                text("UPDATE report_receipts SET failures = 0 WHERE code_hash = :c"),
-                {"c": _code_hash(code)},
-            )
+            raise _refused()
+        _not_locked(row.locked_until, now)
+        if await asyncio.to_thread(_verify, row.secret_hash, secret):
+            await _set_failures(conn, code_hash, 0, None)
             return UUID(str(row.clue_id))
         failures = row.failures + 1
-        lock = failures >= settings.report_secret_max_failures
-        await conn.execute(
-            text(
-                "UPDATE report_receipts SET failures = :f, locked_until = :l WHERE code_hash = :c"
-            ),
-            {
-                "f": 0 if lock else failures,
-                "l": now + timedelta(seconds=settings.report_lock_seconds) if lock else None,
-                "c": _code_hash(code),
-            },
+        if failures >= settings.report_secret_max_failures:
+            until = now + timedelta(seconds=settings.report_lock_seconds)
+            await _set_failures(conn, code_hash, 0, until)
+        else:
+            await _set_failures(conn, code_hash, failures, None)
+    raise _refused()
+
+
+async def _receipt(conn: AsyncConnection, code_hash: str) -> Any:
+    """The receipt of a code's hash (locked for this transaction), or None."""
+    sql = text(
+        "SELECT clue_id, secret_hash, failures, locked_until FROM report_receipts"
+        " WHERE code_hash = :c FOR UPDATE"
+    )
+    return (await conn.execute(sql, {"c": code_hash})).first()
+
+
+def _not_locked(locked_until: datetime | None, now: datetime) -> None:
+    """429 while a receipt is locked after too many wrong secrets."""
+    if locked_until is not None and locked_until > now:
+        raise Problem(
+            429,
+            "receipt-locked",
+            "密码错误次数过多",
+            "因多次输错密码，该查询码已被暂时锁定，请稍后再试。",
+            headers={"Retry-After": str(math.ceil((locked_until - now).total_seconds()))},
         )
-    raise refused
+
+
+async def _set_failures(
+    conn: AsyncConnection, code_hash: str, failures: int, locked_until: datetime | None
+) -> None:
+    sql = text("UPDATE report_receipts SET failures = :f, locked_until = :l WHERE code_hash = :c")
+    await conn.execute(sql, {"f": failures, "l": locked_until, "c": code_hash})
 
 
 def _verify(secret_hash: str, secret: str) -> bool:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import secrets
+import time
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
+from services.intake.service import reports
 from tests.integration.fixtures import Intake
 from tests.integration.intake.test_personal_data import operator_auth
 
@@ -110,10 +114,45 @@ async def test_wrong_secrets_are_throttled_and_lock_the_receipt(intake: Intake) 
 
 
 async def test_an_unknown_code_answers_like_a_wrong_secret(intake: Intake) -> None:
-    response = await intake.http.get("/v1/reports/AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", headers=_secret())
+    code = (await _file(intake)).json()["receipt_code"]
 
-    assert response.status_code == 401
-    assert response.json()["type"] == "/problems/wrong-receipt-or-secret"
+    unknown = await intake.http.get("/v1/reports/AAAA-BBBB-CCCC-DDDD-EEEE-FFFF", headers=_secret())
+    wrong = await intake.http.get(f"/v1/reports/{code}", headers=_secret("guess"))
+
+    assert unknown.status_code == wrong.status_code == 401
+    assert unknown.headers["content-type"] == wrong.headers["content-type"]
+    assert {k: v for k, v in unknown.json().items() if k != "instance"} == {
+        k: v for k, v in wrong.json().items() if k != "instance"
+    }
+    assert unknown.json()["type"] == "/problems/wrong-receipt-or-secret"
+    assert unknown.json()["title"] == "查询码或密码不正确"
+
+
+async def _timed(intake: Intake, paths: list[str]) -> tuple[float, set[int]]:
+    started = time.perf_counter()
+    statuses = {
+        (await intake.http.get(path, headers=_secret("guess"))).status_code for path in paths
+    }
+    return time.perf_counter() - started, statuses
+
+
+async def test_unknown_codes_are_refused_without_hashing_a_secret(
+    intake: Intake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intake.app.state.deps.settings.report_secret_max_failures = 1000  # no lock in the way
+    code = (await _file(intake)).json()["receipt_code"]
+    unknown = [f"/v1/reports/{secrets.token_hex(12).upper()}" for _ in range(40)]
+    hashed: list[str] = []
+    verify = reports._verify
+    monkeypatch.setattr(reports, "_verify", lambda h, s: hashed.append(s) or verify(h, s))
+
+    unknown_time, unknown_statuses = await _timed(intake, unknown)
+    hashed_for_unknown = len(hashed)
+    wrong_time, wrong_statuses = await _timed(intake, [f"/v1/reports/{code}"] * 40)
+
+    print(f"\n40 个不存在的查询码：{unknown_time:.2f} 秒；40 次密码错误：{wrong_time:.2f} 秒")
+    assert unknown_statuses == wrong_statuses == {401}
+    assert (hashed_for_unknown, len(hashed)) == (0, 40)
 
 
 async def test_a_real_name_report_has_an_acknowledgement_deadline_in_working_days(
