@@ -91,5 +91,6 @@ def create(
             gate=approvals,
             on_start=lambda app: deps.start(app.state.runtime.engine),
             jwks_fetcher=jwks_fetcher,
+            body_limits=[("/v1/responsibility-lists/csv", s.responsibility_csv_max_bytes)],
         ),
     )

@@ -27,6 +27,8 @@ class AccountabilitySettings(ServiceSettings):
     """Where issued documents (问责决定书, 通报) live, named by their SHA-256."""
     document_templates_dir: str = ""
     """Templates of the documents, one JSON file per kind (default: the shipped ones)."""
+    responsibility_csv_max_bytes: int = 4 * 1024 * 1024
+    """Largest CSV of responsibility lists (a county's lists at once); a 413 past it."""
     documents_file: str = ""
     """Which decision issues which document (default: the shipped data/documents.json)."""
 
