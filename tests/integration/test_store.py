@@ -154,6 +154,10 @@ async def test_verify_while_services_keep_appending_reports_no_false_break(
 
     writers = [asyncio.create_task(keep_appending()) for _ in range(2)]
     try:
+        # The writers are under way (their first connections take a moment) before verify
+        # runs, so that every verify below has writers appending beside it.
+        while len(await store.read_all(limit=10)) < 10:
+            await asyncio.sleep(0.01)
         reports = [await store.verify() for _ in range(15)]
     finally:
         stop.set()

@@ -210,7 +210,7 @@ OPINION = {
 
 async def _to_review(cw: Casework, name: str) -> UUID:
     case_id = await _sealed_clue(cw, name)
-    subject = {"name": pii.mask_name(name), "unit": "某县林业局", "post": "副局长"}
+    subject = {"name": name, "unit": "某县林业局", "post": "副局长"}
     for command, who, body in (
         ("dispose", OFFICER, {"method": "preliminary_verification"}),
         ("conclude_verification", OFFICER, {"outcome": "propose_filing"}),
