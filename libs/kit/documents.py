@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
@@ -36,6 +37,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph
+from fastapi import Response
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -454,3 +456,17 @@ def _fixed_zip(content: bytes, issued_at: datetime) -> bytes:
             info.create_system = 3
             target.writestr(info, source.read(entry), compresslevel=6)
     return out.getvalue()
+
+
+def download(content: bytes, *, number: str, title: str, sha256: str, media_type: str) -> Response:
+    """A document as the file it was issued as: its SHA-256 is the ``ETag``, its number and
+    title the file name (RFC 6266, UTF-8)."""
+    name = quote(f"{number}{title}.docx")
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "ETag": f'"{sha256}"',
+            "Content-Disposition": f"attachment; filename=\"document.docx\"; filename*=UTF-8''{name}",
+        },
+    )

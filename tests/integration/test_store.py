@@ -144,20 +144,21 @@ async def test_verify_while_services_keep_appending_reports_no_false_break(
 ) -> None:
     # verify reads the stream heads and the events; a writer appending in between must
     # not look like a head that no longer matches its last event.
-    stop = asyncio.Event()
+    stop, under_way = asyncio.Event(), asyncio.Event()
 
     async def keep_appending() -> None:
         i = 0
         while not stop.is_set():
             await store.append(f"busy-{i % 3}", [note(str(i))], expected_version=ANY, meta=META)
             i += 1
+            if i >= 5:
+                under_way.set()
 
     writers = [asyncio.create_task(keep_appending()) for _ in range(2)]
     try:
         # The writers are under way (their first connections take a moment) before verify
         # runs, so that every verify below has writers appending beside it.
-        while len(await store.read_all(limit=10)) < 10:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(under_way.wait(), timeout=30)
         reports = [await store.verify() for _ in range(15)]
     finally:
         stop.set()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
@@ -12,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
+from libs.kit.documents import download
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
@@ -236,14 +236,12 @@ async def download_inquiry_document(
     found, content = await documents.read_document(
         store, deps.documents, deps.rules, inquiry_id, document_id, reader, deps.vault
     )
-    name = quote(f"{found.number}{found.title}.docx")
-    return Response(
+    return download(
         content,
+        number=found.number,
+        title=found.title,
+        sha256=found.sha256,
         media_type=found.media_type,
-        headers={
-            "ETag": f'"{found.sha256}"',
-            "Content-Disposition": f"attachment; filename=\"document.docx\"; filename*=UTF-8''{name}",
-        },
     )
 
 

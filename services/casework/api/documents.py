@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 from fastapi import APIRouter, Response
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events.contracts.documents import ServiceManner
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
+from libs.kit.documents import download
 from libs.kit.service import Store
 from services.casework.api.deps import CaseworkDeps, Operator
 from services.casework.domain.documents import ServeDocument
@@ -60,14 +60,12 @@ async def download_document(
 ) -> Response:
     """One document as the .docx it was issued as (its SHA-256 is the ``ETag``)."""
     document, content = await read_document(store, deps, case_id, document_id, principal)
-    name = quote(f"{document.number}{document.title}.docx")
-    return Response(
+    return download(
         content,
+        number=document.number,
+        title=document.title,
+        sha256=document.sha256,
         media_type=document.media_type,
-        headers={
-            "ETag": f'"{document.sha256}"',
-            "Content-Disposition": f"attachment; filename=\"document.docx\"; filename*=UTF-8''{name}",
-        },
     )
 
 
