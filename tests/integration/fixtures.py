@@ -8,13 +8,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 import httpx
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.events import pii
+from libs.events.contracts.intake import ClueReceived, ReportedPerson
 from libs.kit.issuer import Credentials, create_client
 from services.intake import app as intake_app
 from tests.conftest import Schemas
@@ -30,6 +34,36 @@ def transfer(reference: str = "SJ-2026-0042", **overrides: Any) -> dict[str, Any
     }
     body.update(overrides)
     return body
+
+
+async def sealed_clue(
+    engine: AsyncEngine,
+    name: str,
+    unit: str,
+    *,
+    categories: list[str] | None = None,
+    narrative: str = "收受购物卡",
+) -> ClueReceived:
+    """A clue as intake records it since ClueReceived v3: the reported person's name sealed
+    under their own key in the vault (reached through ``engine``), the event masked."""
+    vault = pii.Vault.from_env(engine)
+    await vault.ensure()
+    clue_id, now = uuid4(), datetime.now(UTC)
+    async with engine.begin() as conn:
+        ref = await vault.person_for(conn, vault.blind_index("name_unit", name, unit), now)
+        token = await vault.seal(conn, ref, name, context=str(clue_id), field="name")
+    person = ReportedPerson(
+        name=pii.mask_name(name), unit=unit, person_ref=ref, sealed={"name": token}
+    )
+    return ClueReceived(
+        clue_id=clue_id,
+        clue_number=f"XS-{clue_id.hex[:6]}",
+        source_kind="hotline",
+        reported_persons=[person],
+        categories=categories or ["violation_gifts"],
+        narrative=narrative,
+        received_at=now,
+    )
 
 
 async def eventually(

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events import pii
 from libs.events.contracts.analysis import AlertLevel, AlertRaised, AlertSubject
-from libs.events.contracts.intake import ClueReceived, ReportedPerson
 from libs.events.store import EventStore, Metadata
 from services.analysis.personal import seal_alert
 from services.casework.handlers import make_handler as casework_handler
@@ -32,6 +31,7 @@ from tests.integration.accountability.test_casework_to_accountability import (
 from tests.integration.accountability.test_casework_to_accountability import (
     two_services as two_services,  # the fixture: casework and accountability on a broker
 )
+from tests.integration.fixtures import sealed_clue
 
 SUBJECT, CHIEF, FINANCE, DRIVER = "季志远", "陈建国", "林晓梅", "韩立新"
 SEEDED = (SUBJECT, CHIEF, FINANCE, DRIVER)
@@ -46,22 +46,14 @@ async def _deliver(casework: Any, recorded: Any) -> None:
 
 async def _sealed_clue(casework: Any, intake: EventStore) -> tuple[UUID, UUID]:
     """A clue as intake records it since v3: the person sealed under their own key."""
-    vault, clue_id, now = pii.Vault.from_env(intake.engine), uuid4(), datetime.now(UTC)
-    async with intake.engine.begin() as conn:
-        ref = await vault.person_for(conn, vault.blind_index("name_unit", SUBJECT, UNIT), now)
-        token = await vault.seal(conn, ref, SUBJECT, context=str(clue_id), field="name")
-    person = ReportedPerson(
-        name=pii.mask_name(SUBJECT), unit=UNIT, person_ref=ref, sealed={"name": token}
-    )
-    received = ClueReceived(
-        clue_id=clue_id,
-        clue_number=f"XS-{clue_id.hex[:6]}",
-        source_kind="hotline",
-        reported_persons=[person],
+    received = await sealed_clue(
+        intake.engine,
+        SUBJECT,
+        UNIT,
         categories=["violation_dining"],
         narrative="财务科科长以公款在私人会所宴请",
-        received_at=now,
     )
+    clue_id, ref = received.clue_id, received.reported_persons[0].person_ref
     [recorded] = await intake.append(
         f"clue-{clue_id}", [received], expected_version=0, meta=Metadata(actor="system:intake")
     )

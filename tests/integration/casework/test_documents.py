@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import docx
@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy import text
 
 from libs.events import pii
-from libs.events.contracts.intake import ClueReceived, ReportedPerson
 from libs.kit import documents, files
 from services.casework.documents import rerender
 from tests.conftest import Schemas
 from tests.integration.casework.conftest import LEADER, OFFICER, REVIEWER, Casework, running
+from tests.integration.fixtures import sealed_clue
 
 YEAR = datetime.now(ZoneInfo("Asia/Shanghai")).year
 
@@ -36,24 +36,8 @@ async def cw(database_url: str, schemas: Schemas, tmp_path: Path) -> AsyncIterat
 
 async def _sealed_clue(cw: Casework, name: str, unit: str = "某县林业局") -> UUID:
     """A clue whose reported person's name is sealed in the vault, assigned to the officer."""
-    vault = pii.Vault.from_env(cw.engine)
-    await vault.ensure()
-    clue_id, now = uuid4(), datetime.now(UTC)
-    async with cw.engine.begin() as conn:
-        ref = await vault.person_for(conn, vault.blind_index("name_unit", name, unit), now)
-        token = await vault.seal(conn, ref, name, context=str(clue_id), field="name")
-    person = ReportedPerson(
-        name=pii.mask_name(name), unit=unit, person_ref=ref, sealed={"name": token}
-    )
-    received = ClueReceived(
-        clue_id=clue_id,
-        clue_number=f"XS-{clue_id.hex[:6]}",
-        source_kind="hotline",
-        reported_persons=[person],
-        categories=["violation_gifts"],
-        narrative="收受购物卡",
-        received_at=now,
-    )
+    received = await sealed_clue(cw.engine, name, unit)
+    clue_id = received.clue_id
     await cw.deliver(received, f"clue-{clue_id}")
     assigned = await cw.command(
         clue_id, "assign", LEADER, department="第一审查调查室", officer="duty-officer-1"

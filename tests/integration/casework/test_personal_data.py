@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from sqlalchemy import text
@@ -13,7 +12,6 @@ from typer.testing import CliRunner
 from libs.events import pii
 from libs.events.contracts import registry
 from libs.events.contracts.casework import CaseFiled
-from libs.events.contracts.intake import ClueReceived, ReportedPerson
 from tests.conftest import Schemas
 from tests.integration.casework.conftest import (
     LEADER,
@@ -22,29 +20,13 @@ from tests.integration.casework.conftest import (
     REVIEWER,
     Casework,
 )
+from tests.integration.fixtures import sealed_clue
 from zhengfeng.cli import app as cli
 
 
 async def _sealed_clue(cw: Casework, name: str, unit: str) -> tuple:
-    vault = pii.Vault.from_env(cw.engine)
-    await vault.ensure()
-    clue_id = uuid4()
-    now = datetime.now(UTC)
-    async with cw.engine.begin() as conn:
-        ref = await vault.person_for(conn, vault.blind_index("name_unit", name, unit), now)
-        token = await vault.seal(conn, ref, name, context=str(clue_id), field="name")
-    person = ReportedPerson(
-        name=pii.mask_name(name), unit=unit, person_ref=ref, sealed={"name": token}
-    )
-    received = ClueReceived(
-        clue_id=clue_id,
-        clue_number=f"XS-{clue_id.hex[:6]}",
-        source_kind="hotline",
-        reported_persons=[person],
-        categories=["violation_gifts"],
-        narrative="收受购物卡",
-        received_at=now,
-    )
+    received = await sealed_clue(cw.engine, name, unit)
+    clue_id, ref = received.clue_id, received.reported_persons[0].person_ref
     await cw.deliver(received, f"clue-{clue_id}")
     return clue_id, ref
 
