@@ -79,17 +79,6 @@ def _error_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(exc)).strip()
 
 
-def _parked(record: ConsumerRecord) -> Parked:
-    return Parked(
-        record.topic,
-        record.partition,
-        record.offset,
-        record.key,
-        record.value,
-        tuple(record.headers or ()),
-    )
-
-
 def check(parked: Parked, trust: Trust | None = None) -> tuple[Envelope | None, str | None]:
     """The record's envelope (when it decodes) and why it can never be applied (``None``
     when it may be): a record with a reason is parked at once."""
@@ -244,7 +233,7 @@ class ConsumerRunner:
 
         ``False`` when ``stop`` was set before the record was done with (it is not
         committed and will be delivered again)."""
-        parked = _parked(record)
+        parked = Parked.of(record)
         envelope, refused = check(parked, self.trust)
         if refused is not None or envelope is None:
             why = refused or "no envelope"

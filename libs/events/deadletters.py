@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from aiokafka import ConsumerRecord
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -43,6 +44,18 @@ class Parked:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...]
+
+    @classmethod
+    def of(cls, record: ConsumerRecord) -> Parked:
+        """A record as the consumer received it."""
+        return cls(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.key,
+            record.value,
+            tuple(record.headers or ()),
+        )
 
 
 def encode_headers(headers: Sequence[tuple[str, bytes | None]]) -> list[list[str]]:

@@ -53,11 +53,7 @@ async def check_published(
     candidates = []
     for record in await kafka.read_whole_topic(bootstrap, topic):
         report.records += 1
-        parked = Parked(
-            record.topic, record.partition, record.offset, record.key, record.value,
-            tuple(record.headers or ()),
-        )  # fmt: skip
-        envelope, refused = check(parked, trust)
+        envelope, refused = check(Parked.of(record), trust)
         if refused is not None or envelope is None:
             report.suspect.append((record.partition, record.offset, refused or "no envelope"))
         else:
