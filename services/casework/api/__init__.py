@@ -2,11 +2,12 @@
 
 from fastapi import APIRouter
 
-from services.casework.api import cases, clues, documents
+from services.casework.api import cases, checklist, clues, documents
 
 router = APIRouter()
 router.include_router(clues.router)
 router.include_router(cases.router)
 router.include_router(documents.router)
+router.include_router(checklist.router)
 
 __all__ = ["router"]

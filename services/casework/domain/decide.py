@@ -382,7 +382,7 @@ class _Step:
 
     def missing_checklist(self) -> list[str]:
         """七必问 questions still unanswered, when the case is about dining."""
-        if not set(self.s.categories) & self.rules.dining_categories:
+        if not self.rules.checklist_applies(self.s.categories):
             return []
         return [code for code, _ in self.rules.checklist if code not in self.s.checklist]
 

@@ -39,6 +39,10 @@ class Rules:
     """七必问: (code, label) of each question a dining case must answer."""
     dining_categories: frozenset[str] = field(default_factory=frozenset)
 
+    def checklist_applies(self, categories: list[str]) -> bool:
+        """Whether a matter of these categories must answer the 七必问 (a dining case)."""
+        return bool(set(categories) & self.dining_categories)
+
 
 def read_limits(path: Path = DATA / "limits.json") -> Limits:
     """Limits from their JSON file."""

@@ -188,6 +188,21 @@ async def _to_investigation(cw: Casework, **filing: object) -> object:
     return clue_id
 
 
+async def test_a_dining_case_shows_its_seven_questions_answered_and_missing(
+    cw: Casework,
+) -> None:
+    case_id = await _to_investigation(cw)
+    await cw.decided(case_id, "answer_checklist", OFFICER, answers={"who_paid": "单位公款"})
+
+    checklist = (await cw.http.get(f"/v1/cases/{case_id}/checklist", headers=OFFICER)).json()
+
+    assert checklist["required"] is True
+    questions = {q["code"]: q for q in checklist["questions"]}
+    assert questions["who_paid"] == {"code": "who_paid", "label": "谁买的单", "answer": "单位公款"}
+    assert len(questions) == 7 and "who_paid" not in checklist["missing"]
+    assert len(checklist["missing"]) == 6
+
+
 async def test_case_runs_from_filing_to_closure_with_roles(cw: Casework) -> None:
     case_id = await _to_investigation(cw, misconduct_date="2026-01-10")
 
