@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.events.contracts import schema_uri
 from libs.kit.issuer import Credentials, create_client
 from libs.kit.pagination import encode_cursor
 from libs.kit.problems import PROBLEM_JSON
@@ -532,7 +533,7 @@ async def test_schemas_list_the_clue_received_contract_with_its_json_schema(
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/schema+json"
     schema = response.json()
-    assert schema["$id"] == entry["schema"] == f"/v1/schemas/{CLUE_RECEIVED}/3"
+    assert schema["$id"] == entry["schema"] == schema_uri(CLUE_RECEIVED, 3)
     assert "reported_persons" in schema["properties"]
 
 
@@ -543,7 +544,7 @@ async def test_an_old_schema_version_stays_served_and_an_unknown_one_is_404_prob
     future = await intake.http.get(f"/v1/schemas/{CLUE_RECEIVED}/4")
 
     assert old.status_code == 200
-    assert old.json()["$id"] == f"/v1/schemas/{CLUE_RECEIVED}/1"
+    assert old.json()["$id"] == schema_uri(CLUE_RECEIVED, 1)
     assert "Superseded by v3" in old.json()["description"]
     assert future.status_code == 404
     assert future.json()["type"] == "/problems/unknown-schema"

@@ -18,7 +18,7 @@ def test_schemas_export_writes_every_contract_and_each_services_asyncapi(tmp_pat
 
     assert result.exit_code == 0, result.output
     schema = json.loads((tmp_path / "zhengfeng.intake.clue_received.v3.schema.json").read_text())
-    assert schema["$id"] == "/v1/schemas/zhengfeng.intake.clue_received/3"
+    assert schema["$id"] == "http://127.0.0.1:8001/v1/schemas/zhengfeng.intake.clue_received/3"
     assert "reported_persons" in schema["properties"]
     casework = json.loads((tmp_path / "asyncapi.casework.json").read_text())
     assert casework["channels"]["intake"]["address"].endswith(".intake.events")

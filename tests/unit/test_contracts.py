@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 from uuid import uuid4
 
 import pytest
 
-from libs.events.contracts import Event, EventRegistry, UnknownEventType, registry, schema_uri
+from libs.events.contracts import (
+    Event,
+    EventRegistry,
+    UnknownEventType,
+    registry,
+    schema_base_url,
+    schema_uri,
+)
 from libs.events.contracts.intake import ClueReceived, ReportedPerson
 
 
@@ -136,7 +144,7 @@ def test_json_schema_is_identified_by_its_schema_uri() -> None:
     schema = registry.json_schema(ClueReceived.type_name)
 
     assert schema["$id"] == schema_uri(ClueReceived.type_name, 3)
-    assert schema["$id"] == "/v1/schemas/zhengfeng.intake.clue_received/3"
+    assert schema["$id"] == "http://127.0.0.1:8001/v1/schemas/zhengfeng.intake.clue_received/3"
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["title"] == ClueReceived.type_name
 
@@ -163,3 +171,31 @@ def test_json_schema_names_exactly_the_contract_fields() -> None:
 def test_json_schema_of_an_unknown_type_is_reported() -> None:
     with pytest.raises(UnknownEventType):
         registry.json_schema("zhengfeng.nowhere.nothing_happened")
+
+
+def test_dataschema_is_an_absolute_uri_under_the_configured_base(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # CloudEvents: dataschema is a URI, so a subscriber can fetch it without guessing a host.
+    monkeypatch.setenv("ZF_SCHEMA_BASE_URL", "https://events.jw.example.gov.cn/zf/")
+    schema_base_url.cache_clear()
+    try:
+        uri = schema_uri(ClueReceived.type_name, 3)
+    finally:
+        schema_base_url.cache_clear()
+
+    assert uri == "https://events.jw.example.gov.cn/zf/v1/schemas/zhengfeng.intake.clue_received/3"
+    assert urlsplit(uri).scheme == "https" and urlsplit(uri).netloc
+
+
+@pytest.mark.parametrize("base", ["/v1", "events.example", "ftp://x", "https://x/?a=1"])
+def test_a_schema_base_that_is_not_an_absolute_http_url_is_refused(
+    monkeypatch: pytest.MonkeyPatch, base: str
+) -> None:
+    monkeypatch.setenv("ZF_SCHEMA_BASE_URL", base)
+    schema_base_url.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="ZF_SCHEMA_BASE_URL"):
+            schema_uri(ClueReceived.type_name, 3)
+    finally:
+        schema_base_url.cache_clear()

@@ -7,8 +7,11 @@ by upcasters before they are validated, so code only ever sees the newest shape.
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict
 
@@ -124,9 +127,32 @@ class EventRegistry:
         return schema
 
 
-def schema_uri(type_name: str, version: int) -> str:
-    """The ``dataschema`` of an event: the path where each service serves its schema."""
+DEFAULT_SCHEMA_BASE_URL = "http://127.0.0.1:8001"
+"""Where ``zhengfeng up`` serves the schemas (every service serves all of them)."""
+
+
+@functools.cache
+def schema_base_url() -> str:
+    """``ZF_SCHEMA_BASE_URL``: the address subscribers fetch event schemas from.
+
+    CloudEvents requires ``dataschema`` to be an absolute URI, so the path each service
+    serves is prefixed with this base (a deployment sets its gateway's public address).
+    """
+    base = os.environ.get("ZF_SCHEMA_BASE_URL") or DEFAULT_SCHEMA_BASE_URL
+    parts = urlsplit(base)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"ZF_SCHEMA_BASE_URL must be an absolute http(s) URL, not {base!r}")
+    return base.rstrip("/")
+
+
+def schema_path(type_name: str, version: int) -> str:
+    """The path under which every service serves an event type's JSON Schema."""
     return f"/v1/schemas/{type_name}/{version}"
+
+
+def schema_uri(type_name: str, version: int) -> str:
+    """The ``dataschema`` of an event: the absolute URI of its JSON Schema."""
+    return schema_base_url() + schema_path(type_name, version)
 
 
 registry = EventRegistry()

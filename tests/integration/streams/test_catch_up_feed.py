@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from libs.events.contracts import schema_uri
 from libs.events.contracts.intake import ClueReceived
 from libs.events.store import ANY, EventStore, Metadata
 from libs.kit.issuer import create_client
@@ -88,7 +89,7 @@ async def test_a_subscriber_pages_through_every_event_once_in_store_order(
     assert first["type"] == ClueReceived.type_name
     assert first["source"] == "/zhengfeng/intake"
     assert first["subject"] == f"clue-{clue_ids[0]}"
-    assert first["dataschema"] == f"/v1/schemas/{ClueReceived.type_name}/{ClueReceived.version}"
+    assert first["dataschema"] == schema_uri(ClueReceived.type_name, ClueReceived.version)
     assert first["typeversion"] == ClueReceived.version
     assert first["streamversion"] == 1
     assert first["actor"].startswith("partner:")
