@@ -174,12 +174,18 @@ class MeasureProposed(Event):
     """问责 measure proposed on a party; ``authority`` says who may decide it."""
 
     type_name = "zhengfeng.accountability.measure_proposed"
-    version = 1
+    version = 2
 
     inquiry_id: UUID
     measure_id: UUID
     party_id: str
     measure: str
+    responsibility_kind: str
+    """问责条例 第六条: ``overall_leadership`` 全面领导责任, ``main_leadership`` 主要领导责任,
+    ``important_leadership`` 重要领导责任 (accountability's ``data/responsibility_kinds.json``);
+    ``unknown`` on measures proposed before v2."""
+    bearing: str
+    """``collective`` 集体责任 or ``individual`` 个人责任; ``unknown`` before v2."""
     authority: str
     """``commission`` decides itself; ``competent_body`` (组织部门/党委) decides a proposal."""
     review_required: bool
@@ -226,12 +232,17 @@ class MeasureTookEffect(Event):
     """A decided measure took effect (after the three-party review where required)."""
 
     type_name = "zhengfeng.accountability.measure_took_effect"
-    version = 1
+    version = 2
 
     inquiry_id: UUID
     measure_id: UUID
     party_id: str
     measure: str
+    responsibility_kind: str
+    """Whose responsibility of which kind the measure answers (as proposed); ``unknown``
+    before v2."""
+    bearing: str
+    """``collective`` or ``individual``; ``unknown`` before v2."""
     effective_at: datetime
 
 
@@ -430,3 +441,15 @@ def _names_sealed_since_v2(data: dict[str, object]) -> dict[str, object]:
 
 for _carrier in (ResponsibilityListPublished, InquiryOpened, CaseDecisionNoted):
     registry.upcaster(_carrier.type_name, from_version=1)(_names_sealed_since_v2)
+
+
+def _kind_unknown_before_v2(data: dict[str, object]) -> dict[str, object]:
+    # Measures recorded before responsibility kinds were named keep their place in every
+    # history: the kind and bearing read ``unknown`` (未区分), nothing is dropped or guessed.
+    data.setdefault("responsibility_kind", "unknown")
+    data.setdefault("bearing", "unknown")
+    return data
+
+
+for _measure in (MeasureProposed, MeasureTookEffect):
+    registry.upcaster(_measure.type_name, from_version=1)(_kind_unknown_before_v2)

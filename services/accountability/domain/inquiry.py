@@ -89,6 +89,10 @@ class ProposeMeasure:
     party_id: str
     measure: str
     reasons: str = ""
+    responsibility_kind: str | None = None
+    """全面/主要/重要领导责任; ``None``: what the party's list entry implies."""
+    bearing: str | None = None
+    """集体责任 / 个人责任; ``None``: what the party's list entry implies."""
 
 
 @dataclass(frozen=True)
@@ -374,12 +378,15 @@ def _propose(state: Inquiry, c: ProposeMeasure, ctx: Context, rules: Rules) -> l
             field="measure",
             kind="conflict",
         )
+    kind, bearing = _responsibility(party, c, rules)
     return [
         MeasureProposed(
             inquiry_id=state.opened.inquiry_id,
             measure_id=c.measure_id,
             party_id=party.party_id,
             measure=c.measure,
+            responsibility_kind=kind,
+            bearing=bearing,
             authority=rule.authority,
             review_required=state.opened.key_area,
             reasons=c.reasons,
@@ -387,6 +394,49 @@ def _propose(state: Inquiry, c: ProposeMeasure, ctx: Context, rules: Rules) -> l
             proposed_at=ctx.now,
         )
     ]
+
+
+def _responsibility(party: ResponsibleParty, c: ProposeMeasure, rules: Rules) -> tuple[str, str]:
+    """Whose responsibility of which kind (问责条例 第六条): named, or implied by the list."""
+    catalogue = rules.responsibility_kinds
+    implied = catalogue.default_for(party.basis)
+    target = _TARGETS.get(party.kind, party.kind)
+    chosen: list[str] = []
+    for name, value, implied_value, entries, what in (
+        (
+            "responsibility_kind",
+            c.responsibility_kind,
+            implied and implied.kind,
+            catalogue.kinds,
+            "领导责任类型",
+        ),
+        ("bearing", c.bearing, implied and implied.bearing, catalogue.bearings, "责任形式"),
+    ):
+        code = value or implied_value
+        if not code:
+            raise Refused(
+                f"{name.replace('_', '-')}-required",
+                f"请写明{party.name}承担的{what}，可选："
+                f"{'、'.join(f'{k}（{r.label}）' for k, r in entries.items())}。",
+                field=name,
+            )
+        rule = entries.get(code)
+        if rule is None:
+            raise Refused(
+                f"unknown-{name.replace('_', '-')}",
+                f"{code} 不是{what}，可选："
+                f"{'、'.join(f'{k}（{r.label}）' for k, r in entries.items())}。",
+                field=name,
+            )
+        if party.kind not in rule.targets:
+            raise Refused(
+                f"{name.replace('_', '-')}-not-for-party",
+                f"{rule.label}只适用于{'、'.join(_TARGETS.get(t, t) for t in rule.targets)}，"
+                f"不适用于{party.name}（{target}）。",
+                field=name,
+            )
+        chosen.append(code)
+    return chosen[0], chosen[1]
 
 
 def _measure(state: Inquiry, measure_id: UUID) -> Measure:
@@ -411,6 +461,8 @@ def _takes_effect(state: Inquiry, m: Measure, ctx: Context, rules: Rules) -> lis
             measure_id=m.proposed.measure_id,
             party_id=m.proposed.party_id,
             measure=m.proposed.measure,
+            responsibility_kind=m.proposed.responsibility_kind,
+            bearing=m.proposed.bearing,
             effective_at=ctx.now,
         )
     ]

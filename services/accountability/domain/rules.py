@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_FILE = Path(__file__).resolve().parents[1] / "data" / "rules.json"
+KINDS_FILE = Path(__file__).resolve().parents[1] / "data" / "responsibility_kinds.json"
+LEGACY = "unknown"
+"""The responsibility kind and bearing of measures recorded before they were named."""
 
 
 class _Frozen(BaseModel):
@@ -60,6 +63,52 @@ class RatingRules(_Frozen):
     overdue_labels: dict[str, str]
 
 
+class KindRule(_Frozen):
+    label: str
+    targets: list[str]
+    """``organisation`` and/or ``leader``: whom the kind (or bearing) may name."""
+
+
+class KindDefault(_Frozen):
+    kind: str
+    bearing: str
+
+
+class ResponsibilityKinds(_Frozen):
+    """问责条例 第六条: 全面/主要/重要领导责任, borne collectively or individually.
+
+    ``defaults`` give a party's kind and bearing by the list entry that made it responsible
+    (``department_leader`` stands for every ``department_leader:…``), when the clerk names none.
+    """
+
+    version: str
+    source: str = ""
+    kinds: dict[str, KindRule]
+    bearings: dict[str, KindRule]
+    defaults: dict[str, KindDefault]
+    legacy_label: str
+
+    def kind_label(self, code: str) -> str:
+        """The Chinese name of a responsibility kind; a measure from before reads as legacy."""
+        rule = self.kinds.get(code)
+        return rule.label if rule else self.legacy_label
+
+    def bearing_label(self, code: str) -> str:
+        """集体责任 / 个人责任; a measure from before reads as legacy."""
+        rule = self.bearings.get(code)
+        return rule.label if rule else self.legacy_label
+
+    def default_for(self, basis: str) -> KindDefault | None:
+        """The kind and bearing a list entry implies (``department_leader:财务科`` → …)."""
+        return self.defaults.get(basis) or self.defaults.get(basis.split(":", 1)[0])
+
+
+def load_kinds(path: str | Path | None = None) -> ResponsibilityKinds:
+    """The responsibility kinds in ``path``, else the shipped catalogue."""
+    chosen = Path(path or KINDS_FILE)
+    return ResponsibilityKinds.model_validate(json.loads(chosen.read_text(encoding="utf-8")))
+
+
 class Reports(_Frozen):
     timezone: str
     """Months and days of the reports are counted in this time zone."""
@@ -78,6 +127,8 @@ class Rules(_Frozen):
     review: Review
     reports: Reports
     rating: RatingRules
+    responsibility_kinds: ResponsibilityKinds = Field(default_factory=load_kinds)
+    """The shipped catalogue (``data/responsibility_kinds.json``) unless the file sets its own."""
 
     def measure_label(self, code: str) -> str:
         """The Chinese name of a measure code."""

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import pii
 from libs.events.contracts import Event
-from libs.events.contracts.accountability import MeasureDecided
+from libs.events.contracts.accountability import MeasureDecided, MeasureProposed
 from libs.events.contracts.documents import DocumentIssued
 from libs.events.store import EventStore, Recorded
 from libs.kit import documents
@@ -85,12 +85,24 @@ def fields(state: Inquiry, decided: MeasureDecided, rules: Rules, name: str) -> 
         "responsibility_label": rules.responsibilities.get(
             party.responsibility, party.responsibility
         ),
+        "responsibility_kind_label": _kind_text(rules, measure.proposed),
         "measure_label": rules.measure_label(measure.proposed.measure),
         "measure_reasons": measure.proposed.reasons,
         "findings": "；".join(finding.reasons) + "。" if finding and finding.reasons else "",
         "trigger_reason": opened.trigger.reason,
         "misconduct_date": documents.date_text(misconduct),
     }
+
+
+def _kind_text(rules: Rules, proposed: MeasureProposed) -> str:
+    """「的主要领导责任（个人责任）」; nothing for a measure proposed before kinds were named."""
+    kinds = rules.responsibility_kinds
+    if proposed.responsibility_kind not in kinds.kinds:
+        return ""
+    return (
+        f"中的{kinds.kind_label(proposed.responsibility_kind)}"
+        f"（{kinds.bearing_label(proposed.bearing)}）"
+    )
 
 
 async def _name(vault: pii.Vault | None, state: Inquiry, decided: MeasureDecided) -> str:

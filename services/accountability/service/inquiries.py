@@ -71,6 +71,17 @@ class MeasureIn(_In):
     party_id: str
     measure: str
     reasons: str = Field(default="", max_length=2000)
+    responsibility_kind: str | None = Field(
+        default=None,
+        max_length=40,
+        description="全面/主要/重要领导责任 (data/responsibility_kinds.json); "
+        "omitted: what the party's list entry implies",
+    )
+    bearing: str | None = Field(
+        default=None,
+        max_length=40,
+        description="collective 集体责任 / individual 个人责任; omitted: as the list entry implies",
+    )
 
 
 class ReviewIn(_In):
@@ -146,11 +157,16 @@ def _party_view(state: Inquiry, party: Any, rules: Rules) -> dict[str, Any]:
 
 def _measure_view(measure_id: UUID, m: domain.Measure, rules: Rules) -> dict[str, Any]:
     offices = rules.review.offices
+    kinds = rules.responsibility_kinds
     return {
         "measure_id": str(measure_id),
         "party_id": m.proposed.party_id,
         "measure": m.proposed.measure,
         "label": rules.measure_label(m.proposed.measure),
+        "responsibility_kind": m.proposed.responsibility_kind,
+        "responsibility_kind_label": kinds.kind_label(m.proposed.responsibility_kind),
+        "bearing": m.proposed.bearing,
+        "bearing_label": kinds.bearing_label(m.proposed.bearing),
         "authority": m.proposed.authority,
         "authority_label": rules.authorities.get(m.proposed.authority, ""),
         "review_required": m.proposed.review_required,
@@ -350,7 +366,9 @@ RECORD_FINDING = _on_inquiry(
 )
 PROPOSE_MEASURE = _on_inquiry(
     "propose_measure",
-    lambda b: domain.ProposeMeasure(uuid4(), b.party_id, b.measure, b.reasons),
+    lambda b: domain.ProposeMeasure(
+        uuid4(), b.party_id, b.measure, b.reasons, b.responsibility_kind, b.bearing
+    ),
     status_code=201,
 )
 REVIEW_MEASURE = _on_inquiry("review_measure", _review)

@@ -81,6 +81,13 @@ async def test_a_commission_decision_issues_its_numbered_documents(acc: Accounta
     ]
     assert hashlib.sha256(download.content).hexdigest() == decision["sha256"]
     assert "关于对林副局长予以通报问责的决定" in lines and f"青纪问〔{YEAR}〕1号" in lines
+    # 问责条例 第六条: whose responsibility of which kind, in the document and the inquiry.
+    assert any("负有领导责任中的主要领导责任（个人责任）" in line for line in lines)
+    shown = (await acc.http.get(f"/v1/inquiries/{inquiry_id}", headers=LEADER)).json()
+    assert {
+        (m["party_id"], m["responsibility_kind_label"], m["bearing_label"])
+        for m in shown["measures"]
+    } == {("department_leader", "主要领导责任", "个人责任")}
     records = await acc.store.read_stream(inquiry_stream(UUID(inquiry_id)))
     issued = next(
         r.event
