@@ -18,6 +18,7 @@ from libs.kit.settings import ServiceSettings
 from services.accountability import jobs
 from services.accountability.api import routers
 from services.accountability.api.deps import Reader
+from services.accountability.domain import rectification
 from services.accountability.domain.rules import load_rules
 from services.accountability.handlers import HANDLERS, make_handler
 from services.accountability.projections import (
@@ -27,6 +28,10 @@ from services.accountability.projections import (
     ResponsibilityListProjection,
     StatisticsProjection,
     UnitIndexProjection,
+)
+from services.accountability.projections_rectification import (
+    RectificationProjection,
+    SuggestionProjection,
 )
 from services.accountability.service import Deps
 from services.accountability.service.documents import InquiryDocuments
@@ -55,8 +60,10 @@ def create(
             s.documents_dir, s.document_templates_dir, s.documents_file
         ),
     )
-    approvals = load_approvals(workdays.load(s.workday_overrides_file or None),
-                               s.approvals_file or None)  # fmt: skip
+    calendar = workdays.load(s.workday_overrides_file or None)
+    deps.calendar = calendar
+    deps.rectification = rectification.load_rules(s.rectification_file or None)
+    approvals = load_approvals(calendar, s.approvals_file or None)
     zone = ZoneInfo(s.timezone)
     local_today = today or (lambda: datetime.now(zone).date())
     return create_app(
@@ -71,10 +78,12 @@ def create(
                 RatingProjection(),
                 StatisticsProjection(),
                 ApprovalInboxProjection(),
+                RectificationProjection(),
+                SuggestionProjection(),
             ],
             make_handler=lambda store: make_handler(store, deps),
             subscribes_to=SUBSCRIBES_TO,
-            shares=("documents", "approvals"),
+            shares=("documents", "approvals", "rectification"),
             jobs=lambda rt: [
                 *(
                     [jobs.rerating(rt.store, deps, s.rerate_interval_seconds)]
@@ -82,7 +91,12 @@ def create(
                     else []
                 ),
                 *(
-                    [overdue_job(rt.store, approvals, local_today, s.scheduler_interval_seconds)]
+                    [
+                        overdue_job(rt.store, approvals, local_today, s.scheduler_interval_seconds),
+                        jobs.rectification_overdue(
+                            rt.store, deps, local_today, s.scheduler_interval_seconds
+                        ),
+                    ]
                     if s.run_scheduler
                     else []
                 ),

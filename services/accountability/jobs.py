@@ -1,13 +1,16 @@
 """Accountability's scheduled work. 定期重评: every unit re-rated on a schedule, so inputs
-that leave the rating window move its level (see ``service.ratings``)."""
+that leave the rating window move its level (see ``service.ratings``); 整改 items past their
+deadline and 建议书 not replied to in time noticed, once each."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from uuid import uuid4
 
 from libs.events.store import EventStore, Metadata
 from libs.kit.jobs import Job
-from services.accountability.service import Deps
+from services.accountability.service import Deps, rectification
 from services.accountability.service.ratings import rerate_all
 
 ACTOR = "service:accountability-rerating"
@@ -23,3 +26,16 @@ def rerating(store: EventStore, deps: Deps, interval: float) -> Job:
         return f"re-rated {rated} unit(s); {len(changed)} level(s) moved" if changed else ""
 
     return Job("rerating", interval, rerate, catch_up=True)
+
+
+def rectification_overdue(
+    store: EventStore, deps: Deps, today: Callable[[], date], interval: float
+) -> Job:
+    """整改逾期 as a job: each round notices the items (and 建议书 replies) past their
+    deadline, once per item and round, also across a restart."""
+
+    async def notices() -> str:
+        n = await rectification.notice_overdue(store, deps.rectification, deps.calendar, today())
+        return f"wrote {n} rectification overdue notice(s)" if n else ""
+
+    return Job("rectification-overdue", interval, notices, catch_up=True)

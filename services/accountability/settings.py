@@ -17,7 +17,7 @@ class AccountabilitySettings(ServiceSettings):
     workday_overrides_file: str = ""
     """Local holidays and working days on top of China's calendar (approval limits)."""
     run_scheduler: bool = True
-    """Notice approval steps that waited past their limit."""
+    """Notice approval steps, 整改事项 and 建议书 replies that waited past their limit."""
     scheduler_interval_seconds: float = 60.0
     timezone: str = "Asia/Shanghai"
     run_rerating: bool = True
@@ -29,6 +29,8 @@ class AccountabilitySettings(ServiceSettings):
     """Templates of the documents, one JSON file per kind (default: the shipped ones)."""
     responsibility_csv_max_bytes: int = 4 * 1024 * 1024
     """Largest CSV of responsibility lists (a county's lists at once); a 413 past it."""
+    rectification_file: str = ""
+    """整改 periods and labels (default: the shipped data/rectification.json)."""
     documents_file: str = ""
     """Which decision issues which document (default: the shipped data/documents.json)."""
 

@@ -1,5 +1,12 @@
 """Accountability's HTTP API, one router per area."""
 
-from services.accountability.api import inquiries, lists, ratings, reports, units
+from services.accountability.api import inquiries, lists, ratings, rectification, reports, units
 
-routers = [units.router, lists.router, inquiries.router, ratings.router, reports.router]
+routers = [
+    units.router,
+    lists.router,
+    inquiries.router,
+    ratings.router,
+    reports.router,
+    rectification.router,
+]

@@ -3,13 +3,16 @@ orchestration a read or a job needs beyond one query."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events import pii
 from libs.events.taxonomy import Taxonomy
+from libs.kit import workdays
+from services.accountability.domain.rectification import RectificationRules
+from services.accountability.domain.rectification import load_rules as load_rectification
 from services.accountability.domain.rules import Rules
 
 if TYPE_CHECKING:
@@ -27,6 +30,10 @@ class Deps:
     documents: InquiryDocuments | None = None
     """Templates and where issued documents go (``None``: issue none)."""
     vault: pii.Vault | None = None
+    calendar: workdays.WorkCalendar = field(default_factory=workdays.load)
+    """Working days (整改时限, 建议书 reply deadlines)."""
+    rectification: RectificationRules = field(default_factory=load_rectification)
+    """整改 periods and labels (``data/rectification.json``)."""
 
     async def start(self, engine: AsyncEngine) -> None:
         """Open the vault (its tables made if missing)."""
