@@ -26,7 +26,7 @@ from services.intake.projections import (
     ShreddedPersonsForgotten,
     TransfersProjection,
 )
-from services.intake.ratelimit import SlidingWindow
+from services.intake.ratelimit import SharedWindow
 from services.intake.service import Deps
 from services.intake.settings import IntakeSettings, Settings
 
@@ -62,7 +62,7 @@ def create(
             calendar=load_calendar(settings.workday_overrides_file or None),
             forward_workdays=settings.forward_workdays,
         ),
-        report_limiter=SlidingWindow(settings.reports_per_address_per_hour, 3600.0),
+        report_limiter=SharedWindow(settings.reports_per_address_per_hour, 3600.0),
     )
 
     async def on_start(app: FastAPI) -> None:
@@ -82,18 +82,21 @@ def create(
                 ClueDeskProjection(),
             ],
             on_start=on_start,
-            jobs=lambda rt: (
-                [
-                    jobs.deadlines(
-                        rt.store,
-                        local_today,
-                        settings.escalate_to or None,
-                        settings.scheduler_interval_seconds,
-                    )
-                ]
-                if settings.run_scheduler
-                else []
-            ),
+            jobs=lambda rt: [
+                jobs.forget_idle_addresses(deps.report_limiter, rt.store.engine),
+                *(
+                    [
+                        jobs.deadlines(
+                            rt.store,
+                            local_today,
+                            settings.escalate_to or None,
+                            settings.scheduler_interval_seconds,
+                        )
+                    ]
+                    if settings.run_scheduler
+                    else []
+                ),
+            ],
             make_handler=make_handler,
             subscribes_to=SUBSCRIBES_TO,
             jwks_fetcher=lambda app: issuer.fetch_jwks,

@@ -15,12 +15,15 @@ from collections.abc import Callable
 from datetime import date
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from libs.events.contracts.intake import ForwardingOverdue, ReportAcknowledgementOverdue
 from libs.events.store import ConcurrencyError, EventStore, Metadata
 from libs.kit.jobs import Job
 from services.intake import queries
 from services.intake.domain import clue_stream
 from services.intake.domain.jurisdiction import overdue_notices, replay
+from services.intake.ratelimit import SharedWindow
 
 log = logging.getLogger(__name__)
 
@@ -76,3 +79,13 @@ def deadlines(
         return f"wrote {n} intake deadline notice(s)" if n else ""
 
     return Job("intake-deadline-scheduler", interval, notices, catch_up=True)
+
+
+def forget_idle_addresses(limiter: SharedWindow, engine: AsyncEngine) -> Job:
+    """Hourly: drop the rate-limit rows of client addresses with no report left in the window."""
+
+    async def forget() -> str:
+        n = await limiter.forget_idle(engine)
+        return f"forgot {n} idle report address(es)" if n else ""
+
+    return Job("intake-report-rate-forgetter", 3600.0, forget)

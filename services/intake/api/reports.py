@@ -93,7 +93,7 @@ async def file_public_report(
     reporter's receipt works the same, and the status reads 已并入.
     """
     address = _address(request)
-    reports.admit(deps, address, body)
+    await reports.admit(deps, address, body)
     return await commands.run(
         REPORT, None, body, reports.public(address), idempotency_key=idempotency_key
     )

@@ -21,7 +21,7 @@ from libs.events.pii import Vault
 from libs.events.taxonomy import Taxonomy
 from services.intake.domain.duplicates import DuplicateRules
 from services.intake.domain.jurisdiction import JurisdictionRules
-from services.intake.ratelimit import SlidingWindow
+from services.intake.ratelimit import SharedWindow
 from services.intake.settings import IntakeSettings
 
 
@@ -35,8 +35,9 @@ class Deps:
     taxonomy: Taxonomy
     duplicate_rules: DuplicateRules
     jurisdiction: JurisdictionRules
-    report_limiter: SlidingWindow
+    report_limiter: SharedWindow
     _vault: Vault | None = None
+    _engine: AsyncEngine | None = None
 
     @property
     def vault(self) -> Vault:
@@ -44,7 +45,14 @@ class Deps:
         assert self._vault is not None, "the vault opens when the service starts"
         return self._vault
 
+    @property
+    def engine(self) -> AsyncEngine:
+        """The service's database engine (set when the service starts)."""
+        assert self._engine is not None, "the engine is set when the service starts"
+        return self._engine
+
     async def start(self, engine: AsyncEngine) -> None:
         """Open what needs the database: the vault (its tables made if missing)."""
+        self._engine = engine
         self._vault = Vault.from_env(engine, self.settings.pii_vault_schema)
         await self._vault.ensure()

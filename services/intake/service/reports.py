@@ -11,7 +11,6 @@ import asyncio
 import hashlib
 import math
 import secrets
-import time
 from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
@@ -76,10 +75,12 @@ class MessageOut(BaseModel):
     posted_at: Any
 
 
-def admit(deps: Deps, address: str, body: Any) -> None:
-    """What a report must be before it is received: within the address's hourly limit,
-    real-name or anonymous as it says, its categories in the taxonomy."""
-    wait = deps.report_limiter.allow(address, time.monotonic())
+async def admit(deps: Deps, address: str, body: Any) -> None:
+    """What a report must be before it is received: within the address's hourly limit
+    (shared by every replica), real-name or anonymous as it says, its categories in the
+    taxonomy."""
+    key = deps.vault.blind_index("report-address", address)
+    wait = await deps.report_limiter.allow(deps.engine, key)
     if wait is not None:
         raise Problem(
             429,

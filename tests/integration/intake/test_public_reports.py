@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 import time
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text
 
+from services.intake import app as intake_app
+from services.intake.ratelimit import SharedWindow
 from services.intake.service import reports
-from tests.integration.fixtures import Intake
+from tests.integration.fixtures import Intake, intake_settings
 from tests.integration.intake.test_personal_data import operator_auth
 
 SECRET = "qingshan-yijiu-2026"
@@ -207,3 +211,48 @@ async def test_reports_from_one_address_are_rate_limited(intake: Intake) -> None
     assert codes == [201] * limit
     assert over.status_code == 429
     assert "retry-after" in over.headers
+
+
+async def test_the_report_limit_is_shared_by_every_replica(
+    intake: Intake, database_url: str
+) -> None:
+    # Two replicas of intake behind one front door: a client alternating between them
+    # still gets the hourly limit once, not once per replica.
+    settings = intake.app.state.runtime.settings
+    limit = settings.reports_per_address_per_hour
+    second = intake_app.create(intake_settings(database_url, settings.db_schema))
+    async with second.router.lifespan_context(second):
+        transport = httpx.ASGITransport(app=second)
+        async with httpx.AsyncClient(transport=transport, base_url="http://intake") as other:
+            replicas = [intake.http, other]
+            codes = [
+                (await replicas[i % 2].post("/v1/reports", json=report())).status_code
+                for i in range(limit)
+            ]
+            over = [(await r.post("/v1/reports", json=report())).status_code for r in replicas]
+
+    assert codes == [201] * limit
+    assert over == [429, 429]
+    async with intake.engine.connect() as conn:
+        keys = (await conn.execute(text("SELECT address_key FROM report_rate"))).scalars().all()
+    # One row for the one address, and the address itself is not what is kept.
+    assert len(keys) == 1
+    assert "127.0.0.1" not in keys[0] and len(keys[0]) == 64
+
+
+async def test_the_report_window_slides_and_idle_addresses_are_forgotten(intake: Intake) -> None:
+    window = SharedWindow(limit=2, window=1.0)
+
+    first = [await window.allow(intake.engine, "a" * 64) for _ in range(2)]
+    refused = await window.allow(intake.engine, "a" * 64)
+    other = await window.allow(intake.engine, "b" * 64)
+    await asyncio.sleep(1.2)
+    again = await window.allow(intake.engine, "a" * 64)
+    await asyncio.sleep(1.2)
+    forgotten = await window.forget_idle(intake.engine)
+
+    assert first == [None, None]
+    assert refused is not None and 0 < refused <= 1.0 + 0.5  # a whole second, rounded up
+    assert other is None  # another address has its own window
+    assert again is None  # the first two left the window
+    assert forgotten == 2  # both addresses have nothing left in the window
