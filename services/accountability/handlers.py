@@ -1,6 +1,7 @@
 """What accountability does with other services' events.
 
-intake's ``ClueReceived`` counts clues per unit; casework's ``CaseDecided`` is noted on
+intake's ``ClueReceived`` counts clues per unit (信访 ones in its rating), ``ClueMerged``
+counts repeat reports (重复件) in it and ``ClueSplit`` takes a wrongly merged one back out; casework's ``CaseDecided`` is noted on
 the unit's stream, may open 一案双查 inquiries and move the unit's rating; ``CaseFiled``,
 ``CaseClosed`` and ``DeadlineOverdue`` feed the monthly report and the rating;
 analysis's ``AlertRaised`` counts towards the rating of the unit it names, until an
@@ -34,9 +35,9 @@ from libs.events.contracts.casework import (
     CaseFiled,
     DeadlineOverdue,
 )
-from libs.events.contracts.intake import ClueReceived
+from libs.events.contracts.intake import ClueMerged, ClueReceived, ClueSplit
 from libs.events.dispatch import Delivery, HandlerDispatch
-from libs.events.store import ANY, NO_STREAM, EventStore, Metadata
+from libs.events.store import NO_STREAM, EventStore, Metadata
 from services.accountability.domain import note_units, unit_stream
 from services.accountability.domain.inquiry import (
     Context,
@@ -57,7 +58,13 @@ from services.accountability.domain.triggers import (
     revision_triggers,
     trigger_revised,
 )
-from services.accountability.domain.units import unit_key
+from services.accountability.domain.units import (
+    RepeatReportNoted,
+    RepeatReportSplitNoted,
+    UnitNamedInClue,
+    note_repeats,
+    unit_key,
+)
 from services.accountability.service import Deps
 from services.accountability.service.lists import unit_lists
 
@@ -117,6 +124,18 @@ async def unit_of_alert(conn: AsyncConnection, alert_id: Any) -> str | None:
     return found.scalar_one_or_none()
 
 
+async def units_of_repeat(conn: AsyncConnection, repeat_id: Any) -> list[str]:
+    """The units a repeat report was noted for, from this service's own events."""
+    found = await conn.execute(
+        text(
+            """SELECT DISTINCT data::jsonb->>'unit' FROM events
+               WHERE type = :type AND data::jsonb->>'repeat_id' = :id"""
+        ),
+        {"type": RepeatReportNoted.type_name, "id": str(repeat_id)},
+    )
+    return sorted(found.scalars())
+
+
 HANDLERS: HandlerDispatch[Deps] = HandlerDispatch(ACTOR)
 """Accountability's handlers; the services it subscribes to follow from them."""
 
@@ -128,9 +147,52 @@ def make_handler(store: EventStore, deps: Deps) -> Handler:
 
 @HANDLERS.on(ClueReceived)
 async def count_clue(event: ClueReceived, d: Delivery[Deps]) -> None:
-    """A clue counts for each unit it names."""
-    for stream_id, events in note_units(event).items():
-        await d.store.append(stream_id, events, expected_version=ANY, meta=d.meta, conn=d.conn)
+    """A clue counts for each unit it names (a 信访 one in its rating, too)."""
+    for events in note_units(event).values():
+        for noted in events:
+            assert isinstance(noted, UnitNamedInClue)
+
+            def make(history: list[Event], noted: UnitNamedInClue = noted) -> list[Event]:
+                seen = any(
+                    isinstance(h, UnitNamedInClue) and h.clue_id == noted.clue_id for h in history
+                )
+                return [] if seen else [noted]
+
+            await record_on_unit(
+                d.store, d.conn, noted.unit, d.meta, make, event.received_at, d.deps
+            )
+
+
+@HANDLERS.on(ClueMerged)
+async def count_repeat(event: ClueMerged, d: Delivery[Deps]) -> None:
+    """重复件: a repeat report counts in the rating of each unit it names."""
+    for unit, noted in note_repeats(event).items():
+
+        def make(history: list[Event], noted: RepeatReportNoted = noted) -> list[Event]:
+            seen = any(
+                isinstance(h, RepeatReportNoted) and h.repeat_id == noted.repeat_id for h in history
+            )
+            return [] if seen else [noted]
+
+        await record_on_unit(d.store, d.conn, unit, d.meta, make, event.merged_at, d.deps)
+
+
+@HANDLERS.on(ClueSplit)
+async def uncount_repeat(event: ClueSplit, d: Delivery[Deps]) -> None:
+    """A wrong merge undone: the report stops counting as a repeat (its own clue counts)."""
+    for unit in await units_of_repeat(d.conn, event.repeat_id):
+        noted = RepeatReportSplitNoted(
+            unit=unit, clue_id=event.clue_id, repeat_id=event.repeat_id, split_at=event.split_at
+        )
+
+        def make(history: list[Event], noted: RepeatReportSplitNoted = noted) -> list[Event]:
+            seen = any(
+                isinstance(h, RepeatReportSplitNoted) and h.repeat_id == noted.repeat_id
+                for h in history
+            )
+            return [] if seen else [noted]
+
+        await record_on_unit(d.store, d.conn, unit, d.meta, make, event.split_at, d.deps)
 
 
 @HANDLERS.on(CaseDecided)

@@ -164,12 +164,13 @@ async def case_decided(conn: AsyncConnection, case_id: UUID) -> bool:
 
 
 async def rated_units(conn: AsyncConnection) -> list[str]:
-    """Every unit a rating may concern: rated already, or named by a case or overdue item."""
+    """Every unit a rating may concern: rated already, or named by a case, an overdue item
+    or a clue (信访 and repeat reports count)."""
     found = await conn.execute(
         text(
             """SELECT unit FROM unit_ratings UNION SELECT unit FROM case_facts
                WHERE unit IS NOT NULL UNION SELECT unit FROM overdue_facts
-               WHERE unit IS NOT NULL ORDER BY 1"""
+               WHERE unit IS NOT NULL UNION SELECT unit FROM unit_index ORDER BY 1"""
         )
     )
     return list(found.scalars())

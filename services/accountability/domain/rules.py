@@ -61,6 +61,12 @@ class RatingRules(_Frozen):
     red_when_category_cases: int
     level_labels: dict[str, str]
     overdue_labels: dict[str, str]
+    petition_sources: list[str] = ["public_report"]
+    """Which clue sources are 信访 (动态评估: 信访及重复举报 count towards the rating)."""
+    per_point: dict[str, int] = {}
+    """How many of an input make one count of its weight (e.g. every 3 信访 = 1); default 1."""
+    input_labels: dict[str, str] = {"petition": "信访举报", "repeat_report": "重复举报"}
+    """How the explanation names the 信访 and repeat-report inputs."""
 
 
 class KindRule(_Frozen):

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
-from libs.events.contracts import Event
+from libs.events.contracts import Event, registry
 from libs.events.contracts.accountability import AlertNoted, AlertVerificationNoted, OverdueNoted
 from libs.events.taxonomy import load as load_taxonomy
 from services.accountability.domain.rating import rate, rating_change
 from services.accountability.domain.rules import load_rules
 from services.accountability.domain.triggers import note_decision
+from services.accountability.domain.units import (
+    RepeatReportNoted,
+    RepeatReportSplitNoted,
+    UnitNamedInClue,
+    unit_key,
+)
 from tests.unit.accountability.factories import UNIT, case_decided
 
 RULES = load_rules().rating
@@ -50,6 +56,8 @@ def test_the_explanation_names_the_cases_and_overdue_items_that_made_the_unit_re
         "alert_red": 0,
         "alert_yellow": 0,
         "overdue": 2,
+        "petition": 0,
+        "repeat_report": 0,
     }
     assert rating.score == 3 * RULES.weights["case"] + 2 * RULES.weights["overdue"]
 
@@ -57,7 +65,7 @@ def test_the_explanation_names_the_cases_and_overdue_items_that_made_the_unit_re
 def test_inputs_older_than_the_window_no_longer_count() -> None:
     rating = rate([dining_case(400), overdue("inquiry_reply", 500)], NOW, RULES, label)
     assert rating.level == "green"
-    assert rating.explanation == "绿：近12个月无案件、预警或超期事项"
+    assert rating.explanation == "绿：近12个月无案件、预警、超期事项或信访举报"
 
 
 def test_a_single_case_and_overdue_item_make_a_unit_yellow() -> None:
@@ -125,3 +133,66 @@ def test_an_alert_found_false_on_the_ground_stops_counting_and_the_explanation_s
     assert "红色预警 1 条；另有 1 条经核查不实的预警未计入" in rating.explanation
     # As of a moment before the verification, the alert still counted.
     assert rate([*alerts, *found], NOW - timedelta(days=2), RULES, label).level == "yellow"
+
+
+def petition(days_ago: int, source_kind: str = "public_report") -> Event:
+    return UnitNamedInClue(
+        unit_key=unit_key(UNIT),
+        unit=UNIT,
+        clue_id=uuid4(),
+        categories=["violation_dining"],
+        source_kind=source_kind,
+        received_at=NOW - timedelta(days=days_ago),
+    )
+
+
+def repeat(days_ago: int, repeat_id: UUID | None = None) -> Event:
+    return RepeatReportNoted(
+        unit_key=unit_key(UNIT),
+        unit=UNIT,
+        clue_id=uuid4(),
+        repeat_id=repeat_id or uuid4(),
+        repeat_count=1,
+        source_kind="public_report",
+        merged_at=NOW - timedelta(days=days_ago),
+    )
+
+
+def test_petition_volume_and_repeat_reports_count_in_the_dynamic_rating() -> None:
+    """动态评估: 综合问题反映集中度、信访及重复举报 — both are inputs, weighed as data."""
+    history = [petition(d) for d in (1, 2, 3, 4, 5, 6)] + [repeat(d) for d in (1, 2, 3, 4)]
+    rating = rate(history, NOW, RULES, label)
+    assert (rating.inputs["petition"], rating.inputs["repeat_report"]) == (6, 4)
+    per = RULES.per_point
+    assert rating.score == (
+        6 // per["petition"] * RULES.weights["petition"]
+        + 4 // per["repeat_report"] * RULES.weights["repeat_report"]
+    )
+    assert rating.level == "yellow"
+    assert rating.explanation == f"黄：近12个月信访举报 6 件，重复举报 4 件（得分 {rating.score}）"
+
+
+def test_only_petitions_count_as_petition_volume_and_old_notes_without_a_time_do_not() -> None:
+    legacy = registry.decode(
+        UnitNamedInClue.type_name,
+        1,
+        {"unit_key": unit_key(UNIT), "unit": UNIT, "clue_id": str(uuid4()), "categories": []},
+    )
+    history = [petition(1, "partner_transfer"), petition(400), legacy]
+    assert rate(history, NOW, RULES, label).inputs["petition"] == 0
+
+
+def test_a_repeat_report_split_off_as_its_own_clue_no_longer_counts_as_a_repeat() -> None:
+    rid = uuid4()
+    split = RepeatReportSplitNoted(
+        unit=UNIT, clue_id=uuid4(), repeat_id=rid, split_at=NOW - timedelta(days=1)
+    )
+    assert rate([repeat(3, rid), repeat(2)], NOW, RULES, label).inputs["repeat_report"] == 2
+    assert rate([repeat(3, rid), repeat(2), split], NOW, RULES, label).inputs["repeat_report"] == 1
+
+
+def test_enough_petitions_and_repeats_move_the_rating_and_the_change_says_why() -> None:
+    history: list[Event] = [petition(d) for d in range(1, 13)] + [repeat(d) for d in range(1, 9)]
+    (changed,) = rating_change(UNIT, history, NOW, RULES, "test", label)
+    assert changed.to_level == "red"
+    assert "信访举报 12 件" in changed.explanation and "重复举报 8 件" in changed.explanation
