@@ -19,9 +19,11 @@ from services.accountability import jobs
 from services.accountability.api import routers
 from services.accountability.api.deps import Reader
 from services.accountability.domain import rectification
+from services.accountability.domain.analysis import load_analysis_rules
 from services.accountability.domain.rules import load_rules
 from services.accountability.handlers import HANDLERS, make_handler
 from services.accountability.projections import (
+    AnalysisReportProjection,
     ApprovalInboxProjection,
     InquiryProjection,
     RatingProjection,
@@ -59,6 +61,7 @@ def create(
         documents=InquiryDocuments.load(
             s.documents_dir, s.document_templates_dir, s.documents_file
         ),
+        analysis=load_analysis_rules(s.analysis_file or None),
     )
     calendar = workdays.load(s.workday_overrides_file or None)
     deps.calendar = calendar
@@ -80,6 +83,7 @@ def create(
                 ApprovalInboxProjection(),
                 RectificationProjection(),
                 SuggestionProjection(),
+                AnalysisReportProjection(),
             ],
             make_handler=lambda store: make_handler(store, deps),
             subscribes_to=SUBSCRIBES_TO,
@@ -90,6 +94,7 @@ def create(
                     if s.run_rerating
                     else []
                 ),
+                *([jobs.analysis(rt, deps, s.analysis_interval_seconds)] if s.run_analysis else []),
                 *(
                     [
                         overdue_job(rt.store, approvals, local_today, s.scheduler_interval_seconds),

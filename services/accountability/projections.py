@@ -20,6 +20,8 @@ from libs.events.contracts.accountability import (
     ResponsibilityListPublished,
     TypicalCasePublished,
 )
+from libs.events.contracts.documents import DocumentIssued
+from libs.events.contracts.oversight import AnalysisReportIssued
 from libs.events.dispatch import ProjectionDispatch
 from libs.events.store import Recorded
 from libs.kit.approvals.inbox import InboxProjection
@@ -310,3 +312,56 @@ async def _typical_case(e: TypicalCasePublished, conn: AsyncConnection, recorded
 
 class ApprovalInboxProjection(InboxProjection):
     """待办审批: the kit's inbox of proposals, kept from this service's store."""
+
+
+_ANALYSIS = ProjectionDispatch()
+
+
+class AnalysisReportProjection:
+    """定期分析报告: every issued report with its summary, figures and document number."""
+
+    name: str = "analysis_reports"
+    tables: Sequence[str] = ("analysis_reports",)
+
+    async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
+        """Add an issued report; note its document."""
+        await _ANALYSIS.apply(conn, recorded)
+
+
+@_ANALYSIS.on(AnalysisReportIssued)
+async def _report_issued(
+    e: AnalysisReportIssued, conn: AsyncConnection, recorded: Recorded
+) -> None:
+    await conn.execute(
+        text(
+            """INSERT INTO analysis_reports (period, kind, label, first_day, last_day, summary,
+                   figures, issued_by, issued_at)
+               VALUES (:p, :k, :l, :f, :t, CAST(:s AS jsonb), CAST(:fig AS jsonb), :by, :at)
+               ON CONFLICT DO NOTHING"""
+        ),
+        {
+            "p": e.period,
+            "k": e.kind,
+            "l": e.label,
+            "f": e.first_day,
+            "t": e.last_day,
+            "s": json.dumps(e.summary, ensure_ascii=False),
+            "fig": json.dumps(e.figures, ensure_ascii=False),
+            "by": e.issued_by,
+            "at": e.issued_at,
+        },
+    )
+
+
+@_ANALYSIS.on(DocumentIssued)
+async def _report_document(e: DocumentIssued, conn: AsyncConnection, recorded: Recorded) -> None:
+    if e.kind != "analysis_report":
+        return
+    await conn.execute(
+        text("UPDATE analysis_reports SET document_id = :d, number = :n WHERE period = :p"),
+        {
+            "d": e.document_id,
+            "n": e.number,
+            "p": recorded.stream_id.removeprefix("analysis-report-"),
+        },
+    )

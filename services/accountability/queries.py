@@ -271,3 +271,31 @@ async def reads_of(conn: AsyncConnection, inquiry_id: UUID) -> list[dict[str, An
         {"i": inquiry_id},
     )
     return [dict(r) for r in rows.mappings()]
+
+
+# --- long-term mechanisms: analysis reports ------------------------------------------------
+
+REPORTS_BY_PERIOD = Keyset(("first_day", "period"), ("date", "text"), (date.fromisoformat, str))
+
+
+async def decided_in(conn: AsyncConnection, period: Period) -> list[dict[str, Any]]:
+    """The cases decided in ``period``: categories, rank and measures (the 八项规定精神 table)."""
+    return await _rows(
+        conn, f"SELECT categories, rank, measures, form {_DECIDED} ORDER BY decided_at", s=period.start,
+        e=period.end,
+    )  # fmt: skip
+
+
+async def analysis_reports(
+    conn: AsyncConnection, kind: str | None, cursor: str | None, limit: int
+) -> Page:
+    """A page of issued analysis reports, by period (month, quarter, half-year together)."""
+    return await fetch_page(
+        conn,
+        "SELECT period, kind, label, first_day, last_day, summary, issued_by, issued_at,"
+        " document_id, number FROM analysis_reports",
+        keyset=REPORTS_BY_PERIOD,
+        where={"kind": ("kind = :kind", kind)},
+        cursor=cursor,
+        limit=limit,
+    )

@@ -31,6 +31,11 @@ class AccountabilitySettings(ServiceSettings):
     """Largest CSV of responsibility lists (a county's lists at once); a 413 past it."""
     rectification_file: str = ""
     """整改 periods and labels (default: the shipped data/rectification.json)."""
+    run_analysis: bool = True
+    """Issue each month's, quarter's and half-year's analysis report once it ends."""
+    analysis_interval_seconds: float = 3600.0
+    analysis_file: str = ""
+    """What the analysis reports contain (default: the shipped data/analysis.json)."""
     documents_file: str = ""
     """Which decision issues which document (default: the shipped data/documents.json)."""
 

@@ -1,6 +1,14 @@
 """Accountability's HTTP API, one router per area."""
 
-from services.accountability.api import inquiries, lists, ratings, rectification, reports, units
+from services.accountability.api import (
+    analysis,
+    inquiries,
+    lists,
+    ratings,
+    rectification,
+    reports,
+    units,
+)
 
 routers = [
     units.router,
@@ -9,4 +17,5 @@ routers = [
     ratings.router,
     reports.router,
     rectification.router,
+    analysis.router,
 ]

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from libs.events import pii
 from libs.events.taxonomy import Taxonomy
 from libs.kit import workdays
+from services.accountability.domain.analysis import AnalysisRules, load_analysis_rules
 from services.accountability.domain.rectification import RectificationRules
 from services.accountability.domain.rectification import load_rules as load_rectification
 from services.accountability.domain.rules import Rules
@@ -34,6 +35,8 @@ class Deps:
     """Working days (整改时限, 建议书 reply deadlines)."""
     rectification: RectificationRules = field(default_factory=load_rectification)
     """整改 periods and labels (``data/rectification.json``)."""
+    analysis: AnalysisRules = field(default_factory=load_analysis_rules)
+    """What the periodic analysis reports contain (``data/analysis.json``)."""
 
     async def start(self, engine: AsyncEngine) -> None:
         """Open the vault (its tables made if missing)."""

@@ -123,7 +123,12 @@ async def start(
         accountability_app.Settings(
             database_url=database_url,
             db_schema=schema,
-            **{"kafka_bootstrap_servers": "", "run_scheduler": False, **settings},
+            **{
+                "kafka_bootstrap_servers": "",
+                "run_scheduler": False,
+                "run_analysis": False,
+                **settings,
+            },
         ),
         jwks_fetcher=lambda app: _jwks,
     )
