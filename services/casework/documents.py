@@ -21,6 +21,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from libs.events import measures as measures_catalogue
 from libs.events import pii, taxonomy
 from libs.events.contracts import Event
 from libs.events.contracts.casework import CaseTransitioned
@@ -79,12 +80,16 @@ class Issuing:
 def load_issuing(path: Path = DATA / "documents.json") -> Issuing:
     """The issuing rules from their file."""
     doc = json.loads(path.read_text(encoding="utf-8"))
+    catalogue = measures_catalogue.load()
     return Issuing(
         version=str(doc["version"]),
         commands={
             name: tuple(Rule(**rule) for rule in rules) for name, rules in doc["commands"].items()
         },
-        measures=doc.get("measures", {}),
+        # Measure words come from the catalogue (libs/events/measures.py), by kind.
+        measures={
+            kind: {m.code: m.label for m in catalogue.of_kind(kind)} for kind in catalogue.kinds
+        },
         forms=doc.get("forms", {}),
         outcomes=doc.get("outcomes", {}),
         starts_clock=frozenset(doc.get("service_starts_clock", ())),

@@ -8,10 +8,12 @@ of what it learned from casework and analysis, so its read models replay from it
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.events import measures
 from libs.events.contracts import Event, registry
 
 
@@ -264,7 +266,7 @@ class CaseDecisionNoted(Event):
     """Accountability's copy of a casework decision, on the unit's stream."""
 
     type_name = "zhengfeng.accountability.case_decision_noted"
-    version = 2
+    version = 3
 
     case_id: UUID
     case_number: str
@@ -279,6 +281,9 @@ class CaseDecisionNoted(Event):
     categories: list[str]
     form: int
     measures: list[str]
+    """Catalogue codes (``libs/events/measures.py``) since v3."""
+    legacy_measures: list[str] = Field(default_factory=list)
+    """Free texts of older decisions that no catalogue code matched."""
     major: bool = False
     misconduct_date: date
     decided_at: datetime
@@ -304,7 +309,7 @@ class CaseDecisionRevisionNoted(Event):
     """An appeal (复审/复核) changed a case's decision: the form and measures now in force."""
 
     type_name = "zhengfeng.accountability.case_decision_revision_noted"
-    version = 1
+    version = 2
 
     case_id: UUID
     case_number: str
@@ -313,6 +318,8 @@ class CaseDecisionRevisionNoted(Event):
     previous_form: int
     form: int
     measures: list[str]
+    """Catalogue codes since v2."""
+    legacy_measures: list[str] = Field(default_factory=list)
     major: bool = False
     revised_at: datetime
     reason: str = ""
@@ -453,3 +460,13 @@ def _kind_unknown_before_v2(data: dict[str, object]) -> dict[str, object]:
 
 for _measure in (MeasureProposed, MeasureTookEffect):
     registry.upcaster(_measure.type_name, from_version=1)(_kind_unknown_before_v2)
+
+
+@registry.upcaster(CaseDecisionNoted.type_name, from_version=2)
+def _noted_measures_as_codes(data: dict[str, Any]) -> dict[str, Any]:
+    return measures.lift(data, "measures", "legacy_measures")
+
+
+@registry.upcaster(CaseDecisionRevisionNoted.type_name, from_version=1)
+def _revision_measures_as_codes(data: dict[str, Any]) -> dict[str, Any]:
+    return measures.lift(data, "measures", "legacy_measures")

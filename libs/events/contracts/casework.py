@@ -15,6 +15,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libs.events import measures as catalogue
 from libs.events.contracts import Event, registry
 from libs.events.contracts.intake import ReportedPerson
 
@@ -126,7 +127,7 @@ class CaseDecided(Event):
     """
 
     type_name = "zhengfeng.casework.case_decided"
-    version = 2
+    version = 3
 
     case_id: UUID
     case_number: str
@@ -135,7 +136,10 @@ class CaseDecided(Event):
     categories: list[str]
     form: int
     measures: list[str]
-    """Measure codes, e.g. ``warning``, ``serious_warning``, ``removal_from_post``, ``expulsion``."""
+    """Codes of the measures catalogue (``libs/events/measures.py``), e.g. ``warning``,
+    ``serious_warning``, ``demerit``, ``expulsion``; since v3 only codes."""
+    legacy_measures: list[str] = Field(default_factory=list)
+    """Free texts of a decision before v3 that no catalogue code matched (kept as written)."""
     major: bool = False
     misconduct_date: date
     decided_by: str
@@ -153,7 +157,7 @@ class CaseDecisionRevised(Event):
     """
 
     type_name = "zhengfeng.casework.case_decision_revised"
-    version = 2
+    version = 3
 
     case_id: UUID
     case_number: str
@@ -163,8 +167,11 @@ class CaseDecisionRevised(Event):
     appeal_kind: str
     previous_form: int
     previous_measures: list[str]
+    previous_legacy_measures: list[str] = Field(default_factory=list)
     form: int
     measures: list[str]
+    """Catalogue codes (since v3; see ``CaseDecided.measures``)."""
+    legacy_measures: list[str] = Field(default_factory=list)
     major: bool = False
     misconduct_date: date
     revised_by: str
@@ -229,10 +236,12 @@ class CaseTransitioned(Event):
     Every command leaves one; the facts other services act on (``ClueDisposed``,
     ``CaseFiled``, ``CaseDecided``…) follow it in the same append. ``deadlines_set`` are the
     time limits the step started (kind → last day), ``deadlines_cleared`` those it met.
+    Since v3 the ``measures`` in the details of 审理意见, 决定 and 复审复核 are catalogue
+    codes (older free texts are lifted; unmatched ones are in ``legacy_measures``).
     """
 
     type_name = "zhengfeng.casework.case_transitioned"
-    version = 2
+    version = 3
 
     case_id: UUID
     command: str
@@ -339,3 +348,22 @@ def _subject_sealed_since_v2(data: dict[str, Any]) -> dict[str, Any]:
 
 for _carrier in (CaseFiled, CaseDecided, CaseDecisionRevised, NameCleared, CaseTransitioned):
     registry.upcaster(_carrier.type_name, from_version=1)(_subject_sealed_since_v2)
+
+
+@registry.upcaster(CaseDecided.type_name, from_version=2)
+def _decided_measures_as_codes(data: dict[str, Any]) -> dict[str, Any]:
+    return catalogue.lift(data, "measures", "legacy_measures")
+
+
+@registry.upcaster(CaseDecisionRevised.type_name, from_version=2)
+def _revised_measures_as_codes(data: dict[str, Any]) -> dict[str, Any]:
+    catalogue.lift(data, "previous_measures", "previous_legacy_measures")
+    return catalogue.lift(data, "measures", "legacy_measures")
+
+
+@registry.upcaster(CaseTransitioned.type_name, from_version=2)
+def _transition_measures_as_codes(data: dict[str, Any]) -> dict[str, Any]:
+    details = data.get("details") or {}
+    if data.get("command") in catalogue.MEASURE_COMMANDS and "measures" in details:
+        data["details"] = catalogue.lift(dict(details), "measures", "legacy_measures")
+    return data

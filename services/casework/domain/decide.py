@@ -409,9 +409,20 @@ class _Step:
         self.set["review"] = self.rules.calendar.due(current, self.rules.limits["review_extension"])
         self.details["extension"] = self.s.review_extensions + 1
 
+    def check_measures(self, form: int, codes: list[str]) -> None:
+        """Each measure must be in the catalogue and belong to the 形态 decided."""
+        why = self.rules.measures.refusal(form, codes)
+        if why:
+            raise Rejected("measures", why, "invalid")
+
+    def proposals(self, codes: list[str]) -> list[str]:
+        """Measures another body decides (组织处理: 组织部门): the decision proposes them."""
+        return [c for c in codes if self.rules.measures.measures[c].authority != "commission"]
+
     def review_opinion(self) -> None:
         cmd = self.cmd
         assert isinstance(cmd, c.ReviewOpinion)
+        self.check_measures(cmd.form, cmd.measures)
         misconduct = self.misconduct(cmd.misconduct_date)
         self.details.update(
             form=cmd.form,
@@ -431,6 +442,7 @@ class _Step:
         assert isinstance(cmd, c.Decide)
         if self.s.review_opinion is None:
             raise Rejected("review_opinion", "作出处分决定前须有审理室的审理意见，本案尚未提出")
+        self.check_measures(cmd.form, cmd.measures)
         misconduct = self.misconduct(cmd.misconduct_date)
         self.to = S.DECIDED
         self.clear("review")
@@ -440,6 +452,7 @@ class _Step:
             measures=list(cmd.measures),
             prosecution=cmd.form == 4,
             misconduct_date=misconduct.isoformat(),
+            proposals=self.proposals(cmd.measures),
         )
         self.facts.append(
             CaseDecided(
@@ -482,6 +495,8 @@ class _Step:
         assert isinstance(cmd, c.DecideAppeal)
         if cmd.result == "changed" and (cmd.form is None or not cmd.measures):
             raise Rejected("form", "变更原决定须写明处理形态和处分措施", "invalid")
+        if cmd.result == "changed" and cmd.form is not None:
+            self.check_measures(cmd.form, cmd.measures)
         self.clear("reexamination", "recheck", "decision_service")
         self.to = S.EXECUTION
         self.details.update(result=cmd.result, form=cmd.form, measures=list(cmd.measures))
@@ -496,6 +511,7 @@ class _Step:
                     appeal_kind=self.s.appeal_kind or "reexamination",
                     previous_form=self.s.form or 0,
                     previous_measures=list(self.s.measures),
+                    previous_legacy_measures=list(self.s.legacy_measures),
                     form=cmd.form,
                     measures=list(cmd.measures),
                     major=self.s.major,

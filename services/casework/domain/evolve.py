@@ -133,6 +133,7 @@ def _transitioned(state: CaseState, e: CaseTransitioned) -> dict[str, Any]:
         out.update(
             form=d["form"],
             measures=list(d["measures"]),
+            legacy_measures=list(d.get("legacy_measures", [])),
             prosecution=bool(d["prosecution"]),
             misconduct_date=_date(d["misconduct_date"]),
             decided_on=e.at.date(),
@@ -142,7 +143,12 @@ def _transitioned(state: CaseState, e: CaseTransitioned) -> dict[str, Any]:
     elif cmd == "decide_appeal":
         out.update(appeal_kind=None, appeal_decided_on=e.at.date())
         if d["result"] == "changed":
-            out.update(form=d["form"], measures=list(d["measures"]), prosecution=d["form"] == 4)
+            out.update(
+                form=d["form"],
+                measures=list(d["measures"]),
+                legacy_measures=list(d.get("legacy_measures", [])),
+                prosecution=d["form"] == 4,
+            )
     elif cmd == "record_visit":
         out["visits"] = [
             *state.visits,
@@ -164,6 +170,7 @@ def _opinion(e: CaseTransitioned) -> ReviewOpinion:
     return ReviewOpinion(
         form=d["form"],
         measures=list(d["measures"]),
+        legacy_measures=list(d.get("legacy_measures", [])),
         facts=d["facts"],
         reason=e.reason,
         given_on=e.at.date(),

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from libs.events import taxonomy
+from libs.events import measures, taxonomy
 from libs.kit.workdays import Period, WorkCalendar
 from libs.kit.workdays import load as load_calendar
 
@@ -38,6 +38,10 @@ class Rules:
     checklist: tuple[tuple[str, str], ...]
     """七必问: (code, label) of each question a dining case must answer."""
     dining_categories: frozenset[str] = field(default_factory=frozenset)
+    measures: measures.Catalogue = field(default_factory=measures.load)
+    """处分处置措施目录: which measures exist and to which 形态 each belongs."""
+    follow_up_forms: frozenset[int] = frozenset({2, 3})
+    """回访教育 before 销号 for these forms only (``data/follow_up.json``)."""
 
     def checklist_applies(self, categories: list[str]) -> bool:
         """Whether a matter of these categories must answer the 七必问 (a dining case)."""
@@ -63,6 +67,15 @@ def read_checklist(path: Path = DATA / "seven_questions.json") -> tuple[tuple[st
     return tuple((q["code"], q["label"]) for q in doc["questions"])
 
 
+def read_follow_up_forms(path: Path = DATA / "follow_up.json") -> frozenset[int]:
+    """The forms whose cases are visited (回访教育) before 销号."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    forms = frozenset(int(f) for f in doc["forms"])
+    if 4 in forms:
+        raise ValueError("第四种形态移送司法，不进行回访教育")
+    return forms
+
+
 @cache
 def load(
     limits_file: str | None = None,
@@ -78,4 +91,6 @@ def load(
             Path(checklist_file) if checklist_file else DATA / "seven_questions.json"
         ),
         dining_categories=frozenset(c.code for c in tax.categories.values() if c.dining),
+        measures=measures.load(),
+        follow_up_forms=read_follow_up_forms(),
     )

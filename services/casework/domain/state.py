@@ -131,6 +131,7 @@ class ReviewOpinion(BaseModel):
     facts: str
     reason: str
     given_on: date
+    legacy_measures: list[str] = []
 
 
 class CaseState(BaseModel):
@@ -165,6 +166,9 @@ class CaseState(BaseModel):
     """The 审理室's opinion (审理意见), once its chain approved it: the decision rests on it."""
     form: int | None = None
     measures: list[str] = []
+    """Codes of the measures catalogue."""
+    legacy_measures: list[str] = []
+    """Free-text measures of an old decision that no catalogue code matched."""
     prosecution: bool = False
     decided_on: date | None = None
     appeals: list[str] = []

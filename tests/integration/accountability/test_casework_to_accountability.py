@@ -173,10 +173,16 @@ async def test_a_case_decided_in_casework_opens_the_inquiry_in_accountability(
         ("transfer_for_review", {}),
     ):
         await command(cw_http, casework, case_id, name, INVESTIGATOR, **body)
-    opinion = {"form": 3, "measures": ["removal_from_post"], "facts": "违规公款宴请"}
+    opinion = {"form": 3, "measures": ["removal_from_party_post"], "facts": "违规公款宴请"}
     await command(cw_http, casework, case_id, "review_opinion", REVIEWER, **opinion)
     decided = await command(
-        cw_http, casework, case_id, "decide", INVESTIGATOR, form=3, measures=["removal_from_post"]
+        cw_http,
+        casework,
+        case_id,
+        "decide",
+        INVESTIGATOR,
+        form=3,
+        measures=["removal_from_party_post"],
     )
     assert decided["form"] == 3
 
@@ -189,7 +195,7 @@ async def test_a_case_decided_in_casework_opens_the_inquiry_in_accountability(
     assert inquiry["trigger"]["case_ids"] == [str(case_id)]
     assert (inquiry["direct_subject"], inquiry["direct_measures"]) == (
         "季*",  # sealed in casework: accountability receives the masked name only
-        ["removal_from_post"],
+        ["removal_from_party_post"],
     )
     assert inquiry["parties"][1]["name"] == "陈**"  # masked unless revealed
     revealed = await acc.http.get(

@@ -109,9 +109,9 @@ async def _case_to_decision(cw_http: httpx.AsyncClient, casework: Any, case_id: 
         ("transfer_for_review", {}),
     ):
         await command(cw_http, casework, case_id, name, INVESTIGATOR, **body)
-    opinion = {"form": 3, "measures": ["removal_from_post"], "facts": "违规公款宴请"}
+    opinion = {"form": 3, "measures": ["removal_from_party_post"], "facts": "违规公款宴请"}
     await command(cw_http, casework, case_id, "review_opinion", REVIEWER, **opinion)
-    decision = {"form": 3, "measures": ["removal_from_post"]}
+    decision = {"form": 3, "measures": ["removal_from_party_post"]}
     await command(cw_http, casework, case_id, "decide", INVESTIGATOR, **decision)
 
 

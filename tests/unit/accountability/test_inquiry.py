@@ -118,6 +118,18 @@ def test_outside_key_areas_the_commissions_own_measure_takes_effect_on_decision(
     assert state.measures[mid].status == "in_effect"
 
 
+def test_the_commission_decides_its_own_disciplinary_sanction() -> None:
+    # 纪律处分条例: a 纪委 decides sanctions within its own authority (not 组织部门).
+    mid = uuid4()
+    state, _ = run(
+        opened(key_area=False),
+        RecordFinding("department_leader", False, ("对财务科长期疏于管理",)),
+        ProposeMeasure(mid, "department_leader", "disciplinary_sanction"),
+        DecideMeasure(mid, "commission", True),
+    )
+    assert state.measures[mid].status == "in_effect"
+
+
 def test_a_refusing_review_office_stops_the_measure() -> None:
     mid = uuid4()
     state, _ = run(

@@ -128,7 +128,7 @@ def test_full_case_from_filing_to_closure_publishes_decision_and_closure() -> No
 def test_illegal_transition_names_the_commands_allowed_now() -> None:
     state, h = registered()
     with pytest.raises(IllegalTransition) as err:
-        step(state, h, "decide", date(2026, 9, 2), form=1, measures=["talk"])
+        step(state, h, "decide", date(2026, 9, 2), form=1, measures=["talk_reminder"])
     assert "dispose" in err.value.allowed and "decide" not in err.value.allowed
 
 
@@ -178,7 +178,7 @@ def test_appeals_recheck_only_after_reexamination_within_its_window() -> None:
         date(2026, 4, 20),
         result="changed",
         form=3,
-        measures=["probation"],
+        measures=["probation_one_year"],
     )
     assert state.status is Status.EXECUTION and state.form == 3
     with pytest.raises(Rejected):
@@ -193,7 +193,13 @@ def test_an_appeal_that_changes_the_decision_publishes_the_decision_in_force() -
     assert not any(isinstance(e, CaseDecisionRevised) for e in h)
     state, h = step(state, h, "appeal", date(2026, 4, 20), kind="recheck")
     state, h = step(
-        state, h, "decide_appeal", date(2026, 5, 20), result="changed", form=1, measures=["talk"]
+        state,
+        h,
+        "decide_appeal",
+        date(2026, 5, 20),
+        result="changed",
+        form=1,
+        measures=["talk_reminder"],
     )
     revised = [e for e in h if isinstance(e, CaseDecisionRevised)]
     assert len(revised) == 1
@@ -203,7 +209,7 @@ def test_an_appeal_that_changes_the_decision_publishes_the_decision_in_force() -
         2,
         ["serious_warning"],
     )
-    assert (r.form, r.measures, r.case_number) == (1, ["talk"], "AJ-1")
+    assert (r.form, r.measures, r.case_number) == (1, ["talk_reminder"], "AJ-1")
     assert r.subject == SUBJECT and r.misconduct_date == state.misconduct_date
     # The original decision is still in the history, unchanged.
     assert [e.form for e in h if isinstance(e, CaseDecided)] == [2]

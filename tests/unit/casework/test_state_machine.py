@@ -30,6 +30,16 @@ from tests.unit.casework.factories import CHECKLIST, RULES, SUBJECT, at, registe
 
 DAY = date(2026, 1, 5)
 
+FORMS = [
+    (1, ["talk_reminder"]),
+    (2, ["warning"]),
+    (2, ["serious_warning", "demerit"]),
+    (3, ["probation_one_year", "removal"]),
+    (4, ["expulsion", "dismissal"]),
+    (1, ["expulsion"]),  # refused: not a measure of 形态一
+]
+"""(form, measures) a decision may name: mostly as the catalogue allows, one that it refuses."""
+
 ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "assign": st.fixed_dictionaries(
         {
@@ -67,16 +77,16 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         }
     ),
     "answer_checklist": st.sampled_from([{"answers": CHECKLIST}, {"answers": {"who_paid": "x"}}]),
-    "review_opinion": st.fixed_dictionaries(
-        {"form": st.integers(1, 4), "measures": st.just(["warning"]), "facts": st.just("收受礼金")}
+    "review_opinion": st.builds(
+        lambda fm: {"form": fm[0], "measures": fm[1], "facts": "收受礼金"}, st.sampled_from(FORMS)
     ),
-    "decide": st.fixed_dictionaries({"form": st.integers(1, 4), "measures": st.just(["warning"])}),
+    "decide": st.builds(lambda fm: {"form": fm[0], "measures": fm[1]}, st.sampled_from(FORMS)),
     "appeal": st.fixed_dictionaries({"kind": st.sampled_from(["reexamination", "recheck"])}),
     "decide_appeal": st.fixed_dictionaries(
         {
             "result": st.sampled_from(["upheld", "changed"]),
-            "form": st.sampled_from([None, 2]),
-            "measures": st.sampled_from([[], ["demotion"]]),
+            "form": st.sampled_from([None, 2, 3]),
+            "measures": st.sampled_from([[], ["demerit"], ["demotion"]]),
         }
     ),
     "record_visit": st.fixed_dictionaries(
