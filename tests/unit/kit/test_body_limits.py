@@ -71,3 +71,33 @@ async def test_a_streamed_body_over_its_route_limit_is_cut_off_with_a_413() -> N
     assert response.status_code == 413
     assert response.json()["detail"] == "此处每次提交不得超过 10000 字节。"
     assert sum(READ) <= 10_000
+
+
+async def test_an_address_too_long_is_414_before_the_app_sees_it() -> None:
+    READ.clear()
+    async with client() as http:
+        long_query = await http.post("/cmd", params={"q": "x" * 9000}, content=b"x")
+        many = await http.post("/cmd", params={f"p{i}": "1" for i in range(65)}, content=b"x")
+        fine = await http.post("/cmd", params={f"p{i}": "1" for i in range(64)}, content=b"x")
+
+    assert long_query.status_code == 414
+    assert long_query.json()["errors"] == [
+        {"field": "query", "reason": "地址和查询参数合计不得超过 8192 字节"}
+    ]
+    assert many.status_code == 414
+    assert many.json()["title"] == "查询参数过多"
+    assert fine.status_code == 200
+    assert sum(READ) == 1  # only the request within the limits reached the app
+
+
+async def test_headers_too_many_or_too_large_are_431_in_chinese() -> None:
+    async with client() as http:
+        many = await http.post("/cmd", headers={f"x-h{i}": "1" for i in range(101)}, content=b"")
+        large = await http.post("/cmd", headers={"x-big": "x" * 33_000}, content=b"")
+        token = await http.post("/cmd", headers={"authorization": "Bearer " + "t" * 4000})
+
+    assert many.status_code == large.status_code == 431
+    assert many.headers["content-type"] == "application/problem+json"
+    assert large.json()["title"] == "请求头过大"
+    assert large.json()["errors"][0]["field"] == "headers"
+    assert token.status_code == 200
