@@ -305,11 +305,12 @@ def _paragraphs(period: ReportPeriod, f: Mapping[str, Any]) -> list[str]:
     else:
         overdue = "本期无超期事项。"
     r = f["rectification"]
-    if r is None:
-        rect = "整改进展：暂无整改台账数据。"
+    if not r or not r.get("total"):
+        rect = "整改进展：暂无整改事项。"
     else:
         rect = (
-            f"整改进展：整改事项{r.get('items', 0)}项，已完成{r.get('completed', 0)}项，"
-            f"逾期未完成{r.get('overdue', 0)}项。"
+            f"整改进展：整改事项{r['total']}项（本期交办{r['assigned']}项），已销号{r['closed']}项，"
+            f"已验收待回头看{r['accepted']}项，待验收{r['completed']}项，整改中{r['in_progress']}项"
+            f"（其中逾期{r['overdue']}项），回头看后重新整改{r['reopened']}项。"
         )
     return [overview, forms, top, overdue, rect]

@@ -21,7 +21,7 @@ from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Command, Context, Pipeline
 from libs.kit.problems import Problem, invalid_field
 from libs.kit.refusal import Refused
-from services.accountability import queries
+from services.accountability import queries, queries_oversight
 from services.accountability.domain.analysis import (
     AnalysisRules,
     ReportPeriod,
@@ -102,7 +102,7 @@ async def _issue(state: Report, body: AnalysisReportIn, ctx: Context) -> list[Ev
         current,
         await _figures(ctx, period.previous(), tz),
         await _figures(ctx, period.a_year_before(), tz),
-        None,
+        await queries_oversight.rectification_progress(ctx.conn, Period(*period.bounds(tz))),
         rules,
         deps.taxonomy.label,
     )

@@ -45,6 +45,8 @@ async def test_a_quarterly_report_is_issued_once_with_its_document_and_table(
     assert body["summary"][0].startswith("2026年10月，共作出处理决定2件")
     assert "函询" in body["summary"][3] or "超期事项1项" in body["summary"][3]
     assert body["document"]["number"].startswith("青纪析〔2026〕")
+    assert body["figures"]["rectification"]["total"] == 0
+    assert body["summary"][4] == "整改进展：暂无整改事项。"
 
     again = await acc.http.post("/v1/analysis-reports", json={"period": "2026-10"}, headers=OFFICER)
     assert again.status_code == 409

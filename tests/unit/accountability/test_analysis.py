@@ -88,4 +88,17 @@ def test_the_analysis_says_the_trend_the_forms_and_the_problems_seen_most() -> N
     assert "环比上升100.0%" in summary[0] and "同比由0件增至4件" in summary[0]
     assert "第一种形态3件（占75.0%）" in summary[1]
     assert "违规吃喝（4件）" in summary[2]
-    assert summary[4] == "整改进展：暂无整改台账数据。"
+    assert summary[4] == "整改进展：暂无整改事项。"
+
+
+def test_the_analysis_reports_rectification_progress() -> None:
+    progress = {"total": 5, "assigned": 2, "in_progress": 2, "completed": 1, "accepted": 0,
+                "closed": 2, "overdue": 1, "reopened": 1}  # fmt: skip
+    _, summary = analyse(
+        ReportPeriod.parse("2026-H2"), figures(0, {}), figures(0, {}), figures(0, {}), progress,
+        RULES, str,
+    )  # fmt: skip
+    assert summary[4] == (
+        "整改进展：整改事项5项（本期交办2项），已销号2项，已验收待回头看0项，待验收1项，"
+        "整改中2项（其中逾期1项），回头看后重新整改1项。"
+    )
