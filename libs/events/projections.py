@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.store import START, Checkpoint, EventStore, Recorded
+from libs.events.wakeup import Waiter
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,11 @@ _SAVE = text(
        ON CONFLICT (name) DO UPDATE
        SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()"""
 )
+
+
+_SOON = 0.01
+"""Seconds before looking again when a notified event was still below the horizon (doubling
+up to the idle interval)."""
 
 
 class Projection(Protocol):
@@ -66,11 +72,17 @@ class ProjectionRunner:
         *,
         batch_size: int = 500,
         idle_interval: float = 0.1,
+        waiter: Waiter | None = None,
     ) -> None:
         self.store = store
         self.projections = list(projections)
         self.batch_size = batch_size
         self.idle_interval = idle_interval
+        """Seconds between looks at an idle store; with a ``waiter``, only the fallback."""
+        self.waiter = waiter
+        """Woken when the store commits events (libs/events/wakeup.py)."""
+        self._at: dict[str, Checkpoint] = {}
+        self._soon = _SOON
 
     async def step(self, projection: Projection) -> int:
         """Apply the next batch to one projection; returns how many events it read."""
@@ -86,10 +98,11 @@ class ProjectionRunner:
                 for recorded in batch:
                     await projection.apply(conn, recorded)
             if batch:
-                last = batch[-1].checkpoint
+                cursor = batch[-1].checkpoint
                 await conn.execute(
-                    _SAVE, {"n": projection.name, "tx": last.tx_id, "pos": last.position}
+                    _SAVE, {"n": projection.name, "tx": cursor.tx_id, "pos": cursor.position}
                 )
+        self._at[projection.name] = cursor
         return len(batch)
 
     async def catch_up(self) -> int:
@@ -131,17 +144,31 @@ class ProjectionRunner:
     async def run(self, stop: asyncio.Event) -> None:
         """Follow the store until ``stop`` is set."""
         while not stop.is_set():
+            if self.waiter is not None:
+                self.waiter.clear()  # before reading: what commits meanwhile wakes the wait
             try:
                 moved = await self.catch_up()
             except Exception:
                 log.exception("projection runner failed; retrying")
-                moved = 0
-                await asyncio.sleep(1.0)
-            if not moved:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.idle_interval)
-                except TimeoutError:
-                    pass
+                await _sleep_or_stop(stop, 1.0)
+                continue
+            if self.waiter is None:
+                if not moved:
+                    await _sleep_or_stop(stop, self.idle_interval)
+                continue
+            await self.waiter.wait(self._idle(), stop)
+
+    def _idle(self) -> float:
+        """How long to wait for a notification before looking at the store anyway."""
+        assert self.waiter is not None
+        oldest = min((at.tx_id for at in self._at.values()), default=0)
+        if self.waiter.behind(oldest):
+            # Notified, but still below the horizon: whatever holds it ends soon and may
+            # notify nothing (a read model's write), so look again shortly.
+            wait, self._soon = self._soon, min(self._soon * 2, self.idle_interval)
+            return wait
+        self._soon = _SOON
+        return self.idle_interval
 
     async def rebuild(self, projection: Projection, *, progress: bool = True) -> int:
         """Empty a projection's tables and replay the whole store into it."""
@@ -163,3 +190,10 @@ class ProjectionRunner:
                 done += n
                 bar.update(task, completed=done)
         return done
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        pass

@@ -29,6 +29,7 @@ from libs.events.envelope import to_kafka
 from libs.events.kafka import end_offsets, end_offsets_total, ensure_topics
 from libs.events.signing import Signer
 from libs.events.store import START, Checkpoint, EventStore, HeldBack
+from libs.events.wakeup import Waiter
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ _ADVANCE = text(
 _TRY_LEAD = text("SELECT pg_try_advisory_lock(hashtext(current_schema() || :n))")
 _STILL_CONNECTED = text("SELECT 1")
 _LEASE = text("SELECT set_config('idle_session_timeout', :ms, false)")
+_SOON = 0.01
+"""Seconds before looking again when a notified event was still below the horizon (doubling
+up to the idle interval)."""
 LAG_COUNT_INTERVAL = 5.0
 """Seconds between exact counts of unpublished events while a backlog drains."""
 
@@ -76,6 +80,7 @@ class Relay:
         lease: float = 8.0,
         on_held_back: Callable[[float], None] | None = None,
         held_back_warning: float = 5.0,
+        waiter: Waiter | None = None,
     ) -> None:
         self.store = store
         self.producer = producer
@@ -84,6 +89,10 @@ class Relay:
         self.name = name
         self.batch_size = batch_size
         self.idle_interval = idle_interval
+        """Seconds between looks at an idle store; with a ``waiter``, only the fallback."""
+        self.waiter = waiter
+        """Woken when the store commits events (libs/events/wakeup.py)."""
+        self._soon = _SOON
         self.standby_interval = standby_interval
         self._on_published = on_published
         self._lag_counted_at = float("-inf")
@@ -108,6 +117,8 @@ class Relay:
         # The highest offset acknowledged per partition: one that goes back means the
         # broker lost the topic.
         self._offsets: dict[int, int] = {}
+        self._at = START
+        """The cursor as last read or moved by this relay."""
 
     async def cursor(self) -> Checkpoint:
         """Where the relay will resume."""
@@ -143,6 +154,7 @@ class Relay:
     async def publish_batch(self) -> int:
         """Publish the next batch and move the cursor; returns how many were sent."""
         cursor = await self.cursor()
+        self._at = cursor
         batch = await self.store.read_all(cursor, limit=self.batch_size)
         if not batch:
             return 0
@@ -180,6 +192,7 @@ class Relay:
         last = batch[-1].checkpoint
         async with self.store.engine.begin() as c:
             await c.execute(_ADVANCE, {"n": self.name, "tx": last.tx_id, "pos": last.position})
+        self._at = last
         if self._on_published is not None:
             # Counting what is left scans it: while working through a backlog (full
             # batches) count at most every few seconds, not after every batch.
@@ -272,6 +285,8 @@ class Relay:
             # Leadership lasts as long as the session holding the lock: if it is gone,
             # a standby may already lead, so stop publishing (the error says why).
             await lock.execute(_STILL_CONNECTED)
+            if self.waiter is not None:
+                self.waiter.clear()  # before reading: what commits meanwhile wakes the wait
             try:
                 if self._reset_requested:
                     self._reset_requested = False
@@ -299,7 +314,19 @@ class Relay:
                         log.debug("relay %s: broker check failed: %r", self.topic, exc)
                 else:
                     self._not_held()
-                await self._hold(lock, stop, self.idle_interval)
+                await self._hold(lock, stop, self._idle(), wake=True)
+
+    def _idle(self) -> float:
+        """How long to wait before the next look at a store that had nothing more."""
+        if self.waiter is None:
+            return self.idle_interval
+        if self.waiter.behind(self._at.tx_id):
+            # Notified, but still below the horizon: whatever holds it ends soon and may
+            # notify nothing (a read model's write), so look again shortly.
+            wait, self._soon = self._soon, min(self._soon * 2, self.idle_interval)
+            return wait
+        self._soon = _SOON
+        return self.idle_interval
 
     async def _check_held_back(self) -> None:
         """Say so (log naming the backend, metric) when committed events wait behind an open
@@ -345,15 +372,22 @@ class Relay:
                 "relay %s: no lease on leadership (%s); a paused leader keeps it", self.name, exc
             )
 
-    async def _hold(self, lock: AsyncConnection, stop: asyncio.Event, seconds: float) -> None:
-        """Wait ``seconds`` as leader, speaking on the lock session well within the lease."""
+    async def _hold(
+        self, lock: AsyncConnection, stop: asyncio.Event, seconds: float, *, wake: bool = False
+    ) -> None:
+        """Wait ``seconds`` as leader (with ``wake``, less when the store commits events),
+        speaking on the lock session well within the lease."""
         step = max(min(self.lease / 3, 1.0), 0.05)
         deadline = asyncio.get_running_loop().time() + seconds
         while not stop.is_set():
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
                 return
-            await _sleep_or_stop(stop, min(step, left))
+            if wake and self.waiter is not None:
+                if await self.waiter.wait(min(step, left), stop):
+                    return
+            else:
+                await _sleep_or_stop(stop, min(step, left))
             if left > step:
                 await lock.execute(_STILL_CONNECTED)
 

@@ -46,6 +46,7 @@ from libs.events.envelope import (
     chain_hash,
     envelope_hash,
 )
+from libs.events.wakeup import CHANNEL_PREFIX
 
 
 class _Any:
@@ -171,17 +172,26 @@ _EXISTING_STREAMS = "SELECT stream_id FROM streams WHERE stream_id = ANY($1::tex
 _EVENT_ROWS = """INSERT INTO events (event_id, stream_id, stream_version, type, type_version, source,
                            time, data, correlation_id, causation_id, actor, prev_hash, hash)
        SELECT e.id, $1, e.v, e.t, e.tv, $4, e.tm, e.d::json, $5, $6, $7, e.p, e.h
-       FROM head, unnest($8::uuid[], $9::int[], $10::text[], $11::int[],
+       FROM head, notified, unnest($8::uuid[], $9::int[], $10::text[], $11::int[],
                          $12::timestamptz[], $13::text[], $14::text[], $15::text[])
             WITH ORDINALITY AS e(id, v, t, tv, tm, d, p, h, n)
        ORDER BY e.n
        RETURNING global_position, tx_id::text AS tx_id, recorded_at"""
+# Readers wake on this (libs/events/wakeup.py): the store's channel, the writing
+# transaction as payload, delivered by PostgreSQL at commit and only if it commits. Only
+# when the head moved (``FROM head``), so a refused append announces nothing.
+_NOTIFY = f"""    , notified AS (
+           SELECT pg_notify(left('{CHANNEL_PREFIX}' || current_schema(), 63),
+                            pg_current_xact_id()::text)
+           FROM head)
+       """
 _APPEND_NEW_STREAM = (
     """WITH head AS (
            INSERT INTO streams (stream_id, version, last_hash, last_tx)
            VALUES ($1, $2, $3, pg_current_xact_id())
            ON CONFLICT (stream_id) DO NOTHING RETURNING 1)
        """
+    + _NOTIFY
     + _EVENT_ROWS
 )
 _APPEND_EXISTING_STREAM = (
@@ -191,6 +201,7 @@ _APPEND_EXISTING_STREAM = (
              AND last_tx <= pg_current_xact_id()
            RETURNING 1)
        """
+    + _NOTIFY
     + _EVENT_ROWS
 )
 # The horizon: the oldest transaction *of this database* still running (or, when none

@@ -29,6 +29,7 @@ from libs.events.projections import Projection, ProjectionRunner
 from libs.events.relay import Relay
 from libs.events.signing import Keyring, Signer
 from libs.events.store import EventStore
+from libs.events.wakeup import Wakeup
 from libs.kit import jobs, metrics, problems
 from libs.kit.auth import JwksFetcher, JwksVerifier, http_jwks_fetcher
 from libs.kit.commands import Gate, Pipeline
@@ -89,6 +90,8 @@ class Runtime:
     keyring: Keyring | None = None
     """Every service's public event keys: what the consumer believes."""
     projections: ProjectionRunner | None = None
+    wakeup: Wakeup | None = None
+    """Listens for the store's commits and wakes its relay and projections."""
     pipeline: Pipeline | None = None
     deps: Any = None
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -169,8 +172,16 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
         )
         if parts.on_start is not None:
             await parts.on_start(app)
+        # One listening connection wakes the relay and the projections when the store
+        # commits events; they look anyway every poll_fallback_seconds.
+        wakeup = Wakeup(engine, settings.db_schema)
+        rt.wakeup = wakeup
+        rt.tasks.append(asyncio.create_task(wakeup.run(rt.stop), name="wakeup"))
+        fallback = settings.poll_fallback_seconds
         if parts.projections and settings.run_projections:
-            rt.projections = ProjectionRunner(store, parts.projections)
+            rt.projections = ProjectionRunner(
+                store, parts.projections, idle_interval=fallback, waiter=wakeup.waiter()
+            )
             rt.tasks.append(asyncio.create_task(rt.projections.run(rt.stop), name="projections"))
         catch_up = rt.projections.catch_up if rt.projections is not None else None
         for job in parts.jobs(rt) if parts.jobs is not None else ():
@@ -195,6 +206,8 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     partitions=settings.topic_partitions,
                     signer=rt.signer,
                     on_held_back=metrics.RELAY_HELD_BACK.labels(service).set,
+                    idle_interval=fallback,
+                    waiter=wakeup.waiter(),
                 )
                 with contextlib.suppress(Exception):
                     await rt.relay.reset_if_broker_was_wiped()

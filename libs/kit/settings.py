@@ -50,6 +50,9 @@ class ServiceSettings(BaseSettings):
     dead_letter_replay_interval_seconds: float = 2.0
     """How often the consumer looks for parked records an operator asked to replay."""
     consumer_session_timeout_ms: int = 10000
+    poll_fallback_seconds: float = 2.0
+    """How often the relay and the projections look at the store when no notification came
+    (they wake on the notification every append sends at commit)."""
     topic_check_interval_seconds: float = 2.0
     """How often the service makes sure its topics exist (0 turns it off): a broker that
     lost its data is noticed, its topics made again and the store republished."""

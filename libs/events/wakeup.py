@@ -1,0 +1,158 @@
+"""Wake a store's readers when events commit: LISTEN/NOTIFY, the poll kept as a fallback.
+
+Every append notifies its store's channel (``channel_of(schema)``) in its own transaction,
+with the writing transaction's id as payload; PostgreSQL delivers it when, and only if,
+that transaction commits. A service keeps one listening connection (``Wakeup``), and each
+reader (relay, projections) holds a ``Waiter`` that is set by every notification.
+
+A notification can arrive while the event is still below the reader's horizon (an older
+transaction of the database is still open and notifies nothing when it ends, e.g. a read
+model's write). ``Waiter.behind`` says so: the highest notified transaction is past the
+reader's cursor, so it looks again soon instead of waiting for the next notification.
+
+The listening connection can drop (server restart, ``pg_terminate_backend``): the
+listener reconnects with backoff and wakes every reader once it listens again, since what
+committed meanwhile was announced to nobody. Readers also look every ``fallback`` seconds
+whatever they heard, so a lost notification delays an event, never loses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "zf_events."
+
+
+def channel_of(schema: str) -> str:
+    """The notification channel of the store in ``schema`` (cut, as the server cuts it, to
+    the 63 bytes a channel name may have)."""
+    return (CHANNEL_PREFIX + schema)[:63]
+
+
+class Waiter:
+    """One reader's wake-up flag: set by every notification of its store."""
+
+    def __init__(self, wakeup: Wakeup | None = None) -> None:
+        self._wakeup = wakeup
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        """Wake the reader (a notification, a reconnect)."""
+        self._event.set()
+
+    def clear(self) -> None:
+        """Call before reading: a notification during the read then wakes the next wait."""
+        self._event.clear()
+
+    def behind(self, cursor_tx: int) -> bool:
+        """A notified transaction is past ``cursor_tx``: its events exist but were not
+        readable yet (held below the horizon), so look again soon."""
+        return self._wakeup is not None and self._wakeup.notified > cursor_tx
+
+    async def wait(self, timeout: float, stop: asyncio.Event | None = None) -> bool:
+        """Until woken, ``stop`` is set, or ``timeout`` seconds; ``True`` when woken."""
+        waits = [asyncio.ensure_future(self._event.wait())]
+        if stop is not None:
+            waits.append(asyncio.ensure_future(stop.wait()))
+        try:
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waits:
+                w.cancel()
+        return self._event.is_set()
+
+
+class Wakeup:
+    """The listening connection of one store (one per service process)."""
+
+    def __init__(self, engine: AsyncEngine, schema: str, *, check_interval: float = 10.0) -> None:
+        self.engine = engine
+        self.channel = channel_of(schema)
+        self.check_interval = check_interval
+        """Seconds between checks that the listening connection still answers."""
+        self.notified = 0
+        """The highest transaction id notified so far."""
+        self.listening = asyncio.Event()
+        """Set while the connection listens (cleared when it drops)."""
+        self.backend_pid: int | None = None
+        """The server process of the listening connection (what an operator would end)."""
+        self.reconnects = 0
+        self._waiters: list[Waiter] = []
+
+    def waiter(self) -> Waiter:
+        """A new reader's flag."""
+        w = Waiter(self)
+        self._waiters.append(w)
+        return w
+
+    def _notify(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            self.notified = max(self.notified, int(payload))
+        self._wake_all()
+
+    def _wake_all(self) -> None:
+        for w in self._waiters:
+            w.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Listen until ``stop`` is set, reconnecting whenever the connection drops."""
+        backoff = 0.2
+        while not stop.is_set():
+            try:
+                async with self.engine.connect() as conn:
+                    try:
+                        await self._listen(conn, stop)
+                        backoff = 0.2
+                    finally:
+                        self.listening.clear()
+                        self.backend_pid = None
+                        # The session is gone or shutting down: never back in the pool.
+                        with contextlib.suppress(Exception):
+                            await conn.invalidate()
+            except Exception as exc:
+                if stop.is_set():
+                    return
+                log.warning(
+                    "listening on %s failed (%s); reconnecting in %.1fs", self.channel, exc, backoff
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    async def _listen(self, conn: AsyncConnection, stop: asyncio.Event) -> None:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        raw = await auto.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        lost = asyncio.Event()
+        driver.add_termination_listener(lambda _c: lost.set())
+        await driver.add_listener(self.channel, self._notify)
+        self.backend_pid = driver.get_server_pid()
+        if self.reconnects:
+            log.info("listening on %s again", self.channel)
+        self.reconnects += 1
+        self.listening.set()
+        # Whatever committed while nobody listened was announced to nobody: look now.
+        self._wake_all()
+        while not stop.is_set():
+            waits = [asyncio.ensure_future(lost.wait()), asyncio.ensure_future(stop.wait())]
+            try:
+                await asyncio.wait(
+                    waits, timeout=self.check_interval, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                for w in waits:
+                    w.cancel()
+            if stop.is_set():
+                return
+            if lost.is_set() or driver.is_closed():
+                raise ConnectionError("the listening connection was closed")
+            # A connection can die without a word (a dropped network path): ask it.
+            await asyncio.wait_for(driver.fetchval("SELECT 1"), timeout=self.check_interval)

@@ -1,0 +1,134 @@
+"""Readers wake when their store commits events, not when a poll comes round.
+
+Every runner here polls only once an hour (the fallback), so each delivery the tests wait
+for can only have come from a notification: the append's own, the listener's wake-up after
+it reconnected, or a quick second look at an event a notification announced while an
+older transaction still held it below the horizon.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from libs.events.projections import ProjectionRunner
+from libs.events.relay import Relay
+from libs.events.store import ANY, EventStore, Recorded
+from libs.events.wakeup import Wakeup
+from tests.conftest import unique
+from tests.factories import note
+from tests.integration.kafka_support import (
+    META,
+    new_topic,
+    running,
+    started_producer,
+    unpublished,
+    wait_until,
+)
+
+HOUR = 3600.0
+
+
+class Seen:
+    """A read model that only remembers which streams it was shown."""
+
+    name = "seen"
+    tables: Sequence[str] = ()
+
+    def __init__(self) -> None:
+        self.streams: list[str] = []
+
+    async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
+        self.streams.append(recorded.stream_id)
+
+
+async def _schema(store: EventStore) -> str:
+    async with store.engine.connect() as conn:
+        return str((await conn.execute(text("SELECT current_schema()"))).scalar_one())
+
+
+async def _append(store: EventStore, stream: str) -> None:
+    await store.append(stream, [note(stream, 1)], expected_version=ANY, meta=META)
+
+
+async def test_an_append_wakes_the_relay_and_the_projections_at_once(
+    store: EventStore, bootstrap: str
+) -> None:
+    wakeup = Wakeup(store.engine, await _schema(store))
+    seen = Seen()
+    runner = ProjectionRunner(store, [seen], idle_interval=HOUR, waiter=wakeup.waiter())
+    topic = await new_topic(bootstrap, unique("wake"))
+    async with started_producer(bootstrap) as producer:
+        relay = Relay(
+            store, producer, topic, bootstrap=bootstrap, idle_interval=HOUR, waiter=wakeup.waiter()
+        )
+        async with running(wakeup.run, runner.run, relay.run):
+            await asyncio.wait_for(wakeup.listening.wait(), 30)
+            for stream in ("case-1", "case-2", "case-3"):
+                await _append(store, stream)
+
+                async def delivered(s: str = stream) -> bool:
+                    return s in seen.streams and await unpublished(relay) == 0
+
+                await wait_until(delivered, f"{stream} projected and published")
+    assert seen.streams == ["case-1", "case-2", "case-3"]
+
+
+async def test_a_listener_whose_backend_is_killed_reconnects_and_delivery_goes_on(
+    store: EventStore,
+) -> None:
+    wakeup = Wakeup(store.engine, await _schema(store), check_interval=0.5)
+    seen = Seen()
+    runner = ProjectionRunner(store, [seen], idle_interval=HOUR, waiter=wakeup.waiter())
+    async with running(wakeup.run, runner.run):
+        await asyncio.wait_for(wakeup.listening.wait(), 30)
+        await _append(store, "before")
+        await wait_until(lambda: _has(seen, "before"), "the event before the kill")
+
+        killed = wakeup.backend_pid
+        async with store.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": killed})
+        # Committed while nobody may be listening: announced to no one.
+        await _append(store, "while-down")
+
+        async def listening_again() -> bool:
+            return wakeup.listening.is_set() and wakeup.backend_pid not in (None, killed)
+
+        await wait_until(listening_again, "the listener to reconnect")
+        await wait_until(lambda: _has(seen, "while-down"), "the event committed while down")
+        await _append(store, "after")
+        await wait_until(lambda: _has(seen, "after"), "the event after the reconnect")
+    assert seen.streams == ["before", "while-down", "after"]
+
+
+async def test_an_event_held_below_the_horizon_is_read_once_the_holder_ends(
+    store: EventStore,
+) -> None:
+    """The notification comes while an older transaction (one that appends nothing and so
+    notifies nothing when it ends) still holds the event back: the reader looks again."""
+    wakeup = Wakeup(store.engine, await _schema(store))
+    seen = Seen()
+    runner = ProjectionRunner(store, [seen], idle_interval=HOUR, waiter=wakeup.waiter())
+    async with running(wakeup.run, runner.run):
+        await asyncio.wait_for(wakeup.listening.wait(), 30)
+        async with store.engine.connect() as holder:
+            await holder.execute(text("SELECT pg_current_xact_id()"))  # takes a transaction id
+            await _append(store, "held")
+            await wait_until(
+                lambda: _notified_past(wakeup, runner), "the notification of the held event"
+            )
+            assert seen.streams == [], "read past an open older transaction"
+            await holder.commit()
+        await wait_until(lambda: _has(seen, "held"), "the held event once the holder ended")
+    assert seen.streams == ["held"]
+
+
+async def _has(seen: Seen, stream: str) -> bool:
+    return stream in seen.streams
+
+
+async def _notified_past(wakeup: Wakeup, runner: ProjectionRunner) -> bool:
+    return wakeup.notified > 0 and runner.waiter is not None and runner.waiter.behind(0)
