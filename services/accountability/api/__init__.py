@@ -3,6 +3,7 @@
 from services.accountability.api import (
     analysis,
     inquiries,
+    inspections,
     lists,
     ratings,
     rectification,
@@ -18,4 +19,5 @@ routers = [
     reports.router,
     rectification.router,
     analysis.router,
+    inspections.router,
 ]

@@ -40,6 +40,7 @@ SOURCE_KINDS = {
     "partner_transfer": "部门移送",
     "public_report": "信访举报",
     "hotline_12345": "12345热线",
+    "inspection": "巡察移送",
 }
 """How a clue came in -> the label a clerk reads."""
 

@@ -21,6 +21,7 @@ from libs.kit.problems import Problem
 from services.intake import queries
 from services.intake.domain import TransferClue, clue_stream, receive_transfer
 from services.intake.domain.progress import SourceView, evolve, status_label
+from services.intake.domain.transfers import source_kind_of
 from services.intake.personal import seal_persons
 from services.intake.service.receive import (
     SENT_AS_IS,
@@ -115,7 +116,11 @@ async def _record(body: Any, arrival: Arrival, ctx: Context) -> dict[str, list[E
         attachments=list(await uploaded(ctx.conn, ctx.actor, body.attachments)),
     )
     events = receive_transfer(
-        command, clue_id=arrival.clue_id, clue_number=arrival.clue_number, now=ctx.now
+        command,
+        clue_id=arrival.clue_id,
+        clue_number=arrival.clue_number,
+        now=ctx.now,
+        source_kind=source_kind_of(ctx.principal.scopes),
     )
     return {clue_stream(arrival.clue_id): list(events)}
 
