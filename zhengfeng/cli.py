@@ -14,7 +14,7 @@ from uuid import UUID
 import typer
 
 from libs.events import kafka
-from zhengfeng import deadletters, eventkeys
+from zhengfeng import deadletters, eventkeys, vaultkeys
 
 app = typer.Typer(
     help="Zhengfeng (正风) platform commands.", no_args_is_help=True, add_completion=False
@@ -31,6 +31,8 @@ schemas_app = typer.Typer(help="Event contracts: JSON Schema and AsyncAPI.", no_
 app.add_typer(schemas_app, name="schemas")
 pii_app = typer.Typer(help="Personal data: the key vault, crypto-shredding.", no_args_is_help=True)
 app.add_typer(pii_app, name="pii")
+pii_app.command("index-key")(vaultkeys.index_key)
+pii_app.command("rewrap")(vaultkeys.rewrap)
 app.add_typer(deadletters.app, name="dead-letters")
 app.add_typer(eventkeys.app, name="keys")
 

@@ -11,8 +11,11 @@ Where the vault lives: its own small schema, ``pii_vault`` (``ZF_PII_VAULT_SCHEM
 the platform database, created by ``zhengfeng migrate`` and by intake at start. Every
 service reaches it with its own engine (tables are schema-qualified), so casework,
 analysis and accountability open the same tokens intake sealed. Data keys are wrapped by
-a master key (``ZF_PII_MASTER_KEY``, 32 bytes base64); without one, a development key is
-generated once in ``~/.zhengfeng/pii-master.key``.
+a master key (``ZF_PII_MASTER_KEY``, 32 bytes base64); without one, in development mode
+only, a key is generated once in ``~/.zhengfeng/pii-master.key``. A wrapped key names its
+master key by id, so the master key can be rotated (``ZF_PII_PREVIOUS_MASTER_KEYS`` still
+open, ``zhengfeng pii rewrap`` re-wraps; deploy/README.md), while blind indexes keep their
+own key (``ZF_PII_INDEX_KEY``, by default derived from the master key).
 
 How another service reveals a reported person (ClueReceived v3)::
 
@@ -38,6 +41,7 @@ import os
 import secrets
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,12 +80,25 @@ def mask_id_number(number: str) -> str:
     return number[:3] + "*" * (len(number) - 4) + number[-1:] if len(number) > 4 else "*"
 
 
+def _secret(name: str) -> str:
+    """``<name>`` or the file ``<name>_FILE`` names (a mounted secret); empty if neither."""
+    value = os.environ.get(name, "")
+    if not value and (path := os.environ.get(f"{name}_FILE", "")):
+        value = Path(path).read_text().strip()
+    return value
+
+
+def _key(value: str, name: str) -> bytes:
+    key = base64.b64decode(value)
+    if len(key) != 32:
+        raise ValueError(f"{name} must be 32 bytes, base64-encoded")
+    return key
+
+
 def master_key_from_env() -> bytes:
     """The master key: ``ZF_PII_MASTER_KEY`` (base64) or the file ``ZF_PII_MASTER_KEY_FILE``
     names (a mounted secret); in development mode only, the generated development key."""
-    configured = os.environ.get("ZF_PII_MASTER_KEY", "")
-    if not configured and (path := os.environ.get("ZF_PII_MASTER_KEY_FILE", "")):
-        configured = Path(path).read_text().strip()
+    configured = _secret("ZF_PII_MASTER_KEY")
     if not configured and not dev_mode():
         raise MissingSecret(
             "ZF_PII_MASTER_KEY (or ZF_PII_MASTER_KEY_FILE) is not set: every replica must "
@@ -90,16 +107,56 @@ def master_key_from_env() -> bytes:
             "For a local run set ZF_DEV_MODE=1 to use a generated development key."
         )
     if configured:
-        key = base64.b64decode(configured)
-        if len(key) != 32:
-            raise ValueError("ZF_PII_MASTER_KEY must be 32 bytes, base64-encoded")
-        return key
+        return _key(configured, "ZF_PII_MASTER_KEY")
     if not DEV_KEY_FILE.exists():
         DEV_KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(DEV_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(base64.b64encode(secrets.token_bytes(32)).decode())
     return base64.b64decode(DEV_KEY_FILE.read_text().strip())
+
+
+def previous_master_keys_from_env() -> list[bytes]:
+    """Master keys being rotated out (``ZF_PII_PREVIOUS_MASTER_KEYS[_FILE]``, base64,
+    comma-separated): data keys wrapped under them still open until re-wrapped."""
+    listed = _secret("ZF_PII_PREVIOUS_MASTER_KEYS")
+    return [_key(v.strip(), "ZF_PII_PREVIOUS_MASTER_KEYS") for v in listed.split(",") if v.strip()]
+
+
+def index_key_from_env(master_key: bytes, previous: Sequence[bytes]) -> bytes:
+    """The blind-index key: ``ZF_PII_INDEX_KEY[_FILE]``, else derived from the master key.
+
+    Blind indexes are how a person is found again, so this key must outlive a master key's
+    rotation: before rotating, store ``zhengfeng pii index-key``'s answer as this secret.
+    """
+    if configured := _secret("ZF_PII_INDEX_KEY"):
+        return _key(configured, "ZF_PII_INDEX_KEY")
+    if previous:
+        raise MissingSecret(
+            "ZF_PII_PREVIOUS_MASTER_KEYS is set but ZF_PII_INDEX_KEY is not: the blind-index "
+            "key would change with the master key and no known person would be found again. "
+            "Set ZF_PII_INDEX_KEY to what `zhengfeng pii index-key` printed while the old "
+            "master key was current (see deploy/README.md, rotating the master key)."
+        )
+    return derived_index_key(master_key)
+
+
+def derived_index_key(master_key: bytes) -> bytes:
+    """The blind-index key of a deployment that never set ``ZF_PII_INDEX_KEY``."""
+    return hmac.new(master_key, b"zhengfeng blind index v1", "sha256").digest()
+
+
+def key_id(master_key: bytes) -> bytes:
+    """The 8-byte id a wrapped data key names its master key by (not secret)."""
+    return hashlib.sha256(b"zhengfeng master key id|" + master_key).digest()[:8]
+
+
+@dataclass(frozen=True)
+class Rewrapped:
+    """What ``Vault.rewrap`` did."""
+
+    rewrapped: int
+    already_current: int
 
 
 def _normal(value: str) -> str:
@@ -110,20 +167,32 @@ class Vault:
     """The data keys of persons, wrapped by the master key, in the ``pii_vault`` schema."""
 
     def __init__(
-        self, engine: AsyncEngine, master_key: bytes, schema: str = DEFAULT_SCHEMA
+        self,
+        engine: AsyncEngine,
+        master_key: bytes,
+        schema: str = DEFAULT_SCHEMA,
+        *,
+        previous: Sequence[bytes] = (),
+        index_key: bytes | None = None,
     ) -> None:
         self.engine = engine
         self.schema = schema
-        self._master = AESGCM(master_key)
-        self._index_key = hmac.new(master_key, b"zhengfeng blind index v1", "sha256").digest()
+        self._current = key_id(master_key)
+        # Every master key that may have wrapped a data key, by id; the current one first.
+        self._masters = {key_id(k): AESGCM(k) for k in (master_key, *previous)}
+        self._index_key = index_key or derived_index_key(master_key)
 
     @classmethod
     def from_env(cls, engine: AsyncEngine, schema: str | None = None) -> Vault:
-        """The vault as configured by ``ZF_PII_MASTER_KEY`` and ``ZF_PII_VAULT_SCHEMA``."""
+        """The vault as configured by ``ZF_PII_MASTER_KEY``, ``ZF_PII_PREVIOUS_MASTER_KEYS``,
+        ``ZF_PII_INDEX_KEY`` and ``ZF_PII_VAULT_SCHEMA``."""
+        master, previous = master_key_from_env(), previous_master_keys_from_env()
         return cls(
             engine,
-            master_key_from_env(),
+            master,
             schema or os.environ.get("ZF_PII_VAULT_SCHEMA", DEFAULT_SCHEMA),
+            previous=previous,
+            index_key=index_key_from_env(master, previous),
         )
 
     @property
@@ -288,12 +357,73 @@ class Vault:
         ).scalar()
         if wrapped is None:
             return None
-        blob = bytes(wrapped)
-        return self._master.decrypt(blob[:12], blob[12:], b"zhengfeng dek|" + person_id.bytes)
+        return self._unwrap(person_id, bytes(wrapped))
 
     def _wrap(self, person_id: UUID, key: bytes) -> bytes:
+        """``WRAP_V2`` + the master key's id + nonce + the data key sealed under it."""
         nonce = secrets.token_bytes(12)
-        return nonce + self._master.encrypt(nonce, key, b"zhengfeng dek|" + person_id.bytes)
+        sealed = self._masters[self._current].encrypt(nonce, key, _dek_aad(person_id))
+        return WRAP_V2 + self._current + nonce + sealed
+
+    def _unwrap(self, person_id: UUID, blob: bytes) -> bytes:
+        if blob.startswith(WRAP_V2) and len(blob) == _V2_LENGTH:
+            kid, body = blob[2:10], blob[10:]
+            if (master := self._masters.get(kid)) is None:
+                raise LookupError(
+                    f"the data key of person {person_id} is wrapped by master key {kid.hex()}, "
+                    "which is not configured (ZF_PII_MASTER_KEY / ZF_PII_PREVIOUS_MASTER_KEYS)"
+                )
+            return master.decrypt(body[:12], body[12:], _dek_aad(person_id))
+        # Wrapped before keys had ids: whichever configured master key opens it.
+        for master in self._masters.values():
+            try:
+                return master.decrypt(blob[:12], blob[12:], _dek_aad(person_id))
+            except InvalidTag:
+                continue
+        raise LookupError(f"no configured master key opens the data key of person {person_id}")
+
+    async def rewrap(self, batch: int = 500) -> Rewrapped:
+        """Wrap every data key not yet under the current master key with it, in batches
+        (each its own transaction, rows locked): safe to run again or on a live platform."""
+        done = current = 0
+        after = UUID(int=0)
+        while True:
+            async with self.engine.begin() as conn:
+                rows = (
+                    await conn.execute(
+                        text(
+                            f"""SELECT person_id, wrapped_key FROM {self._t}.data_keys
+                                WHERE wrapped_key IS NOT NULL AND person_id > :after
+                                ORDER BY person_id LIMIT :n FOR UPDATE"""
+                        ),
+                        {"after": after, "n": batch},
+                    )
+                ).all()
+                for person_id, wrapped in rows:
+                    blob = bytes(wrapped)
+                    if blob.startswith(WRAP_V2 + self._current) and len(blob) == _V2_LENGTH:
+                        current += 1
+                        continue
+                    key = self._unwrap(person_id, blob)
+                    await conn.execute(
+                        text(
+                            f"UPDATE {self._t}.data_keys SET wrapped_key = :k WHERE person_id = :p"
+                        ),
+                        {"k": self._wrap(person_id, key), "p": person_id},
+                    )
+                    done += 1
+            if len(rows) < batch:
+                return Rewrapped(rewrapped=done, already_current=current)
+            after = rows[-1][0]
+
+
+WRAP_V2 = b"k2"
+"""How a data key wrapped under a named master key begins (older ones are bare)."""
+_V2_LENGTH = 2 + 8 + 12 + 32 + 16
+
+
+def _dek_aad(person_id: UUID) -> bytes:
+    return b"zhengfeng dek|" + person_id.bytes
 
 
 PRIVATE_KEYS = frozenset({"sealed", "blind_index", "sealed_name"})
