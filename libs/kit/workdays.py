@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
+import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -28,6 +31,8 @@ from typing import Any
 import holidays as holiday_data
 
 DEFAULT_YEARS = range(2015, 2031)
+
+log = logging.getLogger(__name__)
 
 
 class Unit(StrEnum):
@@ -189,3 +194,89 @@ def load(overrides: str | None = None) -> WorkCalendar:
         off, on, tag = read_overrides(chosen)
         calendar = calendar.with_overrides(off, on, tag)
     return calendar
+
+
+@dataclass(frozen=True)
+class CalendarDay:
+    """One day of the calendar as a rule reads it: a day of a holiday break, or a weekend
+    day worked in exchange (调休上班)."""
+
+    day: date
+    name: str
+    kind: str
+    """``holiday`` or ``workday`` (the kinds of analysis's ``holidays`` feed)."""
+
+
+_NOTE = re.compile(r"（[^）]*）")
+
+
+@cache
+def _names(year: int) -> dict[date, str]:
+    """The statutory holidays' Chinese names in ``year`` (春节, 国庆节, …)."""
+    cn = holiday_data.country_holidays("CN", years=[year], language="zh_CN")
+    return {d: str(name) for d, name in cn.items()}
+
+
+def _break_name(days: list[date]) -> str:
+    # A break is named after its holiday: the name most of its days carry, without notes
+    # such as （补假）; the days given in exchange (休息日（由…调休）) name nothing.
+    names = Counter(
+        _NOTE.sub("", n)
+        for d in days
+        if (n := _names(d.year).get(d)) and not n.startswith("休息日")
+    )
+    return names.most_common(1)[0][0] if names else "节假日"
+
+
+def calendar_days(calendar: WorkCalendar, years: Iterable[int]) -> list[CalendarDay]:
+    """Every day of the holiday breaks in ``years`` and every 调休 working day.
+
+    A break is a run of days off that holds a holiday of the calendar: 春节 2026 is
+    2-15…2-23, its weekend days included, as the notice announces it; an ordinary weekend
+    is no break. A rule asking "was this day a holiday" reads these days.
+    """
+    chosen = sorted(set(years))
+    if not chosen:
+        return []
+    day, end = date(chosen[0], 1, 1) - timedelta(days=14), date(chosen[-1], 12, 31)
+    out: list[CalendarDay] = []
+    run: list[date] = []
+
+    def close() -> None:
+        if any(d in calendar.holidays for d in run):
+            name = _break_name(run)
+            out.extend(CalendarDay(d, name, "holiday") for d in run if d.year in chosen)
+        run.clear()
+
+    while day <= end + timedelta(days=14):
+        if calendar.is_workday(day):
+            close()
+            if day in calendar.workdays and day.year in chosen:
+                out.append(CalendarDay(day, "调休上班", "workday"))
+        else:
+            run.append(day)
+        day += timedelta(days=1)
+    close()
+    return out
+
+
+def missing_adjustments(calendar: WorkCalendar, years: Iterable[int]) -> list[int]:
+    """The years in which the calendar knows no 调休 working day: its data for them is
+    most likely not published yet (or not installed), so working days there may be wrong."""
+    known = {d.year for d in calendar.workdays}
+    return [y for y in years if y not in known]
+
+
+def warn_if_missing_adjustments(calendar: WorkCalendar, today: date, service: str) -> list[int]:
+    """Log a warning at start when this year or next has no 调休 data; returns those years."""
+    missing = missing_adjustments(calendar, (today.year, today.year + 1))
+    for year in missing:
+        log.warning(
+            "%s：节假日历（%s）没有 %d 年的调休安排（调休上班日），该年的工作日和节假日可能不准；"
+            "请升级节假日数据，或在 ZF_WORKDAY_OVERRIDES_FILE 中补充该年的放假和调休日期",
+            service,
+            calendar.version,
+            year,
+            extra={"event": "calendar_adjustments_missing", "year": year},
+        )
+    return missing

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from libs.events import taxonomy
+from libs.kit import workdays
 from libs.kit.auth import JwksFetcher
 from libs.kit.jobs import Job
 from libs.kit.service import Runtime, ServiceParts, create_app
@@ -43,6 +44,7 @@ def create(
         correlation=correlation,
         categories=frozenset(taxonomy.load().categories),
         timezone=s.timezone,
+        calendar=workdays.load(s.workday_overrides_file or None),
     )
 
     def scheduled(rt: Runtime) -> list[Job]:

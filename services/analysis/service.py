@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Collection
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
@@ -23,6 +24,8 @@ from libs.kit.commands import Aggregate, Command, Context
 from libs.kit.problems import Problem
 from libs.kit.refusal import Refused
 from libs.kit.service import Runtime
+from libs.kit.workdays import WorkCalendar
+from services.analysis import calendar as platform_calendar
 from services.analysis.domain import alerts, person_subject_key
 from services.analysis.domain import rules as rule_domain
 from services.analysis.domain.alerts import (
@@ -55,10 +58,16 @@ class Deps:
     correlation: dict[str, Any]
     categories: Collection[str]
     timezone: str
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    """The platform's holiday calendar (libs/kit/workdays): what holiday rules read, unless
+    a ``holidays`` feed overrides a day."""
     engine: Engine | None = None
 
     async def start(self, runtime: Runtime) -> None:
-        """Bind the rule engine to the database and publish the rules' first versions."""
+        """Bind the rule engine to the database, write the platform calendar the holiday
+        rules read, and publish the rules' first versions."""
+        today = runtime.store.clock().astimezone(ZoneInfo(self.timezone)).date()
+        await platform_calendar.install(runtime.engine, self.calendar, today)
         self.engine = Engine(
             runtime.engine,
             runtime.store,

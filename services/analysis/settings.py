@@ -16,6 +16,9 @@ class AnalysisSettings(ServiceSettings):
     """How far back the sweep looks."""
     feed_batch_max_bytes: int = 1024 * 1024 * 1024
     """Largest feed batch (as sent, maybe gzip); it streams through, counted as it comes."""
+    workday_overrides_file: str = ""
+    """Local holidays and working days on top of China's calendar (see libs/kit/workdays.py);
+    the holiday rules read this calendar unless a ``holidays`` feed overrides a day."""
 
 
 Settings = settings_class("analysis", base=AnalysisSettings)

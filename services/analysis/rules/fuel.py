@@ -29,7 +29,7 @@ RULES = [
         f"""{_TXN}, format('%s 于%s（%s）在%s加油 %s 升', t.plate, h.name, h.day, t.station_name, t.volume_l) AS summary,
                 jsonb_build_array({ev("fuel_transactions", "t")}, {ev("holidays", "h")}) AS evidence
             FROM fuel_transactions t JOIN vehicles v USING (plate)
-            JOIN holidays h ON h.day = {local_date("t.ts")} AND h.kind = 'holiday'
+            JOIN calendar_days h ON h.day = {local_date("t.ts")} AND h.kind = 'holiday'
             WHERE t.ts BETWEEN {T0} AND {T1} AND t.{FUEL}""",
     ),
     RuleCode(

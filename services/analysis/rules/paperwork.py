@@ -17,7 +17,7 @@ INVOICES = [
         ("invoices", "holidays"),
         f"""{_INV}, format('%s（%s）开具于%s的%s发票 %s 元', i.seller, i.seller_type, h.name, i.items, i.amount) AS summary,
                 jsonb_build_array({ev("invoices", "i")}, {ev("holidays", "h")}) AS evidence
-            FROM invoices i JOIN holidays h ON h.day = {local_date("i.issued_at")} AND h.kind = 'holiday'
+            FROM invoices i JOIN calendar_days h ON h.day = {local_date("i.issued_at")} AND h.kind = 'holiday'
             WHERE i.issued_at BETWEEN {T0} AND {T1}
               AND i.seller_type = ANY(CAST(:p_seller_types AS text[]))""",
     ),
@@ -136,7 +136,7 @@ TRAVEL = [
                 c.destination, min(h.name)) AS summary,
                 jsonb_build_array({ev("travel_claims", "c")}) || jsonb_agg({ev("holidays", "h")} ORDER BY h.day) AS evidence
             FROM travel_claims c
-            JOIN holidays h ON h.kind = 'holiday'
+            JOIN calendar_days h ON h.kind = 'holiday'
                  AND h.day BETWEEN c.depart_on - CAST(:p_days_around AS int) AND c.return_on + CAST(:p_days_around AS int)
             WHERE c.depart_on BETWEEN {D0} AND {D1}
               AND c.destination = ANY(CAST(:p_tourist_destinations AS text[]))

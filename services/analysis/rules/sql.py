@@ -56,7 +56,7 @@ def dispatched(plate: str, ts: str) -> str:
 def working_days(d0: str = D0, d1: str = D1) -> str:
     """A derived table ``wd(day, working)`` for the days between two dates (调休 aware)."""
     return f"""(SELECT gs::date AS day,
-                  CASE WHEN EXISTS (SELECT 1 FROM holidays h WHERE h.day = gs::date AND h.kind = 'workday') THEN true
-                       WHEN EXISTS (SELECT 1 FROM holidays h WHERE h.day = gs::date AND h.kind = 'holiday') THEN false
+                  CASE WHEN EXISTS (SELECT 1 FROM calendar_days h WHERE h.day = gs::date AND h.kind = 'workday') THEN true
+                       WHEN EXISTS (SELECT 1 FROM calendar_days h WHERE h.day = gs::date AND h.kind = 'holiday') THEN false
                        ELSE extract(isodow FROM gs) < 6 END AS working
            FROM generate_series({d0} - 1, {d1} + 1, interval '1 day') gs) wd"""
