@@ -201,6 +201,21 @@ async def listing(conn: AsyncConnection, *, include_resolved: bool = False) -> l
     return [_plain(dict(r)) for r in rows.mappings()]
 
 
+async def summary(conn: AsyncConnection) -> dict[str, Any]:
+    """How many records are parked and not yet resolved, and since when (the oldest)."""
+    row = (
+        await conn.execute(
+            text(
+                """SELECT count(*) FILTER (WHERE resolved_at IS NULL) AS parked,
+                          count(*) AS ever_parked,
+                          min(parked_at) FILTER (WHERE resolved_at IS NULL) AS oldest_parked_at
+                     FROM dead_letters"""
+            )
+        )
+    ).one()
+    return _plain(dict(row._mapping))
+
+
 async def shown(conn: AsyncConnection, row_id: int) -> dict[str, Any] | None:
     """One parked record with its headers and value (UTF-8 text where it is)."""
     row = (

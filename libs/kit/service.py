@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from libs.events import kafka, signing
+from libs.events import deadletters, kafka, signing
 from libs.events.asyncapi import asyncapi_document
 from libs.events.consumer import ConsumerRunner, Handler, Trust
 from libs.events.contracts import registry, schema_uri
@@ -31,7 +31,7 @@ from libs.events.signing import Keyring, Signer
 from libs.events.store import EventStore
 from libs.events.wakeup import Wakeup
 from libs.kit import jobs, metrics, problems
-from libs.kit.auth import JwksFetcher, JwksVerifier, http_jwks_fetcher
+from libs.kit.auth import JwksFetcher, JwksVerifier, Principal, http_jwks_fetcher, require_roles
 from libs.kit.commands import Gate, Pipeline
 from libs.kit.db import make_engine
 from libs.kit.docs import install_docs
@@ -344,6 +344,16 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
             {"status": status, "checks": checks},
             status_code=200 if ready else 503,
         )
+
+    @app.get("/v1/dead-letters/summary", tags=["ops"])
+    async def dead_letters_summary(
+        rt: ServiceRuntime,
+        reader: Annotated[Principal, require_roles("auditor", "supervisor", "leader")],
+    ) -> dict[str, Any]:
+        """死信: how many records this service's consumer parked and has not resolved, and the
+        oldest (``zhengfeng dead-letters`` lists and replays them)."""
+        async with rt.engine.connect() as c:
+            return {"service": service, **await deadletters.summary(c)}
 
     @app.get("/v1/schemas", tags=["contracts"])
     async def schemas() -> list[dict[str, Any]]:

@@ -506,6 +506,34 @@ async def test_readyz_reports_database_ok_and_broker_not_configured(intake: Inta
     }
 
 
+async def test_dead_letters_summary_counts_what_is_parked_for_auditors_only(
+    intake: Intake,
+) -> None:
+    async def bearer(role: str) -> dict[str, str]:
+        account = await intake.operator(role)
+        token = await intake.token(
+            account,
+            grant_type="password",
+            username=account.client_id,
+            password=account.client_secret,
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    auditor, clerk = await bearer("auditor"), await bearer("clerk")
+
+    summary = await intake.http.get("/v1/dead-letters/summary", headers=auditor)
+    refused = await intake.http.get("/v1/dead-letters/summary", headers=clerk)
+
+    assert summary.status_code == 200
+    assert summary.json() == {
+        "service": "intake",
+        "parked": 0,
+        "ever_parked": 0,
+        "oldest_parked_at": None,
+    }
+    assert refused.status_code == 403 and "审计" in refused.json()["detail"]
+
+
 async def test_metrics_count_http_requests(intake: Intake) -> None:
     await intake.http.get("/healthz")
 
