@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from libs.events.store import EventStore, Metadata
 from libs.kit.jobs import Job
 from libs.kit.service import Runtime
-from services.accountability.service import Deps, rectification
+from services.accountability.service import Deps, rectification, suggestions
 from services.accountability.service.analysis import issue_due
 from services.accountability.service.ratings import rerate_all
 
@@ -39,7 +39,9 @@ def rectification_overdue(
     deadline, once per item and round, also across a restart."""
 
     async def notices() -> str:
-        n = await rectification.notice_overdue(store, deps.rectification, deps.calendar, today())
+        day = today()
+        n = await rectification.notice_overdue(store, deps.rectification, deps.calendar, day)
+        n += await suggestions.notice_late_replies(store, deps.rectification, deps.calendar, day)
         return f"wrote {n} rectification overdue notice(s)" if n else ""
 
     return Job("rectification-overdue", interval, notices, catch_up=True)

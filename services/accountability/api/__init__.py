@@ -8,6 +8,7 @@ from services.accountability.api import (
     ratings,
     rectification,
     reports,
+    suggestions,
     units,
 )
 
@@ -20,4 +21,5 @@ routers = [
     rectification.router,
     analysis.router,
     inspections.router,
+    suggestions.router,
 ]

@@ -34,6 +34,7 @@ from services.accountability.personal import (
 from services.accountability.service import documents
 from services.accountability.service.lists import unit_lists
 from services.accountability.service.reports import TYPICAL_CASE_APPROVALS
+from services.accountability.service.suggestions import SUGGESTION_APPROVALS
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
@@ -413,7 +414,7 @@ APPROVALS_FILE = Path(__file__).parents[1] / "data" / "approvals.json"
 
 def load_approvals(calendar: WorkCalendar, path: str | None = None) -> Approvals:
     """Accountability's approvals: its policy file (the shipped one unless another is named)."""
-    matters = [INQUIRY_APPROVALS, TYPICAL_CASE_APPROVALS]
+    matters = [INQUIRY_APPROVALS, TYPICAL_CASE_APPROVALS, SUGGESTION_APPROVALS]
     return Approvals(approvals_policy.load(path or APPROVALS_FILE), calendar, matters)
 
 
