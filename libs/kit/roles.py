@@ -15,6 +15,7 @@ ROLE_LABELS = {
     "accountability": "党风政风监督室",
     "director": "室主任",
     "secretary": "主要负责人",
+    "organisation": "组织部门",
 }
 """How a clerk names an operator role (the role itself stays the machine value)."""
 

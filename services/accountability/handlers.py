@@ -33,7 +33,9 @@ from libs.events.contracts.casework import (
     CaseDecided,
     CaseDecisionRevised,
     CaseFiled,
+    ClueDisposed,
     DeadlineOverdue,
+    NameCleared,
 )
 from libs.events.contracts.intake import ClueMerged, ClueReceived, ClueSplit
 from libs.events.dispatch import Delivery, HandlerDispatch
@@ -65,7 +67,7 @@ from services.accountability.domain.units import (
     note_repeats,
     unit_key,
 )
-from services.accountability.service import Deps
+from services.accountability.service import Deps, integrity
 from services.accountability.service.lists import unit_lists
 
 ACTOR = "service:accountability"
@@ -161,6 +163,7 @@ async def count_clue(event: ClueReceived, d: Delivery[Deps]) -> None:
             await record_on_unit(
                 d.store, d.conn, noted.unit, d.meta, make, event.received_at, d.deps
             )
+    await integrity.note_reported(d, event)
 
 
 @HANDLERS.on(ClueMerged)
@@ -384,3 +387,19 @@ async def on_milestone(e: CaseFiled | CaseClosed, d: Delivery[Deps]) -> None:
     if any(isinstance(h, CaseMilestoneNoted) and h.milestone == noted.milestone for h in history):
         return
     await d.store.append(stream, [noted], expected_version=len(history), meta=d.meta, conn=d.conn)
+    if isinstance(e, CaseFiled):  # the 廉政档案 of the person it is about
+        await integrity.note_subject(
+            d, "case_filed", e.subject, e.case_id, e.case_number, e.categories, e.filed_at
+        )
+
+
+@HANDLERS.on(ClueDisposed)
+async def on_disposed(e: ClueDisposed, d: Delivery[Deps]) -> None:
+    """线索处置 (谈话函询 and its outcome) goes into the 廉政档案 of those the clue names."""
+    await integrity.note_disposal(d, e)
+
+
+@HANDLERS.on(NameCleared)
+async def on_cleared(e: NameCleared, d: Delivery[Deps]) -> None:
+    """澄清正名 is marked in the cadre's 廉政档案."""
+    await integrity.note_cleared(d, e)

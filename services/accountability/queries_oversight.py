@@ -4,6 +4,7 @@ reports, 考核评价 scores and 约谈 tasks, 民主评议 surveys, 廉政档�
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,3 +32,27 @@ async def rectification_progress(conn: AsyncConnection, period: Period) -> dict[
         )
     ).one()
     return {k: int(v) for k, v in row._mapping.items()}
+
+
+async def integrity_facts(conn: AsyncConnection, refs: list[UUID]) -> list[dict[str, Any]]:
+    """Every fact noted about the cadre known by these pseudonyms, oldest first."""
+    found = await conn.execute(
+        text(
+            """SELECT kind, at, case_id, case_number, form, measures, categories, detail
+               FROM integrity_facts WHERE person_ref = ANY(:refs) ORDER BY at, fact_id"""
+        ),
+        {"refs": refs},
+    )
+    return [dict(r) for r in found.mappings().all()]
+
+
+async def integrity_replies(conn: AsyncConnection, refs: list[UUID]) -> list[dict[str, Any]]:
+    """The replies given about the cadre known by these pseudonyms, newest first."""
+    found = await conn.execute(
+        text(
+            """SELECT reply_id, requested_by, purpose, conclusion, issued_at
+               FROM integrity_replies WHERE person_ref = ANY(:refs) ORDER BY issued_at DESC"""
+        ),
+        {"refs": refs},
+    )
+    return [dict(r) for r in found.mappings().all()]

@@ -34,6 +34,8 @@ class AccountabilitySettings(ServiceSettings):
     run_analysis: bool = True
     """Issue each month's, quarter's and half-year's analysis report once it ends."""
     analysis_interval_seconds: float = 3600.0
+    integrity_file: str = ""
+    """What a 党风廉政意见回复 may say (default: the shipped data/integrity.json)."""
     analysis_file: str = ""
     """What the analysis reports contain (default: the shipped data/analysis.json)."""
     documents_file: str = ""

@@ -13,6 +13,8 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from libs.events.contracts import Event, registry
 
 
@@ -37,5 +39,86 @@ class AnalysisReportIssued(Event):
     summary: list[str]
     """The report's paragraphs in Chinese."""
     rules_version: str
+    issued_by: str
+    issued_at: datetime
+
+
+@registry.register
+class CadreMatterNoted(Event):
+    """廉政档案: a fact about a cadre, on the cadre's stream (``cadre-{person_ref}``): a case
+    filed about them, a clue naming them and how it was disposed of (谈话函询 and its
+    outcome), a name cleared. Decisions are read from ``case_decision_noted``."""
+
+    type_name = "zhengfeng.accountability.cadre_matter_noted"
+    version = 1
+
+    person_ref: UUID
+    kind: str
+    """``case_filed``, ``reported``, ``disposal``, ``name_cleared``."""
+    case_id: UUID | None = None
+    case_number: str | None = None
+    clue_id: UUID | None = None
+    clue_number: str | None = None
+    method: str | None = None
+    """A disposal's method (``talk_or_inquiry`` 谈话函询, …)."""
+    outcome: str | None = None
+    categories: list[str] = Field(default_factory=list)
+    at: datetime
+
+
+@registry.register
+class ClueSubjectsNoted(Event):
+    """Who a clue names (by pseudonym), so its disposals reach their 廉政档案."""
+
+    type_name = "zhengfeng.accountability.clue_subjects_noted"
+    version = 1
+
+    clue_id: UUID
+    clue_number: str | None = None
+    person_refs: list[UUID]
+    at: datetime
+
+
+class Statement(BaseModel):
+    """One matter a 党风廉政意见回复 states."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: str
+    """``sanction``, ``case``, ``clue``, ``cleared``."""
+    status: str
+    on: date
+    reference: str
+    text: str
+    until: date | None = None
+
+
+@registry.register
+class IntegrityReplyIssued(Event):
+    """党风廉政意见回复: the commission's answer to the organisation department about one
+    cadre, after its sign-offs; the cadre named by sealed tokens (context: the reply's id)."""
+
+    type_name = "zhengfeng.accountability.integrity_reply_issued"
+    version = 1
+
+    reply_id: UUID
+    cadre_name: str
+    """Masked (王*); the name is in ``cadre_sealed``."""
+    cadre_unit: str
+    cadre_post: str | None = None
+    cadre_ref: UUID
+    cadre_sealed: dict[str, str]
+    person_refs: list[UUID]
+    """Every pseudonym the cadre is known by (ID number, name and unit)."""
+    requested_by: str
+    reference: str
+    purpose: str
+    as_of: date
+    statements: list[Statement]
+    conclusion: str
+    """``no_finding`` / ``in_effect`` / ``pending``."""
+    conclusion_text: str
+    rules_version: str
+    measures_version: str
     issued_by: str
     issued_at: datetime

@@ -4,6 +4,7 @@ from services.accountability.api import (
     analysis,
     inquiries,
     inspections,
+    integrity,
     lists,
     ratings,
     rectification,
@@ -22,4 +23,5 @@ routers = [
     analysis.router,
     inspections.router,
     suggestions.router,
+    integrity.router,
 ]

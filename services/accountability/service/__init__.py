@@ -9,9 +9,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events import pii
+from libs.events.measures import Catalogue
+from libs.events.measures import load as load_measures
 from libs.events.taxonomy import Taxonomy
 from libs.kit import workdays
 from services.accountability.domain.analysis import AnalysisRules, load_analysis_rules
+from services.accountability.domain.integrity import IntegrityRules, load_integrity_rules
 from services.accountability.domain.rectification import RectificationRules
 from services.accountability.domain.rectification import load_rules as load_rectification
 from services.accountability.domain.rules import Rules
@@ -37,6 +40,10 @@ class Deps:
     """整改 periods and labels (``data/rectification.json``)."""
     analysis: AnalysisRules = field(default_factory=load_analysis_rules)
     """What the periodic analysis reports contain (``data/analysis.json``)."""
+    measures: Catalogue = field(default_factory=load_measures)
+    """The measures catalogue: each sanction's 影响期 (``libs/events/data/measures.json``)."""
+    integrity: IntegrityRules = field(default_factory=load_integrity_rules)
+    """What a 党风廉政意见回复 may say (``data/integrity.json``)."""
 
     async def start(self, engine: AsyncEngine) -> None:
         """Open the vault (its tables made if missing)."""

@@ -32,6 +32,7 @@ from services.accountability.personal import (
     revealing_role,
 )
 from services.accountability.service import documents
+from services.accountability.service.integrity import INTEGRITY_REPLY_APPROVALS
 from services.accountability.service.lists import unit_lists
 from services.accountability.service.reports import TYPICAL_CASE_APPROVALS
 from services.accountability.service.suggestions import SUGGESTION_APPROVALS
@@ -414,7 +415,12 @@ APPROVALS_FILE = Path(__file__).parents[1] / "data" / "approvals.json"
 
 def load_approvals(calendar: WorkCalendar, path: str | None = None) -> Approvals:
     """Accountability's approvals: its policy file (the shipped one unless another is named)."""
-    matters = [INQUIRY_APPROVALS, TYPICAL_CASE_APPROVALS, SUGGESTION_APPROVALS]
+    matters = [
+        INQUIRY_APPROVALS,
+        TYPICAL_CASE_APPROVALS,
+        SUGGESTION_APPROVALS,
+        INTEGRITY_REPLY_APPROVALS,
+    ]
     return Approvals(approvals_policy.load(path or APPROVALS_FILE), calendar, matters)
 
 

@@ -1,0 +1,136 @@
+"""廉政档案 and 党风廉政意见回复 over HTTP: the organisation department's request (signed
+off before it is answered), the reply, and a cadre's record for those who may see it.
+Every answer that opens a cadre's record is recorded (个人信息查阅记录)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from libs.events.contracts.approvals import ProposalSubmitted
+from libs.kit.auth import Principal, require_roles
+from libs.kit.commands import Commands, IdempotencyKey
+from libs.kit.service import ReadConnection, Store
+from services.accountability import queries_oversight
+from services.accountability.api.deps import AccountabilityDeps
+from services.accountability.domain.integrity import reply
+from services.accountability.personal import revealing_role
+from services.accountability.service.integrity import (
+    INTEGRITY_REPLY,
+    ISSUE_INTEGRITY_REPLY,
+    IntegrityRequestIn,
+    cadre_record,
+    record_read,
+    reply_body,
+)
+
+router = APIRouter(prefix="/v1", tags=["integrity records"])
+
+Requester = Annotated[Principal, require_roles("organisation", "accountability")]
+"""组织部门 (a system client with the role ``organisation``) or 党风政风监督室 entering a letter."""
+ReplyReader = Annotated[
+    Principal,
+    require_roles("organisation", "accountability", "director", "leader", "secretary", "auditor"),
+]
+RecordReader = Annotated[
+    Principal, require_roles("accountability", "director", "leader", "secretary")
+]
+
+
+@router.post("/integrity-replies", status_code=202)
+async def request_integrity_reply(
+    body: IntegrityRequestIn,
+    requester: Requester,
+    commands: Commands,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """党风廉政意见回复: ask about one cadre, with the purpose and the letter's number. The
+    answer is 202 with the request waiting for 室主任审核 → 分管领导审批; the reply is read at
+    ``/v1/integrity-replies/{reply_id}`` once the last one signed."""
+    return await commands.run(
+        ISSUE_INTEGRITY_REPLY, None, body, requester, idempotency_key=idempotency_key
+    )
+
+
+@router.get("/integrity-replies/{reply_id}")
+async def integrity_reply(reply_id: UUID, reader: ReplyReader, store: Store) -> JSONResponse:
+    """The reply (its statements and conclusion, the cadre masked), or where the request
+    stands; reading a reply is recorded."""
+    records = await store.read_stream(INTEGRITY_REPLY.stream(reply_id))
+    if not records:
+        raise INTEGRITY_REPLY.missing_problem(reply_id)
+    state = INTEGRITY_REPLY.replay([r.event for r in records])
+    if state is None:
+        submitted = next(r.event for r in records if isinstance(r.event, ProposalSubmitted))
+        return JSONResponse(
+            {
+                "reply_id": str(reply_id),
+                "status": "awaiting_approval",
+                "status_label": "审批中",
+                "proposal": f"/v1/integrity-replies/{reply_id}/proposals/{submitted.proposal_id}",
+            }
+        )
+    role = sorted(reader.roles)[0] if reader.roles else reader.kind
+    await record_read(
+        store, reply_id, state.person_refs, reader, role, f"查阅意见回复：{state.purpose}"
+    )
+    return JSONResponse({**reply_body(state), "status": "replied", "status_label": "已回复"})
+
+
+@router.get("/integrity-records")
+async def integrity_record(
+    reader: RecordReader,
+    conn: ReadConnection,
+    store: Store,
+    deps: AccountabilityDeps,
+    name: Annotated[str, Query(min_length=1, max_length=50)],
+    unit: Annotated[str, Query(min_length=1, max_length=200)],
+    purpose: Annotated[str, Query(min_length=2, max_length=200)],
+    id_number: Annotated[str | None, Query(max_length=32)] = None,
+) -> JSONResponse:
+    """A cadre's 廉政档案 — every sanction with its 影响期, case, clue and its disposal, name
+    cleared — with what a reply would say today and the replies given; the read and its
+    purpose are recorded."""
+    role = revealing_role(reader, "廉政档案只向党风政风监督室和领导开放。")
+    assert deps.vault is not None
+    indexes = [deps.vault.blind_index("name_unit", name, unit)]
+    if id_number:
+        indexes.append(deps.vault.blind_index("id", id_number))
+    found = [await deps.vault.known_as(i) for i in indexes]
+    refs = list(dict.fromkeys(r for r in found if r is not None))
+    today = store.clock().astimezone(ZoneInfo(deps.rules.reports.timezone)).date()
+    entries = await cadre_record(conn, refs, deps, today)
+    said, conclusion = reply(entries, deps.integrity)
+    replies = []
+    if refs:
+        await record_read(store, refs[0], refs, reader, role, f"查阅廉政档案：{purpose}")
+        replies = await queries_oversight.integrity_replies(conn, refs)
+    return JSONResponse(
+        {
+            "cadre": {"name": name, "unit": unit},
+            "as_of": today.isoformat(),
+            "entries": [_entry(e, e in said) for e in entries],
+            "conclusion": conclusion,
+            "conclusion_text": deps.integrity.conclusions[conclusion],
+            "replies": [
+                {**r, "reply_id": str(r["reply_id"]), "issued_at": r["issued_at"].isoformat()}
+                for r in replies
+            ],
+        }
+    )
+
+
+def _entry(e: Any, said: bool) -> dict[str, Any]:
+    return {
+        "kind": e.kind,
+        "status": e.status,
+        "on": e.at.isoformat(),
+        "reference": e.reference,
+        "text": e.text,
+        "until": e.until.isoformat() if e.until else None,
+        "stated_in_reply": said,
+    }
