@@ -53,6 +53,7 @@ RED = RGBColor(0xFF, 0x00, 0x00)
 SIZE_MARK = Pt(36)  # 发文机关标志: no larger than 22mm × 15mm; 小初 here
 SIZE_TITLE = Pt(22)  # 二号
 SIZE_BODY = Pt(16)  # 三号
+SIZE_CELL = Pt(12)  # 小四, a ledger's cells
 LINE = Pt(28)  # fixed line pitch: 22 lines of 28 characters on the 版心
 INDENT = Pt(32)  # two characters of 三号
 
@@ -91,6 +92,9 @@ class Template:
     label: str = ""
     """What the kind is called (``党纪处分决定书``): events and lists name a document by it,
     never by its 标题, which may hold a name."""
+    table: tuple[str, ...] = ()
+    """A ledger's column headings (台账, 清单): the rows come with the issue, drawn as a
+    table after the 正文."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,7 @@ def parse(data: Mapping[str, Any]) -> Template:
             body=tuple(data["body"]),
             headings=tuple(data.get("headings", ())),
             label=data.get("label", data["title"]),
+            table=tuple(data.get("table", ())),
         )
     except KeyError as missing:
         raise TemplateError(f"template lacks {missing}") from None
@@ -346,6 +351,8 @@ class Issue:
     issued_at: datetime
     """In the issuer's time zone: the 成文日期 and the core properties."""
     fields: Mapping[str, Any]
+    rows: Sequence[Sequence[str]] = ()
+    """The table's rows, for a template with ``table`` headings."""
 
 
 def render(templates: Templates, template: Template, issue: Issue) -> bytes:
@@ -361,6 +368,8 @@ def render(templates: Templates, template: Template, issue: Issue) -> bytes:
         heading = i in template.headings
         font = "黑体" if heading else BODY_FONT
         _para(doc, fill(line, issue.fields), font, SIZE_BODY, indent=not heading)
+    if template.table:
+        _table(doc, template.table, issue.rows)
     _para(doc, "", BODY_FONT, SIZE_BODY)
     _para(doc, body.name, BODY_FONT, SIZE_BODY, right=True)
     _para(doc, date_text(issue.issued_at), BODY_FONT, SIZE_BODY, right=True)
@@ -427,6 +436,24 @@ def _para(
         if color is not None:
             run.font.color.rgb = color
     return paragraph
+
+
+def _table(doc: Any, headings: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """A ledger as a bordered table: headings in 黑体, cells in 仿宋 小四."""
+    table = doc.add_table(rows=1, cols=len(headings))
+    table.style = "Table Grid"
+    for cell, heading in zip(table.rows[0].cells, headings, strict=True):
+        _cell(cell, heading, "黑体")
+    for row in rows:
+        cells = table.add_row().cells
+        for cell, value in zip(cells, row, strict=True):
+            _cell(cell, value, BODY_FONT)
+
+
+def _cell(cell: Any, content: str, font: str) -> None:
+    run = cell.paragraphs[0].add_run(content)
+    run.font.name, run.font.size = font, SIZE_CELL
+    run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
 
 
 def _properties(doc: Any, title: str, body: Body, issue: Issue) -> None:

@@ -7,10 +7,11 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from libs.kit import documents
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem
@@ -19,6 +20,7 @@ from services.accountability import queries_rectification as queries
 from services.accountability.api.deps import AccountabilityDeps, Officer, Reader
 from services.accountability.domain.rectification import STATUS_LABELS
 from services.accountability.queries_rectification import ItemFilter, RectificationFilter
+from services.accountability.service import rectification_lists
 from services.accountability.service.rectification import (
     ACCEPT,
     ADD_ITEM,
@@ -277,3 +279,37 @@ async def get_item(list_id: UUID, item_id: UUID, reader: Reader, store: Store) -
 async def unit_rectification(unit: str, reader: Reader, conn: ReadConnection) -> dict[str, Any]:
     """A unit's rectification in figures (what 考核评价 and the reports read)."""
     return {"unit": unit, **await queries.unit_progress(conn, unit)}
+
+
+@router.get(
+    "/rectifications/{list_id}/lists/{kind}",
+    responses={200: {"content": {documents.MEDIA_TYPE: {}}}},
+)
+async def print_list(
+    list_id: UUID,
+    kind: Annotated[
+        str,
+        Path(
+            pattern="^(key_problems|measures|results|accountability)$",
+            description="key_problems 重点问题清单 / measures 整改措施清单 / results 整改成效清单 / "
+            "accountability 问责处理清单",
+        ),
+    ],
+    reader: Reader,
+    store: Store,
+    deps: AccountabilityDeps,
+) -> Response:
+    """One of the four standard lists as a printable .docx (the list as it stands today)."""
+    state, _ = await read_list(store, list_id)
+    if deps.documents is None:
+        raise Problem(404, "not-found", "文书不存在", "本服务未配置文书模板。")
+    content, title = rectification_lists.printable(
+        state, kind, deps.rectification, deps.documents.templates, deps.taxonomy, store.clock()
+    )
+    return documents.download(
+        content,
+        number="",
+        title=title,
+        sha256=rectification_lists.sha256(content),
+        media_type=documents.MEDIA_TYPE,
+    )

@@ -497,11 +497,13 @@ def _review(
     assert state.opened is not None
     _must_be(item, "accepted", "只有已验收的事项可以回头看")
     due = item.review_due
-    if due is not None and ctx.today < due:
+    # A problem found back reopens the item at once; 销号 waits until the period has shown
+    # that the rectification holds.
+    if c.holds and due is not None and ctx.today < due:
         raise Refused(
             "review-not-due",
-            f"回头看须在验收后 {rules.review_after_working_days} 个工作日进行，"
-            f"该事项 {due} 起可回头看。",
+            f"回头看确认整改成效、予以销号，须在验收后 {rules.review_after_working_days} 个"
+            f"工作日进行，该事项 {due} 起可销号；发现问题反弹的可随时重新整改。",
             kind="conflict",
             title="尚未到回头看时间",
         )

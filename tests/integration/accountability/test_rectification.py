@@ -4,8 +4,10 @@ the read models rebuilt from the store equal to the live ones."""
 
 from __future__ import annotations
 
+import io
 import json
 import tempfile
+import zipfile
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -287,3 +289,25 @@ async def test_an_item_past_its_deadline_is_noticed_exactly_once_across_a_restar
     assert [i["item_id"] for i in overdue] == [lst["items"][0]["item_id"]]
     assert detail["progress"]["overdue"] == 1
     assert detail["items"][0]["history"][-1]["action"] == "逾期未完成"
+
+
+async def test_the_four_standard_lists_print_as_documents_with_their_ledgers(
+    acc: Accountability,
+) -> None:
+    lst = await _open(acc.http)
+    base = f"/v1/rectifications/{lst['list_id']}/lists"
+    texts = {}
+    for kind, heading in (("key_problems", "存在问题"), ("measures", "整改措施"),
+                          ("results", "整改情况"), ("accountability", "问责处理情况")):  # fmt: skip
+        r = await acc.http.get(f"{base}/{kind}", headers=LEADER)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+        xml = zipfile.ZipFile(io.BytesIO(r.content)).read("word/document.xml").decode()
+        assert heading in xml and "<w:tbl>" in xml
+        assert "张建国" not in xml
+        texts[kind] = xml
+    assert "修订公务用车管理办法；安装车辆北斗定位" in texts["measures"]
+    assert "青山市住房和城乡建设局重点问题清单" in texts["key_problems"]
+    assert "整改中2个" in texts["results"]
+    unknown = await acc.http.get(f"{base}/everything", headers=LEADER)
+    assert unknown.status_code == 422

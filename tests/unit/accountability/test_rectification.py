@@ -122,11 +122,13 @@ def test_the_loop_ends_in_closing_when_the_look_back_holds() -> None:
     assert r.progress(state)["closed"] == 1
 
 
-def test_a_look_back_before_its_period_is_refused() -> None:
+def test_closing_before_the_look_back_period_is_refused_but_a_relapse_reopens_at_once() -> None:
     state = _accepted(opened())
     with pytest.raises(Refused) as refused:
         act(state, r.ReviewItem(only(state), True, ""), today=MONDAY)
     assert refused.value.slug == "review-not-due"
+    state = act(state, r.ReviewItem(only(state), False, "问题反弹"), today=MONDAY)
+    assert state.items[only(state)].round == 2
 
 
 def test_a_look_back_that_finds_the_problem_back_reopens_the_item_keeping_its_history() -> None:
