@@ -31,9 +31,6 @@ from libs.events.consumer import Handler
 from libs.events.contracts import Event
 from libs.events.contracts.analysis import AlertEscalated, AlertLevel, AlertRaised
 from libs.events.contracts.intake import (
-    ClueForwarded,
-    ClueKeptInJurisdiction,
-    ClueMarkedForForwarding,
     ClueMerged,
     ClueReceived,
     ClueSplit,
@@ -51,7 +48,7 @@ from services.casework.domain import (
     replay,
 )
 from services.casework.domain import load_rules as default_rules
-from services.casework.domain.forwarding import FORWARDING_EVENTS, react_to_forwarding
+from services.casework.domain.forwarding import FORWARDING_EVENTS, Forwarding, react_to_forwarding
 
 ROUTING = Path(__file__).with_name("data") / "routing.json"
 
@@ -232,10 +229,11 @@ async def note_repeat_report(event: ClueMerged | ClueSplit, d: Delivery[Bound]) 
 
 @HANDLERS.on(*FORWARDING_EVENTS)
 async def on_forwarding(
-    event: ClueMarkedForForwarding | ClueForwarded | ClueKeptInJurisdiction,
+    event: Forwarding,
     d: Delivery[Bound],
 ) -> None:
-    """转办: a clue intake marks, forwards or keeps moves in or out of the disposal queue."""
+    """转办, 提级办理, 指定管辖: a clue intake sends away or keeps moves out of or back to the
+    disposal queue."""
     state, version = await _matter(d, event.clue_id)
     events = react_to_forwarding(state, event, d.store.clock(), d.deps.rules)
     await _append(d, event.clue_id, events, version)

@@ -17,6 +17,7 @@ from libs.kit.settings import ServiceSettings
 from libs.kit.workdays import load as load_calendar
 from services.intake import jobs
 from services.intake.api import router
+from services.intake.domain.cadres import load_cadre_rules
 from services.intake.domain.duplicates import load_rules
 from services.intake.domain.jurisdiction import JurisdictionRules, load_registry
 from services.intake.handlers import HANDLERS, make_handler
@@ -61,6 +62,7 @@ def create(
             registry=load_registry(settings.jurisdiction_file or None),
             calendar=load_calendar(settings.workday_overrides_file or None),
             forward_workdays=settings.forward_workdays,
+            cadres=load_cadre_rules(settings.cadre_rules_file or None),
         ),
         report_limiter=SharedWindow(settings.reports_per_address_per_hour, 3600.0),
     )

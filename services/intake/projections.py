@@ -13,6 +13,7 @@ from libs.events import pii
 from libs.events.contracts import Event
 from libs.events.contracts.intake import (
     ClueForwarded,
+    ClueJurisdictionDesignated,
     ClueJurisdictionUndetermined,
     ClueKeptInJurisdiction,
     ClueMarkedForForwarding,
@@ -20,6 +21,7 @@ from libs.events.contracts.intake import (
     ClueProgressNoted,
     ClueReceived,
     ClueSplit,
+    ClueTakenUp,
     ForwardingOverdue,
     PersonalDataShredded,
     ReportAcknowledged,
@@ -166,9 +168,11 @@ async def _forwarding_due(
     )
 
 
-@_DEADLINES.on(ClueKeptInJurisdiction, ClueForwarded)
+@_DEADLINES.on(ClueKeptInJurisdiction, ClueForwarded, ClueTakenUp, ClueJurisdictionDesignated)
 async def _forwarding_met(
-    e: ClueKeptInJurisdiction | ClueForwarded, conn: AsyncConnection, recorded: Recorded
+    e: ClueKeptInJurisdiction | ClueForwarded | ClueTakenUp | ClueJurisdictionDesignated,
+    conn: AsyncConnection,
+    recorded: Recorded,
 ) -> None:
     await conn.execute(_CLOSE, {"id": e.clue_id, "kind": "forwarding"})
 
@@ -421,6 +425,27 @@ async def _desk_kept(
                WHERE clue_id = :id AND jurisdiction <> 'forwarded'"""
         ),
         {"id": event.clue_id},
+    )
+    return _entries(event, recorded)
+
+
+@_DESK.on(ClueTakenUp, ClueJurisdictionDesignated)
+async def _desk_higher_decision(
+    event: ClueTakenUp | ClueJurisdictionDesignated, conn: AsyncConnection, recorded: Recorded
+) -> _Entries:
+    # 提级办理 / 指定管辖: the clue leaves for the higher or designated body, or stays here.
+    if isinstance(event, ClueTakenUp):
+        state, to = "taken_up", event.authority
+    elif event.here:
+        state, to = "designated_here", None
+    else:
+        state, to = "designated_away", event.designated_to
+    await conn.execute(
+        text(
+            """UPDATE clue_desk SET jurisdiction = :j, forwarded_to = :to, forward_by = NULL
+               WHERE clue_id = :id"""
+        ),
+        {"j": state, "to": to, "id": event.clue_id},
     )
     return _entries(event, recorded)
 

@@ -38,6 +38,8 @@ class IntakeSettings(ServiceSettings):
     """Real-name reporters are told of acceptance within this many working days."""
     jurisdiction_file: str = ""
     """The unit registry (单位管辖名录, CSV); empty means the shipped example."""
+    cadre_rules_file: str = ""
+    """干部管理权限 (JSON: rank ladder and rules); empty means the national default."""
     forward_workdays: int = 5
     """A clue outside this commission's jurisdiction is forwarded within this many working days."""
     workday_overrides_file: str = ""

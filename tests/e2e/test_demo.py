@@ -104,15 +104,16 @@ def test_each_act_left_its_outcome_where_a_user_would_look(
     ).json()
     assert audit_clue["repeat_count"] == 1
 
-    # Act 1: the clue about a unit outside the commission's jurisdiction was forwarded.
+    # Act 1: the clue about a 市管干部 in a county unit was forwarded up to the city (干部管理权限).
     forwarded = story["clues"]["forwarded"]
     jurisdiction = httpx.get(
         platform.url("intake", f"/v1/clues/{forwarded['clue_id']}/jurisdiction"), headers=clerk
     ).json()
     assert (jurisdiction["status"], jurisdiction["forwarded"]["authority"]) == (
         "forwarded",
-        "某市烟草专卖局纪检组",
+        "市纪委监委",
     )
+    assert jurisdiction["findings"][0]["cadre_label"] == "市管干部"
     audit = partner(platform, demo_run, "audit")
     seen = httpx.get(
         platform.url("intake", f"/v1/clue-transfers/{forwarded['clue_id']}"), headers=audit

@@ -229,7 +229,7 @@ def repeat_report(s: Session, scenario: dict[str, Any], story: Story) -> None:
 
 
 def forward_outside(s: Session, scenario: dict[str, Any], story: Story) -> None:
-    """A clue about a unit outside this commission's jurisdiction is forwarded (转办)."""
+    """A 市管干部 in a county unit: by 干部管理权限 the clue goes up to the city (转办)."""
     outside = scenario["outside"]
     reference = f"{outside['prefix']}-2026-{story.run}"
     sent = s.call(

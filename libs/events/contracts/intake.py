@@ -316,6 +316,13 @@ class UnitFinding(BaseModel):
     """The registry's name of the unit, when it was found."""
     authority: str | None = None
     """For ``other``: the body it belongs to (e.g. 市纪委监委), where the registry knows it."""
+    rank: str | None = None
+    """The person's 级别 as the source wrote it (a rank, never a name)."""
+    cadre: str | None = None
+    """干部管理权限: the rule that decided (``city_managed`` 市管干部, ``county_managed`` 县管干部,
+    ``unrecognised_rank``…); empty when no rank was stated and the unit alone decided."""
+    cadre_label: str | None = None
+    """The rule as a clerk reads it (市管干部)."""
 
 
 @registry.register
@@ -327,7 +334,7 @@ class ClueMarkedForForwarding(Event):
     """
 
     type_name = "zhengfeng.intake.clue_marked_for_forwarding"
-    version = 1
+    version = 2
 
     clue_id: UUID
     clue_number: str
@@ -336,6 +343,8 @@ class ClueMarkedForForwarding(Event):
     reason: str
     findings: list[UnitFinding] = Field(default_factory=list)
     registry_version: str = ""
+    cadre_rules_version: str = ""
+    """The 干部管理权限 rules that judged the persons' ranks (v2)."""
     forward_by: date
     marked_by: str
     marked_at: datetime
@@ -350,15 +359,25 @@ class ClueJurisdictionUndetermined(Event):
     """
 
     type_name = "zhengfeng.intake.clue_jurisdiction_undetermined"
-    version = 1
+    version = 2
 
     clue_id: UUID
     clue_number: str
     reason: str
     findings: list[UnitFinding]
     registry_version: str = ""
+    cadre_rules_version: str = ""
+    """The 干部管理权限 rules that judged the persons' ranks (v2)."""
     decide_by: date
     noted_at: datetime
+
+
+@registry.upcaster(ClueMarkedForForwarding.type_name, from_version=1)
+@registry.upcaster(ClueJurisdictionUndetermined.type_name, from_version=1)
+def _jurisdiction_v1_to_v2(data: dict[str, object]) -> dict[str, object]:
+    # v1 judged by the unit registry alone: its findings carry no rank or cadre rule, which
+    # v2 reads as "no rank stated" (the unit decided), and no cadre rules were consulted.
+    return data
 
 
 @registry.register
@@ -395,6 +414,53 @@ class ClueForwarded(Event):
     in_time: bool
     forwarded_by: str
     forwarded_at: datetime
+
+
+@registry.register
+class ClueTakenUp(Event):
+    """提级办理: a higher commission took the matter up; it leaves this commission.
+
+    Recorded by a clerk from the higher body's decision (``decision_number``) at any stage
+    before the clue was sent away; casework closes its matter as forwarded.
+    """
+
+    type_name = "zhengfeng.intake.clue_taken_up"
+    version = 1
+
+    clue_id: UUID
+    clue_number: str
+    authority: str
+    """The higher commission that takes the matter up (e.g. 市纪委监委)."""
+    decision_number: str
+    """The higher body's decision (提级办理决定) number."""
+    reason: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+@registry.register
+class ClueJurisdictionDesignated(Event):
+    """指定管辖: a higher commission designated the commission that handles the matter.
+
+    ``here`` is true when it designated this commission (the clue stays, as if kept);
+    otherwise the clue leaves for ``designated_to``.
+    """
+
+    type_name = "zhengfeng.intake.clue_jurisdiction_designated"
+    version = 1
+
+    clue_id: UUID
+    clue_number: str
+    designated_by: str
+    """The higher commission that decided."""
+    designated_to: str
+    """The commission that handles the matter (this one's name when ``here``)."""
+    here: bool
+    decision_number: str
+    """The 指定管辖决定 number."""
+    reason: str
+    recorded_by: str
+    recorded_at: datetime
 
 
 @registry.register

@@ -10,7 +10,15 @@ that a clue to be forwarded does not sit pending disposal with its 1-month limit
   counted from receipt as before (a wrong mark gains the commission no time).
 
 A clue casework has already moved on (disposed, filed…) is left as it is: the clerk's
-late mark does not undo an officer's work. Pure: the time is passed in.
+late mark does not undo an officer's work. A higher commission's decision is different:
+
+* ``ClueTakenUp`` (提级办理) and ``ClueJurisdictionDesignated`` to another body (指定管辖)
+  close the matter as forwarded at whatever stage it is, its limits cleared — the higher
+  body's decision binds this commission;
+* ``ClueJurisdictionDesignated`` to this commission brings a clue waiting for forwarding
+  back to the disposal queue, like a clerk's keep.
+
+Pure: the time is passed in.
 """
 
 from __future__ import annotations
@@ -21,25 +29,44 @@ from libs.events.contracts import Event
 from libs.events.contracts.casework import CaseTransitioned
 from libs.events.contracts.intake import (
     ClueForwarded,
+    ClueJurisdictionDesignated,
     ClueKeptInJurisdiction,
     ClueMarkedForForwarding,
+    ClueTakenUp,
 )
 from services.casework.domain.rules import Rules
 from services.casework.domain.state import CaseState, Status
 
-FORWARDING_EVENTS = (ClueMarkedForForwarding, ClueForwarded, ClueKeptInJurisdiction)
+FORWARDING_EVENTS = (
+    ClueMarkedForForwarding,
+    ClueForwarded,
+    ClueKeptInJurisdiction,
+    ClueTakenUp,
+    ClueJurisdictionDesignated,
+)
+Forwarding = (
+    ClueMarkedForForwarding
+    | ClueForwarded
+    | ClueKeptInJurisdiction
+    | ClueTakenUp
+    | ClueJurisdictionDesignated
+)
 """Intake's jurisdiction events casework reacts to."""
 
 
 def react_to_forwarding(
     state: CaseState,
-    event: ClueMarkedForForwarding | ClueForwarded | ClueKeptInJurisdiction,
+    event: Forwarding,
     now: datetime,
     rules: Rules,
 ) -> list[Event]:
     """What the ledger records when intake marks, forwards or keeps a clue (maybe nothing)."""
     if state.case_id is None:
         return []
+    if isinstance(event, ClueTakenUp) or (
+        isinstance(event, ClueJurisdictionDesignated) and not event.here
+    ):
+        return _left(state, event, now)
     if isinstance(event, ClueMarkedForForwarding):
         if state.status is not Status.PENDING_DISPOSAL:
             return []
@@ -68,12 +95,17 @@ def react_to_forwarding(
         ]
     if state.status is not Status.AWAITING_FORWARDING or state.received_at is None:
         return []
+    reason = (
+        f"留本委办理：{event.reason}"
+        if isinstance(event, ClueKeptInJurisdiction)
+        else f"{event.designated_by}指定本委管辖（{event.decision_number}）：{event.reason}"
+    )
     return [
         _moved(
             state,
             "keep_in_jurisdiction",
             Status.PENDING_DISPOSAL,
-            f"留本委办理：{event.reason}",
+            reason,
             now,
             deadlines_set={
                 "clue_disposal": rules.calendar.due(
@@ -82,6 +114,24 @@ def react_to_forwarding(
             },
         )
     ]
+
+
+def _left(
+    state: CaseState, event: ClueTakenUp | ClueJurisdictionDesignated, now: datetime
+) -> list[Event]:
+    if state.status.terminal:
+        return []
+    if isinstance(event, ClueTakenUp):
+        to, command = event.authority, "record_taken_up"
+        reason = f"{event.authority}提级办理（{event.decision_number}）：{event.reason}"
+    else:
+        to, command = event.designated_to, "record_designation"
+        reason = (
+            f"{event.designated_by}指定{event.designated_to}管辖"
+            f"（{event.decision_number}）：{event.reason}"
+        )
+    details = {"authority": to, "decision_number": event.decision_number}
+    return [_moved(state, command, Status.FORWARDED, reason, now, details=details)]
 
 
 def _moved(

@@ -20,7 +20,14 @@ from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.service import ReadConnection, Store
 from services.intake import queries
 from services.intake.service import jurisdiction as service
-from services.intake.service.jurisdiction import DECIDE, FORWARD, JurisdictionOut, render
+from services.intake.service.jurisdiction import (
+    DECIDE,
+    DESIGNATE,
+    FORWARD,
+    TAKE_UP,
+    JurisdictionOut,
+    render,
+)
 
 router = APIRouter(prefix="/v1", tags=["jurisdiction and forwarding (clerks)"])
 
@@ -57,6 +64,32 @@ class DecisionIn(BaseModel):
     authority: str | None = Field(
         default=None, min_length=1, max_length=100, description="For forward: where it goes"
     )
+
+
+class TakeUpIn(BaseModel):
+    """提级办理: the higher commission's decision to take the matter up."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    authority: str = Field(
+        min_length=1, max_length=100, description="The higher commission (e.g. 市纪委监委)"
+    )
+    decision_number: str = Field(min_length=1, max_length=64, description="提级办理决定文号")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class DesignationIn(BaseModel):
+    """指定管辖: the higher commission's designation of the commission that handles it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    designated_by: str = Field(min_length=1, max_length=100, description="作出指定的上级机关")
+    designated_to: str | None = Field(
+        default=None, min_length=1, max_length=100, description="被指定机关; empty when here"
+    )
+    here: bool = Field(default=False, description="指定本委管辖")
+    decision_number: str = Field(min_length=1, max_length=64, description="指定管辖决定文号")
+    reason: str = Field(min_length=1, max_length=1000)
 
 
 def _with_etag(body: dict[str, Any]) -> JSONResponse:
@@ -96,6 +129,36 @@ async def decide_jurisdiction(
     """管辖认定: keep a marked or undetermined clue here, or mark a clue for forwarding."""
     return await commands.run(
         DECIDE, clue_id, body, clerk, if_match=if_match, idempotency_key=idempotency_key
+    )
+
+
+@router.post("/clues/{clue_id}/taking-up", status_code=201, response_model=JurisdictionOut)
+async def take_up_clue(
+    clue_id: UUID,
+    body: TakeUpIn,
+    clerk: Clerk,
+    commands: Commands,
+    if_match: IfMatch,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """提级办理: record a higher commission's decision to take the matter up."""
+    return await commands.run(
+        TAKE_UP, clue_id, body, clerk, if_match=if_match, idempotency_key=idempotency_key
+    )
+
+
+@router.post("/clues/{clue_id}/designation", status_code=201, response_model=JurisdictionOut)
+async def designate_jurisdiction(
+    clue_id: UUID,
+    body: DesignationIn,
+    clerk: Clerk,
+    commands: Commands,
+    if_match: IfMatch,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """指定管辖: record which commission a higher commission designated to handle the matter."""
+    return await commands.run(
+        DESIGNATE, clue_id, body, clerk, if_match=if_match, idempotency_key=idempotency_key
     )
 
 

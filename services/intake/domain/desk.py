@@ -17,6 +17,7 @@ from uuid import UUID
 from libs.events.contracts import Event
 from libs.events.contracts.intake import (
     ClueForwarded,
+    ClueJurisdictionDesignated,
     ClueJurisdictionUndetermined,
     ClueKeptInJurisdiction,
     ClueMarkedForForwarding,
@@ -24,6 +25,7 @@ from libs.events.contracts.intake import (
     ClueProgressNoted,
     ClueReceived,
     ClueSplit,
+    ClueTakenUp,
     ClueViewed,
     ForwardingOverdue,
     PersonalDataAccessed,
@@ -62,6 +64,8 @@ ACTIONS = {
     "jurisdiction_undetermined": "管辖待定",
     "kept_in_jurisdiction": "留本委办理",
     "forwarded": "转办",
+    "taken_up": "提级办理",
+    "jurisdiction_designated": "指定管辖",
     "forwarding_overdue": "转办逾期",
     "acknowledgement_overdue": "受理告知逾期",
     "personal_data_shredded": "个人信息销毁",
@@ -276,6 +280,32 @@ def _forwarded(event: ClueForwarded, actor: str, at: datetime) -> list[HandlerEn
                 "letter_number": event.letter_number,
                 "in_time": event.in_time,
             },
+        )
+    ]
+
+
+@_LEDGER.on(ClueTakenUp)
+def _taken_up(event: ClueTakenUp, actor: str, at: datetime) -> list[HandlerEntry]:
+    detail = {
+        "authority": event.authority,
+        "decision_number": event.decision_number,
+        "reason": event.reason,
+    }
+    return [HandlerEntry(event.clue_id, "taken_up", event.recorded_by, event.recorded_at, detail)]
+
+
+@_LEDGER.on(ClueJurisdictionDesignated)
+def _designated(event: ClueJurisdictionDesignated, actor: str, at: datetime) -> list[HandlerEntry]:
+    detail = {
+        "designated_by": event.designated_by,
+        "designated_to": event.designated_to,
+        "here": event.here,
+        "decision_number": event.decision_number,
+        "reason": event.reason,
+    }
+    return [
+        HandlerEntry(
+            event.clue_id, "jurisdiction_designated", event.recorded_by, event.recorded_at, detail
         )
     ]
 

@@ -7,7 +7,9 @@ as an example in ``services/intake/data/jurisdiction.csv``; a deployment names i
 with ``ZF_INTAKE_JURISDICTION_FILE``.
 
 On receipt each reported person's unit is looked up (by its normalised name, an alias or
-the unit code). A clue is:
+the unit code), and their rank and markers (一把手, 关键少数) are judged by the
+干部管理权限 rules (``cadres.py``): a cadre another body manages (a 市管干部 in a county
+unit) is that body's whatever the unit, so the clue is marked for it. A clue is:
 
 * ours when every person's unit is ours — nothing is recorded, work goes on as usual;
 * marked for forwarding (待转办, ``ClueMarkedForForwarding``) when every person's unit is
@@ -33,23 +35,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 from libs.events.contracts import Event
 from libs.events.contracts.intake import (
     ClueForwarded,
+    ClueJurisdictionDesignated,
     ClueJurisdictionUndetermined,
     ClueKeptInJurisdiction,
     ClueMarkedForForwarding,
     ClueReceived,
+    ClueTakenUp,
     ForwardingOverdue,
     ReportAcknowledged,
     ReportAcknowledgementOverdue,
+    ReportedPerson,
     ReportReceived,
     UnitFinding,
 )
 from libs.kit.refusal import Refused
 from libs.kit.workdays import WorkCalendar
+
+if TYPE_CHECKING:
+    from services.intake.domain.cadres import CadreRules
 
 DEFAULT_REGISTRY = Path(__file__).resolve().parent.parent / "data" / "jurisdiction.csv"
 OURS, OTHER, UNKNOWN = "ours", "other", "unknown"
@@ -69,6 +78,9 @@ STATUS_LABELS = {
     "marked": "待转办",
     "kept": "留本委办理",
     "forwarded": "已转办",
+    "taken_up": "已提级办理",
+    "designated_here": "指定本委管辖",
+    "designated_away": "已指定其他机关管辖",
 }
 
 
@@ -230,13 +242,51 @@ class Assessment:
     authority: str | None = None
 
 
-def assess(units: Sequence[str], registry: UnitRegistry) -> Assessment:
-    """Decide from the reported persons' units (see the module docstring)."""
-    findings = tuple(dict.fromkeys(registry.finding(u) for u in units))
+def judge(
+    person: str | ReportedPerson, registry: UnitRegistry, cadres: CadreRules | None = None
+) -> UnitFinding:
+    """What the registry and the 干部管理权限 rules say about one reported person.
+
+    A cadre a rule gives to another body (a 市管干部) is that body's whatever the unit; a
+    rank the ladder does not know makes the person ``unknown`` (a clerk decides); anyone
+    else is judged by their unit. ``person`` may be a bare unit (no rank stated).
+    """
+    if isinstance(person, str):
+        return registry.finding(person)
+    unit = registry.finding(person.unit)
+    if cadres is None or not (person.rank or person.top_leader or person.key_minority):
+        return unit
+    managed = cadres.manage(
+        person.rank, top_leader=person.top_leader, key_minority=person.key_minority
+    )
+    marked = unit.model_copy(
+        update={"rank": person.rank, "cadre": managed.code, "cadre_label": managed.label}
+    )
+    if managed.authority is not None:
+        return marked.model_copy(update={"finding": OTHER, "authority": managed.authority})
+    if managed.code == "unrecognised_rank":
+        return marked.model_copy(update={"finding": UNKNOWN})
+    return marked
+
+
+def assess(
+    persons: Sequence[str | ReportedPerson],
+    registry: UnitRegistry,
+    cadres: CadreRules | None = None,
+) -> Assessment:
+    """Decide from the reported persons' units and ranks (see the module docstring)."""
+    findings = tuple(dict.fromkeys(judge(p, registry, cadres) for p in persons))
     kinds = {f.finding for f in findings}
     if kinds == {OURS}:
         return Assessment(OURS, "本委管辖", findings)
     if UNKNOWN in kinds:
+        ranks = "、".join(f.rank or "" for f in findings if f.cadre == "unrecognised_rank")
+        if ranks:
+            return Assessment(
+                "undetermined",
+                f"被反映人级别「{ranks}」无法按干部管理权限识别，需确定管辖",
+                findings,
+            )
         names = "、".join(f.unit for f in findings if f.finding == UNKNOWN)
         return Assessment("undetermined", f"单位未列入管辖名录：{names}", findings)
     if kinds == {OTHER}:
@@ -244,6 +294,11 @@ def assess(units: Sequence[str], registry: UnitRegistry) -> Assessment:
         if len(bodies) == 1:
             (authority,) = bodies
             where = authority or "归属机关未载明"
+            ruled = {r.code for r in cadres.rules} if cadres is not None else set()
+            cadre = next((f for f in findings if f.cadre in ruled), None)
+            if cadre is not None:
+                why = f"被反映人系{cadre.cadre_label}（{cadre.rank}），按干部管理权限由{where}管辖"
+                return Assessment("forward", why, findings, authority)
             return Assessment(
                 "forward", f"被反映人所在单位不属本委管辖（{where}）", findings, authority
             )
@@ -256,6 +311,7 @@ def on_receipt(
     registry: UnitRegistry,
     calendar: WorkCalendar,
     forward_workdays: int,
+    cadres: CadreRules | None = None,
 ) -> list[Event]:
     """What the registry adds to a receipt: a forwarding mark or a call for a decision.
 
@@ -266,7 +322,8 @@ def on_receipt(
     for event in events:
         if not isinstance(event, ClueReceived):
             continue
-        verdict = assess([p.unit for p in event.reported_persons], registry)
+        verdict = assess(event.reported_persons, registry, cadres)
+        rules_version = cadres.version if cadres is not None else ""
         due = calendar.add_workdays(event.received_at.date(), forward_workdays)
         if verdict.outcome == "forward":
             added.append(
@@ -277,6 +334,7 @@ def on_receipt(
                     reason=verdict.reason,
                     findings=list(verdict.findings),
                     registry_version=registry.version,
+                    cadre_rules_version=rules_version,
                     forward_by=due,
                     marked_by="service:intake",
                     marked_at=event.received_at,
@@ -290,6 +348,7 @@ def on_receipt(
                     reason=verdict.reason,
                     findings=list(verdict.findings),
                     registry_version=registry.version,
+                    cadre_rules_version=rules_version,
                     decide_by=due,
                     noted_at=event.received_at,
                 )
@@ -299,17 +358,18 @@ def on_receipt(
 
 @dataclass(frozen=True)
 class JurisdictionRules:
-    """The registry, the calendar and the forwarding limit, loaded once at start."""
+    """The registry, the cadre rules, the calendar and the forwarding limit, loaded at start."""
 
     registry: UnitRegistry
     calendar: WorkCalendar
     forward_workdays: int = 5
+    cadres: CadreRules | None = None
 
     def on_receipt(self, events: Sequence[Event]) -> list[Event]:
         """``events`` followed by what the registry adds to them (see ``on_receipt``)."""
         return [
             *events,
-            *on_receipt(events, self.registry, self.calendar, self.forward_workdays),
+            *on_receipt(events, self.registry, self.calendar, self.forward_workdays, self.cadres),
         ]
 
 
@@ -326,6 +386,8 @@ class ClueJurisdiction:
     findings: tuple[UnitFinding, ...] = ()
     forward_by: date | None = None
     forwarded: ClueForwarded | None = None
+    left: ClueTakenUp | ClueJurisdictionDesignated | None = None
+    """提级办理 or 指定管辖 to another body: the clue left this commission."""
     forwarding_overdue_noticed: frozenset[date] = frozenset()
     acknowledge_by: date | None = None
     acknowledged: bool = False
@@ -369,6 +431,20 @@ def evolve(state: ClueJurisdiction, event: Event) -> ClueJurisdiction:
         return replace(state, status="kept", authority=None, reason=event.reason)
     if isinstance(event, ClueForwarded):
         return replace(state, status="forwarded", authority=event.authority, forwarded=event)
+    if isinstance(event, ClueTakenUp):
+        return replace(
+            state, status="taken_up", authority=event.authority, reason=event.reason, left=event
+        )
+    if isinstance(event, ClueJurisdictionDesignated):
+        if event.here:
+            return replace(state, status="designated_here", authority=None, reason=event.reason)
+        return replace(
+            state,
+            status="designated_away",
+            authority=event.designated_to,
+            reason=event.reason,
+            left=event,
+        )
     if isinstance(event, ForwardingOverdue):
         return replace(
             state, forwarding_overdue_noticed=state.forwarding_overdue_noticed | {event.due}
@@ -407,7 +483,24 @@ class AuthorityRequired(Refused):
         )
 
 
-def _not_forwarded(state: ClueJurisdiction) -> None:
+def ensure_still_here(state: ClueJurisdiction) -> None:
+    """Refuse when the clue already left this commission (转办, 提级办理, 指定他机关)."""
+    if isinstance(state.left, ClueTakenUp):
+        raise Refused(
+            "already-taken-up",
+            f"线索 {state.clue_number} 已由{state.left.authority}提级办理"
+            f"（{state.left.decision_number}），本委不再办理。",
+            kind="conflict",
+            title="线索已提级办理",
+        )
+    if isinstance(state.left, ClueJurisdictionDesignated):
+        raise Refused(
+            "already-designated",
+            f"线索 {state.clue_number} 已由{state.left.designated_by}指定"
+            f"{state.left.designated_to}管辖（{state.left.decision_number}）。",
+            kind="conflict",
+            title="线索已指定管辖",
+        )
     if state.forwarded is not None:
         raise Refused(
             "already-forwarded",
@@ -419,7 +512,7 @@ def _not_forwarded(state: ClueJurisdiction) -> None:
 
 
 def _open_question(state: ClueJurisdiction) -> None:
-    _not_forwarded(state)
+    ensure_still_here(state)
     if state.status not in ("marked", "undetermined"):
         raise Refused(
             "not-marked-for-forwarding",
@@ -485,7 +578,7 @@ def mark(
     forward_workdays: int,
 ) -> list[Event]:
     """A clerk marks a clue for forwarding; the limit still counts from receipt."""
-    _not_forwarded(state)
+    ensure_still_here(state)
     if state.status == "marked" and state.authority == authority:
         raise Refused(
             "already-marked",

@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime
 
 from libs.events.contracts.intake import (
     ClueForwarded,
+    ClueJurisdictionDesignated,
     ClueKeptInJurisdiction,
     ClueMarkedForForwarding,
+    ClueTakenUp,
 )
 from services.casework.domain import Status, evolve, notice_deadlines
 from services.casework.domain.forwarding import react_to_forwarding
@@ -84,3 +86,49 @@ def test_a_disposed_clue_is_not_pulled_back_by_a_late_forwarding() -> None:
     state, _ = step(state, history, "dispose", date(2026, 9, 3), method="preliminary_verification")
 
     assert react_to_forwarding(state, _forwarded(state.case_id), at(date(2026, 9, 4)), RULES) == []
+
+
+def _taken_up(clue_id):  # type: ignore[no-untyped-def]
+    return ClueTakenUp(
+        clue_id=clue_id,
+        clue_number="XS-2026-000001",
+        authority="市纪委监委",
+        decision_number="市纪提〔2026〕2号",
+        reason="涉及市管干部",
+        recorded_by="operator:clerk-1",
+        recorded_at=NOW,
+    )
+
+
+def test_taking_up_by_a_higher_commission_closes_the_matter_at_any_stage() -> None:
+    state, history = registered()
+    state, _ = step(state, history, "dispose", date(2026, 9, 3), method="preliminary_verification")
+
+    (moved,) = react_to_forwarding(state, _taken_up(state.case_id), at(date(2026, 9, 4)), RULES)
+    after = evolve(state, moved)
+
+    assert after.status is Status.FORWARDED
+    assert after.deadlines == {}
+    assert moved.reason == "市纪委监委提级办理（市纪提〔2026〕2号）：涉及市管干部"  # type: ignore[attr-defined]
+
+
+def test_designation_here_brings_a_clue_awaiting_forwarding_back_to_disposal() -> None:
+    state, _ = registered()
+    (marked,) = react_to_forwarding(state, _mark(state.case_id), NOW, RULES)
+    waiting = evolve(state, marked)
+    here = ClueJurisdictionDesignated(
+        clue_id=state.case_id,  # type: ignore[arg-type]
+        clue_number="XS-2026-000001",
+        designated_by="市纪委监委",
+        designated_to="本委",
+        here=True,
+        decision_number="市纪指〔2026〕1号",
+        reason="属地管理",
+        recorded_by="operator:clerk-1",
+        recorded_at=NOW,
+    )
+
+    (back,) = react_to_forwarding(waiting, here, NOW, RULES)
+
+    assert evolve(waiting, back).status is Status.PENDING_DISPOSAL
+    assert "clue_disposal" in evolve(waiting, back).deadlines
