@@ -41,7 +41,10 @@ def create(
     s = settings or Settings()
     assert isinstance(s, CaseworkSettings)
     rules: Rules = load_rules(
-        s.limits_file or None, s.checklist_file or None, s.workday_overrides_file or None
+        s.limits_file or None,
+        s.checklist_file or None,
+        s.workday_overrides_file or None,
+        s.limits_variant or None,
     )
     zone = ZoneInfo(s.timezone)
     local_today = today or (lambda: datetime.now(zone).date())

@@ -56,7 +56,8 @@ class Issuing:
     measures: Mapping[str, Mapping[str, str]]
     forms: Mapping[str, str]
     outcomes: Mapping[str, str]
-    starts_clock: frozenset[str]
+    starts_clock: Mapping[str, str]
+    """Kind of document -> the clock its service starts (``decision``, ``inquiry_reply``…)."""
 
     def kinds(self, transition: CaseTransitioned) -> list[str]:
         """The kinds of document this decision issues, in the file's order."""
@@ -92,8 +93,15 @@ def load_issuing(path: Path = DATA / "documents.json") -> Issuing:
         },
         forms=doc.get("forms", {}),
         outcomes=doc.get("outcomes", {}),
-        starts_clock=frozenset(doc.get("service_starts_clock", ())),
+        starts_clock=_clocks(doc.get("service_starts_clock", {})),
     )
+
+
+def _clocks(value: Mapping[str, str] | Sequence[str]) -> Mapping[str, str]:
+    # A list of kinds (the file's first shape) meant the decisions' clock.
+    if isinstance(value, Mapping):
+        return dict(value)
+    return dict.fromkeys(value, "decision")
 
 
 @dataclass(frozen=True)
@@ -157,6 +165,7 @@ def fields(
         "reason": transition.reason,
         "reply_limit": _period(rules.limits["inquiry_reply"]),
         "appeal_limit": _period(rules.limits["reexamination_apply"]),
+        "recheck_limit": _period(rules.limits["recheck_apply"]),
         **_decision_fields(docs.issuing, state, d),
     }
 
@@ -176,9 +185,17 @@ def _decision_fields(issuing: Issuing, state: CaseState, d: Mapping[str, Any]) -
         "false_accusation": "经查，系诬告陷害，将依规依纪依法严肃处理。"
         if d.get("false_accusation")
         else "",
+        "appeal_result": _appeal_result(issuing, d),
         "supervising_body": str(supervision.get("body", d.get("body", ""))),
         "report_due": _day(str(supervision.get("report_due", d.get("report_due", "")))),
     }
+
+
+def _appeal_result(issuing: Issuing, d: Mapping[str, Any]) -> str:
+    if d.get("result") == "changed":
+        form = issuing.forms.get(str(d.get("form")), "")
+        return f"变更原处分决定，改为{issuing.measure_labels(list(d.get('measures', [])))}（第{form}种形态）"
+    return "维持原处分决定" if d.get("result") == "upheld" else ""
 
 
 def _day(iso: str) -> str:

@@ -34,6 +34,7 @@ from libs.events.contracts.intake import (
     ClueMerged,
     ClueReceived,
     ClueSplit,
+    ReportReceived,
 )
 from libs.events.dispatch import Delivery, HandlerDispatch
 from libs.events.store import EventStore
@@ -43,6 +44,7 @@ from services.casework.domain import (
     clue_fields,
     clue_stream,
     note_repeat,
+    note_reporter,
     note_split,
     register,
     replay,
@@ -159,6 +161,33 @@ async def register_clue(event: ClueReceived, d: Delivery[Bound]) -> None:
     """A clue intake received enters the ledger."""
     persons = [(p.name, p.unit, p.person_ref) for p in event.reported_persons]
     await _register(d, clue_fields(event), persons)
+
+
+@HANDLERS.on(ReportReceived)
+async def note_real_name_reporter(event: ReportReceived, d: Delivery[Bound]) -> None:
+    """实名举报: the matter owes its reporter the result within 15 working days of closing.
+
+    The report's clue is the matter itself, or a repeat report merged into one (then the
+    matter that noted the repeat owes it)."""
+    target = event.clue_id
+    state, version = await _matter(d, target)
+    if state.case_id is None:
+        holder = await _holding_repeat(d.conn, event.clue_id)
+        if holder is None:
+            return  # not (yet) a matter here, e.g. forwarded before registration
+        target = holder
+        state, version = await _matter(d, target)
+    await _append(d, target, note_reporter(state, event, d.store.clock(), d.deps.rules), version)
+
+
+_BY_REPEAT = text(
+    "SELECT case_id FROM cases WHERE state->'repeat_ids' @> CAST(:r AS jsonb) LIMIT 1"
+)
+
+
+async def _holding_repeat(conn: AsyncConnection, repeat_id: UUID) -> UUID | None:
+    row = (await conn.execute(_BY_REPEAT, {"r": json.dumps([str(repeat_id)])})).first()
+    return None if row is None else UUID(str(row[0]))
 
 
 @HANDLERS.on(AlertRaised)

@@ -25,6 +25,7 @@ ROLES: dict[str, frozenset[str]] = {
     "file_case": frozenset({OFFICER}),
     "find_unfounded": frozenset({OFFICER}),
     "clear_name": frozenset({OFFICER}),
+    "extend_verification": frozenset({LEADER}),
     "extend_investigation": frozenset({LEADER}),
     "transfer_for_review": frozenset({OFFICER}),
     "extend_review": frozenset({REVIEWER}),

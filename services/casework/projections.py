@@ -15,7 +15,14 @@ from libs.events.contracts.casework import CaseTransitioned, RepeatReportNoted, 
 from libs.events.dispatch import Dispatch
 from libs.events.store import Recorded
 from libs.kit.approvals.inbox import InboxProjection
-from services.casework.domain import CaseState, ClueRegistered, Rules, evolve, load_rules
+from services.casework.domain import (
+    CaseState,
+    ClueRegistered,
+    Rules,
+    evolve,
+    load_rules,
+    open_deadlines,
+)
 
 
 class ClueLedgerProjection:
@@ -118,11 +125,9 @@ _INSERT_CLUE = text(
 
 def next_notice(state: CaseState, rules: Rules) -> date | None:
     """The first day the deadline scheduler may have something to say about this matter."""
-    if state.status.terminal:
-        return None
     days: list[date] = []
     window = rules.limits.approaching.amount
-    for d in state.deadlines.values():
+    for d in open_deadlines(state).values():
         if not d.approaching_noticed and not d.overdue_noticed:
             days.append(min(rules.calendar.add_workdays(d.due, -window), d.due) - timedelta(days=1))
         elif not d.overdue_noticed:

@@ -216,8 +216,8 @@ def load_approvals(rules: Rules, path: str | None = None) -> Approvals:
 
 def _serve(state: CaseState, command: ServeDocument, ctx: Context) -> list[Event]:
     docs: Documents | None = ctx.deps.documents
-    clocks = docs.issuing.starts_clock if docs is not None else frozenset()
-    return serve(state, command, ctx.now, clocks, ctx.actor)
+    clocks = docs.issuing.starts_clock if docs is not None else {}
+    return serve(state, command, ctx.now, clocks, ctx.actor, ctx.deps.rules)
 
 
 SERVE: PipelineCommand[CaseState] = PipelineCommand(

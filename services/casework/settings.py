@@ -11,6 +11,8 @@ class CaseworkSettings(ServiceSettings):
     """Casework's own settings (``ZF_CASEWORK_*``): where its rules live, the scheduler."""
 
     limits_file: str = ""
+    limits_variant: str = ""
+    """A local variant of the limits file (its ``variants``), e.g. ``verification_15_working_days``."""
     checklist_file: str = ""
     approvals_file: str = ""
     """The approval policy (default: the shipped ``data/approvals.json``)."""

@@ -29,6 +29,7 @@ export const COMMANDS = {
   list_for_supervision: '挂牌督办', report_supervision: '督办报告', assign_task: '清单交办',
   track_task: '跟踪督办', feedback_task: '结果反馈', revisit_task: '回访销号', link_case: '风腐同查关联',
   decide_measure: '问责决定', conclude_inquiry: '问责调查办结', serve: '送达',
+  extend_verification: '延长初步核实', record_feedback: '实名举报结果反馈', note_reporter: '实名举报',
 }
 
 export const FIELDS = {
@@ -41,6 +42,7 @@ export const FIELDS = {
   other_case_id: '关联案件编号', relation: '关联方式', name: '姓名', unit: '单位', post: '职务',
   rank: '职级', party_member: '党员', finding: '核查结论', notes: '核查说明', case_id: '关联案件', opinion: '审批意见', comment: '意见', session: '会次',
   held_on: '会议日期', attendees: '出席人员', conclusion: '会议结论', conclusion_text: '结论说明', dissent: '不同意见',
+  investigation_kind: '案件类别', fed_back_on: '反馈日期', manner: '方式',
 }
 
 export const ENUMS = {
@@ -50,6 +52,8 @@ export const ENUMS = {
   agree: '同意', disagree: '不同意', return: '退回修改',
   confirmed: '属实', false_positive: '不属实（误报）', not_verifiable: '无法核实',
   good: '好', fair: '一般', poor: '较差', conduct_to_corruption: '由风查腐', corruption_to_conduct: '由腐纠风',
+  discipline_review: '纪律审查', supervisory_investigation: '监察调查',
+  written: '书面', phone: '电话', in_person: '当面', online: '网上',
 }
 
 const TAG = {
@@ -89,6 +93,7 @@ export const DEADLINES = {
   investigation: '审查调查', investigation_extension: '延长审查调查', review: '审理', review_extension: '延长审理',
   reexamination_apply: '复审申请', reexamination: '复审', recheck_apply: '复核申请', recheck: '复核',
   name_clearing: '澄清正名', forwarding: '转办', decision_service: '决定送达',
+  preliminary_verification: '初步核实', reporter_feedback: '实名举报结果反馈',
 }
 
 const EVENTS = {

@@ -18,8 +18,10 @@ from services.casework.domain.intake import (
     accept_link,
     deadline_id,
     note_repeat,
+    note_reporter,
     note_split,
     notice_deadlines,
+    open_deadlines,
     register,
 )
 from services.casework.domain.rules import Rules
@@ -47,8 +49,10 @@ __all__ = [
     "evolve",
     "load_rules",
     "note_repeat",
+    "note_reporter",
     "note_split",
     "notice_deadlines",
+    "open_deadlines",
     "register",
     "register_clue",
     "replay",

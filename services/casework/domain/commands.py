@@ -61,6 +61,12 @@ class ConcludeVerification(Command):
     transfer_to: str | None = None
 
 
+class ExtendVerification(Command):
+    """初步核实 extended (as often and by as much as the limits file allows)."""
+
+    name = "extend_verification"
+
+
 class Resume(Command):
     """暂存待查 review: the clue returns to disposal."""
 
@@ -68,17 +74,19 @@ class Resume(Command):
 
 
 class FileCase(Command):
-    """立案."""
+    """立案: the investigation limit of the case's kind (纪律审查 / 监察调查) runs from today."""
 
     name = "file_case"
     case_number: str = Field(min_length=1, max_length=64)
     subject: Subject
     major: bool = False
     misconduct_date: date | None = None
+    investigation_kind: str = Field(default="discipline_review", max_length=64)
+    """``discipline_review`` 纪律审查 or ``supervisory_investigation`` 监察调查 (limits data)."""
 
 
 class StartInvestigation(Command):
-    """审查调查 begins; its limit runs from today."""
+    """审查调查 begins (its limit has run since 立案)."""
 
     name = "start_investigation"
 
@@ -184,6 +192,15 @@ class ClearName(Command):
     false_accusation: bool = False
 
 
+class RecordFeedback(Command):
+    """结果反馈: the real-name reporter was told the result (within 15 working days of closing)."""
+
+    name = "record_feedback"
+    fed_back_on: date
+    manner: Literal["written", "phone", "in_person", "online"]
+    """书面 / 电话 / 当面 / 网上."""
+
+
 class ListForSupervision(Command):
     """挂牌督办: a higher body lists the case, with a report deadline."""
 
@@ -243,6 +260,7 @@ COMMANDS: dict[str, type[Command]] = {
         RecordReply,
         EvaluateReply,
         ConcludeVerification,
+        ExtendVerification,
         Resume,
         FileCase,
         StartInvestigation,
@@ -260,6 +278,7 @@ COMMANDS: dict[str, type[Command]] = {
         RecordVisit,
         CloseCase,
         ClearName,
+        RecordFeedback,
         ListForSupervision,
         ReportSupervision,
         AssignTask,

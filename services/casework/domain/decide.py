@@ -20,10 +20,9 @@ from libs.events.contracts.casework import (
     Subject,
 )
 from libs.kit.refusal import Kind, Refused
-from libs.kit.workdays import add_months
 from services.casework.domain import commands as c
-from services.casework.domain.rules import Rules
-from services.casework.domain.state import CaseState, Status
+from services.casework.domain.rules import InvestigationKind, Rules
+from services.casework.domain.state import AFTER_CLOSING, CaseState, Status
 
 S = Status
 OPEN = frozenset(s for s in Status if not s.terminal and s is not S.NEW)
@@ -37,6 +36,7 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "record_reply": frozenset({S.TALK_OR_INQUIRY}),
     "evaluate_reply": frozenset({S.REPLY_RECEIVED}),
     "conclude_verification": frozenset({S.PRELIMINARY_VERIFICATION}),
+    "extend_verification": frozenset({S.PRELIMINARY_VERIFICATION}),
     "resume": frozenset({S.ON_HOLD}),
     "file_case": frozenset({S.PROPOSED_FILING}),
     "start_investigation": frozenset({S.FILED}),
@@ -54,6 +54,7 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "record_visit": frozenset({S.FOLLOW_UP}),
     "close_case": frozenset({S.FOLLOW_UP}),
     "clear_name": frozenset({S.CLEARING}),
+    "record_feedback": frozenset({S.CLOSED, S.TRANSFERRED}),
     "list_for_supervision": OPEN,
     "report_supervision": OPEN,
     "assign_task": OPEN,
@@ -70,6 +71,7 @@ COMMAND_LABELS: dict[str, str] = {
     "record_reply": "登记函询回复",
     "evaluate_reply": "评估函询回复",
     "conclude_verification": "初核结论",
+    "extend_verification": "延长初步核实期限",
     "resume": "恢复办理",
     "file_case": "立案",
     "start_investigation": "开始审查调查",
@@ -87,6 +89,7 @@ COMMAND_LABELS: dict[str, str] = {
     "record_visit": "登记回访教育",
     "close_case": "销号",
     "clear_name": "澄清正名",
+    "record_feedback": "实名举报结果反馈",
     "list_for_supervision": "挂牌督办",
     "report_supervision": "督办报告",
     "assign_task": "清单交办",
@@ -158,7 +161,15 @@ class Rejected(Refused):
 
 def allowed_commands(state: CaseState) -> list[str]:
     """The commands that may be given now."""
-    return [name for name, froms in ALLOWED_FROM.items() if state.status in froms]
+    return [
+        name
+        for name, froms in ALLOWED_FROM.items()
+        if state.status in froms and (name != "record_feedback" or _feedback_owed(state))
+    ]
+
+
+def _feedback_owed(state: CaseState) -> bool:
+    return state.real_name_reporter and state.reporter_feedback_on is None
 
 
 def decide(
@@ -229,7 +240,10 @@ class _Step:
     def events(self) -> list[Event]:
         if self.to.terminal:
             self.cleared = sorted(set(self.cleared) | set(self.s.deadlines))
-            self.set = {}
+            self.set = {k: v for k, v in self.set.items() if k in AFTER_CLOSING}
+            if not self.s.status.terminal and _feedback_owed(self.s):
+                # 实名举报: the reporter is told the result within 15 working days of closing.
+                self.set["reporter_feedback"] = self.due("reporter_feedback")
         record = CaseTransitioned(
             case_id=self.case_id,
             command=self.cmd.name,
@@ -267,10 +281,10 @@ class _Step:
         self.clear("clue_disposal")
         self.details["method"] = cmd.method.value
         if cmd.method is DisposalMethod.TALK_OR_INQUIRY:
+            # The reply period runs from the letter's receipt (送达 of the 函询通知书).
             self.to = S.TALK_OR_INQUIRY
-            self.set["inquiry_reply"] = self.due("inquiry_reply")
         elif cmd.method is DisposalMethod.PRELIMINARY_VERIFICATION:
-            self.to = S.PRELIMINARY_VERIFICATION
+            self._verify()
         elif cmd.method is DisposalMethod.HOLD:
             self._hold(cmd.review_on)
         else:
@@ -301,12 +315,30 @@ class _Step:
             self.to = S.CLEARING
             self.set["name_clearing"] = self.due("name_clearing")
         else:
-            self.to = S.PRELIMINARY_VERIFICATION
+            self._verify()
         self.disposed(DisposalMethod.TALK_OR_INQUIRY, cmd.outcome)
+
+    def _verify(self) -> None:
+        self.to = S.PRELIMINARY_VERIFICATION
+        self.set["preliminary_verification"] = self.due("preliminary_verification")
+
+    def extend_verification(self) -> None:
+        limits = self.rules.limits
+        most = limits.preliminary_verification_extensions_max
+        if self.s.verification_extensions >= most:
+            raise Rejected(
+                "command", f"初步核实期限只能延长 {most} 次" if most else "初步核实期限不能延长"
+            )
+        current = self.s.deadlines["preliminary_verification"].due
+        self.set["preliminary_verification"] = self.rules.calendar.due(
+            current, limits["preliminary_verification_extension"]
+        )
+        self.details["extension"] = self.s.verification_extensions + 1
 
     def conclude_verification(self) -> None:
         cmd = self.cmd
         assert isinstance(cmd, c.ConcludeVerification)
+        self.clear("preliminary_verification")
         self.details["outcome"] = cmd.outcome
         if cmd.outcome == "propose_filing":
             self.to = S.PROPOSED_FILING
@@ -331,12 +363,24 @@ class _Step:
     def file_case(self) -> None:
         cmd = self.cmd
         assert isinstance(cmd, c.FileCase)
+        kinds = self.rules.limits.investigation_kinds
+        if kinds and cmd.investigation_kind not in kinds:
+            known = "、".join(f"{k.label}（{code}）" for code, k in kinds.items())
+            raise Rejected(
+                "investigation_kind",
+                f"没有案件类别「{cmd.investigation_kind}」，可选：{known}",
+                "invalid",
+            )
+        kind = self.rules.limits.investigation(cmd.investigation_kind)
         self.to = S.FILED
+        # 审查调查 counts from 立案: the clock runs before the investigation formally starts.
+        self.set["investigation"] = self.due(kind.limit)
         self.details.update(
             case_number=cmd.case_number,
             subject=cmd.subject.model_dump(mode="json"),
             major=cmd.major,
             misconduct_date=cmd.misconduct_date.isoformat() if cmd.misconduct_date else None,
+            investigation_kind=kind.code,
         )
         self.facts.append(
             CaseFiled(
@@ -352,15 +396,19 @@ class _Step:
 
     def start_investigation(self) -> None:
         self.to = S.INVESTIGATION
-        self.set["investigation"] = self.due("investigation")
+        if "investigation" not in self.s.deadlines:  # filed before 立案 started the clock
+            self.set["investigation"] = self.due(self.kind().limit)
+
+    def kind(self) -> InvestigationKind:
+        return self.rules.limits.investigation(self.s.investigation_kind)
 
     def extend_investigation(self) -> None:
-        limit = self.rules.limits.investigation_extensions_max
-        if self.s.investigation_extensions >= limit:
-            raise Rejected("command", f"审查调查期限只能延长 {limit} 次")
+        kind = self.kind()
+        if self.s.investigation_extensions >= kind.extensions_max:
+            raise Rejected("command", f"{kind.label}期限只能延长 {kind.extensions_max} 次")
         current = self.s.deadlines["investigation"].due
         self.set["investigation"] = self.rules.calendar.due(
-            current, self.rules.limits["investigation_extension"]
+            current, self.rules.limits[kind.extension]
         )
         self.details["extension"] = self.s.investigation_extensions + 1
 
@@ -477,15 +525,20 @@ class _Step:
         if cmd.kind == "reexamination":
             if "reexamination" in self.s.appeals:
                 raise Rejected("kind", "已申请过复审，下一步只能申请复核")
-            # 复审 is applied for within a month of receiving the decision (送达).
-            since = self.s.decision_served_on or self.s.decided_on
-            window = "reexamination_apply"
+            since, window = self.s.decision_served_on, "reexamination_apply"
         else:
             if "reexamination" not in self.s.appeals or "recheck" in self.s.appeals:
                 raise Rejected("kind", "复核须在复审决定之后提出，且只能申请一次")
-            since, window = self.s.appeal_decided_on, "recheck_apply"
-        if since is not None and self.today > add_months(since, self.rules.limits[window].amount):
-            raise Rejected("kind", f"已超过申请期限（{self.rules.limits[window].label}）")
+            since, window = self.s.reexamination_served_on, "recheck_apply"
+        # The window opens when the decision reaches the person (送达), not on its date;
+        # before it was served it has not begun.
+        if since is not None and self.today > (last := self.due(window, since)):
+            period = self.rules.limits[window].label
+            raise Rejected(
+                "kind",
+                f"已超过申请期限：应自{since.isoformat()}送达之日起{period}内提出，"
+                f"即{last.isoformat()}前",
+            )
         self.to = S.APPEAL
         self.details.update(kind=cmd.kind, back_to=self.s.status.value)
         self.set[cmd.kind] = self.due(cmd.kind)
@@ -500,6 +553,7 @@ class _Step:
         self.clear("reexamination", "recheck", "decision_service")
         self.to = S.EXECUTION
         self.details.update(result=cmd.result, form=cmd.form, measures=list(cmd.measures))
+        self.details["appeal_kind"] = self.s.appeal_kind
         if cmd.result == "changed" and cmd.form is not None:
             self.facts.append(
                 CaseDecisionRevised(
@@ -587,6 +641,19 @@ class _Step:
                     closed_at=self.now,
                 )
             )
+
+    def record_feedback(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.RecordFeedback)
+        if not self.s.real_name_reporter:
+            raise Rejected("command", "本事项没有实名举报人，无须反馈办理结果")
+        if self.s.reporter_feedback_on is not None:
+            done = self.s.reporter_feedback_on.isoformat()
+            raise Rejected("command", f"已于{done}向实名举报人反馈办理结果")
+        if cmd.fed_back_on > self.today:
+            raise Rejected("fed_back_on", "反馈日期不能晚于今天", "invalid")
+        self.clear("reporter_feedback")
+        self.details.update(fed_back_on=cmd.fed_back_on.isoformat(), manner=cmd.manner)
 
     # --- supervision ------------------------------------------------------------------------
 

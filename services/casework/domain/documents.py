@@ -1,14 +1,19 @@
 """送达: recording that a document reached the person it concerns (pure).
 
 Serving is a step on the matter like the others (a ``CaseTransitioned`` with the command
-``serve`` that keeps the status), with the ``DocumentServed`` fact beside it. When the
-document is one whose service starts a clock (the decision: 复审 may be applied for within
-a month of receiving it; 政务处分 served within a month of the decision), the step says so
-and clears the limit for serving it.
+``serve`` that keeps the status), with the ``DocumentServed`` fact beside it. Some documents'
+service starts a clock (``service_starts_clock`` in ``data/documents.json`` names which):
+
+* ``decision`` (党纪/政务处分决定书): 复审 may be applied for within a month of receiving
+  it; serving it also clears the limit for serving it (政务处分 within a month);
+* ``inquiry_reply`` (谈话函询通知书): the written reply is due 15 working days after the
+  letter's receipt;
+* ``recheck`` (复审决定书): 复核 may be applied for within a month of receiving it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import ClassVar
 from uuid import UUID
@@ -19,7 +24,8 @@ from libs.events.contracts import Event
 from libs.events.contracts.casework import CaseTransitioned
 from libs.events.contracts.documents import DocumentServed, ServiceManner
 from libs.kit.refusal import Kind, Refused
-from services.casework.domain.state import CaseState, IssuedDocument
+from services.casework.domain.rules import Rules
+from services.casework.domain.state import CaseState, IssuedDocument, Status
 
 
 class ServeDocument(BaseModel):
@@ -59,14 +65,23 @@ def serve(
     state: CaseState,
     cmd: ServeDocument,
     now: datetime,
-    starts_clock: frozenset[str],
+    clocks: Mapping[str, str],
     actor: str,
+    rules: Rules,
 ) -> list[Event]:
-    """The events of serving one of the matter's documents, or ``Refused``."""
+    """The events of serving one of the matter's documents, or ``Refused``; ``clocks``
+    says which clock the service of each kind of document starts."""
     assert state.case_id is not None
     document = _check(state, cmd, now.date())
-    clock = document.kind in starts_clock
-    cleared = ["decision_service"] if clock and "decision_service" in state.deadlines else []
+    clock = clocks.get(document.kind)
+    cleared = (
+        ["decision_service"]
+        if clock == "decision" and "decision_service" in state.deadlines
+        else []
+    )
+    started: dict[str, date] = {}
+    if clock == "inquiry_reply" and state.status is Status.TALK_OR_INQUIRY:
+        started["inquiry_reply"] = rules.calendar.due(cmd.served_on, rules.limits["inquiry_reply"])
     record = CaseTransitioned(
         case_id=state.case_id,
         command="serve",
@@ -79,9 +94,10 @@ def serve(
             "kind": document.kind,
             "served_on": cmd.served_on.isoformat(),
             "manner": cmd.manner.value,
-            "starts_clock": clock,
+            "starts_clock": clock is not None,
+            "clock": clock,
         },
-        deadlines_set={},
+        deadlines_set=started,
         deadlines_cleared=cleared,
         at=now,
     )

@@ -120,7 +120,10 @@ def _transitioned(state: CaseState, e: CaseTransitioned) -> dict[str, Any]:
             subject=Subject(**d["subject"]),
             major=bool(d.get("major")),
             misconduct_date=_date(d.get("misconduct_date")),
+            investigation_kind=d.get("investigation_kind"),
         )
+    elif cmd == "extend_verification":
+        out["verification_extensions"] = int(d["extension"])
     elif cmd == "extend_investigation":
         out["investigation_extensions"] = int(d["extension"])
     elif cmd == "extend_review":
@@ -156,13 +159,32 @@ def _transitioned(state: CaseState, e: CaseTransitioned) -> dict[str, Any]:
         ]
     elif cmd == "clear_name":
         out["false_accusation"] = bool(d.get("false_accusation"))
-    elif cmd == "serve" and d.get("starts_clock"):
-        out["decision_served_on"] = date.fromisoformat(d["served_on"])
+    elif cmd == "serve":
+        out.update(_served(d))
+    elif cmd == "note_reporter":
+        out["real_name_reporter"] = state.real_name_reporter or bool(d.get("real_name"))
+    elif cmd == "record_feedback":
+        out["reporter_feedback_on"] = date.fromisoformat(d["fed_back_on"])
     elif cmd == "list_for_supervision":
         out["supervision"] = {"body": d["body"], "report_due": d["report_due"]}
     elif cmd in ("assign_task", "track_task", "feedback_task", "revisit_task"):
         out["tasks"] = {**state.tasks, d["item"]: d["task_status"]}
     return out
+
+
+_CLOCK_FIELDS = {
+    "decision": "decision_served_on",
+    "inquiry_reply": "inquiry_served_on",
+    "recheck": "reexamination_served_on",
+}
+"""Which clock a served document starts: the day it was served, kept on the state."""
+
+
+def _served(d: dict[str, Any]) -> dict[str, Any]:
+    # Before clocks were named, ``starts_clock: true`` meant the decision's.
+    clock = d.get("clock") or ("decision" if d.get("starts_clock") else None)
+    field = _CLOCK_FIELDS.get(str(clock))
+    return {field: date.fromisoformat(d["served_on"])} if field else {}
 
 
 def _opinion(e: CaseTransitioned) -> ReviewOpinion:

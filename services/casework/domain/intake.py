@@ -17,9 +17,9 @@ from libs.events.contracts.casework import (
     RepeatReportNoted,
     RepeatReportSplit,
 )
-from libs.events.contracts.intake import ClueMerged, ClueSplit
+from libs.events.contracts.intake import ClueMerged, ClueSplit, ReportReceived
 from services.casework.domain.rules import Rules
-from services.casework.domain.state import CaseState, Status
+from services.casework.domain.state import AFTER_CLOSING, CaseState, Deadline, Status
 
 
 def register(
@@ -110,6 +110,43 @@ def note_split(state: CaseState, split: ClueSplit, now: datetime) -> list[Event]
     ]
 
 
+def note_reporter(
+    state: CaseState, report: ReportReceived, now: datetime, rules: Rules
+) -> list[Event]:
+    """实名举报: the matter's report came from a reporter who gave their name, so the result
+    is owed to them within 15 working days of closing. Noted once; no name is carried
+    (intake keeps the reporter's contact sealed). A matter already closed owes it from now."""
+    if state.case_id is None or report.anonymous or state.real_name_reporter:
+        return []
+    owed = state.status.terminal and state.status is not Status.FORWARDED
+    return [
+        CaseTransitioned(
+            case_id=state.case_id,
+            command="note_reporter",
+            from_status=state.status.value,
+            to_status=state.status.value,
+            reason="实名举报：办结后须在15个工作日内向举报人反馈办理结果",
+            details={"real_name": True, "report_id": str(report.clue_id)},
+            deadlines_set={
+                "reporter_feedback": rules.calendar.due(
+                    now.date(), rules.limits["reporter_feedback"]
+                )
+            }
+            if owed
+            else {},
+            at=now,
+        )
+    ]
+
+
+def open_deadlines(state: CaseState) -> dict[str, Deadline]:
+    """The limits still running: all of an open matter's; a closed one's only those that
+    outlive closing (the reporter's feedback)."""
+    if not state.status.terminal:
+        return dict(state.deadlines)
+    return {k: d for k, d in state.deadlines.items() if k in AFTER_CLOSING}
+
+
 def deadline_id(case_id: UUID, kind: str, due: date) -> str:
     """The same limit on the same day always has the same id (idempotent notices)."""
     return f"{case_id}:{kind}:{due.isoformat()}"
@@ -122,10 +159,10 @@ def notice_deadlines(state: CaseState, today: date, rules: Rules, now: datetime)
     day; each is said once per (limit, due date), so running twice or catching up after
     downtime says nothing new. Overdue limits are escalated to the supervisor.
     """
-    if state.case_id is None or state.status.terminal:
+    if state.case_id is None:
         return []
     events: list[Event] = []
-    for kind, deadline in sorted(state.deadlines.items()):
+    for kind, deadline in sorted(open_deadlines(state).items()):
         due_at = datetime.combine(deadline.due, time(23, 59, 59), UTC)
         did = deadline_id(state.case_id, kind, deadline.due)
         if today > deadline.due and not deadline.overdue_noticed:

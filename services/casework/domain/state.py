@@ -74,6 +74,10 @@ ClueStatus = Status
 """The clue ledger shows the same status."""
 
 
+AFTER_CLOSING = frozenset({"reporter_feedback"})
+"""Limits that keep running after the matter closes: telling a real-name reporter the result."""
+
+
 class Deadline(BaseModel):
     """An open time limit: its last day and whether the scheduler already said so."""
 
@@ -190,6 +194,19 @@ class CaseState(BaseModel):
     """文书 the matter's decisions issued, oldest first."""
     decision_served_on: date | None = None
     """When the decision document was served: the time to apply for 复审 counts from here."""
+    investigation_kind: str | None = None
+    """纪律审查 or 监察调查, chosen at 立案: which investigation limit runs (``None``: 纪律审查)."""
+    verification_extensions: int = 0
+    """How often 初步核实 was extended."""
+    inquiry_served_on: date | None = None
+    """When the 函询 letter reached the person: the reply period counts from here."""
+    reexamination_served_on: date | None = None
+    """When the 复审 decision was served: the time to apply for 复核 counts from here."""
+    real_name_reporter: bool = False
+    """实名举报: a reporter gave their name (kept sealed by intake); they are told the result
+    within 15 working days of closing."""
+    reporter_feedback_on: date | None = None
+    """When the real-name reporter was told the result (结果反馈)."""
 
     def document(self, document_id: UUID) -> IssuedDocument | None:
         """One of the matter's documents by its id."""

@@ -8,6 +8,9 @@ from uuid import UUID, uuid4
 
 from libs.events.contracts import Event
 from libs.events.contracts.casework import Subject
+from libs.events.contracts.documents import DocumentIssued, ServiceManner
+from libs.kit.documents import MEDIA_TYPE
+from services.casework.documents import load_issuing
 from services.casework.domain import (
     COMMANDS,
     CaseState,
@@ -18,6 +21,7 @@ from services.casework.domain import (
     register,
     replay,
 )
+from services.casework.domain.documents import ServeDocument, serve
 
 RULES: Rules = load_rules()
 
@@ -70,3 +74,43 @@ def step(
 
 SUBJECT = Subject(name="张三", unit="某区财政局", department="财务科")
 CHECKLIST = {code: "已查明" for code, _ in RULES.checklist}
+
+
+CLOCKS = load_issuing().starts_clock
+"""Which clock the service of each kind of document starts (the shipped file)."""
+
+
+def issue(
+    state: CaseState, history: list[Event], kind: str, command: str, day: date
+) -> tuple[CaseState, list[Event], DocumentIssued]:
+    """The matter issued a document of ``kind`` on ``day`` (as a decision's ``after`` does)."""
+    issued = DocumentIssued(
+        document_id=uuid4(),
+        matter_id=state.case_id,
+        kind=kind,
+        number=f"青纪{kind[:2]}〔{day.year}〕1号",
+        year=day.year,
+        sequence=1,
+        title=kind,
+        command=command,
+        media_type=MEDIA_TYPE,
+        sha256="0" * 64,
+        size=1,
+        template_version="t",
+        matter_version=state.version,
+        issued_at=at(day),
+    )
+    return evolve(state, issued), [*history, issued], issued
+
+
+def served(
+    state: CaseState, history: list[Event], issued: DocumentIssued, day: date, served_on: date
+) -> tuple[CaseState, list[Event]]:
+    """送达 of an issued document, recorded on ``day``."""
+    command = ServeDocument(
+        document_id=issued.document_id, served_on=served_on, manner=ServiceManner.POST
+    )
+    events = serve(state, command, at(day), CLOCKS, "user:officer", RULES)
+    for e in events:
+        state = evolve(state, e)
+    return state, [*history, *events]

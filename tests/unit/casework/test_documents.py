@@ -9,13 +9,21 @@ from uuid import uuid4
 import pytest
 
 from libs.events.contracts.casework import CaseTransitioned
-from libs.events.contracts.documents import DocumentIssued, DocumentServed, ServiceManner
-from libs.kit.documents import MEDIA_TYPE, fields_of
+from libs.events.contracts.documents import DocumentServed
+from libs.kit.documents import fields_of
 from libs.kit.refusal import Refused
 from services.casework.documents import Documents, fields, load_issuing
-from services.casework.domain import Rejected, evolve
-from services.casework.domain.documents import ServeDocument, serve
-from tests.unit.casework.factories import CHECKLIST, RULES, SUBJECT, at, registered, step
+from services.casework.domain import Rejected, Status
+from tests.unit.casework.factories import (
+    CHECKLIST,
+    RULES,
+    SUBJECT,
+    at,
+    issue,
+    registered,
+    served,
+    step,
+)
 
 ISSUING = load_issuing()
 CLOCKS = ISSUING.starts_clock
@@ -77,33 +85,12 @@ def _decided(on: date) -> tuple:
     state, h = step(
         state, h, "decide", on, form=2, measures=["warning"], misconduct_date=date(2025, 12, 1)
     )
-    issued = DocumentIssued(
-        document_id=uuid4(),
-        matter_id=state.case_id,
-        kind="party_sanction_decision",
-        number="青纪处〔2026〕1号",
-        year=2026,
-        sequence=1,
-        title="党纪处分决定书",
-        command="decide",
-        media_type=MEDIA_TYPE,
-        sha256="0" * 64,
-        size=1,
-        template_version="t",
-        matter_version=state.version,
-        issued_at=at(on),
-    )
-    return evolve(state, issued), [*h, issued], issued
+    state, h, issued = issue(state, h, "party_sanction_decision", "decide", on)
+    return state, h, issued
 
 
 def _serve(state, h, issued, day: date, served_on: date) -> tuple:
-    command = ServeDocument(
-        document_id=issued.document_id, served_on=served_on, manner=ServiceManner.POST
-    )
-    events = serve(state, command, at(day), CLOCKS, "user:officer")
-    for e in events:
-        state = evolve(state, e)
-    return state, [*h, *events]
+    return served(state, h, issued, day, served_on)
 
 
 def test_serving_the_decision_clears_its_limit_and_records_date_and_manner() -> None:
@@ -119,11 +106,19 @@ def test_serving_the_decision_clears_its_limit_and_records_date_and_manner() -> 
 
 def test_reexamination_window_counts_from_service_not_from_the_decision() -> None:
     state, h, issued = _decided(date(2026, 3, 2))
-    with pytest.raises(Rejected):  # not served: a month from the decision has passed
-        step(state, h, "appeal", date(2026, 4, 20), kind="reexamination")
-    state, h = _serve(state, h, issued, date(2026, 3, 31), date(2026, 3, 30))
-    state, h = step(state, h, "appeal", date(2026, 4, 20), kind="reexamination")
-    assert state.appeals == ["reexamination"]
+    late, lh = _serve(state, h, issued, date(2026, 3, 31), date(2026, 3, 30))
+    late, lh = step(late, lh, "appeal", date(2026, 4, 20), kind="reexamination")
+    assert late.appeals == ["reexamination"]  # a month from the decision date has passed
+    early, eh = _serve(state, h, issued, date(2026, 3, 3), date(2026, 3, 3))
+    with pytest.raises(Rejected) as err:  # a month from its service has passed
+        step(early, eh, "appeal", date(2026, 4, 20), kind="reexamination")
+    assert "2026-03-03送达" in err.value.reason
+
+
+def test_reexamination_window_has_not_begun_before_the_decision_is_served() -> None:
+    state, h, _ = _decided(date(2026, 3, 2))
+    state, h = step(state, h, "appeal", date(2026, 6, 20), kind="reexamination")
+    assert state.status is Status.APPEAL
 
 
 def test_a_document_is_served_once_not_before_its_issue_nor_in_the_future() -> None:

@@ -24,7 +24,16 @@ from services.casework.domain import (
     notice_deadlines,
     replay,
 )
-from tests.unit.casework.factories import CHECKLIST, RULES, SUBJECT, at, registered, step
+from tests.unit.casework.factories import (
+    CHECKLIST,
+    RULES,
+    SUBJECT,
+    at,
+    issue,
+    registered,
+    served,
+    step,
+)
 
 
 def test_registered_clue_waits_for_a_disposal_opinion_within_one_month() -> None:
@@ -34,12 +43,17 @@ def test_registered_clue_waits_for_a_disposal_opinion_within_one_month() -> None
     assert state.deadlines["clue_disposal"].due == date(2026, 10, 8)
 
 
-def test_inquiry_letter_reply_is_due_fifteen_working_days_later_across_national_day() -> None:
+def test_inquiry_reply_is_due_fifteen_working_days_after_the_letters_receipt() -> None:
     state, h = registered(received=date(2026, 9, 10))
-    state, h = step(state, h, "dispose", date(2026, 9, 24), method="talk_or_inquiry")
+    state, h = step(state, h, "dispose", date(2026, 9, 21), method="talk_or_inquiry")
     assert state.status is Status.TALK_OR_INQUIRY
     assert "clue_disposal" not in state.deadlines
+    assert "inquiry_reply" not in state.deadlines  # not from the disposal decision
+    state, h, letter = issue(state, h, "inquiry_notice", "dispose", date(2026, 9, 21))
+    state, h = served(state, h, letter, date(2026, 9, 25), date(2026, 9, 24))
+    # 15 working days from its receipt on 09-24, across National Day.
     assert state.deadlines["inquiry_reply"].due == date(2026, 10, 22)
+    assert state.inquiry_served_on == date(2026, 9, 24)
     disposed = [e for e in h if isinstance(e, ClueDisposed)]
     assert disposed[0].outcome_for_source == "已采取谈话函询方式处置"
     assert disposed[0].decided_by == "user:officer"
@@ -73,8 +87,9 @@ def _to_review(major: bool = False) -> tuple:
         major=major,
         misconduct_date=date(2025, 12, 31),
     )
+    assert state.deadlines["investigation"].due == date(2026, 6, 3)  # 90 days from 立案
     state, h = step(state, h, "start_investigation", date(2026, 3, 6))
-    assert state.deadlines["investigation"].due == date(2026, 6, 4)
+    assert state.deadlines["investigation"].due == date(2026, 6, 3)
     state, h = step(state, h, "answer_checklist", date(2026, 3, 9), answers=CHECKLIST)
     state, h = step(state, h, "transfer_for_review", date(2026, 3, 10))
     return state, h
@@ -152,7 +167,7 @@ def test_investigation_extends_once_and_review_only_for_major_cases() -> None:
     state, h = step(state, h, "file_case", date(2026, 3, 5), case_number="AJ-3", subject=SUBJECT)
     state, h = step(state, h, "start_investigation", date(2026, 3, 6))
     state, h = step(state, h, "extend_investigation", date(2026, 5, 1))
-    assert state.deadlines["investigation"].due == date(2026, 9, 2)
+    assert state.deadlines["investigation"].due == date(2026, 9, 1)
     with pytest.raises(Rejected):
         step(state, h, "extend_investigation", date(2026, 8, 1))
     review, rh = _to_review(major=False)
@@ -181,8 +196,14 @@ def test_appeals_recheck_only_after_reexamination_within_its_window() -> None:
         measures=["probation_one_year"],
     )
     assert state.status is Status.EXECUTION and state.form == 3
+    state, h, reexamined = issue(
+        state, h, "reexamination_decision", "decide_appeal", date(2026, 4, 20)
+    )
+    state, h = served(state, h, reexamined, date(2026, 4, 23), date(2026, 4, 22))
     with pytest.raises(Rejected):
-        step(state, h, "appeal", date(2026, 6, 1), kind="recheck")  # window passed
+        step(state, h, "appeal", date(2026, 5, 25), kind="recheck")  # a month from service
+    state, h = step(state, h, "appeal", date(2026, 5, 22), kind="recheck")
+    assert state.appeals == ["reexamination", "recheck"]
 
 
 def test_an_appeal_that_changes_the_decision_publishes_the_decision_in_force() -> None:
@@ -246,6 +267,8 @@ def test_overdue_limit_is_noticed_once_and_escalated_to_the_supervisor() -> None
         state, h, "assign", date(2026, 9, 10), department="一室", officer="li", supervisor="wang"
     )
     state, h = step(state, h, "dispose", date(2026, 9, 24), method="talk_or_inquiry")
+    state, h, letter = issue(state, h, "inquiry_notice", "dispose", date(2026, 9, 24))
+    state, h = served(state, h, letter, date(2026, 9, 24), date(2026, 9, 24))
     approaching = notice_deadlines(state, date(2026, 10, 19), RULES, at(date(2026, 10, 19)))
     assert [type(e) for e in approaching] == [DeadlineApproaching]
     state = replay(approaching, state)

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from libs.events.contracts import Event, registry
+from libs.events.contracts.intake import ReportReceived
 from services.casework.domain import (
     ALLOWED_FROM,
     COMMANDS,
@@ -22,11 +23,21 @@ from services.casework.domain import (
     allowed_commands,
     decide,
     evolve,
+    note_reporter,
     notice_deadlines,
     replay,
 )
 from services.casework.domain.decide import OPEN
-from tests.unit.casework.factories import CHECKLIST, RULES, SUBJECT, at, registered
+from services.casework.domain.state import AFTER_CLOSING
+from tests.unit.casework.factories import (
+    CHECKLIST,
+    RULES,
+    SUBJECT,
+    at,
+    issue,
+    registered,
+    served,
+)
 
 DAY = date(2026, 1, 5)
 
@@ -74,6 +85,15 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
             "subject": st.just(SUBJECT),
             "major": st.booleans(),
             "misconduct_date": st.just(date(2025, 6, 1)),
+            "investigation_kind": st.sampled_from(
+                ["discipline_review", "supervisory_investigation"]
+            ),
+        }
+    ),
+    "record_feedback": st.fixed_dictionaries(
+        {
+            "fed_back_on": st.sampled_from([DAY, date(2031, 1, 1)]),
+            "manner": st.sampled_from(["written", "phone"]),
         }
     ),
     "answer_checklist": st.sampled_from([{"answers": CHECKLIST}, {"answers": {"who_paid": "x"}}]),
@@ -165,6 +185,26 @@ class CaseMachine(RuleBasedStateMachine):
             data.draw(st.sampled_from(allowed_commands(self.state) or ["assign"])), data, days
         )
 
+    @rule()
+    def a_real_name_reporter_is_noted(self) -> None:
+        report = ReportReceived(
+            clue_id=self.state.case_id,
+            anonymous=False,
+            reporter_ref=uuid4(),
+            received_at=at(DAY),
+        )
+        self._apply(note_reporter(self.state, report, at(self.today), RULES))
+
+    @rule(days=st.integers(0, 20))
+    def the_inquiry_letter_is_served(self, days: int) -> None:
+        if self.state.status is not Status.TALK_OR_INQUIRY:
+            return
+        state, history, letter = issue(
+            self.state, self.history, "inquiry_notice", "dispose", self.today
+        )
+        self.today += timedelta(days=days)
+        self.state, self.history = served(state, history, letter, self.today, self.today)
+
     @rule(days=st.integers(0, 120))
     def scheduler(self, days: int) -> None:
         self.today += timedelta(days=days)
@@ -190,21 +230,27 @@ class CaseMachine(RuleBasedStateMachine):
         s = self.state
         assert s.status is not Status.NEW
         if s.status.terminal:
-            assert s.deadlines == {}
+            assert set(s.deadlines) <= AFTER_CLOSING
+        if "reporter_feedback" in s.deadlines:
+            assert s.real_name_reporter and s.reporter_feedback_on is None
         if s.status in CASE_STATUSES:
             assert s.case_number is not None and s.subject is not None
         if s.status in (Status.DECIDED, Status.APPEAL, Status.EXECUTION, Status.FOLLOW_UP):
             assert s.form in (1, 2, 3, 4) and s.measures
             assert s.review_opinion is not None  # no decision without the 审理 opinion
-        assert s.investigation_extensions <= RULES.limits.investigation_extensions_max
+        kind = RULES.limits.investigation(s.investigation_kind)
+        assert s.investigation_extensions <= kind.extensions_max
+        assert s.verification_extensions <= RULES.limits.preliminary_verification_extensions_max
         assert s.review_extensions <= (RULES.limits.review_extensions_max if s.major else 0)
         if s.status is Status.REVIEW and set(s.categories) & RULES.dining_categories:
             assert all(code in s.checklist for code, _ in RULES.checklist)
         if s.status is Status.ON_HOLD:
             assert s.hold_review_on is not None
-        if s.status is Status.TALK_OR_INQUIRY:
-            assert "inquiry_reply" in s.deadlines
-        if s.status is Status.INVESTIGATION:
+        if "inquiry_reply" in s.deadlines:  # runs from the letter's receipt only
+            assert s.status is Status.TALK_OR_INQUIRY and s.inquiry_served_on is not None
+        if s.status is Status.PRELIMINARY_VERIFICATION:
+            assert "preliminary_verification" in s.deadlines
+        if s.status in (Status.FILED, Status.INVESTIGATION):  # from 立案 on
             assert "investigation" in s.deadlines
         assert len(s.appeals) == len(set(s.appeals)) <= 2
         per_year: dict[int, int] = {}
