@@ -20,6 +20,7 @@ from services.accountability.api import routers
 from services.accountability.api.deps import Reader
 from services.accountability.domain import rectification
 from services.accountability.domain.analysis import load_analysis_rules
+from services.accountability.domain.appraisal import load_appraisal_model
 from services.accountability.domain.integrity import load_integrity_rules
 from services.accountability.domain.rules import load_rules
 from services.accountability.handlers import HANDLERS, make_handler
@@ -32,7 +33,10 @@ from services.accountability.projections import (
     StatisticsProjection,
     UnitIndexProjection,
 )
-from services.accountability.projections_oversight import IntegrityProjection
+from services.accountability.projections_oversight import (
+    AppraisalProjection,
+    IntegrityProjection,
+)
 from services.accountability.projections_rectification import (
     RectificationProjection,
     SuggestionProjection,
@@ -65,6 +69,7 @@ def create(
         ),
         analysis=load_analysis_rules(s.analysis_file or None),
         integrity=load_integrity_rules(s.integrity_file or None),
+        appraisal=load_appraisal_model(s.appraisal_file or None),
     )
     calendar = workdays.load(s.workday_overrides_file or None)
     deps.calendar = calendar
@@ -88,6 +93,7 @@ def create(
                 SuggestionProjection(),
                 AnalysisReportProjection(),
                 IntegrityProjection(),
+                AppraisalProjection(),
             ],
             make_handler=lambda store: make_handler(store, deps),
             subscribes_to=SUBSCRIBES_TO,

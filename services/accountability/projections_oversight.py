@@ -15,7 +15,15 @@ from libs.events.contracts.accountability import (
     CaseDecisionRevisionNoted,
     CaseMilestoneNoted,
 )
-from libs.events.contracts.oversight import CadreMatterNoted, IntegrityReplyIssued
+from libs.events.contracts.oversight import (
+    CadreMatterNoted,
+    IntegrityReplyIssued,
+    InterviewHeld,
+    InterviewRequired,
+    SurveyAnswered,
+    SurveyPublished,
+    UnitAppraised,
+)
 from libs.events.dispatch import ProjectionDispatch
 from libs.events.store import Recorded
 
@@ -114,3 +122,87 @@ async def _replied(e: IntegrityReplyIssued, conn: AsyncConnection, recorded: Rec
                 "c": e.conclusion, "at": e.issued_at,
             },
         )  # fmt: skip
+
+
+_APPRAISAL = ProjectionDispatch()
+
+
+class AppraisalProjection:
+    """考核评价: scores per period and unit; 约谈 tasks, open until held; 民主评议 surveys
+    and their anonymous answers."""
+
+    name: str = "appraisal"
+    tables: Sequence[str] = ("unit_appraisals", "interview_tasks", "surveys", "survey_answers")
+
+    async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
+        """Add the score, the task, the survey or the answers."""
+        await _APPRAISAL.apply(conn, recorded)
+
+
+@_APPRAISAL.on(UnitAppraised)
+async def _appraised(e: UnitAppraised, conn: AsyncConnection, recorded: Recorded) -> None:
+    await conn.execute(
+        text(
+            """INSERT INTO unit_appraisals (period, unit, score, grade, explanation, indicators,
+                   model_version, appraised_at)
+               VALUES (:p, :u, :s, :g, :x, CAST(:i AS jsonb), :v, :at) ON CONFLICT DO NOTHING"""
+        ),
+        {
+            "p": e.period, "u": e.unit, "s": e.score, "g": e.grade, "x": e.explanation,
+            "i": json.dumps([i.model_dump() for i in e.indicators], ensure_ascii=False),
+            "v": e.model_version, "at": e.appraised_at,
+        },
+    )  # fmt: skip
+
+
+@_APPRAISAL.on(InterviewRequired)
+async def _interview(e: InterviewRequired, conn: AsyncConnection, recorded: Recorded) -> None:
+    await conn.execute(
+        text(
+            """INSERT INTO interview_tasks (task_id, unit, period, score, reason, role, due_on,
+                   status, created_at)
+               VALUES (:id, :u, :p, :s, :r, :role, :due, 'open', :at) ON CONFLICT DO NOTHING"""
+        ),
+        {
+            "id": e.task_id, "u": e.unit, "p": e.period, "s": e.score, "r": e.reason,
+            "role": e.role, "due": e.due_on, "at": e.required_at,
+        },
+    )  # fmt: skip
+
+
+@_APPRAISAL.on(InterviewHeld)
+async def _held(e: InterviewHeld, conn: AsyncConnection, recorded: Recorded) -> None:
+    await conn.execute(
+        text("UPDATE interview_tasks SET status = 'held' WHERE task_id = :id"), {"id": e.task_id}
+    )
+
+
+@_APPRAISAL.on(SurveyPublished)
+async def _survey(e: SurveyPublished, conn: AsyncConnection, recorded: Recorded) -> None:
+    await conn.execute(
+        text(
+            """INSERT INTO surveys (survey_id, title, unit, period, questions, tokens,
+                   published_at)
+               VALUES (:id, :t, :u, :p, CAST(:q AS jsonb), :n, :at) ON CONFLICT DO NOTHING"""
+        ),
+        {
+            "id": e.survey_id, "t": e.title, "u": e.unit, "p": e.period,
+            "q": json.dumps([q.model_dump() for q in e.questions], ensure_ascii=False),
+            "n": e.tokens, "at": e.published_at,
+        },
+    )  # fmt: skip
+
+
+@_APPRAISAL.on(SurveyAnswered)
+async def _answered(e: SurveyAnswered, conn: AsyncConnection, recorded: Recorded) -> None:
+    await conn.execute(
+        text(
+            """INSERT INTO survey_answers (response_id, survey_id, answers)
+               VALUES (:id, :s, CAST(:a AS jsonb)) ON CONFLICT DO NOTHING"""
+        ),
+        {
+            "id": recorded.envelope.id,
+            "s": e.survey_id,
+            "a": json.dumps(e.answers, ensure_ascii=False),
+        },
+    )

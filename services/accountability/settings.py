@@ -34,6 +34,8 @@ class AccountabilitySettings(ServiceSettings):
     run_analysis: bool = True
     """Issue each month's, quarter's and half-year's analysis report once it ends."""
     analysis_interval_seconds: float = 3600.0
+    appraisal_file: str = ""
+    """The 考核评价 scoring model (default: the shipped data/appraisal.json)."""
     integrity_file: str = ""
     """What a 党风廉政意见回复 may say (default: the shipped data/integrity.json)."""
     analysis_file: str = ""

@@ -122,3 +122,120 @@ class IntegrityReplyIssued(Event):
     measures_version: str
     issued_by: str
     issued_at: datetime
+
+
+class IndicatorScore(BaseModel):
+    """One indicator of a unit's 考核评价: its score out of 100, weight and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    label: str
+    weight: float
+    score: float | None
+    """None: no data (its weight goes to the others)."""
+    basis: str
+
+
+@registry.register
+class UnitAppraised(Event):
+    """考核评价: a unit's score for a year or half-year, by the model's indicators."""
+
+    type_name = "zhengfeng.accountability.unit_appraised"
+    version = 1
+
+    period: str
+    """``2026`` (年度) or ``2026-H1`` (半年)."""
+    unit: str
+    score: float
+    grade: str
+    grade_label: str
+    indicators: list[IndicatorScore]
+    explanation: str
+    model_version: str
+    appraised_at: datetime
+
+
+@registry.register
+class InterviewRequired(Event):
+    """约谈: a unit scored below the model's line; its leaders are to be talked to."""
+
+    type_name = "zhengfeng.accountability.interview_required"
+    version = 1
+
+    task_id: UUID
+    unit: str
+    period: str
+    score: float
+    reason: str
+    role: str
+    """Whose to-do it is (``accountability`` 党风政风监督室)."""
+    due_on: date
+    required_at: datetime
+
+
+@registry.register
+class InterviewHeld(Event):
+    """约谈 held: when, with whom (posts, not names), what was required of the unit."""
+
+    type_name = "zhengfeng.accountability.interview_held"
+    version = 1
+
+    task_id: UUID
+    held_on: date
+    note: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+class Question(BaseModel):
+    """A question of a 民主评议 questionnaire."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
+    text: str = Field(min_length=2, max_length=200)
+    kind: str = Field(pattern="^(scale|choice|text)$")
+    """``scale``: 1..``scale`` (满意度); ``choice``: one of ``choices``; ``text``: free words."""
+    choices: list[str] = Field(default_factory=list, max_length=20)
+    scale: int = Field(default=5, ge=2, le=10)
+    required: bool = True
+
+
+@registry.register
+class SurveyPublished(Event):
+    """民主评议: a questionnaire about a unit for a period, with how many tokens (links/QR)
+    were issued; the tokens themselves are derived, never stored."""
+
+    type_name = "zhengfeng.accountability.survey_published"
+    version = 1
+
+    survey_id: UUID
+    title: str
+    unit: str
+    period: str
+    questions: list[Question]
+    tokens: int
+    published_by: str
+    published_at: datetime
+
+
+@registry.register
+class SurveyBallotCast(Event):
+    """A token was used (on the token's own stream, so once): no answers, no respondent."""
+
+    type_name = "zhengfeng.accountability.survey_ballot_cast"
+    version = 1
+
+    survey_id: UUID
+
+
+@registry.register
+class SurveyAnswered(Event):
+    """One anonymous response: the answers only — no token, no respondent, no address."""
+
+    type_name = "zhengfeng.accountability.survey_answered"
+    version = 1
+
+    survey_id: UUID
+    answers: dict[str, Any]

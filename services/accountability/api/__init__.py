@@ -2,6 +2,7 @@
 
 from services.accountability.api import (
     analysis,
+    appraisal,
     inquiries,
     inspections,
     integrity,
@@ -21,6 +22,7 @@ routers = [
     reports.router,
     rectification.router,
     analysis.router,
+    appraisal.router,
     inspections.router,
     suggestions.router,
     integrity.router,

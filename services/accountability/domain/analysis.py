@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 DATA = Path(__file__).resolve().parent.parent / "data" / "analysis.json"
 
 KIND_LABELS = {"month": "月度", "quarter": "季度", "half_year": "半年"}
-_PATTERN = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4])|H([12]))$")
+_PATTERN = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])|H([12])))?$")
 _QUARTERS = "一二三四"
 FORM_LABELS = {1: "第一种形态", 2: "第二种形态", 3: "第三种形态", 4: "第四种形态"}
 
@@ -38,7 +38,8 @@ class ReportPeriod:
 
     @classmethod
     def parse(cls, code: str) -> ReportPeriod:
-        """``2026-10``, ``2026-Q3`` or ``2026-H1``; ``ValueError`` for anything else."""
+        """``2026-10``, ``2026-Q3``, ``2026-H1`` or ``2026`` (the year, for 考核评价);
+        ``ValueError`` for anything else."""
         m = _PATTERN.match(code.strip())
         if not m:
             raise ValueError(code)
@@ -47,16 +48,20 @@ class ReportPeriod:
             return cls(year, 1, int(m.group(2)))
         if m.group(3):
             return cls(year, 3, int(m.group(3)))
-        return cls(year, 6, int(m.group(4)))
+        if m.group(4):
+            return cls(year, 6, int(m.group(4)))
+        return cls(year, 12, 1)
 
     @property
     def kind(self) -> str:
-        return {1: "month", 3: "quarter", 6: "half_year"}[self.months]
+        return {1: "month", 3: "quarter", 6: "half_year", 12: "year"}[self.months]
 
     @property
     def code(self) -> str:
         if self.months == 1:
             return f"{self.year}-{self.index:02d}"
+        if self.months == 12:
+            return str(self.year)
         return f"{self.year}-{'Q' if self.months == 3 else 'H'}{self.index}"
 
     @property
@@ -66,6 +71,8 @@ class ReportPeriod:
             return f"{self.year}年{self.index}月"
         if self.months == 3:
             return f"{self.year}年第{_QUARTERS[self.index - 1]}季度"
+        if self.months == 12:
+            return f"{self.year}年度"
         return f"{self.year}年{'上' if self.index == 1 else '下'}半年"
 
     @property
@@ -115,7 +122,7 @@ class ReportPeriod:
 
 def last_ended(kind: str, today: date) -> ReportPeriod:
     """The latest period of ``kind`` that has ended by ``today``: the one a schedule issues."""
-    months = {"month": 1, "quarter": 3, "half_year": 6}[kind]
+    months = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}[kind]
     return ReportPeriod.containing(today, months).previous()
 
 

@@ -4,7 +4,7 @@ orchestration a read or a job needs beyond one query."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,10 +14,12 @@ from libs.events.measures import load as load_measures
 from libs.events.taxonomy import Taxonomy
 from libs.kit import workdays
 from services.accountability.domain.analysis import AnalysisRules, load_analysis_rules
+from services.accountability.domain.appraisal import AppraisalModel, load_appraisal_model
 from services.accountability.domain.integrity import IntegrityRules, load_integrity_rules
 from services.accountability.domain.rectification import RectificationRules
 from services.accountability.domain.rectification import load_rules as load_rectification
 from services.accountability.domain.rules import Rules
+from services.accountability.domain.surveys import load_questionnaires
 
 if TYPE_CHECKING:
     from services.accountability.service.documents import InquiryDocuments
@@ -44,6 +46,10 @@ class Deps:
     """The measures catalogue: each sanction's 影响期 (``libs/events/data/measures.json``)."""
     integrity: IntegrityRules = field(default_factory=load_integrity_rules)
     """What a 党风廉政意见回复 may say (``data/integrity.json``)."""
+    appraisal: AppraisalModel = field(default_factory=load_appraisal_model)
+    """The 考核评价 scoring model (``data/appraisal.json``)."""
+    questionnaires: dict[str, Any] = field(default_factory=load_questionnaires)
+    """民主评议 questionnaires by code (``data/surveys.json``)."""
 
     async def start(self, engine: AsyncEngine) -> None:
         """Open the vault (its tables made if missing)."""
