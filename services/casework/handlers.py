@@ -167,27 +167,53 @@ async def register_clue(event: ClueReceived, d: Delivery[Bound]) -> None:
 async def note_real_name_reporter(event: ReportReceived, d: Delivery[Bound]) -> None:
     """实名举报: the matter owes its reporter the result within 15 working days of closing.
 
-    The report's clue is the matter itself, or a repeat report merged into one (then the
-    matter that noted the repeat owes it)."""
+    The report's clue is the matter itself, or a repeat report merged into one. Intake
+    records the merge on the other clue's stream, so it may be noted here before or after
+    this report arrives: the report is kept (``reporter-{id}``, no name in it) for a merge
+    noted later, and the matter that already noted it takes it now."""
+    if event.anonymous:
+        return
     target = event.clue_id
     state, version = await _matter(d, target)
     if state.case_id is None:
+        await _keep_reporter(d, event.clue_id)
         holder = await _holding_repeat(d.conn, event.clue_id)
         if holder is None:
-            return  # not (yet) a matter here, e.g. forwarded before registration
+            return
         target = holder
         state, version = await _matter(d, target)
-    await _append(d, target, note_reporter(state, event, d.store.clock(), d.deps.rules), version)
+    await _append(
+        d, target, note_reporter(state, event.clue_id, d.store.clock(), d.deps.rules), version
+    )
+
+
+def _reporter_stream(report_id: UUID) -> str:
+    return f"reporter-{report_id}"
+
+
+async def _keep_reporter(d: Delivery[Bound], report_id: UUID) -> None:
+    stream = _reporter_stream(report_id)
+    if await d.store.stream_version(stream, d.conn):
+        return
+    kept = note_reporter(CaseState(case_id=report_id), report_id, d.store.clock(), d.deps.rules)
+    await d.store.append(stream, kept, expected_version=0, meta=d.meta, conn=d.conn)
+
+
+async def _kept_reporter(d: Delivery[Bound], report_id: UUID) -> bool:
+    return bool(await d.store.stream_version(_reporter_stream(report_id), d.conn))
 
 
 _BY_REPEAT = text(
-    "SELECT case_id FROM cases WHERE state->'repeat_ids' @> CAST(:r AS jsonb) LIMIT 1"
+    """SELECT stream_id FROM events
+       WHERE type = 'zhengfeng.casework.repeat_report_noted' AND data->>'repeat_id' = :r
+       LIMIT 1"""
 )
 
 
 async def _holding_repeat(conn: AsyncConnection, repeat_id: UUID) -> UUID | None:
-    row = (await conn.execute(_BY_REPEAT, {"r": json.dumps([str(repeat_id)])})).first()
-    return None if row is None else UUID(str(row[0]))
+    """The matter that noted this repeat report (from the store: the register may lag)."""
+    row = (await conn.execute(_BY_REPEAT, {"r": str(repeat_id)})).first()
+    return None if row is None else UUID(str(row[0]).removeprefix("clue-"))
 
 
 @HANDLERS.on(AlertRaised)
@@ -251,6 +277,8 @@ async def note_repeat_report(event: ClueMerged | ClueSplit, d: Delivery[Bound]) 
             persons = [(p.name, p.unit, p.person_ref) for p in event.reported_persons]
             owner = (await owning_leader(d.conn, persons) or {}).get("leader")
         events = note_repeat(state, event, d.store.clock(), leader=owner)
+        if events and await _kept_reporter(d, event.repeat_id):  # its real-name reporter
+            events += note_reporter(state, event.repeat_id, d.store.clock(), d.deps.rules)
     else:
         events = note_split(state, event, d.store.clock())
     await _append(d, event.clue_id, events, version)

@@ -17,7 +17,7 @@ from libs.events.contracts.casework import (
     RepeatReportNoted,
     RepeatReportSplit,
 )
-from libs.events.contracts.intake import ClueMerged, ClueSplit, ReportReceived
+from libs.events.contracts.intake import ClueMerged, ClueSplit
 from services.casework.domain.rules import Rules
 from services.casework.domain.state import AFTER_CLOSING, CaseState, Deadline, Status
 
@@ -110,13 +110,12 @@ def note_split(state: CaseState, split: ClueSplit, now: datetime) -> list[Event]
     ]
 
 
-def note_reporter(
-    state: CaseState, report: ReportReceived, now: datetime, rules: Rules
-) -> list[Event]:
-    """实名举报: the matter's report came from a reporter who gave their name, so the result
-    is owed to them within 15 working days of closing. Noted once; no name is carried
-    (intake keeps the reporter's contact sealed). A matter already closed owes it from now."""
-    if state.case_id is None or report.anonymous or state.real_name_reporter:
+def note_reporter(state: CaseState, report_id: UUID, now: datetime, rules: Rules) -> list[Event]:
+    """实名举报: a report on this matter (``report_id``: its own clue, or a repeat report
+    merged into it) came from a reporter who gave their name, so the result is owed to them
+    within 15 working days of closing. Noted once; no name is carried (intake keeps the
+    reporter's contact sealed). A matter already closed owes it from now."""
+    if state.case_id is None or state.real_name_reporter:
         return []
     owed = state.status.terminal and state.status is not Status.FORWARDED
     return [
@@ -126,7 +125,7 @@ def note_reporter(
             from_status=state.status.value,
             to_status=state.status.value,
             reason="实名举报：办结后须在15个工作日内向举报人反馈办理结果",
-            details={"real_name": True, "report_id": str(report.clue_id)},
+            details={"real_name": True, "report_id": str(report_id)},
             deadlines_set={
                 "reporter_feedback": rules.calendar.due(
                     now.date(), rules.limits["reporter_feedback"]

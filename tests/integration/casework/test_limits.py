@@ -11,7 +11,7 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import text
 
-from libs.events.contracts.intake import ReportReceived
+from libs.events.contracts.intake import ClueMerged, ReportedPerson, ReportReceived
 from services.casework import jobs
 from tests.conftest import Schemas
 from tests.integration.casework.conftest import LEADER, OFFICER, Casework, running
@@ -100,3 +100,50 @@ async def test_real_name_reporter_feedback_is_owed_noticed_once_and_recorded(
     assert given.json()["deadlines"] == {} and given.json()["reporter_feedback_on"] == today
     assert again.status_code == 409
     assert again.json()["detail"] == f"已于{today}向实名举报人反馈办理结果"
+
+
+def _report(clue_id: object, *, anonymous: bool = False) -> ReportReceived:
+    return ReportReceived(
+        clue_id=clue_id, anonymous=anonymous, reporter_ref=uuid4(), received_at=datetime.now(UTC)
+    )
+
+
+def _merged(into: object, repeat_id: object) -> ClueMerged:
+    return ClueMerged(
+        clue_id=into,
+        repeat_id=repeat_id,
+        repeat_count=1,
+        source_kind="public_report",
+        merged_at=datetime.now(UTC),
+        repeat_number="XS-2026-R1",
+        priority="elevated",
+        reported_persons=[ReportedPerson(name="王五", unit="某县财政局")],
+        categories=["violation_dining"],
+        narrative="又有群众实名反映其在私人会所宴请。",
+        received_at=datetime.now(UTC),
+    )
+
+
+async def _real_name(cw: Casework, case_id: object) -> bool:
+    case = (await cw.http.get(f"/v1/cases/{case_id}", headers=LEADER)).json()
+    return bool(case["real_name_reporter"])
+
+
+async def test_a_real_name_repeat_report_is_owed_feedback_whichever_arrives_first(
+    cw: Casework,
+) -> None:
+    anonymous = await cw.receive()
+    await cw.deliver(_report(anonymous, anonymous=True), f"report-{anonymous}")
+    report_first, merge_first = await cw.receive(), await cw.receive()
+    early, late = uuid4(), uuid4()
+
+    # The repeat's reporter side arrives before the merge is noted on the matter…
+    await cw.deliver(_report(early), f"report-{early}")
+    await cw.deliver(_merged(report_first, early), f"repeats-{early}")
+    # …or after it.
+    await cw.deliver(_merged(merge_first, late), f"repeats-{late}")
+    await cw.deliver(_report(late), f"report-{late}")
+
+    assert not await _real_name(cw, anonymous)
+    assert await _real_name(cw, report_first)
+    assert await _real_name(cw, merge_first)

@@ -9,7 +9,6 @@ from uuid import uuid4
 import pytest
 
 from libs.events.contracts.casework import DeadlineApproaching, DeadlineOverdue
-from libs.events.contracts.intake import ReportReceived
 from services.casework.domain import (
     Rejected,
     Status,
@@ -113,15 +112,9 @@ def test_a_kind_of_case_not_in_the_limits_is_refused_naming_the_kinds() -> None:
     assert "监察调查（supervisory_investigation）" in err.value.reason
 
 
-def _report(clue_id: object, anonymous: bool = False) -> ReportReceived:
-    return ReportReceived(
-        clue_id=clue_id, anonymous=anonymous, reporter_ref=uuid4(), received_at=at(date(2026, 9, 1))
-    )
-
-
 def _real_name(day: date = date(2026, 9, 1)) -> tuple:
     state, h = registered(received=day)
-    noted = note_reporter(state, _report(state.case_id), at(day), RULES)
+    noted = note_reporter(state, state.case_id, at(day), RULES)
     assert noted and noted[0].details == {"real_name": True, "report_id": str(state.case_id)}
     assert "张" not in noted[0].model_dump_json()  # no name travels with the note
     return replay(noted, state), [*h, *noted]
@@ -193,12 +186,8 @@ def test_feedback_to_the_reporter_is_recorded_once_and_ends_the_limit() -> None:
     assert replay(h) == state
 
 
-def test_an_anonymous_reporter_is_owed_no_feedback() -> None:
+def test_without_a_real_name_reporter_no_feedback_is_owed() -> None:
     state, h = registered(received=date(2026, 9, 1))
-    assert (
-        note_reporter(state, _report(state.case_id, anonymous=True), at(date(2026, 9, 1)), RULES)
-        == []
-    )
     state, h = step(state, h, "dispose", date(2026, 9, 21), method="close")
     assert state.deadlines == {} and "record_feedback" not in allowed_commands(state)
     with pytest.raises(Rejected) as err:
@@ -216,7 +205,7 @@ def test_an_anonymous_reporter_is_owed_no_feedback() -> None:
 def test_a_reporter_noted_after_closing_is_owed_the_result_from_then() -> None:
     state, h = registered(received=date(2026, 9, 1))
     state, h = step(state, h, "dispose", date(2026, 9, 21), method="close")
-    noted = note_reporter(state, _report(state.case_id), at(date(2026, 9, 22)), RULES)
+    noted = note_reporter(state, state.case_id, at(date(2026, 9, 22)), RULES)
     state = replay(noted, state)
     assert state.deadlines["reporter_feedback"].due == date(2026, 10, 20)
-    assert note_reporter(state, _report(state.case_id), at(date(2026, 9, 23)), RULES) == []
+    assert note_reporter(state, uuid4(), at(date(2026, 9, 23)), RULES) == []

@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from libs.events.contracts import Event, registry
-from libs.events.contracts.intake import ReportReceived
 from services.casework.domain import (
     ALLOWED_FROM,
     COMMANDS,
@@ -187,13 +186,8 @@ class CaseMachine(RuleBasedStateMachine):
 
     @rule()
     def a_real_name_reporter_is_noted(self) -> None:
-        report = ReportReceived(
-            clue_id=self.state.case_id,
-            anonymous=False,
-            reporter_ref=uuid4(),
-            received_at=at(DAY),
-        )
-        self._apply(note_reporter(self.state, report, at(self.today), RULES))
+        assert self.state.case_id is not None
+        self._apply(note_reporter(self.state, self.state.case_id, at(self.today), RULES))
 
     @rule(days=st.integers(0, 20))
     def the_inquiry_letter_is_served(self, days: int) -> None:
