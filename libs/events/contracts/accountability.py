@@ -413,13 +413,18 @@ class RatingChanged(Event):
     """红黄绿: a unit's rating changed, with the inputs and rule version that made it."""
 
     type_name = "zhengfeng.accountability.rating_changed"
-    version = 1
+    version = 2
 
     unit: str
     from_level: str | None
     to_level: str
     score: int
     explanation: str
+    """The sentence a leader reads, in Chinese (红：近12个月违规吃喝 3 件…)."""
+    recorded_explanation: str | None = None
+    """Since v2: the explanation as first recorded, when that was not Chinese (the first
+    releases wrote "red (红) because: …"); ``explanation`` then says it again in Chinese,
+    from the recorded level, score and inputs."""
     inputs: dict[str, int]
     rules_version: str
     changed_at: datetime
@@ -470,3 +475,34 @@ def _noted_measures_as_codes(data: dict[str, Any]) -> dict[str, Any]:
 @registry.upcaster(CaseDecisionRevisionNoted.type_name, from_version=1)
 def _revision_measures_as_codes(data: dict[str, Any]) -> dict[str, Any]:
     return measures.lift(data, "measures", "legacy_measures")
+
+
+_LEVELS = {"red": "红", "yellow": "黄", "green": "绿"}
+_INPUTS = {
+    "case": ("案件", "件"),
+    "major_case": ("其中重大案件", "件"),
+    "alert_red": ("红色预警", "条"),
+    "alert_yellow": ("黄色预警", "条"),
+    "overdue": ("超期事项", "项"),
+}
+
+
+@registry.upcaster(RatingChanged.type_name, from_version=1)
+def _explanation_in_chinese_since_v2(data: dict[str, object]) -> dict[str, object]:
+    # The first releases explained a rating in English; a leader reads Chinese (the
+    # 廉情通报 prints it). The recorded text is kept beside the Chinese one, never lost.
+    text = str(data.get("explanation", ""))
+    if any("\u4e00" <= ch <= "\u9fff" for ch in text.split("(")[0]) or not text:
+        return data
+    level = str(data.get("to_level"))
+    inputs = data.get("inputs") or {}
+    assert isinstance(inputs, dict)
+    parts = [
+        f"{label} {inputs[key]} {unit}" for key, (label, unit) in _INPUTS.items() if inputs.get(key)
+    ]
+    counted = "，".join(parts) if parts else "无案件、预警或超期事项"
+    data["recorded_explanation"] = text
+    data["explanation"] = (
+        f"{_LEVELS.get(level, level)}：{counted}（得分 {data.get('score')}；据原记录的计数重述）"
+    )
+    return data

@@ -138,7 +138,7 @@ async def briefing(
     """廉情通报: what happened in the units and departments a leader was in charge of
     (JSON, or a printable HTML page with ``format=html``)."""
     if date_to < date_from:
-        raise invalid_field("to", "截止日期不得早于起始日期（from）")
+        raise invalid_field("to", "截止日期不得早于起始日期")
     doc = await leader_briefing(conn, leader, Days(date_from, date_to), deps)
     if format == "html":
         return HTMLResponse(_briefing_html(doc, deps.rules.rating.level_labels))

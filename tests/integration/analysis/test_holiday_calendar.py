@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from services.analysis.generator import Size, generate
+from tests.chinese import english_words, human_texts
 from tests.conftest import Schemas
 from tests.integration.analysis.support import Analysis, running
 from tests.integration.analysis.test_pipeline import alert_keys, truth_keys
@@ -49,6 +50,7 @@ async def test_holiday_rules_find_their_violations_without_a_holidays_feed(
     ).json()
     (day,) = [e for e in detail["evidence"] if e["feed"] == "holidays"]
     assert day["name"] == "春节" and day["source"].startswith("platform:")
+    assert english_words(" ".join(human_texts(detail))) == []  # what the analyst reads
 
 
 async def test_a_holidays_feed_overrides_the_platform_calendar_only_on_the_days_it_names(

@@ -6,7 +6,12 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID, uuid4
 
 from libs.events.contracts import Event, registry
-from libs.events.contracts.accountability import AlertNoted, AlertVerificationNoted, OverdueNoted
+from libs.events.contracts.accountability import (
+    AlertNoted,
+    AlertVerificationNoted,
+    OverdueNoted,
+    RatingChanged,
+)
 from libs.events.taxonomy import load as load_taxonomy
 from services.accountability.domain.rating import rate, rating_change
 from services.accountability.domain.rules import load_rules
@@ -196,3 +201,30 @@ def test_enough_petitions_and_repeats_move_the_rating_and_the_change_says_why() 
     (changed,) = rating_change(UNIT, history, NOW, RULES, "test", label)
     assert changed.to_level == "red"
     assert "信访举报 12 件" in changed.explanation and "重复举报 8 件" in changed.explanation
+
+
+def test_an_english_explanation_of_the_first_releases_reads_in_chinese_and_is_kept() -> None:
+    """The 廉情通报 prints the explanation: one recorded as "red (红) because: …" reads in
+    Chinese from its recorded counts; the recorded text stays beside it."""
+    english = "red (红) because: 3 cases of 违规吃喝 in 12 months, 2 overdue 函询 (score 8)"
+    recorded = {
+        "unit": UNIT,
+        "from_level": "yellow",
+        "to_level": "red",
+        "score": 8,
+        "explanation": english,
+        "inputs": {"case": 3, "major_case": 0, "alert_red": 0, "alert_yellow": 0, "overdue": 2},
+        "rules_version": "2026-1",
+        "changed_at": NOW.isoformat(),
+    }
+    old = registry.decode(RatingChanged.type_name, 1, recorded)
+    assert isinstance(old, RatingChanged)
+    assert old.explanation == "红：案件 3 件，超期事项 2 项（得分 8；据原记录的计数重述）"
+    assert old.recorded_explanation == english
+    chinese = registry.decode(
+        RatingChanged.type_name, 1, {**recorded, "explanation": "红：近12个月违规吃喝 3 件"}
+    )
+    assert (chinese.explanation, chinese.recorded_explanation) == (
+        "红：近12个月违规吃喝 3 件",
+        None,
+    )
