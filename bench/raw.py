@@ -4,13 +4,16 @@ Rows are built before the clock starts; each function returns (events, seconds).
 """
 
 import asyncio
+import contextlib
+import os
 import time
 import uuid
 
 import asyncpg
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from bench import cpu
 from bench.common import EVENT_TYPE, EVENTS_PER_STREAM, HASH, PAYLOAD_BYTES, PAYLOAD_JSON
 
 SCHEMA = "bench_raw"
@@ -124,3 +127,91 @@ async def produce(bootstrap: str, n: int) -> tuple[int, float]:
         await producer.stop()
         await admin.delete_topics([topic])
         await admin.close()
+
+
+async def path(
+    url: str, bootstrap: str, n: int, rate: float, broker_pids: cpu.Pids
+) -> tuple[int, float, dict[str, float]]:
+    """The way a transfer's event goes, with nothing on top: INSERT (its own transaction)
+    → produce (acks=all) → a subscribed consumer → INSERT on another connection, ``n`` items
+    offered at ``rate``/s. Returns (items, seconds, CPU seconds per group: this process,
+    its PostgreSQL backends, the broker)."""
+    topic = f"bench-path-{uuid.uuid4().hex[:12]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    pool = await asyncpg.create_pool(url, min_size=4, max_size=4)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", enable_idempotence=False, linger_ms=5
+    )
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100
+    )
+    try:
+        await create_table(pool)
+        await admin.create_topics([NewTopic(topic, PARTITIONS, 1)])
+        await producer.start()
+        await producer.partitions_for(topic)
+        await consumer.start()
+        await consumer._client.force_metadata_update()
+        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        backends = await _backends(pool)
+        rows = _rows("path", n, 1)
+        done = asyncio.Event()
+        received = 0
+
+        async def one(row: Row) -> None:
+            async with pool.acquire() as c:
+                await c.execute(INSERT, *row)
+            await producer.send(topic, PAYLOAD_BYTES, key=row[1].encode())
+
+        async def consume() -> None:
+            nonlocal received
+            async with pool.acquire() as c:
+                while received < n:
+                    for records in (await consumer.getmany(timeout_ms=100)).values():
+                        for r in records:
+                            await c.execute(
+                                INSERT, uuid.uuid4(), f"out-{r.key.decode()}", 1, EVENT_TYPE,
+                                PAYLOAD_JSON, HASH, HASH,
+                            )  # fmt: skip
+                            received += 1
+            done.set()
+
+        async def offer() -> None:
+            sends, start = [], time.perf_counter()
+            for i, row in enumerate(rows):
+                await asyncio.sleep(max(0.0, start + i / rate - time.perf_counter()))
+                sends.append(asyncio.create_task(one(row)))
+            await asyncio.gather(*sends)
+            await done.wait()
+
+        async def own() -> list[int]:
+            return [os.getpid()]
+
+        async def pg() -> list[int]:
+            return backends
+
+        start = time.perf_counter()
+        consuming = asyncio.create_task(consume())
+        used = await cpu.measure({"bench": own, "postgres": pg, "broker": broker_pids}, offer())
+        await consuming
+        return n, time.perf_counter() - start, used
+    finally:
+        await consumer.stop()
+        await producer.stop()
+        with contextlib.suppress(Exception):
+            await admin.delete_topics([topic])
+        await admin.close()
+        await drop_table(pool)
+        await pool.close()
+
+
+async def _backends(pool: asyncpg.Pool) -> list[int]:
+    """The server processes of every connection of a small pool (all opened now)."""
+    conns = [await pool.acquire() for _ in range(pool.get_max_size())]
+    pids = [c.get_server_pid() for c in conns]
+    for c in conns:
+        await pool.release(c)
+    return pids
