@@ -156,7 +156,7 @@ class Bench:
             "--department", "audit", "--scope", "clue:transfer",
         )  # fmt: skip
         creds = json.loads(out.stdout)
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(timeout=60) as client:
             response = await client.post(
                 self.p.url("intake", "/oauth/token"),
                 data={"grant_type": "client_credentials"},
@@ -535,7 +535,8 @@ async def run(url: str, bootstrap: str, log_dir: Path) -> dict[str, Any]:
         )
         for service in SERVICES:
             platform.start(service)
-        await asyncio.to_thread(platform.wait_ready, *SERVICES)
+        # A busy machine starts four services slowly: give them time (a figure, not a test).
+        await asyncio.to_thread(platform.wait_ready, *SERVICES, within=600)
         await b.login()
 
         step("ceilings: no-op HTTP, broker hop, raw produce")
