@@ -24,6 +24,7 @@ import traceback
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
 
 _SEEN = text("SELECT 1 FROM inbox WHERE event_id = :id")
+_SEEN_ANY = text("SELECT event_id FROM inbox WHERE event_id = ANY(CAST(:ids AS uuid[]))")
 _REMEMBER = text(
     "INSERT INTO inbox (event_id, consumer, type, source) VALUES (:id, :consumer, :type, :source)"
 )
@@ -77,6 +79,17 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
 
 def _error_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(exc)).strip()
+
+
+def _event_id(record: ConsumerRecord) -> str | None:
+    """The ``ce_id`` header of a record, when it is a well-formed UUID (else ``None``)."""
+    for name, value in record.headers or ():
+        if name == "ce_id":
+            try:
+                return str(UUID(value.decode()))
+            except (UnicodeDecodeError, ValueError, AttributeError):
+                return None
+    return None
 
 
 def check(parked: Parked, trust: Trust | None = None) -> tuple[Envelope | None, str | None]:
@@ -132,6 +145,7 @@ class ConsumerRunner:
         on_lag: Callable[[str, int, int], None] | None = None,
         on_outcome: Callable[[str], None] | None = None,
         session_timeout_ms: int = 10000,
+        concurrency: int = 4,
     ) -> None:
         self.engine = engine
         self.bootstrap = bootstrap
@@ -156,6 +170,9 @@ class ConsumerRunner:
         self._on_outcome = on_outcome or (lambda outcome: None)
         self._pending: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
+        self._workers: dict[TopicPartition, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(concurrency)
+        """Records applied at once, over all partitions (each holds a connection)."""
 
     async def commit(self) -> None:
         """Commit the offsets of everything fully processed so far.
@@ -183,7 +200,12 @@ class ConsumerRunner:
             )
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set, then commit and leave the group cleanly."""
+        """Consume until ``stop`` is set, then commit and leave the group cleanly.
+
+        Each partition's records are worked through by a task of their own, in offset order
+        (a partition is keyed by stream, so a stream's events stay in order); the partition
+        is paused meanwhile, and the others keep flowing. At most ``concurrency`` records
+        are applied at once."""
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             group_id=self.group_id,
@@ -196,6 +218,8 @@ class ConsumerRunner:
             metadata_max_age_ms=10_000,
             # A record as large as the broker accepts is fetched, never stuck behind the limit.
             max_partition_fetch_bytes=16 * 1024 * 1024,
+            # The broker answers a fetch as soon as a record arrives; this caps the wait.
+            fetch_max_wait_ms=100,
         )
         self._consumer = consumer
         consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
@@ -204,22 +228,71 @@ class ConsumerRunner:
             while not stop.is_set():
                 batches = await consumer.getmany(timeout_ms=200)
                 for tp, records in batches.items():
-                    if stop.is_set():
-                        break  # the rest is fetched again after a restart
-                    for record in records:
-                        if not await self.process(record, stop):
-                            break  # stopped while waiting out a fault: fetched again later
-                        self._pending[tp] = record.offset + 1
-                        if stop.is_set():
-                            break
-                    self._report_lag(consumer, tp)
+                    # Nothing more from this partition until its worker is through these.
+                    consumer.pause(tp)
+                    before = self._workers.get(tp)
+                    self._workers[tp] = asyncio.create_task(
+                        self._work(consumer, tp, records, stop, before)
+                    )
+                self._reap()
                 await self.commit()
         finally:
             try:
+                workers = list(self._workers.values())
+                await asyncio.gather(*workers, return_exceptions=True)
+                self._workers.clear()
                 await self.commit()
             finally:
                 await consumer.stop()
                 self._consumer = None
+
+    def _reap(self) -> None:
+        """Forget finished workers; one that crashed crashes the runner (it restarts)."""
+        for tp, task in list(self._workers.items()):
+            if task.done():
+                del self._workers[tp]
+                if not task.cancelled() and (exc := task.exception()) is not None:
+                    raise exc
+
+    async def _work(
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        records: list[ConsumerRecord],
+        stop: asyncio.Event,
+        before: asyncio.Task[None] | None,
+    ) -> None:
+        """One partition's records, in order; then fetching from it resumes."""
+        if before is not None:  # the same partition again after a rebalance: keep order
+            with contextlib.suppress(Exception):
+                await before
+        try:
+            applied = await self._applied_already(records)
+            for record in records:
+                if stop.is_set():
+                    break  # the rest is fetched again after a restart
+                if not await self.process(record, stop, applied):
+                    break  # stopped while waiting out a fault: fetched again later
+                self._pending[tp] = record.offset + 1
+            self._report_lag(consumer, tp)
+        finally:
+            if tp in consumer.assignment():
+                consumer.resume(tp)
+
+    async def _applied_already(self, records: list[ConsumerRecord]) -> set[str] | None:
+        """The event ids of ``records`` the inbox already holds, in one query (a redelivered
+        batch is skipped without a transaction per record). ``None`` when it cannot tell:
+        each record's own transaction then looks for itself."""
+        ids = [i for r in records if (i := _event_id(r)) is not None]
+        if not ids:
+            return set()
+        try:
+            async with self._slots, self.engine.connect() as conn:
+                rows = await conn.execute(_SEEN_ANY, {"ids": ids})
+                return {str(r[0]) for r in rows}
+        except Exception as exc:
+            log.debug("%s: inbox look-up for a batch failed (%r)", self.group_id, exc)
+            return None
 
     def _report_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
         if self._on_lag is None:
@@ -228,9 +301,18 @@ class ConsumerRunner:
         if highwater is not None:
             self._on_lag(tp.topic, tp.partition, max(highwater - self._pending.get(tp, 0), 0))
 
-    async def process(self, record: ConsumerRecord, stop: asyncio.Event | None = None) -> bool:
+    async def process(
+        self,
+        record: ConsumerRecord,
+        stop: asyncio.Event | None = None,
+        applied: set[str] | None = None,
+    ) -> bool:
         """Apply one record exactly once in effect, skip it, or park it.
 
+        ``applied``: event ids the inbox held when the batch was looked up, plus those
+        applied since; for any other, the inbox is known to have lacked it, and the
+        record's transaction does not look again (a racing duplicate from another consumer
+        still fails on the inbox's primary key, and is then found on the next try).
         ``False`` when ``stop`` was set before the record was done with (it is not
         committed and will be delivered again)."""
         parked = Parked.of(record)
@@ -242,16 +324,30 @@ class ConsumerRunner:
             self.stats.skipped += 1
             self._on_outcome("skipped")
             return True
-        return await self._deliver(parked, envelope, stop)
+        if applied is None:
+            return await self._deliver(parked, envelope, stop)
+        if str(envelope.id) in applied:
+            self._count(False)
+            return True
+        done = await self._deliver(parked, envelope, stop, looked_up=True)
+        if done:
+            applied.add(str(envelope.id))  # a second copy later in the batch is a duplicate
+        return done
 
     async def _deliver(
-        self, parked: Parked, envelope: Envelope, stop: asyncio.Event | None
+        self,
+        parked: Parked,
+        envelope: Envelope,
+        stop: asyncio.Event | None,
+        *,
+        looked_up: bool = False,
     ) -> bool:
         failures = 0
         delay = self.backoff
         while True:
             try:
-                applied = await self._apply(envelope)
+                async with self._slots:
+                    applied = await self._apply(envelope, seen_checked=looked_up)
             except Exception as exc:
                 if is_transient(exc):
                     self._waiting_out(exc, envelope)
@@ -274,6 +370,7 @@ class ConsumerRunner:
                 if not await _pause(delay, stop):
                     return False
                 delay = min(delay * 2, self.max_backoff)
+                looked_up = False  # a racing duplicate, maybe: look in the inbox again
                 continue
             self._recovered()
             self._count(applied)
@@ -306,9 +403,9 @@ class ConsumerRunner:
             log.info("%s: recovered from %s", self.group_id, self.fault)
             self.fault = None
 
-    async def _apply(self, envelope: Envelope) -> bool:
+    async def _apply(self, envelope: Envelope, *, seen_checked: bool = False) -> bool:
         async with self.engine.begin() as conn:
-            if (await conn.execute(_SEEN, {"id": envelope.id})).first() is not None:
+            if not seen_checked and (await conn.execute(_SEEN, {"id": envelope.id})).first():
                 return False
             # The handler writes first so that its appends take the transaction id;
             # the inbox row last, so a racing duplicate fails on its primary key.

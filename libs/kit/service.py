@@ -230,6 +230,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     max_attempts=settings.consumer_max_attempts,
                     backoff=settings.consumer_backoff_seconds,
                     session_timeout_ms=settings.consumer_session_timeout_ms,
+                    concurrency=settings.consumer_concurrency,
                     on_lag=lambda topic, partition, lag: metrics.CONSUMER_LAG.labels(
                         service, topic, str(partition)
                     ).set(lag),
