@@ -42,7 +42,8 @@ def create(
         catalogue=CATALOGUE,
         defaults=defaults,
         correlation=correlation,
-        categories=frozenset(taxonomy.load().categories),
+        # today's codes and the earlier ones they replaced (rules naming either keep working)
+        categories=frozenset(taxonomy.load().codes()) | frozenset(taxonomy.load().formerly),
         timezone=s.timezone,
         calendar=workdays.load(s.workday_overrides_file or None),
     )

@@ -6,9 +6,10 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from libs.events.contracts import Event, registry
+from libs.events.taxonomy import canonical_codes
 
 
 class ReportedPerson(BaseModel):
@@ -72,6 +73,14 @@ class ClueContent(BaseModel):
     occurred_to: date | None = None
     place: str | None = None
     attachments: list[AttachmentRef] = Field(default_factory=list)
+
+    @field_validator("categories")
+    @classmethod
+    def _todays_codes(cls, codes: list[str]) -> list[str]:
+        # Category codes outlive taxonomy versions: a code an earlier version used reads as
+        # today's (the taxonomy's ``formerly``), in stored events of every version as in new
+        # ones. The shape is unchanged, so this is the upcast, with no new version.
+        return canonical_codes(codes)
 
     def content_fields(self) -> dict[str, Any]:
         """The clue's content by field name, values as they are: to build another model

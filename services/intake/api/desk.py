@@ -160,9 +160,11 @@ def _on_desk(row: RowMapping, today: date, deps: Deps) -> ClueOnDesk:
 
 
 def _category_codes(category: str, taxonomy: Taxonomy) -> list[str]:
-    """The codes a category filter means: the code itself, or every code of a group."""
+    """The codes a category filter means: the code itself (a class with its manifestations),
+    or every code of a group."""
     if category in taxonomy:
-        return [category]
+        code = taxonomy.canonical(category)
+        return [code, *(c.code for c in taxonomy.categories.values() if c.parent == code)]
     in_group = [c.code for c in taxonomy.categories.values() if c.group == category]
     if in_group:
         return in_group

@@ -141,7 +141,9 @@ async def test_the_list_shows_clues_from_all_three_ways_in_newest_first(intake: 
     assert (audit["source_kind"], audit["source_kind_label"]) == ("partner_transfer", "部门移送")
     assert (audit["status"], audit["status_label"]) == ("received", "已接收")
     assert (audit["urgency"], audit["urgency_label"]) == ("very_urgent", "特急")
-    assert audit["categories"] == [{"code": "violation_gifts", "label": "违规收送礼品礼金"}]
+    assert audit["categories"] == [
+        {"code": "violation_gifts", "label": "违规收送名贵特产和礼品礼金"}
+    ]
     assert by_id[clues["report"]]["source_kind_label"] == "信访举报"
     assert by_id[clues["hotline"]]["source_kind_label"] == "12345热线"
     assert by_id[clues["report"]]["acknowledgement"] == "due"
