@@ -39,7 +39,7 @@ from libs.events.contracts.casework import (
 )
 from libs.events.contracts.intake import ClueMerged, ClueReceived, ClueSplit
 from libs.events.dispatch import Delivery, HandlerDispatch
-from libs.events.store import NO_STREAM, EventStore, Metadata
+from libs.events.store import ANY, NO_STREAM, EventStore, Metadata
 from services.accountability.domain import note_units, unit_stream
 from services.accountability.domain.inquiry import (
     Context,
@@ -150,7 +150,13 @@ def make_handler(store: EventStore, deps: Deps) -> Handler:
 @HANDLERS.on(ClueReceived)
 async def count_clue(event: ClueReceived, d: Delivery[Deps]) -> None:
     """A clue counts for each unit it names (a 信访 one in its rating, too)."""
-    for events in note_units(event).values():
+    petition = event.source_kind in d.deps.rules.rating.petition_sources
+    for stream_id, events in note_units(event).items():
+        if not petition:
+            # Not a rating input: noted without reading the unit's history (the inbox
+            # makes a redelivery a no-op), so a busy unit costs one append per clue.
+            await d.store.append(stream_id, events, expected_version=ANY, meta=d.meta, conn=d.conn)
+            continue
         for noted in events:
             assert isinstance(noted, UnitNamedInClue)
 
