@@ -64,6 +64,7 @@ async def integrity_reply(reply_id: UUID, reader: ReplyReader, store: Store) -> 
     if not records:
         raise INTEGRITY_REPLY.missing_problem(reply_id)
     state = INTEGRITY_REPLY.replay([r.event for r in records])
+    etag = {"ETag": f'"{records[-1].version}"'}  # what a sign-off sends back as If-Match
     if state is None:
         submitted = next(r.event for r in records if isinstance(r.event, ProposalSubmitted))
         return JSONResponse(
@@ -72,13 +73,16 @@ async def integrity_reply(reply_id: UUID, reader: ReplyReader, store: Store) -> 
                 "status": "awaiting_approval",
                 "status_label": "审批中",
                 "proposal": f"/v1/integrity-replies/{reply_id}/proposals/{submitted.proposal_id}",
-            }
+            },
+            headers=etag,
         )
     role = sorted(reader.roles)[0] if reader.roles else reader.kind
     await record_read(
         store, reply_id, state.person_refs, reader, role, f"查阅意见回复：{state.purpose}"
     )
-    return JSONResponse({**reply_body(state), "status": "replied", "status_label": "已回复"})
+    return JSONResponse(
+        {**reply_body(state), "status": "replied", "status_label": "已回复"}, headers=etag
+    )
 
 
 @router.get("/integrity-records")

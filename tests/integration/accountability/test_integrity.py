@@ -9,7 +9,15 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from libs.events import pii
-from libs.events.contracts.casework import CaseDecided, Subject
+from libs.events.contracts.casework import (
+    CaseClosed,
+    CaseDecided,
+    CaseFiled,
+    ClueDisposed,
+    DisposalMethod,
+    NameCleared,
+    Subject,
+)
 from libs.events.contracts.intake import PersonalDataAccessed
 from libs.events.store import EventStore
 from tests.conftest import Schemas
@@ -21,6 +29,7 @@ from tests.integration.accountability.conftest import (
     signed,
 )
 from tests.integration.accountability.test_ratings_and_reports import deliver
+from tests.integration.fixtures import sealed_clue
 
 CADRE, UNIT = "林建华", "青山市住房和城乡建设局"
 ORGANISATION = auth("organisation", sub="qingshan-organisation")
@@ -102,3 +111,55 @@ async def test_the_record_is_closed_to_other_roles(acc: Accountability) -> None:
         headers=auth("auditor"),
     )  # fmt: skip
     assert r.status_code == 403
+
+
+async def test_inquiry_letters_cases_and_a_cleared_name_reach_the_record(
+    acc: Accountability, schemas: Schemas
+) -> None:
+    casework = EventStore(await schemas.migrated("casework"), source="/zhengfeng/casework")
+    clue = await sealed_clue(acc.engine, CADRE, UNIT)
+    now = datetime.now(UTC)
+
+    def disposed(method: DisposalMethod, outcome: str) -> ClueDisposed:
+        return ClueDisposed(
+            clue_id=clue.clue_id, clue_number=clue.clue_number, method=method, outcome=outcome,
+            outcome_for_source="", decided_by="operator:officer", disposed_at=datetime.now(UTC),
+        )  # fmt: skip
+
+    record = {"name": CADRE, "unit": UNIT, "purpose": "干部考察"}
+
+    async def reads(conclusion: str) -> Any:
+        async def check() -> dict[str, Any] | None:
+            r = (await acc.http.get("/v1/integrity-records", params=record, headers=LEADER)).json()
+            return r if r["conclusion"] == conclusion else None
+
+        return await eventually(check, f"the record {conclusion}")
+
+    await deliver(acc, casework, clue)
+    await deliver(acc, casework, disposed(DisposalMethod.TALK_OR_INQUIRY, "talk_or_inquiry"))
+    pending = await reads("pending")
+    assert [e["text"] for e in pending["entries"]] == ["有反映问题线索，正在谈话函询"]
+
+    await deliver(acc, casework, disposed(DisposalMethod.CLOSE, "close"))
+    closed = await reads("no_finding")
+    assert [e["text"] for e in closed["entries"]] == ["反映问题线索经处置，已予以了结"]
+
+    case = await decision(acc, "warning", 0, "AJ-2026-000099")  # only for its sealed subject
+    filed = CaseFiled(
+        case_id=case.case_id, case_number="AJ-2026-000099", clue_ids=[clue.clue_id],
+        subject=case.subject, categories=["violation_gifts"], filed_by="operator:officer",
+        filed_at=now,
+    )  # fmt: skip
+    await deliver(acc, casework, filed)
+    await reads("pending")
+    cleared = NameCleared(
+        case_id=case.case_id, clue_ids=[clue.clue_id], subject=case.subject,
+        approved_at=now, cleared_at=now,
+    )  # fmt: skip
+    await deliver(acc, casework, cleared)
+    await deliver(acc, casework, CaseClosed(case_id=case.case_id, case_number="AJ-2026-000099",
+                                            clue_ids=[clue.clue_id], outcome="name_cleared",
+                                            outcome_for_source="", closed_at=now))  # fmt: skip
+    done = await reads("no_finding")
+    stated = [e["text"] for e in done["entries"] if e["stated_in_reply"]]
+    assert stated == ["经核查，反映的问题不属实，已予以澄清正名"]
