@@ -187,12 +187,17 @@ def read_overrides(path: str | Path) -> tuple[list[date], list[date], str]:
 
 @cache
 def load(overrides: str | None = None) -> WorkCalendar:
-    """The deployment's calendar: China's, plus ``overrides`` or ``ZF_WORKDAY_OVERRIDES_FILE``."""
+    """The deployment's calendar: China's, plus ``overrides`` or ``ZF_WORKDAY_OVERRIDES_FILE``.
+
+    Services load it when they start; a warning is logged then for this year or next when
+    the calendar holds no 调休 data for it (``warn_if_missing_adjustments``).
+    """
     calendar = china()
     chosen = overrides or os.environ.get("ZF_WORKDAY_OVERRIDES_FILE")
     if chosen:
         off, on, tag = read_overrides(chosen)
         calendar = calendar.with_overrides(off, on, tag)
+    warn_if_missing_adjustments(calendar, date.today())
     return calendar
 
 
@@ -267,14 +272,13 @@ def missing_adjustments(calendar: WorkCalendar, years: Iterable[int]) -> list[in
     return [y for y in years if y not in known]
 
 
-def warn_if_missing_adjustments(calendar: WorkCalendar, today: date, service: str) -> list[int]:
+def warn_if_missing_adjustments(calendar: WorkCalendar, today: date) -> list[int]:
     """Log a warning at start when this year or next has no 调休 data; returns those years."""
     missing = missing_adjustments(calendar, (today.year, today.year + 1))
     for year in missing:
         log.warning(
-            "%s：节假日历（%s）没有 %d 年的调休安排（调休上班日），该年的工作日和节假日可能不准；"
-            "请升级节假日数据，或在 ZF_WORKDAY_OVERRIDES_FILE 中补充该年的放假和调休日期",
-            service,
+            "节假日历（%s）没有 %d 年的调休安排（调休上班日），该年的工作日、期限和节假日规则"
+            "可能不准；请升级节假日数据，或在 ZF_WORKDAY_OVERRIDES_FILE 中补充该年的放假和调休日期",
             calendar.version,
             year,
             extra={"event": "calendar_adjustments_missing", "year": year},

@@ -14,19 +14,13 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from libs.kit.workdays import (
-    DEFAULT_YEARS,
-    WorkCalendar,
-    calendar_days,
-    warn_if_missing_adjustments,
-)
+from libs.kit.workdays import DEFAULT_YEARS, WorkCalendar, calendar_days
 
 
 async def install(db: AsyncEngine, calendar: WorkCalendar, today: date) -> int:
     """Write the platform calendar's breaks and 调休 days into ``platform_calendar`` (at
-    start, replacing what an earlier start wrote); warn when this year or next has no 调休
-    data. Returns the number of days written."""
-    warn_if_missing_adjustments(calendar, today, "analysis")
+    start, replacing what an earlier start wrote); returns the number of days written.
+    (Loading the calendar warned already when this year or next has no 调休 data.)"""
     years = sorted({*DEFAULT_YEARS, today.year, today.year + 1})
     rows = [
         {"day": d.day, "name": d.name, "kind": d.kind, "calendar": calendar.version}
