@@ -25,7 +25,7 @@ export const COMMANDS = {
   extend_investigation: '延长审查调查', answer_checklist: '七必问', find_unfounded: '反映不实',
   transfer_for_review: '移送审理', extend_review: '延长审理', review_opinion: '审理意见', decide: '作出处理决定', appeal: '申诉',
   decide_appeal: '申诉决定', start_execution: '开始执行', complete_execution: '执行完毕',
-  record_visit: '回访教育', close_case: '销号', clear_name: '澄清正名',
+  record_visit: '回访教育', close_case: '销号', clear_name: '澄清正名', transfer_for_prosecution: '移送检察机关审查起诉',
   list_for_supervision: '挂牌督办', report_supervision: '督办报告', assign_task: '清单交办',
   track_task: '跟踪督办', feedback_task: '结果反馈', revisit_task: '回访销号', link_case: '风腐同查关联',
   decide_measure: '问责决定', conclude_inquiry: '问责调查办结', serve: '送达',
@@ -43,11 +43,13 @@ export const FIELDS = {
   rank: '职级', party_member: '党员', finding: '核查结论', notes: '核查说明', case_id: '关联案件', opinion: '审批意见', comment: '意见', session: '会次',
   held_on: '会议日期', attendees: '出席人员', conclusion: '会议结论', conclusion_text: '结论说明', dissent: '不同意见',
   investigation_kind: '案件类别', fed_back_on: '反馈日期', manner: '方式',
+  procuratorate: '接收检察机关', transferred_on: '移送日期',
 }
 
 export const ENUMS = {
   talk_or_inquiry: '谈话函询', preliminary_verification: '初步核实', hold: '暂存待查', close: '予以了结',
   clear: '澄清正名', escalate: '转初步核实', propose_filing: '拟立案', talk_reminder: '谈话提醒',
+  criticism_education: '批评教育', ordered_examination: '责令检查', admonition: '诫勉', reinquiry: '再次函询',
   transfer: '移送', reexamination: '复审', recheck: '复核', upheld: '维持', changed: '变更',
   agree: '同意', disagree: '不同意', return: '退回修改',
   confirmed: '属实', false_positive: '不属实（误报）', not_verifiable: '无法核实',
@@ -60,7 +62,7 @@ const TAG = {
   new: 'info', pending_disposal: 'warning', talk_or_inquiry: 'primary', reply_received: 'primary',
   preliminary_verification: 'primary', on_hold: 'info', proposed_filing: 'warning', filed: 'danger',
   investigation: 'danger', review: 'warning', decided: 'success', appeal: 'warning', execution: 'success',
-  follow_up: 'success', clearing: 'success', closed: 'info', transferred: 'info',
+  follow_up: 'success', clearing: 'success', closed: 'info', prosecuted: 'info', transferred: 'info',
   awaiting_forwarding: 'warning', forwarded: 'info',
 }
 
@@ -84,7 +86,7 @@ export const STATUS = {
   new: '未登记', pending_disposal: '待处置', talk_or_inquiry: '谈话函询', reply_received: '已说明待评估',
   preliminary_verification: '初步核实', on_hold: '暂存待查', proposed_filing: '拟立案', filed: '已立案',
   investigation: '审查调查', review: '审理', decided: '已作出处分/处置决定', appeal: '复审复核', execution: '执行',
-  follow_up: '回访教育', clearing: '澄清正名', closed: '已了结/销号', transferred: '已移送',
+  follow_up: '回访教育', clearing: '澄清正名', closed: '已了结/销号', prosecuted: '已移送检察机关审查起诉', transferred: '已移送',
   awaiting_forwarding: '待转办', forwarded: '已转办',
 }
 
@@ -98,7 +100,7 @@ export const DEADLINES = {
 
 const EVENTS = {
   clue_registered: '线索登记', clue_disposed: '线索处置', case_filed: '立案', case_decided: '作出决定',
-  case_decision_revised: '决定变更', case_closed: '销号', name_cleared: '澄清正名', deadline_overdue: '期限已过',
+  case_decision_revised: '决定变更', first_form_applied: '第一种形态', case_transferred_for_prosecution: '移送审查起诉', case_closed: '销号', name_cleared: '澄清正名', deadline_overdue: '期限已过',
   case_assigned: '批办', cases_linked: '风腐同查关联', deadline_approaching: '期限临近',
   repeat_report_noted: '重复件并入', repeat_report_split: '重复件拆分', proposal_submitted: '提交审批',
   approval_recorded: '审批签署', meeting_recorded: '会议研究', proposal_returned: '审批退回',

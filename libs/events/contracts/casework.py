@@ -180,6 +180,46 @@ class CaseDecisionRevised(Event):
 
 
 @registry.register
+class FirstFormApplied(Event):
+    """第一种形态: a clue ended in 谈话提醒, 批评教育, 责令检查 or 诫勉 without a case being
+    filed (after a 函询 reply or 初步核实); the monthly statistics count it as 形态一.
+
+    ``via`` is the command that decided it (``evaluate_reply`` / ``conclude_verification``);
+    ``measures`` are catalogue codes; ``subject`` is the clue's first reported person,
+    sealed like a case's subject.
+    """
+
+    type_name = "zhengfeng.casework.first_form_applied"
+    version = 1
+
+    case_id: UUID
+    clue_number: str
+    subject: Subject
+    categories: list[str]
+    measures: list[str]
+    via: str
+    decided_by: str
+    applied_at: datetime
+
+
+@registry.register
+class CaseTransferredForProsecution(Event):
+    """移送检察机关审查起诉 (第四种形态): the case went to the procuratorate; casework's part
+    ends here (no 回访教育). ``procuratorate`` is the receiving organ."""
+
+    type_name = "zhengfeng.casework.case_transferred_for_prosecution"
+    version = 1
+
+    case_id: UUID
+    case_number: str
+    clue_ids: list[UUID]
+    procuratorate: str
+    transferred_on: date
+    transferred_by: str
+    at: datetime
+
+
+@registry.register
 class CaseClosed(Event):
     """销号: a case finished its course (after 回访教育, or on 澄清正名)."""
 

@@ -45,18 +45,28 @@ class RecordReply(Command):
     name = "record_reply"
 
 
+FirstFormOutcome = Literal[
+    "talk_reminder", "criticism_education", "ordered_examination", "admonition"
+]
+"""第一种形态 outcomes of a clue: 谈话提醒, 批评教育, 责令检查, 诫勉 (measure codes)."""
+
+FIRST_FORM_OUTCOMES = frozenset(FirstFormOutcome.__args__)
+
+
 class EvaluateReply(Command):
-    """Evaluate the reply: 予以了结, 澄清正名, or escalate to 初步核实."""
+    """Evaluate the reply: 予以了结, 澄清正名, escalate to 初步核实, 再次函询 (``reinquiry``),
+    or a 第一种形态 outcome (谈话提醒, 批评教育, 责令检查, 诫勉)."""
 
     name = "evaluate_reply"
-    outcome: Literal["close", "clear", "escalate"]
+    outcome: Literal["close", "clear", "escalate", "reinquiry"] | FirstFormOutcome
 
 
 class ConcludeVerification(Command):
-    """初步核实 concluded: 拟立案, 予以了结, 谈话提醒, 暂存待查 or 移送."""
+    """初步核实 concluded: 拟立案, 予以了结, 暂存待查, 移送, or a 第一种形态 outcome
+    (谈话提醒, 批评教育, 责令检查, 诫勉)."""
 
     name = "conclude_verification"
-    outcome: Literal["propose_filing", "close", "talk_reminder", "hold", "transfer"]
+    outcome: Literal["propose_filing", "close", "hold", "transfer"] | FirstFormOutcome
     review_on: date | None = None
     transfer_to: str | None = None
 
@@ -141,6 +151,14 @@ class Decide(Command):
     measures: list[str] = Field(min_length=1)
     misconduct_date: date | None = None
     summary: str = ""
+
+
+class TransferForProsecution(Command):
+    """移送检察机关审查起诉 (第四种形态): the receiving procuratorate and the day it was sent."""
+
+    name = "transfer_for_prosecution"
+    procuratorate: str = Field(min_length=1, max_length=200)
+    transferred_on: date
 
 
 class Appeal(Command):
@@ -271,6 +289,7 @@ COMMANDS: dict[str, type[Command]] = {
         ExtendReview,
         ReviewOpinion,
         Decide,
+        TransferForProsecution,
         Appeal,
         DecideAppeal,
         StartExecution,

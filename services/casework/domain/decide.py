@@ -13,9 +13,11 @@ from libs.events.contracts.casework import (
     CaseDecisionRevised,
     CaseFiled,
     CasesLinked,
+    CaseTransferredForProsecution,
     CaseTransitioned,
     ClueDisposed,
     DisposalMethod,
+    FirstFormApplied,
     NameCleared,
     Subject,
 )
@@ -47,6 +49,7 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "extend_review": frozenset({S.REVIEW}),
     "review_opinion": frozenset({S.REVIEW}),
     "decide": frozenset({S.REVIEW}),
+    "transfer_for_prosecution": frozenset({S.DECIDED, S.EXECUTION}),
     "appeal": frozenset({S.DECIDED, S.EXECUTION}),
     "decide_appeal": frozenset({S.APPEAL}),
     "start_execution": frozenset({S.DECIDED}),
@@ -54,7 +57,7 @@ ALLOWED_FROM: dict[str, frozenset[Status]] = {
     "record_visit": frozenset({S.FOLLOW_UP}),
     "close_case": frozenset({S.FOLLOW_UP}),
     "clear_name": frozenset({S.CLEARING}),
-    "record_feedback": frozenset({S.CLOSED, S.TRANSFERRED}),
+    "record_feedback": frozenset({S.CLOSED, S.PROSECUTED, S.TRANSFERRED}),
     "list_for_supervision": OPEN,
     "report_supervision": OPEN,
     "assign_task": OPEN,
@@ -82,6 +85,7 @@ COMMAND_LABELS: dict[str, str] = {
     "extend_review": "延长审理期限",
     "review_opinion": "提出审理意见",
     "decide": "作出处分决定",
+    "transfer_for_prosecution": "移送检察机关审查起诉",
     "appeal": "申请复审复核",
     "decide_appeal": "复审复核决定",
     "start_execution": "开始执行",
@@ -123,6 +127,10 @@ _FOR_SOURCE = {
     "escalate": "已进行初步核实",
     "propose_filing": "拟立案审查",
     "talk_reminder": "已予以谈话提醒",
+    "criticism_education": "已予以批评教育",
+    "ordered_examination": "已责令其作出检查",
+    "admonition": "已予以诫勉",
+    "reinquiry": "已再次函询",
     "transfer": "已移送有关单位处理",
 }
 
@@ -314,6 +322,11 @@ class _Step:
         elif cmd.outcome == "clear":
             self.to = S.CLEARING
             self.set["name_clearing"] = self.due("name_clearing")
+        elif cmd.outcome == "reinquiry":
+            # 再次函询: a new letter; its reply period runs from that letter's receipt.
+            self.to = S.TALK_OR_INQUIRY
+        elif cmd.outcome in c.FIRST_FORM_OUTCOMES:
+            self.first_form(cmd.outcome)
         else:
             self._verify()
         self.disposed(DisposalMethod.TALK_OR_INQUIRY, cmd.outcome)
@@ -342,8 +355,10 @@ class _Step:
         self.details["outcome"] = cmd.outcome
         if cmd.outcome == "propose_filing":
             self.to = S.PROPOSED_FILING
-        elif cmd.outcome in ("close", "talk_reminder"):
+        elif cmd.outcome == "close":
             self.to = S.CLOSED
+        elif cmd.outcome in c.FIRST_FORM_OUTCOMES:
+            self.first_form(cmd.outcome)
         elif cmd.outcome == "hold":
             self._hold(cmd.review_on)
         else:
@@ -352,6 +367,24 @@ class _Step:
             self.details["transfer_to"] = cmd.transfer_to
             self.to = S.TRANSFERRED
         self.disposed(DisposalMethod.PRELIMINARY_VERIFICATION, cmd.outcome)
+
+    def first_form(self, measure: str) -> None:
+        """第一种形态 on the clue: it closes with the measure recorded and counted."""
+        self.check_measures(1, [measure])
+        self.to = S.CLOSED
+        self.details.update(form=1, measures=[measure])
+        self.facts.append(
+            FirstFormApplied(
+                case_id=self.case_id,
+                clue_number=self.s.clue_number,
+                subject=self.subject(),
+                categories=list(self.s.categories),
+                measures=[measure],
+                via=self.cmd.name,
+                decided_by=self.actor,
+                applied_at=self.now,
+            )
+        )
 
     def resume(self) -> None:
         self.clear("hold_review")
@@ -581,7 +614,63 @@ class _Step:
         self.to = S.EXECUTION
 
     def complete_execution(self) -> None:
-        self.to = S.FOLLOW_UP
+        if self.s.form == 4:
+            raise Rejected("form", "第四种形态案件执行后须移送检察机关审查起诉，不进行回访教育")
+        if self.s.form in self.rules.follow_up_forms:
+            self.to = S.FOLLOW_UP
+            return
+        # 回访教育 is for the forms the policy names (data/follow_up.json): the others
+        # are 销号 once executed.
+        self.closed("执行完毕，无须回访教育")
+
+    def closed(self, note: str) -> None:
+        self.to = S.CLOSED
+        self.details["closed"] = note
+        self.facts.append(
+            CaseClosed(
+                case_id=self.case_id,
+                case_number=self.s.case_number or "",
+                clue_ids=[self.case_id],
+                outcome="closed",
+                outcome_for_source="已办结",
+                closed_at=self.now,
+            )
+        )
+
+    def transfer_for_prosecution(self) -> None:
+        cmd = self.cmd
+        assert isinstance(cmd, c.TransferForProsecution)
+        if self.s.form != 4:
+            raise Rejected("form", "只有第四种形态的案件移送检察机关审查起诉")
+        if cmd.transferred_on > self.today or (
+            self.s.decided_on is not None and cmd.transferred_on < self.s.decided_on
+        ):
+            raise Rejected("transferred_on", "移送日期须在处分决定之后、不晚于今天", "invalid")
+        self.to = S.PROSECUTED
+        self.details.update(
+            procuratorate=cmd.procuratorate, transferred_on=cmd.transferred_on.isoformat()
+        )
+        self.facts.append(
+            CaseTransferredForProsecution(
+                case_id=self.case_id,
+                case_number=self.s.case_number or "",
+                clue_ids=[self.case_id],
+                procuratorate=cmd.procuratorate,
+                transferred_on=cmd.transferred_on,
+                transferred_by=self.actor,
+                at=self.now,
+            )
+        )
+        self.facts.append(
+            CaseClosed(
+                case_id=self.case_id,
+                case_number=self.s.case_number or "",
+                clue_ids=[self.case_id],
+                outcome="prosecuted",
+                outcome_for_source="已移送检察机关依法审查起诉",
+                closed_at=self.now,
+            )
+        )
 
     def record_visit(self) -> None:
         cmd = self.cmd
@@ -594,19 +683,9 @@ class _Step:
         self.details.update(visited_on=cmd.visited_on.isoformat(), rating=cmd.rating)
 
     def close_case(self) -> None:
-        if not self.s.visits:
-            raise Rejected("command", "销号前须至少进行一次回访教育")
-        self.to = S.CLOSED
-        self.facts.append(
-            CaseClosed(
-                case_id=self.case_id,
-                case_number=self.s.case_number or "",
-                clue_ids=[self.case_id],
-                outcome="closed",
-                outcome_for_source="已办结",
-                closed_at=self.now,
-            )
-        )
+        if self.s.form in self.rules.follow_up_forms and not self.s.visits:
+            raise Rejected("command", f"第{self.s.form}种形态的案件销号前须至少进行一次回访教育")
+        self.closed("回访教育后销号")
 
     def clear_name(self) -> None:
         cmd = self.cmd

@@ -112,6 +112,8 @@ def _transitioned(state: CaseState, e: CaseTransitioned) -> dict[str, Any]:
         out["outcome"] = d.get("outcome")
     elif cmd in ("evaluate_reply", "conclude_verification"):
         out["outcome"] = d["outcome"]
+        if d.get("form") == 1:  # 第一种形态 on the clue
+            out.update(form=1, measures=list(d["measures"]))
     if "review_on" in d:
         out["hold_review_on"] = date.fromisoformat(d["review_on"])
     if cmd == "file_case":
@@ -140,6 +142,11 @@ def _transitioned(state: CaseState, e: CaseTransitioned) -> dict[str, Any]:
             prosecution=bool(d["prosecution"]),
             misconduct_date=_date(d["misconduct_date"]),
             decided_on=e.at.date(),
+        )
+    elif cmd == "transfer_for_prosecution":
+        out.update(
+            procuratorate=d["procuratorate"],
+            prosecution_transferred_on=date.fromisoformat(d["transferred_on"]),
         )
     elif cmd == "appeal":
         out.update(appeals=[*state.appeals, d["kind"]], appeal_kind=d["kind"])

@@ -28,6 +28,7 @@ _LABELS = {
     "follow_up": "回访教育",
     "clearing": "澄清正名",
     "closed": "已了结/销号",
+    "prosecuted": "已移送检察机关审查起诉",
     "transferred": "已移送",
     "awaiting_forwarding": "待转办",
     "forwarded": "已转办",
@@ -53,6 +54,8 @@ class Status(StrEnum):
     FOLLOW_UP = "follow_up"
     CLEARING = "clearing"
     CLOSED = "closed"
+    PROSECUTED = "prosecuted"
+    """第四种形态: transferred to the procuratorate; casework's part ends (no 回访教育)."""
     TRANSFERRED = "transferred"
     AWAITING_FORWARDING = "awaiting_forwarding"
     """待转办: intake found the clue outside this commission's jurisdiction."""
@@ -67,7 +70,7 @@ class Status(StrEnum):
     @property
     def terminal(self) -> bool:
         """Nothing more happens to the matter."""
-        return self in (Status.CLOSED, Status.TRANSFERRED, Status.FORWARDED)
+        return self in (Status.CLOSED, Status.PROSECUTED, Status.TRANSFERRED, Status.FORWARDED)
 
 
 ClueStatus = Status
@@ -174,6 +177,9 @@ class CaseState(BaseModel):
     legacy_measures: list[str] = []
     """Free-text measures of an old decision that no catalogue code matched."""
     prosecution: bool = False
+    procuratorate: str | None = None
+    """移送检察机关审查起诉: the receiving procuratorate, once transferred."""
+    prosecution_transferred_on: date | None = None
     decided_on: date | None = None
     appeals: list[str] = []
     appeal_kind: str | None = None

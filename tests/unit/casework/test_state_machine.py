@@ -9,9 +9,15 @@ from uuid import uuid4
 
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, settings
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from libs.events.contracts import Event, registry
+from libs.events.contracts.casework import (
+    CaseClosed,
+    CaseTransferredForProsecution,
+    CaseTransitioned,
+    FirstFormApplied,
+)
 from services.casework.domain import (
     ALLOWED_FROM,
     COMMANDS,
@@ -26,6 +32,7 @@ from services.casework.domain import (
     notice_deadlines,
     replay,
 )
+from services.casework.domain.commands import FIRST_FORM_OUTCOMES
 from services.casework.domain.decide import OPEN
 from services.casework.domain.state import AFTER_CLOSING
 from tests.unit.casework.factories import (
@@ -39,6 +46,8 @@ from tests.unit.casework.factories import (
 )
 
 DAY = date(2026, 1, 5)
+
+FIRST_FORM = sorted(FIRST_FORM_OUTCOMES)
 
 FORMS = [
     (1, ["talk_reminder"]),
@@ -67,12 +76,12 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         }
     ),
     "evaluate_reply": st.fixed_dictionaries(
-        {"outcome": st.sampled_from(["escalate", "close", "clear"])}
+        {"outcome": st.sampled_from(["escalate", "close", "clear", "reinquiry", *FIRST_FORM])}
     ),
     "conclude_verification": st.fixed_dictionaries(
         {
             "outcome": st.sampled_from(
-                ["propose_filing", "close", "talk_reminder", "hold", "transfer"]
+                ["propose_filing", "close", "hold", "transfer", *FIRST_FORM]
             ),
             "review_on": st.sampled_from([None, date(2027, 6, 1)]),
             "transfer_to": st.sampled_from([None, "公安机关"]),
@@ -100,6 +109,12 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         lambda fm: {"form": fm[0], "measures": fm[1], "facts": "收受礼金"}, st.sampled_from(FORMS)
     ),
     "decide": st.builds(lambda fm: {"form": fm[0], "measures": fm[1]}, st.sampled_from(FORMS)),
+    "transfer_for_prosecution": st.fixed_dictionaries(
+        {
+            "procuratorate": st.just("青山区人民检察院"),
+            "transferred_on": st.sampled_from([date(2026, 1, 5), date(2027, 6, 1)]),
+        }
+    ),
     "appeal": st.fixed_dictionaries({"kind": st.sampled_from(["reexamination", "recheck"])}),
     "decide_appeal": st.fixed_dictionaries(
         {
@@ -199,6 +214,30 @@ class CaseMachine(RuleBasedStateMachine):
         self.today += timedelta(days=days)
         self.state, self.history = served(state, history, letter, self.today, self.today)
 
+    @initialize(
+        form_measures=st.sampled_from([None, None, None, *FORMS[:-1]]), days=st.integers(0, 10)
+    )
+    def drive_the_clue_to_a_decision(self, form_measures: tuple | None, days: int) -> None:
+        # The way to 处分决定 is long; most runs take it first, so that the branches after it
+        # (回访教育, 移送检察机关, 复审复核, 销号) are explored as often as the early ones.
+        if form_measures is None:
+            return
+        form, measures = form_measures
+        for name, fields in [
+            ("dispose", {"method": "preliminary_verification"}),
+            ("conclude_verification", {"outcome": "propose_filing"}),
+            ("file_case", {"case_number": "AJ-1", "subject": SUBJECT, "misconduct_date": DAY}),
+            ("start_investigation", {}),
+            ("answer_checklist", {"answers": CHECKLIST}),
+            ("transfer_for_review", {}),
+            ("review_opinion", {"form": form, "measures": measures, "facts": "收受礼金"}),
+            ("decide", {"form": form, "measures": measures}),
+        ]:
+            self.today += timedelta(days=days)
+            cmd = COMMANDS[name](reason="依据", **fields)
+            self._apply(decide(self.state, cmd, at(self.today), RULES, actor="user:x"))
+        assert self.state.status is Status.DECIDED and self.state.form == form
+
     @rule(days=st.integers(0, 120))
     def scheduler(self, days: int) -> None:
         self.today += timedelta(days=days)
@@ -251,6 +290,35 @@ class CaseMachine(RuleBasedStateMachine):
         for v in s.visits:
             per_year[v.on.year] = per_year.get(v.on.year, 0) + 1
         assert all(n <= RULES.limits.visits_per_year for n in per_year.values())
+
+    @invariant()
+    def forms_follow_their_branches(self) -> None:
+        s, h = self.state, self.history
+        # 形态四 is transferred to the procuratorate, never visited; 回访教育 only for the
+        # forms the policy names, and 销号 of such a case only after a visit.
+        if s.status is Status.PROSECUTED:
+            assert s.form == 4 and s.procuratorate
+        if s.status is Status.FOLLOW_UP:
+            assert s.form in RULES.follow_up_forms
+        closes = [e for e in h if isinstance(e, CaseTransitioned) and e.command == "close_case"]
+        if closes:
+            assert s.form not in RULES.follow_up_forms or s.visits
+        assert not (s.form == 4 and s.visits)
+        assert sum(isinstance(e, CaseTransferredForProsecution) for e in h) == (
+            s.status is Status.PROSECUTED
+        )
+        # Every 第一种形态 outcome of a clue is recorded as such, once.
+        first = [
+            e
+            for e in h
+            if isinstance(e, CaseTransitioned) and e.details.get("outcome") in FIRST_FORM_OUTCOMES
+        ]
+        applied = [e for e in h if isinstance(e, FirstFormApplied)]
+        assert len(first) == len(applied) <= 1
+        if applied:
+            assert s.status is Status.CLOSED and (s.form, s.measures) == (1, applied[0].measures)
+        if s.case_number and s.status.terminal:
+            assert sum(isinstance(e, CaseClosed) for e in h) == 1
 
 
 CaseMachine.TestCase.settings = settings(
