@@ -4,6 +4,7 @@ intake's ``ClueReceived`` counts clues per unit (信访 ones in its rating), ``C
 counts repeat reports (重复件) in it and ``ClueSplit`` takes a wrongly merged one back out; casework's ``CaseDecided`` is noted on
 the unit's stream, may open 一案双查 inquiries and move the unit's rating; ``CaseFiled``,
 ``CaseClosed`` and ``DeadlineOverdue`` feed the monthly report and the rating;
+``FirstFormApplied`` (形态一 on a clue) counts in the monthly report's 四种形态;
 analysis's ``AlertRaised`` counts towards the rating of the unit it names, until an
 ``AlertVerified`` finds it a false positive. Every append
 joins the consumer's transaction, so it commits with the inbox row or not at all.
@@ -24,6 +25,7 @@ from libs.events.contracts.accountability import (
     AlertVerificationNoted,
     CaseDecisionNoted,
     CaseMilestoneNoted,
+    FirstFormNoted,
     InquiryTrigger,
     OverdueNoted,
 )
@@ -35,6 +37,7 @@ from libs.events.contracts.casework import (
     CaseFiled,
     ClueDisposed,
     DeadlineOverdue,
+    FirstFormApplied,
     NameCleared,
 )
 from libs.events.contracts.intake import ClueMerged, ClueReceived, ClueSplit
@@ -409,3 +412,26 @@ async def on_disposed(e: ClueDisposed, d: Delivery[Deps]) -> None:
 async def on_cleared(e: NameCleared, d: Delivery[Deps]) -> None:
     """澄清正名 is marked in the cadre's 廉政档案."""
     await integrity.note_cleared(d, e)
+
+
+@HANDLERS.on(FirstFormApplied)
+async def on_first_form(e: FirstFormApplied, d: Delivery[Deps]) -> None:
+    """形态一 on a clue is noted once, on its own stream: the monthly statistics count it."""
+    s = e.subject
+    noted = FirstFormNoted(
+        clue_id=e.case_id,
+        clue_number=e.clue_number,
+        unit=s.unit,
+        department=s.department,
+        subject_name=s.name,
+        subject_ref=s.person_ref,
+        subject_sealed=s.sealed,
+        rank=s.rank,
+        categories=e.categories,
+        measures=e.measures,
+        applied_at=e.applied_at,
+    )
+    stream = f"first-form-{e.case_id}"
+    if await d.store.read_stream(stream, conn=d.conn):
+        return
+    await d.store.append(stream, [noted], expected_version=NO_STREAM, meta=d.meta, conn=d.conn)

@@ -12,6 +12,7 @@ from libs.events.contracts.accountability import (
     CaseDecisionNoted,
     CaseDecisionRevisionNoted,
     CaseMilestoneNoted,
+    FirstFormNoted,
     InquiryConcluded,
     InquiryOpened,
     MeasureTookEffect,
@@ -205,11 +206,11 @@ _STATISTICS = ProjectionDispatch()
 
 
 class StatisticsProjection:
-    """Facts the monthly report counts: decided, filed and closed cases, overdue items,
-    and the typical cases published for 通报曝光."""
+    """Facts the monthly report counts: decided, filed and closed cases, 形态一 applied on
+    clues, overdue items, and the typical cases published for 通报曝光."""
 
     name: str = "statistics"
-    tables: Sequence[str] = ("case_facts", "overdue_facts", "typical_cases")
+    tables: Sequence[str] = ("case_facts", "first_form_facts", "overdue_facts", "typical_cases")
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """Upsert the case's facts; add overdue items and publications."""
@@ -271,6 +272,27 @@ async def _case_milestone(e: CaseMilestoneNoted, conn: AsyncConnection, recorded
                     unit = coalesce(case_facts.unit, excluded.unit)"""
         ),
         {"id": e.case_id, "no": e.case_number, "unit": e.unit, "cats": e.categories, "at": e.at},
+    )
+
+
+@_STATISTICS.on(FirstFormNoted)
+async def _first_form(e: FirstFormNoted, conn: AsyncConnection, recorded: Recorded) -> None:
+    await conn.execute(
+        text(
+            """INSERT INTO first_form_facts (clue_id, clue_number, unit, department, rank,
+                   categories, measures, applied_at)
+               VALUES (:id, :no, :unit, :dep, :rank, :cats, :ms, :at) ON CONFLICT DO NOTHING"""
+        ),
+        {
+            "id": e.clue_id,
+            "no": e.clue_number,
+            "unit": e.unit,
+            "dep": e.department,
+            "rank": e.rank,
+            "cats": e.categories,
+            "ms": e.measures,
+            "at": e.applied_at,
+        },
     )
 
 

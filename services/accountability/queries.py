@@ -189,7 +189,8 @@ _DECIDED = "FROM case_facts WHERE decided_at >= :s AND decided_at < :e"
 
 async def month_figures(conn: AsyncConnection, period: Period) -> dict[str, Any]:
     """What the monthly report counts in ``period``: cases decided (by category, rank, form
-    and unit), filed and closed, overdue items by kind, inquiries opened."""
+    and unit), 形态一 applied on clues, filed and closed, overdue items by kind, inquiries
+    opened."""
     p = {"s": period.start, "e": period.end}
     return {
         "decided": await _count(conn, f"SELECT count(*) {_DECIDED}", **p),
@@ -214,8 +215,23 @@ async def month_figures(conn: AsyncConnection, period: Period) -> dict[str, Any]
             " GROUP BY 1 ORDER BY count(*) DESC, 1",
             **p,
         ),
+        # 四种形态: decided cases by their form, and 形态一 applied on clues (no case filed).
         "by_form": await _rows(
+            conn,
+            f"""SELECT form, count(*) AS count FROM (
+                    SELECT form {_DECIDED} AND form IS NOT NULL
+                    UNION ALL
+                    SELECT 1 FROM first_form_facts WHERE applied_at >= :s AND applied_at < :e
+                ) x GROUP BY form ORDER BY form""",
+            **p,
+        ),
+        "decided_by_form": await _rows(
             conn, f"SELECT form, count(*) AS count {_DECIDED} GROUP BY form ORDER BY form", **p
+        ),
+        "first_form_on_clues": await _count(
+            conn,
+            "SELECT count(*) FROM first_form_facts WHERE applied_at >= :s AND applied_at < :e",
+            **p,
         ),
         "by_unit": await _rows(
             conn,

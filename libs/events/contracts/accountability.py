@@ -291,6 +291,28 @@ class CaseDecisionNoted(Event):
 
 
 @registry.register
+class FirstFormNoted(Event):
+    """Accountability's copy of a 第一种形态 applied on a clue (casework's
+    ``FirstFormApplied``): the monthly statistics count it as 形态一."""
+
+    type_name = "zhengfeng.accountability.first_form_noted"
+    version = 1
+
+    clue_id: UUID
+    clue_number: str
+    unit: str
+    department: str | None = None
+    subject_name: str
+    """Masked; the name is in ``subject_sealed`` (casework's tokens, the clue's id as context)."""
+    subject_ref: UUID | None = None
+    subject_sealed: dict[str, str] = Field(default_factory=dict)
+    rank: str | None = None
+    categories: list[str]
+    measures: list[str]
+    applied_at: datetime
+
+
+@registry.register
 class AlertVerificationNoted(Event):
     """线下核查 of an alert counted in a unit's rating; a false positive stops counting."""
 

@@ -35,6 +35,7 @@ TOTAL_LABELS = {
     "closed": "办结",
     "overdue": "超期事项",
     "inquiries_opened": "启动一案双查",
+    "first_form_on_clues": "线索处置中运用第一种形态",
 }
 
 CSV_HEADER = ["月份", "统计项", "代码", "名称", "数量"]
@@ -53,7 +54,7 @@ def _csv(stats: dict[str, Any]) -> str:
     for r in stats["by_rank"]:
         w.writerow([month, "按职级", r["rank"], r["rank"], r["count"]])
     for r in stats["by_form"]:
-        w.writerow([month, "按四种形态", r["form"], f"第{r['form']}种形态", r["count"]])
+        w.writerow([month, "按四种形态", r["form"], r["label"], r["count"]])
     for r in stats["by_unit"]:
         w.writerow([month, "按单位", r["unit"], r["unit"], r["count"]])
     for r in stats["overdue_by_kind"]:
@@ -91,7 +92,7 @@ def _html(stats: dict[str, Any]) -> str:
         _table(
             "按四种形态",
             ["形态", "数量"],
-            [[f"第{r['form']}种形态", r["count"]] for r in stats["by_form"]],
+            [[r["label"], r["count"]] for r in stats["by_form"]],
         ),
         _table("按单位", ["单位", "数量"], [[r["unit"], r["count"]] for r in stats["by_unit"]]),
         _table(

@@ -236,12 +236,15 @@ def analyse(
     same period's a year before, and the rectification progress if the service keeps any."""
     decided = int(current["decided"])
     forms = {int(r["form"]): int(r["count"]) for r in current["by_form"] if r["form"]}
+    # Shares of everyone handled under the 四种形态 (形态一 on clues included), not of the
+    # decided cases only.
+    handled = sum(forms.values())
     distribution = [
         {
             "form": f,
             "label": FORM_LABELS[f],
             "count": forms.get(f, 0),
-            "share": round(forms.get(f, 0) * 100 / decided, 1) if decided else 0.0,
+            "share": round(forms.get(f, 0) * 100 / handled, 1) if handled else 0.0,
         }
         for f in (1, 2, 3, 4)
     ]

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events import pii
+from libs.events import measures, pii
 from libs.events.contracts import Event
 from libs.events.contracts.accountability import TypicalCasePublished
 from libs.kit.approvals.gate import Approvable
@@ -37,7 +37,8 @@ def month_period(month: str, tz: ZoneInfo) -> Period:
 
 
 async def monthly_statistics(conn: AsyncConnection, month: str, deps: Deps) -> dict[str, Any]:
-    """The month's counts: decided cases by category, rank, form and unit; new, closed, overdue."""
+    """The month's counts: decided cases by category, rank and unit; 形态一 to 形态四 (decided
+    cases and 形态一 on clues); new, closed, overdue."""
     rules = deps.rules
     figures = await queries.month_figures(
         conn, month_period(month, ZoneInfo(rules.reports.timezone))
@@ -55,13 +56,32 @@ async def monthly_statistics(conn: AsyncConnection, month: str, deps: Deps) -> d
             {**r, "label": deps.taxonomy.label(r["code"])} for r in figures["by_category"]
         ],
         "by_rank": figures["by_rank"],
-        "by_form": figures["by_form"],
+        "first_form_on_clues": figures["first_form_on_clues"],
+        "by_form": four_forms(figures),
         "by_unit": figures["by_unit"],
         "overdue_by_kind": [
             {**r, "label": overdue_labels.get(r["item_kind"], r["item_kind"])}
             for r in figures["overdue_by_kind"]
         ],
     }
+
+
+def four_forms(figures: dict[str, Any]) -> list[dict[str, Any]]:
+    """形态一 to 形态四, each with its count: the decided cases of that form plus, for 形态一,
+    the clues that ended in a 第一种形态 measure (谈话提醒, 批评教育, 责令检查, 诫勉)."""
+    catalogue = measures.load()
+    decided = {r["form"]: r["count"] for r in figures["decided_by_form"] if r["form"]}
+    on_clues = {1: figures["first_form_on_clues"]}
+    return [
+        {
+            "form": f,
+            "label": catalogue.form_label(f),
+            "count": decided.get(f, 0) + on_clues.get(f, 0),
+            "decided": decided.get(f, 0),
+            "on_clues": on_clues.get(f, 0),
+        }
+        for f in (1, 2, 3, 4)
+    ]
 
 
 def _is_leader(person: dict[str, Any], leader: str, index: str) -> bool:

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import httpx
@@ -13,9 +14,17 @@ from sqlalchemy import text
 
 from libs.events.contracts import Event
 from libs.events.contracts.analysis import AlertLevel, AlertRaised, AlertSubject, AlertVerified
-from libs.events.contracts.casework import CaseDecided, CaseFiled, DeadlineOverdue, Subject
+from libs.events.contracts.casework import (
+    CaseDecided,
+    CaseFiled,
+    DeadlineOverdue,
+    FirstFormApplied,
+    Subject,
+)
+from libs.events.projections import ProjectionRunner
 from libs.events.store import NO_STREAM, EventStore, Metadata
 from services.accountability.handlers import make_handler
+from services.accountability.projections import StatisticsProjection
 from tests.conftest import Schemas
 from tests.integration.accountability.conftest import (
     LEADER,
@@ -109,7 +118,12 @@ async def test_the_monthly_report_counts_by_category_rank_form_and_unit_in_three
     stats = await eventually(report, "the month's facts projected")
     assert stats["by_category"] == [{"code": "violation_dining", "count": 3, "label": "违规吃喝"}]
     assert stats["by_rank"] == [{"rank": "科级", "count": 2}, {"rank": "处级", "count": 1}]
-    assert stats["by_form"] == [{"form": 1, "count": 3}]
+    assert [(r["form"], r["label"], r["count"]) for r in stats["by_form"]] == [
+        (1, "第一种形态", 3),
+        (2, "第二种形态", 0),
+        (3, "第三种形态", 0),
+        (4, "第四种形态", 0),
+    ]
     assert stats["by_unit"] == [{"unit": UNIT, "count": 3}]
     assert stats["overdue_by_kind"] == [{"item_kind": "inquiry_reply", "count": 2, "label": "函询"}]
 
@@ -135,6 +149,55 @@ async def test_the_monthly_report_counts_by_category_rank_form_and_unit_in_three
     bad = await acc.http.get("/v1/reports/monthly", params={"month": "2026-13"}, headers=LEADER)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "month"
+
+
+def first_form_on_a_clue(day: int, measure: str) -> FirstFormApplied:
+    clue_id = uuid4()
+    return FirstFormApplied(
+        case_id=clue_id,
+        clue_number=f"XS-2026-10{day:02d}",
+        subject=Subject(name=f"干部{day}", unit=UNIT, rank="科级"),
+        categories=["violation_dining"],
+        measures=[measure],
+        via="evaluate_reply",
+        decided_by="user:officer",
+        applied_at=datetime(2026, 10, day, 9, tzinfo=UTC),
+    )
+
+
+async def test_the_monthly_statistics_count_first_form_on_clues_and_a_rebuild_equals_live(
+    acc: Accountability, schemas: Schemas
+) -> None:
+    await scenario(acc, schemas)
+    casework = EventStore(await schemas.migrated("casework"), source="/zhengfeng/casework")
+    for e in [first_form_on_a_clue(20, "admonition"), first_form_on_a_clue(21, "talk_reminder")]:
+        await deliver(acc, casework, e)
+    await deliver(
+        acc,
+        casework,
+        first_form_on_a_clue(2, "talk_reminder").model_copy(
+            update={"applied_at": datetime(2026, 11, 2, 9, tzinfo=UTC)}
+        ),
+    )  # another month
+
+    async def report() -> dict[str, Any] | None:
+        r = await acc.http.get("/v1/reports/monthly", params={"month": "2026-10"}, headers=LEADER)
+        body = r.json()
+        return body if body["first_form_on_clues"] == 2 and body["decided"] == 3 else None
+
+    live = await eventually(report, "the month's 形态一 projected")
+    assert [(r["form"], r["count"], r["decided"], r["on_clues"]) for r in live["by_form"]] == [
+        (1, 5, 3, 2),
+        (2, 0, 0, 0),
+        (3, 0, 0, 0),
+        (4, 0, 0, 0),
+    ]
+    assert live["decided"] == 3  # 形态一 on clues is not a decided case
+    await ProjectionRunner(acc.store, [StatisticsProjection()]).rebuild(
+        StatisticsProjection(), progress=False
+    )
+    rebuilt = await acc.http.get("/v1/reports/monthly", params={"month": "2026-10"}, headers=LEADER)
+    assert rebuilt.json() == live
 
 
 async def test_a_leaders_briefing_lists_the_cases_of_the_department_in_their_charge(
