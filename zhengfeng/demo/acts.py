@@ -598,6 +598,25 @@ def _case_command(
     return out
 
 
+def _inquiry_letter_received(s: Session, case_id: str) -> None:
+    """送达 of the 谈话函询通知书: the 15-working-day reply period starts on its receipt."""
+    case = s.get("officer", "casework", f"/v1/cases/{case_id}")
+    letter = next(d for d in case["documents"] if d["kind"] == "inquiry_notice")
+    served = s.call(
+        "officer",
+        "POST",
+        "casework",
+        f"/v1/cases/{case_id}/documents/{letter['document_id']}/serve",
+        json={
+            "served_on": letter["issued_at"][:10],
+            "manner": "direct",
+            "reason": "当面送达本人签收",
+        },
+    ).json()
+    due = served["deadlines"]["inquiry_reply"]["due"]
+    s.say(f"{letter['number']} 谈话函询通知书当面送达，自收到之日起15个工作日内（{due}前）书面说明")
+
+
 def casework(s: Session, scenario: dict[str, Any], story: Story) -> None:
     """The leader assigns, officers dispose of clues, one becomes a case and is decided."""
     officer = s.creds["officer"]["client_id"]
@@ -624,6 +643,7 @@ def casework(s: Session, scenario: dict[str, Any], story: Story) -> None:
     _case_command(s, story, "officer", tax, "dispose",
                   {"method": "talk_or_inquiry", "reason": "问题较轻，函询说明",
                    "documents": ["函询通知书"]})  # fmt: skip
+    _inquiry_letter_received(s, tax)
     _case_command(s, story, "officer", tax, "record_reply", {"reason": "本人书面说明已收到"})
     done = _case_command(s, story, "officer", tax, "evaluate_reply",
                          {"outcome": "close", "reason": "说明属实，予以了结"})  # fmt: skip
