@@ -93,6 +93,10 @@ class Taxonomy:
         """Every valid code of today, classes and manifestations, in the file's order."""
         return list(self.categories)
 
+    def accepted(self) -> frozenset[str]:
+        """Every code a rule or a clue may name: today's and the earlier ones they replaced."""
+        return frozenset(self.categories) | frozenset(self.formerly)
+
     def classes(self) -> list[Category]:
         """The classes (second level), in the file's order."""
         return [c for c in self.categories.values() if c.parent is None]

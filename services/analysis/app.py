@@ -42,8 +42,7 @@ def create(
         catalogue=CATALOGUE,
         defaults=defaults,
         correlation=correlation,
-        # today's codes and the earlier ones they replaced (rules naming either keep working)
-        categories=frozenset(taxonomy.load().codes()) | frozenset(taxonomy.load().formerly),
+        categories=taxonomy.load().accepted(),
         timezone=s.timezone,
         calendar=workdays.load(s.workday_overrides_file or None),
     )

@@ -149,3 +149,45 @@ def test_a_former_code_that_is_still_listed_is_refused() -> None:
     }
     with pytest.raises(ValueError, match="still listed"):
         taxonomy.parse(doc)
+
+
+def _named_categories(node: object) -> set[str]:
+    """Every value of a ``category`` / ``…categories`` key in a rules document."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "category" and isinstance(value, str):
+                found.add(value)
+            elif key.endswith("categories") and isinstance(value, list):
+                found |= {v for v in value if isinstance(v, str)}
+            else:
+                found |= _named_categories(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _named_categories(item)
+    return found
+
+
+@pytest.mark.parametrize(
+    "rules", ["services/analysis/data/rules.json", "services/accountability/data/rules.json"]
+)
+def test_analysis_and_accountability_rules_name_categories_every_variant_accepts(
+    rules: str,
+) -> None:
+    root = Path(__file__).resolve().parents[2]
+    named = _named_categories(json.loads((root / rules).read_text(encoding="utf-8")))
+
+    assert named
+    for variant in taxonomy.VARIANTS:
+        t = taxonomy.load(variant)
+        assert named <= t.accepted(), (variant, named - t.accepted())
+        assert all(t.class_of(code) is not None for code in named)
+
+
+def test_a_rule_naming_a_former_code_counts_under_todays_class() -> None:
+    t = taxonomy.load()
+
+    assert "vanity_projects" in t.accepted()
+    found = t.class_of("vanity_projects")
+    assert found is not None
+    assert (found.code, found.group_label) == ("digital_achievements", "形式主义、官僚主义")

@@ -117,3 +117,26 @@ def test_a_deployment_may_give_every_top_leader_to_the_city() -> None:
 def test_bad_cadre_rules_are_refused_naming_the_field(document: dict, field: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(RegistryError, match=field.replace("[", r"\[").replace("]", r"\]")):
         parse_cadre_rules(document)
+
+
+def test_a_v1_forwarding_mark_judged_by_unit_alone_reads_as_v2_without_a_cadre_rule() -> None:
+    from libs.events.contracts import registry
+    from libs.events.contracts.intake import ClueMarkedForForwarding
+
+    stored = {
+        "clue_id": "00000000-0000-4000-8000-000000000001",
+        "clue_number": "XS-2026-000001",
+        "authority": "市纪委监委",
+        "reason": "被反映人所在单位不属本委管辖（市纪委监委）",
+        "findings": [{"unit": "市财政局", "finding": "other", "authority": "市纪委监委"}],
+        "registry_version": "2026-03",
+        "forward_by": "2026-03-09",
+        "marked_by": "service:intake",
+        "marked_at": "2026-03-02T02:00:00+00:00",
+    }
+
+    mark = registry.decode(ClueMarkedForForwarding.type_name, 1, stored)
+
+    assert isinstance(mark, ClueMarkedForForwarding)
+    assert mark.cadre_rules_version == ""
+    assert (mark.findings[0].cadre, mark.findings[0].rank) == (None, None)

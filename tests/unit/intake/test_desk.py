@@ -74,3 +74,49 @@ def test_reading_the_conversation_is_told_apart_from_opening_the_clue() -> None:
     [entry] = handler_entries(read, "operator:li", AT)
 
     assert (entry.action, entry.detail["roles"]) == ("read_messages", ["clerk"])
+
+
+def test_filtering_the_desk_by_a_class_finds_its_manifestations_too() -> None:
+    from libs.events import taxonomy
+    from services.intake.api.desk import _category_codes
+
+    codes = _category_codes("violation_dining", taxonomy.load())
+
+    assert codes[0] == "violation_dining"
+    assert {"public_funds_dining", "violation_entertainment", "drunk_driving"} <= set(codes)
+    assert _category_codes("vanity_projects", taxonomy.load())[0] == "digital_achievements"
+
+
+def test_the_ledger_records_taking_up_and_designation_with_the_decision_number() -> None:
+    from libs.events.contracts.intake import ClueJurisdictionDesignated, ClueTakenUp
+
+    clue = uuid4()
+    taken = ClueTakenUp(
+        clue_id=clue,
+        clue_number="XS-2026-000001",
+        authority="市纪委监委",
+        decision_number="市纪提〔2026〕2号",
+        reason="涉及市管干部",
+        recorded_by="operator:clerk-1",
+        recorded_at=AT,
+    )
+    designated = ClueJurisdictionDesignated(
+        clue_id=clue,
+        clue_number="XS-2026-000001",
+        designated_by="市纪委监委",
+        designated_to="邻县纪委监委",
+        here=False,
+        decision_number="市纪指〔2026〕1号",
+        reason="回避",
+        recorded_by="operator:clerk-1",
+        recorded_at=AT,
+    )
+
+    (up,) = handler_entries(taken, "operator:clerk-1", AT)
+    (named,) = handler_entries(designated, "operator:clerk-1", AT)
+
+    assert (up.action, up.detail["decision_number"]) == ("taken_up", "市纪提〔2026〕2号")
+    assert (named.action, named.detail["designated_to"]) == (
+        "jurisdiction_designated",
+        "邻县纪委监委",
+    )
