@@ -40,8 +40,8 @@ def rectification_overdue(
 
     async def notices() -> str:
         day = today()
-        n = await rectification.notice_overdue(store, deps.rectification, deps.calendar, day)
-        n += await suggestions.notice_late_replies(store, deps.rectification, deps.calendar, day)
+        n = await rectification.notice_overdue(store, deps, day)
+        n += await suggestions.notice_late_replies(store, deps, day)
         return f"wrote {n} rectification overdue notice(s)" if n else ""
 
     return Job("rectification-overdue", interval, notices, catch_up=True)

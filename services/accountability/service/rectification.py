@@ -4,7 +4,7 @@ clerk reads it, and the overdue notices of the scheduler."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from zoneinfo import ZoneInfo
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events import pii
 from libs.events.contracts import Event
-from libs.events.contracts.accountability import Person
+from libs.events.contracts.accountability import OverdueNoted, Person
 from libs.events.contracts.rectification import (
     Evidence,
     RectificationItemAccepted,
@@ -429,49 +429,72 @@ def overdue_event_id(item_id: UUID, round_: int) -> UUID:
     return uuid5(NAMESPACE_URL, f"zhengfeng:rectification:{item_id}:{round_}:overdue")
 
 
-async def notice_overdue(
-    store: EventStore, rules: RectificationRules, calendar: Any, today: date
-) -> int:
+async def notice_overdue(store: EventStore, deps: Any, today: date) -> int:
     """Record ``RectificationItemOverdue`` for every unfinished item past its deadline, once
-    per round (the read model names the candidates, the stream decides); how many."""
+    per round (the read model names the candidates, the stream decides), and note it on the
+    unit, where its rating and the monthly report count it; how many."""
     async with store.engine.connect() as conn:
         rows = await queries.items_past_deadline(conn, today)
     written = 0
     for list_id, item_id in rows:
         try:
-            written += await _notice(store, rules, calendar, list_id, item_id, today)
+            written += await _notice(store, deps, list_id, item_id, today)
         except ConcurrencyError:
             continue  # the list moved meanwhile; the next round looks again
     return written
 
 
-async def _notice(
-    store: EventStore,
-    rules: RectificationRules,
-    calendar: Any,
-    list_id: UUID,
-    item_id: UUID,
-    today: date,
-) -> int:
+async def _notice(store: EventStore, deps: Any, list_id: UUID, item_id: UUID, today: date) -> int:
     stream = list_stream(list_id)
+    rules: RectificationRules = deps.rectification
     async with store.engine.begin() as conn:
         records = await store.read_stream(stream, conn=conn)
         state = LIST.replay([r.event for r in records])
-        ctx = domain.Context(ACTOR, store.clock(), today)
-        events = domain.decide(state, domain.NoticeOverdue(item_id), ctx, rules, calendar)
+        now = store.clock()
+        ctx = domain.Context(ACTOR, now, today)
+        events = domain.decide(state, domain.NoticeOverdue(item_id), ctx, rules, deps.calendar)
         if not events:
             return 0
         notice = events[0]
         assert isinstance(notice, RectificationItemOverdue)
+        meta = Metadata(actor=ACTOR)
         await store.append(
             stream,
             events,
             expected_version=records[-1].version,
-            meta=Metadata(actor=ACTOR),
+            meta=meta,
             conn=conn,
             event_ids=[overdue_event_id(item_id, notice.round)],
         )
+        await note_on_unit(store, conn, deps, meta, notice.unit, unit_overdue(notice, rules))
     return 1
+
+
+def unit_overdue(notice: RectificationItemOverdue, rules: RectificationRules) -> OverdueNoted:
+    """The overdue item as the unit's rating and reports count it (整改超期)."""
+    end = datetime.combine(notice.deadline + timedelta(days=1), time(), ZoneInfo(rules.timezone))
+    return OverdueNoted(
+        deadline_id=f"rectification:{notice.item_id}:{notice.round}",
+        unit=notice.unit,
+        item_kind="rectification",
+        due_at=end,
+        noticed_at=notice.noticed_at,
+    )
+
+
+async def note_on_unit(
+    store: EventStore, conn: Any, deps: Any, meta: Metadata, unit: str, noted: OverdueNoted
+) -> None:
+    """``noted`` on the unit's stream, once, with the rating change it makes."""
+    from services.accountability.handlers import record_on_unit
+
+    def make(history: list[Event]) -> list[Event]:
+        seen = any(
+            isinstance(e, OverdueNoted) and e.deadline_id == noted.deadline_id for e in history
+        )
+        return [] if seen else [noted]
+
+    await record_on_unit(store, conn, unit, meta, make, noted.noticed_at, deps)
 
 
 __all__ = [

@@ -4,13 +4,15 @@ rectification list, the late reply noticed by the scheduler."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events.contracts import Event
+from libs.events.contracts.accountability import OverdueNoted
 from libs.events.contracts.documents import DocumentIssued
 from libs.events.contracts.rectification import RectificationSource, SuggestionReplyOverdue
 from libs.events.store import ConcurrencyError, EventStore, Metadata
@@ -31,6 +33,7 @@ from services.accountability.service.rectification import (
     OpenIn,
     SourceIn,
     local_today,
+    note_on_unit,
     open_list_events,
 )
 
@@ -291,28 +294,43 @@ async def read_suggestion(store: EventStore, suggestion_id: UUID) -> tuple[Sugge
 ACTOR = "service:accountability-rectification"
 
 
-async def notice_late_replies(
-    store: EventStore, rules: rect.RectificationRules, calendar: Any, today: date
-) -> int:
-    """Record ``SuggestionReplyOverdue`` once for every 建议书 not replied to in time."""
+async def notice_late_replies(store: EventStore, deps: Any, today: date) -> int:
+    """Record ``SuggestionReplyOverdue`` once for every 建议书 not replied to in time, and
+    note it on the unit (its rating and the monthly report count it)."""
     async with store.engine.connect() as conn:
         late = await rq.suggestions_awaiting(conn, today)
     written = 0
     for suggestion_id in late:
         try:
-            async with store.engine.begin() as conn:
-                stream = suggestion_stream(suggestion_id)
-                records = await store.read_stream(stream, conn=conn)
-                state = SUGGESTION.replay([r.event for r in records])
-                ctx = rect.Context(ACTOR, store.clock(), today)
-                events = domain.decide(state, domain.NoticeReplyOverdue(), ctx, rules, calendar)
-                if not events:
-                    continue
-                assert isinstance(events[0], SuggestionReplyOverdue)
-                event_id = uuid5(NAMESPACE_URL, f"zhengfeng:suggestion:{suggestion_id}:overdue")
-                await store.append(stream, events, expected_version=records[-1].version,
-                                   meta=Metadata(actor=ACTOR), conn=conn, event_ids=[event_id])  # fmt: skip
-                written += 1
+            written += await _notice_late(store, deps, suggestion_id, today)
         except ConcurrencyError:
-            continue
+            continue  # the 建议书 moved meanwhile; the next round looks again
     return written
+
+
+async def _notice_late(store: EventStore, deps: Any, suggestion_id: UUID, today: date) -> int:
+    rules: rect.RectificationRules = deps.rectification
+    stream = suggestion_stream(suggestion_id)
+    async with store.engine.begin() as conn:
+        records = await store.read_stream(stream, conn=conn)
+        state = SUGGESTION.replay([r.event for r in records])
+        ctx = rect.Context(ACTOR, store.clock(), today)
+        events = domain.decide(state, domain.NoticeReplyOverdue(), ctx, rules, deps.calendar)
+        if not events:
+            return 0
+        late = events[0]
+        assert isinstance(late, SuggestionReplyOverdue)
+        meta = Metadata(actor=ACTOR)
+        event_id = uuid5(NAMESPACE_URL, f"zhengfeng:suggestion:{suggestion_id}:overdue")
+        await store.append(stream, events, expected_version=records[-1].version, meta=meta,
+                           conn=conn, event_ids=[event_id])  # fmt: skip
+        end = datetime.combine(late.reply_due + timedelta(days=1), time(), ZoneInfo(rules.timezone))
+        noted = OverdueNoted(
+            deadline_id=f"suggestion_reply:{suggestion_id}",
+            unit=late.unit,
+            item_kind="suggestion_reply",
+            due_at=end,
+            noticed_at=late.noticed_at,
+        )
+        await note_on_unit(store, conn, deps, meta, late.unit, noted)
+    return 1

@@ -248,10 +248,8 @@ async def test_an_item_past_its_deadline_is_noticed_exactly_once_across_a_restar
             late["today"] = deadline + timedelta(days=1)
             await first.state.runtime.projections.catch_up()
             store, deps = first.state.runtime.store, first.state.deps
-            assert await notice_overdue(store, deps.rectification, deps.calendar, deadline) == 0
-            assert (
-                await notice_overdue(store, deps.rectification, deps.calendar, late["today"]) == 1
-            )
+            assert await notice_overdue(store, deps, deadline) == 0
+            assert await notice_overdue(store, deps, late["today"]) == 1
 
     for _ in range(2):  # the service comes back (twice), its scheduler running
         again = accountability_app.create(
@@ -270,10 +268,7 @@ async def test_an_item_past_its_deadline_is_noticed_exactly_once_across_a_restar
             store, deps = again.state.runtime.store, again.state.deps
             await again.state.runtime.projections.catch_up()
             for _ in range(3):
-                assert (
-                    await notice_overdue(store, deps.rectification, deps.calendar, late["today"])
-                    == 0
-                )
+                assert await notice_overdue(store, deps, late["today"]) == 0
             transport = httpx.ASGITransport(app=again)
             async with httpx.AsyncClient(transport=transport, base_url="http://acc") as http:
                 overdue = (
@@ -284,11 +279,15 @@ async def test_an_item_past_its_deadline_is_noticed_exactly_once_across_a_restar
                 detail = (
                     await http.get(f"/v1/rectifications/{lst['list_id']}", headers=LEADER)
                 ).json()
+                rating = (await http.get(f"/v1/units/{UNIT}/rating", headers=LEADER)).json()
 
         assert await _overdue_events(engine) == 1
     assert [i["item_id"] for i in overdue] == [lst["items"][0]["item_id"]]
     assert detail["progress"]["overdue"] == 1
     assert detail["items"][0]["history"][-1]["action"] == "逾期未完成"
+    # The overdue item counts against the unit (its rating, the monthly report), once.
+    assert rating["inputs"]["overdue"] == 1
+    assert "整改超期 1 项" in rating["explanation"]
 
 
 async def test_the_four_standard_lists_print_as_documents_with_their_ledgers(

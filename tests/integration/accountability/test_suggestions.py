@@ -63,9 +63,9 @@ async def test_a_suggestion_is_issued_numbered_after_its_chain_with_a_reply_dead
     store, deps = acc.store, acc.deps
     await acc.app.state.runtime.projections.catch_up()
     late = date.fromisoformat(s["reply_due"]) + timedelta(days=1)
-    assert await notice_late_replies(store, deps.rectification, deps.calendar, late) == 1
+    assert await notice_late_replies(store, deps, late) == 1
     await acc.app.state.runtime.projections.catch_up()
-    assert await notice_late_replies(store, deps.rectification, deps.calendar, late) == 0
+    assert await notice_late_replies(store, deps, late) == 0
     listed = (await acc.http.get("/v1/suggestions", params={"unit": UNIT}, headers=LEADER)).json()[
         "items"
     ]
