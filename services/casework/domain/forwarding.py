@@ -14,7 +14,8 @@ late mark does not undo an officer's work. A higher commission's decision is dif
 
 * ``ClueTakenUp`` (提级办理) and ``ClueJurisdictionDesignated`` to another body (指定管辖)
   close the matter as forwarded at whatever stage it is, its limits cleared — the higher
-  body's decision binds this commission;
+  body's decision binds this commission; a filed case is also closed (``CaseClosed``,
+  outcome ``taken_up`` / ``designated_away``);
 * ``ClueJurisdictionDesignated`` to this commission brings a clue waiting for forwarding
   back to the disposal queue, like a clerk's keep.
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from libs.events.contracts import Event
-from libs.events.contracts.casework import CaseTransitioned
+from libs.events.contracts.casework import CaseClosed, CaseTransitioned
 from libs.events.contracts.intake import (
     ClueForwarded,
     ClueJurisdictionDesignated,
@@ -131,7 +132,22 @@ def _left(
             f"（{event.decision_number}）：{event.reason}"
         )
     details = {"authority": to, "decision_number": event.decision_number}
-    return [_moved(state, command, Status.FORWARDED, reason, now, details=details)]
+    moved: list[Event] = [_moved(state, command, Status.FORWARDED, reason, now, details=details)]
+    if state.case_number:
+        # A filed case ends here (its 销号 in this commission's books), so statistics and
+        # the source see it finished, with where it went as the outcome.
+        taken = isinstance(event, ClueTakenUp)
+        moved.append(
+            CaseClosed(
+                case_id=state.case_id,
+                case_number=state.case_number,
+                clue_ids=[state.case_id],
+                outcome="taken_up" if taken else "designated_away",
+                outcome_for_source=f"已由{to}提级办理" if taken else f"已指定{to}管辖",
+                closed_at=now,
+            )
+        )
+    return moved
 
 
 def _moved(

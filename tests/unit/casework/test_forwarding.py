@@ -14,7 +14,7 @@ from libs.events.contracts.intake import (
 )
 from services.casework.domain import Status, evolve, notice_deadlines
 from services.casework.domain.forwarding import react_to_forwarding
-from tests.unit.casework.factories import RULES, at, registered, step
+from tests.unit.casework.factories import RULES, SUBJECT, at, registered, step
 
 NOW = datetime(2026, 9, 2, 3, tzinfo=UTC)
 
@@ -132,3 +132,21 @@ def test_designation_here_brings_a_clue_awaiting_forwarding_back_to_disposal() -
 
     assert evolve(waiting, back).status is Status.PENDING_DISPOSAL
     assert "clue_disposal" in evolve(waiting, back).deadlines
+
+
+def test_a_filed_case_taken_up_is_closed_here_with_where_it_went() -> None:
+    from libs.events.contracts.casework import CaseClosed
+
+    state, history = registered()
+    day = date(2026, 9, 3)
+    state, history = step(state, history, "dispose", day, method="preliminary_verification")
+    state, history = step(state, history, "conclude_verification", day, outcome="propose_filing")
+    state, history = step(
+        state, history, "file_case", day, case_number="AJ-1", subject=SUBJECT, misconduct_date=day
+    )
+
+    moved, closed = react_to_forwarding(state, _taken_up(state.case_id), at(day), RULES)
+
+    assert evolve(state, moved).status is Status.FORWARDED
+    assert isinstance(closed, CaseClosed)
+    assert (closed.outcome, closed.outcome_for_source) == ("taken_up", "已由市纪委监委提级办理")

@@ -18,6 +18,7 @@ from libs.events.contracts.casework import (
     CaseTransitioned,
     FirstFormApplied,
 )
+from libs.events.contracts.intake import ClueJurisdictionDesignated, ClueTakenUp
 from services.casework.domain import (
     ALLOWED_FROM,
     COMMANDS,
@@ -34,6 +35,7 @@ from services.casework.domain import (
 )
 from services.casework.domain.commands import FIRST_FORM_OUTCOMES
 from services.casework.domain.decide import OPEN
+from services.casework.domain.forwarding import react_to_forwarding
 from services.casework.domain.state import AFTER_CLOSING
 from tests.unit.casework.factories import (
     CHECKLIST,
@@ -237,6 +239,31 @@ class CaseMachine(RuleBasedStateMachine):
             cmd = COMMANDS[name](reason="依据", **fields)
             self._apply(decide(self.state, cmd, at(self.today), RULES, actor="user:x"))
         assert self.state.status is Status.DECIDED and self.state.form == form
+
+    @rule(days=st.integers(0, 40), designated=st.booleans())
+    def a_higher_commission_takes_the_matter_away(self, days: int, designated: bool) -> None:
+        # 提级办理 / 指定管辖 to another body: intake's event, at whatever stage the matter is.
+        assert self.state.case_id is not None
+        self.today += timedelta(days=days)
+        common = {
+            "clue_id": self.state.case_id,
+            "clue_number": "XS-2026-000001",
+            "decision_number": "市纪提〔2026〕2号",
+            "reason": "涉及市管干部",
+            "recorded_by": "operator:clerk-1",
+            "recorded_at": at(self.today),
+        }
+        event = (
+            ClueJurisdictionDesignated(
+                designated_by="市纪委监委", designated_to="邻县纪委监委", here=False, **common
+            )
+            if designated
+            else ClueTakenUp(authority="市纪委监委", **common)
+        )
+        was_terminal = self.state.status.terminal
+        self._apply(react_to_forwarding(self.state, event, at(self.today), RULES))
+        assert self.state.status.terminal
+        assert was_terminal or self.state.status is Status.FORWARDED
 
     @rule(days=st.integers(0, 120))
     def scheduler(self, days: int) -> None:
