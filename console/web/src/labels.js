@@ -30,6 +30,8 @@ export const COMMANDS = {
   track_task: '跟踪督办', feedback_task: '结果反馈', revisit_task: '回访销号', link_case: '风腐同查关联',
   decide_measure: '问责决定', conclude_inquiry: '问责调查办结', serve: '送达',
   extend_verification: '延长初步核实', record_feedback: '实名举报结果反馈', note_reporter: '实名举报',
+  await_forwarding: '待转办', record_forwarding: '转办', keep_in_jurisdiction: '留本委办理',
+  record_taken_up: '提级办理', record_designation: '指定管辖',
 }
 
 export const FIELDS = {
