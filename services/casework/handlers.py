@@ -153,6 +153,9 @@ async def _register(
     events = register(
         state, fields, d.store.clock(), d.deps.rules, evidence=evidence, assignment=assignment
     )
+    if events and await _kept_reporter(d, fields["clue_id"]):  # a split-off repeat report
+        now = d.store.clock()
+        events += note_reporter(replay(events, state), fields["clue_id"], now, d.deps.rules)
     await _append(d, fields["clue_id"], events, version)
 
 

@@ -11,7 +11,7 @@ from uuid import uuid4
 import pytest
 from sqlalchemy import text
 
-from libs.events.contracts.intake import ClueMerged, ReportedPerson, ReportReceived
+from libs.events.contracts.intake import ClueMerged, ClueReceived, ReportedPerson, ReportReceived
 from services.casework import jobs
 from tests.conftest import Schemas
 from tests.integration.casework.conftest import LEADER, OFFICER, Casework, running
@@ -147,3 +147,18 @@ async def test_a_real_name_repeat_report_is_owed_feedback_whichever_arrives_firs
     assert not await _real_name(cw, anonymous)
     assert await _real_name(cw, report_first)
     assert await _real_name(cw, merge_first)
+
+    # A merge undone: the split-off report becomes a matter of its own, owed to its reporter.
+    await cw.deliver(
+        ClueReceived(
+            clue_id=early,
+            clue_number="XS-2026-R1",
+            source_kind="public_report",
+            reported_persons=[ReportedPerson(name="王五", unit="某县财政局")],
+            categories=["violation_dining"],
+            narrative="又有群众实名反映其在私人会所宴请。",
+            received_at=datetime.now(UTC),
+        ),
+        f"clue-{early}",
+    )
+    assert await _real_name(cw, early)
