@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from uuid import uuid4
@@ -13,7 +14,8 @@ from libs.events.contracts.documents import DocumentServed
 from libs.kit.documents import fields_of
 from libs.kit.refusal import Refused
 from services.casework.documents import Documents, fields, load_issuing
-from services.casework.domain import Rejected, Status
+from services.casework.domain import Rejected, Status, evolve
+from services.casework.domain.rules import DATA
 from tests.unit.casework.factories import (
     CHECKLIST,
     RULES,
@@ -143,3 +145,43 @@ def test_every_template_asks_only_for_fields_a_matter_provides() -> None:
     assert set(docs.templates.kinds) >= {
         k for r in ISSUING.commands.values() for k in (x.kind for x in r)
     }
+
+
+def test_a_reexamination_decision_issues_the_document_whose_service_opens_the_recheck() -> None:
+    upheld = _transition("decide_appeal", result="upheld", appeal_kind="reexamination")
+    assert ISSUING.kinds(upheld) == ["reexamination_decision"]
+    assert ISSUING.kinds(_transition("decide_appeal", result="upheld", appeal_kind="recheck")) == []
+    assert CLOCKS["reexamination_decision"] == "recheck"
+    assert CLOCKS["inquiry_notice"] == "inquiry_reply"
+    docs = Documents.load(Path("unused"))
+    state, _ = registered()
+    filled = fields(docs, RULES, state, upheld, ["某"])
+    assert (filled["appeal_result"], filled["recheck_limit"]) == ("维持原处分决定", "1个月")
+
+
+def test_a_serve_step_recorded_before_clocks_were_named_still_starts_the_decision_clock(
+    tmp_path: Path,
+) -> None:
+    state, _, issued = _decided(date(2026, 3, 2))
+    old = CaseTransitioned(  # as stored before ``clock``: only ``starts_clock: true``
+        case_id=state.case_id,
+        command="serve",
+        from_status="decided",
+        to_status="decided",
+        reason="邮寄送达",
+        details={
+            "document_id": str(issued.document_id),
+            "kind": issued.kind,
+            "served_on": "2026-03-10",
+            "manner": "post",
+            "starts_clock": True,
+        },
+        at=at(date(2026, 3, 10)),
+    )
+    assert evolve(state, old).decision_served_on == date(2026, 3, 10)
+    # An issuing file of the first shape (a list of kinds) meant the decisions' clock.
+    doc = json.loads((DATA / "documents.json").read_text(encoding="utf-8"))
+    doc["service_starts_clock"] = ["party_sanction_decision"]
+    (tmp_path / "documents.json").write_text(json.dumps(doc), encoding="utf-8")
+    clocks = load_issuing(tmp_path / "documents.json").starts_clock
+    assert dict(clocks) == {"party_sanction_decision": "decision"}
