@@ -19,7 +19,7 @@ _SECRETS = (
     (
         re.compile(
             r"(?i)\b(authorization|access_token|refresh_token|client_secret|password|"
-            r"receipt_code|id_token)(\"?\s*[:=]\s*\"?)[^\s&,\"']+"
+            r"receipt_code|id_token|token)(\"?\s*[:=]\s*\"?)[^\s&,\"']+"
         ),
         r"\1\2[redacted]",
     ),

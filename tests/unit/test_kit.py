@@ -375,9 +375,12 @@ def test_logs_never_carry_receipt_codes_tokens_or_secrets(caplog: pytest.LogCapt
         )  # fmt: skip
         access.warning("token for %s: Bearer eyJhbGciOiJFZERTQSJ9.e30.c2ln", "partner:audit")
         access.warning("form client_secret=s3cr3t-value&grant_type=client_credentials")
+        access.warning(
+            '"GET /v1/surveys/x/form?token=7-9f3ac1e2b4d5 HTTP/1.1" 200'
+        )  # 民主评议 link
     finally:
         access.removeHandler(handler)
     out = stream.getvalue()
-    for secret in ("ZF7K3MQ9PX2A", "eyJhbGciOiJFZERTQSJ9", "s3cr3t-value"):
+    for secret in ("ZF7K3MQ9PX2A", "eyJhbGciOiJFZERTQSJ9", "s3cr3t-value", "7-9f3ac1e2b4d5"):
         assert secret not in out
     assert "10.0.0.7:51234" in out and "/v1/reports/[redacted]/messages" in out

@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events.contracts.approvals import ProposalSubmitted
 from libs.kit.auth import Principal, require_roles
@@ -85,25 +86,33 @@ async def integrity_reply(reply_id: UUID, reader: ReplyReader, store: Store) -> 
     )
 
 
-@router.get("/integrity-records")
+class RecordLookup(BaseModel):
+    """Whose 廉政档案, and why (in the body, so no name reaches an address or a log)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=50)]
+    unit: Annotated[str, Field(min_length=1, max_length=200)]
+    id_number: Annotated[str | None, Field(max_length=32)] = None
+    purpose: Annotated[str, Field(min_length=2, max_length=200)]
+
+
+@router.post("/integrity-records/lookup")
 async def integrity_record(
+    body: RecordLookup,
     reader: RecordReader,
     conn: ReadConnection,
     store: Store,
     deps: AccountabilityDeps,
-    name: Annotated[str, Query(min_length=1, max_length=50)],
-    unit: Annotated[str, Query(min_length=1, max_length=200)],
-    purpose: Annotated[str, Query(min_length=2, max_length=200)],
-    id_number: Annotated[str | None, Query(max_length=32)] = None,
 ) -> JSONResponse:
     """A cadre's 廉政档案 — every sanction with its 影响期, case, clue and its disposal, name
     cleared — with what a reply would say today and the replies given; the read and its
     purpose are recorded."""
     role = revealing_role(reader, "廉政档案只向党风政风监督室和领导开放。")
     assert deps.vault is not None
-    indexes = [deps.vault.blind_index("name_unit", name, unit)]
-    if id_number:
-        indexes.append(deps.vault.blind_index("id", id_number))
+    indexes = [deps.vault.blind_index("name_unit", body.name, body.unit)]
+    if body.id_number:
+        indexes.append(deps.vault.blind_index("id", body.id_number))
     found = [await deps.vault.known_as(i) for i in indexes]
     refs = list(dict.fromkeys(r for r in found if r is not None))
     today = store.clock().astimezone(ZoneInfo(deps.rules.reports.timezone)).date()
@@ -111,11 +120,11 @@ async def integrity_record(
     said, conclusion = reply(entries, deps.integrity)
     replies = []
     if refs:
-        await record_read(store, refs[0], refs, reader, role, f"查阅廉政档案：{purpose}")
+        await record_read(store, refs[0], refs, reader, role, f"查阅廉政档案：{body.purpose}")
         replies = await queries_oversight.integrity_replies(conn, refs)
     return JSONResponse(
         {
-            "cadre": {"name": name, "unit": unit},
+            "cadre": {"name": body.name, "unit": body.unit},
             "as_of": today.isoformat(),
             "entries": [_entry(e, e in said) for e in entries],
             "conclusion": conclusion,

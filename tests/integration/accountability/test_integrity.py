@@ -63,7 +63,9 @@ async def test_a_reply_states_the_sanction_inside_its_period_and_omits_the_one_p
     record = {"name": CADRE, "unit": UNIT, "purpose": "干部考察"}
 
     async def both() -> dict[str, Any] | None:
-        r = (await acc.http.get("/v1/integrity-records", params=record, headers=LEADER)).json()
+        r = (
+            await acc.http.post("/v1/integrity-records/lookup", json=record, headers=LEADER)
+        ).json()
         return r if len(r["entries"]) == 2 else None
 
     before = await eventually(both, "both decisions in the record")
@@ -99,15 +101,17 @@ async def test_a_reply_states_the_sanction_inside_its_period_and_omits_the_one_p
     ]
 
     async def replied() -> dict[str, Any] | None:
-        r = (await acc.http.get("/v1/integrity-records", params=record, headers=LEADER)).json()
+        r = (
+            await acc.http.post("/v1/integrity-records/lookup", json=record, headers=LEADER)
+        ).json()
         return r if r["replies"] else None
 
     assert (await eventually(replied, "the reply listed"))["replies"][0]["purpose"] == "拟提拔任用"
 
 
 async def test_the_record_is_closed_to_other_roles(acc: Accountability) -> None:
-    r = await acc.http.get(
-        "/v1/integrity-records", params={"name": CADRE, "unit": UNIT, "purpose": "x查询"},
+    r = await acc.http.post(
+        "/v1/integrity-records/lookup", json={"name": CADRE, "unit": UNIT, "purpose": "x查询"},
         headers=auth("auditor"),
     )  # fmt: skip
     assert r.status_code == 403
@@ -130,7 +134,9 @@ async def test_inquiry_letters_cases_and_a_cleared_name_reach_the_record(
 
     async def reads(conclusion: str) -> Any:
         async def check() -> dict[str, Any] | None:
-            r = (await acc.http.get("/v1/integrity-records", params=record, headers=LEADER)).json()
+            r = (
+                await acc.http.post("/v1/integrity-records/lookup", json=record, headers=LEADER)
+            ).json()
             return r if r["conclusion"] == conclusion else None
 
         return await eventually(check, f"the record {conclusion}")
