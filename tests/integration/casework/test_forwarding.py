@@ -142,3 +142,31 @@ async def test_a_late_mark_does_not_undo_a_disposal(cw: Casework) -> None:
     await _from_intake(cw, clue_id, _marked(clue_id))
 
     assert (await _clue(cw, clue_id))["status"] == "preliminary_verification"
+
+
+async def test_a_clue_taken_up_by_the_city_closes_as_forwarded_with_no_limit_left(
+    cw: Casework,
+) -> None:
+    from libs.events.contracts.intake import ClueTakenUp
+
+    clue_id = await cw.receive(received_at=RECEIVED, person=("赵六", "青山县交通运输局"))
+
+    await _from_intake(
+        cw,
+        clue_id,
+        ClueTakenUp(
+            clue_id=clue_id,
+            clue_number="XS-2026-000001",
+            authority="市纪委监委",
+            decision_number="市纪提〔2026〕2号",
+            reason="涉及市管干部",
+            recorded_by="operator:clerk-1",
+            recorded_at=RECEIVED,
+        ),
+    )
+
+    clue = await _clue(cw, clue_id)
+    case = (await cw.http.get(f"/v1/cases/{clue_id}", headers=LEADER)).json()
+    assert (clue["status"], clue["status_label"]) == ("forwarded", "已转办")
+    assert case["deadlines"] == {}
+    assert await jobs.run_once(cw.store, cw.app.state.deps.rules, date(2026, 12, 1)) == 0
