@@ -281,6 +281,38 @@ async def test_a_sanction_issues_its_review_report_and_decisions_and_service_sta
     assert "decision_service" not in served.json()["deadlines"]
 
 
+async def test_the_reexamination_decision_is_issued_and_its_service_opens_the_recheck_window(
+    cw: Casework,
+) -> None:
+    case_id = await _to_review(cw, "欧阳明")
+    await cw.decided(case_id, "review_opinion", REVIEWER, **OPINION)
+    await cw.decided(
+        case_id,
+        "decide",
+        REVIEWER,
+        form=2,
+        measures=["serious_warning"],
+        misconduct_date="2026-01-10",
+    )
+    appealed = await cw.command(case_id, "appeal", OFFICER, kind="reexamination")
+    reexamined = await cw.command(case_id, "decide_appeal", LEADER, result="upheld")
+    [decision] = [d for d in await _documents(cw, case_id) if d["title"] == "复审决定书"]
+    lines = await _lines(cw, decision)
+    today = datetime.now(UTC).date().isoformat()
+    served = await cw.http.post(
+        f"{decision['href']}/serve", json={"served_on": today, "manner": "direct"}, headers=OFFICER
+    )
+
+    assert appealed.status_code == 200, appealed.text
+    assert reexamined.status_code == 200, reexamined.text
+    assert decision["number"] == f"青纪复〔{YEAR}〕1号"
+    assert "经复审，决定维持原处分决定。" in lines
+    assert any("1个月内，向上一级纪检监察机关申请复核" in line for line in lines)
+    assert served.status_code == 200, served.text
+    assert served.json()["reexamination_served_on"] == today
+    assert "appeal" in served.json()["allowed_commands"]  # 复核, from today for a month
+
+
 async def test_clearing_a_name_issues_the_notice_that_names_the_person(cw: Casework) -> None:
     case_id = await _sealed_clue(cw, "欧阳明")
     for command, body in (
