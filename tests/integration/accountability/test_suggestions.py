@@ -11,7 +11,11 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import uuid4
 
+from sqlalchemy import text
+
+from libs.events.projections import ProjectionRunner
 from libs.kit import workdays
+from services.accountability.projections_rectification import SuggestionProjection
 from services.accountability.service.suggestions import notice_late_replies
 from tests.integration.accountability.conftest import LEADER, OFFICER, Accountability, signed
 from tests.integration.accountability.factories import UNIT
@@ -107,6 +111,24 @@ async def test_the_units_reply_opens_its_rectification_list(acc: Accountability)
         f"/v1/suggestions/{s['suggestion_id']}/reply", json=reply, headers=OFFICER
     )
     assert again.status_code == 409
+
+    # The read model rebuilt from the store is the live one.
+    await acc.app.state.runtime.projections.catch_up()
+    before = await _suggestion_rows(acc)
+    await ProjectionRunner(acc.store, [SuggestionProjection()]).rebuild(
+        SuggestionProjection(), progress=False
+    )
+    assert await _suggestion_rows(acc) == before
+    assert [(r.status, str(r.list_id)) for r in before] == [
+        ("replied", answered["reply"]["list_id"])
+    ]
+
+
+async def _suggestion_rows(acc: Accountability) -> list[Any]:
+    async with acc.engine.connect() as conn:
+        return list(
+            (await conn.execute(text("SELECT * FROM suggestions ORDER BY suggestion_id"))).all()
+        )
 
 
 async def test_a_suggestion_needs_a_decided_case_or_an_inquiry(acc: Accountability) -> None:
