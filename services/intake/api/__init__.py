@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from services.intake.api import (
     attachments,
+    categories,
     clues,
     desk,
     hotline,
@@ -22,5 +23,6 @@ router.include_router(repeats.router)
 router.include_router(hotline.router)
 router.include_router(reports.router)
 router.include_router(jurisdiction.router)
+router.include_router(categories.router)
 
 __all__ = ["router"]
