@@ -40,7 +40,7 @@ import hmac
 import os
 import secrets
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -426,7 +426,41 @@ def _dek_aad(person_id: UUID) -> bytes:
     return b"zhengfeng dek|" + person_id.bytes
 
 
-PRIVATE_KEYS = frozenset({"sealed", "blind_index", "sealed_name"})
+TEXT_PREFIX = "pii1t."
+"""How a sealed free text (``seal_text``) begins."""
+
+
+async def seal_text(
+    vault: Vault, conn: AsyncConnection, persons: Sequence[UUID], value: str, *, context: str
+) -> str:
+    """Free text that may name persons (a clue's narrative), sealed under each of their keys
+    in turn: it opens only while every one of them has a key, so shredding any of them
+    makes it unreadable."""
+    sealed = await vault.seal_file(conn, persons, value.encode(), context=context)
+    return TEXT_PREFIX + base64.urlsafe_b64encode(sealed).decode()
+
+
+async def reveal_text(vault: Vault, token: str, *, context: str) -> str | None:
+    """The plain text of ``seal_text``'s token, or None once any of its persons was shredded."""
+    if not token.startswith(TEXT_PREFIX):
+        raise ValueError("not a sealed text")
+    opened = await vault.open_file(
+        base64.urlsafe_b64decode(token[len(TEXT_PREFIX) :]), context=context
+    )
+    return None if opened is None else opened.decode()
+
+
+def redacted(text: str, names: Iterable[str], id_numbers: Iterable[str] = ()) -> str:
+    """``text`` with every given name and ID number masked as answers mask them (``周**``),
+    longest first so that a name inside another is not half-masked."""
+    masks = {n: mask_name(n) for n in names if len(n) > 1}
+    masks |= {n: mask_id_number(n) for n in id_numbers if n}
+    for plain in sorted(masks, key=len, reverse=True):
+        text = text.replace(plain, masks[plain])
+    return text
+
+
+PRIVATE_KEYS = frozenset({"sealed", "blind_index", "sealed_name", "sealed_narrative"})
 """Keys of event data that never leave a service in an answer."""
 
 _NAME_KEYS = ("person_name", "subject_name")

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import pii
-from libs.events.contracts.intake import ReportedPerson
+from libs.events.contracts.intake import ClueContent, ClueReceived, ReportedPerson
 
 SEALED_FIELDS = ("name", "id_number")
 
@@ -83,3 +83,40 @@ async def shown_persons(
                 doc["id_number"] = "******************"
         shown.append(doc)
     return shown
+
+
+async def seal_narrative(
+    vault: pii.Vault,
+    conn: AsyncConnection,
+    received: ClueReceived,
+    persons: Sequence[PersonForm],
+    also_named: Sequence[str] = (),
+) -> ClueReceived:
+    """The clue with its narrative sealed under its reported persons' keys, and the text
+    events carry with their names and ID numbers masked (and ``also_named``: a real-name
+    reporter's own name)."""
+    if not received.narrative:
+        return received
+    shown = pii.redacted(
+        received.narrative,
+        [*(p.name for p in persons), *also_named],
+        [p.id_number for p in persons if p.id_number],
+    )
+    refs = [p.person_ref for p in received.reported_persons if p.person_ref is not None]
+    sealed = (
+        await pii.seal_text(vault, conn, refs, received.narrative, context=str(received.clue_id))
+        if refs
+        else ""
+    )
+    return received.model_copy(update={"narrative": shown, "sealed_narrative": sealed})
+
+
+async def shown_narrative(
+    vault: pii.Vault, content: ClueContent, *, context: str, reveal: bool
+) -> str:
+    """A clue's narrative for a response: masked, or as written when revealed (masked
+    again once one of its persons was shredded)."""
+    if not reveal or not content.sealed_narrative:
+        return content.narrative
+    plain = await pii.reveal_text(vault, content.sealed_narrative, context=context)
+    return content.narrative if plain is None else plain

@@ -78,6 +78,8 @@ class ClueRegistered(Event):
     categories: list[str]
     narrative: str
     received_at: datetime
+    sealed_narrative: str = ""
+    """Intake's sealed narrative, passed on (``narrative`` is the masked text)."""
 
 
 @registry.register

@@ -73,6 +73,10 @@ class ClueContent(BaseModel):
     occurred_to: date | None = None
     place: str | None = None
     attachments: list[AttachmentRef] = Field(default_factory=list)
+    sealed_narrative: str = ""
+    """The narrative as written, sealed under the reported persons' keys (``pii.seal_text``,
+    the clue's id as context); ``narrative`` then carries it with their names and ID numbers
+    masked. Empty on clues received before narratives were sealed."""
 
     @field_validator("categories")
     @classmethod

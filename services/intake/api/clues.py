@@ -21,7 +21,7 @@ from services.intake.api.deps import IntakeDeps, VaultDep
 from services.intake.api.repeats import ClueContentOut, RepeatOut, repeats_out
 from services.intake.api.reports import MessageIn
 from services.intake.domain.duplicates import priority
-from services.intake.personal import shown_persons
+from services.intake.personal import shown_narrative, shown_persons
 from services.intake.service import clues
 from services.intake.service.clues import ACKNOWLEDGE, OPERATOR_ROLES, AcknowledgementOut
 from services.intake.service.reports import POST_MESSAGE, Message, MessageOut, conversation
@@ -77,10 +77,11 @@ async def open_clue(
     response.headers["ETag"] = f'"{opened.version}"'
     clue, repeats, rules = opened.clue, opened.repeats, deps.duplicate_rules
     return ClueOut(
-        **clue.model_dump(exclude={"reported_persons"}),
+        **clue.model_dump(exclude={"reported_persons", "narrative", "sealed_narrative"}),
         reported_persons=await shown_persons(
             deps.vault, clue.reported_persons, context=str(clue_id), reveal=reveal
         ),
+        narrative=await shown_narrative(deps.vault, clue, context=str(clue_id), reveal=reveal),
         personal_data="revealed" if reveal else "masked",
         repeat_count=repeats.count,
         priority=(level := priority(clue.urgency, repeats.count, rules)),

@@ -15,12 +15,13 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from libs.events import pii
 from libs.events.contracts.intake import ClueContent
 from libs.events.pii import Vault
 from libs.kit.auth import Principal, require_roles
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from services.intake.domain.duplicates import Repeats
-from services.intake.personal import shown_persons
+from services.intake.personal import shown_narrative, shown_persons
 from services.intake.service.repeats import SPLIT, SplitOut, SplitRepeat
 
 router = APIRouter(prefix="/v1", tags=["clues (operators)"])
@@ -34,6 +35,7 @@ _CONTENT_SHOWN: dict[str, Any] = {
         Field(description=field.description),  # no default: an answer has every field
     )
     for name, field in ClueContent.model_fields.items()
+    if name not in pii.PRIVATE_KEYS  # the sealed narrative is shown as ``narrative``
 }
 ClueContentOut = create_model(
     "ClueContentOut",
@@ -71,9 +73,14 @@ async def repeats_out(vault: Vault, state: Repeats, *, reveal: bool) -> list[Rep
     for merged in sorted(state.merged.values(), key=lambda m: m.merged_at):
         out.append(
             RepeatOut(
-                **merged.model_dump(include=set(RepeatOut.model_fields) - {"reported_persons"}),
+                **merged.model_dump(
+                    include=set(RepeatOut.model_fields) - {"reported_persons", "narrative"}
+                ),
                 reported_persons=await shown_persons(
                     vault, merged.reported_persons, context=str(merged.repeat_id), reveal=reveal
+                ),
+                narrative=await shown_narrative(
+                    vault, merged, context=str(merged.repeat_id), reveal=reveal
                 ),
             )
         )

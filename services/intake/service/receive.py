@@ -9,7 +9,8 @@ it if it has one, whether it becomes a clue, what it records and what it answers
 2. the ``Idempotency-Key`` is claimed, then the source's own number: a retry under it gets
    the first answer, another request under it a 409;
 3. the request gets a new clue id (and a number when it becomes a clue), and the source
-   records it — persons sealed, the pure domain deciding the events;
+   records it — persons sealed, the pure domain deciding the events; the narrative is
+   sealed under the persons' keys and carried with their names masked;
 4. a repeat report (重复件) is merged into the clue already open (``ClueMerged`` there, its
    reporter's side on its own stream); a new clue is assessed for jurisdiction and indexed;
 5. the answer is remembered for the source's number and the key.
@@ -35,7 +36,7 @@ from libs.kit.commands import Aggregate, AnsweredBefore, Command, Context
 from libs.kit.problems import Problem
 from services.intake.domain import clue_stream
 from services.intake.domain.duplicates import Match, PersonKeys
-from services.intake.personal import PersonForm
+from services.intake.personal import PersonForm, seal_narrative
 from services.intake.references import claim_reference, next_clue_number, remember_reference
 from services.intake.service.repeats import find_repeat, hold_persons, index_clue, merge_into
 
@@ -94,6 +95,8 @@ class Source:
     answer: Callable[[Arrival, Context], Awaitable[dict[str, Any]]]
     reference: Callable[[Any, Context], Reference | None] = lambda body, ctx: None
     becomes_clue: Callable[[Any], bool] = lambda body: True
+    also_named: Callable[[Any], Sequence[str]] = lambda body: ()
+    """Names besides the reported persons' that the narrative must not carry in clear."""
 
 
 def check_categories(codes: list[str], taxonomy: Taxonomy, *, field: str = "categories") -> None:
@@ -136,9 +139,13 @@ async def _receive(source: Source, state: Any, body: Any, ctx: Context) -> list[
     streams = await source.record(body, arrival, ctx)
     own = streams.pop(clue_stream(ctx.key), [])
     arrival.elsewhere = streams
-    received = arrival.received = next((e for e in own if isinstance(e, ClueReceived)), None)
-    if received is None:
+    recorded = next((e for e in own if isinstance(e, ClueReceived)), None)
+    if recorded is None:
         return own
+    received = arrival.received = await seal_narrative(
+        ctx.deps.vault, ctx.conn, recorded, source.persons(body), source.also_named(body)
+    )
+    own = [received if e is recorded else e for e in own]
     arrival.match = await find_repeat(ctx.conn, ctx.deps.duplicate_rules, arrival.held, received)
     if arrival.match is None:
         return ctx.deps.jurisdiction.on_receipt(own)  # type: ignore[no-any-return]

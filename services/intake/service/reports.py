@@ -169,6 +169,7 @@ REPORTS = Source(
     persons=lambda body: body.reported_persons,
     record=_record,
     answer=_answer,
+    also_named=lambda body: [body.reporter.name] if body.reporter is not None else [],
 )
 REPORT = receiving(
     REPORTS,

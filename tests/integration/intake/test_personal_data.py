@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import pytest
 from sqlalchemy import text
@@ -15,6 +17,8 @@ from libs.events import pii
 from tests.integration.fixtures import Intake
 from tests.integration.intake.conftest import resident_id, transfer
 from zhengfeng.cli import app as cli
+
+NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 ID_NUMBER = resident_id()
 
@@ -178,3 +182,28 @@ async def test_shredding_a_person_makes_their_data_unreadable_and_verify_still_p
     assert await _vault(intake).reveal(token, context=clue_id, field="name") is None
     [shredded] = await _event_data(intake, "personal_data_shredded")
     assert (shredded["person_ref"], shredded["reason"]) == (person_ref, "依法删除")
+
+
+async def test_the_narrative_names_no_one_in_clear_and_opens_only_for_a_reveal(
+    intake: Intake,
+) -> None:
+    number = resident_id()
+    written = f"王五（身份证号 {number}）在春节期间收受购物卡，王五之妻代收。"
+    clue_id = await _transfer(intake, narrative=written)
+    [data] = await _event_data(intake, "clue_received")
+    masked = await _open(intake, clue_id, "clerk")
+    revealed = await _open(intake, clue_id, "auditor", reveal="true", purpose="审计")
+    person_ref = data["reported_persons"][0]["person_ref"]
+    await _vault(intake).shred(UUID(person_ref), by="operator:test", reason="依法删除", now=NOW)
+    after_shred = await _open(intake, clue_id, "auditor", reveal="true", purpose="审计")
+
+    stored = json.dumps(data, ensure_ascii=False)
+    assert "王五" not in stored and number not in stored
+    assert data["narrative"] == (
+        f"王*（身份证号 {pii.mask_id_number(number)}）在春节期间收受购物卡，王*之妻代收。"
+    )
+    assert masked.json()["narrative"] == data["narrative"]
+    assert "sealed_narrative" not in masked.json()
+    assert revealed.json()["narrative"] == written
+    # The person's key destroyed: the text as written is gone, the masked text remains.
+    assert after_shred.json()["narrative"] == data["narrative"]

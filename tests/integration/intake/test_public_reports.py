@@ -256,3 +256,23 @@ async def test_the_report_window_slides_and_idle_addresses_are_forgotten(intake:
     assert other is None  # another address has its own window
     assert again is None  # the first two left the window
     assert forgotten == 2  # both addresses have nothing left in the window
+
+
+async def test_a_real_name_reporter_is_not_named_in_the_narrative_events_carry(
+    intake: Intake,
+) -> None:
+    filed = await _file(
+        intake,
+        anonymous=False,
+        secret=None,
+        reporter={"name": "孙十", "phone": "13800000000"},
+        narrative="我孙十亲眼看到钱九镇长每周在农家乐用公款宴请。",
+    )
+
+    assert filed.status_code == 201, filed.text
+    async with intake.engine.connect() as conn:
+        data = (
+            await conn.execute(text("SELECT data FROM events WHERE type LIKE '%clue_received'"))
+        ).scalar_one()
+    assert data["narrative"] == "我孙*亲眼看到钱*镇长每周在农家乐用公款宴请。"
+    assert data["sealed_narrative"].startswith("pii1t.")
