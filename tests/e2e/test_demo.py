@@ -195,6 +195,38 @@ def test_each_act_left_its_outcome_where_a_user_would_look(
     assert rating["level"] == after["level"] != before["level"]
 
 
+def test_the_demo_countys_monthly_statistics_count_the_four_forms_as_counted_by_hand(
+    platform: Platform, demo_run: dict[str, Any]
+) -> None:
+    assert demo_run["result"].returncode == 0, demo_run["result"].stdout[-4000:]
+    story, leader = demo_run["story"], operator(platform, demo_run, "leader")
+    # By hand: the tax clue's reply ended in 谈话提醒 (形态一, on the clue); the audit case
+    # was decided under 形态二 (严重警告); the real-name report's case under 形态四 (开除党籍、
+    # 开除公职) and transferred to the procuratorate. Nothing under 形态三.
+    tax = httpx.get(
+        platform.url("casework", f"/v1/cases/{story['clues']['tax']['clue_id']}"), headers=leader
+    ).json()
+    assert (tax["status"], tax["form"], tax["measures"]) == ("closed", 1, ["talk_reminder"])
+    prosecuted = httpx.get(
+        platform.url("casework", f"/v1/cases/{story['prosecution']['case_id']}"), headers=leader
+    ).json()
+    assert (prosecuted["status"], prosecuted["form"]) == ("prosecuted", 4)
+    assert prosecuted["procuratorate"] == "青山县人民检察院"
+
+    stats = httpx.get(
+        platform.url("accountability", "/v1/reports/monthly"),
+        params={"month": story["monthly"]["month"]},
+        headers=leader,
+    ).json()
+    assert [(r["label"], r["count"], r["on_clues"]) for r in stats["by_form"]] == [
+        ("第一种形态", 1, 1),
+        ("第二种形态", 1, 0),
+        ("第三种形态", 0, 0),
+        ("第四种形态", 1, 0),
+    ]
+    assert stats["decided"] == 2 and stats["first_form_on_clues"] == 1
+
+
 def test_a_second_round_on_the_same_platform_adds_a_new_round_without_duplicates(
     platform: Platform, demo_run: dict[str, Any]
 ) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.console import Console
 
-from zhengfeng.demo import acts
+from zhengfeng.demo import acts, forms
 from zhengfeng.demo.setup import (
     SERVICES,
     DemoError,
@@ -39,6 +39,7 @@ ACTS: list[tuple[str, Callable[..., None]]] = [
     ("第四幕  信息汇集 → 对比分析 → 异常预警 → 线下核查", acts.feeds_and_alerts),
     ("第五幕  责任清单：一案双查的依据", acts.responsibility_list),
     ("第六幕  线索处置与案件办理（初核、函询、暂存、立案、审理、处理决定）", acts.casework),
+    ("第六幕（续）  四种形态：谈话提醒与移送检察机关审查起诉，月度统计", forms.four_forms),
     ("第七幕  一案双查：问责调查与决定", acts.accountability),
     ("第八幕  单位红黄绿评级", acts.ratings),
 ]

@@ -56,6 +56,10 @@ class Story:
     ratings: dict[str, Any] = field(default_factory=dict)
     documents: list[dict[str, Any]] = field(default_factory=list)
     """文书 the decisions issued: number, title, the matter's path, SHA-256."""
+    prosecution: dict[str, Any] = field(default_factory=dict)
+    """The 形态四 case transferred to the procuratorate."""
+    monthly: dict[str, Any] = field(default_factory=dict)
+    """The month's statistics by 四种形态, as the demo read them."""
 
     def as_json(self) -> dict[str, Any]:
         """The story as plain JSON."""
@@ -646,10 +650,12 @@ def casework(s: Session, scenario: dict[str, Any], story: Story) -> None:
     _inquiry_letter_received(s, tax)
     _case_command(s, story, "officer", tax, "record_reply", {"reason": "本人书面说明已收到"})
     done = _case_command(s, story, "officer", tax, "evaluate_reply",
-                         {"outcome": "close", "reason": "说明属实，予以了结"})  # fmt: skip
+                         {"outcome": "talk_reminder",
+                          "reason": "说明基本属实，问题情节轻微，予以谈话提醒"})  # fmt: skip
     story.dispositions["tax"] = done["status"]
     s.say(
-        f"{story.clues['tax']['clue_number']} 谈话函询 → 回复属实 → [bold]{done['status_label']}[/]"
+        f"{story.clues['tax']['clue_number']} 谈话函询 → 回复基本属实、情节轻微 → 谈话提醒"
+        f"（第一种形态）→ [bold]{done['status_label']}[/]"
     )
 
     review_on = (date.today() + timedelta(days=90)).isoformat()

@@ -47,8 +47,13 @@ def print_summary(s: Session, story: Story, seconds: float) -> None:
     case = story.case
     c.print(
         f"  casework        案件 {case['case_number']}（线索 {case['clue_number']}，id {case['case_id']}）"
-        f"已作出处理决定（第 {case['form']} 种形态）；函询了结 {clues['tax']['clue_number']}、"
+        f"已作出处理决定（第 {case['form']} 种形态）；函询后谈话提醒 {clues['tax']['clue_number']}、"
         f"暂存待查 {clues['police']['clue_number']}、初核 {clues['anonymous']['clue_number']}"
+        + (
+            f"；形态四 {story.prosecution['case_number']} 已移送{story.prosecution['procuratorate']}"
+            if story.prosecution
+            else ""
+        )
     )
     i, r = story.inquiry, story.ratings
     c.print(
