@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -96,6 +97,17 @@ class Taxonomy:
     def accepted(self) -> frozenset[str]:
         """Every code a rule or a clue may name: today's and the earlier ones they replaced."""
         return frozenset(self.categories) | frozenset(self.formerly)
+
+    def by_class(self, counts: Iterable[tuple[str, int]]) -> list[tuple[str, str, int]]:
+        """Counts per code summed per class (a manifestation under its class, a former code
+        under today's), as (class code, label, count), largest first: what statistics show."""
+        summed: dict[str, int] = {}
+        for code, count in counts:
+            found = self.class_of(code)
+            key = found.code if found else code
+            summed[key] = summed.get(key, 0) + count
+        ordered = sorted(summed.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [(code, self.label(code), count) for code, count in ordered]
 
     def classes(self) -> list[Category]:
         """The classes (second level), in the file's order."""

@@ -191,3 +191,17 @@ def test_a_rule_naming_a_former_code_counts_under_todays_class() -> None:
     found = t.class_of("vanity_projects")
     assert found is not None
     assert (found.code, found.group_label) == ("digital_achievements", "形式主义、官僚主义")
+
+
+def test_statistics_count_a_manifestation_and_a_former_code_under_todays_class() -> None:
+    t = taxonomy.load()
+
+    rows = t.by_class(
+        [("violation_dining", 2), ("public_funds_dining", 1), ("vanity_projects", 1), ("x", 1)]
+    )
+
+    assert rows == [
+        ("violation_dining", "违规吃喝", 3),
+        ("digital_achievements", "搞数字政绩", 1),
+        ("x", "x", 1),
+    ]

@@ -52,8 +52,12 @@ async def monthly_statistics(conn: AsyncConnection, month: str, deps: Deps) -> d
         "closed": figures["closed"],
         "overdue": sum(r["count"] for r in figures["overdue_by_kind"]),
         "inquiries_opened": figures["inquiries_opened"],
+        # by class: a manifestation counts under its class, a former code under today's
         "by_category": [
-            {**r, "label": deps.taxonomy.label(r["code"])} for r in figures["by_category"]
+            {"code": code, "count": count, "label": label}
+            for code, label, count in deps.taxonomy.by_class(
+                (r["code"], r["count"]) for r in figures["by_category"]
+            )
         ],
         "by_rank": figures["by_rank"],
         "first_form_on_clues": figures["first_form_on_clues"],
