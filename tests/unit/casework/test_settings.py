@@ -32,3 +32,17 @@ def test_operator_override_file_in_settings_changes_the_service_calendar(tmp_pat
     assert rules.calendar.version.endswith("+city-1")
     assert str(rules.limits["inquiry_reply"]) == "10 working_days"
     assert rules.limits.version == "test"
+
+
+def test_a_local_variant_of_the_limits_is_chosen_in_settings() -> None:
+    app = casework_app.create(
+        casework_app.Settings(
+            database_url="postgresql://unused/none",
+            limits_variant="verification_15_working_days",
+        )
+    )
+
+    limits = app.state.deps.rules.limits
+    assert str(limits["preliminary_verification"]) == "15 working_days"
+    assert limits.preliminary_verification_extensions_max == 0
+    assert limits.variant == "verification_15_working_days"
