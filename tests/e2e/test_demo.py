@@ -68,7 +68,7 @@ def test_the_demo_plays_every_act_and_ends_with_the_summary(
 ) -> None:
     result: subprocess.CompletedProcess[str] = demo_run["result"]
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
-    for act in ("第一幕", "第四幕", "第八幕", "小结", "事件存储", "去看看"):
+    for act in ("第一幕", "第四幕", "第八幕", "第九幕", "小结", "整改台账", "事件存储", "去看看"):
         assert act in result.stdout
     assert platform.url("casework", "/v1/clues") in result.stdout
 
@@ -193,6 +193,21 @@ def test_each_act_left_its_outcome_where_a_user_would_look(
     assert rating["inputs"]["case"] == 1
     assert rating["score"] == after["score"] > before["score"]
     assert rating["level"] == after["level"] != before["level"]
+
+    # Act 9: the 巡察组's findings are the unit's list; a 回头看 reopened the 立行立改 item.
+    rect = story["rectification"]
+    listed = httpx.get(
+        platform.url("accountability", f"/v1/rectifications/{rect['list_id']}"), headers=acc
+    ).json()
+    assert listed["source"]["kind_label"] == "巡察" and listed["progress"]["total"] == 2
+    reopened = listed["items"][0]
+    assert (reopened["round"], reopened["status_label"]) == (2, "整改中")
+    assert [h["action"] for h in reopened["history"]][-2:] == ["回头看", "重新整改"]
+    assert rect["reopened"] == 1
+    desk = httpx.get(
+        platform.url("intake", "/v1/clues"), params={"source_kind": "inspection"}, headers=clerk
+    ).json()["items"]
+    assert rect["clue_number"] in [c["clue_number"] for c in desk]
 
 
 def test_the_demo_countys_monthly_statistics_count_the_four_forms_as_counted_by_hand(

@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.console import Console
 
-from zhengfeng.demo import acts, forms
+from zhengfeng.demo import acts, forms, rectification
 from zhengfeng.demo.setup import (
     SERVICES,
     DemoError,
@@ -42,6 +42,7 @@ ACTS: list[tuple[str, Callable[..., None]]] = [
     ("第六幕（续）  四种形态：谈话提醒与移送检察机关审查起诉，月度统计", forms.four_forms),
     ("第七幕  一案双查：问责调查与决定", acts.accountability),
     ("第八幕  单位红黄绿评级", acts.ratings),
+    ("第九幕  巡察反馈 → 整改台账 → 验收 → 回头看", rectification.inspection_rectification),
 ]
 
 SMALL_COUNTY = {"units": 12, "vehicles": 17, "months": 3, "gps_interval_s": 120}

@@ -60,6 +60,8 @@ class Story:
     """The 形态四 case transferred to the procuratorate."""
     monthly: dict[str, Any] = field(default_factory=dict)
     """The month's statistics by 四种形态, as the demo read them."""
+    rectification: dict[str, Any] = field(default_factory=dict)
+    """The 巡察 act's rectification list: its unit, the clue, items by status."""
 
     def as_json(self) -> dict[str, Any]:
         """The story as plain JSON."""

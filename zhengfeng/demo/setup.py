@@ -38,6 +38,8 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
             "scopes": ["clue:transfer"]},
     "police": {"kind": "partner", "name": "青山县公安局", "department": "police",
                "scopes": ["clue:transfer"]},
+    "inspection": {"kind": "partner", "name": "县委第二巡察组", "department": "inspection-2",
+                   "scopes": ["clue:transfer", "source:inspection", "findings:report"]},
     "hotline": {"kind": "system", "name": "青山县12345政务服务便民热线",
                 "scopes": ["hotline:orders"]},
     "data": {"kind": "system", "name": "青山县大数据中心",
@@ -56,7 +58,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "accountability": {"kind": "operator", "name": "党风政风监督室 赵丽",
                        "roles": ["accountability"]},
 }  # fmt: skip
-"""The players: three partner departments, three systems, seven operators."""
+"""The players: three partner departments, a 巡察组, three systems, seven operators."""
 
 
 def service_url(service: str) -> str:

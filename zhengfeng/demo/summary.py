@@ -62,6 +62,12 @@ def print_summary(s: Session, story: Story, seconds: float) -> None:
         f"{r['after_decision']['level_label']}（{r['before']['score']} → {r['after_alerts']['score']} → "
         f"{r['after_decision']['score']} 分）"
     )
+    if story.rectification:
+        rect = story.rectification
+        c.print(
+            f"  整改台账        {rect['unit']} 巡察整改事项 {rect['total']} 项（整改中 {rect['in_progress']}、"
+            f"回头看后重新整改 {rect['reopened']}、已销号 {rect['closed']}）；巡察移交线索 {rect['clue_number']}"
+        )
     if story.documents:
         c.print(
             f"  文书            {len(story.documents)} 份："
@@ -82,6 +88,7 @@ def print_summary(s: Session, story: Story, seconds: float) -> None:
         f"预警看板           {u['analysis']}/v1/alerts?level=red   规则精度 {u['analysis']}/v1/rules/precision",
         f"问责调查           {u['accountability']}/v1/inquiries/{i['inquiry_id']}",
         f"红黄绿评级         {u['accountability']}/v1/ratings   {u['accountability']}/v1/units/{case['unit']}/rating",
+        f"整改台账           {u['accountability']}/v1/rectification-items?overdue=true   {u['accountability']}/v1/rectifications",
         f"举报人查询         {u['intake']}/v1/reports/{story.receipt_code}  (X-Report-Secret 头)",
         f"事件流（AsyncAPI） {u['casework']}/asyncapi.json  （每个服务都有）",
         f"补课订阅           {u['casework']}/v1/events?after=0  （每个服务都有）",
