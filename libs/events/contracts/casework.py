@@ -408,4 +408,9 @@ def _transition_measures_as_codes(data: dict[str, Any]) -> dict[str, Any]:
     details = data.get("details") or {}
     if data.get("command") in catalogue.MEASURE_COMMANDS and "measures" in details:
         data["details"] = catalogue.lift(dict(details), "measures", "legacy_measures")
+    elif data.get("command") == "conclude_verification" and details.get("outcome") == (
+        "talk_reminder"
+    ):
+        # Before v3 a 谈话提醒 closed the clue without saying it was 第一种形态: it was.
+        data["details"] = {**details, "form": 1, "measures": ["talk_reminder"]}
     return data

@@ -225,3 +225,22 @@ def test_the_follow_up_policy_is_data() -> None:
         state = replay(events, state)
     assert state.status is Status.CLOSED
     assert read_follow_up_forms() == frozenset({2, 3})
+
+
+def test_an_old_talk_reminder_after_verification_reads_as_a_first_form() -> None:
+    case_id = uuid4()
+    at_ = datetime(2025, 5, 1, tzinfo=UTC)
+    old = registry.decode(
+        CaseTransitioned.type_name,
+        2,
+        {
+            "case_id": str(case_id),
+            "command": "conclude_verification",
+            "from_status": "preliminary_verification",
+            "to_status": "closed",
+            "at": at_.isoformat(),
+            "details": {"outcome": "talk_reminder"},
+        },
+    )
+    state = replay([old])
+    assert (state.status, state.form, state.measures) == (Status.CLOSED, 1, ["talk_reminder"])
