@@ -30,7 +30,7 @@ from libs.events.relay import Relay
 from libs.events.signing import Keyring, Signer
 from libs.events.store import EventStore
 from libs.events.wakeup import Wakeup
-from libs.kit import jobs, metrics, problems
+from libs.kit import jobs, metrics, openapi, problems
 from libs.kit.auth import JwksFetcher, JwksVerifier, Principal, http_jwks_fetcher, require_roles
 from libs.kit.commands import Gate, Pipeline
 from libs.kit.db import make_engine
@@ -281,6 +281,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
     install_docs(app)
     app.state.deps = parts.deps
     problems.install(app)
+    openapi.install(app)
     metrics.install(app, service)
     app.add_middleware(RejectNul)
     # Outside every other but the correlation id: before authentication, parsing, NUL checks.

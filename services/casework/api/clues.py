@@ -70,7 +70,7 @@ async def list_clues(
     conn: ReadConnection,
     status: ClueStatus | None = None,
     category: str | None = None,
-    min_repeat_count: Annotated[int | None, Query(ge=1)] = None,
+    min_repeat_count: Annotated[int | None, Query(ge=1, le=1_000_000)] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[ClueOut]:
