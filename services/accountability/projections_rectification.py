@@ -22,6 +22,7 @@ from libs.events.contracts.rectification import (
     RectificationItemReviewed,
     RectificationListOpened,
     RectificationReported,
+    RectificationReportOverdue,
     SuggestionIssued,
     SuggestionReplied,
     SuggestionReplyOverdue,
@@ -138,6 +139,14 @@ async def _reported(e: RectificationReported, conn: AsyncConnection, r: Recorded
                WHERE list_id = :id AND NOT (:to = ANY(reported_to))"""
         ),
         {"id": e.list_id, "to": e.to},
+    )
+
+
+@_RECTIFICATION.on(RectificationReportOverdue)
+async def _report_late(e: RectificationReportOverdue, conn: AsyncConnection, r: Recorded) -> None:
+    await conn.execute(
+        text("UPDATE rectification_lists SET report_overdue = true WHERE list_id = :id"),
+        {"id": e.list_id},
     )
 
 

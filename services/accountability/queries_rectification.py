@@ -153,3 +153,16 @@ async def items_past_deadline(conn: AsyncConnection, today: date) -> list[tuple[
         {"today": today},
     )
     return [(r[0], r[1]) for r in rows]
+
+
+async def reports_past_due(conn: AsyncConnection, today: date) -> list[UUID]:
+    """Lists whose 双报告 day passed with a report owed, not yet noticed."""
+    rows = await conn.execute(
+        text(
+            """SELECT list_id FROM rectification_lists
+               WHERE report_due < :today AND NOT report_overdue
+                 AND NOT (reports_to <@ reported_to)"""
+        ),
+        {"today": today},
+    )
+    return [r[0] for r in rows]

@@ -200,6 +200,22 @@ class RectificationReported(Event):
 
 
 @registry.register
+class RectificationReportOverdue(Event):
+    """双报告 not made by its day: noticed once per list, naming who was not reported to."""
+
+    type_name = "zhengfeng.rectification.report_overdue"
+    version = 1
+
+    list_id: UUID
+    unit: str
+    missing: list[str]
+    """``party_committee`` / ``commission``: the reports still owed."""
+    report_due: date
+    escalate_to: str
+    noticed_at: datetime
+
+
+@registry.register
 class SuggestionIssued(Event):
     """纪检监察建议书: issued to a unit from a decided case or an inquiry, with the problems
     it exposed, what the commission recommends and when the unit must reply. Its numbered

@@ -29,6 +29,7 @@ from libs.events.contracts.rectification import (
     RectificationListOpened,
     RectificationProgressNoted,
     RectificationReported,
+    RectificationReportOverdue,
     RectificationSource,
 )
 from libs.kit.workdays import WorkCalendar
@@ -165,6 +166,11 @@ class NoticeOverdue:
     item_id: UUID
 
 
+@dataclass(frozen=True)
+class NoticeReportOverdue:
+    """The 双报告's day passed with reports still owed."""
+
+
 Command = (
     OpenList
     | AddItem
@@ -174,6 +180,7 @@ Command = (
     | ReviewItem
     | Report
     | NoticeOverdue
+    | NoticeReportOverdue
 )
 
 # -- state ------------------------------------------------------------------------------
@@ -211,6 +218,14 @@ class RectificationList:
     opened: RectificationListOpened | None = None
     items: dict[UUID, Item] = field(default_factory=dict)
     reports: tuple[RectificationReported, ...] = ()
+    report_overdue: bool = False
+    """The 双报告's day passed with a report owed (noticed once)."""
+
+    @property
+    def reports_owed(self) -> list[str]:
+        """The 双报告 recipients not reported to yet."""
+        done = {r.to for r in self.reports}
+        return [to for to in (self.opened.reports_to if self.opened else []) if to not in done]
 
     def item(self, item_id: UUID) -> Item:
         found = self.items.get(item_id)
@@ -258,6 +273,8 @@ def evolve(state: RectificationList, event: Event) -> RectificationList:
         )
     if isinstance(event, RectificationReported):
         return replace(state, reports=(*state.reports, event))
+    if isinstance(event, RectificationReportOverdue):
+        return replace(state, report_overdue=True)
     return state
 
 
@@ -340,6 +357,8 @@ def decide(
         return [_assign(opened.list_id, command.item, opened.source.kind, ctx, rules, calendar)]
     if isinstance(command, Report):
         return _report(state, command, ctx, rules)
+    if isinstance(command, NoticeReportOverdue):
+        return _report_overdue(state, ctx, rules)
     item = state.item(command.item_id)
     if isinstance(command, NoticeOverdue):
         return _overdue(state, item, ctx, rules)
@@ -458,6 +477,29 @@ def _report(
             summary=c.summary,
             reported_by=ctx.actor,
             reported_at=ctx.now,
+        )
+    ]
+
+
+def _report_overdue(
+    state: RectificationList, ctx: Context, rules: RectificationRules
+) -> list[Event]:
+    """Once per list: the 双报告's day passed and a report is still owed."""
+    opened = state.opened
+    assert opened is not None
+    owed = state.reports_owed
+    if state.report_overdue or not owed or opened.report_due is None:
+        return []
+    if ctx.today <= opened.report_due:
+        return []
+    return [
+        RectificationReportOverdue(
+            list_id=opened.list_id,
+            unit=opened.unit,
+            missing=owed,
+            report_due=opened.report_due,
+            escalate_to=rules.escalate_to,
+            noticed_at=ctx.now,
         )
     ]
 

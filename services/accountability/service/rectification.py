@@ -22,6 +22,7 @@ from libs.events.contracts.rectification import (
     RectificationItemReopened,
     RectificationItemReviewed,
     RectificationProgressNoted,
+    RectificationReportOverdue,
     RectificationSource,
 )
 from libs.events.store import ConcurrencyError, EventStore, Metadata
@@ -277,6 +278,7 @@ def view(state: RectificationList, version: int, rules: RectificationRules) -> d
                 "label": rules.report_to.get(to, to),
                 "reported_at": reported[to].reported_at.isoformat() if to in reported else None,
                 "summary": reported[to].summary if to in reported else None,
+                "overdue": state.report_overdue and to not in reported,
             }
             for to in o.reports_to
         ],
@@ -435,13 +437,50 @@ async def notice_overdue(store: EventStore, deps: Any, today: date) -> int:
     unit, where its rating and the monthly report count it; how many."""
     async with store.engine.connect() as conn:
         rows = await queries.items_past_deadline(conn, today)
+        reports = await queries.reports_past_due(conn, today)
     written = 0
     for list_id, item_id in rows:
         try:
             written += await _notice(store, deps, list_id, item_id, today)
         except ConcurrencyError:
             continue  # the list moved meanwhile; the next round looks again
+    for list_id in reports:
+        try:
+            written += await _notice_reports(store, deps, list_id, today)
+        except ConcurrencyError:
+            continue
     return written
+
+
+async def _notice_reports(store: EventStore, deps: Any, list_id: UUID, today: date) -> int:
+    """双报告 owed past its day: noticed once on the list, counted on the unit."""
+    stream = list_stream(list_id)
+    rules: RectificationRules = deps.rectification
+    async with store.engine.begin() as conn:
+        records = await store.read_stream(stream, conn=conn)
+        state = LIST.replay([r.event for r in records])
+        ctx = domain.Context(ACTOR, store.clock(), today)
+        events = domain.decide(state, domain.NoticeReportOverdue(), ctx, rules, deps.calendar)
+        if not events:
+            return 0
+        late = events[0]
+        assert isinstance(late, RectificationReportOverdue)
+        meta = Metadata(actor=ACTOR)
+        event_id = uuid5(NAMESPACE_URL, f"zhengfeng:rectification:{list_id}:report-overdue")
+        await store.append(stream, events, expected_version=records[-1].version, meta=meta,
+                           conn=conn, event_ids=[event_id])  # fmt: skip
+        end = datetime.combine(
+            late.report_due + timedelta(days=1), time(), ZoneInfo(rules.timezone)
+        )
+        noted = OverdueNoted(
+            deadline_id=f"rectification_report:{list_id}",
+            unit=late.unit,
+            item_kind="rectification_report",
+            due_at=end,
+            noticed_at=late.noticed_at,
+        )
+        await note_on_unit(store, conn, deps, meta, late.unit, noted)
+    return 1
 
 
 async def _notice(store: EventStore, deps: Any, list_id: UUID, item_id: UUID, today: date) -> int:

@@ -4,12 +4,14 @@ unit; the findings become the unit's rectification list with the 双报告 and d
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import jwt
+from sqlalchemy import text
 
 from libs.kit import workdays
+from services.accountability.service.rectification import notice_overdue
 from tests.integration.accountability.conftest import KEY, KID, LEADER, OFFICER, Accountability
 
 
@@ -70,8 +72,27 @@ async def test_a_groups_findings_become_the_units_list_with_the_dual_report(
     )
     assert stranger.status_code == 404
 
-    # 双报告: the unit's reports to the party committee and the commission are recorded.
-    for to in ("party_committee", "commission"):
+    # 双报告: the party committee's report comes in; the commission's is late (noticed once).
+    rep = await acc.http.post(f"/v1/rectifications/{lst['list_id']}/reports",
+                              json={"to": "party_committee", "summary": "整改进展情况报告"}, headers=OFFICER)  # fmt: skip
+    assert rep.status_code == 201, rep.text
+    await acc.app.state.runtime.projections.catch_up()
+    day_after = date.fromisoformat(lst["report_due"]) + timedelta(days=1)
+    for _ in range(2):
+        await notice_overdue(acc.store, acc.deps, day_after)
+        await acc.app.state.runtime.projections.catch_up()
+    late = (await acc.http.get(f"/v1/rectifications/{lst['list_id']}", headers=LEADER)).json()
+    assert [(x["to"], x["overdue"]) for x in late["reports"]] == [
+        ("party_committee", False), ("commission", True),
+    ]  # fmt: skip
+    async with acc.engine.connect() as conn:
+        noticed = (await conn.execute(text(
+            "SELECT count(*) FROM events WHERE type = 'zhengfeng.rectification.report_overdue'"
+        ))).scalar_one()  # fmt: skip
+    assert noticed == 1
+    rating = (await acc.http.get(f"/v1/units/{FINDINGS['unit']}/rating", headers=LEADER)).json()
+    assert "整改报告超期 1 项" in rating["explanation"]
+    for to in ("commission",):
         rep = await acc.http.post(f"/v1/rectifications/{lst['list_id']}/reports",
                                   json={"to": to, "summary": "整改进展情况报告"}, headers=OFFICER)  # fmt: skip
         assert rep.status_code == 201, rep.text

@@ -193,3 +193,18 @@ def test_only_the_rules_report_recipients_are_accepted() -> None:
     assert refused.value.field == "to"
     state = act(state, r.Report("commission", "整改情况报告"))
     assert [x.to for x in state.reports] == ["commission"]
+
+
+def test_a_dual_report_owed_past_its_day_is_noticed_once_naming_who_was_not_reported_to() -> None:
+    state = act(opened(kind="inspection", dual=True), r.Report("party_committee", "整改情况"))
+    assert state.opened is not None and state.opened.report_due is not None
+    due = state.opened.report_due
+    assert r.decide(state, r.NoticeReportOverdue(), ctx(due), RULES, CALENDAR) == []
+
+    state = act(state, r.NoticeReportOverdue(), today=due + timedelta(days=1))
+
+    assert state.report_overdue and state.reports_owed == ["commission"]
+    assert (
+        r.decide(state, r.NoticeReportOverdue(), ctx(due + timedelta(days=5)), RULES, CALENDAR)
+        == []
+    )
