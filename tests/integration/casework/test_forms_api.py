@@ -73,3 +73,28 @@ async def test_an_inquiry_reply_ending_in_admonition_records_a_first_form(cw: Ca
         e for e in timeline["events"] if e["type"] == "zhengfeng.casework.first_form_applied"
     ]
     assert [e["data"]["measures"] for e in applied] == [["admonition"]]
+
+
+async def test_the_measures_catalogue_lists_what_each_form_allows(cw: Casework) -> None:
+    form_one = (await cw.http.get("/v1/measures", params={"form": 1}, headers=REVIEWER)).json()
+    everything = (await cw.http.get("/v1/measures", headers=REVIEWER)).json()
+
+    assert {m["label"] for m in form_one["measures"]} >= {
+        "谈话提醒",
+        "批评教育",
+        "责令检查",
+        "诫勉",
+    }
+    assert all(1 in m["forms"] for m in form_one["measures"])
+    by_code = {m["code"]: m for m in everything["measures"]}
+    assert (
+        by_code["serious_warning"]["kind_label"],
+        by_code["serious_warning"]["effect_months"],
+    ) == (
+        "党纪处分",
+        18,
+    )
+    assert by_code["post_adjustment"]["authority_label"] == "有管理权限的党组织（组织部门）"
+    assert everything["forms"]["4"] == "第四种形态"
+    bad = await cw.http.get("/v1/measures", params={"form": 5}, headers=REVIEWER)
+    assert bad.status_code == 422
