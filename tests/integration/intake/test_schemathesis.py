@@ -11,36 +11,25 @@ codes the OpenAPI declares, and the bodies of every answer, problems included
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import schemathesis
-import uvicorn
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlalchemy import text
 
 from libs.events.asyncapi import FEED_SCOPE
 from libs.kit.issuer import create_client
 from services.intake import app as intake_app
 from tests.conftest import Schemas, unique
-from tests.integration.fixtures import eventually
+from tests.integration.contract import Target, fuzz, serve
 from tests.integration.intake.conftest import transfer
 from tests.integration.intake.test_public_reports import SECRET, report
 
 EXAMPLES = int(os.environ.get("ZF_SCHEMATHESIS_EXAMPLES", "25"))
-"""Generated calls per operation and mode (valid, invalid); raise it for a deeper run."""
-
+"""Intake, the public face, is fuzzed deeper than the other services by default."""
 
 VALID_BODIES: dict[str, Any] = {
     "POST /v1/clue-transfers": transfer("SJ-FUZZ-2"),
@@ -50,16 +39,8 @@ VALID_BODIES: dict[str, Any] = {
 }
 
 
-@dataclass
-class Served:
-    url: str
-    tokens: dict[str, dict[str, str]]
-    known: dict[str, list[str]]
-    """Path parameter -> values that exist (a transfer, two reports, a work order)."""
-
-
 @pytest.fixture
-async def served(database_url: str, schemas: Schemas, tmp_path: Path) -> AsyncIterator[Served]:
+async def target(database_url: str, schemas: Schemas, tmp_path: Path) -> AsyncIterator[Target]:
     engine = await schemas.migrated("intake")
     vault_schema = unique("t_pii")
     settings_ = intake_app.Settings(
@@ -74,19 +55,7 @@ async def served(database_url: str, schemas: Schemas, tmp_path: Path) -> AsyncIt
     )
     schemas.created.append(vault_schema)
     app = intake_app.create(settings_)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        if task.done():
-            task.result()
-        return server.started
-
-    await eventually(started, "uvicorn to serve intake")
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    try:
+    async with serve(app, lifespan="on") as url:
         async with httpx.AsyncClient(base_url=url) as http:
             tokens = {
                 "operator": await _token(
@@ -152,18 +121,19 @@ async def served(database_url: str, schemas: Schemas, tmp_path: Path) -> AsyncIt
                     text("SELECT stream_id FROM events WHERE type LIKE '%report_received'")
                 )
             ]
-        yield Served(
+        yield Target(
             url,
             tokens,
-            {
+            _audience,
+            known={
                 "clue_id": [clue.json()["clue_id"], *reports],
                 "code": [filed.json()["receipt_code"]],
                 "order_number": ["GD-FUZZ-1"],
             },
+            valid_bodies=VALID_BODIES,
+            fixed_headers=_report_secret,
+            examples=EXAMPLES,
         )
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def _token(http: httpx.AsyncClient, client: Any, grant: str = "client_credentials") -> dict:
@@ -181,7 +151,11 @@ async def _token(http: httpx.AsyncClient, client: Any, grant: str = "client_cred
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def _audience(path: str) -> str | None:
+def _report_secret(path: str) -> dict[str, str] | None:
+    return {"X-Report-Secret": SECRET} if "{code}" in path else None
+
+
+def _audience(method: str, path: str) -> str | None:
     """Whose token a path is for (public paths get none)."""
     if path.startswith(("/v1/clue-transfers", "/v1/attachments")):
         return "partner"
@@ -194,78 +168,6 @@ def _audience(path: str) -> str | None:
     return "operator"
 
 
-def _fuzz_operation(served: Served, operation: Any, stats: list[int]) -> str | None:
-    """Call one operation with generated cases; the first failure found, if any."""
-    audience = _audience(operation.path)
-    headers = served.tokens[audience] if audience else {}
-    known = [
-        {name: value}
-        for name, values in served.known.items()
-        if f"{{{name}}}" in operation.path
-        for value in values
-    ]
-    fixed_headers = {"X-Report-Secret": SECRET} if "{code}" in operation.path else None
-    strategies = [
-        operation.as_strategy(generation_mode=mode)
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
-    ]
-    strategies += [
-        operation.as_strategy(path_parameters=exists, headers=fixed_headers) for exists in known
-    ]
-    if (body := VALID_BODIES.get(operation.label)) is not None:
-        # Generated data rarely passes the domain's own checks (ID check digits,
-        # taxonomy codes); a valid body with generated headers gets past them.
-        strategies += [
-            operation.as_strategy(body=body, path_parameters=exists, headers=fixed_headers)
-            for exists in known or [None]
-        ]
-    failed: list[str] = []
-
-    @settings(
-        max_examples=EXAMPLES * len(strategies),
-        deadline=None,
-        database=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(case=st.one_of(strategies))
-    def check(case: Any) -> None:
-        response = case.call(base_url=served.url, headers=headers, timeout=30)
-        stats.append(response.status_code)
-        try:
-            case.validate_response(
-                response, checks=[not_a_server_error, response_schema_conformance]
-            )
-        except Exception as exc:  # kept, so that one run reports every operation
-            failed.append(f"{operation.label}: {exc}")
-            raise
-
-    try:
-        check()
-    except Exception as exc:
-        return failed[-1] if failed else f"{operation.label}: {exc!r}"
-    return None
-
-
-def _fuzz(served: Served, document: dict[str, Any]) -> tuple[list[str], dict[str, list[int]]]:
-    failures: list[str] = []
-    stats: dict[str, list[int]] = {}
-    for result in schemathesis.openapi.from_dict(document).get_all_operations():
-        operation = result.ok()
-        failure = _fuzz_operation(served, operation, stats.setdefault(operation.label, []))
-        if failure is not None:
-            failures.append(failure)
-    return failures, stats
-
-
 @pytest.mark.timeout(max(300, EXAMPLES * 12))
-async def test_no_request_gets_a_server_error(served: Served) -> None:
-    async with httpx.AsyncClient(base_url=served.url) as http:
-        document = (await http.get("/openapi.json")).json()
-
-    failures, stats = await asyncio.to_thread(_fuzz, served, document)
-
-    answered = {label: dict(Counter(codes)) for label, codes in stats.items()}
-    assert failures == [], "\n\n".join(failures) + f"\n\nstatus codes per operation: {answered}"
-    # Every operation was reached past authentication at least once.
-    assert all(set(codes) - {401, 403} for codes in answered.values()), answered
+async def test_no_request_gets_a_server_error(target: Target) -> None:
+    await fuzz(target)

@@ -1,0 +1,157 @@
+"""Schemathesis against a service's OpenAPI: no request, valid or not, gets a 5xx.
+
+The shared harness of the services' contract tests. A service's test starts its app on
+the real test database with a few matters that exist, serves it with uvicorn
+(:func:`serve`), and hands :func:`fuzz` a :class:`Target`: tokens per audience, path
+parameter values that exist (so that paths past "not found" are exercised), and valid
+bodies where generated data cannot pass the domain's own checks. Each operation is
+called with valid and invalid data generated from the schema; every answer is checked
+against the schema too — status codes the OpenAPI declares and the bodies of every
+answer, problems included (``libs/kit/openapi.py`` describes them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import schemathesis
+import uvicorn
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from tests.integration.fixtures import eventually
+
+EXAMPLES = int(os.environ.get("ZF_SCHEMATHESIS_EXAMPLES", "8"))
+"""Generated calls per operation and mode (valid, invalid); raise it for a deeper run."""
+
+
+@dataclass
+class Target:
+    url: str
+    tokens: dict[str, dict[str, str]]
+    """Audience -> headers carrying its token."""
+    audience: Callable[[str, str], str | None]
+    """(method, path) -> whose token the operation is for (None: public, no token)."""
+    known: dict[str, list[str]] = field(default_factory=dict)
+    """Path parameter -> values that exist."""
+    valid_bodies: dict[str, Any] = field(default_factory=dict)
+    """Operation label ("POST /v1/...") -> a body that passes the domain's checks."""
+    fixed_headers: Callable[[str], dict[str, str] | None] = lambda path: None
+    """Headers a path needs beyond the token, on the calls aimed at known matters."""
+    examples: int = EXAMPLES
+
+
+@asynccontextmanager
+async def serve(app: FastAPI, *, lifespan: str = "off") -> AsyncIterator[str]:
+    """``app`` served by uvicorn on a free local port; yields its base URL.
+
+    The lifespan is off by default: the caller usually runs it already (to set up data
+    through an in-process client first)."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan=lifespan)
+    )
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        if task.done():
+            task.result()
+        return server.started
+
+    await eventually(started, "uvicorn to serve the app")
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def _fuzz_operation(target: Target, operation: Any, stats: list[int]) -> str | None:
+    """Call one operation with generated cases; the first failure found, if any."""
+    audience = target.audience(operation.method.upper(), operation.path)
+    headers = target.tokens[audience] if audience else {}
+    known = [
+        {name: value}
+        for name, values in target.known.items()
+        if f"{{{name}}}" in operation.path
+        for value in values
+    ]
+    fixed_headers = target.fixed_headers(operation.path)
+    strategies = [
+        operation.as_strategy(generation_mode=mode)
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    ]
+    strategies += [
+        operation.as_strategy(path_parameters=exists, headers=fixed_headers) for exists in known
+    ]
+    if (body := target.valid_bodies.get(operation.label)) is not None:
+        # Generated data rarely passes the domain's own checks (ID check digits,
+        # taxonomy codes); a valid body with generated headers gets past them.
+        strategies += [
+            operation.as_strategy(body=body, path_parameters=exists, headers=fixed_headers)
+            for exists in known or [None]
+        ]
+    failed: list[str] = []
+
+    @settings(
+        max_examples=target.examples * len(strategies),
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(case=st.one_of(strategies))
+    def check(case: Any) -> None:
+        response = case.call(base_url=target.url, headers=headers, timeout=30)
+        stats.append(response.status_code)
+        try:
+            case.validate_response(
+                response, checks=[not_a_server_error, response_schema_conformance]
+            )
+        except Exception as exc:  # kept, so that one run reports every operation
+            failed.append(f"{operation.label}: {exc}")
+            raise
+
+    try:
+        check()
+    except Exception as exc:
+        return failed[-1] if failed else f"{operation.label}: {exc!r}"
+    return None
+
+
+def _fuzz(target: Target, document: dict[str, Any]) -> tuple[list[str], dict[str, list[int]]]:
+    failures: list[str] = []
+    stats: dict[str, list[int]] = {}
+    for result in schemathesis.openapi.from_dict(document).get_all_operations():
+        operation = result.ok()
+        failure = _fuzz_operation(target, operation, stats.setdefault(operation.label, []))
+        if failure is not None:
+            failures.append(failure)
+    return failures, stats
+
+
+async def fuzz(target: Target) -> dict[str, dict[int, int]]:
+    """Fuzz every operation of the served document; fails the test on any failure.
+
+    Returns the status codes answered per operation."""
+    async with httpx.AsyncClient(base_url=target.url) as http:
+        document = (await http.get("/openapi.json")).json()
+
+    failures, stats = await asyncio.to_thread(_fuzz, target, document)
+
+    answered = {label: dict(Counter(codes)) for label, codes in stats.items()}
+    assert failures == [], "\n\n".join(failures) + f"\n\nstatus codes per operation: {answered}"
+    # Every operation was reached past authentication at least once.
+    assert all(set(codes) - {401, 403} for codes in answered.values()), answered
+    print(f"fuzzed {len(answered)} operations, {sum(map(len, stats.values()))} calls")
+    return answered
