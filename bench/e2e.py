@@ -144,9 +144,10 @@ class Bench:
     def __init__(self, platform: Platform) -> None:
         self.p = platform
         self.partner: dict[str, str] = {}
-        # The bench's own connections are named apart, so the CPU figures leave them out.
+        # The bench's own connections are named apart, so the CPU figures leave them out;
+        # pooled, since the ledger is polled every 10 ms.
         self.engines = {
-            s: make_engine(platform.database_url, platform.schemas[s], pooled=False, app="bench")
+            s: make_engine(platform.database_of(s), platform.schemas[s], pool_size=2, app="bench")
             for s in SERVICES
         }
 
@@ -480,8 +481,9 @@ async def replay(platform: Platform, url: str) -> dict[str, Any]:
     tables: dict[str, set[str]] = {}
     for service in SERVICES:
         schema = platform.schemas[service]
-        conn = await asyncpg.connect(url, server_settings={"search_path": schema})
-        engine = make_engine(platform.database_url, schema)
+        own = platform.database_of(service)
+        conn = await asyncpg.connect(own, server_settings={"search_path": schema})
+        engine = make_engine(own, schema)
         store = EventStore(engine, source=f"/zhengfeng/{service}")
         try:
             tables[service] = await _tables(conn)
@@ -528,7 +530,8 @@ async def run(url: str, bootstrap: str, log_dir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"load_start": load(), "config": asdict(c)}
     b = Bench(platform)
     try:
-        step("platform: migrate, topics, four services")
+        step("platform: a database per service, migrate, topics, four services")
+        await platform.make_databases()
         await asyncio.gather(
             asyncio.to_thread(platform.cli, "migrate"),
             asyncio.to_thread(platform.cli, "topics", "create", "--partitions", str(c.partitions)),

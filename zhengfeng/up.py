@@ -25,6 +25,7 @@ from rich.console import Console
 
 from console.settings import DEFAULT_PORT as CONSOLE_PORT
 from libs.events import kafka
+from libs.events.pii import VAULT_URL_ENV
 from libs.kit.db import make_engine
 from libs.kit.issuer import create_client
 from libs.kit.settings import DEFAULT_PORTS, settings_class
@@ -34,6 +35,7 @@ from libs.runtime.infra import (
     EmbeddedPostgres,
     ensure_database,
     env_or_none,
+    service_databases,
 )
 
 console = Console(stderr=True)
@@ -174,13 +176,38 @@ def _demo(creds: dict[str, Any]) -> None:
     console.print("[red]demo: the clue did not reach casework within 30s[/]")
 
 
-def _record_platform(data_dir: Path, database_url: str, bootstrap: str) -> None:
-    """Where this platform's database and broker are, for `zhengfeng demo` in another terminal."""
+def _databases(database_url: str, env: dict[str, str]) -> dict[str, str]:
+    """A database per service beside the platform's (which keeps the personal-data vault),
+    unless ``ZF_<SERVICE>_DATABASE_URL`` already names one; set in ``env`` for every child.
+
+    No service reads another's tables, and a reader by position waits for the writing
+    transactions of its own database only: with a database each, intake's transactions
+    never hold casework's relay or projections back."""
+    wanted = [s for s in kafka.SERVICES if not env_or_none(f"ZF_{s.upper()}_DATABASE_URL")]
+    try:
+        made = asyncio.run(service_databases(database_url, wanted))
+    except Exception as exc:  # no CREATEDB on a server of one's own: one database, as before
+        console.print(f"[yellow]one database for every service ({exc}); schemas keep them apart[/]")
+        made = {}
+    urls = {}
+    for service in kafka.SERVICES:
+        variable = f"ZF_{service.upper()}_DATABASE_URL"
+        urls[service] = made.get(service) or env_or_none(variable) or database_url
+        env[variable] = urls[service]
+    env.setdefault(VAULT_URL_ENV, database_url)
+    return urls
+
+
+def _record_platform(
+    data_dir: Path, database_url: str, databases: dict[str, str], bootstrap: str
+) -> None:
+    """Where this platform's databases and broker are, for `zhengfeng demo` in another terminal."""
     path = data_dir / "platform.json"
     path.write_text(
         json.dumps(
             {
                 "database_url": database_url,
+                "database_urls": databases,
                 "kafka_bootstrap_servers": bootstrap,
                 "urls": {s: f"http://127.0.0.1:{DEFAULT_PORTS[s]}" for s in kafka.SERVICES},
             },
@@ -217,6 +244,7 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int, scenario: bool
             console.print("starting embedded Kafka-protocol broker (memory only) …")
             bootstrap = broker.start()
         env.update(DATABASE_URL=database_url, KAFKA_BOOTSTRAP_SERVERS=bootstrap)
+        databases = _databases(database_url, env)
         asyncio.run(kafka.wait_for_broker(bootstrap))
         asyncio.run(kafka.ensure_topics(bootstrap, kafka.all_topics()))
         _zhengfeng("migrate", env=env)
@@ -235,8 +263,8 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int, scenario: bool
             )
         )
         _wait_ready(console_port, deadline)
-        creds = _credentials(data_dir, database_url)
-        _record_platform(data_dir, database_url, bootstrap)
+        creds = _credentials(data_dir, databases["intake"])
+        _record_platform(data_dir, database_url, databases, bootstrap)
         if demo:
             _demo(creds)
         if scenario:
@@ -250,7 +278,8 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int, scenario: bool
         console.print(f"  [bold]console[/]         http://127.0.0.1:{console_port}/ (办案工作台)")
         for service in kafka.SERVICES:
             console.print(f"  {service:<15} http://127.0.0.1:{DEFAULT_PORTS[service]}/docs")
-        console.print(f"  database        {database_url}\n  broker          {bootstrap}")
+        console.print(f"  databases       {', '.join(databases.values())}")
+        console.print(f"  vault           {database_url}\n  broker          {bootstrap}")
         console.print(
             f"  credentials     {data_dir / 'credentials.json'} (demo partner and operator)"
         )

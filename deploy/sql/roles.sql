@@ -4,7 +4,9 @@
 --
 -- Run it as a superuser, or as the schemas' owner (the role `zhengfeng migrate` connects
 -- as) if that role has CREATEROLE, after the migrations, and again after any migration
--- that adds or recreates tables: it is idempotent. The services then connect as
+-- that adds or recreates tables: it is idempotent. With a database per service
+-- (deploy/sql/databases.sql), run it in each of them and in the platform database (the
+-- vault): it grants on whichever of the service schemas and the vault it finds. The services then connect as
 -- zhengfeng_app; migrations keep using the owner.
 --
 -- Each service's `events` table is append-only twice over:
@@ -25,6 +27,7 @@ DO $$
 DECLARE
     s text;
     schema_owner text;
+    found integer := 0;
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'zhengfeng_app') THEN
         CREATE ROLE zhengfeng_app LOGIN;
@@ -35,9 +38,9 @@ BEGIN
     ALTER ROLE zhengfeng_app SET idle_in_transaction_session_timeout = '30s';
 
     FOREACH s IN ARRAY ARRAY['intake', 'analysis', 'casework', 'accountability'] LOOP
-        IF to_regclass(format('%I.events', s)) IS NULL THEN
-            RAISE EXCEPTION 'table %.events not found: run "zhengfeng migrate" first', s;
-        END IF;
+        -- A database per service (deploy/sql/databases.sql) holds one of the four.
+        CONTINUE WHEN to_regclass(format('%I.events', s)) IS NULL;
+        found := found + 1;
 
         SELECT nspowner::regrole::text INTO schema_owner FROM pg_namespace WHERE nspname = s;
         EXECUTE format('GRANT USAGE ON SCHEMA %I TO zhengfeng_app', s);
@@ -74,6 +77,10 @@ BEGIN
             RAISE WARNING '%.events has no trigger: UPDATE/DELETE are blocked by privilege only', s;
         END IF;
     END LOOP;
+    IF found = 0 AND to_regnamespace('pii_vault') IS NULL THEN
+        RAISE EXCEPTION 'no service schema and no vault in database %: run "zhengfeng migrate" '
+                        'first', current_database();
+    END IF;
 
     -- The personal-data vault: data keys and persons, read and written (shredding deletes
     -- a person's key), by every service.
@@ -85,8 +92,6 @@ BEGIN
         EXECUTE format('ALTER DEFAULT PRIVILEGES FOR ROLE %s IN SCHEMA pii_vault '
                        'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO zhengfeng_app',
                        schema_owner);
-    ELSE
-        RAISE WARNING 'schema pii_vault not found: run "zhengfeng migrate" first';
     END IF;
 END
 $$;

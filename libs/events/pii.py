@@ -10,7 +10,9 @@ store and read model at once, while the events — and their hash chains — sta
 Where the vault lives: its own small schema, ``pii_vault`` (``ZF_PII_VAULT_SCHEMA``), in
 the platform database, created by ``zhengfeng migrate`` and by intake at start. Every
 service reaches it with its own engine (tables are schema-qualified), so casework,
-analysis and accountability open the same tokens intake sealed. Data keys are wrapped by
+analysis and accountability open the same tokens intake sealed; where each service has a
+database of its own (``zhengfeng up``), ``ZF_PII_VAULT_DATABASE_URL`` names the vault's,
+and the vault uses connections of its own there. Data keys are wrapped by
 a master key (``ZF_PII_MASTER_KEY``, 32 bytes base64); without one, in development mode
 only, a key is generated once in ``~/.zhengfeng/pii-master.key``. A wrapped key names its
 master key by id, so the master key can be rotated (``ZF_PII_PREVIOUS_MASTER_KEYS`` still
@@ -34,13 +36,15 @@ person's ``person_ref`` is a stable pseudonym usable as a key across clues.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
 import os
 import secrets
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,9 +178,13 @@ class Vault:
         *,
         previous: Sequence[bytes] = (),
         index_key: bytes | None = None,
+        separate: bool = False,
     ) -> None:
         self.engine = engine
         self.schema = schema
+        self.separate = separate
+        """The vault lives in a database of its own (each service has its own database):
+        callers' connections cannot reach it."""
         self._current = key_id(master_key)
         # Every master key that may have wrapped a data key, by id; the current one first.
         self._masters = {key_id(k): AESGCM(k) for k in (master_key, *previous)}
@@ -185,15 +193,30 @@ class Vault:
     @classmethod
     def from_env(cls, engine: AsyncEngine, schema: str | None = None) -> Vault:
         """The vault as configured by ``ZF_PII_MASTER_KEY``, ``ZF_PII_PREVIOUS_MASTER_KEYS``,
-        ``ZF_PII_INDEX_KEY`` and ``ZF_PII_VAULT_SCHEMA``."""
+        ``ZF_PII_INDEX_KEY``, ``ZF_PII_VAULT_SCHEMA`` and ``ZF_PII_VAULT_DATABASE_URL`` (unset:
+        the vault is reached with ``engine``, in the service's own database)."""
         master, previous = master_key_from_env(), previous_master_keys_from_env()
+        url = os.environ.get(VAULT_URL_ENV, "").strip()
         return cls(
-            engine,
+            _vault_engine(url) if url else engine,
             master,
             schema or os.environ.get("ZF_PII_VAULT_SCHEMA", DEFAULT_SCHEMA),
             previous=previous,
             index_key=index_key_from_env(master, previous),
+            separate=bool(url),
         )
+
+    @asynccontextmanager
+    async def _on(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
+        """The connection a vault statement runs on: the caller's (the vault shares its
+        database) or one of the vault's own (the vault has a database of its own, and a key
+        made there commits by itself: a caller that then rolls back leaves a key that seals
+        nothing)."""
+        if conn is not None and not self.separate:
+            yield conn
+        else:
+            async with self.engine.begin() as own:
+                yield own
 
     @property
     def _t(self) -> str:
@@ -242,6 +265,10 @@ class Vault:
 
     async def person_for(self, conn: AsyncConnection, blind_index: str, now: datetime) -> UUID:
         """The person known by this blind index; a new person with a new key if none is."""
+        async with self._on(conn) as c:
+            return await self._person_for(c, blind_index, now)
+
+    async def _person_for(self, conn: AsyncConnection, blind_index: str, now: datetime) -> UUID:
         found = (
             await conn.execute(
                 text(f"SELECT person_id FROM {self._t}.persons WHERE blind_index = :b"),
@@ -274,7 +301,8 @@ class Vault:
         self, conn: AsyncConnection, person_id: UUID, value: str, *, context: str, field: str
     ) -> str:
         """A token of ``value`` readable only with the person's key, for this context and field."""
-        key = await self._data_key(conn, person_id)
+        async with self._on(conn) as c:
+            key = await self._data_key(c, person_id)
         if key is None:
             raise LookupError(f"person {person_id} has no key (shredded or unknown)")
         nonce = secrets.token_bytes(12)
@@ -289,11 +317,8 @@ class Vault:
         A token that does not open for this context and field raises ``ValueError``.
         """
         person_id, blob = _parse(token)
-        if conn is None:
-            async with self.engine.connect() as own:
-                key = await self._data_key(own, person_id)
-        else:
-            key = await self._data_key(conn, person_id)
+        async with self._on(conn) as c:
+            key = await self._data_key(c, person_id)
         if key is None:
             return None
         try:
@@ -309,8 +334,9 @@ class Vault:
         them have their keys, so shredding any one makes it unreadable."""
         order = list(dict.fromkeys(persons))
         blob = content
-        for person_id in order:
-            key = await self._data_key(conn, person_id)
+        async with self._on(conn) as c:
+            keys = [await self._data_key(c, person_id) for person_id in order]
+        for person_id, key in zip(order, keys, strict=True):
             if key is None:
                 raise LookupError(f"person {person_id} has no key (shredded or unknown)")
             nonce = secrets.token_bytes(12)
@@ -458,6 +484,27 @@ def redacted(text: str, names: Iterable[str], id_numbers: Iterable[str] = ()) ->
     for plain in sorted(masks, key=len, reverse=True):
         text = text.replace(plain, masks[plain])
     return text
+
+
+VAULT_URL_ENV = "ZF_PII_VAULT_DATABASE_URL"
+"""Where the vault is when each service has a database of its own (``zhengfeng up`` sets
+it to the platform database); unset, every service reaches it in its own database."""
+
+_engines: dict[tuple[str, int], AsyncEngine] = {}
+
+
+def _vault_engine(url: str) -> AsyncEngine:
+    """One small pool per process (and event loop: a pool's connections belong to the loop
+    that made them) for a vault in a database of its own."""
+    try:
+        loop = id(asyncio.get_running_loop())
+    except RuntimeError:
+        loop = 0
+    if (url, loop) not in _engines:
+        from libs.kit.db import make_engine
+
+        _engines[url, loop] = make_engine(url, "public", pool_size=2, app="zhengfeng-vault")
+    return _engines[url, loop]
 
 
 PRIVATE_KEYS = frozenset({"sealed", "blind_index", "sealed_name", "sealed_narrative"})

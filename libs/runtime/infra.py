@@ -15,10 +15,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -217,3 +218,20 @@ def env_or_none(name: str) -> str | None:
     """An environment variable, treating empty as unset."""
     value = os.environ.get(name, "").strip()
     return value or None
+
+
+def sibling_url(url: str, database: str) -> str:
+    """``url`` with another database on the same server."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + quote(database)))
+
+
+async def service_databases(url: str, services: Sequence[str]) -> dict[str, str]:
+    """A database per service beside ``url``'s (``<db>_<service>``), created if missing.
+
+    No service reads another's tables, and readers by position wait only for the writing
+    transactions of their own database: with a database each, one service's transactions
+    never hold another's relay or projections back."""
+    base = urlsplit(url).path.lstrip("/") or DEFAULT_DATABASE
+    template = sibling_url(url, "{db}").replace("%7Bdb%7D", "{db}")
+    return {s: await ensure_database(template, f"{base}_{s}") for s in services}

@@ -1,9 +1,10 @@
 """The platform as separate processes, isolated from everything else on the same servers.
 
-One platform per test module: fresh schemas for the four services, free ports, a topic
-prefix (``ZF_TOPIC_PREFIX``) of its own on the shared broker, migrations and topics made
-by the ``zhengfeng`` CLI, then ``zhengfeng serve <service>`` four times. Teardown stops
-every process (SIGTERM, SIGKILL after 15 s), drops the schemas and deletes the topics.
+One platform per test module: a database per service (as ``zhengfeng up`` runs them; the
+run's database keeps the personal-data vault), free ports, a topic prefix
+(``ZF_TOPIC_PREFIX``) of its own on the shared broker, migrations and topics made by the
+``zhengfeng`` CLI, then ``zhengfeng serve <service>`` four times. Teardown stops every
+process (SIGTERM, SIGKILL after 15 s), drops the databases and deletes the topics.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ import httpx
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events import kafka
+from libs.events.pii import VAULT_URL_ENV
 from libs.kit.db import make_engine
-from libs.runtime.infra import free_port, popen_owned
+from libs.runtime.infra import free_port, popen_owned, service_databases, sibling_url
 from tests.conftest import unique
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +52,8 @@ class Platform:
     log_dir: Path
     prefix: str = field(default_factory=lambda: unique("zf_e2e"))
     schemas: dict[str, str] = field(default_factory=dict)
+    databases: dict[str, str] = field(default_factory=dict)
+    """Each service's database (``make_databases``); unset, they share ``database_url``."""
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     _logs: list[IO[bytes]] = field(default_factory=list)
@@ -77,7 +82,21 @@ class Platform:
             env[p + "PORT"] = str(self.ports[service])
             env[p + "JWKS_URL"] = jwks
             env[p + "DB_POOL_SIZE"] = "4"
+            env[p + "DATABASE_URL"] = self.database_of(service)
+        if self.databases:
+            env[VAULT_URL_ENV] = self.database_url
         return env
+
+    def database_of(self, service: str) -> str:
+        """The URL of a service's database."""
+        return self.databases.get(service, self.database_url)
+
+    async def make_databases(self) -> None:
+        """A database per service, as ``zhengfeng up`` makes them (dropped by ``drop``)."""
+        # Named by the platform's own prefix: unique, and short of the 63-byte limit.
+        self.databases = await service_databases(
+            sibling_url(self.database_url, self.prefix), SERVICES
+        )
 
     def url(self, service: str, path: str = "") -> str:
         """``http://127.0.0.1:<port><path>`` of a service."""
@@ -184,15 +203,19 @@ class Platform:
 
     def engine(self, service: str) -> AsyncEngine:
         """An engine on a service's schema (for looking underneath the API)."""
-        return make_engine(self.database_url, self.schemas[service], pooled=False)
+        return make_engine(self.database_of(service), self.schemas[service], pooled=False)
 
     async def drop(self) -> None:
-        """Drop the schemas and delete the topics of this platform."""
+        """Drop the databases (or schemas) and delete the topics of this platform."""
         admin = make_engine(self.database_url, "public", pooled=False)
         try:
-            async with admin.begin() as conn:
+            async with admin.connect() as conn:
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 for schema in self.schemas.values():
                     await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                for url in self.databases.values():
+                    name = make_url(url).database
+                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         finally:
             await admin.dispose()
         with mock.patch.dict(os.environ, {"ZF_TOPIC_PREFIX": self.prefix}):
@@ -220,6 +243,7 @@ async def platform(
     """The four services running as separate processes, migrated and ready."""
     p = Platform(database_url, bootstrap, platform_logs)
     try:
+        await p.make_databases()
         await kafka.wait_for_broker(bootstrap)
         await asyncio.gather(
             asyncio.to_thread(p.cli, "migrate"),

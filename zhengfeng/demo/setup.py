@@ -84,12 +84,15 @@ def platform_is_up(urls: dict[str, str]) -> list[str]:
 
 
 def database_url(data_dir: Path) -> str | None:
-    """``DATABASE_URL``, else the one ``zhengfeng up`` recorded in ``<data-dir>/platform.json``."""
-    if url := os.environ.get("DATABASE_URL", "").strip():
-        return url
+    """Intake's database: ``ZF_INTAKE_DATABASE_URL`` or ``DATABASE_URL``, else the one
+    ``zhengfeng up`` recorded in ``<data-dir>/platform.json``."""
+    for variable in ("ZF_INTAKE_DATABASE_URL", "DATABASE_URL"):
+        if url := os.environ.get(variable, "").strip():
+            return url
     recorded = data_dir / "platform.json"
     if recorded.exists():
-        return str(json.loads(recorded.read_text())["database_url"])
+        platform = json.loads(recorded.read_text())
+        return str((platform.get("database_urls") or {}).get("intake") or platform["database_url"])
     return None
 
 
