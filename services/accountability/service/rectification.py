@@ -4,7 +4,7 @@ clerk reads it, and the overdue notices of the scheduler."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from zoneinfo import ZoneInfo
@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events import pii
 from libs.events.contracts import Event
-from libs.events.contracts.accountability import OverdueNoted, Person
+from libs.events.contracts.accountability import Person
 from libs.events.contracts.rectification import (
     Evidence,
     RectificationItemAccepted,
@@ -25,7 +25,7 @@ from libs.events.contracts.rectification import (
     RectificationReportOverdue,
     RectificationSource,
 )
-from libs.events.store import ConcurrencyError, EventStore, Metadata
+from libs.events.store import EventStore
 from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Command, Context
 from libs.kit.roles import ROLE_LABELS
@@ -39,6 +39,7 @@ from services.accountability.domain.rectification import (
     evolve,
     list_stream,
 )
+from services.accountability.service import overdue
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Short = Annotated[str, Field(min_length=1, max_length=100)]
@@ -423,8 +424,6 @@ async def read_list(store: EventStore, list_id: UUID) -> tuple[RectificationList
 
 # -- overdue ----------------------------------------------------------------------------
 
-ACTOR = "service:accountability-rectification"
-
 
 def overdue_event_id(item_id: UUID, round_: int) -> UUID:
     """The id of an item's overdue notice: one per item and round, whoever writes it."""
@@ -432,108 +431,43 @@ def overdue_event_id(item_id: UUID, round_: int) -> UUID:
 
 
 async def notice_overdue(store: EventStore, deps: Any, today: date) -> int:
-    """Record ``RectificationItemOverdue`` for every unfinished item past its deadline, once
-    per round (the read model names the candidates, the stream decides), and note it on the
-    unit, where its rating and the monthly report count it; how many."""
+    """Record ``RectificationItemOverdue`` for every unfinished item past its deadline (once
+    per round) and ``RectificationReportOverdue`` for every 双报告 owed past its day (once),
+    each noted on the unit; how many."""
     async with store.engine.connect() as conn:
-        rows = await queries.items_past_deadline(conn, today)
+        items = await queries.items_past_deadline(conn, today)
         reports = await queries.reports_past_due(conn, today)
-    written = 0
-    for list_id, item_id in rows:
-        try:
-            written += await _notice(store, deps, list_id, item_id, today)
-        except ConcurrencyError:
-            continue  # the list moved meanwhile; the next round looks again
-    for list_id in reports:
-        try:
-            written += await _notice_reports(store, deps, list_id, today)
-        except ConcurrencyError:
-            continue
-    return written
 
+    def item_late(n: RectificationItemOverdue) -> overdue.Late:
+        return overdue.Late(overdue_event_id(n.item_id, n.round),
+                            f"rectification:{n.item_id}:{n.round}", "rectification", n.deadline)  # fmt: skip
 
-async def _notice_reports(store: EventStore, deps: Any, list_id: UUID, today: date) -> int:
-    """双报告 owed past its day: noticed once on the list, counted on the unit."""
-    stream = list_stream(list_id)
-    rules: RectificationRules = deps.rectification
-    async with store.engine.begin() as conn:
-        records = await store.read_stream(stream, conn=conn)
-        state = LIST.replay([r.event for r in records])
-        ctx = domain.Context(ACTOR, store.clock(), today)
-        events = domain.decide(state, domain.NoticeReportOverdue(), ctx, rules, deps.calendar)
-        if not events:
-            return 0
-        late = events[0]
-        assert isinstance(late, RectificationReportOverdue)
-        meta = Metadata(actor=ACTOR)
-        event_id = uuid5(NAMESPACE_URL, f"zhengfeng:rectification:{list_id}:report-overdue")
-        await store.append(stream, events, expected_version=records[-1].version, meta=meta,
-                           conn=conn, event_ids=[event_id])  # fmt: skip
-        end = datetime.combine(
-            late.report_due + timedelta(days=1), time(), ZoneInfo(rules.timezone)
+    def report_late(n: RectificationReportOverdue) -> overdue.Late:
+        event_id = uuid5(NAMESPACE_URL, f"zhengfeng:rectification:{n.list_id}:report-overdue")
+        return overdue.Late(event_id, f"rectification_report:{n.list_id}", "rectification_report",
+                            n.report_due)  # fmt: skip
+
+    def decide(
+        command: domain.Command,
+    ) -> Callable[[RectificationList, domain.Context], list[Event]]:
+        return lambda state, ctx: domain.decide(
+            state, command, ctx, deps.rectification, deps.calendar
         )
-        noted = OverdueNoted(
-            deadline_id=f"rectification_report:{list_id}",
-            unit=late.unit,
-            item_kind="rectification_report",
-            due_at=end,
-            noticed_at=late.noticed_at,
+
+    async def item(row: tuple[UUID, UUID]) -> int:
+        list_id, item_id = row
+        stream = list_stream(list_id)
+        return await overdue.notice_once(
+            store, deps, stream, LIST, decide(domain.NoticeOverdue(item_id)), item_late, today
         )
-        await note_on_unit(store, conn, deps, meta, late.unit, noted)
-    return 1
 
-
-async def _notice(store: EventStore, deps: Any, list_id: UUID, item_id: UUID, today: date) -> int:
-    stream = list_stream(list_id)
-    rules: RectificationRules = deps.rectification
-    async with store.engine.begin() as conn:
-        records = await store.read_stream(stream, conn=conn)
-        state = LIST.replay([r.event for r in records])
-        now = store.clock()
-        ctx = domain.Context(ACTOR, now, today)
-        events = domain.decide(state, domain.NoticeOverdue(item_id), ctx, rules, deps.calendar)
-        if not events:
-            return 0
-        notice = events[0]
-        assert isinstance(notice, RectificationItemOverdue)
-        meta = Metadata(actor=ACTOR)
-        await store.append(
-            stream,
-            events,
-            expected_version=records[-1].version,
-            meta=meta,
-            conn=conn,
-            event_ids=[overdue_event_id(item_id, notice.round)],
+    async def report(list_id: UUID) -> int:
+        stream = list_stream(list_id)
+        return await overdue.notice_once(
+            store, deps, stream, LIST, decide(domain.NoticeReportOverdue()), report_late, today
         )
-        await note_on_unit(store, conn, deps, meta, notice.unit, unit_overdue(notice, rules))
-    return 1
 
-
-def unit_overdue(notice: RectificationItemOverdue, rules: RectificationRules) -> OverdueNoted:
-    """The overdue item as the unit's rating and reports count it (整改超期)."""
-    end = datetime.combine(notice.deadline + timedelta(days=1), time(), ZoneInfo(rules.timezone))
-    return OverdueNoted(
-        deadline_id=f"rectification:{notice.item_id}:{notice.round}",
-        unit=notice.unit,
-        item_kind="rectification",
-        due_at=end,
-        noticed_at=notice.noticed_at,
-    )
-
-
-async def note_on_unit(
-    store: EventStore, conn: Any, deps: Any, meta: Metadata, unit: str, noted: OverdueNoted
-) -> None:
-    """``noted`` on the unit's stream, once, with the rating change it makes."""
-    from services.accountability.handlers import record_on_unit
-
-    def make(history: list[Event]) -> list[Event]:
-        seen = any(
-            isinstance(e, OverdueNoted) and e.deadline_id == noted.deadline_id for e in history
-        )
-        return [] if seen else [noted]
-
-    await record_on_unit(store, conn, unit, meta, make, noted.noticed_at, deps)
+    return await overdue.each(items, item) + await overdue.each(reports, report)
 
 
 __all__ = [

@@ -4,18 +4,16 @@ rectification list, the late reply noticed by the scheduler."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from libs.events.contracts import Event
-from libs.events.contracts.accountability import OverdueNoted
 from libs.events.contracts.documents import DocumentIssued
 from libs.events.contracts.rectification import RectificationSource, SuggestionReplyOverdue
-from libs.events.store import ConcurrencyError, EventStore, Metadata
+from libs.events.store import EventStore
 from libs.kit import documents
 from libs.kit.approvals.gate import Approvable
 from libs.kit.auth import Principal
@@ -28,12 +26,12 @@ from services.accountability.domain import suggestions as domain
 from services.accountability.domain.inquiry import inquiry_stream
 from services.accountability.domain.rectification import RectificationList, list_stream
 from services.accountability.domain.suggestions import Suggestion, evolve, suggestion_stream
+from services.accountability.service import overdue
 from services.accountability.service.rectification import (
     ItemIn,
     OpenIn,
     SourceIn,
     local_today,
-    note_on_unit,
     open_list_events,
 )
 
@@ -291,46 +289,24 @@ async def read_suggestion(store: EventStore, suggestion_id: UUID) -> tuple[Sugge
 
 # -- late replies -----------------------------------------------------------------------
 
-ACTOR = "service:accountability-rectification"
-
 
 async def notice_late_replies(store: EventStore, deps: Any, today: date) -> int:
     """Record ``SuggestionReplyOverdue`` once for every 建议书 not replied to in time, and
-    note it on the unit (its rating and the monthly report count it)."""
+    note it on the unit (its rating and the monthly report count it); how many."""
     async with store.engine.connect() as conn:
         late = await rq.suggestions_awaiting(conn, today)
-    written = 0
-    for suggestion_id in late:
-        try:
-            written += await _notice_late(store, deps, suggestion_id, today)
-        except ConcurrencyError:
-            continue  # the 建议书 moved meanwhile; the next round looks again
-    return written
 
+    def decide(state: Suggestion, ctx: rect.Context) -> list[Event]:
+        return domain.decide(state, domain.NoticeReplyOverdue(), ctx, deps.rectification,
+                             deps.calendar)  # fmt: skip
 
-async def _notice_late(store: EventStore, deps: Any, suggestion_id: UUID, today: date) -> int:
-    rules: rect.RectificationRules = deps.rectification
-    stream = suggestion_stream(suggestion_id)
-    async with store.engine.begin() as conn:
-        records = await store.read_stream(stream, conn=conn)
-        state = SUGGESTION.replay([r.event for r in records])
-        ctx = rect.Context(ACTOR, store.clock(), today)
-        events = domain.decide(state, domain.NoticeReplyOverdue(), ctx, rules, deps.calendar)
-        if not events:
-            return 0
-        late = events[0]
-        assert isinstance(late, SuggestionReplyOverdue)
-        meta = Metadata(actor=ACTOR)
-        event_id = uuid5(NAMESPACE_URL, f"zhengfeng:suggestion:{suggestion_id}:overdue")
-        await store.append(stream, events, expected_version=records[-1].version, meta=meta,
-                           conn=conn, event_ids=[event_id])  # fmt: skip
-        end = datetime.combine(late.reply_due + timedelta(days=1), time(), ZoneInfo(rules.timezone))
-        noted = OverdueNoted(
-            deadline_id=f"suggestion_reply:{suggestion_id}",
-            unit=late.unit,
-            item_kind="suggestion_reply",
-            due_at=end,
-            noticed_at=late.noticed_at,
-        )
-        await note_on_unit(store, conn, deps, meta, late.unit, noted)
-    return 1
+    def counted(n: SuggestionReplyOverdue) -> overdue.Late:
+        event_id = uuid5(NAMESPACE_URL, f"zhengfeng:suggestion:{n.suggestion_id}:overdue")
+        return overdue.Late(event_id, f"suggestion_reply:{n.suggestion_id}", "suggestion_reply",
+                            n.reply_due)  # fmt: skip
+
+    async def notice(suggestion_id: UUID) -> int:
+        stream = suggestion_stream(suggestion_id)
+        return await overdue.notice_once(store, deps, stream, SUGGESTION, decide, counted, today)
+
+    return await overdue.each(late, notice)
