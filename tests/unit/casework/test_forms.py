@@ -20,7 +20,7 @@ from libs.events.contracts.casework import (
 from services.casework.documents import load_issuing
 from services.casework.domain import Rejected, Status, allowed_commands, decide, replay
 from services.casework.domain.rules import read_follow_up_forms
-from tests.unit.casework.factories import RULES, at, command, registered, step
+from tests.unit.casework.factories import RULES, at, command, issue, registered, served, step
 from tests.unit.casework.test_lifecycle import _reviewed, _to_review
 
 
@@ -145,6 +145,10 @@ def test_a_second_inquiry_letter_is_sent_and_its_reply_waits_for_its_receipt() -
     assert not any(isinstance(e, FirstFormApplied) for e in h)
     record = next(e for e in reversed(h) if isinstance(e, CaseTransitioned))
     assert load_issuing().kinds(record) == ["inquiry_notice"]  # 谈话函询通知书 again
+    state, h, letter = issue(state, h, "inquiry_notice", "evaluate_reply", date(2026, 9, 11))
+    state, h = served(state, h, letter, date(2026, 9, 14), date(2026, 9, 14))
+    # 15 working days from receipt, across National Day (Saturday 10-10 is worked).
+    assert state.deadlines["inquiry_reply"].due == date(2026, 10, 10)
 
 
 def test_a_talk_reminder_after_verification_records_a_first_form() -> None:
