@@ -130,7 +130,7 @@ class Analysis:
 
 
 @asynccontextmanager
-async def running(database_url: str, schemas: Schemas) -> AsyncIterator[Analysis]:
+async def running(database_url: str, schemas: Schemas, **overrides: Any) -> AsyncIterator[Analysis]:
     engine = await schemas.migrated("analysis")
     schema = schemas.created[-1]
     mint = Mint()
@@ -139,7 +139,7 @@ async def running(database_url: str, schemas: Schemas) -> AsyncIterator[Analysis
         return mint.jwks
 
     settings = analysis_app.Settings(
-        database_url=database_url, db_schema=schema, kafka_bootstrap_servers=""
+        database_url=database_url, db_schema=schema, kafka_bootstrap_servers="", **overrides
     )
     app = analysis_app.create(settings, jwks_fetcher=lambda app: fetch)
     async with app.router.lifespan_context(app):
