@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -248,3 +250,10 @@ def test_an_old_talk_reminder_after_verification_reads_as_a_first_form() -> None
     )
     state = replay([old])
     assert (state.status, state.form, state.measures) == (Status.CLOSED, 1, ["talk_reminder"])
+
+
+def test_a_follow_up_policy_naming_form_four_is_refused(tmp_path: Path) -> None:
+    policy = tmp_path / "follow_up.json"
+    policy.write_text(json.dumps({"version": "local", "forms": [2, 3, 4]}), encoding="utf-8")
+    with pytest.raises(ValueError, match="第四种形态"):
+        read_follow_up_forms(policy)
