@@ -104,10 +104,14 @@ async def _transfer_split(event: ClueSplit, conn: AsyncConnection, recorded: Rec
     )
 
 
-@_TRANSFERS.on(ClueProgressNoted, ClueForwarded)
+@_TRANSFERS.on(ClueProgressNoted, ClueForwarded, ClueTakenUp, ClueJurisdictionDesignated)
 async def _transfer_progress(
-    event: ClueProgressNoted | ClueForwarded, conn: AsyncConnection, recorded: Recorded
+    event: ClueProgressNoted | ClueForwarded | ClueTakenUp | ClueJurisdictionDesignated,
+    conn: AsyncConnection,
+    recorded: Recorded,
 ) -> None:
+    if isinstance(event, ClueJurisdictionDesignated) and event.here:
+        return  # designated to this commission: nothing the source sees changes
     row = (
         await conn.execute(
             text("SELECT status, outcome FROM transfers WHERE clue_id = :id FOR UPDATE"),
@@ -447,6 +451,21 @@ async def _desk_higher_decision(
         ),
         {"j": state, "to": to, "id": event.clue_id},
     )
+    row = (
+        await conn.execute(
+            text("SELECT status, outcome FROM clue_desk WHERE clue_id = :id FOR UPDATE"),
+            {"id": event.clue_id},
+        )
+    ).first()
+    if row is not None and to is not None:  # it left: the source's view says where
+        view = evolve(SourceView(status=row.status, outcome=row.outcome), event)
+        await conn.execute(
+            text(
+                """UPDATE clue_desk SET status = :st, outcome = :o, status_updated_at = :at
+                   WHERE clue_id = :id"""
+            ),
+            {"st": view.status, "o": view.outcome, "at": view.updated_at, "id": event.clue_id},
+        )
     return _entries(event, recorded)
 
 

@@ -579,6 +579,13 @@ def mark(
 ) -> list[Event]:
     """A clerk marks a clue for forwarding; the limit still counts from receipt."""
     ensure_still_here(state)
+    if state.status == "designated_here":
+        raise Refused(
+            "designated-here",
+            f"线索 {state.clue_number} 已由上级机关指定本委管辖，不能再标记转办。",
+            kind="conflict",
+            title="线索已指定本委管辖",
+        )
     if state.status == "marked" and state.authority == authority:
         raise Refused(
             "already-marked",

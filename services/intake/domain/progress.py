@@ -20,7 +20,13 @@ from libs.events.contracts.casework import (
     ClueRegistered,
     NameCleared,
 )
-from libs.events.contracts.intake import ClueForwarded, ClueProgressNoted, ClueReceived
+from libs.events.contracts.intake import (
+    ClueForwarded,
+    ClueJurisdictionDesignated,
+    ClueProgressNoted,
+    ClueReceived,
+    ClueTakenUp,
+)
 
 STATUSES = {
     "merged": ("已并入", 0),
@@ -60,6 +66,13 @@ def evolve(view: SourceView, event: Event) -> SourceView:
             outcome=forwarded_outcome(event.authority),
             updated_at=event.forwarded_at,
         )
+    if isinstance(event, ClueTakenUp):
+        # 提级办理 is as final as a forwarding: the source learns who took it up.
+        outcome = f"已由{event.authority}提级办理"
+        return SourceView(status="forwarded", outcome=outcome, updated_at=event.recorded_at)
+    if isinstance(event, ClueJurisdictionDesignated) and not event.here:
+        outcome = f"已指定{event.designated_to}管辖"
+        return SourceView(status="forwarded", outcome=outcome, updated_at=event.recorded_at)
     if isinstance(event, ClueProgressNoted):
         status = view.status
         if STATUSES.get(event.status, ("", -1))[1] >= STATUSES.get(view.status, ("", 0))[1]:

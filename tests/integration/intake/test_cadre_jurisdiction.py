@@ -126,6 +126,11 @@ async def test_a_higher_commission_takes_up_a_clue_and_it_cannot_be_sent_again(
 
     (listed,) = await eventually(on_desk, "the desk to list the clue as taken up")
     assert listed["jurisdiction_label"] == "已提级办理"
+    followed = await intake.http.get(f"/v1/clue-transfers/{clue_id}", headers=partner)
+    assert (followed.json()["status_label"], followed.json()["outcome"]) == (
+        "已转办",
+        "已由市纪委监委提级办理",
+    )
 
 
 async def test_designation_is_to_this_or_another_commission_never_the_designator(
@@ -169,3 +174,10 @@ async def test_designation_is_to_this_or_another_commission_never_the_designator
     assert (here.json()["status_label"], here.json()["forward_by"]) == ("指定本委管辖", None)
     assert away.status_code == 201
     assert (away.json()["status"], away.json()["authority"]) == ("designated_away", "邻县纪委监委")
+    marked_after = await intake.http.post(
+        f"/v1/clues/{city_unit}/jurisdiction",
+        json={"decision": "forward", "authority": "市纪委监委", "reason": "单位属市直"},
+        headers=clerk,
+    )
+    assert marked_after.status_code == 409
+    assert marked_after.json()["type"] == "/problems/designated-here"
