@@ -68,7 +68,18 @@ def test_the_demo_plays_every_act_and_ends_with_the_summary(
 ) -> None:
     result: subprocess.CompletedProcess[str] = demo_run["result"]
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
-    for act in ("第一幕", "第四幕", "第八幕", "第九幕", "小结", "整改台账", "事件存储", "去看看"):
+    for act in (
+        "第一幕",
+        "第四幕",
+        "第八幕",
+        "第九幕",
+        "第十幕",
+        "小结",
+        "整改台账",
+        "长效机制",
+        "事件存储",
+        "去看看",
+    ):
         assert act in result.stdout
     assert platform.url("casework", "/v1/clues") in result.stdout
 
@@ -240,6 +251,23 @@ def test_the_demo_countys_monthly_statistics_count_the_four_forms_as_counted_by_
         ("第四种形态", 1, 0),
     ]
     assert stats["decided"] == 2 and stats["first_form_on_clues"] == 1
+
+
+def test_the_long_term_act_analyses_appraises_and_answers_the_organisation_department(
+    demo_run: dict[str, Any],
+) -> None:
+    assert demo_run["result"].returncode == 0, demo_run["result"].stdout[-4000:]
+    lt = demo_run["story"]["long_term"]
+    # The schedule issued the last ended quarter's analysis; the demo printed it.
+    assert lt["analysis"]["number"].startswith("青纪析〔") and lt["analysis"]["reports"] >= 3
+    assert (
+        f"定期分析报告（调度自动生成，每期一次）：{lt['analysis']['label']}"
+        in demo_run["result"].stdout
+    )
+    assert lt["appraisal"]["units"] >= 1 and lt["appraisal"]["interviews"] >= 1
+    # The case's 严重警告 is inside its 影响期: the reply states it.
+    assert lt["integrity_reply"] == {**lt["integrity_reply"], "conclusion": "in_effect"}
+    assert lt["integrity_reply"]["statements"] >= 1
 
 
 def test_a_second_round_on_the_same_platform_adds_a_new_round_without_duplicates(

@@ -20,7 +20,7 @@ from typing import Any
 
 from rich.console import Console
 
-from zhengfeng.demo import acts, forms, rectification
+from zhengfeng.demo import acts, forms, long_term, rectification
 from zhengfeng.demo.setup import (
     SERVICES,
     DemoError,
@@ -43,6 +43,7 @@ ACTS: list[tuple[str, Callable[..., None]]] = [
     ("第七幕  一案双查：问责调查与决定", acts.accountability),
     ("第八幕  单位红黄绿评级", acts.ratings),
     ("第九幕  巡察反馈 → 整改台账 → 验收 → 回头看", rectification.inspection_rectification),
+    ("第十幕  长效机制：定期分析、民主评议与考核评价、党风廉政意见回复", long_term.long_term),
 ]
 
 SMALL_COUNTY = {"units": 12, "vehicles": 17, "months": 3, "gps_interval_s": 120}

@@ -62,6 +62,8 @@ class Story:
     """The month's statistics by 四种形态, as the demo read them."""
     rectification: dict[str, Any] = field(default_factory=dict)
     """The 巡察 act's rectification list: its unit, the clue, items by status."""
+    long_term: dict[str, Any] = field(default_factory=dict)
+    """定期分析, 考核评价 and 民主评议, 党风廉政意见回复 (``long_term.py``)."""
 
     def as_json(self) -> dict[str, Any]:
         """The story as plain JSON."""

@@ -57,8 +57,9 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "reviewer": {"kind": "operator", "name": "案件审理室 审理员 孙悦", "roles": ["reviewer"]},
     "accountability": {"kind": "operator", "name": "党风政风监督室 赵丽",
                        "roles": ["accountability"]},
+    "organisation": {"kind": "system", "name": "中共青山县委组织部", "roles": ["organisation"]},
 }  # fmt: skip
-"""The players: three partner departments, a 巡察组, three systems, seven operators."""
+"""The players: three partner departments, a 巡察组, four systems, seven operators."""
 
 
 def service_url(service: str) -> str:

@@ -68,6 +68,14 @@ def print_summary(s: Session, story: Story, seconds: float) -> None:
             f"  整改台账        {rect['unit']} 巡察整改事项 {rect['total']} 项（整改中 {rect['in_progress']}、"
             f"回头看后重新整改 {rect['reopened']}、已销号 {rect['closed']}）；巡察移交线索 {rect['clue_number']}"
         )
+    lt = story.long_term
+    if lt:
+        a, p, reply = lt["analysis"], lt["appraisal"], lt["integrity_reply"]
+        c.print(
+            f"  长效机制        定期分析报告 {a['reports']} 份（{a['label']} {a['number']}）；"
+            f"考核评价 {p['period']} {p['units']} 个单位，待约谈 {p['interviews']} 个；"
+            f"党风廉政意见回复 1 份（{reply['statements']} 项说明，结论 {reply['conclusion']}）"
+        )
     if story.documents:
         c.print(
             f"  文书            {len(story.documents)} 份："
