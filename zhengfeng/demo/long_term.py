@@ -116,6 +116,7 @@ def integrity_reply(s: Session, scenario: dict[str, Any], story: Story) -> None:
     reply = s.get("organisation", "accountability", f"/v1/integrity-replies/{reply_id}")
     story.long_term["integrity_reply"] = {
         "reply_id": reply_id, "conclusion": reply["conclusion"],
+        "conclusion_label": reply["conclusion_label"],
         "statements": len(reply["statements"]),
     }  # fmt: skip
     for statement in reply["statements"]:

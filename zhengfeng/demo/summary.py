@@ -74,7 +74,7 @@ def print_summary(s: Session, story: Story, seconds: float) -> None:
         c.print(
             f"  长效机制        定期分析报告 {a['reports']} 份（{a['label']} {a['number']}）；"
             f"考核评价 {p['period']} {p['units']} 个单位，待约谈 {p['interviews']} 个；"
-            f"党风廉政意见回复 1 份（{reply['statements']} 项说明，结论 {reply['conclusion']}）"
+            f"党风廉政意见回复 1 份（{reply['statements']} 项说明，结论：{reply['conclusion_label']}）"
         )
     if story.documents:
         c.print(

@@ -58,7 +58,9 @@ async def request_integrity_reply(
 
 
 @router.get("/integrity-replies/{reply_id}")
-async def integrity_reply(reply_id: UUID, reader: ReplyReader, store: Store) -> JSONResponse:
+async def integrity_reply(
+    reply_id: UUID, reader: ReplyReader, store: Store, deps: AccountabilityDeps
+) -> JSONResponse:
     """The reply (its statements and conclusion, the cadre masked), or where the request
     stands; reading a reply is recorded."""
     records = await store.read_stream(INTEGRITY_REPLY.stream(reply_id))
@@ -82,7 +84,13 @@ async def integrity_reply(reply_id: UUID, reader: ReplyReader, store: Store) -> 
         store, reply_id, state.person_refs, reader, role, f"查阅意见回复：{state.purpose}"
     )
     return JSONResponse(
-        {**reply_body(state), "status": "replied", "status_label": "已回复"}, headers=etag
+        {
+            **reply_body(state),
+            "conclusion_label": deps.integrity.conclusion_labels.get(state.conclusion, ""),
+            "status": "replied",
+            "status_label": "已回复",
+        },
+        headers=etag,
     )
 
 
@@ -128,6 +136,7 @@ async def integrity_record(
             "as_of": today.isoformat(),
             "entries": [_entry(e, e in said) for e in entries],
             "conclusion": conclusion,
+            "conclusion_label": deps.integrity.conclusion_labels[conclusion],
             "conclusion_text": deps.integrity.conclusions[conclusion],
             "replies": [
                 {**r, "reply_id": str(r["reply_id"]), "issued_at": r["issued_at"].isoformat()}

@@ -215,7 +215,7 @@ def change(now: int, before: int) -> dict[str, Any]:
 
 def _trend_text(c: Mapping[str, Any], against: str) -> str:
     if c["difference"] == 0:
-        return f"与{against}持平"
+        return f"{against}持平"
     if c["percent"] is None:
         return f"{against}由0件增至{c['now']}件"
     word = "上升" if c["difference"] > 0 else "下降"

@@ -67,6 +67,8 @@ class IntegrityRules:
     """Per ``{kind}.{status}`` of an entry: whether a reply states it."""
     conclusions: Mapping[str, str]
     """``pending`` / ``in_effect`` / ``no_finding`` -> the reply's conclusion sentence."""
+    conclusion_labels: Mapping[str, str]
+    """The same codes as a list names them (暂缓, 处分尚在影响期内, 未发现问题)."""
     open_dispositions: frozenset[str]
     """Disposal outcomes after which a clue is still being looked into (谈话函询, 初核…)."""
     closing_dispositions: Mapping[str, str]
@@ -80,6 +82,7 @@ def load_integrity_rules(path: str | None = None) -> IntegrityRules:
         version=str(raw["version"]),
         say=dict(raw["say"]),
         conclusions=dict(raw["conclusions"]),
+        conclusion_labels=dict(raw["conclusion_labels"]),
         open_dispositions=frozenset(raw["open_dispositions"]),
         closing_dispositions=dict(raw["closing_dispositions"]),
     )

@@ -89,7 +89,7 @@ async def test_a_reply_states_the_sanction_inside_its_period_and_omits_the_one_p
     assert read["status"] == "replied" and read["cadre_name"] == "林**"
     assert [s["reference"] for s in read["statements"]] == ["AJ-2026-000031"]
     assert read["statements"][0]["text"].endswith(f"影响期至{read['statements'][0]['until']}")
-    assert read["conclusion"] == "in_effect"
+    assert (read["conclusion"], read["conclusion_label"]) == ("in_effect", "处分尚在影响期内")
     assert read["conclusion_text"] == "该同志受到的处分（处理）尚在影响期内。"
 
     accesses = await acc.store.read_stream(f"pii-access-{reply_id}")
