@@ -169,10 +169,6 @@ async def new_items(
     ]
 
 
-def _labels(rules: RectificationRules) -> dict[str, dict[str, str]]:
-    return {"source": dict(rules.source_kinds), "report": dict(rules.report_to)}
-
-
 _HISTORY: dict[type[Event], tuple[str, Callable[[Any], tuple[datetime, str, str]]]] = {
     RectificationProgressNoted: (
         "跟踪督办",
@@ -182,7 +178,7 @@ _HISTORY: dict[type[Event], tuple[str, Callable[[Any], tuple[datetime, str, str]
         "逾期未完成",
         lambda e: (
             e.noticed_at,
-            "system",
+            overdue.ACTOR,
             f"第{e.round}轮整改时限 {e.deadline} 已过，已提醒"
             f"{ROLE_LABELS.get(e.escalate_to, e.escalate_to)}",
         ),
