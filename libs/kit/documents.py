@@ -20,6 +20,7 @@ import asyncio
 import hashlib
 import io
 import json
+import re
 import string
 import zipfile
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -379,6 +380,15 @@ def render(templates: Templates, template: Template, issue: Issue) -> bytes:
     return _fixed_zip(raw.getvalue(), issue.issued_at)
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xml_text(content: str) -> str:
+    """``content`` without the characters XML 1.0 cannot hold (control characters a
+    form field may carry): a document prints what can be printed rather than failing."""
+    return _NOT_XML.sub("", content)
+
+
 def _page(doc: Any) -> None:
     """A4, 天头 37mm, 订口 28mm, 版心 156mm × 225mm."""
     section = doc.sections[0]
@@ -419,6 +429,7 @@ def _para(
     color: RGBColor | None = None,
 ) -> Paragraph:
     paragraph: Paragraph = doc.add_paragraph()
+    content = _xml_text(content)
     form = paragraph.paragraph_format
     form.line_spacing_rule, form.line_spacing = WD_LINE_SPACING.EXACTLY, LINE
     form.space_before = form.space_after = Pt(0)
@@ -451,14 +462,15 @@ def _table(doc: Any, headings: Sequence[str], rows: Sequence[Sequence[str]]) -> 
 
 
 def _cell(cell: Any, content: str, font: str) -> None:
-    run = cell.paragraphs[0].add_run(content)
+    run = cell.paragraphs[0].add_run(_xml_text(content))
     run.font.name, run.font.size = font, SIZE_CELL
     run._element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), font)
 
 
 def _properties(doc: Any, title: str, body: Body, issue: Issue) -> None:
     props = doc.core_properties
-    props.title, props.author, props.last_modified_by = title, body.name, body.name
+    props.title, props.author = _xml_text(title), body.name
+    props.last_modified_by = body.name
     props.subject, props.identifier = issue.number, issue.number
     props.comments, props.keywords, props.category = "", "", "公文"
     moment = issue.issued_at.astimezone(UTC).replace(tzinfo=None, microsecond=0)

@@ -118,13 +118,13 @@ def _fuzz_operation(target: Target, operation: Any, stats: list[int]) -> str | N
             case.validate_response(
                 response, checks=[not_a_server_error, response_schema_conformance]
             )
-        except Exception as exc:  # kept, so that one run reports every operation
+        except (Exception, BaseExceptionGroup) as exc:  # kept: one run reports every operation
             failed.append(f"{operation.label}: {exc}")
             raise
 
     try:
         check()
-    except Exception as exc:
+    except (Exception, BaseExceptionGroup) as exc:  # schemathesis's FailureGroup
         return failed[-1] if failed else f"{operation.label}: {exc!r}"
     return None
 

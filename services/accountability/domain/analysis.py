@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 DATA = Path(__file__).resolve().parent.parent / "data" / "analysis.json"
 
 KIND_LABELS = {"month": "月度", "quarter": "季度", "half_year": "半年"}
+YEARS = (1949, 2199)
+"""The years a period may fall in."""
 _PATTERN = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])|H([12])))?$")
 _QUARTERS = "一二三四"
 FORM_LABELS = {1: "第一种形态", 2: "第二种形态", 3: "第三种形态", 4: "第四种形态"}
@@ -39,9 +41,10 @@ class ReportPeriod:
     @classmethod
     def parse(cls, code: str) -> ReportPeriod:
         """``2026-10``, ``2026-Q3``, ``2026-H1`` or ``2026`` (the year, for 考核评价);
-        ``ValueError`` for anything else."""
+        ``ValueError`` for anything else, a year out of the records' range included (the
+        period before, and the one a year before, must be dates too)."""
         m = _PATTERN.match(code.strip())
-        if not m:
+        if not m or not YEARS[0] <= int(m.group(1)) <= YEARS[1]:
             raise ValueError(code)
         year = int(m.group(1))
         if m.group(2):

@@ -31,6 +31,9 @@ def test_periods_are_named_as_a_report_title_names_them() -> None:
     assert ReportPeriod.parse("2026-H2").a_year_before().code == "2025-H2"
     with pytest.raises(ValueError):
         ReportPeriod.parse("2026-Q5")
+    for out_of_range in ("0000", "0001-01", "9999-12"):  # no date before or after it
+        with pytest.raises(ValueError):
+            ReportPeriod.parse(out_of_range)
 
 
 def test_the_schedule_issues_the_last_period_that_has_ended() -> None:

@@ -84,6 +84,16 @@ def test_document_opens_with_mark_number_title_names_and_date() -> None:
     assert opened.core_properties.created == ISSUED_AT
 
 
+def test_control_characters_a_field_carries_are_left_out_of_the_document() -> None:
+    templates, template, issue = _filing()
+    fields = _fields(subject_unit="青山市\x0b财政局\x00", reason="经集体\x1f研究决定。")
+
+    rendered = documents.render(templates, template, Issue(issue.number, issue.issued_at, fields))
+
+    lines = [p.text for p in docx.Document(io.BytesIO(rendered)).paragraphs]
+    assert "青山市财政局：" in lines
+
+
 def test_layout_is_a4_with_the_standard_margins_and_red_mark() -> None:
     templates, template, issue = _filing()
     opened = docx.Document(io.BytesIO(documents.render(templates, template, issue)))
