@@ -22,7 +22,7 @@ from libs.events.contracts.oversight import (
 )
 from libs.events.store import NO_STREAM
 from libs.kit.commands import Aggregate, Command, Context
-from libs.kit.problems import invalid_field
+from libs.kit.problems import invalid_field, invalid_fields
 from libs.kit.refusal import Refused
 from services.accountability import queries_oversight
 from services.accountability.domain.analysis import ReportPeriod
@@ -100,8 +100,15 @@ async def _appraise(state: list[Event], body: AppraisalIn, ctx: Context) -> list
             "already-appraised", f"{period.label}已完成考核评价，结果不再重算。",
             kind="conflict", title="已考核评价",
         )  # fmt: skip
-    units = sorted(set(await queries_oversight.appraisal_units(ctx.conn, period.code))
-                   | set(body.hotline_satisfaction))  # fmt: skip
+    units = await queries_oversight.appraisal_units(ctx.conn, period.code)
+    unknown = [u for u in body.hotline_satisfaction if u not in units]
+    if unknown:  # a misspelt unit would be appraised on its hotline rate alone
+        raise invalid_fields(
+            [
+                {"field": f"hotline_satisfaction.{u}", "reason": "本系统没有这个单位"}
+                for u in unknown
+            ]
+        )
     if not units:
         raise Refused("no-units", "本系统尚无任何单位的数据，无法考核评价。", kind="conflict")
     results = [

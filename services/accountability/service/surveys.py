@@ -81,6 +81,11 @@ def _questions(body: SurveyIn, deps: Any) -> tuple[str, list[Question]]:
         codes = [q.code for q in body.questions]
         if len(set(codes)) != len(codes):
             raise invalid_field("questions", "题目代码不能重复")
+        bare = [
+            i for i, q in enumerate(body.questions) if q.kind == "choice" and len(q.choices) < 2
+        ]
+        if bare:
+            raise invalid_field(f"questions.{bare[0]}.choices", "选择题至少要有两个选项")
         return body.title or "民主评议问卷", body.questions
     found = deps.questionnaires.get(body.questionnaire or "")
     if found is None:

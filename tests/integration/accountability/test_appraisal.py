@@ -37,6 +37,11 @@ async def test_survey_responses_count_once_per_link_and_carry_no_respondent(
     assert published.status_code == 201, published.text
     survey = published.json()
     first, second, _ = (link["token"] for link in survey["links"])
+    bare = {"unit": UNIT, "period": "2026", "tokens": 1,
+            "questions": [{"code": "q", "text": "满意吗", "kind": "choice", "choices": ["是"]}]}  # fmt: skip
+    refused = await acc.http.post("/v1/surveys", json=bare, headers=OFFICER)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "questions.0.choices"
     sid = survey["survey_id"]
 
     form = await acc.http.get(f"/v1/surveys/{sid}/form", params={"token": first})
@@ -97,6 +102,10 @@ async def test_a_low_half_year_score_opens_an_interview_until_it_is_held(
         return r["responses"] == 2 and m["decided"] == 4
 
     await eventually(ready, "answers and decisions in the read models")
+    misspelt = {"period": "2026-H1", "hotline_satisfaction": {"泰顺县交通局": 80}}
+    wrong = await acc.http.post("/v1/appraisals", json=misspelt, headers=OFFICER)
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["field"] == "hotline_satisfaction.泰顺县交通局"
     early = await acc.http.post("/v1/appraisals", json={"period": "2099"}, headers=OFFICER)
     assert early.status_code == 422 and early.json()["errors"][0]["field"] == "period"
 
