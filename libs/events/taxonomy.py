@@ -156,6 +156,11 @@ def load(path: str | None = None) -> Taxonomy:
     """
     chosen = path or os.environ.get("ZF_CATEGORIES_FILE") or "national"
     file = VARIANTS.get(chosen, Path(chosen))
+    if not file.is_file():
+        raise FileNotFoundError(
+            f"problem categories {chosen!r}: no such file; the shipped ones are "
+            f"{', '.join(VARIANTS)} (ZF_CATEGORIES_FILE)"
+        )
     return parse(json.loads(file.read_text(encoding="utf-8")))
 
 

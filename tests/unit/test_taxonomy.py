@@ -205,3 +205,8 @@ def test_statistics_count_a_manifestation_and_a_former_code_under_todays_class()
         ("digital_achievements", "搞数字政绩", 1),
         ("x", "x", 1),
     ]
+
+
+def test_a_taxonomy_that_is_neither_shipped_nor_a_file_names_the_shipped_ones() -> None:
+    with pytest.raises(FileNotFoundError, match="national, local-47"):
+        taxonomy.load("local-48")
