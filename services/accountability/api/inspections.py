@@ -61,4 +61,13 @@ async def read_findings(
             404, "not-found", "巡察整改清单不存在", f"没有本巡察组报送的整改清单 {list_id}。"
         )
     response.headers["ETag"] = f'"{version}"'
-    return view(state, version, deps.rectification)
+    return group_view(view(state, version, deps.rectification))
+
+
+def group_view(body: dict[str, Any]) -> dict[str, Any]:
+    """The list as the 巡察组 reads it: what was done and when, not which officer did it."""
+    body.pop("opened_by", None)
+    for item in body["items"]:
+        for step in item["history"]:
+            step.pop("by", None)
+    return body

@@ -67,6 +67,7 @@ async def test_a_groups_findings_become_the_units_list_with_the_dual_report(
 
     followed = await acc.http.get(f"/v1/inspection-findings/{lst['list_id']}", headers=group)
     assert followed.status_code == 200 and followed.json()["progress"]["total"] == 2
+    assert "by" not in followed.json()["items"][0]["history"][0]  # no officer's account id
     stranger = await acc.http.get(
         f"/v1/inspection-findings/{lst['list_id']}", headers=group_auth("inspection-group-5")
     )
