@@ -6,6 +6,7 @@ at each act's outcome the way a user would, through the services' HTTP APIs.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import subprocess
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from libs.events import kafka
 from tests.e2e.conftest import ROOT, Platform
 
 DEMO_WITHIN = 600
@@ -315,3 +317,53 @@ def test_the_services_logs_of_the_demo_hold_no_receipt_code_token_or_secret(
     for name, text in logs.items():
         leaked = [s for s in secrets if s and s in text]
         assert leaked == [], f"{name} logs {len(leaked)} secret(s), e.g. a receipt code or key"
+
+
+def _seeded_persons() -> set[str]:
+    """Every person the demo's scenario names: reported persons, case subjects, reporters,
+    leaders (a department's name is not a person)."""
+    scenario = json.loads((ROOT / "zhengfeng" / "demo" / "scenario.json").read_text())
+    found: set[str] = set()
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            if isinstance(value.get("name"), str) and key != "partners":
+                found.add(value["name"])
+            for k, v in value.items():
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+
+    walk(scenario)
+    return {n for n in found if 2 <= len(n) <= 4}
+
+
+def test_no_topic_carries_a_demo_persons_name_in_clear(
+    platform: Platform, demo_run: dict[str, Any]
+) -> None:
+    # What any subscriber of the platform's topics reads, with a plain Kafka client.
+    assert demo_run["result"].returncode == 0, demo_run["result"].stdout[-4000:]
+    persons = _seeded_persons()
+    assert {"王建国", "陈秀英", "刘卫东"} <= persons  # the scenario's own people
+
+    async def read_all() -> dict[str, list[str]]:
+        topics = {}
+        for service in kafka.SERVICES:
+            topic = f"{platform.prefix}.{service}.events"  # this platform's topics
+            records = await kafka.read_whole_topic(platform.bootstrap, topic)
+            topics[topic] = [
+                (r.value or b"").decode(errors="replace")
+                + "".join(v.decode(errors="replace") for _k, v in r.headers)
+                for r in records
+            ]
+        return topics
+
+    topics = asyncio.run(read_all())
+
+    assert sum(len(records) for records in topics.values()) > 100
+    leaks = {
+        topic: sorted({name for text in records for name in persons if name in text})
+        for topic, records in topics.items()
+    }
+    assert {t: names for t, names in leaks.items() if names} == {}

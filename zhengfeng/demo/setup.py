@@ -199,21 +199,39 @@ class Session:
         self, player: str, service: str, path: str, resource: str, body: dict[str, Any], key: str
     ) -> httpx.Response:
         """POST a command with ``If-Match`` (the resource's current ``ETag``) and a key; 202
-        is a proposal waiting for its sign-offs."""
-        etag = self.call(player, "GET", service, resource).headers["ETag"]
-        return self.call(
-            player,
-            "POST",
-            service,
-            path,
-            json=body,
-            headers={"If-Match": etag, "Idempotency-Key": key},
-            expected=(200, 201, 202),
-        )
+        is a proposal waiting for its sign-offs.
+
+        As a clerk would: when the matter moved between reading and sending (another
+        service's note on it, 409 stale-version), read it again and send again — under a
+        new key, since the refused attempt did nothing.
+        """
+        for attempt in range(5):
+            etag = self.call(player, "GET", service, resource).headers["ETag"]
+            response = self.call(
+                player,
+                "POST",
+                service,
+                path,
+                json=body,
+                headers={
+                    "If-Match": etag,
+                    "Idempotency-Key": key if not attempt else f"{key}-{attempt}",
+                },
+                expected=(200, 201, 202, 409),
+            )
+            if response.status_code != 409 or not _stale(response):
+                break
+        expect(response, (200, 201, 202), f"POST {service}{path}")
+        return response
 
     def say(self, text: str) -> None:
         """One line of the story."""
         self.console.print(f"  {text}")
+
+
+def _stale(response: httpx.Response) -> bool:
+    """A 409 because the matter moved since it was read (not a refusal of the command)."""
+    return str(response.json().get("type", "")).endswith("/stale-version")
 
 
 class DemoError(RuntimeError):
