@@ -123,8 +123,10 @@ class ReportPeriod:
         return today >= self.next_first_day
 
 
-def last_ended(kind: str, today: date) -> ReportPeriod:
-    """The latest period of ``kind`` that has ended by ``today``: the one a schedule issues."""
+def last_ended(kind: str, today: date, grace_days: int = 0) -> ReportPeriod:
+    """The latest period of ``kind`` that ended ``grace_days`` before ``today``: the one a
+    schedule issues."""
+    today = date.fromordinal(today.toordinal() - grace_days)
     months = {"month": 1, "quarter": 3, "half_year": 6, "year": 12}[kind]
     return ReportPeriod.containing(today, months).previous()
 
@@ -145,6 +147,8 @@ class AnalysisRules:
 
     version: str
     kinds: tuple[str, ...]
+    grace_days: int
+    """How long after a period ends the schedule waits (late deliveries still counted)."""
     top_manifestations: int
     table_title: str
     rows: tuple[TableRow, ...]
@@ -168,6 +172,7 @@ def load_analysis_rules(path: str | None = None) -> AnalysisRules:
     return AnalysisRules(
         version=str(raw["version"]),
         kinds=tuple(raw["kinds"]),
+        grace_days=int(raw.get("grace_days", 0)),
         top_manifestations=int(raw["top_manifestations"]),
         table_title=table["title"],
         rows=tuple(rows),

@@ -211,7 +211,7 @@ async def issue_due(
     today = now.astimezone(tz).date()
     issued: list[str] = []
     for kind in rules.kinds:
-        code = last_ended(kind, today).code
+        code = last_ended(kind, today, rules.grace_days).code
         if await pipeline.store.stream_version(REPORT.stream(code)):
             continue
         try:

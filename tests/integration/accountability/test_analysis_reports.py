@@ -12,7 +12,7 @@ import httpx
 
 from libs.events.store import EventStore
 from services.accountability import app as accountability_app
-from services.accountability.domain.analysis import last_ended
+from services.accountability.domain.analysis import last_ended, load_analysis_rules
 from tests.conftest import Schemas
 from tests.integration.accountability.conftest import OFFICER, Accountability, _jwks, eventually
 from tests.integration.accountability.test_ratings_and_reports import deliver, dining, overdue
@@ -98,7 +98,8 @@ async def test_the_schedule_issues_each_ended_period_once_across_a_restart(
     second = await _run_once(database_url, schema)
 
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    due = {last_ended(k, today).code for k in ("month", "quarter", "half_year")}
+    grace = load_analysis_rules().grace_days
+    due = {last_ended(k, today, grace).code for k in ("month", "quarter", "half_year")}
     assert {r["period"] for r in first} == due
     assert second == first  # the restart issued nothing again
     store = EventStore(engine, source="/zhengfeng/accountability")

@@ -41,6 +41,9 @@ def test_the_schedule_issues_the_last_period_that_has_ended() -> None:
     assert last_ended("month", today).code == "2026-09"
     assert last_ended("quarter", today).code == "2026-Q3"
     assert last_ended("half_year", today).code == "2026-H1"
+    # Two days' grace for late deliveries: on 1 October September is not issued yet.
+    assert last_ended("month", today, grace_days=2).code == "2026-08"
+    assert last_ended("month", date(2026, 10, 3), grace_days=2).code == "2026-09"
     assert not ReportPeriod.parse("2026-Q4").ended_by(date(2026, 12, 31))
     assert ReportPeriod.parse("2026-Q4").ended_by(date(2027, 1, 1))
 
