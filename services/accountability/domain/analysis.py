@@ -299,9 +299,10 @@ def _paragraphs(period: ReportPeriod, f: Mapping[str, Any]) -> list[str]:
         f"{_trend_text(t['previous'], '环比')}，"
         f"{_trend_text(t['year_before'], '同比')}。"
     )
+    handled = sum(d["count"] for d in f["forms"])
     forms = (
-        "运用监督执纪“四种形态”："
-        + "，".join(f"{d['label']}{d['count']}件（占{d['share']}%）" for d in f["forms"])
+        f"运用监督执纪“四种形态”批评教育帮助和处理{handled}人次："
+        + "，".join(f"{d['label']}{d['count']}人次（占{d['share']}%）" for d in f["forms"])
         + "。"
     )
     if f["top_manifestations"]:

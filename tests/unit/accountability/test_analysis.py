@@ -92,7 +92,9 @@ def test_the_analysis_says_the_trend_the_forms_and_the_problems_seen_most() -> N
     assert [f["share"] for f in result["forms"]] == [75.0, 25.0, 0.0, 0.0]
     assert summary[0].startswith("2026年第三季度，共作出处理决定4件")
     assert "环比上升100.0%" in summary[0] and "同比由0件增至4件" in summary[0]
-    assert "第一种形态3件（占75.0%）" in summary[1]
+    assert summary[1].startswith(
+        "运用监督执纪“四种形态”批评教育帮助和处理4人次：第一种形态3人次（占75.0%）"
+    )
     assert "违规吃喝（4件）" in summary[2]
     assert summary[4] == "整改进展：暂无整改事项。"
 
