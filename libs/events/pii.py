@@ -252,11 +252,13 @@ class Vault:
         message = "\x1f".join([kind, *(_normal(p) for p in parts)]).encode()
         return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()
 
-    async def known_as(self, blind_index: str) -> UUID | None:
-        """The person known by this blind index, if any (nothing is created)."""
-        async with self.engine.connect() as conn:
+    async def known_as(self, blind_index: str, conn: AsyncConnection | None = None) -> UUID | None:
+        """The person known by this blind index, if any (nothing is created); on ``conn``
+        when the caller holds one (a second connection from the same pool would wait on
+        the pool while holding one)."""
+        async with self._on(conn) as c:
             found = (
-                await conn.execute(
+                await c.execute(
                     text(f"SELECT person_id FROM {self._t}.persons WHERE blind_index = :b"),
                     {"b": blind_index},
                 )

@@ -7,7 +7,10 @@ parameter values that exist (so that paths past "not found" are exercised), and 
 bodies where generated data cannot pass the domain's own checks. Each operation is
 called with valid and invalid data generated from the schema; every answer is checked
 against the schema too — status codes the OpenAPI declares and the bodies of every
-answer, problems included (``libs/kit/openapi.py`` describes them).
+answer, problems included (``libs/kit/openapi.py`` describes them). While it runs, every
+request is watched for taking a second connection from the service's pool while it holds
+one (issue 21: with a small pool, concurrent requests doing so wait on each other until
+the pool times out).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +33,8 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
+from sqlalchemy import event
+from starlette.types import Receive, Scope, Send
 
 from tests.integration.fixtures import eventually
 
@@ -52,6 +58,50 @@ class Target:
     examples: int = EXAMPLES
 
 
+_REQUEST: ContextVar[str | None] = ContextVar("request", default=None)
+NESTED: dict[str, list[str]] = {}
+"""Served URL -> the requests that took a second pool connection while holding one."""
+
+
+def _watch_pool(app: FastAPI, found: list[str]) -> None:
+    """Record each request (tagged by :func:`_tagged`) whose task checks a connection out
+    of the service's pool while it already holds one."""
+    engine = app.state.runtime.engine.sync_engine
+    holder: dict[int, asyncio.Task[Any]] = {}
+    held: Counter[asyncio.Task[Any]] = Counter()
+
+    def checkout(dbapi: Any, record: Any, proxy: Any) -> None:
+        request, task = _REQUEST.get(), asyncio.current_task()
+        if request is None or task is None:
+            return
+        if held[task]:
+            found.append(request)
+        held[task] += 1
+        holder[id(record)] = task
+
+    def checkin(dbapi: Any, record: Any) -> None:
+        if (task := holder.pop(id(record), None)) is not None:
+            held[task] -= 1
+            if not held[task]:
+                del held[task]
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+
+
+def _tagged(app: FastAPI) -> Callable[[Scope, Receive, Send], Any]:
+    async def tagged(scope: Scope, receive: Receive, send: Send) -> None:
+        token = _REQUEST.set(
+            f"{scope['method']} {scope['path']}" if scope["type"] == "http" else None
+        )
+        try:
+            await app(scope, receive, send)
+        finally:
+            _REQUEST.reset(token)
+
+    return tagged
+
+
 @asynccontextmanager
 async def serve(app: FastAPI, *, lifespan: str = "off") -> AsyncIterator[str]:
     """``app`` served by uvicorn on a free local port; yields its base URL.
@@ -59,7 +109,14 @@ async def serve(app: FastAPI, *, lifespan: str = "off") -> AsyncIterator[str]:
     The lifespan is off by default: the caller usually runs it already (to set up data
     through an in-process client first)."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan=lifespan)
+        uvicorn.Config(
+            _tagged(app),
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            lifespan=lifespan,
+            interface="asgi3",
+        )
     )
     task = asyncio.create_task(server.serve())
 
@@ -69,9 +126,12 @@ async def serve(app: FastAPI, *, lifespan: str = "off") -> AsyncIterator[str]:
         return server.started
 
     await eventually(started, "uvicorn to serve the app")
+    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    _watch_pool(app, NESTED.setdefault(url, []))
     try:
-        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+        yield url
     finally:
+        NESTED.pop(url, None)
         server.should_exit = True
         await task
 
@@ -151,6 +211,8 @@ async def fuzz(target: Target) -> dict[str, dict[int, int]]:
 
     answered = {label: dict(Counter(codes)) for label, codes in stats.items()}
     assert failures == [], "\n\n".join(failures) + f"\n\nstatus codes per operation: {answered}"
+    nested = Counter(NESTED.get(target.url, []))
+    assert not nested, f"requests holding two pool connections at once: {dict(nested)}"
     # Every operation was reached past authentication at least once.
     assert all(set(codes) - {401, 403} for codes in answered.values()), answered
     print(f"fuzzed {len(answered)} operations, {sum(map(len, stats.values()))} calls")

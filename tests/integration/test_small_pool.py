@@ -138,6 +138,10 @@ async def analysis_service(database_url: str, schemas: Schemas) -> AsyncIterator
                 lambda h, i: h.get("/v1/alerts", headers=analyst),
                 lambda h, i: h.get("/v1/rules", headers=analyst),
                 lambda h, i: h.get("/v1/subjects", headers=analyst),
+                # By name and unit: the vault's blind index, then the index itself.
+                lambda h, i: h.get(
+                    "/v1/subjects", params={"name": "王伟", "unit": "U001"}, headers=analyst
+                ),
                 lambda h, i: h.get("/v1/feeds", headers=partner),
                 feed,
                 lambda h, i: h.post(

@@ -125,12 +125,11 @@ async def answer_survey(survey_id: UUID, body: ResponseIn, commands: Commands) -
 
 
 @router.get("/surveys/{survey_id}/results")
-async def survey_results(
-    survey_id: UUID, reader: Reader, store: Store, conn: ReadConnection
-) -> JSONResponse:
+async def survey_results(survey_id: UUID, reader: Reader, store: Store) -> JSONResponse:
     """The anonymous tally: responses, per question the distribution, the score out of 100."""
     survey = await published(store, survey_id)
-    answers = await queries_oversight.survey_answers(conn, survey_id)
+    async with store.engine.connect() as conn:
+        answers = await queries_oversight.survey_answers(conn, survey_id)
     return JSONResponse(
         {
             "survey_id": str(survey_id), "title": survey.title, "unit": survey.unit,

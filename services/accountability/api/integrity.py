@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from libs.events.contracts.approvals import ProposalSubmitted
 from libs.kit.auth import Principal, require_roles
 from libs.kit.commands import Commands, IdempotencyKey
-from libs.kit.service import ReadConnection, Store
+from libs.kit.service import Store
 from services.accountability import queries_oversight
 from services.accountability.api.deps import AccountabilityDeps
 from services.accountability.domain.integrity import reply
@@ -109,7 +109,6 @@ class RecordLookup(BaseModel):
 async def integrity_record(
     body: RecordLookup,
     reader: RecordReader,
-    conn: ReadConnection,
     store: Store,
     deps: AccountabilityDeps,
 ) -> JSONResponse:
@@ -124,12 +123,12 @@ async def integrity_record(
     found = [await deps.vault.known_as(i) for i in indexes]
     refs = list(dict.fromkeys(r for r in found if r is not None))
     today = store.clock().astimezone(ZoneInfo(deps.rules.reports.timezone)).date()
-    entries = await cadre_record(conn, refs, deps, today)
+    async with store.engine.connect() as conn:  # given back before the read is recorded
+        entries = await cadre_record(conn, refs, deps, today)
+        replies = await queries_oversight.integrity_replies(conn, refs) if refs else []
     said, conclusion = reply(entries, deps.integrity)
-    replies = []
     if refs:
         await record_read(store, refs[0], refs, reader, role, f"查阅廉政档案：{body.purpose}")
-        replies = await queries_oversight.integrity_replies(conn, refs)
     return JSONResponse(
         {
             "cadre": {"name": body.name, "unit": body.unit},

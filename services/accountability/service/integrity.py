@@ -173,7 +173,7 @@ async def _seal(body: IntegrityRequestIn, ctx: Context) -> IntegrityRequestIn:
     indexes = [vault.blind_index("name_unit", cadre.name, cadre.unit)]
     if cadre.id_number:
         indexes.append(vault.blind_index("id", cadre.id_number))
-    known = [await vault.known_as(i) for i in indexes]
+    known = [await vault.known_as(i, ctx.conn) for i in indexes]
     refs = list(dict.fromkeys([sealed["person_ref"], *(r for r in known if r is not None)]))
     return body.model_copy(
         update={

@@ -56,14 +56,14 @@ async def list_alerts(
 async def get_alert(
     alert_id: UUID,
     operator: Operator,
-    conn: ReadConnection,
     store: Store,
     deps: AnalysisDeps,
     reveal: bool = False,
 ) -> JSONResponse:
     """One alert with the evidence rows its rule version found; the person's name masked,
     ``reveal=true`` shows it to allowed roles (the read is recorded)."""
-    row = await queries.alert(conn, alert_id)
+    async with store.engine.connect() as conn:  # given back before the reveal takes its own
+        row = await queries.alert(conn, alert_id)
     if row is None:
         raise ALERT.missing_problem(alert_id)
     detail = alert_view(row, AlertDetail)

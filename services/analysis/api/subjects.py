@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from libs.events import pii
 from libs.kit.pagination import Page
-from libs.kit.service import ReadConnection
+from libs.kit.service import Store
 from services.analysis import queries
 from services.analysis.api.deps import AnalysisDeps, Operator
 from services.analysis.service import subject_filter
@@ -33,7 +33,7 @@ class SubjectOut(BaseModel):
 @router.get("/subjects", response_model=Page[SubjectOut])
 async def list_subjects(
     operator: Operator,
-    conn: ReadConnection,
+    store: Store,
     deps: AnalysisDeps,
     name: str | None = None,
     unit: str | None = None,
@@ -42,8 +42,9 @@ async def list_subjects(
 ) -> Page[SubjectOut]:
     """Subjects by name and/or unit, in key order; a name with its unit finds the person
     by the vault's blind index (names in the index are masked)."""
-    where = await subject_filter(deps, name, unit)
-    rows, next_cursor = await queries.subjects(conn, where, cursor, limit)
+    where = await subject_filter(deps, name, unit)  # the vault first, on a connection of its own
+    async with store.engine.connect() as conn:
+        rows, next_cursor = await queries.subjects(conn, where, cursor, limit)
     return Page[SubjectOut](
         items=[SubjectOut(**{**r, "name": pii.mask_name(r["name"])}) for r in rows],
         next_cursor=next_cursor,
