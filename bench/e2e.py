@@ -528,10 +528,10 @@ async def run(url: str, bootstrap: str, log_dir: Path) -> dict[str, Any]:
     c = CONFIG
     platform = Platform(url, bootstrap, log_dir)
     results: dict[str, Any] = {"load_start": load(), "config": asdict(c)}
-    b = Bench(platform)
+    step("platform: a database per service, migrate, topics, four services")
+    await platform.make_databases()
+    b = Bench(platform)  # its engines are on the services' databases
     try:
-        step("platform: a database per service, migrate, topics, four services")
-        await platform.make_databases()
         await asyncio.gather(
             asyncio.to_thread(platform.cli, "migrate"),
             asyncio.to_thread(platform.cli, "topics", "create", "--partitions", str(c.partitions)),
