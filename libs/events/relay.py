@@ -119,6 +119,12 @@ class Relay:
         self._offsets: dict[int, int] = {}
         self._at = START
         """The cursor as last read or moved by this relay."""
+        self._leading = False
+        self._held: Checkpoint | None = None
+        """While leading, the cursor as this relay moved it: only the leader moves it, so
+        each batch need not read it back (a leader that lost its lock stops leading; a
+        replica starting after a broker wipe may reset it, and the leader, publishing to the
+        same wiped broker, finds that out itself and resets too)."""
 
     async def cursor(self) -> Checkpoint:
         """Where the relay will resume."""
@@ -128,6 +134,7 @@ class Relay:
 
     async def reset(self, to: Checkpoint = START) -> None:
         """Republish from ``to`` (after the broker lost its data)."""
+        self._held = None
         async with self.store.engine.begin() as c:
             await c.execute(_SAVE, {"n": self.name, "tx": to.tx_id, "pos": to.position})
 
@@ -153,8 +160,10 @@ class Relay:
 
     async def publish_batch(self) -> int:
         """Publish the next batch and move the cursor; returns how many were sent."""
-        cursor = await self.cursor()
+        cursor = self._held if self._held is not None else await self.cursor()
         self._at = cursor
+        if self._leading:
+            self._held = cursor
         batch = await self.store.read_all(cursor, limit=self.batch_size)
         if not batch:
             return 0
@@ -193,13 +202,17 @@ class Relay:
         async with self.store.engine.begin() as c:
             await c.execute(_ADVANCE, {"n": self.name, "tx": last.tx_id, "pos": last.position})
         self._at = last
+        if self._leading:
+            self._held = last
         if self._on_published is not None:
-            # Counting what is left scans it: while working through a backlog (full
-            # batches) count at most every few seconds, not after every batch.
+            # Counting what is left scans it: count at most every few seconds. In between,
+            # a batch that was not full read everything readable: nothing is left.
             now = asyncio.get_running_loop().time()
-            if len(batch) < self.batch_size or now - self._lag_counted_at >= LAG_COUNT_INTERVAL:
+            if now - self._lag_counted_at >= LAG_COUNT_INTERVAL:
                 self._lag_counted_at = now
                 self._behind = await self.store.count_after(last)
+            elif len(batch) < self.batch_size:
+                self._behind = 0
             else:
                 self._behind = max(self._behind - len(batch), 0)
             self._on_published(len(batch), self._behind)
@@ -280,6 +293,13 @@ class Relay:
             await _sleep_or_stop(stop, self.standby_interval)
 
     async def _lead(self, lock: AsyncConnection, stop: asyncio.Event) -> None:
+        self._leading, self._held = True, None
+        try:
+            await self._leading_loop(lock, stop)
+        finally:
+            self._leading, self._held = False, None
+
+    async def _leading_loop(self, lock: AsyncConnection, stop: asyncio.Event) -> None:
         backoff = 0.5
         while not stop.is_set():
             # Leadership lasts as long as the session holding the lock: if it is gone,
@@ -301,6 +321,7 @@ class Relay:
                 log.exception(
                     "relay %s -> %s failed; retrying in %.1fs", self.name, self.topic, backoff
                 )
+                self._held = None  # the cursor may or may not have moved: read it again
                 sent = 0
                 await self._hold(lock, stop, backoff)
                 backoff = min(backoff * 2, 10.0)
