@@ -4,6 +4,12 @@ OAuth2 client credentials for partner departments and systems; the password gran
 operator accounts of the built-in directory. Tokens are short-lived RS256 JWTs whose
 public keys are served as a JWKS, so any service (or a real identity provider in its
 place) is verified the same way.
+
+An operator's password grant also returns a refresh token (RFC 6749 §6): a JWT for the token
+endpoint only (its audience is not the services'), valid until ``refresh_ttl`` after the
+login and never beyond, so a session renewed while active still ends at that absolute
+maximum. Each refresh reads the account again: a deactivated operator gets no new token,
+and changed roles take effect.
 """
 
 from __future__ import annotations
@@ -104,12 +110,19 @@ class Issuer:
     """Signs access tokens with the newest key in ``signing_keys`` (created on first use)."""
 
     def __init__(
-        self, engine: AsyncEngine, *, issuer: str, audience: str, ttl_seconds: int
+        self,
+        engine: AsyncEngine,
+        *,
+        issuer: str,
+        audience: str,
+        ttl_seconds: int,
+        refresh_ttl_seconds: int = 8 * 3600,
     ) -> None:
         self.engine = engine
         self.issuer = issuer
         self.audience = audience
         self.ttl = ttl_seconds
+        self.refresh_ttl = refresh_ttl_seconds
         self._kid: str | None = None
         self._private: Any = None
         self._public_jwks: list[dict[str, Any]] = []
@@ -173,17 +186,26 @@ class Issuer:
             return None
         return dict(row._mapping)
 
-    def issue(self, client: dict[str, Any], scopes: list[str]) -> dict[str, Any]:
-        """A signed access token response (RFC 6749 §5.1)."""
+    @property
+    def refresh_audience(self) -> str:
+        """The audience of refresh tokens: the token endpoint, never a service."""
+        return f"{self.audience}/oauth/token"
+
+    def issue(
+        self, client: dict[str, Any], scopes: list[str], *, refresh_until: int | None = None
+    ) -> dict[str, Any]:
+        """A signed access token response (RFC 6749 §5.1); with ``refresh_until`` (epoch
+        seconds) also a refresh token that expires then, and an access token never beyond."""
         if self._private is None:
             raise RuntimeError("signing keys not loaded")
         now = int(time.time())
+        expires = now + self.ttl if refresh_until is None else min(now + self.ttl, refresh_until)
         claims = {
             "iss": self.issuer,
             "aud": self.audience,
             "sub": client["client_id"],
             "iat": now,
-            "exp": now + self.ttl,
+            "exp": expires,
             "jti": str(uuid4()),
             "kind": client["kind"],
             "name": client["name"],
@@ -192,12 +214,55 @@ class Issuer:
             "scope": " ".join(scopes),
         }
         token = jwt.encode(claims, self._private, algorithm="RS256", headers={"kid": self._kid})
-        return {
+        answer: dict[str, Any] = {
             "access_token": token,
             "token_type": "Bearer",
-            "expires_in": self.ttl,
+            "expires_in": expires - now,
             "scope": " ".join(scopes),
         }
+        if refresh_until is not None:
+            refresh = {
+                "iss": self.issuer,
+                "aud": self.refresh_audience,
+                "sub": client["client_id"],
+                "iat": now,
+                "exp": refresh_until,
+                "jti": str(uuid4()),
+                "scope": " ".join(scopes),
+            }
+            answer["refresh_token"] = jwt.encode(
+                refresh, self._private, algorithm="RS256", headers={"kid": self._kid}
+            )
+            answer["refresh_expires_in"] = refresh_until - now
+        return answer
+
+    def refreshed(self, token: str) -> dict[str, Any] | None:
+        """The claims of a refresh token this issuer signed and that has not expired."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+            jwk = next(k for k in self._public_jwks if k["kid"] == kid)
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                RSAAlgorithm.from_jwk(json.dumps(jwk)),  # type: ignore[arg-type]
+                algorithms=["RS256"],
+                audience=self.refresh_audience,
+                issuer=self.issuer,
+                options={"require": ["exp", "sub", "aud"]},
+            )
+        except (jwt.PyJWTError, StopIteration):
+            return None
+        return claims
+
+    async def account(self, client_id: str) -> dict[str, Any] | None:
+        """An active operator account's row."""
+        async with self.engine.connect() as c:
+            row = (
+                await c.execute(
+                    text("SELECT * FROM clients WHERE client_id = :id AND active"),
+                    {"id": client_id},
+                )
+            ).first()
+        return dict(row._mapping) if row is not None and row.kind == "operator" else None
 
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
@@ -230,6 +295,7 @@ def router(issuer: Issuer) -> APIRouter:
         username: Annotated[str | None, Form()] = None,
         password: Annotated[str | None, Form()] = None,
         scope: Annotated[str | None, Form()] = None,
+        refresh_token: Annotated[str | None, Form()] = None,
     ) -> JSONResponse:
         basic = request.headers.get("authorization", "")
         if basic.lower().startswith("basic "):
@@ -239,6 +305,18 @@ def router(issuer: Issuer) -> APIRouter:
                 client_id, client_secret = unquote_plus(raw_id), unquote_plus(raw_secret)
             except ValueError:
                 return _oauth_error(401, "invalid_client", "Basic 认证信息格式有误。")
+        refresh_until: int | None = None
+        if grant_type == "refresh_token":
+            claims = issuer.refreshed(refresh_token or "")
+            account = await issuer.account(claims["sub"]) if claims else None
+            if claims is None or account is None:
+                return _oauth_error(
+                    400, "invalid_grant", "登录已超过最长时限或账号已停用，请重新登录。"
+                )
+            return JSONResponse(
+                issuer.issue(account, claims["scope"].split(), refresh_until=int(claims["exp"])),
+                headers={"Cache-Control": "no-store"},
+            )
         if grant_type == "client_credentials":
             if not client_id or not client_secret:
                 return _oauth_error(401, "invalid_client", "须提供 client_id 和 client_secret。")
@@ -251,9 +329,12 @@ def router(issuer: Issuer) -> APIRouter:
             client = await issuer.authenticate(username, password, ("operator",))
             if client is None:
                 return _oauth_error(400, "invalid_grant", "账号不存在或密码错误。")
+            refresh_until = int(time.time()) + issuer.refresh_ttl
         else:
             return _oauth_error(
-                400, "unsupported_grant_type", "grant_type 只能是 client_credentials 或 password。"
+                400,
+                "unsupported_grant_type",
+                "grant_type 只能是 client_credentials、password 或 refresh_token。",
             )
         granted = list(client["scopes"])
         if scope:
@@ -263,6 +344,9 @@ def router(issuer: Issuer) -> APIRouter:
                     400, "invalid_scope", f"可申请的权限范围：{' '.join(granted) or '（无）'}。"
                 )
             granted = asked
-        return JSONResponse(issuer.issue(client, granted), headers={"Cache-Control": "no-store"})
+        return JSONResponse(
+            issuer.issue(client, granted, refresh_until=refresh_until),
+            headers={"Cache-Control": "no-store"},
+        )
 
     return api

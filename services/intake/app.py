@@ -49,6 +49,7 @@ def create(
         issuer=settings.token_issuer,
         audience=settings.token_audience,
         ttl_seconds=settings.access_token_ttl_seconds,
+        refresh_ttl_seconds=settings.refresh_token_ttl_seconds,
     )
 
     rules = load_rules(settings.duplicate_rules_file)

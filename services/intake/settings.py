@@ -13,6 +13,9 @@ from services.intake.domain.duplicates import DEFAULT_RULES
 class IntakeSettings(ServiceSettings):
     """Limits and places an operator changes without touching code."""
 
+    refresh_token_ttl_seconds: int = 8 * 3600
+    """An operator's login lasts at most this long, however often its access token is
+    renewed (the console's absolute session maximum)."""
     attachment_max_bytes: int = 20 * 1024 * 1024
     """Largest attached file; its upload request may be larger by its form's framing."""
     attachment_types: list[str] = Field(

@@ -19,6 +19,7 @@ import httpx
 import jwt
 import pytest
 import uvicorn
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.contracts import schema_uri
@@ -115,6 +116,33 @@ async def test_operator_gets_a_token_with_the_password_grant(intake: Intake) -> 
     assert claims["kind"] == "operator"
     assert claims["roles"] == ["clerk"]
     assert claims["name"] == "张三"
+
+
+async def test_an_operator_renews_their_token_with_the_refresh_token_until_deactivated(
+    intake: Intake,
+) -> None:
+    clerk = await intake.operator("clerk")
+    login = {"grant_type": "password", "username": clerk.client_id, "password": clerk.client_secret}
+    first = (await intake.http.post("/oauth/token", data=login)).json()
+    refresh = {"grant_type": "refresh_token", "refresh_token": first["refresh_token"]}
+
+    renewed = await intake.http.post("/oauth/token", data=refresh)
+    as_access = await intake.http.get(
+        "/v1/clues", headers={"Authorization": f"Bearer {first['refresh_token']}"}
+    )
+    async with intake.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE clients SET active = false WHERE client_id = :id"), {"id": clerk.client_id}
+        )
+    refused = await intake.http.post("/oauth/token", data=refresh)
+
+    assert renewed.status_code == 200
+    claims = await decode(intake, renewed.json()["access_token"])
+    assert claims["sub"] == clerk.client_id and claims["roles"] == ["clerk"]
+    # The login's absolute end does not move: the refresh token expires when the first did.
+    assert renewed.json()["refresh_expires_in"] <= first["refresh_expires_in"]
+    assert as_access.status_code == 401
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
 
 
 async def test_wrong_client_secret_is_401_invalid_client(intake: Intake) -> None:
