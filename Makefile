@@ -50,10 +50,11 @@ load: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m pytest -q tests/e2e/test_faults.py
 
-## bench: prints throughput figures and ceilings (store, relay, end to end); asserts nothing
-bench: $(STAMP)
+## bench: prints throughput figures and ceilings (store, relay, end to end, the console's page speed); asserts nothing
+bench: $(STAMP) browser console
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.e2e
+	$(BIN)/python -m bench.console_pages
 
 ## console: the console's front end (console/web), built with npm from the committed lock file
 WEB := console/web

@@ -3,6 +3,7 @@ read the session, log out."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -24,12 +25,18 @@ class LoginIn(BaseModel):
     password: str = Field(min_length=1, max_length=500)
 
 
-def _answer(session: Session) -> dict[str, Any]:
+def _answer(session: Session, idle_seconds: int) -> dict[str, Any]:
     return {
         "operator": session.operator(),
         "csrf_token": session.csrf,
-        "expires_at": session.token_expires_at,
+        "started_at": _iso(session.started_at),
+        "idle_seconds": idle_seconds,
+        "ends_at": _iso(session.ends_at),
     }
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat()
 
 
 async def _token(request: Request, login: LoginIn) -> dict[str, Any]:
@@ -62,24 +69,32 @@ async def login(body: LoginIn, request: Request, response: Response) -> dict[str
     principal = await verifier.verify(token["access_token"])
     if principal.kind != "operator":
         raise Problem(403, "not-an-operator", "无法登录", "该账号不是工作人员账号。")
-    sid, session = sessions_of(request).open(
-        token["access_token"], principal, int(token.get("expires_in", 900))
+    sessions = sessions_of(request)
+    refresh = token.get("refresh_token")
+    refresh_in = token.get("refresh_expires_in")
+    sid, session = await sessions.open(
+        token["access_token"],
+        principal,
+        int(token.get("expires_in", 900)),
+        refresh,
+        int(refresh_in) if refresh_in is not None else None,
     )
     secure = request.url.scheme == "https" or request.app.state.settings.secure_cookie
     response.set_cookie(COOKIE, sid, httponly=True, samesite="strict", secure=secure, path="/")
     response.headers["Cache-Control"] = "no-store"
-    return _answer(session)
+    return _answer(session, sessions.idle)
 
 
 @router.get("/session")
-async def whoami(session: CurrentSession, response: Response) -> dict[str, Any]:
-    """The logged-in operator and the session's CSRF token (401 when there is none)."""
+async def whoami(session: CurrentSession, request: Request, response: Response) -> dict[str, Any]:
+    """The logged-in operator, the session's CSRF token, when it started, its idle timeout
+    and its absolute end (401 when there is none)."""
     response.headers["Cache-Control"] = "no-store"
-    return _answer(session)
+    return _answer(session, sessions_of(request).idle)
 
 
 @router.post("/logout", status_code=204)
 async def logout(session: CurrentSession, request: Request, response: Response) -> None:
     """End the session and clear the cookie."""
-    sessions_of(request).close(request.cookies.get(COOKIE))
+    await sessions_of(request).close(request.cookies.get(COOKIE))
     response.delete_cookie(COOKIE, path="/")

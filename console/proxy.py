@@ -2,7 +2,8 @@
 
 Adds no rule of its own: the request goes on with the operator's bearer token and the
 headers a command needs (If-Match, Idempotency-Key); the answer comes back as it is —
-status, body (problem+json included), ETag, Location.
+status, body (problem+json included), ETag, Location, Content-Disposition (a 文书 or a CSV
+downloads under its own name).
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from libs.kit.problems import Problem
 router = APIRouter(prefix="/api", tags=["services"])
 
 PASSED_ON = ("accept", "content-type", "if-match", "idempotency-key")
-PASSED_BACK = ("content-type", "etag", "location", "idempotent-replayed", "retry-after")
+PASSED_BACK = (
+    "content-type",
+    "content-disposition",
+    "etag",
+    "location",
+    "idempotent-replayed",
+    "retry-after",
+)
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -32,6 +40,12 @@ def _base(request: Request, service: str) -> str:
 async def openapi(service: str, request: Request, session: CurrentSession) -> Response:
     """The service's OpenAPI document: the console builds command forms from it."""
     return await _forward(request, session, service, f"{_base(request, service)}/openapi.json")
+
+
+@router.get("/{service}/readyz")
+async def readyz(service: str, request: Request, session: CurrentSession) -> Response:
+    """Whether the service answers and its database, broker and consumer are fine (系统)."""
+    return await _forward(request, session, service, f"{_base(request, service)}/readyz")
 
 
 @router.api_route("/{service}/v1/{path:path}", methods=METHODS)

@@ -156,6 +156,22 @@ def migrate(services: Annotated[list[str] | None, typer.Argument()] = None) -> N
         typer.echo(f"{service}: schema {settings.db_schema!r} is at head")
     asyncio.run(_ensure_vault())
     typer.echo("personal-data vault is ready")
+    if services is None:
+        asyncio.run(_ensure_console_sessions())
+        typer.echo("console sessions table is ready")
+
+
+async def _ensure_console_sessions() -> None:
+    from console.sessions import create_table
+    from console.settings import ConsoleSettings
+    from libs.kit.db import make_engine
+
+    settings = ConsoleSettings()
+    engine = make_engine(settings.database_url, settings.db_schema, pooled=False)
+    try:
+        await create_table(engine, settings.db_schema)
+    finally:
+        await engine.dispose()
 
 
 async def _ensure_vault() -> None:

@@ -75,6 +75,7 @@ class Platform:
             KAFKA_BOOTSTRAP_SERVERS=self.bootstrap,
             ZF_TOPIC_PREFIX=self.prefix,
             ZF_DEV_MODE="1",  # development keys (the suite and the bench make them up)
+            ZF_CONSOLE_DB_SCHEMA=self.console_schema,
             PYTHONUNBUFFERED="1",
         )
         jwks = f"{self.url('intake')}/.well-known/jwks.json"
@@ -99,6 +100,11 @@ class Platform:
         self.databases = await service_databases(
             sibling_url(self.database_url, self.prefix), SERVICES
         )
+
+    @property
+    def console_schema(self) -> str:
+        """Where this platform's consoles keep their sessions."""
+        return f"{self.prefix}_console"
 
     def url(self, service: str, path: str = "") -> str:
         """``http://127.0.0.1:<port><path>`` of a service."""
@@ -213,7 +219,7 @@ class Platform:
         try:
             async with admin.connect() as conn:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                for schema in self.schemas.values():
+                for schema in [*self.schemas.values(), self.console_schema]:
                     await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
                 for url in self.databases.values():
                     name = make_url(url).database
@@ -243,7 +249,16 @@ async def platform(
     database_url: str, bootstrap: str, platform_logs: Path
 ) -> AsyncIterator[Platform]:
     """The four services running as separate processes, migrated and ready."""
-    p = Platform(database_url, bootstrap, platform_logs)
+    async with running_platform(database_url, bootstrap, platform_logs) as p:
+        yield p
+
+
+@contextlib.asynccontextmanager
+async def running_platform(
+    database_url: str, bootstrap: str, logs: Path
+) -> AsyncIterator[Platform]:
+    """The four services started, migrated and ready; stopped and dropped on leaving."""
+    p = Platform(database_url, bootstrap, logs)
     try:
         await p.make_databases()
         await kafka.wait_for_broker(bootstrap)

@@ -71,6 +71,11 @@ export async function restore() {
   session.checked = true
 }
 
+// The session as the console keeps it (started, idle timeout, absolute end).
+export async function sessionInfo() {
+  return (await send('GET', '/auth/session')).data
+}
+
 export async function logout() {
   try { await send('POST', '/auth/logout') } finally { session.operator = null; session.csrf = null }
 }
@@ -78,4 +83,14 @@ export async function logout() {
 export function newKey() {
   const b = crypto.getRandomValues(new Uint8Array(16))
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')
+}
+
+// A service's OpenAPI document (cached): command forms are built from it.
+const documents = {}
+export function openapiOf(service) {
+  documents[service] ||= fetch(`/api/${service}/openapi.json`, { credentials: 'same-origin' }).then((r) => {
+    if (!r.ok) { delete documents[service]; throw new Error(`openapi ${r.status}`) }
+    return r.json()
+  })
+  return documents[service]
 }

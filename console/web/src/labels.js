@@ -13,6 +13,9 @@ export const MENU = [
   { path: '/alerts', title: '预警看板', roles: ['clerk', 'supervisor', 'investigator', 'analyst', 'leader', 'auditor'] },
   { path: '/ratings', title: '红黄绿', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
   { path: '/statistics', title: '统计', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
+  { path: '/inquiries', title: '一案双查', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
+  { path: '/bulletins', title: '廉情通报', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
+  { path: '/system', title: '系统', roles: null },
 ]
 
 export function menuFor(roles) {
@@ -28,7 +31,7 @@ export const COMMANDS = {
   record_visit: '回访教育', close_case: '销号', clear_name: '澄清正名', transfer_for_prosecution: '移送检察机关审查起诉',
   list_for_supervision: '挂牌督办', report_supervision: '督办报告', assign_task: '清单交办',
   track_task: '跟踪督办', feedback_task: '结果反馈', revisit_task: '回访销号', link_case: '风腐同查关联',
-  decide_measure: '问责决定', conclude_inquiry: '问责调查办结', serve: '送达',
+  decide_measure: '问责决定', conclude_inquiry: '问责调查办结', serve: '送达', publish_typical_case: '典型案例通报曝光',
   extend_verification: '延长初步核实', record_feedback: '实名举报结果反馈', note_reporter: '实名举报',
   await_forwarding: '待转办', record_forwarding: '转办', keep_in_jurisdiction: '留本委办理',
   record_taken_up: '提级办理', record_designation: '指定管辖',
@@ -46,9 +49,13 @@ export const FIELDS = {
   held_on: '会议日期', attendees: '出席人员', conclusion: '会议结论', conclusion_text: '结论说明', dissent: '不同意见',
   investigation_kind: '案件类别', fed_back_on: '反馈日期', manner: '方式',
   procuratorate: '接收检察机关', transferred_on: '移送日期',
+  title: '标题', text: '通报正文', served_on: '送达日期', categories: '问题类别', case_ids: '关联案件', direct_subject: '直接责任人',
+  party_id: '责任主体', duty: '职责', fulfilled: '已履行', note: '说明', reasons: '理由', measure: '问责措施', office: '会审部门',
+  agreed: '同意', decided_by_body: '决定机关', approved: '批准', document_number: '文号',
 }
 
 export const ENUMS = {
+  commission: '纪委监委', direct: '直接送达', left: '留置送达', post: '邮寄送达', electronic: '电子送达', entrusted: '委托送达', public_notice: '公告送达',
   talk_or_inquiry: '谈话函询', preliminary_verification: '初步核实', hold: '暂存待查', close: '予以了结',
   clear: '澄清正名', escalate: '转初步核实', propose_filing: '拟立案', talk_reminder: '谈话提醒',
   criticism_education: '批评教育', ordered_examination: '责令检查', admonition: '诫勉', reinquiry: '再次函询',
@@ -96,8 +103,13 @@ export const DEADLINES = {
   clue_disposal: '线索处置', inquiry_reply: '函询回复', reply_report: '回复报告', hold_review: '暂存复查',
   investigation: '审查调查', investigation_extension: '延长审查调查', review: '审理', review_extension: '延长审理',
   reexamination_apply: '复审申请', reexamination: '复审', recheck_apply: '复核申请', recheck: '复核',
-  name_clearing: '澄清正名', forwarding: '转办', decision_service: '决定送达',
+  name_clearing: '澄清正名', forwarding: '转办', decision_service: '决定送达', supervision_report: '督办报告',
   preliminary_verification: '初步核实', reporter_feedback: '实名举报结果反馈',
+}
+
+// A limit's name; a problem-list item's limit is named by its item (task:<item>).
+export function deadlineLabel(key) {
+  return key.startsWith('task:') ? `交办事项「${key.slice(5)}」` : DEADLINES[key] || key
 }
 
 const EVENTS = {
@@ -118,6 +130,29 @@ export function eventTitle(e) {
   return EVENTS[short] || short
 }
 
+// 清单交办—跟踪督办—结果反馈—回访销号: a list item's stages (casework's labels).
+export const TASKS = { assigned: '已交办', tracking: '跟踪督办', reported: '已反馈结果', closed: '已回访销号' }
+
 export const PROPOSAL_TAG = { open: 'warning', returned: 'danger', withdrawn: 'info', effective: 'success' }
 
-export const APPROVAL_ACTIONS = { approve: '审批', meeting: '会议研究', withdraw: '撤回' }
+export const APPROVAL_ACTIONS = { approve: '审批', meeting: '会议研究', resubmit: '修改后重新提交', withdraw: '撤回' }
+
+// 一案双查: words for the accountability service's machine names (presentation only).
+export const INQUIRY_STATUS = { open: '调查中', concluded: '已办结' }
+export const TRIGGERS = { case_form: '案件达到形态', major_case: '重大案件', recurrence: '同类问题反复发生', manual: '人工启动' }
+export const MEASURE_STATUS = { proposed: '已提出', in_review: '会审中', decided: '已决定', rejected: '未获批准', review_refused: '会审未通过', in_effect: '已生效' }
+export const MEASURE_TAG = { proposed: 'warning', in_review: 'warning', decided: 'primary', rejected: 'info', review_refused: 'danger', in_effect: 'success' }
+export const MEASURES = {
+  inspection: '检查', circulation: '通报', reorganisation: '改组', admonition: '诫勉', suspension_for_inspection: '停职检查',
+  transfer: '调离岗位', ordered_resignation: '责令辞职', demotion: '降职', dismissal: '免职', disciplinary_sanction: '纪律处分',
+}
+export const OFFICES = { liaison_office: '对口联系室', trial_office: '案件审理室', conduct_office: '党风政风监督室' }
+export const PARTY_KIND = { organisation: '党组织', leader: '领导干部' }
+
+// Which roles the accountability API accepts for each action on an inquiry: buttons are
+// offered to them only (the API stays the judge, and its refusal is shown).
+export const INQUIRY_ROLES = {
+  office: ['accountability'],
+  review: ['accountability', 'reviewer', 'supervisor'],
+  decide: ['accountability', 'supervisor', 'leader', 'director', 'secretary'],
+}

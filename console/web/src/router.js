@@ -10,6 +10,10 @@ const routes = [
   { path: '/alerts', component: () => import('./views/AlertBoard.vue'), meta: { title: '预警看板' } },
   { path: '/ratings', component: () => import('./views/RatingBoard.vue'), meta: { title: '红黄绿' } },
   { path: '/statistics', component: () => import('./views/StatisticsPage.vue'), meta: { title: '统计' } },
+  { path: '/inquiries', component: () => import('./views/InquiryList.vue'), meta: { title: '一案双查' } },
+  { path: '/inquiries/:id', component: () => import('./views/InquiryDetail.vue'), meta: { title: '问责调查详情', parent: { path: '/inquiries', title: '一案双查' } } },
+  { path: '/bulletins', component: () => import('./views/BulletinPage.vue'), meta: { title: '廉情通报' } },
+  { path: '/system', component: () => import('./views/SystemPage.vue'), meta: { title: '系统' } },
 ]
 
 const router = createRouter({ history: createWebHistory(), routes })

@@ -1,6 +1,8 @@
 """The console in a real browser: Debian's Chromium driven by Playwright, against the
 platform's processes (tests/e2e/conftest.py) and the console's own BFF process.
 
+One platform serves every module of this package (its start is most of the time).
+
 Chromium missing is a failure, not a skip: ``make browser`` installs it.
 """
 
@@ -10,6 +12,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass
@@ -18,12 +21,12 @@ from typing import IO, Any
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from libs.kit.issuer import create_client
 from libs.runtime.infra import free_port, popen_owned
 from tests.conftest import unique
-from tests.e2e.conftest import ROOT, Platform
+from tests.e2e.conftest import ROOT, Platform, running_platform
 
 CHROMIUM = Path(os.environ.get("ZF_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -37,6 +40,25 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(os.environ.get("ZF_CONSOLE_SCREENSHOTS", Path(__file__).parent / "screenshots"))
 TIMEZONE = "Asia/Shanghai"
+
+# A loaded 2-core machine answers slowly: an expectation waits as long as an action does.
+expect.set_options(timeout=15_000)
+
+
+@pytest.fixture(scope="package")
+def platform_logs() -> Iterator[Path]:
+    """Where the service and console processes write their logs (one for the package)."""
+    with tempfile.TemporaryDirectory(prefix="zf-console-") as tmp:
+        yield Path(tmp)
+
+
+@pytest.fixture(scope="package")
+async def platform(
+    database_url: str, bootstrap: str, platform_logs: Path
+) -> AsyncIterator[Platform]:
+    """The four services, started once for every console test module."""
+    async with running_platform(database_url, bootstrap, platform_logs) as p:
+        yield p
 
 
 @dataclass
@@ -85,7 +107,7 @@ def start_console(platform: Platform, log: Path, **settings: str) -> Console:
     raise AssertionError(f"the console did not start\n{log.read_text(errors='replace')}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def console(platform: Platform, platform_logs: Path) -> Iterator[Console]:
     """The console as ``zhengfeng up`` runs it (default session timeout)."""
     c = start_console(platform, platform_logs / "console.log")
@@ -106,13 +128,16 @@ OPERATORS = {
     "officer": ("第一监督检查室 李强", ["investigator"]),
     "leader": ("分管领导 王书记", ["leader"]),
     "director": ("第一监督检查室 室主任 陈刚", ["director"]),
+    "secretary": ("主要负责人 周书记", ["secretary"]),
+    "supervisor": ("案件监督管理室 刘洋", ["supervisor"]),
+    "accountability": ("党风政风监督室 吴敏", ["accountability"]),
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def operators(platform: Platform) -> AsyncIterator[dict[str, dict[str, Any]]]:
-    """A clerk, an officer (承办人), a leader and a 室主任: operator accounts in the issuer's
-    directory, made as ``zhengfeng clients create`` makes them (in this process: faster)."""
+    """A clerk, an officer (承办人), a leader, a 室主任, a 主要负责人, a supervisor and the
+    accountability office: operator accounts in the issuer's directory, made as ``zhengfeng clients create`` makes them (in this process: faster)."""
     engine = platform.engine("intake")
     try:
         made = {
@@ -128,7 +153,7 @@ async def operators(platform: Platform) -> AsyncIterator[dict[str, dict[str, Any
     yield made
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 def chromium() -> Path:
     """Debian's Chromium; its absence fails the tests (``make browser`` installs it)."""
     if not CHROMIUM.exists():
@@ -136,7 +161,7 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def browser(chromium: Path) -> AsyncIterator[Browser]:
     """Headless Debian Chromium (never a downloaded browser)."""
     async with async_playwright() as pw:

@@ -1,6 +1,6 @@
 """Clerks, officers and leaders at the console (办案工作台), in a real browser.
 
-One platform and one console for the module; each test logs its operators in through the
+One platform and one console for the package; each test logs its operators in through the
 login page and checks what they read on the screen.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -17,75 +18,21 @@ import httpx
 from playwright.async_api import Browser, Page, expect
 
 from tests.e2e.conftest import Platform, Tokens
-from tests.e2e.console.conftest import TIMEZONE, Console, logged_in, screenshot
-from tests.factories import namesake_id_number
-
-SYNCED_WITHIN = 20.0
-
-
-async def transfer(
-    platform: Platform, tokens: Tokens, name: str, unit: str, namesake: bool = True
-) -> dict[str, Any]:
-    """A partner's clue transfer about ``name`` of ``unit``: a namesake (an ID number of
-    their own), or without an ID number, the same person as any other of that name and unit."""
-    person = {"name": name, "unit": unit, "post": "副局长"}
-    if namesake:
-        person["id_number"] = namesake_id_number()
-    async with httpx.AsyncClient() as client:
-        answer = await client.post(
-            platform.url("intake", "/v1/clue-transfers"),
-            headers={**tokens.partner, "Idempotency-Key": str(uuid4())},
-            json={
-                "reference": f"SJ-2026-{uuid4().hex[:8]}",
-                "reported_persons": [person],
-                "categories": ["violation_gifts"],
-                "narrative": "审计发现其在节日期间收受管理服务对象购物卡。",
-            },
-        )
-    assert answer.status_code == 201, answer.text
-    return dict(answer.json())
-
-
-async def as_operator(platform: Platform, account: dict[str, Any]) -> dict[str, str]:
-    async with httpx.AsyncClient() as client:
-        answer = await client.post(
-            platform.url("intake", "/oauth/token"),
-            data={
-                "grant_type": "password",
-                "username": account["client_id"],
-                "password": account["client_secret"],
-            },
-        )
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-async def case_of(platform: Platform, headers: dict[str, str], case_id: str) -> httpx.Response:
-    """Casework's case, once it has arrived there."""
-    deadline = time.monotonic() + SYNCED_WITHIN
-    async with httpx.AsyncClient() as client:
-        while True:
-            answer = await client.get(
-                platform.url("casework", f"/v1/cases/{case_id}"), headers=headers
-            )
-            if answer.status_code == 200 or time.monotonic() > deadline:
-                assert answer.status_code == 200, answer.text
-                return answer
-            await asyncio.sleep(0.2)
-
-
-async def case_command(
-    platform: Platform, headers: dict[str, str], case_id: str, name: str, body: dict[str, Any]
-) -> dict[str, Any]:
-    """A command on a case through casework's API, pinned to the version it has now."""
-    etag = (await case_of(platform, headers, case_id)).headers["ETag"]
-    async with httpx.AsyncClient() as client:
-        answer = await client.post(
-            platform.url("casework", f"/v1/cases/{case_id}/{name}"),
-            headers={**headers, "If-Match": etag, "Idempotency-Key": str(uuid4())},
-            json=body,
-        )
-    assert answer.status_code in (200, 202), answer.text
-    return dict(answer.json())
+from tests.e2e.console.conftest import (
+    TIMEZONE,
+    Console,
+    logged_in,
+    screenshot,
+    start_console,
+)
+from tests.e2e.console.steps import (
+    SYNCED_WITHIN,
+    as_operator,
+    assigned_case,
+    case_command,
+    case_of,
+    transfer,
+)
 
 
 async def find_on_desk(page: Page, unit: str) -> None:
@@ -213,6 +160,7 @@ async def test_an_officer_reads_the_case_as_it_was_and_a_stale_command_loses_not
 
     await dialog.locator(".el-select").first.click()
     await page.locator(".el-select-dropdown__item", has_text="谈话函询").click()
+    await expect(dialog.locator(".el-select").first).to_contain_text("谈话函询")
     await dialog.locator("textarea[name=reason]").fill("问题较轻，函询说明")
     # Meanwhile the leader assigns a task on the case: the page's version is stale now.
     await case_command(platform, leader, case_id, "assign_task",
@@ -252,19 +200,6 @@ async def test_a_clerk_splits_a_repeat_report_merged_by_mistake(
     await clerk.get_by_test_id("command-submit").click()
     await expect(repeats).to_have_count(0)
     await expect(clerk.get_by_test_id("clue-drawer")).to_contain_text("重复件 0")
-
-
-async def assigned_case(
-    platform: Platform, tokens: Tokens, operators: dict[str, dict[str, Any]], name: str
-) -> str:
-    """A clue the leader has assigned to the officer; its case id."""
-    sent = await transfer(platform, tokens, name, f"青山县住建局{uuid4().hex[:4]}")
-    leader = await as_operator(platform, operators["leader"])
-    await case_of(platform, leader, sent["clue_id"])
-    officer_id = operators["officer"]["client_id"]
-    await case_command(platform, leader, sent["clue_id"], "assign",
-                       {"department": "第一监督检查室", "officer": officer_id, "reason": "分管领导批办"})  # fmt: skip
-    return str(sent["clue_id"])
 
 
 async def test_a_director_signs_a_disposal_from_the_workbench_and_it_takes_effect_after_the_leader(
@@ -312,7 +247,17 @@ async def test_each_operator_sees_the_menu_of_their_roles(
     browser: Browser, console: Console, operators: dict[str, dict[str, Any]]
 ) -> None:
     leader = await logged_in(browser, console.url, operators["leader"])
-    assert await menu_of(leader) == ["工作台", "线索台账", "案件", "预警看板", "红黄绿", "统计"]
+    assert await menu_of(leader) == [
+        "工作台",
+        "线索台账",
+        "案件",
+        "预警看板",
+        "红黄绿",
+        "统计",
+        "一案双查",
+        "廉情通报",
+        "系统",
+    ]
     await leader.get_by_test_id("menu").get_by_text("案件").click()
     await expect(leader.get_by_test_id("case-table")).to_be_visible()
     await screenshot(leader, "case-list")
@@ -321,7 +266,7 @@ async def test_each_operator_sees_the_menu_of_their_roles(
     await screenshot(leader, "alert-board")
 
     clerk = await logged_in(browser, console.url, operators["clerk"])
-    assert await menu_of(clerk) == ["工作台", "线索台账", "预警看板"]
+    assert await menu_of(clerk) == ["工作台", "线索台账", "预警看板", "系统"]
 
 
 async def test_an_idle_session_ends_and_the_operator_logs_in_again(
@@ -332,6 +277,28 @@ async def test_an_idle_session_ends_and_the_operator_logs_in_again(
     await page.get_by_test_id("menu").get_by_text("线索台账").click()
     await expect(page.get_by_text("登录已失效，请重新登录。")).to_be_visible()
     await expect(page.get_by_role("button", name="登录")).to_be_visible()
+
+
+async def test_an_operator_stays_logged_in_when_the_console_restarts(
+    browser: Browser,
+    platform: Platform,
+    platform_logs: Path,
+    operators: dict[str, dict[str, Any]],
+) -> None:
+    first = start_console(platform, platform_logs / "console-first.log")
+    try:
+        page = await logged_in(browser, first.url, operators["clerk"])
+    finally:
+        first.stop()
+    second = start_console(platform, platform_logs / "console-second.log")
+    try:
+        # The cookie is the host's (not the port's): the new process finds the session
+        # in PostgreSQL and opens its sealed token.
+        await page.goto(f"{second.url}/clues")
+        await expect(page.get_by_test_id("operator")).to_have_text("信访室 张敏")
+        await expect(page.get_by_test_id("clue-table")).to_be_visible()
+    finally:
+        second.stop()
 
 
 async def test_a_state_change_without_the_csrf_token_is_refused_and_changes_nothing(

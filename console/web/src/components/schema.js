@@ -7,7 +7,7 @@ function deref(doc, s) {
   return s || {}
 }
 
-const LONG = new Set(['reason', 'summary', 'comment', 'conclusion_text', 'notes'])
+const LONG = new Set(['reason', 'summary', 'comment', 'conclusion_text', 'notes', 'note', 'text'])
 
 function kindOf(s) {
   if (s.enum) return 'enum'
@@ -60,4 +60,18 @@ export function bodyOf(fields, values) {
     at[parts.at(-1)] = parse(f, v)
   }
   return body
+}
+
+// Form values from a body (the inverse of bodyOf): to amend a returned proposal's command.
+export function valuesOf(fields, body) {
+  const out = {}
+  for (const f of fields) {
+    let v = body
+    for (const p of f.path.split('.')) v = v == null ? undefined : v[p]
+    if (v === undefined || v === null) continue
+    if (f.kind === 'list') v = v.join('、')
+    else if (f.kind === 'map') v = Object.entries(v).map(([k, x]) => `${k}：${x}`).join('\n')
+    out[f.path] = v
+  }
+  return out
 }

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from fastapi.testclient import TestClient
+from fastapi import FastAPI
 from jwt.algorithms import RSAAlgorithm
 
-from console.app import create
-from console.settings import ConsoleSettings
 from libs.kit.auth import JwksVerifier
+from tests.conftest import Schemas
+from tests.integration.console.conftest import client, running
 
 KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
 JWKS = {"keys": [{**json.loads(RSAAlgorithm.to_jwk(KEY.public_key())), "kid": "k1"}]}
@@ -35,29 +36,38 @@ def _issuer(request: httpx.Request) -> httpx.Response:
     claims: dict[str, Any] = {"iss": "zhengfeng", "aud": "zhengfeng", "sub": form["username"],
               "iat": now, "exp": now + 900, "kind": kind, "name": "信访室 张敏", "roles": ["clerk"]}  # fmt: skip
     token = jwt.encode(claims, KEY, algorithm="RS256", headers={"kid": "k1"})
-    return httpx.Response(200, json={"access_token": token, "expires_in": 900})
+    return httpx.Response(
+        200,
+        json={
+            "access_token": token,
+            "expires_in": 900,
+            "refresh_token": "r",
+            "refresh_expires_in": 28800,
+        },
+    )
 
 
 @pytest.fixture
-def client() -> Any:
-    app = create(ConsoleSettings(services={"intake": "http://issuer"}))
+async def app(schemas: Schemas) -> AsyncIterator[FastAPI]:
+    async with running(schemas) as (app, _):
 
-    async def jwks() -> dict[str, Any]:
-        return JWKS
+        async def jwks() -> dict[str, Any]:
+            return JWKS
 
-    with TestClient(app) as c:
         app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(_issuer))
         app.state.verifier = JwksVerifier(jwks, issuer="zhengfeng", audience="zhengfeng")
-        yield c
+        yield app
 
 
-def _login(client: TestClient, base: str, username: str, password: str) -> httpx.Response:
-    body = {"username": username, "password": password}
-    return client.post(f"{base}/auth/login", json=body)
+async def _login(app: FastAPI, base: str, username: str, password: str) -> httpx.Response:
+    async with client(app, base) as http:
+        return await http.post("/auth/login", json={"username": username, "password": password})
 
 
-def test_login_over_tls_sets_a_secure_httponly_strict_cookie_and_no_token(client: Any) -> None:
-    answer = _login(client, "https://console.example", "zhangmin", "secret")
+async def test_login_over_tls_sets_a_secure_httponly_strict_cookie_and_no_token(
+    app: FastAPI,
+) -> None:
+    answer = await _login(app, "https://console.example", "zhangmin", "secret")
     assert answer.status_code == 200, answer.text
     cookie = answer.headers["set-cookie"].lower()
     assert all(flag in cookie for flag in ("httponly", "samesite=strict", "secure", "path=/"))
@@ -65,20 +75,20 @@ def test_login_over_tls_sets_a_secure_httponly_strict_cookie_and_no_token(client
     assert "access_token" not in answer.text and "eyJ" not in answer.text
 
 
-def test_login_over_plain_http_leaves_the_cookie_without_secure(client: Any) -> None:
-    answer = _login(client, "http://127.0.0.1:8000", "zhangmin", "secret")
+async def test_login_over_plain_http_leaves_the_cookie_without_secure(app: FastAPI) -> None:
+    answer = await _login(app, "http://127.0.0.1:8000", "zhangmin", "secret")
     assert answer.status_code == 200
     assert "secure" not in answer.headers["set-cookie"].lower()
 
 
-def test_a_wrong_password_is_refused_in_chinese(client: Any) -> None:
-    answer = _login(client, "http://127.0.0.1:8000", "zhangmin", "wrong")
+async def test_a_wrong_password_is_refused_in_chinese(app: FastAPI) -> None:
+    answer = await _login(app, "http://127.0.0.1:8000", "zhangmin", "wrong")
     assert answer.status_code == 401
     assert answer.json()["title"] == "登录失败"
     assert "set-cookie" not in answer.headers
 
 
-def test_a_partner_client_cannot_log_in_at_the_console(client: Any) -> None:
-    answer = _login(client, "http://127.0.0.1:8000", "audit-bureau", "secret")
+async def test_a_partner_client_cannot_log_in_at_the_console(app: FastAPI) -> None:
+    answer = await _login(app, "http://127.0.0.1:8000", "audit-bureau", "secret")
     assert answer.status_code == 403
     assert answer.json()["type"] == "/problems/not-an-operator"
