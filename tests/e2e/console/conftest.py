@@ -184,7 +184,8 @@ async def logged_in(browser: Browser, base: str, account: dict[str, Any]) -> Pag
     await page.fill("input[name=username]", account["client_id"])
     await page.fill("input[name=password]", account["client_secret"])
     await page.get_by_role("button", name="登录").click()
-    await page.get_by_test_id("operator").wait_for()
+    # The issuer hashes the password (Argon2): on a loaded machine a login takes a while.
+    await page.get_by_test_id("operator").wait_for(timeout=45_000)
     return page
 
 
