@@ -597,6 +597,9 @@ async def run(url: str, bootstrap: str, log_dir: Path) -> dict[str, Any]:
             print(verified.stdout[-3000:], verified.stderr[-3000:], sep="\n")
     finally:
         await asyncio.to_thread(platform.stop_all)
+        if "verify" not in results:  # the run failed: leave no database or topic behind
+            await b.close()
+            await platform.drop()
     try:
         results["replay"] = await replay(platform, url)
     finally:
