@@ -194,7 +194,7 @@ async def subjects(
         "SELECT * FROM subject_index",
         keyset=SUBJECTS_BY_KEY,
         where={
-            "name": ("name IN (:name, :masked)", where.name),
+            "name": ("name IN (:name, :masked)", where.name or None),  # "": no filter
             "masked": ("TRUE", pii.mask_name(where.name) if where.name else None),
             "unit": ("unit = :unit", where.unit),
             "key": ("subject_key = :key", where.subject_key),

@@ -98,6 +98,10 @@ async def test_a_person_named_in_clues_is_found_by_name_and_unit_yet_listed_mask
         await analysis.settle()
         params = {"name": name, "unit": unit}
         found = await analysis.http.get("/v1/subjects", params=params, headers=analysis.analyst)
+        by_unit = await analysis.http.get(
+            "/v1/subjects", params={"name": "", "unit": unit}, headers=analysis.analyst
+        )
 
     [subject] = found.json()["items"]
     assert subject["clue_ids"] == [str(clue_id)] and subject["name"] == "欧**"
+    assert by_unit.json()["items"] == [subject]  # an empty name is no filter
