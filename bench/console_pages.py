@@ -74,8 +74,8 @@ async def timed(
         received = [0]
 
         async def count(response: Any) -> None:
-            if response.url.endswith(".js"):
-                received[0] += int(await response.header_value("content-length") or 0)
+            if response.url.endswith(".js"):  # bytes on the wire (compressed)
+                received[0] += (await response.request.sizes())["responseBodySize"]
 
         page.on("response", count)
         await page.goto(url)
@@ -125,13 +125,14 @@ async def run() -> None:
         )
         if received:
             table.add_row(f"  script received ({label})", f"{received:.0f} kB", "")
-    Console().print(table)
+    Console(width=120).print(table)
 
 
 async def measure(
     base: str, login: tuple[str, str]
 ) -> list[tuple[str, tuple[list[float], float], str]]:
     async with async_playwright() as pw:
+        pw.selectors.set_test_id_attribute("data-test")
         browser = await pw.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
