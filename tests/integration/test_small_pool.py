@@ -35,45 +35,6 @@ shows as failed calls, and a hang as a timeout."""
 Call = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
 
-async def _intake(database_url: str, schemas: Schemas) -> tuple[Any, list[Call]]:
-    engine = await schemas.migrated("intake")
-    app = intake_app.create(
-        intake_app.Settings(
-            database_url=database_url,
-            db_schema=schemas.created[-1],
-            kafka_bootstrap_servers="",
-            db_pool_size=2,
-        )
-    )
-
-    @asynccontextmanager
-    async def ready() -> AsyncIterator[list[Call]]:
-        async with _client(app) as http:
-            intake = Intake(app, http, engine)
-            clerk = await intake.operator("clerk", "supervisor")
-            operator = {"Authorization": "Bearer " + await intake.token(
-                clerk, grant_type="password", username=clerk.client_id,
-                password=clerk.client_secret)}  # fmt: skip
-            partner = await intake.bearer(await intake.partner("audit"))
-            first = await http.post("/v1/clue-transfers", json=transfer("SJ-P-0"), headers=partner)
-            assert first.status_code == 201, first.text
-            clue = first.json()["clue_id"]
-
-            def merged(http: httpx.AsyncClient, i: int) -> Awaitable[httpx.Response]:
-                # Same ID number: merged into the first clue (the answer reads its stream).
-                body = transfer(f"SJ-P-{uuid4().hex[:8]}")
-                return http.post("/v1/clue-transfers", json=body, headers=partner)
-
-            yield [
-                lambda h, i: h.get("/v1/clues", headers=operator),
-                lambda h, i: h.get(f"/v1/clues/{clue}", headers=operator),
-                lambda h, i: h.get(f"/v1/clue-transfers/{clue}", headers=partner),
-                merged,
-            ]
-
-    return app, ready
-
-
 @asynccontextmanager
 async def _client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
@@ -83,10 +44,39 @@ async def _client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 @asynccontextmanager
 async def intake_service(database_url: str, schemas: Schemas) -> AsyncIterator[tuple]:
-    app, ready = await _intake(database_url, schemas)
-    async with app.router.lifespan_context(app), ready() as calls:
-        async with _client(app) as http:
-            yield http, calls
+    engine = await schemas.migrated("intake")
+    settings = intake_app.Settings(
+        database_url=database_url,
+        db_schema=schemas.created[-1],
+        kafka_bootstrap_servers="",
+        db_pool_size=2,
+    )
+    app = intake_app.create(settings)
+    async with app.router.lifespan_context(app), _client(app) as http:
+        intake = Intake(app, http, engine)
+        clerk = await intake.operator("clerk", "supervisor")
+        operator = {"Authorization": "Bearer " + await intake.token(
+            clerk, grant_type="password", username=clerk.client_id, password=clerk.client_secret
+        )}  # fmt: skip
+        partner = await intake.bearer(await intake.partner("audit"))
+        first = await http.post("/v1/clue-transfers", json=transfer("SJ-P-0"), headers=partner)
+        assert first.status_code == 201, first.text
+        clue = first.json()["clue_id"]
+
+        def merged(http: httpx.AsyncClient, i: int) -> Awaitable[httpx.Response]:
+            # Same ID number: merged into the first clue (the answer reads its stream).
+            body = transfer(f"SJ-P-{uuid4().hex[:8]}")
+            return http.post("/v1/clue-transfers", json=body, headers=partner)
+
+        yield (
+            http,
+            [
+                lambda h, i: h.get("/v1/clues", headers=operator),
+                lambda h, i: h.get(f"/v1/clues/{clue}", headers=operator),
+                lambda h, i: h.get(f"/v1/clue-transfers/{clue}", headers=partner),
+                merged,
+            ],
+        )
 
 
 @asynccontextmanager
