@@ -89,8 +89,23 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
                 todo.append(inner)
 
 
+def _socket_missing(exc: BaseException) -> bool:
+    """The driver connecting over a Unix socket that is not there: the server is down
+    (stopped or restarting; ``zhengfeng up`` and the embedded server listen on one)."""
+    if not isinstance(exc, FileNotFoundError):
+        return False
+    tb = exc.__traceback__
+    while tb is not None:
+        if "asyncpg" in tb.tb_frame.f_code.co_filename:
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _transient_one(exc: BaseException) -> bool:
     if isinstance(exc, ConcurrencyError | PoolTimeout | ConnectionError | asyncio.TimeoutError):
+        return True
+    if _socket_missing(exc):
         return True
     if isinstance(exc, socket.gaierror) or (
         isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -70,3 +71,11 @@ def test_faults_that_pass_by_themselves_are_transient_also_when_wrapped(
 )
 def test_failures_that_repeat_the_same_way_are_not_transient(exc: BaseException) -> None:
     assert not is_transient(exc)
+
+
+async def test_a_database_whose_unix_socket_is_gone_is_transient(tmp_path: Path) -> None:
+    """A server on a Unix socket (``zhengfeng up``, the embedded one) that is stopped or
+    restarting has no socket file: connecting fails with ENOENT, which passes."""
+    with pytest.raises(FileNotFoundError) as caught:
+        await asyncpg.connect(host=str(tmp_path), port=5432, user="postgres")
+    assert is_transient(caught.value)
