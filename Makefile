@@ -46,9 +46,9 @@ format: $(STAMP)
 load: $(STAMP)
 	LOAD_RATE=$${LOAD_RATE:-50} LOAD_SECONDS=$${LOAD_SECONDS:-60} $(BIN)/python -m pytest -q -s tests/e2e/test_load.py
 
-## chaos: only the fault tests (broker restart, killed consumer, dropped DB connections, poison message); make test runs them too
+## chaos: only the fault tests (broker restart, killed consumer, dropped DB connections, database restart, poison message); make test runs them too
 chaos: $(STAMP)
-	$(BIN)/python -m pytest -q tests/e2e/test_faults.py
+	$(BIN)/python -m pytest -q tests/e2e/test_faults.py tests/e2e/test_database_restart.py
 
 ## bench: prints throughput figures and ceilings (store, relay, end to end, the console's page speed); asserts nothing
 bench: $(STAMP) browser console
