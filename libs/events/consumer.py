@@ -145,7 +145,7 @@ class ConsumerRunner:
         on_lag: Callable[[str, int, int], None] | None = None,
         on_outcome: Callable[[str], None] | None = None,
         session_timeout_ms: int = 10000,
-        concurrency: int = 4,
+        concurrency: int = 2,
     ) -> None:
         self.engine = engine
         self.bootstrap = bootstrap

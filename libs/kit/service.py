@@ -173,8 +173,12 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
         if parts.on_start is not None:
             await parts.on_start(app)
         # One listening connection wakes the relay and the projections when the store
-        # commits events; they look anyway every poll_fallback_seconds.
-        wakeup = Wakeup(engine, settings.db_schema)
+        # commits events; they look anyway every poll_fallback_seconds. It is held for
+        # good, so it is not taken from the pool that requests and consumers share.
+        listening = make_engine(
+            settings.database_url, settings.db_schema, pooled=False, app="zhengfeng"
+        )
+        wakeup = Wakeup(listening, settings.db_schema)
         rt.wakeup = wakeup
         rt.tasks.append(asyncio.create_task(wakeup.run(rt.stop), name="wakeup"))
         fallback = settings.poll_fallback_seconds
@@ -273,6 +277,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
             if rt.producer is not None:
                 await rt.producer.stop()
             await engine.dispose()
+            await listening.dispose()
             log.info("%s stopped", service)
 
     app = FastAPI(

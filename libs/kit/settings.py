@@ -50,7 +50,7 @@ class ServiceSettings(BaseSettings):
     dead_letter_replay_interval_seconds: float = 2.0
     """How often the consumer looks for parked records an operator asked to replay."""
     consumer_session_timeout_ms: int = 10000
-    consumer_concurrency: int = 4
+    consumer_concurrency: int = 2
     """Records the consumer applies at once, over all its partitions (each in its own
     transaction, on its own connection; a partition's records one after the other)."""
     poll_fallback_seconds: float = 2.0
