@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from pydantic import TypeAdapter
 
@@ -76,9 +77,40 @@ class Envelope:
         return self.encoded_data if self.encoded_data is not None else canonical_json(self.data)
 
     @property
+    def traceparent(self) -> str | None:
+        """The W3C trace context of the event (CloudEvents distributed-tracing extension):
+        the correlation id is the trace id when it has a trace id's shape, and the event
+        is the span; None for a correlation id from before (a dashed UUID)."""
+        return traceparent_of(self.correlationid, self.id)
+
+    @property
     def stream_id(self) -> str:
         """The stream (aggregate) this event belongs to: the CloudEvents ``subject``."""
         return self.subject
+
+
+_TRACE_ID = re.compile(r"[0-9a-f]{32}")
+_TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
+
+
+def trace_id_of(traceparent: str | None) -> str | None:
+    """The trace id of a W3C ``traceparent`` header, or None if it is not a valid one."""
+    found = _TRACEPARENT.fullmatch((traceparent or "").strip())
+    if found is None or found[1] == "0" * 32 or found[2] == "0" * 16:
+        return None
+    return found[1]
+
+
+def new_trace_id() -> str:
+    """A correlation id for a request that brought none: a fresh W3C trace id."""
+    return uuid4().hex
+
+
+def traceparent_of(correlation_id: str, event_id: UUID) -> str | None:
+    """``00-<trace id>-<span id>-01`` for a trace-shaped correlation id, the event as span."""
+    if not _TRACE_ID.fullmatch(correlation_id) or correlation_id == "0" * 32:
+        return None
+    return f"00-{correlation_id}-{event_id.hex[:16]}-01"
 
 
 def canonical_json(value: Any) -> str:
@@ -167,6 +199,8 @@ def to_kafka(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]
         value = getattr(envelope, name)
         if value is not None:
             headers.append((_HEADER_PREFIX + name, str(value).encode()))
+    if (trace := envelope.traceparent) is not None:
+        headers.append((_HEADER_PREFIX + "traceparent", trace.encode()))
     value_bytes = envelope.data_json.encode()
     return envelope.subject.encode(), value_bytes, headers
 
@@ -193,6 +227,7 @@ def from_kafka(value: bytes | None, headers: list[tuple[str, bytes]] | tuple[Any
         attrs["datacontenttype" if name == "content-type" else name[len(_HEADER_PREFIX) :]] = (
             decoded
         )
+    attrs.pop("traceparent", None)  # derived from the correlation id and the event id
     if attrs.get("specversion") != SPEC_VERSION:
         raise EnvelopeError(f"not a CloudEvents {SPEC_VERSION} record (ce_specversion missing)")
     try:
@@ -225,5 +260,7 @@ def to_structured(envelope: Envelope) -> dict[str, Any]:
         value = getattr(envelope, name)
         if value is not None:
             event[name] = value
+    if (trace := envelope.traceparent) is not None:
+        event["traceparent"] = trace
     event["data"] = envelope.data
     return event

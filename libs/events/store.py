@@ -81,7 +81,7 @@ class Metadata:
     """Who caused the events and in answer to what."""
 
     actor: str
-    correlation_id: str = field(default_factory=lambda: str(uuid4()))
+    correlation_id: str = field(default_factory=lambda: uuid4().hex)  # a W3C trace id
     causation_id: str | None = None
 
 

@@ -13,7 +13,6 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from uuid import uuid4
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -24,7 +23,7 @@ from libs.events import deadletters, kafka, signing
 from libs.events.asyncapi import asyncapi_document
 from libs.events.consumer import ConsumerRunner, Handler, Trust
 from libs.events.contracts import registry, schema_uri
-from libs.events.envelope import Envelope
+from libs.events.envelope import Envelope, new_trace_id, trace_id_of
 from libs.events.projections import Projection, ProjectionRunner
 from libs.events.relay import Relay
 from libs.events.signing import Keyring, Signer
@@ -296,7 +295,13 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
     async def _correlate(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        cid = request.headers.get("x-correlation-id") or str(uuid4())
+        # The caller's correlation id, else the trace id of its W3C traceparent, else a new
+        # trace id: every event the request causes carries it (and a traceparent from it).
+        cid = (
+            request.headers.get("x-correlation-id")
+            or trace_id_of(request.headers.get("traceparent"))
+            or new_trace_id()
+        )
         token = correlation_id.set(cid)
         try:
             response = await call_next(request)

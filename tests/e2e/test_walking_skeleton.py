@@ -275,3 +275,53 @@ async def test_verify_accepts_the_stores_after_the_flow_and_names_a_tampered_eve
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert "casework: BROKEN" in broken.stdout
     assert f"stream {stream} version 1" in broken.stdout
+
+
+async def test_one_trace_id_follows_a_partners_post_to_the_event_casework_applies(
+    platform: Platform, tokens: Tokens
+) -> None:
+    # The partner's system traces its call (W3C trace context); the platform carries the
+    # trace id on every event the call causes, across services, as correlation id and as
+    # the CloudEvents traceparent.
+    trace = uuid4().hex
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(
+            platform.url("intake", "/v1/clue-transfers"),
+            headers={
+                **tokens.partner,
+                "Idempotency-Key": str(uuid4()),
+                "traceparent": f"00-{trace}-{uuid4().hex[:16]}-01",
+            },
+            json={
+                "reference": f"SJ-2026-{uuid4().hex[:8]}",
+                "reported_persons": [
+                    {"name": "冯七", "unit": "某县林业局", "id_number": namesake_id_number()}
+                ],
+                "categories": ["violation_gifts"],
+                "narrative": "审计发现其收受购物卡。",
+            },
+        )
+        assert response.status_code == 201, response.text
+        clue_id = response.json()["clue_id"]
+        await eventually(
+            in_ledger(client, platform, tokens, clue_id), within=ARRIVES_WITHIN, what="ledger"
+        )
+
+    engine = platform.engine("casework")
+    try:
+        async with engine.connect() as conn:
+            applied = (
+                await conn.execute(
+                    text(
+                        "SELECT type, correlation_id FROM events WHERE stream_id = :s"
+                        " ORDER BY stream_version"
+                    ),
+                    {"s": f"clue-{clue_id}"},
+                )
+            ).all()
+    finally:
+        await engine.dispose()
+
+    assert response.headers["x-correlation-id"] == trace
+    assert applied and applied[0].type.endswith("clue_registered")
+    assert {row.correlation_id for row in applied} == {trace}

@@ -19,6 +19,8 @@ from libs.events.envelope import (
     envelope_hash,
     from_kafka,
     to_kafka,
+    to_structured,
+    trace_id_of,
 )
 
 EVENT_ID = UUID("0b0e6c52-3f0c-4d7e-9a51-0c6e6f1b2a01")
@@ -168,3 +170,41 @@ def test_canonical_json_keeps_chinese_text_unescaped() -> None:
     assert "王五" in text
     assert "\\u" not in text
     assert json.loads(text) == {"name": "王五", "unit": "某县财政局"}
+
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def test_an_event_under_a_trace_id_carries_the_w3c_traceparent_and_round_trips() -> None:
+    traced = envelope(correlationid=TRACE)
+
+    _key, value, headers = to_kafka(traced)
+    rebuilt = from_kafka(value, headers)
+
+    expected = f"00-{TRACE}-{EVENT_ID.hex[:16]}-01"
+    assert dict(headers)["ce_traceparent"] == expected.encode()
+    assert to_structured(traced)["traceparent"] == expected
+    assert rebuilt == traced and rebuilt.traceparent == expected
+
+
+def test_an_event_under_an_older_correlation_id_has_no_traceparent() -> None:
+    older = envelope(correlationid="5b0c4a8e-9f1e-4d2a-8c3b-2a1f0e9d8c7b")
+
+    assert older.traceparent is None
+    assert "ce_traceparent" not in dict(to_kafka(older)[2])
+
+
+@pytest.mark.parametrize(
+    ("header", "trace"),
+    [
+        (f"00-{TRACE}-00f067aa0ba902b7-01", TRACE),
+        (f" 00-{TRACE}-00f067aa0ba902b7-00 ", TRACE),
+        (f"00-{'0' * 32}-00f067aa0ba902b7-01", None),  # all-zero trace id: invalid
+        (f"00-{TRACE}-{'0' * 16}-01", None),  # all-zero parent id: invalid
+        (f"00-{TRACE.upper()}-00f067aa0ba902b7-01", None),  # upper case: invalid
+        ("garbage", None),
+        (None, None),
+    ],
+)
+def test_only_a_valid_traceparent_gives_its_trace_id(header: str | None, trace: str | None) -> None:
+    assert trace_id_of(header) == trace
