@@ -16,12 +16,11 @@ A clue already sent away (转办, 提级, 指定他机关) cannot be sent again.
 from __future__ import annotations
 
 from datetime import datetime
-from uuid import UUID
 
 from libs.events.contracts import Event
 from libs.events.contracts.intake import ClueJurisdictionDesignated, ClueTakenUp
 from libs.kit.refusal import Refused
-from services.intake.domain.jurisdiction import ClueJurisdiction, ensure_still_here
+from services.intake.domain.jurisdiction import ClueJurisdiction, clue_id_of, ensure_still_here
 
 
 def take_up(
@@ -37,7 +36,7 @@ def take_up(
     ensure_still_here(state)
     return [
         ClueTakenUp(
-            clue_id=_clue_id(state),
+            clue_id=clue_id_of(state),
             clue_number=state.clue_number,
             authority=authority,
             decision_number=decision_number,
@@ -78,7 +77,7 @@ def designate(
         )
     return [
         ClueJurisdictionDesignated(
-            clue_id=_clue_id(state),
+            clue_id=clue_id_of(state),
             clue_number=state.clue_number,
             designated_by=designated_by,
             designated_to=designated_to,
@@ -89,8 +88,3 @@ def designate(
             recorded_at=now,
         )
     ]
-
-
-def _clue_id(state: ClueJurisdiction) -> UUID:
-    assert state.clue_id is not None
-    return state.clue_id

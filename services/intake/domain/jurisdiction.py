@@ -539,7 +539,7 @@ def forward(
         raise AuthorityRequired(state.clue_number)
     return [
         ClueForwarded(
-            clue_id=_id(state),
+            clue_id=clue_id_of(state),
             clue_number=state.clue_number,
             authority=to,
             method=method,
@@ -558,7 +558,7 @@ def keep(state: ClueJurisdiction, *, reason: str, actor: str, now: datetime) -> 
     _open_question(state)
     return [
         ClueKeptInJurisdiction(
-            clue_id=_id(state),
+            clue_id=clue_id_of(state),
             clue_number=state.clue_number,
             reason=reason,
             decided_by=actor,
@@ -596,7 +596,7 @@ def mark(
     received = state.received_at or now
     return [
         ClueMarkedForForwarding(
-            clue_id=_id(state),
+            clue_id=clue_id_of(state),
             clue_number=state.clue_number,
             authority=authority,
             reason=reason,
@@ -608,7 +608,8 @@ def mark(
     ]
 
 
-def _id(state: ClueJurisdiction) -> UUID:
+def clue_id_of(state: ClueJurisdiction) -> UUID:
+    """The clue a jurisdiction state is about (set by its first event)."""
     assert state.clue_id is not None
     return state.clue_id
 
