@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from libs.kit.approvals.proposals import STATUS_LABELS as PROPOSAL_STATUS
 from libs.kit.commands import Commands, IdempotencyKey
 from libs.kit.pagination import Page
 from libs.kit.problems import invalid_field
@@ -212,3 +213,36 @@ async def typical_cases(
     """Published typical cases, oldest first."""
     rows, next_cursor = await queries.typical_cases(conn, cursor, limit)
     return Page[TypicalCaseOut](items=[TypicalCaseOut(**r) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/typical-case-proposals")
+async def typical_case_proposals(
+    reader: Reader,
+    conn: ReadConnection,
+    status: Annotated[str | None, Query(pattern="^(open|returned|withdrawn|effective)$")] = None,
+) -> JSONResponse:
+    """典型案例通报曝光 under approval (``status=open``) or all: each proposal with the case it
+    names, the step it waits on and ``version``, the If-Match its sign-off sends (read the
+    chain at ``location``)."""
+    rows = await queries.typical_case_proposals(conn, status)
+    items = [
+        {
+            "proposal_id": str(r["proposal_id"]),
+            "case_id": r["matter"],
+            "proposer": r["proposer"],
+            "status": r["status"],
+            "status_label": PROPOSAL_STATUS[r["status"]],
+            "step": r["step"],
+            "round": r["round"],
+            "role": r["role"],
+            "label": r["label"],
+            "due_on": r["due_on"].isoformat() if r["due_on"] else None,
+            "overdue": r["overdue"],
+            "returned_reason": r["returned_reason"],
+            "submitted_at": r["submitted_at"].isoformat(),
+            "version": r["version"],
+            "location": f"/v1/typical-cases/{r['matter']}/proposals/{r['proposal_id']}",
+        }
+        for r in rows
+    ]
+    return JSONResponse({"items": items, "next_cursor": None})

@@ -80,6 +80,15 @@ STATUS_LABELS = {
 }
 """An item's status as a clerk reads it."""
 
+ITEM_COMMANDS: dict[str, tuple[str, ...]] = {
+    "in_progress": ("progress", "completion"),
+    "completed": ("acceptance",),
+    "accepted": ("review",),
+    "closed": (),
+}
+"""What may be done to an item in each status (its commands by route name): the one rule
+the commands check and the item's ``allowed_commands`` show."""
+
 
 @dataclass(frozen=True)
 class Context:
@@ -363,7 +372,7 @@ def decide(
     if isinstance(command, NoticeOverdue):
         return _overdue(state, item, ctx, rules)
     if isinstance(command, NoteProgress):
-        _must_be(item, "in_progress", "只有整改中的事项可以记录进展或督办")
+        _must_be(item, "progress", "只有整改中的事项可以记录进展或督办")
         return [
             RectificationProgressNoted(
                 list_id=opened.list_id,
@@ -375,7 +384,7 @@ def decide(
             )
         ]
     if isinstance(command, CompleteItem):
-        _must_be(item, "in_progress", "只有整改中的事项可以反馈整改结果")
+        _must_be(item, "completion", "只有整改中的事项可以反馈整改结果")
         if not command.evidence:
             raise Refused("evidence-required", "反馈整改结果须附佐证材料。", field="evidence")
         return [
@@ -390,7 +399,7 @@ def decide(
             )
         ]
     if isinstance(command, AcceptItem):
-        _must_be(item, "completed", "只有已反馈整改结果的事项可以验收")
+        _must_be(item, "acceptance", "只有已反馈整改结果的事项可以验收")
         review_due = (
             calendar.add_workdays(ctx.today, rules.review_after_working_days)
             if command.passed
@@ -410,8 +419,8 @@ def decide(
     return _review(state, item, command, ctx, rules, calendar)
 
 
-def _must_be(item: Item, status: str, what: str) -> None:
-    if item.status != status:
+def _must_be(item: Item, command: str, what: str) -> None:
+    if command not in ITEM_COMMANDS[item.status]:
         raise Refused(
             "wrong-item-status",
             f"{what}；该事项当前为「{STATUS_LABELS[item.status]}」。",
@@ -537,7 +546,7 @@ def _review(
     calendar: WorkCalendar,
 ) -> list[Event]:
     assert state.opened is not None
-    _must_be(item, "accepted", "只有已验收的事项可以回头看")
+    _must_be(item, "review", "只有已验收的事项可以回头看")
     due = item.review_due
     # A problem found back reopens the item at once; 销号 waits until the period has shown
     # that the rectification holds.

@@ -32,6 +32,7 @@ from libs.kit.roles import ROLE_LABELS
 from services.accountability import queries_rectification as queries
 from services.accountability.domain import rectification as domain
 from services.accountability.domain.rectification import (
+    ITEM_COMMANDS,
     STATUS_LABELS,
     Item,
     RectificationList,
@@ -243,6 +244,7 @@ def item_view(list_id: UUID, item: Item) -> dict[str, Any]:
         "status_label": STATUS_LABELS[item.status],
         "overdue": item.overdue,
         "review_due": item.review_due.isoformat() if item.review_due else None,
+        "allowed_commands": list(ITEM_COMMANDS[item.status]),
         "completed": (
             item.completed.model_dump(
                 mode="json", include={"summary", "evidence", "accountability"}

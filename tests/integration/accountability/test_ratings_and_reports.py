@@ -27,6 +27,7 @@ from services.accountability.handlers import make_handler
 from services.accountability.projections import StatisticsProjection
 from tests.conftest import Schemas
 from tests.integration.accountability.conftest import (
+    DIRECTOR,
     LEADER,
     OFFICER,
     Accountability,
@@ -245,7 +246,23 @@ async def test_a_decided_case_is_published_once_for_tongbao_baoguang(
     proposed = await eventually(propose, "the case's facts projected, then proposed")
     steps = [s["label"] for s in proposed.json()["steps"]]
     nothing_yet = (await acc.http.get("/v1/typical-cases", headers=LEADER)).json()["items"]
-    published = await signed(acc.http, proposed)
+
+    async def waiting() -> list[dict[str, Any]] | None:
+        r = await acc.http.get("/v1/typical-case-proposals", params={"status": "open"},
+                               headers=DIRECTOR)  # fmt: skip
+        return r.json()["items"] or None
+
+    (row,) = await eventually(waiting, "the proposal in the inbox")
+    assert (row["case_id"], row["label"], row["status_label"]) == (
+        body["case_id"], "室主任审核", "审批中",
+    )  # fmt: skip
+    sign = await acc.http.post(
+        f"{row['location']}/approve",
+        json={"opinion": "agree", "comment": "同意"},
+        headers={**DIRECTOR, "If-Match": f'"{row["version"]}"'},
+    )
+    assert sign.status_code == 200, sign.text  # the listed version is the one to send
+    published = await signed(acc.http, sign)
 
     assert steps == ["室主任审核", "分管领导审批", "主要负责人审批"] and nothing_yet == []
     assert published.status_code == 201 and published.json()["title"] == "干部3违规吃喝问题"

@@ -116,10 +116,12 @@ async def test_a_list_is_handed_over_followed_up_accepted_and_closed_after_the_l
             assert first["immediate"] and first["owner"] == "办公室"
             assert first["owner_leader"] == "张**"
             assert first["status_label"] == "整改中"
+            assert first["allowed_commands"] == ["progress", "completion"]
 
             accepted = await _to_accepted(http, lst, first["item_id"])
             item = accepted["items"][0]
             assert item["status_label"] == "已验收待回头看"
+            assert item["allowed_commands"] == ["review"]
             review = f"/v1/rectifications/{lst['list_id']}/items/{first['item_id']}/review"
             r = await _post(
                 http,
@@ -129,7 +131,7 @@ async def test_a_list_is_handed_over_followed_up_accepted_and_closed_after_the_l
             )
             assert r.status_code == 200, r.text
             closed = r.json()["items"][0]
-            assert closed["status_label"] == "已销号"
+            assert closed["status_label"] == "已销号" and closed["allowed_commands"] == []
             assert [h["action"] for h in closed["history"]] == [
                 "交办", "跟踪督办", "跟踪督办", "结果反馈", "验收", "回头看",
             ]  # fmt: skip
