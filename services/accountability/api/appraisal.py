@@ -51,10 +51,16 @@ async def appraise_units(
 
 @router.get("/appraisals")
 async def appraisals(
-    reader: Reader, conn: ReadConnection, period: Annotated[str, Query(min_length=4, max_length=7)]
+    reader: Reader,
+    conn: ReadConnection,
+    deps: AccountabilityDeps,
+    period: Annotated[str, Query(min_length=4, max_length=7)],
 ) -> JSONResponse:
-    """A period's scores, lowest first, each with its indicators and explanation."""
+    """A period's scores, lowest first, each with its indicators, grade and explanation."""
     rows = await queries_oversight.appraisals(conn, period)
+    labels = {code: label for _, code, label in deps.appraisal.grades}
+    for r in rows:
+        r["grade_label"] = labels.get(r["grade"], r["grade"])
     return JSONResponse(jsonable_encoder({"period": period, "items": rows}))
 
 
@@ -94,6 +100,23 @@ async def publish_survey(
     """民主评议: a questionnaire about a unit for a period with ``tokens`` links (each also a
     QR code's text), each good for one anonymous answer."""
     return await commands.run(PUBLISH_SURVEY, None, body, officer, idempotency_key=idempotency_key)
+
+
+@router.get("/surveys")
+async def surveys(
+    reader: Reader,
+    conn: ReadConnection,
+    unit: Annotated[str, Query(min_length=2, max_length=200)],
+    period: Annotated[str, Query(min_length=4, max_length=7)],
+) -> JSONResponse:
+    """The 民主评议 surveys published about a unit for a period, oldest first (their results
+    at ``/v1/surveys/{survey_id}/results``)."""
+    rows = await queries_oversight.surveys_of(conn, unit, period)
+    items = [
+        {k: r[k] for k in ("survey_id", "title", "unit", "period", "tokens", "published_at")}
+        for r in rows
+    ]
+    return JSONResponse(jsonable_encoder({"items": items, "next_cursor": None}))
 
 
 @router.get("/surveys/{survey_id}/links")

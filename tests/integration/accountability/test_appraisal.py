@@ -11,7 +11,7 @@ from uuid import uuid4
 from libs.events.contracts.casework import CaseDecided, Subject
 from libs.events.store import EventStore
 from tests.conftest import Schemas
-from tests.integration.accountability.conftest import OFFICER, Accountability, eventually
+from tests.integration.accountability.conftest import LEADER, OFFICER, Accountability, eventually
 from tests.integration.accountability.factories import UNIT
 from tests.integration.accountability.test_ratings_and_reports import deliver
 
@@ -66,6 +66,10 @@ async def test_survey_responses_count_once_per_link_and_carry_no_respondent(
     results = await eventually(tallied, "two responses tallied")
     overall = next(q for q in results["questions"] if q["code"] == "overall")
     assert overall["distribution"] == {"1": 1, "2": 1, "3": 0, "4": 0, "5": 0}
+    listed = await acc.http.get(
+        "/v1/surveys", params={"unit": UNIT, "period": "2026-H1"}, headers=LEADER
+    )
+    assert [(x["survey_id"], x["tokens"]) for x in listed.json()["items"]] == [(sid, 3)]
 
     answered = [
         r for r in await acc.store.read_all() if r.envelope.type.endswith("survey_answered")
@@ -151,3 +155,4 @@ async def test_a_low_half_year_score_opens_an_interview_until_it_is_held(
         await acc.http.get("/v1/appraisals", params={"period": "2026-H1"}, headers=OFFICER)
     ).json()
     assert scores["items"][0]["unit"] == UNIT
+    assert scores["items"][0]["grade_label"] == "不合格"
