@@ -154,20 +154,21 @@ async def typical_cases(conn: AsyncConnection, cursor: str | None, limit: int) -
     )
 
 
-async def typical_case_proposals(conn: AsyncConnection, status: str | None) -> list[RowMapping]:
-    """典型案例通报曝光's proposals (the approval inbox's rows of ``publish_typical_case``),
-    oldest first, each with its stream's version now: what a sign-off sends as If-Match."""
+async def proposals_of(conn: AsyncConnection, command: str, status: str | None) -> list[RowMapping]:
+    """The proposals of one command (the approval inbox's rows, e.g. 典型案例通报曝光's or
+    建议书's), oldest first, each with its stream's version now: what a sign-off sends as
+    If-Match (the matter itself has no version to read until the proposal takes effect)."""
     found = await conn.execute(
         text(
             """SELECT i.proposal_id, i.matter, i.proposer, i.status, i.step, i.round, i.role,
                    i.label, i.due_on, i.overdue, i.returned_reason, i.submitted_at,
                    s.version
                FROM approval_inbox i JOIN streams s ON s.stream_id = i.stream_id
-               WHERE i.command = 'publish_typical_case'
+               WHERE i.command = :command
                  AND (CAST(:status AS text) IS NULL OR i.status = :status)
                ORDER BY i.submitted_at, i.proposal_id"""
         ),
-        {"status": status},
+        {"command": command, "status": status},
     )
     return list(found.mappings())
 

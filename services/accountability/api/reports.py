@@ -21,6 +21,7 @@ from services.accountability.api.deps import AccountabilityDeps, Officer, Reader
 from services.accountability.queries import Days
 from services.accountability.service.reports import (
     PUBLISH_TYPICAL_CASE,
+    TYPICAL_CASE_APPROVALS,
     TypicalCaseIn,
     TypicalCaseOut,
     leader_briefing,
@@ -215,20 +216,16 @@ async def typical_cases(
     return Page[TypicalCaseOut](items=[TypicalCaseOut(**r) for r in rows], next_cursor=next_cursor)
 
 
-@router.get("/typical-case-proposals")
-async def typical_case_proposals(
-    reader: Reader,
-    conn: ReadConnection,
-    status: Annotated[str | None, Query(pattern="^(open|returned|withdrawn|effective)$")] = None,
-) -> JSONResponse:
-    """典型案例通报曝光 under approval (``status=open``) or all: each proposal with the case it
-    names, the step it waits on and ``version``, the If-Match its sign-off sends (read the
-    chain at ``location``)."""
-    rows = await queries.typical_case_proposals(conn, status)
+ProposalStatus = Annotated[str | None, Query(pattern="^(open|returned|withdrawn|effective)$")]
+
+
+def proposal_rows(rows: list[Any], path: str) -> JSONResponse:
+    """Proposals of a matter not yet created, as the console signs them: each with its
+    matter's key, the step it waits on, ``version`` (its If-Match) and ``location``."""
     items = [
         {
             "proposal_id": str(r["proposal_id"]),
-            "case_id": r["matter"],
+            "matter": r["matter"],
             "proposer": r["proposer"],
             "status": r["status"],
             "status_label": PROPOSAL_STATUS[r["status"]],
@@ -241,8 +238,19 @@ async def typical_case_proposals(
             "returned_reason": r["returned_reason"],
             "submitted_at": r["submitted_at"].isoformat(),
             "version": r["version"],
-            "location": f"/v1/typical-cases/{r['matter']}/proposals/{r['proposal_id']}",
+            "location": f"{path.format(key=r['matter'])}/proposals/{r['proposal_id']}",
         }
         for r in rows
     ]
     return JSONResponse({"items": items, "next_cursor": None})
+
+
+@router.get("/typical-case-proposals")
+async def typical_case_proposals(
+    reader: Reader, conn: ReadConnection, status: ProposalStatus = None
+) -> JSONResponse:
+    """典型案例通报曝光 under approval (``status=open``) or all: each proposal with the case it
+    names (``matter``), the step it waits on and ``version``, the If-Match its sign-off
+    sends (read the chain at ``location``)."""
+    rows = await queries.proposals_of(conn, PUBLISH_TYPICAL_CASE.name, status)
+    return proposal_rows(rows, TYPICAL_CASE_APPROVALS.path)

@@ -16,13 +16,16 @@ from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
+from services.accountability import queries as matter_queries
 from services.accountability import queries_rectification as queries
 from services.accountability.api.deps import AccountabilityDeps, Officer, Reader
+from services.accountability.api.reports import ProposalStatus, proposal_rows
 from services.accountability.domain.suggestions import STATUS_LABELS
 from services.accountability.queries_rectification import SuggestionFilter
 from services.accountability.service.suggestions import (
     ISSUE,
     REPLY,
+    SUGGESTION_APPROVALS,
     IssueIn,
     ReplyIn,
     fields,
@@ -42,6 +45,17 @@ async def issue_suggestion(
     issues it (201) with its numbered document and a reply deadline in working days."""
     suggestion_id = new_suggestion_id(officer, idempotency_key)
     return await commands.run(ISSUE, suggestion_id, body, officer, idempotency_key=idempotency_key)
+
+
+@router.get("/suggestion-proposals")
+async def suggestion_proposals(
+    reader: Reader, conn: ReadConnection, status: ProposalStatus = None
+) -> JSONResponse:
+    """建议书 proposed and not yet issued (``status=open``: under approval; ``returned``: back
+    with their proposer), each with ``version``, the If-Match of its sign-off, and
+    ``location``, its chain."""
+    rows = await matter_queries.proposals_of(conn, ISSUE.name, status)
+    return proposal_rows(rows, SUGGESTION_APPROVALS.path)
 
 
 @router.get("/suggestions/{suggestion_id}")

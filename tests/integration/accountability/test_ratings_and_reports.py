@@ -253,7 +253,7 @@ async def test_a_decided_case_is_published_once_for_tongbao_baoguang(
         return r.json()["items"] or None
 
     (row,) = await eventually(waiting, "the proposal in the inbox")
-    assert (row["case_id"], row["label"], row["status_label"]) == (
+    assert (row["matter"], row["label"], row["status_label"]) == (
         body["case_id"], "室主任审核", "审批中",
     )  # fmt: skip
     sign = await acc.http.post(

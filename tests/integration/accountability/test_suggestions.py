@@ -17,7 +17,14 @@ from libs.events.projections import ProjectionRunner
 from libs.kit import workdays
 from services.accountability.projections_rectification import SuggestionProjection
 from services.accountability.service.suggestions import notice_late_replies
-from tests.integration.accountability.conftest import LEADER, OFFICER, Accountability, signed
+from tests.integration.accountability.conftest import (
+    DIRECTOR,
+    LEADER,
+    OFFICER,
+    Accountability,
+    eventually,
+    signed,
+)
 from tests.integration.accountability.factories import UNIT
 from tests.integration.accountability.test_documents import _inquiry
 
@@ -42,6 +49,31 @@ async def _issued(acc: Accountability) -> dict[str, Any]:
     assert issued.status_code == 201, issued.text
     out: dict[str, Any] = issued.json()
     return out
+
+
+async def test_a_proposed_suggestion_is_listed_with_the_version_its_sign_off_sends(
+    acc: Accountability,
+) -> None:
+    inquiry_id, _ = await _inquiry(acc)
+    body = {**SUGGESTION, "basis": {"kind": "inquiry", "reference": inquiry_id}}
+    proposed = (await acc.http.post("/v1/suggestions", json=body, headers=OFFICER)).json()
+
+    async def listed() -> list[dict[str, Any]] | None:
+        r = await acc.http.get(
+            "/v1/suggestion-proposals", params={"status": "open"}, headers=LEADER
+        )
+        return r.json()["items"] or None
+
+    (row,) = await eventually(listed, "the proposal in the inbox")
+    assert (row["proposal_id"], row["label"], row["version"]) == (
+        proposed["proposal_id"], "室主任审核", proposed["version"],
+    )  # fmt: skip
+    sign = await acc.http.post(
+        f"{row['location']}/approve",
+        json={"opinion": "agree", "comment": "同意"},
+        headers={**DIRECTOR, "If-Match": f'"{row["version"]}"'},
+    )
+    assert sign.status_code == 200 and sign.json()["current_step"]["label"] == "分管领导审批"
 
 
 async def test_a_suggestion_is_issued_numbered_after_its_chain_with_a_reply_deadline(
