@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
+from opentelemetry.trace import Tracer
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,6 +31,7 @@ from libs.events.kafka import end_offsets, end_offsets_total, ensure_topics
 from libs.events.signing import Signer
 from libs.events.store import START, Checkpoint, EventStore, HeldBack
 from libs.events.wakeup import Waiter
+from libs.kit import tracing
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +83,11 @@ class Relay:
         on_held_back: Callable[[float], None] | None = None,
         held_back_warning: float = 5.0,
         waiter: Waiter | None = None,
+        tracer: Tracer = tracing.NO_OP,
     ) -> None:
         self.store = store
+        self.tracer = tracer
+        """Spans for publishes (libs/kit/tracing.py): the no-op tracer unless configured."""
         self.producer = producer
         self.topic = topic
         self.bootstrap = bootstrap
@@ -179,15 +184,22 @@ class Relay:
             await self.reset()
             return 0
         deliveries = []
+        spans = []
         for recorded in batch:
             envelope = recorded.envelope
             if self.signer is not None:
                 envelope = self.signer.sign(envelope)
+            if (span := tracing.start_publish_span(self.tracer, envelope, self.topic)) is not None:
+                spans.append(span)
             key, value, headers = to_kafka(envelope)
             deliveries.append(
                 await self.producer.send(self.topic, value=value, key=key, headers=headers)
             )
-        acknowledged = await asyncio.gather(*deliveries)
+        try:
+            acknowledged = await asyncio.gather(*deliveries)
+        finally:
+            for span in spans:
+                span.end()
         if self._offsets_went_back(acknowledged):
             # Offsets only grow: the broker lost the topic (an embedded broker that
             # restarted). What was published before may never have been consumed, so

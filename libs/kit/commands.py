@@ -35,12 +35,13 @@ from uuid import uuid4
 
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
+from opentelemetry.trace import Tracer
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.contracts import Event
 from libs.events.store import ConcurrencyError, EventStore, Metadata
-from libs.kit import idempotency
+from libs.kit import idempotency, tracing
 from libs.kit.auth import Principal
 from libs.kit.logs import correlation_id
 from libs.kit.problems import Problem, refusal_problem
@@ -298,10 +299,18 @@ def _fingerprint(command: Command[Any], stream_id: str | None, body: Any) -> str
 class Pipeline:
     """Runs commands against one service's store; ``deps`` are handed to every step."""
 
-    def __init__(self, store: EventStore, deps: Any = None, gate: Gate | None = None) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        deps: Any = None,
+        gate: Gate | None = None,
+        *,
+        tracer: Tracer = tracing.NO_OP,
+    ) -> None:
         self.store = store
         self.deps = deps
         self.gate = gate
+        self.tracer = tracer
 
     async def run(
         self,
@@ -330,6 +339,22 @@ class Pipeline:
         idempotency_key: str | None = None,
     ) -> Outcome:
         """Run ``command``: one transaction, re-run whole when an unpinned stream moved."""
+        stream_id = command.aggregate.stream(key) if command.new_key is None else None
+        with tracing.command(self.tracer, command.name, stream_id):
+            return await self._execute(
+                command, key, body, principal, if_match=if_match, idempotency_key=idempotency_key
+            )
+
+    async def _execute(
+        self,
+        command: Command[S],
+        key: Any,
+        body: Any,
+        principal: Principal,
+        *,
+        if_match: int | None,
+        idempotency_key: str | None,
+    ) -> Outcome:
         aggregate = command.aggregate
         if if_match is None and command.if_match == "required":
             raise Problem(

@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from opentelemetry.trace import Tracer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -29,7 +30,7 @@ from libs.events.relay import Relay
 from libs.events.signing import Keyring, Signer
 from libs.events.store import EventStore
 from libs.events.wakeup import Wakeup
-from libs.kit import jobs, metrics, openapi, problems
+from libs.kit import jobs, metrics, openapi, problems, tracing
 from libs.kit.auth import JwksFetcher, JwksVerifier, Principal, http_jwks_fetcher, require_roles
 from libs.kit.commands import Gate, Pipeline
 from libs.kit.db import make_engine
@@ -158,7 +159,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
             settings=settings,
             engine=engine,
             store=store,
-            pipeline=Pipeline(store, parts.deps, parts.gate),
+            pipeline=Pipeline(store, parts.deps, parts.gate, tracer=tracer),
             deps=parts.deps,
         )
         app.state.runtime = rt
@@ -211,6 +212,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     on_held_back=metrics.RELAY_HELD_BACK.labels(service).set,
                     idle_interval=fallback,
                     waiter=wakeup.waiter(),
+                    tracer=tracer,
                 )
                 with contextlib.suppress(Exception):
                     await rt.relay.reset_if_broker_was_wiped()
@@ -222,7 +224,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     bootstrap=bootstrap,
                     group_id=kafka.consumer_group(service),
                     topics=[kafka.events_topic(s) for s in parts.subscribes_to],
-                    handler=_correlated(handler),
+                    handler=_correlated(handler, tracer),
                     handles=getattr(handler, "handles", None),
                     trust=Trust(
                         rt.keyring,
@@ -277,10 +279,19 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                 await rt.producer.stop()
             await engine.dispose()
             await listening.dispose()
+            tracing.shutdown(traces)
             log.info("%s stopped", service)
 
+    # OpenTelemetry only when an OTLP endpoint is configured (libs/kit/tracing.py).
+    traces = tracing.provider_for(service)
+    tracer = tracing.tracer_of(traces)
     app = FastAPI(
-        title=parts.title, version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None
+        title=parts.title,
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=tracing.fastapi_telemetry(traces),  # type: ignore[arg-type]
     )
     install_docs(app)
     app.state.deps = parts.deps
@@ -295,11 +306,13 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
     async def _correlate(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        # The caller's correlation id, else the trace id of its W3C traceparent, else a new
-        # trace id: every event the request causes carries it (and a traceparent from it).
+        # The caller's correlation id, else the trace id of its W3C traceparent, else the
+        # trace FastAPI's span started (when tracing), else a new trace id: every event the
+        # request causes carries it (and a traceparent from it).
         cid = (
             request.headers.get("x-correlation-id")
             or trace_id_of(request.headers.get("traceparent"))
+            or tracing.current_trace_id()
             or new_trace_id()
         )
         token = correlation_id.set(cid)
@@ -410,13 +423,15 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
     return app
 
 
-def _correlated(handler: Handler) -> Handler:
-    """Log a consumed event's handling under the correlation id it carries."""
+def _correlated(handler: Handler, tracer: Tracer = tracing.NO_OP) -> Handler:
+    """Log a consumed event's handling under the correlation id it carries (and trace it
+    under the event's traceparent when tracing)."""
 
     async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
         token = correlation_id.set(envelope.correlationid)
         try:
-            await handler(conn, envelope)
+            with tracing.handling(tracer, envelope):
+                await handler(conn, envelope)
         finally:
             correlation_id.reset(token)
 
