@@ -7,10 +7,12 @@ different request under the same reference is a 409.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+from pydantic import BaseModel
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -71,8 +73,44 @@ async def remember_reference(
     )
 
 
+UNNUMBERED = "XS-待编号"
+"""What a clue's events carry until its number is taken (``numbered`` replaces it): the
+number is the last thing a receipt takes, so the year's row stays locked for as short a
+while as possible. Never appended."""
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def numbered(model: M, number: str) -> M:
+    """``model`` with every ``UNNUMBERED`` in it (nested models too) replaced by ``number``."""
+    update: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if value == UNNUMBERED:
+            update[name] = number
+        elif isinstance(value, BaseModel):
+            new = numbered(value, number)
+            if new is not value:
+                update[name] = new
+        elif isinstance(value, (list, tuple)) and any(isinstance(v, BaseModel) for v in value):
+            items = [numbered(v, number) if isinstance(v, BaseModel) else v for v in value]
+            if any(a is not b for a, b in zip(items, value, strict=True)):
+                update[name] = type(value)(items)
+    return model.model_copy(update=update) if update else model
+
+
+def all_numbered(models: Sequence[M], number: str) -> list[M]:
+    """``numbered`` for each of ``models``."""
+    return [numbered(m, number) for m in models]
+
+
 async def next_clue_number(conn: AsyncConnection, now: datetime) -> str:
-    """The next clue number of the year, e.g. ``XS-2026-000123``."""
+    """The next clue number of the year, e.g. ``XS-2026-000123``.
+
+    Gapless: the year's row stays locked (and the increment undone by a rollback) until
+    the transaction ends, so every other receipt of the year waits from here to that
+    commit. Call it last, just before the writes that carry the number.
+    """
     serial = (
         await conn.execute(
             text(

@@ -8,12 +8,15 @@ it if it has one, whether it becomes a clue, what it records and what it answers
    reports of one matter arriving together cannot both open a clue;
 2. the ``Idempotency-Key`` is claimed, then the source's own number: a retry under it gets
    the first answer, another request under it a 409;
-3. the request gets a new clue id (and a number when it becomes a clue), and the source
-   records it — persons sealed, the pure domain deciding the events; the narrative is
-   sealed under the persons' keys and carried with their names masked;
-4. a repeat report (重复件) is merged into the clue already open (``ClueMerged`` there, its
-   reporter's side on its own stream); a new clue is assessed for jurisdiction and indexed;
-5. the answer is remembered for the source's number and the key.
+3. the request gets a new clue id, and the source records it — persons sealed, the pure
+   domain deciding the events; the narrative is sealed under the persons' keys and carried
+   with their names masked; a new clue is assessed for jurisdiction and indexed;
+4. when it becomes a clue, it takes the year's next clue number — last, so that the
+   year's number row (locked until the commit, to keep numbers gapless) is held only
+   for the writes: the events are appended with it;
+5. a repeat report (重复件) is merged into the clue already open (``ClueMerged`` there, its
+   reporter's side on its own stream); the answer is remembered for the source's number
+   and the key.
 
 A stream that moved meanwhile (a merge into a clue another request merged into) runs the
 whole path again under a new id.
@@ -37,7 +40,14 @@ from libs.kit.problems import Problem
 from services.intake.domain import clue_stream
 from services.intake.domain.duplicates import Match, PersonKeys
 from services.intake.personal import PersonForm, seal_narrative
-from services.intake.references import claim_reference, next_clue_number, remember_reference
+from services.intake.references import (
+    UNNUMBERED,
+    all_numbered,
+    claim_reference,
+    next_clue_number,
+    numbered,
+    remember_reference,
+)
 from services.intake.service.repeats import find_repeat, hold_persons, index_clue, merge_into
 
 SENT_AS_IS = set(ClueContent.model_fields) - {"reported_persons", "attachments"}
@@ -123,7 +133,7 @@ async def _hold(source: Source, body: Any, ctx: Context) -> None:
 
 
 async def _receive(source: Source, state: Any, body: Any, ctx: Context) -> list[Event]:
-    """Steps 2 and 3, and whether it is a repeat: what the new clue's own stream records."""
+    """Steps 2 to 4, and whether it is a repeat: what the new clue's own stream records."""
     arrival: Arrival = ctx.result
     arrival.reference = ref = source.reference(body, ctx)
     if ref is not None:
@@ -135,7 +145,21 @@ async def _receive(source: Source, state: Any, body: Any, ctx: Context) -> list[
             raise AnsweredBefore(stored)
     arrival.clue_id = ctx.key
     if source.becomes_clue(body):
-        arrival.clue_number = await next_clue_number(ctx.conn, ctx.now)
+        arrival.clue_number = UNNUMBERED  # taken last, below
+    own = await _unnumbered(source, body, arrival, ctx)
+    if arrival.received is None:  # no clue after all: no number taken
+        arrival.clue_number = None
+        return own
+    # Last before the writes: from here to the commit the year's number row is locked and
+    # every other receipt of the year waits (the number stays gapless: a rollback undoes it).
+    number = arrival.clue_number = await next_clue_number(ctx.conn, ctx.now)
+    arrival.elsewhere = {s: all_numbered(more, number) for s, more in arrival.elsewhere.items()}
+    arrival.received = numbered(arrival.received, number)
+    return all_numbered(own, number)
+
+
+async def _unnumbered(source: Source, body: Any, arrival: Arrival, ctx: Context) -> list[Event]:
+    """What the request records, its number still ``UNNUMBERED``; a new clue indexed."""
     streams = await source.record(body, arrival, ctx)
     own = streams.pop(clue_stream(ctx.key), [])
     arrival.elsewhere = streams
@@ -148,6 +172,8 @@ async def _receive(source: Source, state: Any, body: Any, ctx: Context) -> list[
     own = [received if e is recorded else e for e in own]
     arrival.match = await find_repeat(ctx.conn, ctx.deps.duplicate_rules, arrival.held, received)
     if arrival.match is None:
+        persons = zip(arrival.held, received.reported_persons, strict=True)
+        await index_clue(ctx.conn, received, [(k, p.person_ref) for k, p in persons])
         return ctx.deps.jurisdiction.on_receipt(own)  # type: ignore[no-any-return]
     return [e for e in own if e is not received]  # its reporter's side, if any
 
@@ -160,10 +186,7 @@ async def _record_rest(source: Source, state: Any, events: list[Event], ctx: Con
             stream, more, expected_version=NO_STREAM, meta=ctx.meta, conn=ctx.conn
         )
     received = arrival.received
-    if received is not None and arrival.match is None:
-        persons = zip(arrival.held, received.reported_persons, strict=True)
-        await index_clue(ctx.conn, received, [(k, p.person_ref) for k, p in persons])
-    elif received is not None and arrival.match is not None:
+    if received is not None and arrival.match is not None:
         arrival.merged = await merge_into(ctx, received, arrival.match)
     arrival.answer = await source.answer(arrival, ctx)
     if arrival.reference is not None:

@@ -1,0 +1,63 @@
+"""Clue numbers stay gapless per year while transfers arrive together and one fails."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from libs.kit.problems import Problem
+from services.intake.service import receive
+from tests.integration.fixtures import Intake
+from tests.integration.intake.conftest import resident_id, transfer
+
+FAILING = "SJ-2026-回滚"
+CLUE_RECEIVED = "zhengfeng.intake.clue_received"
+
+
+def numbered_transfer(n: int, reference: str | None = None) -> dict[str, Any]:
+    """A transfer on a person of its own (the same person again would be a repeat report)."""
+    body = transfer(reference or f"SJ-2026-{n:04d}")
+    body["reported_persons"][0]["id_number"] = resident_id(f"32010219800101{n:03d}")
+    return body
+
+
+async def test_concurrent_transfers_and_a_rolled_back_one_leave_no_gap(
+    intake: Intake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth = await intake.bearer(await intake.partner())
+    remember = receive.remember_reference
+
+    async def fails_after_its_number(conn: Any, source: str, reference: str, answer: Any) -> None:
+        # The last write of the transfer's transaction, after it took its number.
+        if reference == FAILING:
+            assert answer["clue_number"].startswith("XS-")
+            raise Problem(503, "unavailable", "暂时无法受理", "请稍后重试。")
+        await remember(conn, source, reference, answer)
+
+    monkeypatch.setattr(receive, "remember_reference", fails_after_its_number)
+
+    sent = [numbered_transfer(n) for n in range(12)]
+    sent[5] = numbered_transfer(5, FAILING)
+    answers = await asyncio.gather(
+        *(intake.http.post("/v1/clue-transfers", json=body, headers=auth) for body in sent)
+    )
+
+    assert [a.status_code for a in answers].count(201) == 11
+    assert answers[5].status_code == 503
+    year = answers[0].json()["received_at"][:4]
+    numbers = sorted(a.json()["clue_number"] for a in answers if a.status_code == 201)
+    assert numbers == [f"XS-{year}-{n:06d}" for n in range(1, 12)]
+    async with intake.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT type, data::text AS data FROM events"))).all()
+    received = [json.loads(r.data)["clue_number"] for r in rows if r.type == CLUE_RECEIVED]
+    assert sorted(received) == numbers
+    assert not [r for r in rows if "待编号" in r.data]  # every event carries its real number
+
+    monkeypatch.setattr(receive, "remember_reference", remember)
+    again = await intake.http.post("/v1/clue-transfers", json=sent[5], headers=auth)
+    assert again.status_code == 201
+    assert again.json()["clue_number"] == f"XS-{year}-000012"
