@@ -355,21 +355,32 @@ def clients_create(
         list[str] | None,
         typer.Option(
             help="Operator role (repeat): clerk, investigator, reviewer, director (室主任), "
-            "leader (分管领导), secretary (主要负责人), supervisor, accountability, analyst, auditor"
+            "leader (分管领导), secretary (主要负责人), supervisor, accountability, analyst, "
+            "auditor, admin (系统管理员: manages accounts and clients in the console's 系统)"
         ),
     ] = None,
     client_id: Annotated[
         str | None, typer.Option(help="Client id / username (default: generated)")
     ] = None,
 ) -> None:
-    """Create a client or operator account and print its credentials as JSON (shown once)."""
+    """Create a client or operator account and print its credentials as JSON (shown once).
+
+    The bootstrap path (the first administrator, scripted set-ups): it writes the directory
+    directly and records no event. Afterwards an administrator manages accounts and clients
+    over intake's API (``/v1/operators``, ``/v1/partner-clients``) or the console's 系统 page,
+    where every change is an event."""
     from dataclasses import asdict
 
     from libs.kit.db import make_engine
     from libs.kit.issuer import Credentials, create_client
+    from libs.kit.roles import ROLE_LABELS
 
     if kind not in ("partner", "system", "operator"):
         raise typer.BadParameter("kind must be partner, system or operator")
+    if unknown := [r for r in role or [] if r not in ROLE_LABELS]:
+        raise typer.BadParameter(
+            f"unknown role {', '.join(unknown)}; known: {', '.join(ROLE_LABELS)}"
+        )
     if kind == "partner" and not department:
         raise typer.BadParameter("a partner client needs --department")
     settings = _settings("intake")

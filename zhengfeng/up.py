@@ -42,6 +42,7 @@ console = Console(stderr=True)
 
 DEMO_PARTNER = "demo-audit-bureau"
 DEMO_OPERATOR = "demo-clerk"
+DEMO_ADMIN = "demo-admin"
 
 
 def _zhengfeng(*args: str, env: dict[str, str], capture: bool = False) -> str:
@@ -91,14 +92,23 @@ DEMO_ACCOUNTS: dict[str, dict[str, Any]] = {
         "name": "信访室 张三 (demo)",
         "roles": ["clerk", "supervisor", "accountability"],
     },
+    "admin": {
+        "client_id": DEMO_ADMIN,
+        "kind": "operator",
+        "name": "办公室 系统管理员 (demo)",
+        "roles": ["admin"],
+    },
 }
 
 
 def _credentials(data_dir: Path, database_url: str) -> dict[str, Any]:
-    """Demo credentials: created once, kept in ``<data_dir>/credentials.json``."""
+    """Demo credentials: created once, kept in ``<data_dir>/credentials.json`` (one added
+    since a data directory was made, e.g. the 系统管理员, is created then)."""
     path = data_dir / "credentials.json"
-    if path.exists():
-        return dict(json.loads(path.read_text()))
+    known: dict[str, Any] = dict(json.loads(path.read_text())) if path.exists() else {}
+    missing = {role: a for role, a in DEMO_ACCOUNTS.items() if role not in known}
+    if not missing:
+        return known
 
     async def create() -> dict[str, Any]:
         schema = settings_class("intake")(database_url=database_url).db_schema
@@ -106,12 +116,12 @@ def _credentials(data_dir: Path, database_url: str) -> dict[str, Any]:
         try:
             return {
                 role: asdict(await create_client(engine, **account))
-                for role, account in DEMO_ACCOUNTS.items()
+                for role, account in missing.items()
             }
         finally:
             await engine.dispose()
 
-    creds = asyncio.run(create())
+    creds = {**known, **asyncio.run(create())}
     path.write_text(json.dumps(creds, ensure_ascii=False, indent=2))
     path.chmod(0o600)
     return creds
@@ -281,7 +291,7 @@ def run_platform(*, data_dir: Path, demo: bool, broker_port: int, scenario: bool
         console.print(f"  databases       {', '.join(databases.values())}")
         console.print(f"  vault           {database_url}\n  broker          {bootstrap}")
         console.print(
-            f"  credentials     {data_dir / 'credentials.json'} (demo partner and operator)"
+            f"  credentials     {data_dir / 'credentials.json'} (demo partner, operator and 系统管理员)"
         )
         if not scenario:
             console.print(

@@ -32,7 +32,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 ISSUER_DDL: tuple[str, ...] = (
     """
@@ -84,26 +84,80 @@ async def create_client(
     client_id: str | None = None,
     secret: str | None = None,
 ) -> Credentials:
-    """Register a partner/system client or an operator account; returns its secret."""
+    """Register a partner/system client or an operator account; returns its secret.
+
+    The bootstrap path (``zhengfeng clients create``, the demo's players): it writes the
+    directory directly. An administrator's changes go through intake's commands
+    (``services/intake/service/accounts.py``), which record them as events and write the
+    same rows with :func:`insert_client` and :func:`update_client`.
+    """
     client_id = client_id or f"{kind}-{secrets.token_hex(6)}"
-    secret = secret or secrets.token_urlsafe(32)
+    secret = secret or new_secret()
     async with engine.begin() as c:
-        await c.execute(
-            text(
-                """INSERT INTO clients (client_id, secret_hash, kind, name, department, scopes, roles)
-                   VALUES (:id, :h, :kind, :name, :dept, :scopes, :roles)"""
-            ),
-            {
-                "id": client_id,
-                "h": _hasher.hash(secret),
-                "kind": kind,
-                "name": name,
-                "dept": department,
-                "scopes": scopes or [],
-                "roles": roles or [],
-            },
+        await insert_client(
+            c,
+            client_id=client_id,
+            secret=secret,
+            kind=kind,
+            name=name,
+            department=department,
+            scopes=scopes or [],
+            roles=roles or [],
         )
     return Credentials(client_id, secret, kind, name, department, scopes or [], roles or [])
+
+
+def new_secret() -> str:
+    """A client secret or an operator's first password (shown once, stored hashed)."""
+    return secrets.token_urlsafe(32)
+
+
+async def insert_client(
+    conn: AsyncConnection,
+    *,
+    client_id: str,
+    secret: str,
+    kind: str,
+    name: str,
+    department: str | None,
+    scopes: list[str],
+    roles: list[str],
+) -> None:
+    """Add a directory entry with the secret's Argon2 hash, in the caller's transaction."""
+    await conn.execute(
+        text(
+            """INSERT INTO clients (client_id, secret_hash, kind, name, department, scopes, roles)
+               VALUES (:id, :h, :kind, :name, :dept, :scopes, :roles)"""
+        ),
+        {
+            "id": client_id,
+            "h": _hasher.hash(secret),
+            "kind": kind,
+            "name": name,
+            "dept": department,
+            "scopes": scopes,
+            "roles": roles,
+        },
+    )
+
+
+async def update_client(
+    conn: AsyncConnection,
+    client_id: str,
+    *,
+    roles: list[str] | None = None,
+    active: bool | None = None,
+) -> None:
+    """Change an entry's roles and/or whether it may get tokens, in the caller's transaction:
+    a deactivated account gets no token and no refresh from the next request on."""
+    await conn.execute(
+        text(
+            """UPDATE clients SET roles = COALESCE(:roles, roles),
+                                  active = COALESCE(:active, active)
+               WHERE client_id = :id"""
+        ),
+        {"id": client_id, "roles": roles, "active": active},
+    )
 
 
 class Issuer:

@@ -44,3 +44,13 @@ def test_an_unknown_service_is_refused_with_the_list_of_services() -> None:
 
     assert result.exit_code != 0
     assert "intake" in result.output and "casework" in result.output
+
+
+def test_clients_create_refuses_an_unknown_role_before_touching_a_database() -> None:
+    result = runner.invoke(
+        app, ["clients", "create", "--kind", "operator", "--name", "张三", "--role", "boss"]
+    )
+
+    assert result.exit_code == 2
+    assert "unknown role boss" in result.output
+    assert "admin" in result.output

@@ -58,8 +58,10 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "accountability": {"kind": "operator", "name": "党风政风监督室 赵丽",
                        "roles": ["accountability"]},
     "organisation": {"kind": "system", "name": "中共青山县委组织部", "roles": ["organisation"]},
+    "admin": {"kind": "operator", "name": "县纪委监委 办公室 系统管理员 何静", "roles": ["admin"]},
 }  # fmt: skip
-"""The players: three partner departments, a 巡察组, four systems, seven operators."""
+"""The players: three partner departments, a 巡察组, four systems, seven operators who do
+the work and an administrator (系统管理员) who keeps the accounts."""
 
 
 def service_url(service: str) -> str:

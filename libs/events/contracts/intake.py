@@ -530,3 +530,101 @@ class ClueViewed(Event):
     part: str
     """``clue`` (the clue itself) or ``messages`` (the conversation with the reporter)."""
     viewed_at: datetime
+
+
+# The directory of accounts (系统): operator accounts and partner/system clients, kept by an
+# administrator. The issuer's ``clients`` table is what logins read; these events are the
+# record of who changed it, when and why. A person's name never enters them in clear:
+# ``name`` is masked and ``sealed["name"]`` opens with the person's key (context: the
+# account's stream id, ``account-<account_id>``).
+
+
+@registry.register
+class OperatorAccountCreated(Event):
+    """工作人员账号开设: an administrator opened an operator account."""
+
+    type_name = "zhengfeng.intake.operator_account_created"
+    version = 1
+
+    account_id: str
+    name: str
+    """Masked (``张*``); the name as written is in ``sealed``."""
+    person_ref: UUID
+    sealed: dict[str, str]
+    department: str | None = None
+    roles: list[str]
+    created_by: str
+    created_at: datetime
+
+
+@registry.register
+class OperatorRolesChanged(Event):
+    """工作人员角色调整: an operator's roles were changed (effective at their next token)."""
+
+    type_name = "zhengfeng.intake.operator_roles_changed"
+    version = 1
+
+    account_id: str
+    roles: list[str]
+    previous_roles: list[str]
+    reason: str
+    changed_by: str
+    changed_at: datetime
+
+
+@registry.register
+class OperatorAccountDeactivated(Event):
+    """工作人员账号停用: the operator can no longer log in or renew a session."""
+
+    type_name = "zhengfeng.intake.operator_account_deactivated"
+    version = 1
+
+    account_id: str
+    reason: str
+    deactivated_by: str
+    deactivated_at: datetime
+
+
+@registry.register
+class OperatorAccountReactivated(Event):
+    """工作人员账号启用: a deactivated operator may log in again."""
+
+    type_name = "zhengfeng.intake.operator_account_reactivated"
+    version = 1
+
+    account_id: str
+    reason: str
+    reactivated_by: str
+    reactivated_at: datetime
+
+
+@registry.register
+class PartnerClientRegistered(Event):
+    """合作单位客户端登记: a partner department's or a system's client was registered
+    (its secret is never recorded: it was shown once to the administrator)."""
+
+    type_name = "zhengfeng.intake.partner_client_registered"
+    version = 1
+
+    client_id: str
+    kind: str
+    """partner (合作单位) / system (系统)."""
+    name: str
+    """The department or system (not a person)."""
+    department: str | None = None
+    scopes: list[str]
+    registered_by: str
+    registered_at: datetime
+
+
+@registry.register
+class PartnerClientRevoked(Event):
+    """合作单位客户端吊销: the client gets no more tokens."""
+
+    type_name = "zhengfeng.intake.partner_client_revoked"
+    version = 1
+
+    client_id: str
+    reason: str
+    revoked_by: str
+    revoked_at: datetime

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from services.intake.api import (
+    accounts,
     attachments,
     categories,
     clues,
@@ -24,5 +25,6 @@ router.include_router(hotline.router)
 router.include_router(reports.router)
 router.include_router(jurisdiction.router)
 router.include_router(categories.router)
+router.include_router(accounts.router)
 
 __all__ = ["router"]
