@@ -148,6 +148,7 @@ class ConsumerRunner:
         concurrency: int = 2,
     ) -> None:
         self.engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.bootstrap = bootstrap
         self.group_id = group_id
         self.topics = topics
@@ -288,7 +289,8 @@ class ConsumerRunner:
         if not ids:
             return set()
         try:
-            async with self._slots, self.engine.connect() as conn:
+            # One statement, in autocommit: no BEGIN and ROLLBACK round trips around it.
+            async with self._slots, self._autocommit.connect() as conn:
                 rows = await conn.execute(_SEEN_ANY, {"ids": ids})
                 return {str(r[0]) for r in rows}
         except Exception as exc:

@@ -43,6 +43,7 @@ import hmac
 import os
 import secrets
 import unicodedata
+import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -189,6 +190,11 @@ class Vault:
         # Every master key that may have wrapped a data key, by id; the current one first.
         self._masters = {key_id(k): AESGCM(k) for k in (master_key, *previous)}
         self._index_key = index_key or derived_index_key(master_key)
+        # The data keys a transaction has read or made, so sealing a person's name, ID
+        # number and narrative reads their key once (dropped with the transaction).
+        self._keys_of: weakref.WeakKeyDictionary[Any, dict[UUID, bytes]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @classmethod
     def from_env(cls, engine: AsyncEngine, schema: str | None = None) -> Vault:
@@ -271,33 +277,33 @@ class Vault:
             return await self._person_for(c, blind_index, now)
 
     async def _person_for(self, conn: AsyncConnection, blind_index: str, now: datetime) -> UUID:
+        # One statement: the person known by the index, else a new key and the index taken
+        # for it (when another transaction took the index first, its person; the key made
+        # here then seals nothing).
+        person_id, key = uuid4(), secrets.token_bytes(32)
         found = (
             await conn.execute(
-                text(f"SELECT person_id FROM {self._t}.persons WHERE blind_index = :b"),
-                {"b": blind_index},
-            )
-        ).scalar()
-        if found is not None:
-            return UUID(str(found))
-        person_id = uuid4()
-        await conn.execute(
-            text(
-                f"""INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
-                    VALUES (:p, :k, :at)"""
-            ),
-            {"p": person_id, "k": self._wrap(person_id, secrets.token_bytes(32)), "at": now},
-        )
-        taken = (
-            await conn.execute(
                 text(
-                    f"""INSERT INTO {self._t}.persons (blind_index, person_id) VALUES (:b, :p)
-                        ON CONFLICT (blind_index) DO UPDATE SET blind_index = EXCLUDED.blind_index
-                        RETURNING person_id"""
+                    f"""WITH known AS (
+                            SELECT person_id FROM {self._t}.persons WHERE blind_index = :b),
+                        made AS (
+                            INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
+                            SELECT :p, :k, :at WHERE NOT EXISTS (SELECT FROM known)
+                            RETURNING person_id),
+                        taken AS (
+                            INSERT INTO {self._t}.persons (blind_index, person_id)
+                            SELECT :b, person_id FROM made
+                            ON CONFLICT (blind_index) DO UPDATE SET blind_index = EXCLUDED.blind_index
+                            RETURNING person_id)
+                        SELECT person_id FROM known UNION ALL SELECT person_id FROM taken"""
                 ),
-                {"b": blind_index, "p": person_id},
+                {"b": blind_index, "p": person_id, "k": self._wrap(person_id, key), "at": now},
             )
         ).scalar_one()
-        return UUID(str(taken))
+        taken = UUID(str(found))
+        if taken == person_id and (known := self._known_keys(conn)) is not None:
+            known[person_id] = key
+        return taken
 
     async def seal(
         self, conn: AsyncConnection, person_id: UUID, value: str, *, context: str, field: str
@@ -361,6 +367,8 @@ class Vault:
 
     async def shred(self, person_id: UUID, *, by: str, reason: str, now: datetime) -> bool:
         """Destroy a person's key (and forget their blind indexes). False if already gone."""
+        for known in list(self._keys_of.values()):  # no open transaction of ours seals with it
+            known.pop(person_id, None)
         async with self.engine.begin() as conn:
             done = await conn.execute(
                 text(
@@ -376,7 +384,26 @@ class Vault:
             )
         return shredded
 
+    def _known_keys(self, conn: AsyncConnection) -> dict[UUID, bytes] | None:
+        """The data keys ``conn``'s transaction has read or made (``None``: none is open)."""
+        tx = conn.sync_connection.get_transaction() if conn.sync_connection else None
+        if tx is None:
+            return None
+        known = self._keys_of.get(tx)
+        if known is None:
+            known = self._keys_of[tx] = {}
+        return known
+
     async def _data_key(self, conn: AsyncConnection, person_id: UUID) -> bytes | None:
+        known = self._known_keys(conn)
+        if known is not None and person_id in known:
+            return known[person_id]
+        key = await self._read_data_key(conn, person_id)
+        if known is not None and key is not None:
+            known[person_id] = key
+        return key
+
+    async def _read_data_key(self, conn: AsyncConnection, person_id: UUID) -> bytes | None:
         wrapped = (
             await conn.execute(
                 text(f"SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p"),

@@ -422,7 +422,13 @@ class Pipeline:
                 )
                 if stored is not None:
                     return Outcome(stored.status_code, stored.body, None, replayed=True)
-            records = await self.store.read_stream(stream_id, conn=conn)
+            # A key the command just made (``new_key``) names no stream yet: nothing to read
+            # (the append still refuses a stream that exists).
+            records = (
+                await self.store.read_stream(stream_id, conn=conn)
+                if command.new_key is None
+                else []
+            )
             version = ctx.version = records[-1].version if records else 0
             ctx.history = [r.event for r in records]
             state = aggregate.replay(ctx.history)

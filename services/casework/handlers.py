@@ -149,11 +149,14 @@ async def _register(
 ) -> None:
     """A new matter enters the ledger pending disposal, assigned (领导包案 first)."""
     assignment = await owning_leader(d.conn, persons) or route(fields["categories"], d.deps.routing)
-    state, version = await _matter(d, fields["clue_id"])
+    clue_id = fields["clue_id"]
+    # One look for both streams; a new matter's (the usual case) is then not read at all.
+    there = await d.store.existing([clue_stream(clue_id), _reporter_stream(clue_id)], d.conn)
+    state, version = await _matter(d, clue_id) if clue_stream(clue_id) in there else (replay(()), 0)
     events = register(
         state, fields, d.store.clock(), d.deps.rules, evidence=evidence, assignment=assignment
     )
-    if events and await _kept_reporter(d, fields["clue_id"]):  # a split-off repeat report
+    if events and _reporter_stream(clue_id) in there:  # a split-off repeat report
         now = d.store.clock()
         events += note_reporter(replay(events, state), fields["clue_id"], now, d.deps.rules)
     await _append(d, fields["clue_id"], events, version)
