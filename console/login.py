@@ -19,7 +19,8 @@ router = APIRouter(prefix="/auth", tags=["session"])
 
 
 class LoginIn(BaseModel):
-    """An operator account (``zhengfeng clients create --kind operator``) and its password."""
+    """An operator account (made by a 系统管理员 on 系统, or ``zhengfeng clients create --kind
+    operator``) and its password."""
 
     username: str = Field(min_length=1, max_length=200)
     password: str = Field(min_length=1, max_length=500)

@@ -2,8 +2,16 @@
 export const ROLES = {
   clerk: '信访室', investigator: '承办人', reviewer: '审理室', leader: '分管领导',
   supervisor: '案件监督管理室', auditor: '审计', analyst: '数据分析', accountability: '党风政风监督室',
-  director: '室主任', secretary: '主要负责人',
+  director: '室主任', secretary: '主要负责人', admin: '系统管理员',
 }
+
+// What a partner department's or a system's client may be granted (intake's SCOPE_LABELS);
+// ``feeds:<类别>`` besides, for analysis's data feeds.
+export const SCOPES = {
+  'clue:transfer': '移送线索', 'source:inspection': '巡察移交', 'findings:report': '报送巡察发现',
+  'hotline:orders': '推送12345工单', 'events:read': '订阅事件',
+}
+export const CLIENT_KINDS = { partner: '合作单位', system: '系统' }
 
 // The left menu: each page with the roles whose API answers it (the API stays the judge).
 export const MENU = [
