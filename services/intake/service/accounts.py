@@ -23,6 +23,7 @@ from libs.events import pii
 from libs.events.contracts import Event
 from libs.kit.commands import Aggregate, Command, Context
 from libs.kit.issuer import insert_client, new_secret, update_client
+from libs.kit.refusal import Refused
 from libs.kit.roles import ADMIN, ROLE_LABELS
 from services.intake.domain import accounts as domain
 from services.intake.domain.accounts import CLIENT_KINDS, Entry, account_stream
@@ -137,6 +138,29 @@ async def _active_admins(conn: AsyncConnection) -> int:
     return int(found.scalar_one())
 
 
+async def _still_administrator(state: int, body: Any, ctx: Context) -> None:
+    """The caller's token says ``admin``; the directory must still say so: an administrator
+    stopped or relieved since their token was issued acts no more (a caller the directory
+    does not hold, e.g. from another identity provider, is taken at their token's word)."""
+    if ctx.principal.kind != "operator":
+        return
+    found = await ctx.conn.execute(
+        text("SELECT active, roles FROM clients WHERE client_id = :id"),
+        {"id": ctx.principal.subject},
+    )
+    row = found.first()
+    if row is not None and not (row.active and ADMIN in row.roles):
+        raise Refused(
+            "no-longer-administrator",
+            "您的账号已停用或已不再是系统管理员（在您本次登录之后变更），不能再管理账号。",
+            kind="forbidden",
+            title="无权办理",
+        )
+
+
+GUARDS = (_still_administrator,)
+
+
 async def _lock(body: Any, ctx: Context) -> None:
     await ctx.conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": DIRECTORY_LOCK})
 
@@ -242,6 +266,7 @@ OPEN_OPERATOR: Command[int] = Command(
     render=_operator_answer,
     status_code=201,
     lock=_lock,
+    guards=GUARDS,
     location=_operator_location,
     remembered=_without("password"),
 )
@@ -297,6 +322,7 @@ def _on_operator(name: str, label: str, decide: Any) -> Command[int]:
         render=_operator_answer,
         if_match="required",
         lock=_lock,
+        guards=GUARDS,
     )
 
 
@@ -332,6 +358,7 @@ REGISTER_CLIENT: Command[int] = Command(
     render=_client_answer,
     status_code=201,
     lock=_lock,
+    guards=GUARDS,
     location=_client_location,
     remembered=_without("client_secret"),
 )
@@ -354,5 +381,6 @@ REVOKE_CLIENT: Command[int] = Command(
     render=_client_answer,
     if_match="required",
     lock=_lock,
+    guards=GUARDS,
 )
 """吊销: the client gets no more tokens."""
