@@ -15,13 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from libs.events.contracts.approvals import ProposalSubmitted
 from libs.kit.auth import Principal, require_roles
 from libs.kit.commands import Commands, IdempotencyKey
-from libs.kit.service import Store
-from services.accountability import queries_oversight
+from libs.kit.service import ReadConnection, Store
+from services.accountability import queries, queries_oversight
 from services.accountability.api.deps import AccountabilityDeps
+from services.accountability.api.reports import ProposalStatus, proposal_rows
 from services.accountability.domain.integrity import reply
 from services.accountability.personal import revealing_role
 from services.accountability.service.integrity import (
     INTEGRITY_REPLY,
+    INTEGRITY_REPLY_APPROVALS,
     ISSUE_INTEGRITY_REPLY,
     IntegrityRequestIn,
     cadre_record,
@@ -55,6 +57,17 @@ async def request_integrity_reply(
     return await commands.run(
         ISSUE_INTEGRITY_REPLY, None, body, requester, idempotency_key=idempotency_key
     )
+
+
+@router.get("/integrity-reply-proposals")
+async def integrity_reply_proposals(
+    reader: ReplyReader, conn: ReadConnection, status: ProposalStatus = None
+) -> JSONResponse:
+    """党风廉政意见回复 requests under approval (``status=open``) or all, as the console signs
+    them: the reply each asks for (``matter``), the step it waits on and ``version``, the
+    If-Match of its sign-off. No cadre is named: the request's body is read at ``location``."""
+    rows = await queries.proposals_of(conn, ISSUE_INTEGRITY_REPLY.name, status)
+    return proposal_rows(rows, INTEGRITY_REPLY_APPROVALS.path)
 
 
 @router.get("/integrity-replies/{reply_id}")

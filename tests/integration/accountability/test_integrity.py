@@ -22,6 +22,7 @@ from libs.events.contracts.intake import PersonalDataAccessed
 from libs.events.store import EventStore
 from tests.conftest import Schemas
 from tests.integration.accountability.conftest import (
+    DIRECTOR,
     LEADER,
     Accountability,
     auth,
@@ -169,3 +170,34 @@ async def test_inquiry_letters_cases_and_a_cleared_name_reach_the_record(
     done = await reads("no_finding")
     stated = [e["text"] for e in done["entries"] if e["stated_in_reply"]]
     assert stated == ["经核查，反映的问题不属实，已予以澄清正名"]
+
+
+async def test_a_request_under_approval_is_listed_with_the_version_its_sign_off_sends(
+    acc: Accountability,
+) -> None:
+    asked = await acc.http.post(
+        "/v1/integrity-replies",
+        json={"cadre": {"name": CADRE, "unit": UNIT, "post": "副局长"}, "purpose": "年度考核",
+              "requested_by": "中共青山市委组织部", "reference": f"青组函〔2026〕{uuid4().hex[:4]}号"},
+        headers=ORGANISATION,
+    )  # fmt: skip
+    assert asked.status_code == 202, asked.text
+    proposal_id = asked.json()["proposal_id"]
+
+    async def listed() -> dict[str, Any] | None:
+        r = await acc.http.get(
+            "/v1/integrity-reply-proposals", params={"status": "open"}, headers=LEADER
+        )
+        return next((i for i in r.json()["items"] if i["proposal_id"] == proposal_id), None)
+
+    row = await eventually(listed, "the request in the approval list")
+    assert (row["label"], row["role"], row["status_label"]) == ("室主任审核", "director", "审批中")
+    assert CADRE not in str(row)
+    sign = await acc.http.post(
+        f"{row['location']}/approve",
+        json={"opinion": "agree", "comment": "同意"},
+        headers={**DIRECTOR, "If-Match": f'"{row["version"]}"'},
+    )
+    assert sign.status_code == 200 and sign.json()["current_step"]["label"] == "分管领导审批"
+    closed = await acc.http.get("/v1/integrity-reply-proposals", headers=auth("clerk"))
+    assert closed.status_code == 403
