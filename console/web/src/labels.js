@@ -22,6 +22,12 @@ export const MENU = [
   { path: '/ratings', title: '红黄绿', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
   { path: '/statistics', title: '统计', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
   { path: '/inquiries', title: '一案双查', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
+  { path: '/rectification', title: '整改台账', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
+  { path: '/appraisals', title: '考核评价', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
+  { path: '/integrity', title: '廉政档案', roles: ['accountability', 'director', 'leader', 'secretary', 'auditor'] },
+  { path: '/analysis-reports', title: '分析报告', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
+  { path: '/suggestions', title: '纪检监察建议', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
+  { path: '/typical-cases', title: '典型案例', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
   { path: '/bulletins', title: '廉情通报', roles: ['accountability', 'supervisor', 'leader', 'director', 'secretary', 'auditor'] },
   { path: '/system', title: '系统', roles: null },
 ]
@@ -43,6 +49,7 @@ export const COMMANDS = {
   extend_verification: '延长初步核实', record_feedback: '实名举报结果反馈', note_reporter: '实名举报',
   await_forwarding: '待转办', record_forwarding: '转办', keep_in_jurisdiction: '留本委办理',
   record_taken_up: '提级办理', record_designation: '指定管辖',
+  issue_suggestion: '纪检监察建议书', issue_integrity_reply: '党风廉政意见回复', reply_suggestion: '建议书回复',
 }
 
 export const FIELDS = {
@@ -60,6 +67,7 @@ export const FIELDS = {
   title: '标题', text: '通报正文', served_on: '送达日期', categories: '问题类别', case_ids: '关联案件', direct_subject: '直接责任人',
   party_id: '责任主体', duty: '职责', fulfilled: '已履行', note: '说明', reasons: '理由', measure: '问责措施', office: '会审部门',
   agreed: '同意', decided_by_body: '决定机关', approved: '批准', document_number: '文号',
+  period: '期间', hotline_satisfaction: '12345热线满意度',
 }
 
 export const ENUMS = {
@@ -164,3 +172,22 @@ export const INQUIRY_ROLES = {
   review: ['accountability', 'reviewer', 'supervisor'],
   decide: ['accountability', 'supervisor', 'leader', 'director', 'secretary'],
 }
+
+// 整改台账 (清单交办—跟踪督办—结果反馈—回访销号): the service's status labels and the words
+// of its item commands (route names, as an item's ``allowed_commands`` gives them).
+export const RECT_STATUS = { in_progress: '整改中', completed: '待验收', accepted: '已验收待回头看', closed: '已销号' }
+export const RECT_TAG = { in_progress: 'warning', completed: 'primary', accepted: 'success', closed: 'info' }
+export const RECT_COMMANDS = { progress: '跟踪督办', completion: '结果反馈', acceptance: '验收', review: '回头看' }
+export const RECT_SOURCES = { case: '案件', inspection: '巡察', check: '监督检查', alert_pattern: '预警', suggestion: '纪检监察建议书' }
+
+// 考核评价: a grade's colour (its label comes from the service).
+export const GRADE_TAG = { excellent: 'success', good: 'primary', pass: 'warning', fail: 'danger' }
+export const INTERVIEW_STATUS = { open: '待约谈', held: '已约谈' }
+export const SUGGESTION_STATUS = { awaiting_reply: '待回复', replied: '已回复' }
+export const ANALYSIS_KINDS = { month: '月度', quarter: '季度', half_year: '半年' }
+export const INTEGRITY_ENTRY_STATUS = { in_effect: '影响期内', expired: '影响期已满', no_period: '无影响期', open: '尚在处置', closed: '已处置' }
+export const INTEGRITY_ENTRY_TAG = { in_effect: 'danger', open: 'warning', expired: 'info', no_period: 'info', closed: 'success' }
+
+// Which roles the accountability API accepts for its unit-level commands (the API stays the judge).
+export const OFFICE_ROLES = ['accountability']
+export const SIGNERS = ['director', 'leader', 'secretary']

@@ -12,6 +12,12 @@ const routes = [
   { path: '/statistics', component: () => import('./views/StatisticsPage.vue'), meta: { title: '统计' } },
   { path: '/inquiries', component: () => import('./views/InquiryList.vue'), meta: { title: '一案双查' } },
   { path: '/inquiries/:id', component: () => import('./views/InquiryDetail.vue'), meta: { title: '问责调查详情', parent: { path: '/inquiries', title: '一案双查' } } },
+  { path: '/rectification', component: () => import('./views/RectificationPage.vue'), meta: { title: '整改台账' } },
+  { path: '/appraisals', component: () => import('./views/AppraisalPage.vue'), meta: { title: '考核评价' } },
+  { path: '/integrity', component: () => import('./views/IntegrityPage.vue'), meta: { title: '廉政档案' } },
+  { path: '/analysis-reports', component: () => import('./views/AnalysisReports.vue'), meta: { title: '分析报告' } },
+  { path: '/suggestions', component: () => import('./views/SuggestionPage.vue'), meta: { title: '纪检监察建议' } },
+  { path: '/typical-cases', component: () => import('./views/TypicalCasePage.vue'), meta: { title: '典型案例' } },
   { path: '/bulletins', component: () => import('./views/BulletinPage.vue'), meta: { title: '廉情通报' } },
   { path: '/system', component: () => import('./views/SystemPage.vue'), meta: { title: '系统' } },
 ]
