@@ -323,6 +323,15 @@ class _StreamHeads:
         self._heads.pop(stream_id, None)
 
 
+_CONNECTION_BROKEN = (
+    asyncpg.exceptions.InterfaceError,  # closed, or closed in the middle of an operation
+    asyncpg.exceptions.InternalClientError,  # the protocol met the server's goodbye
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # pg_terminate_backend, shutdown
+    ConnectionError,
+)
+
+
 async def _driver_of(conn: AsyncConnection) -> asyncpg.Connection:
     raw = await conn.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
@@ -398,7 +407,15 @@ class EventStore:
             yield driver
         else:
             async with self._autocommit.connect() as own:
-                yield await _driver_of(own)
+                driver = await _driver_of(own)
+                try:
+                    yield driver
+                except BaseException as exc:
+                    # SQLAlchemy never saw this statement fail: a connection that died
+                    # under it goes back to the pool unless invalidated here.
+                    if driver.is_closed() or isinstance(exc, _CONNECTION_BROKEN):
+                        await own.invalidate()
+                    raise
 
     def _stage(
         self,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -32,13 +35,26 @@ def make_engine(
     }
     if not pooled:
         return create_async_engine(async_url(url), poolclass=NullPool, connect_args=connect_args)
-    return create_async_engine(
+    engine = create_async_engine(
         async_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
         # No ping per checkout and no ROLLBACK on autocommit connections: each is a
-        # round trip on every append. A dead connection raises, and callers retry.
+        # round trip on every append. A connection the server ended is known without
+        # one (``_alive``); one that dies while in use is invalidated by whoever used it.
         pool_pre_ping=False,
         skip_autocommit_rollback=True,
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine, "checkout", _alive)
+    return engine
+
+
+def _alive(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Never hand out a pooled connection the server has ended (a restart,
+    ``pg_terminate_backend``, an idle timeout): asyncpg marks it closed as soon as the
+    server's goodbye arrives, so asking costs no round trip. The pool then replaces it
+    with a fresh one (or, while the database is away, the request fails to connect: 503)."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise exc.DisconnectionError("the server closed this pooled connection")
