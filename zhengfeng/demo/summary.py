@@ -90,6 +90,7 @@ def print_summary(s: Session, story: Story, seconds: float) -> None:
     )
     for line in (
         f"办案工作台         {console}/cases/{case['case_id']}  （用 demo-accounts.json 的账号和密码登录）",
+        f"账号管理           {console}/system  （系统管理员 {s.creds['admin']['client_id']} 开设、停用账号和合作单位客户端）",
         f"OpenAPI            {u['intake']}/docs  {u['analysis']}/docs  {u['casework']}/docs  {u['accountability']}/docs",
         f"线索台账           {u['casework']}/v1/clues",
         f"案件与时间线       {u['casework']}/v1/cases/{case['case_id']}  …/timeline",
