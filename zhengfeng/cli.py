@@ -192,13 +192,21 @@ def pii_shred(
     name: Annotated[str | None, typer.Option(help="姓名 (with --unit): find the person")] = None,
     unit: Annotated[str | None, typer.Option(help="单位 (with --name)")] = None,
     id_number: Annotated[str | None, typer.Option(help="身份证号: find the person")] = None,
+    matter: Annotated[
+        str | None,
+        typer.Option(
+            help="A clue's, case's or inquiry's id: destroy the matter's key (its free text)"
+        ),
+    ] = None,
     reason: Annotated[str, typer.Option(help="Why (recorded in the event)")] = "erasure request",
     by: Annotated[str, typer.Option(help="Who orders it (recorded)")] = "operator:cli",
 ) -> None:
-    """Destroy one person's data key: their personal data becomes unreadable everywhere.
+    """Destroy one person's data key: their personal data becomes unreadable everywhere,
+    and so does the free text (reasons, notes, narratives) of every matter they were named in.
 
     Name the person by their person_ref, or by name and unit and/or ID number (looked up
-    by blind index in the vault: every key the person is known by is destroyed)."""
+    by blind index in the vault: every key the person is known by is destroyed); or name a
+    matter with ``--matter`` to destroy only that matter's free text."""
     from libs.events.pii import Vault
     from libs.kit.db import make_engine
 
@@ -208,17 +216,29 @@ def pii_shred(
         engine = make_engine(settings.database_url, settings.db_schema, pooled=False)
         try:
             vault = Vault.from_env(engine, settings.pii_vault_schema)
+            if matter is not None and person is None and not (name or id_number):
+                return [await _shred_matter(engine, vault, matter, by, reason)]
             refs = await _persons_named(vault, person, name, unit, id_number)
-            return [(ref, await _shred_one(engine, vault, ref, by, reason)) for ref in refs]
+            done = []
+            for ref in refs:
+                matters = await vault.matters_of(ref)
+                shredded = await _shred_one(engine, vault, ref, by, reason)
+                if shredded and matters:
+                    typer.echo(
+                        f"人员 {ref}：其涉及的 {len(matters)} 件事项的文字内容一并不可再读取。"
+                    )
+                done.append((ref, shredded))
+            return done
         finally:
             await engine.dispose()
 
     results = asyncio.run(go())
     for ref, shredded in results:
+        what = f"事项 {matter}" if matter is not None and person is None else f"人员 {ref}"
         if shredded:
-            typer.echo(f"人员 {ref}：密钥已销毁，其个人信息在各服务中均不可再读取。")
+            typer.echo(f"{what}：密钥已销毁，其内容在各服务中均不可再读取。")
         else:
-            typer.echo(f"人员 {ref}：没有可销毁的密钥（未知或已销毁）。", err=True)
+            typer.echo(f"{what}：没有可销毁的密钥（未知或已销毁）。", err=True)
     if not results or not all(shredded for _, shredded in results):
         raise typer.Exit(1)
 
@@ -244,6 +264,30 @@ async def _persons_named(
     if not refs:
         typer.echo("保险库中没有此人（未知或已销毁）。", err=True)
     return refs
+
+
+async def _shred_matter(
+    engine: Any, vault: Any, matter: str, by: str, reason: str
+) -> tuple[UUID, bool]:
+    """Destroy a matter's key and record it (``PersonalDataShredded`` with ``matter``)."""
+    from libs.events.contracts.intake import PersonalDataShredded
+    from libs.events.pii import matter_key_id
+    from libs.events.sealing import matter_of
+    from libs.events.store import ANY, EventStore, Metadata
+
+    context = matter_of(matter)
+    key = matter_key_id(context)
+    store = EventStore(engine, source=_settings("intake").source)
+    now = store.clock()
+    if not await vault.shred_matter(context, by=by, reason=reason, now=now):
+        return key, False
+    shredded = PersonalDataShredded(
+        person_ref=key, shredded_by=by, reason=reason, shredded_at=now, matter=context
+    )
+    await store.append(
+        f"matter-{context}", [shredded], expected_version=ANY, meta=Metadata(actor=by)
+    )
+    return key, True
 
 
 async def _shred_one(engine: Any, vault: Any, ref: UUID, by: str, reason: str) -> bool:

@@ -41,6 +41,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import unicodedata
 import weakref
@@ -50,7 +51,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -195,6 +196,11 @@ class Vault:
         self._keys_of: weakref.WeakKeyDictionary[Any, dict[UUID, bytes]] = (
             weakref.WeakKeyDictionary()
         )
+        # The (matter, person) pairs a transaction has remembered (Vault.seal links them).
+        self._links_of: weakref.WeakKeyDictionary[Any, set[tuple[str, UUID]]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._ensured = False
 
     @classmethod
     def from_env(cls, engine: AsyncEngine, schema: str | None = None) -> Vault:
@@ -252,6 +258,17 @@ class Vault:
                                REFERENCES {self._t}.data_keys (person_id) ON DELETE CASCADE)"""
                 )
             )
+            # Which matters (contexts) a person was sealed in: shredding the person shreds
+            # those matters' keys too, and with them the matters' free text (seal_matter_text).
+            await conn.execute(
+                text(
+                    f"""CREATE TABLE IF NOT EXISTS {self._t}.matter_persons (
+                           context text NOT NULL,
+                           person_id uuid NOT NULL,
+                           PRIMARY KEY (person_id, context))"""
+                )
+            )
+        self._ensured = True
 
     def blind_index(self, kind: str, *parts: str) -> str:
         """A keyed hash of a value for equality lookups (``"id"``: ID number; ``"name_unit"``)."""
@@ -308,9 +325,13 @@ class Vault:
     async def seal(
         self, conn: AsyncConnection, person_id: UUID, value: str, *, context: str, field: str
     ) -> str:
-        """A token of ``value`` readable only with the person's key, for this context and field."""
+        """A token of ``value`` readable only with the person's key, for this context and field.
+
+        The person is remembered as one of the matter's (``context``): shredding them shreds
+        the matter's free text too."""
+        await self._ready()
         async with self._on(conn) as c:
-            key = await self._data_key(c, person_id)
+            key = await self._data_key(c, person_id, linking=context)
         if key is None:
             raise LookupError(f"person {person_id} has no key (shredded or unknown)")
         nonce = secrets.token_bytes(12)
@@ -382,7 +403,134 @@ class Vault:
             await conn.execute(
                 text(f"DELETE FROM {self._t}.persons WHERE person_id = :p"), {"p": person_id}
             )
+            if shredded:
+                # The free text of every matter the person was sealed in goes with them.
+                await self._ready()
+                contexts = (
+                    await conn.execute(
+                        text(f"SELECT context FROM {self._t}.matter_persons WHERE person_id = :p"),
+                        {"p": person_id},
+                    )
+                ).scalars()
+                matters = [matter_key_id(c) for c in contexts]
+                for known in list(self._keys_of.values()):
+                    for matter in matters:
+                        known.pop(matter, None)
+                if matters:
+                    await conn.execute(
+                        text(
+                            f"""UPDATE {self._t}.data_keys
+                                SET wrapped_key = NULL, shredded_at = :at, shredded_by = :by,
+                                    reason = :r
+                                WHERE person_id = ANY(:ms) AND wrapped_key IS NOT NULL"""
+                        ),
+                        {
+                            "ms": matters,
+                            "at": now,
+                            "by": by,
+                            "r": f"{reason}（随人员 {person_id}）",
+                        },
+                    )
         return shredded
+
+    async def shred_matter(self, context: str, *, by: str, reason: str, now: datetime) -> bool:
+        """Destroy a matter's key (a clue's, a case's, an inquiry's): its free text becomes
+        unreadable everywhere. False if it had none or it was already gone."""
+        for known in list(self._keys_of.values()):
+            known.pop(matter_key_id(context), None)
+        async with self.engine.begin() as conn:
+            done = await conn.execute(
+                text(
+                    f"""UPDATE {self._t}.data_keys
+                        SET wrapped_key = NULL, shredded_at = :at, shredded_by = :by, reason = :r
+                        WHERE person_id = :p AND wrapped_key IS NOT NULL RETURNING 1"""
+                ),
+                {"p": matter_key_id(context), "at": now, "by": by, "r": reason},
+            )
+            return done.first() is not None
+
+    async def matters_of(self, person_id: UUID) -> list[str]:
+        """The matters (contexts) a person was sealed in."""
+        await self._ready()
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text(
+                    f"SELECT context FROM {self._t}.matter_persons WHERE person_id = :p "
+                    "ORDER BY context"
+                ),
+                {"p": person_id},
+            )
+            return [str(c) for c in rows.scalars()]
+
+    async def _ready(self) -> None:
+        """The vault's tables exist (a vault made before ``matter_persons`` gets it now)."""
+        if not self._ensured:
+            await self.ensure()
+
+    async def seal_matter_text(
+        self, conn: AsyncConnection | None, value: str, *, context: str
+    ) -> str:
+        """Free text of a matter (a reason, a note, a finding) sealed with the matter's key:
+        ``pii1m.<context>.<nonce+ciphertext>``. It opens while the matter's key lives;
+        shredding the matter, or any person sealed in it, makes it unreadable. A matter
+        already shredded gets ``[已销毁]`` in place of new text."""
+        if not _CONTEXT.fullmatch(context):
+            raise ValueError(f"context {context!r} cannot name a matter")
+        matter = matter_key_id(context)
+        async with self._on(conn) as c:
+            wrapped = (
+                await c.execute(
+                    text(
+                        f"""WITH made AS (
+                               INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
+                               VALUES (:p, :k, now()) ON CONFLICT (person_id) DO NOTHING
+                               RETURNING wrapped_key)
+                            SELECT wrapped_key FROM made
+                            UNION ALL
+                            SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p
+                            LIMIT 1"""
+                    ),
+                    {"p": matter, "k": self._wrap(matter, secrets.token_bytes(32))},
+                )
+            ).first()
+            if wrapped is None:  # made meanwhile by a transaction this statement could not see
+                wrapped = (
+                    await c.execute(
+                        text(f"SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p"),
+                        {"p": matter},
+                    )
+                ).first()
+        if wrapped is None or wrapped[0] is None:
+            return SHREDDED
+        key = self._unwrap(matter, bytes(wrapped[0]))
+        nonce = secrets.token_bytes(12)
+        sealed = AESGCM(key).encrypt(nonce, value.encode(), _text_aad(context))
+        return f"{MATTER_TEXT_PREFIX}{context}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+    async def open_matter_text(
+        self, token: str, *, conn: AsyncConnection | None = None, keys: dict[str, Any] | None = None
+    ) -> str | None:
+        """The plain text of one ``seal_matter_text`` token, or None once its matter (or a
+        person of it) was shredded; ``keys`` caches the matters' keys for one answer."""
+        found = MATTER_TEXT.fullmatch(token)
+        if found is None:
+            raise ValueError("not a sealed matter text")
+        context, blob = found["context"], base64.urlsafe_b64decode(found["blob"])
+        cache = {} if keys is None else keys
+        if context not in cache:
+            if conn is not None and not self.separate:
+                cache[context] = await self._data_key(conn, matter_key_id(context))
+            else:
+                async with self.engine.connect() as own:
+                    cache[context] = await self._data_key(own, matter_key_id(context))
+        key = cache[context]
+        if key is None:
+            return None
+        try:
+            plain = AESGCM(key).decrypt(blob[:12], blob[12:], _text_aad(context))
+        except InvalidTag as exc:
+            raise ValueError(f"sealed text does not open for {context}") from exc
+        return plain.decode()
 
     def _known_keys(self, conn: AsyncConnection) -> dict[UUID, bytes] | None:
         """The data keys ``conn``'s transaction has read or made (``None``: none is open)."""
@@ -394,22 +542,41 @@ class Vault:
             known = self._keys_of[tx] = {}
         return known
 
-    async def _data_key(self, conn: AsyncConnection, person_id: UUID) -> bytes | None:
+    async def _data_key(
+        self, conn: AsyncConnection, person_id: UUID, linking: str | None = None
+    ) -> bytes | None:
         known = self._known_keys(conn)
-        if known is not None and person_id in known:
+        links = self._known_links(conn) if linking is not None else None
+        link = (linking or "", person_id)
+        if known is not None and person_id in known and (links is None or link in links):
             return known[person_id]
-        key = await self._read_data_key(conn, person_id)
+        key = await self._read_data_key(conn, person_id, linking)
         if known is not None and key is not None:
             known[person_id] = key
+        if links is not None:
+            links.add(link)
         return key
 
-    async def _read_data_key(self, conn: AsyncConnection, person_id: UUID) -> bytes | None:
-        wrapped = (
-            await conn.execute(
-                text(f"SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p"),
-                {"p": person_id},
-            )
-        ).scalar()
+    def _known_links(self, conn: AsyncConnection) -> set[tuple[str, UUID]] | None:
+        tx = conn.sync_connection.get_transaction() if conn.sync_connection else None
+        if tx is None:
+            return None
+        links = self._links_of.get(tx)
+        if links is None:
+            links = self._links_of[tx] = set()
+        return links
+
+    async def _read_data_key(
+        self, conn: AsyncConnection, person_id: UUID, linking: str | None = None
+    ) -> bytes | None:
+        if linking is None:
+            query = f"SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p"
+        else:  # one round trip: remember the person as one of the matter's, read the key
+            query = f"""WITH link AS (
+                           INSERT INTO {self._t}.matter_persons (context, person_id)
+                           VALUES (:c, :p) ON CONFLICT DO NOTHING)
+                        SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p"""
+        wrapped = (await conn.execute(text(query), {"p": person_id, "c": linking})).scalar()
         if wrapped is None:
             return None
         return self._unwrap(person_id, bytes(wrapped))
@@ -479,6 +646,79 @@ _V2_LENGTH = 2 + 8 + 12 + 32 + 16
 
 def _dek_aad(person_id: UUID) -> bytes:
     return b"zhengfeng dek|" + person_id.bytes
+
+
+MATTER_TEXT_PREFIX = "pii1m."
+"""How a matter's sealed free text (``Vault.seal_matter_text``) begins."""
+_CONTEXT = re.compile(r"[A-Za-z0-9_:-]{1,120}")
+MATTER_TEXT = re.compile(
+    r"pii1m\.(?P<context>[A-Za-z0-9_:-]{1,120})\.(?P<blob>[A-Za-z0-9_-]{40,}={0,2})"
+)
+"""A matter text token, where it stands whole or inside a longer string."""
+_MATTER_NS = UUID("6a1f3c2e-57a4-4f0e-9d7b-2f3e8c1d9b40")
+
+
+def matter_key_id(context: str) -> UUID:
+    """The vault row of a matter's key (beside persons' keys, never a person)."""
+    return uuid5(_MATTER_NS, f"matter|{context}")
+
+
+def _text_aad(context: str) -> bytes:
+    return f"zhengfeng matter text v1|{context}".encode()
+
+
+WITHHELD = "[已封存]"
+"""What a reader who may not read a matter's free text gets in its place."""
+
+
+async def open_texts(
+    vault: Vault,
+    data: Any,
+    *,
+    readable: bool = True,
+    conn: AsyncConnection | None = None,
+    keys: dict[str, Any] | None = None,
+) -> Any:
+    """``data`` (JSON-like) with every matter text token opened (``[已销毁]`` once
+    shredded), or replaced by ``[已封存]`` when not ``readable``; a token inside a longer
+    string is opened in place, and a text that holds tokens is opened again."""
+    cache: dict[str, Any] = {} if keys is None else keys
+    if isinstance(data, str):
+        if MATTER_TEXT_PREFIX not in data:
+            return data
+        for _ in range(4):  # a sealed text may quote another (an alert's summary)
+            parts, last = [], 0
+            for found in MATTER_TEXT.finditer(data):
+                parts.append(data[last : found.start()])
+                if readable:
+                    plain = await vault.open_matter_text(found[0], conn=conn, keys=cache)
+                    parts.append(display(plain))
+                else:
+                    parts.append(WITHHELD)
+                last = found.end()
+            data = "".join(parts) + data[last:]
+            if MATTER_TEXT_PREFIX not in data:
+                break
+        return data
+    if isinstance(data, list):
+        return [await open_texts(vault, v, readable=readable, conn=conn, keys=cache) for v in data]
+    if isinstance(data, dict):
+        return {
+            k: await open_texts(vault, v, readable=readable, conn=conn, keys=cache)
+            for k, v in data.items()
+        }
+    return data
+
+
+def holds_sealed_text(data: Any) -> bool:
+    """Whether JSON-like ``data`` holds a matter text token anywhere."""
+    if isinstance(data, str):
+        return MATTER_TEXT_PREFIX in data
+    if isinstance(data, list):
+        return any(holds_sealed_text(v) for v in data)
+    if isinstance(data, dict):
+        return any(holds_sealed_text(v) for v in data.values())
+    return False
 
 
 TEXT_PREFIX = "pii1t."

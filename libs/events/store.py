@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -364,6 +364,10 @@ class HeldBack:
         )
 
 
+Sealer = Callable[[AsyncConnection | None, str, Sequence[Event]], Awaitable[list[Event]]]
+"""``(conn, stream_id, events) -> events`` with their free text sealed."""
+
+
 class EventStore:
     """One service's event store (its tables live in the engine's ``search_path``)."""
 
@@ -383,6 +387,9 @@ class EventStore:
         self.registry = event_registry
         self.clock = clock
         self._on_append = on_append
+        self.sealer: Sealer | None = None
+        """Seals events' free text with the matter's key before they are hashed and written
+        (``libs/events/sealing.py``; set by the service's composition root)."""
 
     @asynccontextmanager
     async def _tx(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
@@ -490,6 +497,8 @@ class EventStore:
         for event in events:
             if not self.registry.knows(event.type_name):
                 raise ValueError(f"event type {event.type_name!r} is not registered")
+        if self.sealer is not None:
+            events = await self.sealer(conn, stream_id, events)
         async with self._driver(conn) as c:
             hint = self._heads.get(stream_id, expected_version)
             while True:

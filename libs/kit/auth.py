@@ -161,7 +161,9 @@ async def authenticate(
             headers={"WWW-Authenticate": "Bearer"},
         )
     verifier: JwksVerifier = request.app.state.verifier
-    return await verifier.verify(credentials.credentials)
+    principal = await verifier.verify(credentials.credentials)
+    request.state.principal = principal  # whether the answer's sealed texts open for it
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(authenticate)]

@@ -243,10 +243,13 @@ async def issue(
     fields: Mapping[str, Any],
     matter: Matter,
     seal: Sealer | None = None,
+    vault: pii.Vault | None = None,
 ) -> DocumentIssued:
     """One document: the next number of its kind and year (in ``conn``'s transaction),
     rendered, stored by its hash under ``directory`` (sealed at rest by ``seal``, still
-    named by the hash of its plain bytes); the event that records it."""
+    named by the hash of its plain bytes); the event that records it. Free text the
+    fields hold sealed (from the matter's events) is opened with ``vault`` first."""
+    fields = await opened(vault, fields, conn)
     template = templates[kind]
     local = templates.local(now)
     sequence = await allocate(conn, kind, local.year)
@@ -326,6 +329,17 @@ async def stored_content(directory: Path, sha256: str, open_: Opener | None) -> 
             raise Unreadable(sha256)
         raw = opened
     return raw if hashlib.sha256(raw).hexdigest() == sha256 else None
+
+
+async def opened(
+    vault: pii.Vault | None, fields: Mapping[str, Any], conn: AsyncConnection | None = None
+) -> Mapping[str, Any]:
+    """A document's fields with the matter's sealed free text opened (a reason, the facts:
+    ``[已销毁]`` once shredded, so a document rendered again no longer matches its hash)."""
+    if vault is None or not pii.holds_sealed_text(dict(fields)):
+        return fields
+    result: Mapping[str, Any] = await pii.open_texts(vault, dict(fields), conn=conn)
+    return result
 
 
 def rerender(templates: Templates, issued: DocumentIssued, fields: Mapping[str, Any]) -> bytes:

@@ -20,13 +20,14 @@ from opentelemetry.trace import Tracer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from libs.events import deadletters, kafka, signing
+from libs.events import deadletters, kafka, pii, signing
 from libs.events.asyncapi import asyncapi_document
 from libs.events.consumer import ConsumerRunner, Handler, Trust
 from libs.events.contracts import registry, schema_uri
 from libs.events.envelope import Envelope, new_trace_id, trace_id_of
 from libs.events.projections import Projection, ProjectionRunner
 from libs.events.relay import Relay
+from libs.events.sealing import TextSealer
 from libs.events.signing import Keyring, Signer
 from libs.events.store import EventStore
 from libs.events.wakeup import Wakeup
@@ -41,6 +42,7 @@ from libs.kit.limits import BodyLimit
 from libs.kit.logs import correlation_id
 from libs.kit.nul import RejectNul
 from libs.kit.settings import ServiceSettings
+from libs.kit.texts import OpenSealedTexts
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,12 @@ async def _start_producer(bootstrap: str, stop: asyncio.Event) -> Any:
             delay = min(delay * 2, 5.0)
 
 
+def _sealer_vault(app: FastAPI) -> pii.Vault:
+    sealer = app.state.runtime.store.sealer
+    assert isinstance(sealer, TextSealer)
+    return sealer.vault
+
+
 def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
     """Build a service's FastAPI app; background loops run inside its lifespan."""
     service = settings.service
@@ -172,6 +180,9 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
         )
         if parts.on_start is not None:
             await parts.on_start(app)
+        # Free text (reasons, notes, narratives) is sealed with the matter's key on append.
+        vault = getattr(parts.deps, "vault", None) or pii.Vault.from_env(engine)
+        store.sealer = TextSealer(vault)
         # One listening connection wakes the relay and the projections when the store
         # commits events; they look anyway every poll_fallback_seconds. It is held for
         # good, so it is not taken from the pool that requests and consumers share.
@@ -299,6 +310,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
     openapi.install(app)
     metrics.install(app, service)
     app.add_middleware(RejectNul)
+    app.add_middleware(OpenSealedTexts, vault=lambda: _sealer_vault(app))
     # Outside every other but the correlation id: before authentication, parsing, NUL checks.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, routes=parts.body_limits)
 

@@ -217,7 +217,15 @@ async def issue(state: CaseState, events: list[Event], ctx: Context) -> None:
     seal = documents.sealed_for(ctx.deps.vault, ctx.conn, persons_of(state), str(state.case_id))
     issued: list[Event] = [
         await documents.issue(
-            ctx.conn, docs.templates, docs.directory, kind, ctx.now, filled, matter, seal
+            ctx.conn,
+            docs.templates,
+            docs.directory,
+            kind,
+            ctx.now,
+            filled,
+            matter,
+            seal,
+            vault=ctx.deps.vault,
         )
         for kind in docs.issuing.kinds(transition)
     ]
@@ -259,4 +267,4 @@ async def rerender(
     state = replay(before)
     transition = next(e for e in reversed(before) if isinstance(e, CaseTransitioned))
     filled = fields(docs, rules, state, transition, await names(vault, state))
-    return documents.rerender(docs.templates, issued, filled)
+    return documents.rerender(docs.templates, issued, await documents.opened(vault, filled))

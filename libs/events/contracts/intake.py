@@ -251,6 +251,9 @@ class PersonalDataShredded(Event):
     shredded_by: str
     reason: str
     shredded_at: datetime
+    matter: str | None = None
+    """Set when a matter's key was destroyed (its free text; ``person_ref`` is then the key's
+    row, ``pii.matter_key_id``), not a person's."""
 
 
 @registry.register

@@ -155,9 +155,20 @@ class Approvals:
         if not after.approved:
             return Effect(command, on)
         original = matter.commands[after.command]
-        body = _parse(original, after.body)
+        body = _parse(original, await _opened(after.body, ctx))
         ctx.body, ctx.result = body, None  # the original's steps see its own body only
         return Effect(original, body, before=events, after=[pr.took_effect(after, ctx.now)])
+
+
+async def _opened(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """A proposed body as its proposer wrote it: the store sealed its free text, and the
+    command decides on (and the store seals again) the words themselves."""
+    sealer = ctx.store.sealer
+    vault = getattr(sealer, "vault", None)
+    if vault is None or not pii.holds_sealed_text(body):
+        return body
+    opened: dict[str, Any] = await pii.open_texts(vault, body, conn=ctx.conn)
+    return opened
 
 
 async def _maybe(value: Any) -> Any:

@@ -303,8 +303,14 @@ async def print_list(
     state, _ = await read_list(store, list_id)
     if deps.documents is None:
         raise Problem(404, "not-found", "文书不存在", "本服务未配置文书模板。")
-    content, title = rectification_lists.printable(
-        state, kind, deps.rectification, deps.documents.templates, deps.taxonomy, store.clock()
+    content, title = await rectification_lists.printable(
+        deps.vault,
+        state,
+        kind,
+        deps.rectification,
+        deps.documents.templates,
+        deps.taxonomy,
+        store.clock(),
     )
     return documents.download(
         content,

@@ -83,7 +83,8 @@ async def download_suggestion(
         raise Problem(404, "not-found", "文书不存在", "该建议书尚未制发文书。")
     content = await documents.stored_content(docs.directory, found.sha256, None)
     if content is None:
-        content = documents.rerender(docs.templates, found, fields(state, deps.rectification))
+        filled = await documents.opened(deps.vault, fields(state, deps.rectification))
+        content = documents.rerender(docs.templates, found, filled)
         await documents.store(docs.directory, content)
     return documents.download(
         content, number=found.number, title=found.title, sha256=found.sha256,

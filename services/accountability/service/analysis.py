@@ -155,7 +155,14 @@ async def _document(state: Report, events: list[Event], ctx: Context) -> None:
         issued.report_id, ctx.version, "issue_analysis_report", "accountability"
     )
     doc = await documents.issue(
-        ctx.conn, docs.templates, docs.directory, "analysis_report", ctx.now, fields, matter
+        ctx.conn,
+        docs.templates,
+        docs.directory,
+        "analysis_report",
+        ctx.now,
+        fields,
+        matter,
+        vault=ctx.deps.vault,
     )
     recorded = await ctx.store.append(
         REPORT.stream(issued.period), [doc], expected_version=ctx.version, meta=ctx.meta,

@@ -154,7 +154,15 @@ async def issue(state: Inquiry, events: list[Event], ctx: Context) -> None:
     seal = documents.sealed_for(ctx.deps.vault, ctx.conn, persons_of(state), context)
     issued: list[Event] = [
         await documents.issue(
-            ctx.conn, docs.templates, docs.directory, kind, ctx.now, filled, matter, seal
+            ctx.conn,
+            docs.templates,
+            docs.directory,
+            kind,
+            ctx.now,
+            filled,
+            matter,
+            seal,
+            vault=ctx.deps.vault,
         )
         for kind in kinds
     ]
@@ -258,7 +266,9 @@ async def rerender(
     before = [r.event for r in records if r.version <= issued.matter_version]
     decided = next(e for e in reversed(before) if isinstance(e, MeasureDecided))
     state = replay(before)
-    filled = fields(state, decided, rules, await _name(vault, state, decided))
+    filled = await documents.opened(
+        vault, fields(state, decided, rules, await _name(vault, state, decided))
+    )
     try:
         return documents.rerender(docs.templates, issued, filled)
     except TemplateError:

@@ -8,6 +8,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from libs.events import pii
 from libs.events.taxonomy import Taxonomy
 from libs.kit import documents
 from libs.kit.documents import Templates
@@ -56,7 +57,8 @@ def _rows(kind: str, items: list[Item], taxonomy: Taxonomy) -> list[list[str]]:
     return rows
 
 
-def printable(
+async def printable(
+    vault: pii.Vault | None,
     state: RectificationList,
     kind: str,
     rules: RectificationRules,
@@ -80,6 +82,9 @@ def printable(
         "handled": len(rows) if kind == "accountability" else 0,
         **progress(state),
     }
+    if vault is not None:  # the problems, measures and results are sealed in the events
+        rows = await pii.open_texts(vault, rows)
+        fields = dict(await documents.opened(vault, fields))
     issue = documents.Issue(f"{opened.source.reference}　{LABELS[kind]}", local, fields, rows)
     content = documents.render(templates, template, issue)
     return content, documents.fill(template.title, fields)

@@ -208,7 +208,7 @@ async def issue_document(state: Suggestion, events: list[Event], ctx: Context) -
     matter = documents.Matter(state.issued.suggestion_id, ctx.version, ISSUE.name, "accountability")
     issued = await documents.issue(
         ctx.conn, docs.templates, docs.directory, "suggestion", ctx.now,
-        fields(state, ctx.deps.rectification), matter,
+        fields(state, ctx.deps.rectification), matter, vault=ctx.deps.vault,
     )  # fmt: skip
     recorded = await ctx.store.append(
         suggestion_stream(state.issued.suggestion_id),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import uuid4
 
+from libs.events import pii
 from libs.events.contracts.analysis import AlertEscalated, AlertLevel, AlertRaised, AlertSubject
 from libs.events.contracts.casework import ClueRegistered
 from libs.events.store import Metadata
@@ -93,4 +94,6 @@ async def test_a_yellow_alert_escalated_to_red_enters_the_ledger_with_the_reason
         if isinstance(r.event, ClueRegistered)
     ]
     assert registered.source_reference == str(yellow.alert_id)  # analysis links alert → clue
-    assert "升级为红色预警" in registered.narrative and "2 个数据源" in registered.narrative
+    assert pii.MATTER_TEXT_PREFIX in registered.narrative  # sealed with the clue's key
+    narrative = await pii.open_texts(pii.Vault.from_env(cw.engine), registered.narrative)
+    assert "升级为红色预警" in narrative and "2 个数据源" in narrative

@@ -198,12 +198,14 @@ async def test_the_narrative_names_no_one_in_clear_and_opens_only_for_a_reveal(
     after_shred = await _open(intake, clue_id, "auditor", reveal="true", purpose="审计")
 
     stored = json.dumps(data, ensure_ascii=False)
-    assert "王五" not in stored and number not in stored
-    assert data["narrative"] == (
+    assert "王五" not in stored and number not in stored and "购物卡" not in stored
+    # The event carries the masked text sealed with the clue's key, the text as written
+    # sealed with the person's: a subscriber reads neither.
+    assert data["narrative"].startswith(f"{pii.MATTER_TEXT_PREFIX}{clue_id}.")
+    assert masked.json()["narrative"] == (
         f"王*（身份证号 {pii.mask_id_number(number)}）在春节期间收受购物卡，王*之妻代收。"
     )
-    assert masked.json()["narrative"] == data["narrative"]
     assert "sealed_narrative" not in masked.json()
     assert revealed.json()["narrative"] == written
-    # The person's key destroyed: the text as written is gone, the masked text remains.
-    assert after_shred.json()["narrative"] == data["narrative"]
+    # The person's key destroyed: with it the clue's, so neither text is readable.
+    assert after_shred.json()["narrative"] == pii.SHREDDED

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from libs.events import pii
 from services.intake import app as intake_app
 from services.intake.ratelimit import SharedWindow
 from services.intake.service import reports
@@ -274,5 +275,7 @@ async def test_a_real_name_reporter_is_not_named_in_the_narrative_events_carry(
         data = (
             await conn.execute(text("SELECT data FROM events WHERE type LIKE '%clue_received'"))
         ).scalar_one()
-    assert data["narrative"] == "我孙*亲眼看到钱*镇长每周在农家乐用公款宴请。"
+    assert "孙十" not in json.dumps(data, ensure_ascii=False)
+    masked = await pii.open_texts(intake.app.state.deps.vault, data["narrative"])
+    assert masked == "我孙*亲眼看到钱*镇长每周在农家乐用公款宴请。"
     assert data["sealed_narrative"].startswith("pii1t.")
