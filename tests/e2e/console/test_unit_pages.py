@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from dataclasses import asdict
 from datetime import date
 from typing import Any
 from uuid import uuid4
@@ -15,9 +16,11 @@ import httpx
 import pytest
 from playwright.async_api import Browser, ConsoleMessage, Page, expect
 
-from tests.e2e.conftest import Platform
+from libs.kit.issuer import create_client
+from tests.conftest import unique
+from tests.e2e.conftest import Platform, Tokens
 from tests.e2e.console.conftest import Console, logged_in, screenshot
-from tests.e2e.console.steps import SYNCED_WITHIN, as_operator
+from tests.e2e.console.steps import SYNCED_WITHIN, as_operator, assigned_case, case_command
 from tests.e2e.console.test_pages import listed_unit
 
 PERIOD = f"{date.today().year}-H1" if date.today().month > 6 else f"{date.today().year - 1}-H2"
@@ -176,6 +179,12 @@ async def test_the_office_takes_a_rectification_item_from_feedback_to_acceptance
     lists = page.get_by_test_id("rect-lists")
     await expect(lists).to_contain_text("县委第三巡察组反馈问题整改清单")
     await expect(lists).to_contain_text("纪委监委待报")
+    await lists.locator("[data-report=commission]").click()
+    await dialog.locator("textarea[name=summary]").fill("惠农补贴问题已整改，追回资金已上缴")
+    await page.get_by_test_id("command-submit").click()
+    await expect(page.get_by_test_id("notice")).to_contain_text("登记整改情况报告")
+    await expect(lists).to_contain_text("纪委监委已报")
+    await expect(lists.locator("[data-report=commission]")).to_have_count(0)
     await pictured(page, "rectification")
     assert errors == []
 
@@ -334,4 +343,125 @@ async def test_the_office_revises_and_resubmits_a_returned_accountability_decisi
         platform, office, "GET", f"/v1/inquiries/{inquiry_id}/proposals/{proposal['proposal_id']}"
     )
     assert read.json()["body"]["body"]["document_number"] == "泰纪问〔2026〕3号"
+    assert errors == []
+
+
+async def through_chain(
+    platform: Platform,
+    signers: dict[str, dict[str, Any]],
+    case_id: str,
+    proposed: dict[str, Any],
+) -> None:
+    """A case command's proposal signed step by step by the operator holding each step's
+    role (the 常委会's step as its meeting), until it takes effect."""
+    location = f"/v1/cases/{case_id}/proposals/{proposed['proposal_id']}"
+    while True:
+        headers = await as_operator(platform, signers["leader"])
+        async with httpx.AsyncClient(timeout=30) as client:
+            p = (await client.get(platform.url("casework", location), headers=headers)).json()
+        if p["status"] == "effective":
+            return
+        step = p["current_step"]
+        signer = await as_operator(platform, signers[step["role"]])
+        body: dict[str, Any] = {"opinion": "agree", "comment": "同意"}
+        if step.get("kind") == "meeting":
+            body = {"session": "2026年第12次", "held_on": date.today().isoformat(),
+                    "attendees": [signers["secretary"]["client_id"]], "conclusion": "agree"}  # fmt: skip
+        name = "meeting" if step.get("kind") == "meeting" else "approve"
+        await case_command(platform, signer, case_id, f"proposals/{p['proposal_id']}/{name}", body)
+
+
+async def decided_case(
+    platform: Platform, tokens: Tokens, operators: dict[str, dict[str, Any]]
+) -> str:
+    """A clue carried to a decision through casework's API as the demo's case is (初步核实 →
+    立案 → 审查调查 → 审理 → 处理决定), each sign-off by its role."""
+    reviewer = await created_reviewer(platform)
+    who = {**operators, "reviewer": reviewer}
+    case_id = await assigned_case(platform, tokens, operators, "王建国")
+    subject = {
+        "name": "王建国",
+        "unit": "青山县交通运输局",
+        "department": "财务科",
+        "post": "财务科科长",
+    }
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        ("officer", "dispose", {"method": "preliminary_verification", "reason": "审计移送，证据较具体"}),
+        ("officer", "conclude_verification", {"outcome": "propose_filing", "reason": "初核属实，拟立案"}),
+        ("officer", "file_case", {"case_number": f"青纪立〔2026〕{uuid4().hex[:4]}号", "subject": subject,
+                                  "misconduct_date": "2026-02-10", "major": True, "reason": "经批准立案"}),
+        ("officer", "start_investigation", {"reason": "成立审查调查组"}),
+        ("officer", "transfer_for_review", {"reason": "事实清楚，移送审理"}),
+        ("reviewer", "review_opinion", {"form": 2, "measures": ["serious_warning"],
+                                        "facts": "收受管理服务对象所送购物卡", "reason": "事实清楚"}),
+        ("reviewer", "decide", {"form": 2, "measures": ["serious_warning"],
+                                "summary": "收受购物卡，给予党内严重警告处分", "reason": "常委会审议"}),
+    ]  # fmt: skip
+    for player, name, body in steps:
+        headers = await as_operator(platform, who[player])
+        answer = await case_command(platform, headers, case_id, name, body)
+        if "proposal_id" in answer and answer.get("status") == "open":
+            await through_chain(platform, who, case_id, answer)
+    return case_id
+
+
+async def created_reviewer(platform: Platform) -> dict[str, Any]:
+    """An account of the 案件审理室 (reviewer), made as ``zhengfeng clients create`` makes it."""
+    engine = platform.engine("intake")
+    try:
+        made = await create_client(engine, kind="operator", name="案件审理室 赵敏",
+                                   roles=["reviewer"], client_id=unique("op"))  # fmt: skip
+    finally:
+        await engine.dispose()
+    return asdict(made)
+
+
+async def test_a_typical_case_is_signed_at_the_console_until_it_is_published(
+    browser: Browser,
+    console: Console,
+    platform: Platform,
+    tokens: Tokens,
+    operators: dict[str, dict[str, Any]],
+) -> None:
+    case_id = await decided_case(platform, tokens, operators)
+    office = await as_operator(platform, operators["accountability"])
+    title = f"青山县交通运输局财务科科长王建国收受购物卡问题{uuid4().hex[:4]}"
+    deadline = time.monotonic() + SYNCED_WITHIN
+    while True:  # accountability learns of the decision from casework's events
+        proposed = await call(platform, office, "POST", "/v1/typical-cases",
+                              json={"case_id": case_id, "title": title, "text": "经查，王建国收受管理服务对象所送购物卡。"})  # fmt: skip
+        if proposed.status_code != 422 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert proposed.status_code == 202, proposed.text
+    rows = await eventually(platform, office, "/v1/typical-case-proposals", status="open")
+    row = next(r for r in rows if r["proposal_id"] == proposed.json()["proposal_id"])
+    director = await as_operator(platform, operators["director"])
+    signed = await call(platform, director, "POST", f"{row['location']}/approve",
+                        json={"opinion": "agree", "comment": "同意"},
+                        extra={"If-Match": f'"{row["version"]}"'})  # fmt: skip
+    assert signed.status_code == 200, signed.text
+
+    leader = await logged_in(browser, console.url, operators["leader"])
+    errors = await watched(leader, "/typical-cases")
+    line = leader.get_by_test_id("proposal-rows").locator("tbody tr", has_text=title)
+    await expect(line).to_contain_text("分管领导审批")
+    await line.get_by_test_id("sign").click()
+    await leader.get_by_test_id("command-submit").click()
+    await expect(line).to_contain_text("主要负责人审批")
+    await expect(line.get_by_test_id("sign")).to_have_count(0)
+    await pictured(leader, "typical-case-proposals")
+    assert errors == []
+
+    secretary = await logged_in(browser, console.url, operators["secretary"])
+    errors = await watched(secretary, "/typical-cases")
+    line = secretary.get_by_test_id("proposal-rows").locator("tbody tr", has_text=title)
+    await line.click()
+    await expect(secretary.get_by_test_id("proposal-drawer")).to_contain_text("经查，王建国收受")
+    await secretary.get_by_test_id("sign-in-drawer").click()
+    await secretary.get_by_test_id("command-submit").click()
+    await expect(secretary.get_by_test_id("notice")).to_contain_text("审批通过，已生效")
+    await expect(line).to_contain_text("已生效")
+    published = await eventually(platform, office, "/v1/typical-cases")
+    assert title in [p["title"] for p in published]
     assert errors == []
