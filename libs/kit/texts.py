@@ -4,7 +4,8 @@ Events carry a matter's free text sealed (``libs/events/sealing.py``), so read m
 aggregates hold tokens (``pii1m.<matter>.<…>``). Every JSON answer of a service passes
 through :class:`OpenSealedTexts`, which opens them for an operator of the commission — the
 route has already checked that the caller may read the matter (role, assignment,
-jurisdiction) — and puts ``[已封存]`` in their place for partners, systems and the public.
+jurisdiction) — and puts ``[已封存]`` in their place for partners, subscribers and the
+public.
 A shredded matter, or one whose person was shredded, reads ``[已销毁]``. The catch-up feed
 (``/v1/events``) is left as the store holds it: its events are hashed and signed as sealed.
 """
@@ -29,8 +30,10 @@ _TOKEN = pii.MATTER_TEXT_PREFIX.encode()
 
 
 def may_read_texts(principal: Any) -> bool:
-    """Whether the caller reads free text as written: an operator of the commission."""
-    if principal is None or getattr(principal, "kind", None) != "operator":
+    """Whether the caller reads free text as written: one holding a role of the commission's
+    work (an operator, or the organisation department's system reading its 意见回复);
+    partners and subscribers hold scopes, not these roles."""
+    if principal is None:
         return False
     return bool(set(getattr(principal, "roles", ())) & TEXT_READERS)
 

@@ -1,0 +1,133 @@
+"""Which event fields the store seals, and how answers open or withhold them (no database:
+a vault that seals by base64)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+from uuid import uuid4
+
+import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Route
+
+from libs.events import pii
+from libs.events.contracts.approvals import ApprovalRecorded, ProposalSubmitted
+from libs.events.contracts.casework import CaseTransitioned
+from libs.events.contracts.oversight import Question, SurveyPublished
+from libs.events.sealing import TextSealer, matter_of
+from libs.kit.auth import Principal
+from libs.kit.texts import OpenSealedTexts, may_read_texts
+
+NOW = datetime(2026, 12, 7, tzinfo=UTC)
+
+
+class FakeVault:
+    """Seals as ``pii1m.<context>.<base64>``; a shredded context opens to None."""
+
+    def __init__(self) -> None:
+        self.shredded: set[str] = set()
+
+    async def seal_matter_text(self, conn: Any, value: str, *, context: str) -> str:
+        blob = base64.urlsafe_b64encode(("x" * 30 + value).encode()).decode()
+        return f"{pii.MATTER_TEXT_PREFIX}{context}.{blob}"
+
+    async def open_matter_text(self, token: str, **_: Any) -> str | None:
+        found = pii.MATTER_TEXT.fullmatch(token)
+        assert found is not None
+        if found["context"] in self.shredded:
+            return None
+        return base64.urlsafe_b64decode(found["blob"]).decode()[30:]
+
+
+def test_the_matter_is_the_uuid_in_the_streams_id() -> None:
+    case = uuid4()
+    assert matter_of(f"case-{case}") == str(case)
+    assert matter_of(f"pii-access-{case}") == str(case)
+    assert matter_of("period-2026.Q3") == "period-2026_Q3"
+
+
+async def test_text_fields_are_sealed_codes_and_questionnaire_wording_are_not() -> None:
+    vault = FakeVault()
+    sealer = TextSealer(vault)  # type: ignore[arg-type]
+    case = uuid4()
+    transition = CaseTransitioned.model_construct(
+        **{f: None for f in CaseTransitioned.model_fields},
+    ).model_copy(update={"reason": "王五收受购物卡", "details": {"note": "附件三份", "form": 2}})
+    approval = ApprovalRecorded.model_construct(
+        **{f: None for f in ApprovalRecorded.model_fields}
+    ).model_copy(update={"opinion": "agree", "comment": "同意"})
+    survey = SurveyPublished(
+        survey_id=uuid4(), title="2026年民主评议", unit="某局", period="2026",
+        questions=[Question(code="q1", text="您对本单位作风是否满意", kind="scale")],
+        tokens=10, published_by="operator:a", published_at=NOW,
+    )  # fmt: skip
+
+    sealed = await sealer(None, f"case-{case}", [transition, approval, survey])
+
+    t, a, s = sealed
+    assert t.reason.startswith(f"{pii.MATTER_TEXT_PREFIX}{case}.")
+    assert t.details["note"].startswith(pii.MATTER_TEXT_PREFIX) and t.details["form"] == 2
+    assert a.opinion == "agree" and a.comment.startswith(pii.MATTER_TEXT_PREFIX)
+    assert s.questions[0].text == "您对本单位作风是否满意"
+    assert (await sealer(None, f"case-{case}", [t]))[0].reason == t.reason  # sealed once
+    assert await pii.open_texts(vault, t.reason) == "王五收受购物卡"  # type: ignore[arg-type]
+
+
+async def test_a_proposed_bodys_reason_is_sealed_inside_the_mapping() -> None:
+    sealer = TextSealer(FakeVault())  # type: ignore[arg-type]
+    proposal = ProposalSubmitted.model_construct(
+        **{f: None for f in ProposalSubmitted.model_fields}
+    ).model_copy(update={"body": {"reason": "拟立案", "measures": ["warning"], "form": 2}})
+
+    [sealed] = await sealer(None, f"case-{uuid4()}", [proposal])
+
+    assert sealed.body["reason"].startswith(pii.MATTER_TEXT_PREFIX)
+    assert sealed.body["measures"] == ["warning"]
+
+
+def _app(vault: FakeVault, token: str, principal: Principal | None) -> Starlette:
+    async def answer(request: Request) -> JSONResponse:
+        if principal is not None:
+            request.state.principal = principal
+        return JSONResponse({"reason": token, "quoted": f"见{token}。", "n": 1})
+
+    async def page(request: Request) -> HTMLResponse:
+        if principal is not None:
+            request.state.principal = principal
+        return HTMLResponse(f"<p>{token}</p>")
+
+    app = Starlette(routes=[Route("/a", answer), Route("/p", page)])
+    app.add_middleware(OpenSealedTexts, vault=vault)
+    return app
+
+
+async def test_answers_open_sealed_text_for_the_commissions_roles_and_withhold_it_otherwise() -> (
+    None
+):
+    vault = FakeVault()
+    context = str(uuid4())
+    token = await vault.seal_matter_text(None, "<理由> & 说明", context=context)
+    officer = Principal(subject="o", kind="operator", roles=frozenset({"investigator"}))
+    partner = Principal(subject="p", kind="partner", scopes=frozenset({"clues:write"}))
+
+    async def get(principal: Principal | None, path: str = "/a") -> httpx.Response:
+        transport = httpx.ASGITransport(app=_app(vault, token, principal))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return await client.get(path)
+
+    opened = (await get(officer)).json()
+    withheld = (await get(partner)).json()
+    anonymous = (await get(None)).json()
+    page = (await get(officer, "/p")).text
+    vault.shredded.add(context)
+    shredded = (await get(officer)).json()
+
+    assert opened == {"reason": "<理由> & 说明", "quoted": "见<理由> & 说明。", "n": 1}
+    assert withheld["reason"] == anonymous["reason"] == pii.WITHHELD
+    assert page == "<p>&lt;理由&gt; &amp; 说明</p>"
+    assert shredded["reason"] == pii.SHREDDED
+    assert may_read_texts(officer) and not may_read_texts(partner)
