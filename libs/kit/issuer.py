@@ -14,6 +14,7 @@ and changed roles take effect.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
@@ -123,7 +124,9 @@ async def insert_client(
     scopes: list[str],
     roles: list[str],
 ) -> None:
-    """Add a directory entry with the secret's Argon2 hash, in the caller's transaction."""
+    """Add a directory entry with the secret's Argon2 hash, in the caller's transaction (the
+    hash, most of the time taken, is computed off the event loop)."""
+    hashed = await asyncio.to_thread(_hasher.hash, secret)
     await conn.execute(
         text(
             """INSERT INTO clients (client_id, secret_hash, kind, name, department, scopes, roles)
@@ -131,7 +134,7 @@ async def insert_client(
         ),
         {
             "id": client_id,
-            "h": _hasher.hash(secret),
+            "h": hashed,
             "kind": kind,
             "name": name,
             "dept": department,
