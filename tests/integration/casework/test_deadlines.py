@@ -88,3 +88,29 @@ async def test_the_register_lists_overdue_cases(database_url: str, schemas: Sche
         overdue = await cw.http.get("/v1/cases", params={"overdue": "true"}, headers=LEADER)
 
     assert [i["case_id"] for i in overdue.json()["items"]] == [str(late)]
+
+
+async def test_the_overdue_list_pages_oldest_first_and_leaves_out_cases_on_time(
+    database_url: str, schemas: Schemas
+) -> None:
+    """工作台's 已超期 box: only the overdue, oldest first, a page at a time."""
+    async with running(database_url, schemas) as cw:
+        first = await cw.receive(received_at=datetime(2026, 1, 5, tzinfo=UTC))
+        on_time = await cw.receive(received_at=datetime.now(UTC))
+        second = await cw.receive(received_at=datetime(2026, 1, 6, tzinfo=UTC))
+        await jobs.run_once(cw.store, cw.app.state.deps.rules, date(2026, 3, 1))
+        await cw.settle()
+
+        page = await cw.http.get(
+            "/v1/cases", params={"overdue": "true", "limit": 1}, headers=LEADER
+        )
+        cursor = page.json()["next_cursor"]
+        rest = await cw.http.get(
+            "/v1/cases", params={"overdue": "true", "limit": 1, "cursor": cursor}, headers=LEADER
+        )
+        on_time_only = await cw.http.get("/v1/cases", params={"overdue": "false"}, headers=LEADER)
+
+    listed = [i["case_id"] for i in page.json()["items"] + rest.json()["items"]]
+    assert listed == [str(first), str(second)]
+    assert rest.json()["next_cursor"] is None
+    assert [i["case_id"] for i in on_time_only.json()["items"]] == [str(on_time)]
