@@ -43,6 +43,7 @@ from libs.events import kafka, pii
 from libs.events.contracts import Event
 from libs.events.contracts.casework import Subject
 from libs.events.contracts.intake import ClueReceived
+from libs.events.sealing import TextSealer
 from libs.events.store import NO_STREAM, EventStore, Metadata
 from libs.kit.db import make_engine
 from services.casework.domain import (
@@ -172,7 +173,9 @@ async def seed_intake(
                         name_unit=vault.blind_index("name_unit", person.name, person.unit),
                         id_number=vault.blind_index("id", person.id_number or ""),
                     )
-                    events = deps.jurisdiction.on_receipt([event])
+                    events = await TextSealer(vault)(
+                        vconn, clue_stream(clue_id), deps.jurisdiction.on_receipt([event])
+                    )
                     received.append((events, event, keys, sealed[0].person_ref))
             async with engine.begin() as conn:
                 for events, event, keys, ref in received:
@@ -262,6 +265,7 @@ async def seed_casework(
         platform.database_of("casework"), platform.schemas["casework"], pool_size=CONCURRENCY
     )
     vault = vault_of(platform, engine)
+    sealer = TextSealer(vault)  # free text sealed with the matter's key, as on append
     store = EventStore(engine, source="/zhengfeng/casework")
     queue = list(range(first, first + n))
     started = time.perf_counter()
@@ -273,13 +277,19 @@ async def seed_casework(
     async def registrar() -> None:
         while clues:
             chunk, clues[-PER_TRANSACTION * 4 :] = clues[-PER_TRANSACTION * 4 :], []
-            async with engine.begin() as conn:
+            registered = []
+            async with vault.engine.begin() as vconn:
                 for event in chunk:
                     fields = clue_fields(event)
                     assignment = route(fields["categories"], routing)
+                    events = register(CaseState(), fields, now, RULES, assignment=assignment)
+                    stream = clue_stream(event.clue_id)
+                    registered.append((stream, await sealer(vconn, stream, events)))
+            async with engine.begin() as conn:
+                for stream, events in registered:
                     await store.append(
-                        clue_stream(event.clue_id),
-                        register(CaseState(), fields, now, RULES, assignment=assignment),
+                        stream,
+                        events,
                         expected_version=NO_STREAM,
                         meta=Metadata(actor="service:intake"),
                         conn=conn,
@@ -299,7 +309,8 @@ async def seed_casework(
                     )
                     person = {"unit": unit, "post": "处长", **sealed}
                     subject = Subject(name=name, unit=unit).model_copy(update=sealed)
-                    streams.append((cid, case_events(cid, k, person, subject)))
+                    events = case_events(cid, k, person, subject)
+                    streams.append((cid, await sealer(vconn, f"clue-{cid}", events)))
             async with engine.begin() as conn:
                 for cid, events in streams:
                     await store.append(
