@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
+import orjson
 from pydantic import TypeAdapter
 
 SPEC_VERSION = "1.0"
@@ -37,12 +38,39 @@ EXTENSIONS = (
 _HEADER_PREFIX = "ce_"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+class _Lazy:
+    def __repr__(self) -> str:
+        return "LAZY"
+
+
+LAZY: Any = _Lazy()
+"""Pass as an envelope's ``data`` with its ``encoded_data``: the data is decoded from that
+text the first time it is asked for (a stored event the relay publishes never is)."""
+
+
+class _Data:
+    """``Envelope.data``: the event's data, decoded from ``encoded_data`` on first use when
+    the envelope was made with ``LAZY``."""
+
+    def __get__(self, envelope: Envelope | None, owner: type | None = None) -> dict[str, Any]:
+        if envelope is None:
+            raise AttributeError("data")  # no default: every envelope is given its data
+        value = envelope.__dict__["_data"]
+        if value is LAZY:
+            value = envelope.__dict__["_data"] = loads(envelope.__dict__["encoded_data"])
+        return value  # type: ignore[no-any-return]
+
+    def __set__(self, envelope: Envelope, value: dict[str, Any]) -> None:
+        envelope.__dict__["_data"] = value
+
+
+@dataclass(frozen=True, kw_only=True)
 class Envelope:
     """An event as it is stored and as it travels: attributes plus JSON data.
 
     A plain frozen dataclass: building one from a stored row costs next to nothing (the
-    store validated it on the way in); records from Kafka are validated by ``from_kafka``.
+    store validated it on the way in, and decodes its data only when asked: ``LAZY``);
+    records from Kafka are validated by ``from_kafka``.
     """
 
     id: UUID
@@ -53,7 +81,7 @@ class Envelope:
     specversion: str = SPEC_VERSION
     datacontenttype: str = CONTENT_TYPE
     dataschema: str
-    data: dict[str, Any]
+    data: dict[str, Any] = _Data()  # type: ignore[assignment]
     typeversion: int
     streamversion: int
     correlationid: str
@@ -70,6 +98,19 @@ class Envelope:
     # The canonical JSON text of ``data`` when already known (read from a store or just
     # written), so publishing and hashing need not encode it again.
     encoded_data: str | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fields = self.__dict__
+        if "data" in fields:  # validated by pydantic (``from_kafka``): set past ``_Data``
+            fields["_data"] = fields.pop("data")
+        if fields["_data"] is LAZY and self.encoded_data is None:
+            raise ValueError("an envelope with LAZY data needs its encoded_data")
+
+    def signed(self, signature: str, key_id: str) -> Envelope:
+        """The same envelope with a signature and its key id (its data still undecoded)."""
+        copy = object.__new__(Envelope)
+        copy.__dict__.update(self.__dict__, signature=signature, signingkeyid=key_id)
+        return copy
 
     @property
     def data_json(self) -> str:
@@ -118,6 +159,42 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def canonical_json_without_floats(value: Any) -> str:
+    """``canonical_json`` of data known to hold no float, the fast way.
+
+    orjson writes every other JSON value as ``canonical_json`` does (keys sorted by code
+    point, no spaces, non-ASCII as is, the same escapes; tests/unit/test_envelope.py) but a
+    float in its own way (``0.00001`` where Python writes ``1e-05``), and a hash over the
+    text must never change: data that may hold a float takes ``canonical_json``. What orjson
+    refuses (a key that is not a string, an integer past 64 bits, a lone surrogate) takes
+    it too.
+    """
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return canonical_json(value)
+
+
+def _canonical_attributes(value: dict[str, str | int | None]) -> str:
+    """``canonical_json`` of a flat object of strings, integers and nulls, the fast way."""
+    return canonical_json_without_floats(value)
+
+
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+def loads(text: str) -> Any:
+    """JSON text to Python values: orjson, unless the text may hold an integer past 64 bits
+    (which orjson would read as a float) or holds what orjson refuses (``NaN``, a lone
+    surrogate escape): those as the standard library reads them."""
+    if _LONG_DIGITS.search(text) is not None:
+        return json.loads(text)
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def format_time(value: datetime) -> str:
     """RFC 3339 UTC with microseconds, the precision PostgreSQL keeps."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -133,7 +210,7 @@ def chain_hash(
     stream_id: str,
     stream_version: int,
     time: datetime,
-    data: dict[str, Any],
+    data: dict[str, Any] | None,
     correlation_id: str,
     causation_id: str | None,
     actor: str,
@@ -145,7 +222,7 @@ def chain_hash(
     ``encoded_data`` when the data's canonical JSON is already at hand (the store writes
     that same text to the database, so an append encodes each event once).
     """
-    attributes = canonical_json(
+    attributes = _canonical_attributes(
         {
             "id": str(event_id),
             "source": source,
@@ -161,6 +238,8 @@ def chain_hash(
     )
     if encoded_data is None:
         encoded_data = canonical_json(data)
+    # ``data`` is not read when its text is given (a stored or received event's stays
+    # undecoded).
     return hashlib.sha256(f"{prev_hash}:{attributes}:{encoded_data}".encode()).hexdigest()
 
 
@@ -175,7 +254,7 @@ def envelope_hash(envelope: Envelope) -> str:
         stream_id=envelope.subject,
         stream_version=envelope.streamversion,
         time=envelope.time,
-        data=envelope.data,
+        data=None if envelope.encoded_data is not None else envelope.data,
         correlation_id=envelope.correlationid,
         causation_id=envelope.causationid,
         actor=envelope.actor,
@@ -232,7 +311,7 @@ def from_kafka(value: bytes | None, headers: list[tuple[str, bytes]] | tuple[Any
         raise EnvelopeError(f"not a CloudEvents {SPEC_VERSION} record (ce_specversion missing)")
     try:
         text = (value or b"null").decode()
-        attrs["data"] = json.loads(text)
+        attrs["data"] = loads(text)
         # Keep the exact text received: the event hash covers it, so it can be checked.
         attrs["encoded_data"] = text
         return _VALIDATOR.validate_python(attrs)

@@ -24,7 +24,6 @@ so any subscriber can check a record with a stock Ed25519 library.
 from __future__ import annotations
 
 import base64
-import dataclasses
 import logging
 import os
 import secrets
@@ -81,7 +80,7 @@ class Signer:
     def sign(self, envelope: Envelope) -> Envelope:
         """The envelope with its signature and key id (the hash is left as it is)."""
         signature = _b64(self.key.sign(signed_message(envelope.eventhash)))
-        return dataclasses.replace(envelope, signature=signature, signingkeyid=self.key_id)
+        return envelope.signed(signature, self.key_id)
 
 
 @dataclass

@@ -23,7 +23,6 @@ appear in the commit-safe order in version order.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -36,13 +35,15 @@ import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from libs.events.contracts import Event, EventRegistry, registry, schema_uri
+from libs.events.contracts import Event, EventRegistry, holds_no_float, registry, schema_uri
 from libs.events.envelope import (
     CONTENT_TYPE,
     GENESIS_HASH,
+    LAZY,
     SPEC_VERSION,
     Envelope,
     canonical_json,
+    canonical_json_without_floats,
     chain_hash,
     envelope_hash,
 )
@@ -265,7 +266,7 @@ def _row_to_recorded(row: Any, reg: EventRegistry) -> Recorded:
         subject=row["stream_id"],
         time=row["time"],
         dataschema=schema_uri(row["type"], row["type_version"]),
-        data=json.loads(data),
+        data=LAZY,  # decoded when asked for: the relay and most readers never ask
         encoded_data=data,
         typeversion=row["type_version"],
         streamversion=row["stream_version"],
@@ -439,7 +440,11 @@ class EventStore:
         staged: list[_Staged] = []
         for i, event in enumerate(events):
             data = event.model_dump(mode="json")
-            encoded = canonical_json(data)
+            encoded = (
+                canonical_json_without_floats(data)
+                if holds_no_float(type(event))
+                else canonical_json(data)
+            )
             digest = chain_hash(
                 prev_hash=prev,
                 event_id=ids[i],

@@ -5,19 +5,27 @@ from __future__ import annotations
 import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
 
+from libs.events.contracts import holds_no_float
 from libs.events.envelope import (
     GENESIS_HASH,
+    LAZY,
     Envelope,
     EnvelopeError,
+    _canonical_attributes,
     canonical_json,
+    canonical_json_without_floats,
     chain_hash,
     envelope_hash,
     from_kafka,
+    loads,
     to_kafka,
     to_structured,
     trace_id_of,
@@ -208,3 +216,102 @@ def test_an_event_under_an_older_correlation_id_has_no_traceparent() -> None:
 )
 def test_only_a_valid_traceparent_gives_its_trace_id(header: str | None, trace: str | None) -> None:
     assert trace_id_of(header) == trace
+
+
+# The fast paths (orjson) give the same bytes as the standard library's canonical form:
+# every stored hash stays valid.
+
+_ATTRIBUTE_VALUES = st.one_of(
+    st.text(), st.integers(min_value=-(2**70), max_value=2**70), st.none()
+)
+
+
+@settings(max_examples=300)
+@given(st.dictionaries(st.text(), _ATTRIBUTE_VALUES, max_size=12))
+def test_the_attributes_fast_path_writes_the_canonical_text(attrs: dict[str, Any]) -> None:
+    try:
+        expected = canonical_json(attrs)
+        expected.encode()
+    except UnicodeEncodeError:  # a lone surrogate: no hash either way
+        return
+    assert _canonical_attributes(attrs) == expected
+
+
+@given(st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+))  # fmt: skip
+def test_loads_reads_canonical_text_as_the_standard_library_does(value: Any) -> None:
+    text = canonical_json(value)
+    assert loads(text) == json.loads(text)
+
+
+def test_loads_still_reads_what_only_the_standard_library_accepts() -> None:
+    assert loads('{"n": 100000000000000000000}') == {"n": 10**20}  # not 1e+20
+    assert loads('{"a": NaN}')["a"] != loads('{"a": NaN}')["a"]  # NaN
+    assert loads('"\\ud800"') == "\ud800"
+
+
+def test_a_stored_envelope_decodes_its_data_only_when_asked_and_hashes_the_same() -> None:
+    eager = envelope()
+    lazy = dataclasses.replace(eager, data=LAZY, encoded_data=canonical_json(HASHED["data"]))
+    assert lazy.__dict__["_data"] is LAZY
+    assert envelope_hash(lazy) == envelope_hash(eager) == eager.eventhash
+    signed = lazy.signed("c2ln", "intake-1")
+    assert to_kafka(signed)[1] == to_kafka(eager)[1]
+    assert from_kafka(*to_kafka(signed)[1:]).signature == "c2ln"
+    assert lazy.__dict__["_data"] is LAZY  # hashing, signing and publishing did not decode it
+    assert lazy.data == HASHED["data"]
+    assert lazy == eager
+    with pytest.raises(ValueError, match="encoded_data"):
+        dataclasses.replace(eager, data=LAZY)
+
+
+@settings(max_examples=300)
+@given(st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=30,
+))  # fmt: skip
+def test_data_without_floats_is_written_the_canonical_way_fast(value: Any) -> None:
+    try:
+        expected = canonical_json(value)
+        expected.encode()
+    except UnicodeEncodeError:  # a lone surrogate: no hash either way
+        return
+    assert canonical_json_without_floats(value) == expected
+
+
+def test_a_float_is_written_differently_by_the_fast_way_so_such_contracts_take_the_slow_one() -> (
+    None
+):
+    assert canonical_json_without_floats({"x": 1e-05}) != canonical_json({"x": 1e-05})
+
+    class Part(BaseModel):
+        name: str
+        count: int | None = None
+
+    class Plain(BaseModel):
+        parts: list[Part]
+        tags: dict[str, str]
+        kind: Literal["a", "b"]
+
+    class Scored(BaseModel):
+        score: float
+
+    class Nested(BaseModel):
+        parts: list[Scored]
+
+    class Free(BaseModel):
+        extra: dict[str, Any]
+
+    class Anything(BaseModel):
+        value: Any
+
+    assert holds_no_float(Plain)
+    assert not any(holds_no_float(m) for m in (Scored, Nested, Free, Anything))

@@ -30,6 +30,43 @@ class Event(BaseModel):
 
 E = TypeVar("E", bound=type[Event])
 
+# JSON-schema keywords that describe no value of their own (what is left says what may be
+# there: a schema with none of ``_SHAPED`` admits anything, floats included).
+_SHAPED = frozenset({"type", "$ref", "anyOf", "allOf", "oneOf", "enum", "const"})
+_NESTED = ("items", "additionalProperties", "prefixItems", "anyOf", "allOf", "oneOf")
+
+
+def _float_free(schema: Any) -> bool:
+    if isinstance(schema, bool):
+        return not schema  # ``true``: any value at all
+    if isinstance(schema, list):
+        return all(_float_free(s) for s in schema)
+    if not isinstance(schema, dict) or not _SHAPED & schema.keys():
+        return False
+    kind = schema.get("type")
+    if kind == "number" or (isinstance(kind, list) and "number" in kind):
+        return False
+    if kind == "object" and "properties" not in schema and "additionalProperties" not in schema:
+        return False  # a free-form object
+    if kind == "array" and "items" not in schema and "prefixItems" not in schema:
+        return False
+    return all(_float_free(s) for s in schema.get("properties", {}).values()) and all(
+        _float_free(schema[k]) for k in _NESTED if k in schema
+    )
+
+
+@functools.cache
+def holds_no_float(contract: type[BaseModel]) -> bool:
+    """Whether no value of ``contract`` as JSON can hold a float (so its canonical JSON may
+    be written the fast way: ``libs.events.envelope.canonical_json_without_floats``). False
+    whenever unsure: a float field, a value of any type, a schema that cannot be drawn."""
+    try:
+        schema = contract.model_json_schema(mode="serialization")
+    except Exception:
+        return False
+    defs = schema.get("$defs", {})
+    return _float_free(schema) and all(_float_free(d) for d in defs.values())
+
 
 class UnknownEventType(LookupError):
     """An event type (or version) that no contract in the registry describes."""
