@@ -3,6 +3,8 @@ timeout, renewal while in use up to an absolute end, and a restart that loses no
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 from sqlalchemy import text
 
@@ -55,6 +57,27 @@ async def test_an_idle_session_ends_with_a_problem_in_chinese(schemas: Schemas) 
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["type"] == "/problems/session-expired"
     assert answer.json()["title"] == "登录已失效"
+
+
+async def test_a_pages_calls_at_once_keep_the_session_alive_and_it_still_ends_when_idle(
+    schemas: Schemas,
+) -> None:
+    clock = Clock()
+    async with running(schemas, clock=clock, session_idle_seconds=60) as (app, _):
+        sid, _ = await app.state.sessions.open("token", CLERK, 900, "refresh", 3600)
+        async with client(app) as http:
+            http.cookies.set(COOKIE, sid)
+            clock.now += 30
+            page = await asyncio.gather(*(http.get("/auth/session") for _ in range(8)))
+            clock.now += 59  # 59 s after the page: still in use
+            again = await http.get("/auth/session")
+            clock.now += 61  # then idle for longer than 60 s
+            answer = await http.get("/auth/session")
+
+    assert [a.status_code for a in page] == [200] * 8
+    assert again.status_code == 200
+    assert answer.status_code == 401
+    assert answer.json()["type"] == "/problems/session-expired"
 
 
 async def test_a_busy_session_is_renewed_without_a_login_and_ends_at_its_absolute_end(
