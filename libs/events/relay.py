@@ -78,6 +78,7 @@ class Relay:
         on_published: Callable[[int, int], None] | None = None,
         partitions: int = 6,
         wipe_check_interval: float = 2.0,
+        wipe_check_max_interval: float = 30.0,
         signer: Signer | None = None,
         lease: float = 8.0,
         on_held_back: Callable[[float], None] | None = None,
@@ -105,6 +106,12 @@ class Relay:
         self._reset_requested = False
         self.partitions = partitions
         self.wipe_check_interval = wipe_check_interval
+        """Seconds between looks, while idle, at whether the broker kept what was published;
+        each look that finds it kept doubles the wait, up to ``wipe_check_max_interval``
+        (each look starts a client of the broker: an idle platform should not pay for one
+        every two seconds). Publishing again starts over at ``wipe_check_interval``."""
+        self.wipe_check_max_interval = max(wipe_check_max_interval, wipe_check_interval)
+        self._wipe_wait = wipe_check_interval
         self.signer = signer
         self.lease = lease
         self._on_held_back = on_held_back
@@ -254,12 +261,15 @@ class Relay:
         # An idle relay hears of a wiped broker from no acknowledgement: now and then, look
         # whether a partition it published to is empty again (offsets only grow).
         now = asyncio.get_running_loop().time()
-        if not self._offsets or now - self._checked_at < self.wipe_check_interval:
+        if not self._offsets or now - self._checked_at < self._wipe_wait:
             return
         self._checked_at = now
+        waited, self._wipe_wait = self._wipe_wait, self.wipe_check_interval  # a failed look
         ends = await end_offsets(self.bootstrap, self.topic)
         if ends is None or any(ends.get(p, 0) == 0 for p in self._offsets):
             self.broker_lost_data()
+            return
+        self._wipe_wait = min(waited * 2, self.wipe_check_max_interval)
 
     def broker_lost_data(self) -> None:
         """Ask the relay to publish the whole store again, from its own loop (so that no
@@ -347,6 +357,7 @@ class Relay:
                         log.debug("relay %s: broker check failed: %r", self.topic, exc)
                 else:
                     self._not_held()
+                    self._wipe_wait = self.wipe_check_interval  # busy again: look soon once idle
                 await self._hold(lock, stop, self._idle(), wake=True)
 
     def _idle(self) -> float:

@@ -219,6 +219,8 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     bootstrap=bootstrap,
                     on_published=published,
                     partitions=settings.topic_partitions,
+                    wipe_check_interval=settings.topic_check_interval_seconds or 2.0,
+                    wipe_check_max_interval=settings.topic_check_max_interval_seconds,
                     signer=rt.signer,
                     on_held_back=metrics.RELAY_HELD_BACK.labels(service).set,
                     idle_interval=fallback,
@@ -467,11 +469,15 @@ async def _keep_topics(rt: Runtime, bootstrap: str) -> None:
     # Partitions per topic as last seen: a topic made again keeps its count, so that keys
     # land on the partitions they did and consumers' assignments stay whole.
     partitions = dict.fromkeys(topics, settings.topic_partitions)
+    base = settings.topic_check_interval_seconds
+    wait = base
     while not rt.stop.is_set():
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(rt.stop.wait(), timeout=settings.topic_check_interval_seconds)
+            await asyncio.wait_for(rt.stop.wait(), timeout=wait)
         if rt.stop.is_set():
             return
+        # Until this look finds every topic there: then the next one waits twice as long.
+        waited, wait = wait, base
         for topic in topics:
             known = rt.producer.client.cluster.partitions_for_topic(topic)
             if known:
@@ -485,6 +491,7 @@ async def _keep_topics(rt: Runtime, bootstrap: str) -> None:
             log.debug("topic check failed: %r", exc)
             continue
         if not created:
+            wait = min(waited * 2, max(settings.topic_check_max_interval_seconds, base))
             continue
         log.warning("broker lost topics %s: made them again", created)
         try:

@@ -58,7 +58,12 @@ class ServiceSettings(BaseSettings):
     (they wake on the notification every append sends at commit)."""
     topic_check_interval_seconds: float = 2.0
     """How often the service makes sure its topics exist (0 turns it off): a broker that
-    lost its data is noticed, its topics made again and the store republished."""
+    lost its data is noticed, its topics made again and the store republished. Each look
+    that finds them there doubles the wait, up to ``topic_check_max_interval_seconds``
+    (each look starts an admin client of the broker); a look that fails or makes a topic
+    starts over. The relay's look at whether the broker kept what it published, while
+    idle, backs off the same way."""
+    topic_check_max_interval_seconds: float = 30.0
     store_checkpoint_interval_seconds: float = 3600.0
     """How often the service records a whole-store checkpoint (0 turns it off)."""
 
