@@ -50,10 +50,11 @@ load: $(STAMP)
 chaos: $(STAMP)
 	$(BIN)/python -m pytest -q tests/e2e/test_faults.py tests/e2e/test_database_restart.py
 
-## bench: prints throughput figures and ceilings (store, relay, end to end, the console's page speed and server time at 10 000 clues and 10 000 cases); asserts nothing
+## bench: prints throughput figures and ceilings (store, relay, end to end, restart → caught up over 100 000 events, the console's page speed and server time at 10 000 clues and 10 000 cases); asserts nothing
 bench: $(STAMP) browser console
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.e2e
+	$(BIN)/python -m bench.restart
 	$(BIN)/python -m bench.console_pages
 	$(BIN)/python -m bench.console_server
 

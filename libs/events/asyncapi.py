@@ -46,6 +46,19 @@ def _headers(type_name: str, version: int) -> dict[str, Any]:
         "type": "string",
         "description": "global position in the source store; the catch-up feed's cursor",
     }
+    properties["ce_txid"] = {
+        "type": "string",
+        "description": "id of the source store's transaction that wrote the event; "
+        "(ce_txid, ce_position) is the order the relay publishes in, ascending within a "
+        "partition except for repeats",
+    }
+    properties["ce_ordersignature"] = {
+        "type": "string",
+        "description": "Ed25519 signature (base64url, no padding), by the ce_signingkeyid key, "
+        "of 'zhengfeng-event-order-v1:' + ce_eventhash + ':' + ce_txid + ':' + ce_position; "
+        "consumers skip what lies at or below the highest place they applied only when it "
+        "verifies",
+    }
     properties["ce_signingkeyid"] = {
         "type": "string",
         "description": "id of the publishing service's Ed25519 key (its /.well-known/"

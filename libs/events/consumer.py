@@ -7,6 +7,17 @@ never as applied. For every other record the handler's writes and an ``inbox`` r
 event id) commit in one database transaction; only then is the Kafka offset committed. A
 redelivered event finds its inbox row and is skipped.
 
+A restart costs what is new, not the whole history. With the inbox row, the consumer keeps
+its *position* per source partition (``consumer_positions``): the highest place in the
+source store's commit order (``ce_txid``, ``ce_position``, which the relay publishes in)
+it has applied there. Positions are loaded at start and on every assignment; a record at
+or below its partition's position is skipped with no database round trip and no decoding
+— after a restart, or after the broker lost its data and the relay published the store
+again at new offsets. Only a place whose order signature verifies (and whose record sits
+in the partition its key belongs to) moves a position, so a copied record with a forged
+place cannot make a consumer skip what it never applied; the inbox stays the safety net
+for everything above.
+
 Failures are classified (``libs.events.faults``). A transient one — the database or the
 broker blinked — is retried without limit with capped backoff while the partition waits,
 lag rises and health says degraded: a valid event is never parked for it. A failure that
@@ -29,6 +40,7 @@ from uuid import UUID
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError, IllegalStateError
+from aiokafka.partitioner import murmur2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -50,6 +62,53 @@ _REMEMBER = text(
     "INSERT INTO inbox (event_id, consumer, type, source) VALUES (:id, :consumer, :type, :source)"
 )
 
+_POSITIONS = text(
+    """SELECT topic, partitions, partition, tx_id, position FROM consumer_positions
+       WHERE consumer = :consumer"""
+)
+_ADVANCE = text(
+    """INSERT INTO consumer_positions (consumer, topic, partitions, partition, tx_id, position)
+       VALUES (:consumer, :topic, :partitions, :partition, :tx, :pos)
+       ON CONFLICT (consumer, topic, partitions, partition) DO UPDATE
+       SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
+       WHERE (consumer_positions.tx_id, consumer_positions.position)
+           < (excluded.tx_id, excluded.position)"""
+)
+POSITIONS_DDL = """CREATE TABLE consumer_positions (
+    consumer text NOT NULL,
+    topic text NOT NULL,
+    -- how many partitions the topic had: keys land elsewhere with another count
+    partitions integer NOT NULL,
+    partition integer NOT NULL,
+    tx_id bigint NOT NULL,
+    position bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consumer, topic, partitions, partition)
+)"""
+"""Per consumer and source partition, the highest place in the source's commit order
+applied (migration step ``libs.kit.migrations.keep_consumer_positions``)."""
+_REMEMBER_AT = text(
+    """WITH remembered AS (
+           INSERT INTO inbox (event_id, consumer, type, source)
+           VALUES (:id, :consumer, :type, :source)
+       )
+       INSERT INTO consumer_positions (consumer, topic, partitions, partition, tx_id, position)
+       VALUES (:consumer, :topic, :partitions, :partition, :tx, :pos)
+       ON CONFLICT (consumer, topic, partitions, partition) DO UPDATE
+       SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
+       WHERE (consumer_positions.tx_id, consumer_positions.position)
+           < (excluded.tx_id, excluded.position)"""
+)
+"""The inbox row and the position it moves, in one round trip."""
+FLUSH_INTERVAL = 1.0
+"""Seconds between writes of positions moved by records that were not applied (duplicates,
+types not handled, parked): applied ones move it in their own transaction."""
+
+Order = tuple[int, int]
+"""A place in a source store's commit-safe order: (transaction id, global position)."""
+Slot = tuple[str, int, int]
+"""(topic, partition count, partition): what a position is kept for."""
+
 
 @dataclass
 class ConsumerStats:
@@ -64,6 +123,9 @@ class ConsumerStats:
     """Tries again after a transient fault."""
     replayed: int = 0
     """Parked records an operator asked to replay and that were applied (or found applied)."""
+    known: int = 0
+    """Records at or below their partition's position: skipped without a database round
+    trip (applied before a restart, or published again after the broker lost its data)."""
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -75,10 +137,38 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         log.info("%s assigned %s", self.runner.group_id, sorted(str(tp) for tp in assigned))
+        # Another member may have moved these partitions on meanwhile.
+        await self.runner.load_positions()
 
 
 def _error_text(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(exc)).strip()
+
+
+def _order_of(record: ConsumerRecord) -> Order | None:
+    """The record's place in its source's commit order (``ce_txid``, ``ce_position``), read
+    from its headers alone; ``None`` when it carries none (or not as integers)."""
+    tx = position = None
+    for name, value in record.headers or ():
+        if name == "ce_txid":
+            tx = value
+        elif name == "ce_position":
+            position = value
+    if tx is None or position is None:
+        return None
+    try:
+        return int(tx), int(position)
+    except (TypeError, ValueError):
+        return None
+
+
+def _last_placed(records: list[ConsumerRecord], *, signed: bool) -> ConsumerRecord | None:
+    """The last of ``records`` that carries its place (``signed``: and the place's signature)."""
+    needed = "ce_ordersignature" if signed else "ce_txid"
+    for record in reversed(records):
+        if _order_of(record) is not None and any(n == needed for n, _ in record.headers or ()):
+            return record
+    return None
 
 
 def _event_id(record: ConsumerRecord) -> str | None:
@@ -174,6 +264,11 @@ class ConsumerRunner:
         self._workers: dict[TopicPartition, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(concurrency)
         """Records applied at once, over all partitions (each holds a connection)."""
+        self.positions: dict[Slot, Order] = {}
+        """Per source partition, the highest place applied (or otherwise settled) there."""
+        self._saved: dict[Slot, Order] = {}
+        """What ``consumer_positions`` holds, as far as this runner knows."""
+        self._flushed_at = float("-inf")
 
     async def commit(self) -> None:
         """Commit the offsets of everything fully processed so far.
@@ -224,6 +319,7 @@ class ConsumerRunner:
             # transfer in bench.e2e (docs/operations.md).
         )
         self._consumer = consumer
+        await self.load_positions()
         consumer.subscribe(self.topics, listener=_CommitOnRevoke(self))
         await consumer.start()
         try:
@@ -238,12 +334,14 @@ class ConsumerRunner:
                     )
                 self._reap()
                 await self.commit()
+                await self.save_positions()
         finally:
             try:
                 workers = list(self._workers.values())
                 await asyncio.gather(*workers, return_exceptions=True)
                 self._workers.clear()
                 await self.commit()
+                await self.save_positions(now=True)
             finally:
                 await consumer.stop()
                 self._consumer = None
@@ -269,17 +367,112 @@ class ConsumerRunner:
             with contextlib.suppress(Exception):
                 await before
         try:
-            applied = await self._applied_already(records)
+            slot = self._slot(consumer, tp)
+            high = self.positions.get(slot) if slot is not None else None
+            known = set()
+            if high is not None:
+                known = {r.offset for r in records if (o := _order_of(r)) and o <= high}
+            fresh = [r for r in records if r.offset not in known]
+            # The last new record with a signed place may move the position past all
+            # before it (the relay signs the place of its batches' last record per partition).
+            mark = _last_placed(fresh, signed=self.trust is not None) if slot else None
+            applied = await self._applied_already(fresh) if fresh else set()
             for record in records:
                 if stop.is_set():
                     break  # the rest is fetched again after a restart
-                if not await self.process(record, stop, applied):
+                if record.offset in known:
+                    self.stats.known += 1
+                    self._on_outcome("known")
+                elif not await self.process(
+                    record, stop, applied, slot=slot if record is mark else None
+                ):
                     break  # stopped while waiting out a fault: fetched again later
                 self._pending[tp] = record.offset + 1
             self._report_lag(consumer, tp)
         finally:
             if tp in consumer.assignment():
                 consumer.resume(tp)
+
+    def _slot(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> Slot | None:
+        partitions = consumer.partitions_for_topic(tp.topic)
+        return (tp.topic, len(partitions), tp.partition) if partitions else None
+
+    async def load_positions(self) -> None:
+        """Read the positions kept with the inbox (never moving one back); a database that
+        does not answer leaves them as they are (the inbox still decides)."""
+        try:
+            async with self._autocommit.connect() as conn:
+                rows = (await conn.execute(_POSITIONS, {"consumer": self.group_id})).all()
+        except Exception as exc:
+            log.warning("%s: positions not loaded (%r); the inbox decides", self.group_id, exc)
+            return
+        for topic, partitions, partition, tx, position in rows:
+            slot, order = (topic, partitions, partition), (int(tx), int(position))
+            self._saved[slot] = max(self._saved.get(slot, order), order)
+            self.positions[slot] = max(self.positions.get(slot, order), order)
+
+    async def save_positions(self, *, now: bool = False) -> None:
+        """Write the positions moved by records that were not applied (at most every
+        ``FLUSH_INTERVAL``); one not written is found in the inbox after a restart."""
+        moved = {s: o for s, o in self.positions.items() if self._saved.get(s, (-1, -1)) < o}
+        clock = asyncio.get_running_loop().time()
+        if not moved or (not now and clock - self._flushed_at < FLUSH_INTERVAL):
+            return
+        self._flushed_at = clock
+        try:
+            async with self.engine.begin() as conn:
+                for slot, order in moved.items():
+                    await conn.execute(_ADVANCE, self._position_params(slot, order))
+        except Exception as exc:
+            log.debug("%s: positions not written (%r); next time", self.group_id, exc)
+            return
+        self._saved.update(moved)
+
+    def _position_params(self, slot: Slot, order: Order) -> dict[str, Any]:
+        topic, partitions, partition = slot
+        return {
+            "consumer": self.group_id,
+            "topic": topic,
+            "partitions": partitions,
+            "partition": partition,
+            "tx": order[0],
+            "pos": order[1],
+        }
+
+    def _trusted_order(
+        self, parked: Parked, envelope: Envelope, slot: Slot | None
+    ) -> tuple[Slot, Order] | None:
+        """Where ``envelope`` moves its partition's position to, when its place may be
+        believed: signed by its publisher, and the record in the partition of its key."""
+        if slot is None or envelope.txid is None or envelope.position is None:
+            return None
+        order = (envelope.txid, envelope.position)
+        if order <= self.positions.get(slot, (-1, -1)):
+            return None
+        if self.trust is not None:
+            why = self.trust.keyring.order_refusal(envelope)
+            if why is None and (murmur2(parked.key or b"") & 0x7FFFFFFF) % slot[1] != slot[2]:
+                why = f"a record of key {parked.key!r} in partition {slot[2]} of {slot[1]}"
+            if why is not None:
+                log.warning(
+                    "%s: %s:%d@%d moves no position: %s",
+                    self.group_id,
+                    parked.topic,
+                    parked.partition,
+                    parked.offset,
+                    why,
+                )
+                return None
+        return slot, order
+
+    def _settled(self, mark: tuple[Slot, Order] | None, *, saved: bool = False) -> None:
+        if mark is None:
+            return
+        slot, order = mark
+        if order > self.positions.get(slot, (-1, -1)):
+            self.positions[slot] = order
+        if saved and order > self._saved.get(slot, (-1, -1)):
+            self._saved[slot] = order
 
     async def _applied_already(self, records: list[ConsumerRecord]) -> set[str] | None:
         """The event ids of ``records`` the inbox already holds, in one query (a redelivered
@@ -309,6 +502,8 @@ class ConsumerRunner:
         record: ConsumerRecord,
         stop: asyncio.Event | None = None,
         applied: set[str] | None = None,
+        *,
+        slot: Slot | None = None,
     ) -> bool:
         """Apply one record exactly once in effect, skip it, or park it.
 
@@ -317,23 +512,27 @@ class ConsumerRunner:
         record's transaction does not look again (a racing duplicate from another consumer
         still fails on the inbox's primary key, and is then found on the next try).
         ``False`` when ``stop`` was set before the record was done with (it is not
-        committed and will be delivered again)."""
+        committed and will be delivered again).
+
+        ``slot``: the record's partition, when its place in the source's order may move
+        that partition's position (the last new record of a batch)."""
         parked = Parked.of(record)
         envelope, refused = check(parked, self.trust)
         if refused is not None or envelope is None:
             why = refused or "no envelope"
             return await self._park(parked, envelope, why, attempts=1, stop=stop)
+        mark = self._trusted_order(parked, envelope, slot)
         if self.handles is not None and envelope.type not in self.handles:
             self.stats.skipped += 1
             self._on_outcome("skipped")
+            self._settled(mark)
             return True
-        if applied is None:
-            return await self._deliver(parked, envelope, stop)
-        if str(envelope.id) in applied:
+        if applied is not None and str(envelope.id) in applied:
             self._count(False)
+            self._settled(mark)
             return True
-        done = await self._deliver(parked, envelope, stop, looked_up=True)
-        if done:
+        done = await self._deliver(parked, envelope, stop, looked_up=applied is not None, mark=mark)
+        if done and applied is not None:
             applied.add(str(envelope.id))  # a second copy later in the batch is a duplicate
         return done
 
@@ -344,13 +543,14 @@ class ConsumerRunner:
         stop: asyncio.Event | None,
         *,
         looked_up: bool = False,
+        mark: tuple[Slot, Order] | None = None,
     ) -> bool:
         failures = 0
         delay = self.backoff
         while True:
             try:
                 async with self._slots:
-                    applied = await self._apply(envelope, seen_checked=looked_up)
+                    applied = await self._apply(envelope, seen_checked=looked_up, mark=mark)
             except Exception as exc:
                 if is_transient(exc):
                     self._waiting_out(exc, envelope)
@@ -358,9 +558,12 @@ class ConsumerRunner:
                     failures += 1
                     if failures >= self.max_attempts:
                         error = _error_text(exc)
-                        return await self._park(
+                        parked_now = await self._park(
                             parked, envelope, error, attempts=failures, stop=stop
                         )
+                        if parked_now:
+                            self._settled(mark)
+                        return parked_now
                     log.warning(
                         "%s: %s %s failed (attempt %d/%d): %s",
                         self.group_id,
@@ -377,6 +580,7 @@ class ConsumerRunner:
                 continue
             self._recovered()
             self._count(applied)
+            self._settled(mark, saved=applied)
             return True
 
     def _count(self, applied: bool) -> None:
@@ -406,22 +610,29 @@ class ConsumerRunner:
             log.info("%s: recovered from %s", self.group_id, self.fault)
             self.fault = None
 
-    async def _apply(self, envelope: Envelope, *, seen_checked: bool = False) -> bool:
+    async def _apply(
+        self,
+        envelope: Envelope,
+        *,
+        seen_checked: bool = False,
+        mark: tuple[Slot, Order] | None = None,
+    ) -> bool:
         async with self.engine.begin() as conn:
             if not seen_checked and (await conn.execute(_SEEN, {"id": envelope.id})).first():
                 return False
             # The handler writes first so that its appends take the transaction id;
             # the inbox row last, so a racing duplicate fails on its primary key.
             await self.handler(conn, envelope)
-            await conn.execute(
-                _REMEMBER,
-                {
-                    "id": envelope.id,
-                    "consumer": self.group_id,
-                    "type": envelope.type,
-                    "source": envelope.source,
-                },
-            )
+            row = {
+                "id": envelope.id,
+                "consumer": self.group_id,
+                "type": envelope.type,
+                "source": envelope.source,
+            }
+            if mark is None:
+                await conn.execute(_REMEMBER, row)
+            else:  # the position moves with the inbox row (one statement), or neither does
+                await conn.execute(_REMEMBER_AT, {**row, **self._position_params(*mark)})
         return True
 
     async def _park(

@@ -32,8 +32,10 @@ EXTENSIONS = (
     "prevhash",
     "eventhash",
     "position",
+    "txid",
     "signingkeyid",
     "signature",
+    "ordersignature",
 )
 _HEADER_PREFIX = "ce_"
 
@@ -91,10 +93,16 @@ class Envelope:
     eventhash: str
     # Where the event sits in its source store; not part of the hash.
     position: int | None = None
+    # The source store's transaction that wrote it, set by the relay: ``(txid, position)``
+    # is the order the relay publishes in (its commit-safe order). Not part of the hash.
+    txid: int | None = None
     # The publishing service's Ed25519 signature of ``eventhash`` and its key id
     # (libs.events.signing); set when the event travels, not part of the hash.
     signingkeyid: str | None = None
     signature: str | None = None
+    # The same key's signature of ``eventhash`` with ``txid`` and ``position``: a consumer
+    # trusts an event's place in the order only when it verifies (libs.events.signing).
+    ordersignature: str | None = None
     # The canonical JSON text of ``data`` when already known (read from a store or just
     # written), so publishing and hashing need not encode it again.
     encoded_data: str | None = field(default=None, repr=False, compare=False)
@@ -106,10 +114,20 @@ class Envelope:
         if fields["_data"] is LAZY and self.encoded_data is None:
             raise ValueError("an envelope with LAZY data needs its encoded_data")
 
-    def signed(self, signature: str, key_id: str) -> Envelope:
-        """The same envelope with a signature and its key id (its data still undecoded)."""
+    def signed(self, signature: str, key_id: str, order: str | None = None) -> Envelope:
+        """The same envelope with a signature and its key id, and the signature of its
+        place in the order when given (its data still undecoded)."""
         copy = object.__new__(Envelope)
-        copy.__dict__.update(self.__dict__, signature=signature, signingkeyid=key_id)
+        copy.__dict__.update(
+            self.__dict__, signature=signature, signingkeyid=key_id, ordersignature=order
+        )
+        return copy
+
+    def placed(self, txid: int) -> Envelope:
+        """The same envelope with the transaction that wrote it: with ``position``, its
+        place in the store's commit-safe order (its data still undecoded)."""
+        copy = object.__new__(Envelope)
+        copy.__dict__.update(self.__dict__, txid=txid)
         return copy
 
     @property

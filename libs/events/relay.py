@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import murmur2
 from aiokafka.structs import RecordMetadata
 from opentelemetry.trace import Tracer
 from sqlalchemy import text
@@ -192,10 +193,16 @@ class Relay:
             return 0
         deliveries = []
         spans = []
-        for recorded in batch:
-            envelope = recorded.envelope
+        # Each event's place in the commit-safe order travels with it: consumers keep the
+        # highest they applied per partition and skip what is below it after a restart.
+        # The place of the last event of each partition is signed: a consumer moves its
+        # position only to a signed place (one signature more per partition and batch).
+        placed = [r.envelope.placed(r.checkpoint.tx_id) for r in batch]
+        tails = {_partition_of(e.subject, self.partitions): i for i, e in enumerate(placed)}
+        signed_places = set(tails.values())
+        for i, envelope in enumerate(placed):
             if self.signer is not None:
-                envelope = self.signer.sign(envelope)
+                envelope = self.signer.sign(envelope, place=i in signed_places)
             if (span := tracing.start_publish_span(self.tracer, envelope, self.topic)) is not None:
                 spans.append(span)
             key, value, headers = to_kafka(envelope)
@@ -434,6 +441,11 @@ class Relay:
                 await _sleep_or_stop(stop, min(step, left))
             if left > step:
                 await lock.execute(_STILL_CONNECTED)
+
+
+def _partition_of(key: str, partitions: int) -> int:
+    """The partition the producer's default partitioner gives a key."""
+    return int(murmur2(key.encode()) & 0x7FFFFFFF) % max(partitions, 1)
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -63,6 +63,15 @@ def signed_message(eventhash: str) -> bytes:
     return CONTEXT + eventhash.encode()
 
 
+ORDER_CONTEXT = b"zhengfeng-event-order-v1:"
+"""What an order signature covers: this prefix, the event hash, ``:txid:position``."""
+
+
+def order_message(eventhash: str, txid: int, position: int) -> bytes:
+    """The bytes an order signature covers."""
+    return ORDER_CONTEXT + f"{eventhash}:{txid}:{position}".encode()
+
+
 def service_of(source: str) -> str:
     """The service named by a CloudEvents ``source`` (``/zhengfeng/<service>``)."""
     prefix = "/zhengfeng/"
@@ -77,10 +86,16 @@ class Signer:
     key_id: str
     key: Ed25519PrivateKey
 
-    def sign(self, envelope: Envelope) -> Envelope:
-        """The envelope with its signature and key id (the hash is left as it is)."""
+    def sign(self, envelope: Envelope, *, place: bool = False) -> Envelope:
+        """The envelope with its signature and key id (the hash is left as it is); with
+        ``place``, its place in the source store's order (``txid``, ``position``) signed
+        too (``ordersignature``)."""
         signature = _b64(self.key.sign(signed_message(envelope.eventhash)))
-        return envelope.signed(signature, self.key_id)
+        order = None
+        if place and envelope.txid is not None and envelope.position is not None:
+            message = order_message(envelope.eventhash, envelope.txid, envelope.position)
+            order = _b64(self.key.sign(message))
+        return envelope.signed(signature, self.key_id, order)
 
 
 @dataclass
@@ -123,6 +138,21 @@ class Keyring:
             public.verify(_unb64(envelope.signature), signed_message(envelope.eventhash))
         except (InvalidSignature, ValueError):
             return f"signature does not verify under key {envelope.signingkeyid!r}"
+        return None
+
+    def order_refusal(self, envelope: Envelope) -> str | None:
+        """Why ``envelope``'s place in its source's order (``txid``, ``position``) must not
+        be believed (``None``: its signer signed it). Check ``refusal`` first."""
+        if envelope.txid is None or envelope.position is None or not envelope.ordersignature:
+            return "no signed place in the order: no ce_txid / ce_position / ce_ordersignature"
+        found = self.lookup(envelope.signingkeyid or "")
+        if found is None:
+            return f"signed with an unknown key {envelope.signingkeyid!r}"
+        message = order_message(envelope.eventhash, envelope.txid, envelope.position)
+        try:
+            found[1].verify(_unb64(envelope.ordersignature), message)
+        except (InvalidSignature, ValueError):
+            return f"order signature does not verify under key {envelope.signingkeyid!r}"
         return None
 
     def jwks(self, services: Iterable[str] | None = None) -> dict[str, Any]:

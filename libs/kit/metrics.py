@@ -44,7 +44,8 @@ DEAD_LETTERS = Counter(
 
 
 def consumer_outcome_counter(service: str) -> Callable[[str], None]:
-    """Count a consumer's outcomes: applied, duplicate, skipped, retry, dead_letter, replayed."""
+    """Count a consumer's outcomes: applied, duplicate, skipped, known (at or below the
+    consumer's position: skipped with no database round trip), retry, dead_letter, replayed."""
 
     def count(outcome: str) -> None:
         EVENTS_CONSUMED.labels(service, outcome).inc()

@@ -109,6 +109,16 @@ def keep_dead_letters_whole() -> None:
         op.execute(statement)
 
 
+def keep_consumer_positions() -> None:
+    """Migration step: each consumer's position per source partition, kept with its inbox
+    (a restart skips what was applied without a look-up per record)."""
+    from alembic import op
+
+    from libs.events.consumer import POSITIONS_DDL
+
+    op.execute(POSITIONS_DDL)
+
+
 def create_document_numbers() -> None:
     """Migration step: the counter of document numbers (文号) per kind and year."""
     from alembic import op

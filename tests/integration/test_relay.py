@@ -7,6 +7,7 @@ middle of its work and checks that a restarted one loses nothing.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import signal
 import sys
@@ -58,7 +59,11 @@ async def test_relay_publishes_every_event_keyed_by_stream_as_a_binary_mode_clou
             await wait_relay_caught_up(relay)
     records = await read_topic(bootstrap, topic)
 
-    appended = {str(r.envelope.id): r.envelope for r in recorded}
+    appended = {
+        # The relay adds the event's writing transaction: its place in the commit order.
+        str(r.envelope.id): dataclasses.replace(r.envelope, txid=r.checkpoint.tx_id)
+        for r in recorded
+    }
     assert sorted(event_id(r) for r in records) == sorted(appended), "each event exactly once"
     for record in records:
         envelope = appended[event_id(record)]
@@ -89,6 +94,12 @@ async def test_relay_publishes_every_event_keyed_by_stream_as_a_binary_mode_clou
     assert len(versions) == streams
     assert all(len(p) == 1 for p in partitions.values()), "a stream must stay on one partition"
     assert all(v == list(range(1, per_stream + 1)) for v in versions.values()), versions
+    places: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    for record in records:
+        places[record.partition].append(
+            (int(header(record, "ce_txid") or 0), int(header(record, "ce_position") or 0))
+        )
+    assert all(p == sorted(p) for p in places.values()), "a partition out of commit order"
 
 
 async def test_relay_killed_mid_batch_resumes_without_losing_events(

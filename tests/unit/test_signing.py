@@ -124,3 +124,22 @@ def test_outside_development_a_service_without_its_keys_refuses_to_start(
     secret.write_text(base64.b64encode(b"k" * 32).decode())
     monkeypatch.setenv("ZF_PII_MASTER_KEY_FILE", str(secret))
     assert pii.master_key_from_env() == b"k" * 32, "a mounted secret file is read"
+
+
+def test_an_events_place_in_the_order_is_believed_only_as_its_publisher_signed_it(
+    keys: Keys,
+) -> None:
+    signers, keyring = keys
+    placed = signers["intake"].sign(
+        dataclasses.replace(event(), txid=7410, position=52), place=True
+    )
+    _, value, headers = to_kafka(placed)
+    received = from_kafka(value, headers)
+    assert (received.txid, received.position) == (7410, 52)
+    assert keyring.refusal(received, "intake") is None
+    assert keyring.order_refusal(received) is None
+    ahead = dataclasses.replace(received, txid=10**12)  # the event's own signature still holds
+    assert keyring.refusal(ahead, "intake") is None
+    assert "does not verify" in (keyring.order_refusal(ahead) or "")
+    unplaced = signers["intake"].sign(dataclasses.replace(event(), txid=7410, position=52))
+    assert "no signed place" in (keyring.order_refusal(unplaced) or "")
