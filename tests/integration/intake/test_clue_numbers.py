@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from libs.kit.issuer import create_client
 from libs.kit.problems import Problem
 from services.intake.service import receive
 from tests.integration.fixtures import Intake
 from tests.integration.intake.conftest import resident_id, transfer
+from tests.integration.intake.test_hotline import order
+from tests.integration.intake.test_public_reports import report
 
 FAILING = "SJ-2026-回滚"
 CLUE_RECEIVED = "zhengfeng.intake.clue_received"
@@ -61,3 +64,44 @@ async def test_concurrent_transfers_and_a_rolled_back_one_leave_no_gap(
     again = await intake.http.post("/v1/clue-transfers", json=sent[5], headers=auth)
     assert again.status_code == 201
     assert again.json()["clue_number"] == f"XS-{year}-000012"
+
+
+async def test_every_way_in_numbers_from_one_gapless_run_and_no_event_keeps_a_placeholder(
+    intake: Intake,
+) -> None:
+    partner = await intake.bearer(await intake.partner())
+    hotline = await intake.bearer(
+        await create_client(
+            intake.engine, kind="system", name="12345平台", scopes=["hotline:orders"]
+        )
+    )
+    first = numbered_transfer(1)
+    repeat = {**numbered_transfer(1, "SJ-2026-重复"), "reported_persons": first["reported_persons"]}
+    answers = await asyncio.gather(
+        intake.http.post("/v1/clue-transfers", json=first, headers=partner),
+        intake.http.post("/v1/reports", json=report()),
+        intake.http.post(
+            "/v1/hotline-orders",
+            json=order(
+                named_officials=[
+                    {"name": "刘八", "id_number": resident_id(), "unit": "某县住建局"}
+                ],
+                misconduct_categories=["extortion_petty"],
+                content="办理施工许可时，刘八索要好处费。",
+            ),
+            headers=hotline,
+        ),
+    )
+    merged = await intake.http.post("/v1/clue-transfers", json=repeat, headers=partner)
+
+    assert [a.status_code for a in (*answers, merged)] == [201, 201, 201, 201]
+    assert merged.json()["status"] == "merged"
+    async with intake.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT type, data::text AS data FROM events"))).all()
+    numbers = sorted(
+        {n for r in rows for k, n in json.loads(r.data).items() if k.endswith("number") and n}
+        - {a.json().get("order_number") for a in answers}
+    )
+    year = answers[0].json()["received_at"][:4]
+    assert numbers == [f"XS-{year}-{n:06d}" for n in range(1, 5)]
+    assert not [r for r in rows if "待编号" in r.data]
