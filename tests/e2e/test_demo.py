@@ -6,6 +6,7 @@ at each act's outcome the way a user would, through the services' HTTP APIs.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import hashlib
 import json
@@ -17,7 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from libs.events import kafka
+from libs.events import kafka, pii
+from libs.kit.db import make_engine
 from tests.e2e.conftest import ROOT, Platform
 
 DEMO_WITHIN = 600
@@ -367,3 +369,151 @@ def test_no_topic_carries_a_demo_persons_name_in_clear(
         for topic, records in topics.items()
     }
     assert {t: names for t, names in leaks.items() if names} == {}
+
+
+_TEXT_KEYS = frozenset(
+    {"narrative", "content", "facts", "summary", "problem", "suggestion", "progress", "urge",
+     "accountability", "relapse", "reason", "reasons", "note", "comment", "description"}
+)  # fmt: skip
+"""Keys under which the demo writes free text about its matters."""
+
+
+def _seeded_texts() -> set[str]:
+    """Every narrative, reason, note and finding the demo writes: from its scenario and from
+    the command bodies its acts send (read from the demo's own code, not listed here)."""
+    found: set[str] = set()
+
+    def keep(key: str, value: Any) -> None:
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if key in _TEXT_KEYS and isinstance(v, str) and len(v) >= 6:
+                found.add(v)
+
+    def walk(value: Any, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                keep(k, v)
+                walk(v, k)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+
+    walk(json.loads((ROOT / "zhengfeng" / "demo" / "scenario.json").read_text()))
+    for source in (ROOT / "zhengfeng" / "demo").glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Dict):
+                for k, v in zip(node.keys, node.values, strict=True):
+                    if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                        if isinstance(v, ast.Constant):
+                            keep(k.value, v.value)
+                        elif isinstance(v, ast.List):
+                            for item in v.elts:
+                                if isinstance(item, ast.Constant):
+                                    keep(k.value, item.value)
+    return found
+
+
+def _read_topics(platform: Platform) -> dict[str, list[str]]:
+    async def read_all() -> dict[str, list[str]]:
+        topics = {}
+        for service in kafka.SERVICES:
+            topic = f"{platform.prefix}.{service}.events"
+            records = await kafka.read_whole_topic(platform.bootstrap, topic)
+            topics[topic] = [
+                (r.value or b"").decode(errors="replace")
+                + "".join(v.decode(errors="replace") for _k, v in r.headers)
+                for r in records
+            ]
+        return topics
+
+    return asyncio.run(read_all())
+
+
+def test_no_topic_carries_a_demo_narrative_reason_or_finding_in_clear(
+    platform: Platform, demo_run: dict[str, Any]
+) -> None:
+    assert demo_run["result"].returncode == 0, demo_run["result"].stdout[-4000:]
+    texts = _seeded_texts()
+    assert {"审计移送，证据较具体", "事实清楚，证据确凿，定性准确"} <= texts  # the acts' own words
+    assert any("王建国" in t for t in texts)  # the scenario's narratives
+
+    topics = _read_topics(platform)
+
+    assert sum(len(records) for records in topics.values()) > 100
+    leaks = {
+        topic: sorted({t for record in records for t in texts if t in record})
+        for topic, records in topics.items()
+    }
+    assert {t: found for t, found in leaks.items() if found} == {}
+    sealed = sum(record.count(pii.MATTER_TEXT_PREFIX) for rs in topics.values() for record in rs)
+    assert sealed > 50  # they travel, sealed with their matters' keys
+
+
+def test_shredding_the_case_subject_makes_the_cases_reasons_unreadable_and_verify_passes(
+    platform: Platform, demo_run: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Last in this file: it destroys a demo person's key.
+    assert demo_run["result"].returncode == 0, demo_run["result"].stdout[-4000:]
+    scenario = json.loads((ROOT / "zhengfeng" / "demo" / "scenario.json").read_text())
+    subject = scenario["case"]["subject"]
+    case_id = demo_run["story"]["clues"]["audit"]["clue_id"]
+    leader = operator(platform, demo_run, "leader")
+    reason = "事实清楚，证据确凿，定性准确"
+
+    def timeline() -> httpx.Response:
+        answer = httpx.get(
+            platform.url("casework", f"/v1/cases/{case_id}/timeline"), headers=leader
+        )
+        assert answer.status_code == 200, answer.text
+        return answer
+
+    for name, value in platform.env.items():
+        monkeypatch.setenv(name, value)
+
+    async def open_case_tokens(topics: dict[str, list[str]]) -> list[str | None]:
+        engine = make_engine(platform.database_url, "public", pooled=False)
+        try:
+            vault = pii.Vault.from_env(engine)
+            tokens = {
+                found[0]
+                for records in topics.values()
+                for record in records
+                for found in pii.MATTER_TEXT.finditer(record)
+                if found["context"] == case_id
+            }
+            return [await vault.open_matter_text(t) for t in sorted(tokens)]
+        finally:
+            await engine.dispose()
+
+    def clue() -> httpx.Response:
+        return httpx.get(
+            platform.url("intake", f"/v1/clues/{case_id}"),
+            params={"reveal": "true", "purpose": "核查销毁"},
+            headers=leader,
+        )
+
+    before = timeline()
+    topics = _read_topics(platform)
+    readable = asyncio.run(open_case_tokens(topics))
+    # The partner sent an ID number, the case was filed by name and unit: both keys go.
+    [reported] = clue().json()["reported_persons"]
+
+    shred = platform.cli(
+        "pii", "shred", "--name", subject["name"], "--unit", subject["unit"],
+        "--id-number", reported["id_number"], "--reason", "依法删除", check=False,
+    )  # fmt: skip
+    after = timeline()
+    read = clue()
+    unreadable = asyncio.run(open_case_tokens(topics))
+    verified = platform.cli("verify", check=False)
+
+    assert reason in before.text  # the operator's timeline shows the reason as written
+    assert readable and all(t is not None for t in readable)
+    assert shred.returncode == 0, shred.stdout + shred.stderr
+    assert reason not in after.text and subject["name"] not in after.text
+    assert pii.SHREDDED in [e.get("reason") for e in after.json()["events"]]
+    assert read.status_code == 200 and subject["name"] not in read.text
+    assert reported["id_number"] not in read.text
+    assert read.json()["narrative"] == pii.SHREDDED
+    assert len(unreadable) == len(readable) and set(unreadable) == {None}  # in the topics too
+    assert verified.returncode == 0, verified.stdout + verified.stderr
