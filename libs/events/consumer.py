@@ -10,13 +10,14 @@ redelivered event finds its inbox row and is skipped.
 A restart costs what is new, not the whole history. With the inbox row, the consumer keeps
 its *position* per source partition (``consumer_positions``): the highest place in the
 source store's commit order (``ce_txid``, ``ce_position``, which the relay publishes in)
-it has applied there. Positions are loaded at start and on every assignment; a record at
-or below its partition's position is skipped with no database round trip and no decoding
-— after a restart, or after the broker lost its data and the relay published the store
-again at new offsets. Only a place whose order signature verifies (and whose record sits
-in the partition its key belongs to) moves a position, so a copied record with a forged
-place cannot make a consumer skip what it never applied; the inbox stays the safety net
-for everything above.
+it has applied there. Positions are loaded at start and on every assignment. A record at
+or below its partition's position whose id the batch's one inbox look-up found is skipped
+as it is — not decoded, no hash or signature checked, no transaction — after a restart,
+or after the broker lost its data and the relay published the store again at new offsets.
+A record claiming an old place under an id the inbox lacks (a forgery with a new id)
+is checked and parked like any other. Only a place whose order signature verifies (and
+whose record sits in the partition its key belongs to) moves a position, so a copied
+record with a forged place cannot make a consumer skip what it never applied.
 
 Failures are classified (``libs.events.faults``). A transient one — the database or the
 broker blinked — is retried without limit with capped backoff while the partition waits,
@@ -124,8 +125,9 @@ class ConsumerStats:
     replayed: int = 0
     """Parked records an operator asked to replay and that were applied (or found applied)."""
     known: int = 0
-    """Records at or below their partition's position: skipped without a database round
-    trip (applied before a restart, or published again after the broker lost its data)."""
+    """Records at or below their partition's position that the inbox holds: skipped
+    unchecked (applied before a restart, or published again after the broker lost its
+    data), with one inbox look-up per batch and no transaction of their own."""
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -369,14 +371,21 @@ class ConsumerRunner:
         try:
             slot = self._slot(consumer, tp)
             high = self.positions.get(slot) if slot is not None else None
-            known = set()
-            if high is not None:
-                known = {r.offset for r in records if (o := _order_of(r)) and o <= high}
+            applied = await self._applied_already(records)
+            known: set[int] = set()
+            if high is not None and applied:
+                # At or below the position and in the inbox: a copy of what was applied,
+                # skipped unchecked. A record claiming an old place under an id the inbox
+                # lacks (a forgery, a type not handled) is checked as any other.
+                known = {
+                    r.offset
+                    for r in records
+                    if (o := _order_of(r)) and o <= high and _event_id(r) in applied
+                }
             fresh = [r for r in records if r.offset not in known]
             # The last new record with a signed place may move the position past all
             # before it (the relay signs the place of its batches' last record per partition).
             mark = _last_placed(fresh, signed=self.trust is not None) if slot else None
-            applied = await self._applied_already(fresh) if fresh else set()
             for record in records:
                 if stop.is_set():
                     break  # the rest is fetched again after a restart

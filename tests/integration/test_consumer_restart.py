@@ -1,11 +1,13 @@
-"""A restart costs what is new: consumers skip what they applied without asking the inbox.
+"""A restart costs what is new: consumers skip what they applied without checking it again.
 
 Each consumer keeps, with its inbox, its position per source partition: the highest place
 in the source store's commit order (``ce_txid``, ``ce_position``, signed by the publisher)
 applied there. After the broker lost its data (the embedded broker keeps nothing) the
 relay publishes the whole store again at new offsets; a consumer, restarted or not, skips
-every record at or below its position (counted as ``known``) and applies only what is new,
-once. A copied record whose place was forged moves no position.
+every record at or below its position that its inbox holds (counted as ``known``: one
+inbox look-up per batch, no decoding, no checks, no transaction) and applies only what is
+new, once. A copied record whose place was forged moves no position; a forgery under an
+old place and a new id is parked, not skipped.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -22,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events import signing
 from libs.events.consumer import ConsumerRunner, Trust
-from libs.events.envelope import from_kafka, to_kafka
+from libs.events.envelope import envelope_hash, from_kafka, to_kafka
 from libs.events.relay import Relay
 from libs.events.store import EventStore
 from libs.runtime.infra import EmbeddedBroker
@@ -210,3 +213,36 @@ async def test_a_copy_with_a_forged_place_moves_no_position(line: Line, bootstra
     assert await line.applied() == (len(first) + len(later),) * 2
     assert runner.stats.duplicates == 1
     assert all(order < (10**15, 0) for order in runner.positions.values())
+
+
+async def test_a_forgery_claiming_an_old_place_under_a_new_id_is_parked_not_skipped(
+    line: Line, bootstrap: str
+) -> None:
+    """A writer on the topic copies a genuine record, changes its data, gives it a new id
+    and recomputes its hash, keeping the genuine place: it is below the position, but the
+    inbox never saw its id, so it is checked — and parked, never applied."""
+    await new_topic(bootstrap, line.topic)
+    await new_topic(bootstrap, f"{line.topic}.dlq")
+    first = await append_across_streams(line.source, streams=1, per_stream=3)
+    async with started_producer(bootstrap) as producer:
+        relay, runner = line.relay(producer, bootstrap), line.runner(bootstrap, producer)
+        async with running(relay.run, runner.run):
+            await applied_all(line, runner, len(first))
+            await wait_relay_caught_up(relay)
+            (genuine, *_) = await read_topic(bootstrap, line.topic)
+            original = from_kafka(genuine.value, genuine.headers)
+            changed = dataclasses.replace(
+                original, id=uuid4(), data={**original.data, "n": -1}, encoded_data=None
+            )
+            forged = dataclasses.replace(changed, eventhash=envelope_hash(changed))
+            assert (forged.txid, forged.position) == (original.txid, original.position)
+            key, value, headers = to_kafka(forged)
+            await producer.send_and_wait(line.topic, key=key, value=value, headers=headers)
+            await settled(runner, len(first) + 1)
+
+    assert runner.stats.dead_letters == 1, "the forgery was skipped, not parked"
+    assert runner.stats.known == 0
+    assert await line.applied() == (len(first), len(first))
+    parked = await count(line.sink, "SELECT count(*) FROM dead_letters WHERE event_id = :i",
+                         i=str(forged.id))  # fmt: skip
+    assert parked == 1
