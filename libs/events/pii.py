@@ -478,34 +478,43 @@ class Vault:
             raise ValueError(f"context {context!r} cannot name a matter")
         matter = matter_key_id(context)
         async with self._on(conn) as c:
-            wrapped = (
-                await c.execute(
-                    text(
-                        f"""WITH made AS (
-                               INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
-                               VALUES (:p, :k, now()) ON CONFLICT (person_id) DO NOTHING
-                               RETURNING wrapped_key)
-                            SELECT wrapped_key FROM made
-                            UNION ALL
-                            SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p
-                            LIMIT 1"""
-                    ),
-                    {"p": matter, "k": self._wrap(matter, secrets.token_bytes(32))},
-                )
-            ).first()
-            if wrapped is None:  # made meanwhile by a transaction this statement could not see
-                wrapped = (
+            known = self._known_keys(c)
+            key = known.get(matter) if known is not None else None  # once per transaction
+            if key is None:
+                row = (
                     await c.execute(
                         text(f"SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p"),
                         {"p": matter},
                     )
                 ).first()
-        if wrapped is None or wrapped[0] is None:
+                if row is None:  # a new matter: its key is made now
+                    key = await self._matter_key_made(c, matter)
+                elif row[0] is not None:
+                    key = self._unwrap(matter, bytes(row[0]))
+                if key is not None and known is not None:
+                    known[matter] = key
+        if key is None:
             return SHREDDED
-        key = self._unwrap(matter, bytes(wrapped[0]))
         nonce = secrets.token_bytes(12)
         sealed = AESGCM(key).encrypt(nonce, value.encode(), _text_aad(context))
         return f"{MATTER_TEXT_PREFIX}{context}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
+
+    async def _matter_key_made(self, conn: AsyncConnection, matter: UUID) -> bytes | None:
+        """A new matter's key (or the one another transaction made meanwhile)."""
+        fresh = secrets.token_bytes(32)
+        made = (
+            await conn.execute(
+                text(
+                    f"""INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
+                        VALUES (:p, :k, now()) ON CONFLICT (person_id) DO NOTHING
+                        RETURNING 1"""
+                ),
+                {"p": matter, "k": self._wrap(matter, fresh)},
+            )
+        ).first()
+        if made is not None:
+            return fresh
+        return await self._read_data_key(conn, matter)
 
     async def open_matter_text(
         self, token: str, *, conn: AsyncConnection | None = None, keys: dict[str, Any] | None = None

@@ -4,6 +4,7 @@ read as written by the analysts, never by a partner, unreadable once the person 
 from __future__ import annotations
 
 import json
+from uuid import uuid4
 
 from sqlalchemy import text
 
@@ -23,10 +24,11 @@ async def test_an_alerts_summary_and_notes_are_sealed_and_shredded_with_its_subj
             "people",
             '{"person_id":"U001-001","name":"王伟","unit_code":"U001","post":"局长","rank":"正科"}\n'.encode(),
         )
-        await analysis.send(
-            "drunk_driving",
-            '{"case_no":"JJ1","person_id":"U001-001","name":"王伟","unit_code":"U001","ts":"2026-03-06T22:30:00+08:00"}\n'.encode(),
-        )
+        # A case number of its own: an alert's id follows from its evidence, and a matter
+        # shredded by an earlier run stays shredded (its new text would read [已销毁]).
+        row = {"case_no": f"JJ-{uuid4().hex[:8]}", "person_id": "U001-001", "name": "王伟",
+               "unit_code": "U001", "ts": "2026-03-06T22:30:00+08:00"}  # fmt: skip
+        await analysis.send("drunk_driving", (json.dumps(row, ensure_ascii=False) + "\n").encode())
         await analysis.settle()
         (alert,) = await analysis.alerts()
         verified = await analysis.http.post(
