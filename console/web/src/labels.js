@@ -80,7 +80,7 @@ export const ENUMS = {
   confirmed: '属实', false_positive: '不属实（误报）', not_verifiable: '无法核实',
   good: '好', fair: '一般', poor: '较差', conduct_to_corruption: '由风查腐', corruption_to_conduct: '由腐纠风',
   discipline_review: '纪律审查', supervisory_investigation: '监察调查',
-  written: '书面', phone: '电话', in_person: '当面', online: '网上',
+  written: '书面', phone: '电话', in_person: '当面', online: '网上', case: '案件', inquiry: '问责调查',
 }
 
 const TAG = {

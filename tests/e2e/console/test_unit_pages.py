@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -37,14 +38,23 @@ async def call(
         )  # fmt: skip
 
 
-async def eventually(platform: Platform, headers: dict[str, str], path: str, **params: Any) -> Any:
-    """Accountability's read once its projections show something (its ``items``)."""
+async def eventually(
+    platform: Platform,
+    headers: dict[str, str],
+    path: str,
+    found: Callable[[dict[str, Any]], bool] = lambda item: True,
+    **params: Any,
+) -> dict[str, Any]:
+    """The first item of accountability's read that ``found`` accepts, once its
+    projections show it."""
     deadline = time.monotonic() + SYNCED_WITHIN
     while True:
         r = await call(platform, headers, "GET", path, params=params)
         assert r.status_code == 200, r.text
-        if r.json()["items"] or time.monotonic() > deadline:
-            return r.json()["items"]
+        match = next((i for i in r.json()["items"] if found(i)), None)
+        if match is not None:
+            return dict(match)
+        assert time.monotonic() < deadline, f"{path} never showed it: {r.text[:2000]}"
         await asyncio.sleep(0.3)
 
 
@@ -115,8 +125,9 @@ async def seeded(platform: Platform, operators: dict[str, dict[str, Any]]) -> di
         "problems": ["财务报销审核流于形式"], "recommendations": ["健全财务内控制度"],
     })  # fmt: skip
     assert proposed.status_code == 202, proposed.text
-    rows = await eventually(platform, office, "/v1/suggestion-proposals", status="open")
-    row = next(r for r in rows if r["proposal_id"] == proposed.json()["proposal_id"])
+    pid = proposed.json()["proposal_id"]
+    row = await eventually(platform, office, "/v1/suggestion-proposals",
+                           lambda r: r["proposal_id"] == pid, status="open")  # fmt: skip
     director = await as_operator(platform, operators["director"])
     signed = await call(platform, director, "POST", f"{row['location']}/approve",
                         json={"opinion": "agree", "comment": "同意"},
@@ -128,7 +139,9 @@ async def seeded(platform: Platform, operators: dict[str, dict[str, Any]]) -> di
         "requested_by": "中共泰顺县委组织部", "reference": f"泰组函〔2026〕{uuid4().hex[:4]}号",
     })  # fmt: skip
     assert asked.status_code == 202, asked.text
-    await eventually(platform, office, "/v1/integrity-reply-proposals", status="open")
+    asked_id = asked.json()["proposal_id"]
+    await eventually(platform, office, "/v1/integrity-reply-proposals",
+                     lambda r: r["proposal_id"] == asked_id, status="open")  # fmt: skip
     return {"unit": unit, "suggested_unit": suggested_unit, "proposal_id": row["proposal_id"],
             "month": month}  # fmt: skip
 
@@ -445,8 +458,9 @@ async def test_a_typical_case_is_signed_at_the_console_until_it_is_published(
             break
         await asyncio.sleep(0.5)
     assert proposed.status_code == 202, proposed.text
-    rows = await eventually(platform, office, "/v1/typical-case-proposals", status="open")
-    row = next(r for r in rows if r["proposal_id"] == proposed.json()["proposal_id"])
+    pid = proposed.json()["proposal_id"]
+    row = await eventually(platform, office, "/v1/typical-case-proposals",
+                           lambda r: r["proposal_id"] == pid, status="open")  # fmt: skip
     director = await as_operator(platform, operators["director"])
     signed = await call(platform, director, "POST", f"{row['location']}/approve",
                         json={"opinion": "agree", "comment": "同意"},
@@ -473,6 +487,55 @@ async def test_a_typical_case_is_signed_at_the_console_until_it_is_published(
     await secretary.get_by_test_id("command-submit").click()
     await expect(secretary.get_by_test_id("notice")).to_contain_text("审批通过，已生效")
     await expect(line).to_contain_text("已生效")
-    published = await eventually(platform, office, "/v1/typical-cases")
-    assert title in [p["title"] for p in published]
+    await eventually(platform, office, "/v1/typical-cases", lambda p: p["title"] == title)
+    assert errors == []
+
+
+async def test_the_office_amends_a_returned_suggestion_and_sends_it_again(
+    browser: Browser,
+    console: Console,
+    platform: Platform,
+    operators: dict[str, dict[str, Any]],
+) -> None:
+    office = await as_operator(platform, operators["accountability"])
+    unit = await listed_unit(platform, operators["accountability"], "冯副局长")
+    inquiry = await call(platform, office, "POST", "/v1/inquiries", json={
+        "unit": unit, "department": "财务科", "misconduct_date": "2026-03-04",
+        "reason": "财务科连续发生套取公款问题",
+    })  # fmt: skip
+    proposed = await call(platform, office, "POST", "/v1/suggestions", json={
+        "unit": unit, "basis": {"kind": "inquiry", "reference": inquiry.json()["inquiry_id"]},
+        "problems": ["财务报销审核流于形式"], "recommendations": ["健全财务内控制度"],
+    })  # fmt: skip
+    assert proposed.status_code == 202, proposed.text
+    pid = proposed.json()["proposal_id"]
+    row = await eventually(platform, office, "/v1/suggestion-proposals",
+                           lambda r: r["proposal_id"] == pid, status="open")  # fmt: skip
+    director = await as_operator(platform, operators["director"])
+    returned = await call(platform, director, "POST", f"{row['location']}/approve",
+                          json={"opinion": "return", "comment": "请补充公务卡问题"},
+                          extra={"If-Match": f'"{row["version"]}"'})  # fmt: skip
+    assert returned.status_code == 200, returned.text
+
+    page = await logged_in(browser, console.url, operators["accountability"])
+    errors = await watched(page, "/suggestions")
+    await page.get_by_role("tab", name="建议书审批").click()
+    await page.get_by_test_id("proposal-status-filter").click()
+    await page.locator(".el-select-dropdown__item:visible", has_text="已退回").click()
+    line = page.get_by_test_id("proposal-rows").locator("tbody tr", has_text=f"致{unit}的建议书")
+    await expect(line).to_contain_text("已退回")
+    await line.get_by_test_id("resubmit").click()
+    dialog = page.get_by_test_id("command-dialog")
+    await expect(dialog.locator("input[name=unit]")).to_have_value(unit)
+    await expect(dialog.locator("input[name=problems]")).to_have_value("财务报销审核流于形式")
+    await dialog.locator("input[name=problems]").fill("财务报销审核流于形式、公务卡管理存在漏洞")
+    await dialog.locator("textarea[name=_comment]").fill("已补充公务卡问题")
+    await page.get_by_test_id("command-submit").click()
+    await expect(page.get_by_test_id("notice")).to_contain_text("修改后重新提交")
+    await expect(line).to_contain_text("审批中")
+    await expect(line).to_contain_text("室主任审核")
+    await expect(line.get_by_test_id("resubmit")).to_have_count(0)
+
+    again = await call(platform, office, "GET", row["location"])
+    assert again.json()["body"]["problems"] == ["财务报销审核流于形式", "公务卡管理存在漏洞"]
     assert errors == []
