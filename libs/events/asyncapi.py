@@ -137,7 +137,10 @@ def asyncapi_document(
                 f"by the catch-up feed: GET {FEED_PATH}?after=<position>&limit=<n> on the "
                 f"{service} service (bearer token with scope {FEED_SCOPE}), the same events "
                 "in CloudEvents structured JSON, in commit order; replay it, then switch "
-                "to the topic and skip event ids (ce_id) already seen."
+                "to the topic and skip event ids (ce_id) already seen. Personal data and "
+                "free text (reasons, notes, narratives, findings) travel sealed: a name as a "
+                "mask plus pii1.* tokens, a text as a pii1m.<matter>.* token that only the "
+                "platform opens; treat them as opaque strings."
             ),
         },
         "x-catch-up-feed": {
