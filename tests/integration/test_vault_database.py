@@ -67,3 +67,37 @@ async def test_services_in_their_own_databases_share_one_vault(vault_url: str) -
     finally:
         await intake.dispose()
         await casework.dispose()
+
+
+async def test_an_answer_listing_many_matters_opens_each_and_a_shredded_one_reads_destroyed(
+    vault_url: str,
+) -> None:
+    """A list of cases (案件, twenty to a page) opens every case's texts at once; one whose
+    matter was shredded reads [已销毁], the others as written."""
+    engine = make_engine(vault_url, "public")
+    try:
+        vault = pii.Vault.from_env(engine)
+        await vault.ensure()
+        matters = [unique("case") for _ in range(3)]
+        async with engine.begin() as conn:
+            tokens = [
+                await vault.seal_matter_text(conn, f"{m} 的立案理由", context=m) for m in matters
+            ]
+        assert await vault.shred_matter(matters[1], by="operator:test", reason="测试", now=NOW)
+        answer = {
+            "items": [
+                {"case_id": m, "reason": t, "quoted": f"原文：{t}"}
+                for m, t in zip(matters, tokens, strict=True)
+            ]
+        }
+
+        opened = await pii.open_texts(pii.Vault.from_env(engine), answer)
+    finally:
+        await engine.dispose()
+
+    reasons = [(i["reason"], i["quoted"]) for i in opened["items"]]
+    assert reasons == [
+        (f"{matters[0]} 的立案理由", f"原文：{matters[0]} 的立案理由"),
+        (pii.SHREDDED, f"原文：{pii.SHREDDED}"),
+        (f"{matters[2]} 的立案理由", f"原文：{matters[2]} 的立案理由"),
+    ]
