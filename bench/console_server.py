@@ -331,6 +331,7 @@ async def run() -> None:
                         pages(ids, {r: c.client_id for r, c in clients.items()}), operators
                     )
                     after = uptime()
+                    Console(width=200).print(table(rows, (before, after), seeded))
                     if hold := os.environ.get("BENCH_HOLD"):  # look underneath: EXPLAIN …
                         where = {
                             x: (platform.database_of(x), platform.schemas[x])
@@ -346,7 +347,6 @@ async def run() -> None:
                         shutil.copytree(tmp, keep, dirs_exist_ok=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    Console(width=200).print(table(rows, (before, after), seeded))
 
 
 async def sample_ids(platform: Platform, officer: str) -> dict[str, str]:
