@@ -190,4 +190,3 @@ export const INTEGRITY_ENTRY_TAG = { in_effect: 'danger', open: 'warning', expir
 
 // Which roles the accountability API accepts for its unit-level commands (the API stays the judge).
 export const OFFICE_ROLES = ['accountability']
-export const SIGNERS = ['director', 'leader', 'secretary']
