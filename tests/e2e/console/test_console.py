@@ -255,6 +255,12 @@ async def test_each_operator_sees_the_menu_of_their_roles(
         "红黄绿",
         "统计",
         "一案双查",
+        "整改台账",
+        "考核评价",
+        "廉政档案",
+        "分析报告",
+        "纪检监察建议",
+        "典型案例",
         "廉情通报",
         "系统",
     ]
