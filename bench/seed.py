@@ -1,25 +1,31 @@
 """A store with 10 000 clues in intake and 10 000 cases in casework, made in minutes.
 
-    await seed(platform, clues=10_000, cases=10_000, officer=...)
+    async with seeded_platform(url, bootstrap, logs, clues=10_000, cases=10_000) as (p, report):
+        ...  # the four services running on the seeded stores, read models caught up
 
-Reusable by any bench that runs the platform as processes (``tests.e2e.conftest.Platform``):
+or ``await seed(platform, ...)`` on a migrated platform whose services are not running yet.
+Every event goes through the stores' own ``EventStore.append`` (hash chain and versions as
+any command's), so ``zhengfeng verify`` holds and every read model is the projections'
+own work once the services start. Fifty streams a transaction; the vault's statements of a
+chunk run in one transaction on the vault's database.
 
-* **intake**: each clue is a partner transfer (部门移送) run through intake's own command
-  pipeline in this process (``Pipeline.execute(TRANSFER, ...)``): the persons sealed in the
-  vault, the clue number, the reference, the duplicate index and the jurisdiction
-  assessment exactly as ``POST /v1/clue-transfers`` makes them, without HTTP, token checks or
-  the service's request handling; ``CONCURRENCY`` at a time. The running intake service
-  builds its desk from them (projections), its relay publishes them and casework's consumer
-  registers each in casework's ledger (待处置线索), as it would any transfer.
-* **casework**: each case is a matter's stream made by the pure domain (``register`` then
-  ``decide`` for 线索处置, 初核结论, 立案 and, for half of them, 审查调查), the reported
-  person and the subject sealed in the vault under the case's id, appended through
-  casework's ``EventStore.append`` (hash chain and versions as any command's), fifty
-  streams a transaction. The running casework service folds them into its register.
+* **intake**: each clue is a partner transfer (部门移送) recorded as intake's receive path
+  records one naming a person no clue names yet: the person sealed (``seal_persons``), a
+  clue number, the event decided by the domain (``receive_transfer``), the narrative
+  sealed, the jurisdiction assessment (``on_receipt``), free text sealed with the matter's
+  key (``TextSealer``, as the store does on append), the append and the duplicate index.
+  Left out: the idempotency key and the partner's reference kept for retries (no retry),
+  and the per-person lock (no two transfers name one person).
+* **casework**: each clue intake received is registered in casework's ledger (待处置线索) as
+  casework's consumer registers it (``register`` with ``clue_fields`` and the routing's
+  assignment), so the ledger need not wait for the broker; and each case is a matter's
+  stream made by the pure domain (``register`` then ``decide`` for 线索处置, 初核结论, 立案
+  and, for half of them, 审查调查), its person and subject sealed under the case's id.
 
-Every event goes through the stores' own append, so ``zhengfeng verify`` holds and every
-read model is the projections' own work; ``wait_for_read_models`` returns once they have
-caught up. Distinct persons throughout: no repeat report (重复件) is merged.
+``seeded_platform`` runs the services with their relays off unless ``publish``: what the
+seed appends is not published, so analysis and accountability do not learn of it and no
+consumer works through 100 000 records while a bench measures. Distinct persons
+throughout: no repeat report (重复件) is merged.
 """
 
 from __future__ import annotations
