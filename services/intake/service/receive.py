@@ -147,6 +147,13 @@ async def _receive(source: Source, state: Any, body: Any, ctx: Context) -> list[
     if source.becomes_clue(body):
         arrival.clue_number = UNNUMBERED  # taken last, below
     own = await _unnumbered(source, body, arrival, ctx)
+    sealer = ctx.store.sealer
+    if sealer is not None:  # the store would seal their free text on append, under the lock
+        own = await sealer(ctx.conn, clue_stream(ctx.key), own)
+        arrival.elsewhere = {
+            stream: await sealer(ctx.conn, stream, more)
+            for stream, more in arrival.elsewhere.items()
+        }
     if arrival.received is None:  # no clue after all: no number taken
         arrival.clue_number = None
         return own
