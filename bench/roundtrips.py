@@ -163,6 +163,8 @@ async def main() -> None:
     url = await database_url()
     tag = uuid.uuid4().hex[:8]
     intake_schema, casework_schema = f"bench_rt_intake_{tag}", f"bench_rt_casework_{tag}"
+    # Casework's vault (matters' keys) in a schema of this run's too, dropped with the rest.
+    os.environ["ZF_PII_VAULT_SCHEMA"] = f"{casework_schema}_pii"
     await upgrade_async(url, "intake", intake_schema)
     await upgrade_async(url, "casework", casework_schema)
     intake = intake_app.create(
@@ -255,7 +257,8 @@ async def main() -> None:
     print(figures)
     if not os.environ.get("BENCH_KEEP"):
         admin = await asyncpg.connect(url)
-        for schema in (intake_schema, f"{intake_schema}_pii", casework_schema):
+        for schema in (intake_schema, casework_schema):
+            await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}_pii" CASCADE')
             await admin.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         await admin.close()
 
