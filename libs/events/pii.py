@@ -200,7 +200,10 @@ class Vault:
         self._links_of: weakref.WeakKeyDictionary[Any, set[tuple[str, UUID]]] = (
             weakref.WeakKeyDictionary()
         )
-        self._ensured = False
+
+    @property
+    def _where(self) -> tuple[str, str]:
+        return (self.engine.url.render_as_string(hide_password=True), self.schema)
 
     @classmethod
     def from_env(cls, engine: AsyncEngine, schema: str | None = None) -> Vault:
@@ -268,7 +271,7 @@ class Vault:
                            PRIMARY KEY (person_id, context))"""
                 )
             )
-        self._ensured = True
+        _ENSURED.add(self._where)
 
     def blind_index(self, kind: str, *parts: str) -> str:
         """A keyed hash of a value for equality lookups (``"id"``: ID number; ``"name_unit"``)."""
@@ -463,8 +466,9 @@ class Vault:
             return [str(c) for c in rows.scalars()]
 
     async def _ready(self) -> None:
-        """The vault's tables exist (a vault made before ``matter_persons`` gets it now)."""
-        if not self._ensured:
+        """The vault's tables exist (a vault made before ``matter_persons`` gets it now):
+        looked at once per process and vault (services ensure it when they start)."""
+        if self._where not in _ENSURED:
             await self.ensure()
 
     async def seal_matter_text(
@@ -674,6 +678,9 @@ class Vault:
                 return Rewrapped(rewrapped=done, already_current=current)
             after = rows[-1][0]
 
+
+_ENSURED: set[tuple[str, str]] = set()
+"""The vaults (database, schema) this process has made sure of."""
 
 WRAP_V2 = b"k2"
 """How a data key wrapped under a named master key begins (older ones are bare)."""

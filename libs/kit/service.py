@@ -182,6 +182,10 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
             await parts.on_start(app)
         # Free text (reasons, notes, narratives) is sealed with the matter's key on append.
         vault = getattr(parts.deps, "vault", None) or pii.Vault.from_env(engine)
+        try:  # now, not under a request's connection (else the first seal does it)
+            await vault.ensure()
+        except Exception as exc:  # the database not up yet: nothing is sealed before it is
+            log.warning("personal-data vault not ready at start: %s", exc)
         store.sealer = TextSealer(vault)
         # One listening connection wakes the relay and the projections when the store
         # commits events; they look anyway every poll_fallback_seconds. It is held for
