@@ -485,16 +485,7 @@ class Vault:
             known = self._known_keys(c)
             key = known.get(matter) if known is not None else None  # once per transaction
             if key is None:
-                row = (
-                    await c.execute(
-                        text(f"SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p"),
-                        {"p": matter},
-                    )
-                ).first()
-                if row is None:  # a new matter: its key is made now
-                    key = await self._matter_key_made(c, matter)
-                elif row[0] is not None:
-                    key = self._unwrap(matter, bytes(row[0]))
+                key = await self._matter_key(c, matter)
                 if key is not None and known is not None:
                     known[matter] = key
         if key is None:
@@ -503,22 +494,31 @@ class Vault:
         sealed = AESGCM(key).encrypt(nonce, value.encode(), _text_aad(context))
         return f"{MATTER_TEXT_PREFIX}{context}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
-    async def _matter_key_made(self, conn: AsyncConnection, matter: UUID) -> bytes | None:
-        """A new matter's key (or the one another transaction made meanwhile)."""
+    async def _matter_key(self, conn: AsyncConnection, matter: UUID) -> bytes | None:
+        """A matter's key (``None``: shredded), made now for a new matter — in one statement
+        either way, and with no insert tried for a matter that has one."""
         fresh = secrets.token_bytes(32)
-        made = (
+        row = (
             await conn.execute(
                 text(
-                    f"""INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
-                        VALUES (:p, :k, now()) ON CONFLICT (person_id) DO NOTHING
-                        RETURNING 1"""
+                    f"""WITH found AS (
+                            SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p),
+                        made AS (
+                            INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
+                            SELECT :p, :k, now() WHERE NOT EXISTS (SELECT FROM found)
+                            ON CONFLICT (person_id) DO NOTHING
+                            RETURNING 1)
+                        SELECT wrapped_key, false AS made FROM found
+                        UNION ALL SELECT NULL, true FROM made"""
                 ),
                 {"p": matter, "k": self._wrap(matter, fresh)},
             )
         ).first()
-        if made is not None:
+        if row is None:  # made meanwhile by a transaction this statement could not see
+            return await self._read_data_key(conn, matter)
+        if row.made:
             return fresh
-        return await self._read_data_key(conn, matter)
+        return None if row.wrapped_key is None else self._unwrap(matter, bytes(row.wrapped_key))
 
     async def open_matter_text(
         self, token: str, *, conn: AsyncConnection | None = None, keys: dict[str, Any] | None = None
