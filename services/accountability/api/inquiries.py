@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.documents import download
+from libs.kit.openapi import VERSIONED
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
@@ -58,7 +59,7 @@ async def open_inquiry(
     return response
 
 
-@router.get("/inquiries/{inquiry_id}")
+@router.get("/inquiries/{inquiry_id}", responses=VERSIONED)
 async def get_inquiry(
     inquiry_id: UUID,
     reader: Reader,

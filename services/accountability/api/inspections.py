@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from libs.kit.auth import Principal, require_scopes
 from libs.kit.commands import Commands, IdempotencyKey
+from libs.kit.openapi import VERSIONED
 from libs.kit.problems import Problem
 from libs.kit.service import Store
 from services.accountability.api.deps import AccountabilityDeps
@@ -43,7 +44,7 @@ async def report_findings(
     )
 
 
-@router.get("/inspection-findings/{list_id}")
+@router.get("/inspection-findings/{list_id}", responses=VERSIONED)
 async def read_findings(
     list_id: UUID,
     group: InspectionGroup,

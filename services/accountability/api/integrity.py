@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from libs.events.contracts.approvals import ProposalSubmitted
 from libs.kit.auth import Principal, require_roles
 from libs.kit.commands import Commands, IdempotencyKey
+from libs.kit.openapi import VERSIONED
 from libs.kit.service import ReadConnection, Store
 from services.accountability import queries, queries_oversight
 from services.accountability.api.deps import AccountabilityDeps
@@ -70,7 +71,7 @@ async def integrity_reply_proposals(
     return proposal_rows(rows, INTEGRITY_REPLY_APPROVALS.path)
 
 
-@router.get("/integrity-replies/{reply_id}")
+@router.get("/integrity-replies/{reply_id}", responses=VERSIONED)
 async def integrity_reply(
     reply_id: UUID, reader: ReplyReader, store: Store, deps: AccountabilityDeps
 ) -> JSONResponse:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from libs.kit import documents
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
+from libs.kit.openapi import VERSIONED
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
@@ -56,7 +57,7 @@ async def open_rectification(
     return await commands.run(OPEN, list_id, body, officer, idempotency_key=idempotency_key)
 
 
-@router.get("/rectifications/{list_id}")
+@router.get("/rectifications/{list_id}", responses=VERSIONED)
 async def get_rectification(
     list_id: UUID, reader: Reader, store: Store, deps: AccountabilityDeps, response: Response
 ) -> dict[str, Any]:

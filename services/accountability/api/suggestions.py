@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from libs.kit import documents
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
+from libs.kit.openapi import VERSIONED
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
@@ -58,7 +59,7 @@ async def suggestion_proposals(
     return proposal_rows(rows, SUGGESTION_APPROVALS.path)
 
 
-@router.get("/suggestions/{suggestion_id}")
+@router.get("/suggestions/{suggestion_id}", responses=VERSIONED)
 async def get_suggestion(
     suggestion_id: UUID, reader: Reader, store: Store, deps: AccountabilityDeps, response: Response
 ) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from libs.events.contracts.intake import PersonalDataAccessed
 from libs.events.store import ANY, Metadata
 from libs.kit.auth import Principal
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
+from libs.kit.openapi import VERSIONED
 from libs.kit.pagination import Keyset, Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
@@ -147,7 +148,7 @@ async def _record_access(store: Store, state: CaseState, principal: Principal, r
     )
 
 
-@router.get("/cases/{case_id}")
+@router.get("/cases/{case_id}", responses=VERSIONED)
 async def get_case(
     case_id: UUID,
     principal: Operator,

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import RowMapping
 
 from libs.events.contracts.intake import ReportedPerson
+from libs.kit.openapi import VERSIONED
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection
@@ -52,7 +53,7 @@ def _out(row: RowMapping) -> ClueOut:
     )
 
 
-@router.get("/clues/{clue_id}", response_model=ClueOut)
+@router.get("/clues/{clue_id}", response_model=ClueOut, responses=VERSIONED)
 async def get_clue(
     clue_id: UUID, operator: Operator, conn: ReadConnection, response: Response
 ) -> ClueOut:

@@ -65,3 +65,77 @@ def test_every_integer_query_parameter_is_bounded(service: str) -> None:
     ]
 
     assert unbounded == []
+
+
+def _links(doc: dict[str, Any], method: str, path: str) -> dict[str, dict[str, str]]:
+    responses = doc["paths"][path][method]["responses"]
+    status = next(s for s in responses if s.startswith("2"))
+    return {name: link["parameters"] for name, link in responses[status].get("links", {}).items()}
+
+
+def _operation_id(doc: dict[str, Any], method: str, path: str) -> str:
+    return doc["paths"][path][method]["operationId"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_link_names_an_operation_and_fills_its_path(service: str) -> None:
+    doc = document(service)
+    by_id = {op["operationId"]: (path, method, op) for path, method, op in operations(doc)}
+
+    count = 0
+    for path, method, _op in operations(doc):
+        for name, parameters in _links(doc, method, path).items():
+            count += 1
+            target_path, _, target = by_id[name]
+            wanted = {f"path.{p}" for p in target_path.split("{")[1:] for p in [p.split("}")[0]]}
+            assert wanted <= set(parameters), (path, name, parameters)
+            if any(p.get("name") == "If-Match" for p in target.get("parameters", [])):
+                if "header.If-Match" in parameters:
+                    assert parameters["header.If-Match"] in (
+                        '"{$response.body#/version}"',
+                        "$response.header.ETag",
+                    )
+    assert count, f"{service} has no links"
+
+
+def test_links_follow_a_matter_from_its_making_to_its_commands() -> None:
+    intake = document("intake")
+    transfer = _links(intake, "post", "/v1/clue-transfers")
+    assert transfer[_operation_id(intake, "get", "/v1/clue-transfers/{clue_id}")] == {
+        "path.clue_id": "$response.body#/clue_id"
+    }
+    # The id of another collection's matter, named by its kind.
+    assert _operation_id(intake, "get", "/v1/clues/{clue_id}") in transfer
+    receipt = _links(intake, "post", "/v1/reports")
+    assert receipt[_operation_id(intake, "get", "/v1/reports/{code}")] == {
+        "path.code": "$response.body#/receipt_code"
+    }
+    # A read giving the clue's version in its body leads to the commands with If-Match.
+    jurisdiction = _links(intake, "get", "/v1/clues/{clue_id}/jurisdiction")
+    assert jurisdiction[_operation_id(intake, "post", "/v1/clues/{clue_id}/forwarding")] == {
+        "path.clue_id": "$request.path.clue_id",
+        "header.If-Match": '"{$response.body#/version}"',
+    }
+
+    casework = document("casework")
+    case = _operation_id(casework, "get", "/v1/cases/{case_id}")
+    assert _links(casework, "get", "/v1/cases")[case] == {
+        "path.case_id": "$response.body#/items/0/case_id"
+    }
+    # The case's read documents its ETag, and its commands get it as If-Match.
+    read = casework["paths"]["/v1/cases/{case_id}"]["get"]["responses"]["200"]
+    assert "ETag" in read["headers"]
+    assert _links(casework, "get", "/v1/cases/{case_id}")[
+        _operation_id(casework, "post", "/v1/cases/{case_id}/dispose")
+    ] == {"path.case_id": "$request.path.case_id", "header.If-Match": "$response.header.ETag"}
+    # A command leads back to its case's read (whose version it moved).
+    assert _links(casework, "post", "/v1/cases/{case_id}/dispose")[case] == {
+        "path.case_id": "$request.path.case_id"
+    }
+
+    accountability = document("accountability")
+    made = _links(accountability, "post", "/v1/responsibility-lists")
+    # list_id in a responsibility list's answer is not a rectification list's.
+    assert _operation_id(accountability, "get", "/v1/rectifications/{list_id}") not in made
+    # A download gives no version: no command is linked from it.
+    assert not _links(accountability, "get", "/v1/inquiries/{inquiry_id}/documents/{document_id}")
