@@ -52,6 +52,9 @@ SCENARIOS = int(os.environ.get("ZF_SCHEMATHESIS_SCENARIOS", "40"))
 STEPS = int(os.environ.get("ZF_SCHEMATHESIS_STEPS", "8"))
 RUNS = 6
 """Runs of the state machine at most, each going on where the last one stopped."""
+STATEFUL_SECONDS = SCENARIOS * STEPS
+"""What the stateful phase adds to a contract test's time limit (a second a call, as on a
+loaded machine)."""
 
 
 @dataclass

@@ -29,7 +29,7 @@ from tests.integration.accountability.conftest import (
 from tests.integration.accountability.factories import UNIT
 from tests.integration.accountability.test_documents import _inquiry
 from tests.integration.accountability.test_rectification import LIST
-from tests.integration.contract import EXAMPLES, Target, fuzz, serve
+from tests.integration.contract import EXAMPLES, STATEFUL_SECONDS, Target, fuzz, serve
 
 ROLES = ("accountability", "organisation", "reviewer", "supervisor", "leader", "director",
          "secretary", "auditor")  # fmt: skip
@@ -106,6 +106,6 @@ async def target(database_url: str, schemas: Schemas) -> AsyncIterator[Target]:
             )
 
 
-@pytest.mark.timeout(max(300, EXAMPLES * 30))
+@pytest.mark.timeout(max(300, EXAMPLES * 30) + STATEFUL_SECONDS)
 async def test_no_request_gets_a_server_error(target: Target) -> None:
     await fuzz(target)

@@ -15,7 +15,7 @@ import pytest
 from libs.events.asyncapi import FEED_SCOPE
 from tests.conftest import Schemas
 from tests.integration.analysis.support import ALL_FEED_SCOPES, running
-from tests.integration.contract import EXAMPLES, Target, fuzz, serve
+from tests.integration.contract import EXAMPLES, STATEFUL_SECONDS, Target, fuzz, serve
 
 ROLES = ("clerk", "supervisor", "investigator", "analyst", "leader", "auditor")
 
@@ -73,6 +73,6 @@ async def target(database_url: str, schemas: Schemas) -> AsyncIterator[Target]:
             )
 
 
-@pytest.mark.timeout(max(240, EXAMPLES * 20))
+@pytest.mark.timeout(max(240, EXAMPLES * 20) + STATEFUL_SECONDS)
 async def test_no_request_gets_a_server_error(target: Target) -> None:
     await fuzz(target)

@@ -16,7 +16,7 @@ import pytest
 from libs.events.asyncapi import FEED_SCOPE
 from tests.conftest import Schemas
 from tests.integration.casework.conftest import KEY, KID, OFFICER, auth, running
-from tests.integration.contract import EXAMPLES, Target, fuzz, serve
+from tests.integration.contract import EXAMPLES, STATEFUL_SECONDS, Target, fuzz, serve
 
 ROLES = ("clerk", "investigator", "reviewer", "leader", "supervisor", "director", "secretary")
 
@@ -59,6 +59,6 @@ def _subscriber() -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.mark.timeout(max(240, EXAMPLES * 20))
+@pytest.mark.timeout(max(240, EXAMPLES * 20) + STATEFUL_SECONDS)
 async def test_no_request_gets_a_server_error(target: Target) -> None:
     await fuzz(target)

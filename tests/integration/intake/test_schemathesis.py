@@ -24,7 +24,7 @@ from libs.events.asyncapi import FEED_SCOPE
 from libs.kit.issuer import create_client
 from services.intake import app as intake_app
 from tests.conftest import Schemas, unique
-from tests.integration.contract import Target, fuzz, serve
+from tests.integration.contract import STATEFUL_SECONDS, Target, fuzz, serve
 from tests.integration.intake.conftest import transfer
 from tests.integration.intake.test_public_reports import SECRET, report
 
@@ -172,6 +172,6 @@ def _audience(method: str, path: str) -> str | None:
     return "operator"
 
 
-@pytest.mark.timeout(max(300, EXAMPLES * 12))
+@pytest.mark.timeout(max(300, EXAMPLES * 24) + STATEFUL_SECONDS)
 async def test_no_request_gets_a_server_error(target: Target) -> None:
     await fuzz(target)
