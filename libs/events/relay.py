@@ -58,6 +58,8 @@ _LEASE = text("SELECT set_config('idle_session_timeout', :ms, false)")
 _SOON = 0.01
 """Seconds before looking again when a notified event was still below the horizon (doubling
 up to the idle interval)."""
+_SHIP_EVERY = 200
+"""Events signed between two chances for the producer to send what is ready."""
 LAG_COUNT_INTERVAL = 5.0
 """Seconds between exact counts of unpublished events while a backlog drains."""
 
@@ -74,6 +76,7 @@ class Relay:
         bootstrap: str,
         name: str = "kafka",
         batch_size: int = 500,
+        backlog_batch_size: int = 5000,
         idle_interval: float = 0.1,
         standby_interval: float = 1.0,
         on_published: Callable[[int, int], None] | None = None,
@@ -95,6 +98,15 @@ class Relay:
         self.bootstrap = bootstrap
         self.name = name
         self.batch_size = batch_size
+        """Events per batch while live (a few at a time: each is sent as soon as it commits)."""
+        self.backlog_batch_size = max(backlog_batch_size, batch_size)
+        """Events per batch at most while a backlog drains (after a restart, the whole store):
+        full batches grow it (``_next_limit``: never so large that a batch outlasts the
+        lease), a batch that is not full brings it back to ``batch_size``. Fewer, larger batches pay the per-batch costs
+        (the metadata look, one order signature per partition, waiting for the last
+        acknowledgement, the cursor's write) fewer times; only a batch in flight is ever
+        sent twice, so this bounds what a crash repeats."""
+        self._limit = batch_size
         self.idle_interval = idle_interval
         """Seconds between looks at an idle store; with a ``waiter``, only the fallback."""
         self.waiter = waiter
@@ -171,13 +183,15 @@ class Relay:
         await self.reset()
         return True
 
-    async def publish_batch(self) -> int:
-        """Publish the next batch and move the cursor; returns how many were sent."""
+    async def publish_batch(self, limit: int | None = None) -> int:
+        """Publish the next batch (``limit`` events at most, else ``batch_size``) and move
+        the cursor; returns how many were sent."""
+        limit = limit or self.batch_size
         cursor = self._held if self._held is not None else await self.cursor()
         self._at = cursor
         if self._leading:
             self._held = cursor
-        batch = await self.store.read_all(cursor, limit=self.batch_size)
+        batch = await self.store.read_all(cursor, limit=limit)
         if not batch:
             return 0
         if not await self._topic_exists():
@@ -201,6 +215,10 @@ class Relay:
         tails = {_partition_of(e.subject, self.partitions): i for i, e in enumerate(placed)}
         signed_places = set(tails.values())
         for i, envelope in enumerate(placed):
+            if i and not i % _SHIP_EVERY:
+                # Let the producer ship what is signed while the rest is signed: the broker
+                # works on it meanwhile (each partition keeps its order in the producer).
+                await asyncio.sleep(0)
             if self.signer is not None:
                 envelope = self.signer.sign(envelope, place=i in signed_places)
             if (span := tracing.start_publish_span(self.tracer, envelope, self.topic)) is not None:
@@ -237,7 +255,7 @@ class Relay:
             if now - self._lag_counted_at >= LAG_COUNT_INTERVAL:
                 self._lag_counted_at = now
                 self._behind = await self.store.count_after(last)
-            elif len(batch) < self.batch_size:
+            elif len(batch) < limit:
                 self._behind = 0
             else:
                 self._behind = max(self._behind - len(batch), 0)
@@ -344,18 +362,22 @@ class Relay:
                         "relay %s: broker lost its data; republishing the store", self.topic
                     )
                     await self.reset()
-                sent = await self.publish_batch()
+                limit = self._limit
+                began = time.monotonic()
+                sent = await self.publish_batch(limit)
+                self._limit = self._next_limit(limit, sent, time.monotonic() - began)
                 backoff = 0.5
             except Exception:
                 log.exception(
                     "relay %s -> %s failed; retrying in %.1fs", self.name, self.topic, backoff
                 )
                 self._held = None  # the cursor may or may not have moved: read it again
+                self._limit = self.batch_size
                 sent = 0
                 await self._hold(lock, stop, backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
-            if sent < self.batch_size:
+            if sent < limit:
                 if sent == 0:
                     try:
                         await self._check_broker_kept_its_data()
@@ -366,6 +388,19 @@ class Relay:
                     self._not_held()
                     self._wipe_wait = self.wipe_check_interval  # busy again: look soon once idle
                 await self._hold(lock, stop, self._idle(), wake=True)
+
+    def _next_limit(self, limit: int, sent: int, took: float) -> int:
+        """The next batch's size: ``batch_size`` when caught up (the batch was not full);
+        behind, four times larger while a batch takes under an eighth of the lease, half
+        as large when one takes over a third of it (the lock session is silent while a
+        batch is published: a batch must never outlast the lease)."""
+        if sent < limit:
+            return self.batch_size
+        if took < self.lease / 8:
+            return min(limit * 4, self.backlog_batch_size)
+        if took > self.lease / 3:
+            return max(limit // 2, self.batch_size)
+        return limit
 
     def _idle(self) -> float:
         """How long to wait before the next look at a store that had nothing more."""

@@ -37,6 +37,7 @@ async def main(
             topic,
             bootstrap=bootstrap,
             batch_size=batch_size,
+            backlog_batch_size=batch_size,  # a crash repeats at most one batch of this size
             standby_interval=0.1,
             lease=lease,
         )

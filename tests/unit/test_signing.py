@@ -143,3 +143,20 @@ def test_an_events_place_in_the_order_is_believed_only_as_its_publisher_signed_i
     assert "does not verify" in (keyring.order_refusal(ahead) or "")
     unplaced = signers["intake"].sign(dataclasses.replace(event(), txid=7410, position=52))
     assert "no signed place" in (keyring.order_refusal(unplaced) or "")
+
+
+def test_the_fast_signer_gives_the_bytes_any_ed25519_library_gives_and_verifies() -> None:
+    key = Ed25519PrivateKey.generate()
+    signer = signing.Signer("intake", "intake-20261207T000000-abcdef", key)
+    envelope = dataclasses.replace(event(), txid=7, position=3)
+    signed = signer.sign(envelope, place=True)
+    assert signed.signature is not None and signed.ordersignature is not None
+
+    def raw(text: str) -> bytes:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+    message = signing.signed_message(envelope.eventhash)
+    assert raw(signed.signature) == key.sign(message), "Ed25519 is deterministic"
+    key.public_key().verify(raw(signed.signature), message)
+    order = signing.order_message(envelope.eventhash, 7, 3)
+    key.public_key().verify(raw(signed.ordersignature), order)
