@@ -152,6 +152,42 @@ def pages(ids: dict[str, str], ops: dict[str, str]) -> list[Page]:
                 c("accountability", "typical-cases", limit=20),
             ],
         ),
+        Page("整改台账", "leader", [c("accountability", "rectification-items", limit=20)]),
+        Page(
+            "考核评价",
+            "leader",
+            [
+                c(
+                    "accountability",
+                    "appraisals",
+                    period=f"{year}-H1" if today.month > 6 else f"{year - 1}-H2",
+                )
+            ],
+        ),
+        Page("分析报告", "leader", [c("accountability", "analysis-reports", limit=20)]),
+        Page(
+            "纪检监察建议",
+            "leader",
+            [
+                c("accountability", "suggestions", limit=20),
+                c("accountability", "suggestion-proposals", status="open"),
+                c("accountability", "openapi.json"),
+            ],
+        ),
+        Page(
+            "典型案例",
+            "leader",
+            [
+                c("accountability", "typical-case-proposals", status="open"),
+                c("accountability", "typical-cases", limit=20),
+                c("accountability", "openapi.json"),
+            ],
+        ),
+        Page(
+            "廉政档案（意见回复审批）",
+            "leader",
+            [c("accountability", "integrity-reply-proposals", status="open")],
+        ),
         Page(
             "系统",
             "leader",
