@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from libs.events.envelope import to_kafka
 from libs.events.kafka import end_offsets, end_offsets_total, ensure_topics
 from libs.events.signing import Signer
-from libs.events.store import START, Checkpoint, EventStore, HeldBack
+from libs.events.store import START, Checkpoint, EventStore, HeldBack, Recorded
 from libs.events.wakeup import Waiter
 from libs.kit import tracing
 
@@ -150,6 +150,10 @@ class Relay:
         each batch need not read it back (a leader that lost its lock stops leading; a
         replica starting after a broker wipe may reset it, and the leader, publishing to the
         same wiped broker, finds that out itself and resets too)."""
+        self._next: tuple[Checkpoint, int, asyncio.Task[list[Recorded]]] | None = None
+        """While leading and behind, the read of the batch after the one in flight (from
+        where it ends, as many): the database works on it while this one is signed, sent
+        and acknowledged. Taken only by a batch starting there, and only when full."""
 
     async def cursor(self) -> Checkpoint:
         """Where the relay will resume."""
@@ -160,6 +164,7 @@ class Relay:
     async def reset(self, to: Checkpoint = START) -> None:
         """Republish from ``to`` (after the broker lost its data)."""
         self._held = None
+        self._drop_next()
         async with self.store.engine.begin() as c:
             await c.execute(_SAVE, {"n": self.name, "tx": to.tx_id, "pos": to.position})
 
@@ -191,9 +196,15 @@ class Relay:
         self._at = cursor
         if self._leading:
             self._held = cursor
-        batch = await self.store.read_all(cursor, limit=limit)
+        batch = await self._read(cursor, limit)
         if not batch:
             return 0
+        if self._leading and len(batch) == limit:
+            # Behind: read the next batch while this one is published (read only; the
+            # cursor still moves only after the acknowledgements).
+            after = batch[-1].checkpoint
+            task = asyncio.create_task(self.store.read_all(after, limit=limit))
+            self._next = (after, limit, task)
         if not await self._topic_exists():
             # The broker lost the topic (an embedded broker that restarted). Make it
             # before producing: records sent to a topic that is not made again leave it
@@ -261,6 +272,26 @@ class Relay:
                 self._behind = max(self._behind - len(batch), 0)
             self._on_published(len(batch), self._behind)
         return len(batch)
+
+    async def _read(self, cursor: Checkpoint, limit: int) -> list[Recorded]:
+        """The batch after ``cursor``: the one read ahead if it starts there and is full (one
+        that is not may have missed what committed since, and the wake-up for it: read
+        again), else a fresh read."""
+        ahead, self._next = self._next, None
+        if ahead is not None:
+            after, size, task = ahead
+            if after == cursor and size == limit:
+                batch = await task
+                if len(batch) == limit:
+                    return batch
+            else:
+                _discard(task)
+        return await self.store.read_all(cursor, limit=limit)
+
+    def _drop_next(self) -> None:
+        if self._next is not None:
+            _discard(self._next[2])
+            self._next = None
 
     async def _topic_exists(self) -> bool:
         # One metadata round trip per batch: cheap next to the batch's acknowledgements.
@@ -345,6 +376,7 @@ class Relay:
             await self._leading_loop(lock, stop)
         finally:
             self._leading, self._held = False, None
+            self._drop_next()
 
     async def _leading_loop(self, lock: AsyncConnection, stop: asyncio.Event) -> None:
         backoff = 0.5
@@ -476,6 +508,16 @@ class Relay:
                 await _sleep_or_stop(stop, min(step, left))
             if left > step:
                 await lock.execute(_STILL_CONNECTED)
+
+
+def _discard(task: asyncio.Task[list[Recorded]]) -> None:
+    """Forget a read ahead (its failure, if it failed, with it)."""
+    if task.done():
+        if not task.cancelled():
+            task.exception()
+    else:
+        task.cancel()
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
 
 def _partition_of(key: str, partitions: int) -> int:
