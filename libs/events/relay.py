@@ -423,13 +423,14 @@ class Relay:
 
     def _next_limit(self, limit: int, sent: int, took: float) -> int:
         """The next batch's size: ``batch_size`` when caught up (the batch was not full);
-        behind, four times larger while a batch takes under an eighth of the lease, half
-        as large when one takes over a third of it (the lock session is silent while a
-        batch is published: a batch must never outlast the lease)."""
+        behind, twice as large while a batch takes under an eighth of the lease (so the
+        next takes about a quarter), half as large when one takes over a third of it (the
+        lock session is silent while a batch is published: a batch must never outlast the
+        lease)."""
         if sent < limit:
             return self.batch_size
         if took < self.lease / 8:
-            return min(limit * 4, self.backlog_batch_size)
+            return min(limit * 2, self.backlog_batch_size)
         if took > self.lease / 3:
             return max(limit // 2, self.batch_size)
         return limit
