@@ -38,8 +38,12 @@ def _base(request: Request, service: str) -> str:
 
 @router.get("/{service}/openapi.json")
 async def openapi(service: str, request: Request, session: CurrentSession) -> Response:
-    """The service's OpenAPI document: the console builds command forms from it."""
-    return await _forward(request, session, service, f"{_base(request, service)}/openapi.json")
+    """The service's OpenAPI document: the console builds command forms from it. Public and
+    changed only by a deploy: the browser keeps it and revalidates it with its ETag
+    (If-None-Match → 304, no body), instead of the BFF's ``no-store``."""
+    return await _forward(
+        request, session, service, f"{_base(request, service)}/openapi.json", revalidated=True
+    )
 
 
 @router.get("/{service}/readyz")
@@ -54,8 +58,11 @@ async def call(service: str, path: str, request: Request, session: CurrentSessio
     return await _forward(request, session, service, f"{_base(request, service)}/v1/{path}")
 
 
-async def _forward(request: Request, session: Session, service: str, url: str) -> Response:
-    headers = {k: v for k in PASSED_ON if (v := request.headers.get(k)) is not None}
+async def _forward(
+    request: Request, session: Session, service: str, url: str, *, revalidated: bool = False
+) -> Response:
+    passed_on = (*PASSED_ON, "if-none-match") if revalidated else PASSED_ON
+    headers = {k: v for k in passed_on if (v := request.headers.get(k)) is not None}
     headers["Authorization"] = f"Bearer {session.token}"
     client: httpx.AsyncClient = request.app.state.http
     try:
@@ -71,5 +78,8 @@ async def _forward(request: Request, session: Session, service: str, url: str) -
             502, "service-unreachable", "服务暂不可用", f"{service} 服务无响应，请稍后再试。"
         ) from exc
     back = {k: v for k in PASSED_BACK if (v := answer.headers.get(k)) is not None}
-    back["Cache-Control"] = "no-store"
+    cached = revalidated and answer.headers.get("cache-control") == "no-cache"
+    back["Cache-Control"] = "no-cache" if cached else "no-store"
+    if answer.status_code == 304:
+        return Response(status_code=304, headers=back)
     return Response(answer.content, status_code=answer.status_code, headers=back)

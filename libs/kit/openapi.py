@@ -17,11 +17,12 @@ to every operation, the problem answers it can give — with the ``Problem`` sch
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
 from libs.kit.problems import PROBLEM_JSON
@@ -306,3 +307,32 @@ def install(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    url = app.openapi_url
+    if not url:
+        return
+    # FastAPI's own route serializes the whole document (200-300 kB) again on every call;
+    # it only changes with a deploy: serialized once, with an ETag a client revalidates
+    # (If-None-Match → 304 without the body).
+    app.router.routes[:] = [r for r in app.router.routes if getattr(r, "path", None) != url]
+    served: list[tuple[bytes, str]] = []
+
+    @app.get(url, include_in_schema=False)
+    async def document(request: Request) -> Response:
+        if not served:
+            body = json.dumps(
+                openapi(), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+            ).encode()
+            served.append((body, f'"{hashlib.sha256(body).hexdigest()[:32]}"'))
+        body, etag = served[0]
+        headers = {"ETag": etag, "Cache-Control": "no-cache"}
+        if etag_matches(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/json", headers=headers)
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (weakly compared, RFC 9110) or is ``*``."""
+    if not if_none_match:
+        return False
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag.removeprefix("W/") in tags

@@ -534,6 +534,25 @@ async def test_readyz_reports_database_ok_and_broker_not_configured(intake: Inta
     }
 
 
+async def test_openapi_document_is_revalidated_with_its_etag_without_its_body(
+    intake: Intake,
+) -> None:
+    first = await intake.http.get("/openapi.json")
+    assert first.status_code == 200
+    assert first.json()["paths"]["/v1/clues"]
+    etag = first.headers["etag"]
+    assert first.headers["cache-control"] == "no-cache"
+
+    again = await intake.http.get("/openapi.json", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+
+    other = await intake.http.get("/openapi.json", headers={"If-None-Match": '"stale"'})
+    assert other.status_code == 200
+    assert other.content == first.content
+
+
 async def test_dead_letters_summary_counts_what_is_parked_for_auditors_only(
     intake: Intake,
 ) -> None:
