@@ -23,6 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events.contracts import schema_uri
+from libs.kit.db import make_engine
 from libs.kit.issuer import Credentials, create_client
 from libs.kit.pagination import encode_cursor
 from libs.kit.problems import PROBLEM_JSON
@@ -532,6 +533,57 @@ async def test_readyz_reports_database_ok_and_broker_not_configured(intake: Inta
         "status": "ready",
         "checks": {"database": "ok", "broker": "not configured"},
     }
+
+
+class _Broker:
+    """A producer whose broker answers metadata requests, counting them (or is down)."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+        self.down = False
+        self.client = self
+
+    async def fetch_all_metadata(self) -> None:
+        self.asked += 1
+        await asyncio.sleep(0.05)
+        if self.down:
+            raise ConnectionError("broker down")
+
+
+async def test_readyz_asks_the_broker_once_for_calls_at_once_and_says_when_it_is_down(
+    intake: Intake,
+) -> None:
+    runtime = intake.app.state.runtime
+    broker = _Broker()
+    runtime.producer = broker
+    try:
+        answers = await asyncio.gather(*(intake.http.get("/readyz") for _ in range(4)))
+        assert [a.status_code for a in answers] == [200] * 4
+        assert all(a.json()["checks"]["broker"] == "ok" for a in answers)
+        assert broker.asked == 1
+
+        broker.down = True
+        await asyncio.sleep(3.1)  # the broker's answer is kept at most BROKER_CHECK_SECONDS
+        down = await intake.http.get("/readyz")
+        assert down.status_code == 503
+        assert down.json()["status"] == "not ready"
+        assert down.json()["checks"]["broker"].startswith("unavailable")
+    finally:
+        runtime.producer = None
+
+
+async def test_readyz_is_not_ready_when_the_database_is_gone(intake: Intake) -> None:
+    runtime = intake.app.state.runtime
+    engine = runtime.engine
+    runtime.engine = make_engine("postgresql+asyncpg://postgres@127.0.0.1:9/gone", "public")
+    try:
+        answer = await intake.http.get("/readyz")
+    finally:
+        await runtime.engine.dispose()
+        runtime.engine = engine
+    assert answer.status_code == 503
+    assert answer.json()["status"] == "not ready"
+    assert answer.json()["checks"]["database"].startswith("unavailable")
 
 
 async def test_openapi_document_is_revalidated_with_its_etag_without_its_body(
