@@ -103,3 +103,28 @@ async def test_an_officer_amends_a_returned_disposal_then_answers_the_seven_ques
     )
     assert answer["status"] == 200 and answer["size"] > 1000, answer
     assert answer["disposition"].startswith("attachment"), answer
+
+
+async def test_a_case_opened_again_builds_its_commands_without_fetching_the_api_document_again(
+    browser: Browser,
+    console: Console,
+    platform: Platform,
+    tokens: Tokens,
+    operators: dict[str, dict[str, Any]],
+) -> None:
+    case_id = await assigned_case(platform, tokens, operators, "孙立新")
+    page = await logged_in(browser, console.url, operators["officer"])
+    documents: list[str] = []
+    page.on(
+        "request",
+        lambda r: documents.append(r.url) if r.url.endswith("/casework/openapi.json") else None,
+    )
+    await page.goto(f"/cases/{case_id}")
+    await expect(page.locator("[data-command=dispose]")).to_be_enabled()
+    await page.get_by_role("menuitem", name="案件", exact=True).click()
+    await expect(page).to_have_url(f"{console.url}/cases")
+    await page.go_back()
+    await expect(page).to_have_url(f"{console.url}/cases/{case_id}")
+    await expect(page.locator("[data-command=dispose]")).to_be_enabled()
+    assert len(documents) == 1, documents
+    await page.context.close()
