@@ -47,6 +47,8 @@ async def both(
     intake_engine = await schemas.migrated("intake")
     intake_schema, vault = schemas.created[-1], unique("t_pii")
     schemas.created.append(vault)
+    # One vault for both, as `zhengfeng up` gives them: casework opens what intake sealed.
+    monkeypatch.setenv("ZF_PII_VAULT_SCHEMA", vault)
     await schemas.migrated("casework")
     casework_schema = schemas.created[-1]
     common: dict[str, Any] = {

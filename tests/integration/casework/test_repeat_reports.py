@@ -159,11 +159,13 @@ async def both(
 ) -> AsyncIterator[tuple[Intake, Casework]]:
     monkeypatch.setenv("ZF_TOPIC_PREFIX", unique("dupes"))
     await kafka.ensure_topics(bootstrap, kafka.all_topics())
+    # One vault for both, as `zhengfeng up` gives them: casework opens the texts intake sealed.
+    vault_schema = unique("t_pii")
+    monkeypatch.setenv("ZF_PII_VAULT_SCHEMA", vault_schema)
     async with running(
         database_url, schemas, kafka_bootstrap_servers=bootstrap, consumer_session_timeout_ms=1000
     ) as cw:
         engine = await schemas.migrated("intake")
-        vault_schema = unique("t_pii")
         settings = intake_app.Settings(
             database_url=database_url,
             db_schema=schemas.created[-1],
