@@ -70,20 +70,23 @@ class OpenSealedTexts:
                 return
             if message["type"] == "http.response.body" and start is not None:
                 chunks.append(message.get("body", b""))
-                if message.get("more_body", False):
-                    return
-                body = b"".join(chunks)
-                if _TOKEN in body:
-                    kind = dict(start.get("headers", [])).get(b"content-type", b"")
-                    body = await self._opened(scope, body, html=b"text/html" in kind)
-                kept = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
-                kept.append((b"content-length", str(len(body)).encode()))
-                await send({**start, "headers": kept})
-                await send({"type": "http.response.body", "body": body})
                 return
             await send(message)
 
         await self.app(scope, receive, buffered)
+        if start is None:
+            return
+        # Opened only now that the route is done: its read connection (a dependency that
+        # ends after the answer is sent) is back in the pool, so opening the texts never
+        # holds two of the pool's connections at once (a pool of 2 under 16 clients).
+        body = b"".join(chunks)
+        if _TOKEN in body:
+            kind = dict(start.get("headers", [])).get(b"content-type", b"")
+            body = await self._opened(scope, body, html=b"text/html" in kind)
+        kept = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+        kept.append((b"content-length", str(len(body)).encode()))
+        await send({**start, "headers": kept})
+        await send({"type": "http.response.body", "body": body})
 
     async def _opened(self, scope: Scope, body: bytes, *, html: bool = False) -> bytes:
         state = scope.get("state") or {}
