@@ -12,7 +12,9 @@ times:
   operator's bearer token (raw) right after it, in the same run: p50 and p99 of each,
   and the ratio of the BFF's p99 to the raw p99 (what the BFF adds);
 * the page: all its calls at once, as the browser makes them (``Promise.all``), through
-  the BFF — the page's server time, against the budget of 300 ms p99 (issue 15).
+  the BFF — the page's server time, against the budget of 300 ms p99 (issue 15) — less
+  the service's OpenAPI document, which the browser fetches once per session (its own row
+  shows what that first opening adds).
 
 The load average (``os.getloadavg``) is printed at the start and end of the
 measurement: the machine is shared, and its load moves every figure.
@@ -55,6 +57,13 @@ class Call:
     service: str
     path: str
     params: dict[str, str]
+
+    @property
+    def once(self) -> bool:
+        """Fetched once per session: the browser keeps a service's OpenAPI document (api.js
+        ``openapiOf``), so a page opened again does not wait for it; its own row still shows
+        what the first opening costs."""
+        return self.path == "openapi.json"
 
     @property
     def label(self) -> str:
@@ -273,7 +282,7 @@ async def measure(pages_: list[Page], operators: dict[str, Operator]) -> list[di
                 raws.append(r)
                 statuses.update((status_b, status_r))
             t = time.perf_counter()
-            await asyncio.gather(*(op.bff(call) for call in page.calls))
+            await asyncio.gather(*(op.bff(call) for call in page.calls if not call.once))
             whole.append(time.perf_counter() - t)
         progress.print(f"  {page.title}: page p99 {q(whole, 0.99):.0f} ms")
         rows.append({"page": page.title, "role": page.role, "whole": whole, "calls": per_call})
@@ -295,7 +304,7 @@ def table(rows: list[dict[str, Any]], load: tuple[str, str], seeded: dict[str, A
         flag = "" if q(whole, 0.99) <= BUDGET_MS else "  ← over 300 ms"
         t.add_row(
             f"{row['page']} ({row['role']})",
-            f"[b]the page (its calls at once){flag}[/b]",
+            f"[b]the page (its calls at once, less what the session keeps){flag}[/b]",
             f"{q(whole, 0.5):.0f} ms",
             f"{q(whole, 0.99):.0f} ms",
             "",
