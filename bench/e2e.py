@@ -420,6 +420,10 @@ OUTSIDE_REPLAY = {
     "clients": "OAuth clients",
     "signing_keys": "token signing keys",
     "feed_batches": "feed batches received (input)",
+    "report_rate": "public reports per address in the last window (a rate limit, not events)",
+    "platform_calendar": "the platform's holiday calendar (configuration, loaded at start)",
+    "document_numbers": "文书 number counters per kind and year (taken with the document's event)",
+    "inquiry_reads": "who read which inquiry (an audit record, not made from events)",
 }
 
 
@@ -445,13 +449,11 @@ class Replay:
 
 
 def projections_of(service: str) -> list[Projection]:
-    """Every projection class a service's projections module defines."""
-    module = importlib.import_module(f"services.{service}.projections")
-    return [
-        cls() for cls in vars(module).values()
-        if isinstance(cls, type) and cls.__module__ == module.__name__
-        and hasattr(cls, "apply") and hasattr(cls, "tables")
-    ]  # fmt: skip
+    """Every read model a service keeps live, as `zhengfeng projections rebuild` replays them
+    (the service's own ``read_models``, with the settings the platform started it with)."""
+    app = importlib.import_module(f"services.{service}.app")
+    models: list[Projection] = app.read_models(app.Settings())
+    return models
 
 
 async def _digest(conn: Any, tables: Sequence[str]) -> list[str]:

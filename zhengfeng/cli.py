@@ -487,14 +487,7 @@ def projections_rebuild(
     from libs.kit.db import make_engine
 
     settings = _settings(service)
-    projections = _service_module(service, "projections")
-    candidates = [
-        cls()
-        for cls in vars(projections).values()
-        if isinstance(cls, type)
-        and cls.__module__ == projections.__name__
-        and hasattr(cls, "apply")
-    ]
+    candidates = _service_module(service).read_models(settings)
     chosen = [p for p in candidates if name in (None, p.name)]
     if not chosen:
         raise typer.BadParameter(

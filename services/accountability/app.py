@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 
 from libs.events import taxonomy
+from libs.events.projections import Projection
 from libs.kit import workdays
 from libs.kit.approvals import routes as approval_routes
 from libs.kit.approvals.inbox import overdue_job
@@ -52,6 +53,24 @@ SUBSCRIBES_TO = HANDLERS.producers
 __all__ = ["SUBSCRIBES_TO", "AccountabilitySettings", "Settings", "create"]
 
 
+def read_models(settings: ServiceSettings) -> list[Projection]:
+    """Accountability's read models, as the service keeps them live and as a rebuild replays
+    them (three modules hold them: projections, projections_oversight, projections_rectification)."""
+    return [
+        UnitIndexProjection(),
+        ResponsibilityListProjection(),
+        InquiryProjection(),
+        RatingProjection(),
+        StatisticsProjection(),
+        ApprovalInboxProjection(),
+        RectificationProjection(),
+        SuggestionProjection(),
+        AnalysisReportProjection(),
+        IntegrityProjection(),
+        AppraisalProjection(),
+    ]
+
+
 def create(
     settings: ServiceSettings | None = None,
     *,
@@ -82,19 +101,7 @@ def create(
         ServiceParts(
             title="Zhengfeng accountability (一案双查)",
             routers=[*routers, approval_routes.router(approvals, Reader)],
-            projections=[
-                UnitIndexProjection(),
-                ResponsibilityListProjection(),
-                InquiryProjection(),
-                RatingProjection(),
-                StatisticsProjection(),
-                ApprovalInboxProjection(),
-                RectificationProjection(),
-                SuggestionProjection(),
-                AnalysisReportProjection(),
-                IntegrityProjection(),
-                AppraisalProjection(),
-            ],
+            projections=read_models(s),
             make_handler=lambda store: make_handler(store, deps),
             subscribes_to=SUBSCRIBES_TO,
             shares=("documents", "approvals", "rectification"),

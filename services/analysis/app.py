@@ -7,6 +7,7 @@ from collections.abc import Callable
 from fastapi import FastAPI
 
 from libs.events import taxonomy
+from libs.events.projections import Projection
 from libs.kit import workdays
 from libs.kit.auth import JwksFetcher
 from libs.kit.jobs import Job
@@ -25,6 +26,11 @@ SUBSCRIBES_TO = HANDLERS.producers
 """Whose events this service consumes: the services whose events its handlers take."""
 
 __all__ = ["AnalysisSettings", "Settings", "create"]
+
+
+def read_models(settings: ServiceSettings) -> list[Projection]:
+    """Analysis's read models, as the service keeps them live and as a rebuild replays them."""
+    return [SubjectIndexProjection(), AlertBoardProjection()]
 
 
 def create(
@@ -57,7 +63,7 @@ def create(
         ServiceParts(
             title="Zhengfeng analysis (对比分析)",
             routers=routers,
-            projections=[SubjectIndexProjection(), AlertBoardProjection()],
+            projections=read_models(s),
             make_handler=make_handler,
             subscribes_to=SUBSCRIBES_TO,
             on_start=lambda app: deps.start(app.state.runtime),

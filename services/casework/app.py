@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
+from libs.events.projections import Projection
 from libs.kit.approvals import routes as approval_routes
 from libs.kit.approvals.inbox import overdue_job
 from libs.kit.auth import JwksFetcher
@@ -31,6 +32,27 @@ SUBSCRIBES_TO = HANDLERS.producers
 """Whose events this service consumes: the services whose events its handlers take."""
 
 
+def rules_of(s: CaseworkSettings) -> Rules:
+    """The time limits, checklist and calendar this deployment configures."""
+    return load_rules(
+        s.limits_file or None,
+        s.checklist_file or None,
+        s.workday_overrides_file or None,
+        s.limits_variant or None,
+    )
+
+
+def read_models(settings: ServiceSettings, rules: Rules | None = None) -> list[Projection]:
+    """Casework's read models, as the service keeps them live and as a rebuild replays them:
+    the case register folds deadlines with the deployment's own limits."""
+    assert isinstance(settings, CaseworkSettings)
+    return [
+        ClueLedgerProjection(),
+        CaseRegisterProjection(rules or rules_of(settings)),
+        ApprovalInboxProjection(),
+    ]
+
+
 def create(
     settings: ServiceSettings | None = None,
     *,
@@ -40,12 +62,7 @@ def create(
     """The casework app: consumes clues and red alerts, runs commands and the deadline scheduler."""
     s = settings or Settings()
     assert isinstance(s, CaseworkSettings)
-    rules: Rules = load_rules(
-        s.limits_file or None,
-        s.checklist_file or None,
-        s.workday_overrides_file or None,
-        s.limits_variant or None,
-    )
+    rules = rules_of(s)
     zone = ZoneInfo(s.timezone)
     local_today = today or (lambda: datetime.now(zone).date())
 
@@ -59,11 +76,7 @@ def create(
         ServiceParts(
             title="Zhengfeng casework (案件管理)",
             routers=[router, approval_routes.router(approvals, Operator)],
-            projections=[
-                ClueLedgerProjection(),
-                CaseRegisterProjection(rules),
-                ApprovalInboxProjection(),
-            ],
+            projections=read_models(s, rules),
             make_handler=lambda store: make_handler(store, rules),
             subscribes_to=SUBSCRIBES_TO,
             jobs=lambda rt: (

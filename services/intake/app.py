@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
+from libs.events.projections import Projection
 from libs.events.taxonomy import load as load_taxonomy
 from libs.kit.issuer import Issuer
 from libs.kit.issuer import router as issuer_router
@@ -34,6 +35,16 @@ from services.intake.settings import IntakeSettings, Settings
 SUBSCRIBES_TO = HANDLERS.producers
 """Whose events this service consumes (casework's, to tell sources what became of clues):
 the services whose events its handlers take."""
+
+
+def read_models(settings: ServiceSettings) -> list[Projection]:
+    """Intake's read models, as the service keeps them live and as a rebuild replays them."""
+    return [
+        TransfersProjection(),
+        IntakeDeadlinesProjection(),
+        ShreddedPersonsForgotten(),
+        ClueDeskProjection(),
+    ]
 
 
 def create(
@@ -78,12 +89,7 @@ def create(
         ServiceParts(
             title="Zhengfeng intake (线索受理)",
             routers=[router, issuer_router(issuer)],
-            projections=[
-                TransfersProjection(),
-                IntakeDeadlinesProjection(),
-                ShreddedPersonsForgotten(),
-                ClueDeskProjection(),
-            ],
+            projections=read_models(settings),
             on_start=on_start,
             jobs=lambda rt: [
                 jobs.forget_idle_addresses(deps.report_limiter, rt.store.engine),

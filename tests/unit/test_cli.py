@@ -46,6 +46,20 @@ def test_an_unknown_service_is_refused_with_the_list_of_services() -> None:
     assert "intake" in result.output and "casework" in result.output
 
 
+def test_rebuild_offers_every_read_model_the_service_keeps_live(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Accountability keeps read models in three modules; a rebuild must know all of them
+    # (it knew only those of projections.py: 整改台账、建议、廉政档案、考核 could not be rebuilt).
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+
+    result = runner.invoke(app, ["projections", "rebuild", "accountability", "payroll"])
+
+    assert result.exit_code == 2
+    for name in ("rectification", "suggestions", "integrity", "appraisal", "statistics"):
+        assert name in result.output
+
+
 def test_clients_create_refuses_an_unknown_role_before_touching_a_database() -> None:
     result = runner.invoke(
         app, ["clients", "create", "--kind", "operator", "--name", "张三", "--role", "boss"]
