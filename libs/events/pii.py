@@ -40,6 +40,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
@@ -62,6 +63,25 @@ from libs.events.devmode import MissingSecret, dev_mode
 
 SHREDDED = "[已销毁]"
 """What a clerk reads where a shredded person's data was."""
+
+UNOPENABLE = "[无法解封]"
+"""What a clerk reads where a sealed token does not open for its matter and field: forged,
+copied from another matter or field, or corrupted (never a clear text, never a 500)."""
+
+log = logging.getLogger(__name__)
+
+
+class Unopenable(ValueError):
+    """A sealed token (or file) that does not open for the context and field it is read in:
+    forged, copied from another matter or field, or corrupted. It says which matter and
+    field, never the token's content; an explicit reveal answers it as a 409 problem
+    (``libs/kit/problems.py``), an answer's free text reads :data:`UNOPENABLE`."""
+
+    def __init__(self, context: str, field: str) -> None:
+        super().__init__(f"sealed {field} does not open for {context}")
+        self.context = context
+        self.field = field
+
 
 TOKEN_PREFIX = "pii1"
 FILE_MAGIC = b"zhengfeng-sealed-file-v1\n"
@@ -346,18 +366,21 @@ class Vault:
     ) -> str | None:
         """The plain value of a token, or None once its person was shredded.
 
-        A token that does not open for this context and field raises ``ValueError``.
+        A token that does not open for this context and field raises :class:`Unopenable`.
         """
-        person_id, blob = _parse(token)
+        try:
+            person_id, blob = _parse(token)
+        except ValueError as exc:
+            raise Unopenable(context, field) from exc
         async with self._on(conn) as c:
             key = await self._data_key(c, person_id)
         if key is None:
             return None
         try:
             plain = AESGCM(key).decrypt(blob[:12], blob[12:], _aad(person_id, context, field))
-        except InvalidTag as exc:
-            raise ValueError(f"token does not open for {context}/{field}") from exc
-        return plain.decode()
+            return plain.decode()
+        except (InvalidTag, ValueError) as exc:
+            raise Unopenable(context, field) from exc
 
     async def seal_file(
         self, conn: AsyncConnection, persons: Sequence[UUID], content: bytes, *, context: str
@@ -377,16 +400,24 @@ class Vault:
         return FILE_MAGIC + len(header).to_bytes(4, "big") + header + blob
 
     async def open_file(self, sealed: bytes, *, context: str) -> bytes | None:
-        """The content of a sealed file, or None once any of its persons was shredded."""
+        """The content of a sealed file, or None once any of its persons was shredded;
+        :class:`Unopenable` when it does not open for ``context`` (altered, another's)."""
         size = int.from_bytes(sealed[len(FILE_MAGIC) : len(FILE_MAGIC) + 4], "big")
         start = len(FILE_MAGIC) + 4
-        header, blob = sealed[start : start + size].decode(), sealed[start + size :]
+        try:
+            header, blob = sealed[start : start + size].decode(), sealed[start + size :]
+            persons = [UUID(p) for p in header.split(",") if p]
+        except ValueError as exc:
+            raise Unopenable(context, "file") from exc
         async with self.engine.connect() as conn:
-            for person in reversed([UUID(p) for p in header.split(",") if p]):
+            for person in reversed(persons):
                 key = await self._data_key(conn, person)
                 if key is None:
                     return None
-                blob = AESGCM(key).decrypt(blob[:12], blob[12:], _aad(person, context, "file"))
+                try:
+                    blob = AESGCM(key).decrypt(blob[:12], blob[12:], _aad(person, context, "file"))
+                except (InvalidTag, ValueError) as exc:
+                    raise Unopenable(context, "file") from exc
         return blob
 
     async def shred(self, person_id: UUID, *, by: str, reason: str, now: datetime) -> bool:
@@ -524,11 +555,17 @@ class Vault:
         self, token: str, *, conn: AsyncConnection | None = None, keys: dict[str, Any] | None = None
     ) -> str | None:
         """The plain text of one ``seal_matter_text`` token, or None once its matter (or a
-        person of it) was shredded; ``keys`` caches the matters' keys for one answer."""
+        person of it) was shredded; ``keys`` caches the matters' keys for one answer.
+        :class:`Unopenable` when it does not open for the matter it names (forged, copied
+        from another matter, corrupted)."""
         found = MATTER_TEXT.fullmatch(token)
         if found is None:
-            raise ValueError("not a sealed matter text")
-        context, blob = found["context"], base64.urlsafe_b64decode(found["blob"])
+            raise Unopenable("?", "text")
+        context = found["context"]
+        try:
+            blob = base64.urlsafe_b64decode(found["blob"])
+        except ValueError as exc:  # binascii.Error: a blob cut short
+            raise Unopenable(context, "text") from exc
         cache = {} if keys is None else keys
         if context not in cache:
             if conn is not None and not self.separate:
@@ -541,9 +578,9 @@ class Vault:
             return None
         try:
             plain = AESGCM(key).decrypt(blob[:12], blob[12:], _text_aad(context))
-        except InvalidTag as exc:
-            raise ValueError(f"sealed text does not open for {context}") from exc
-        return plain.decode()
+            return plain.decode()
+        except (InvalidTag, ValueError) as exc:
+            raise Unopenable(context, "text") from exc
 
     async def read_matter_keys(
         self, contexts: Iterable[str], keys: dict[str, Any], *, conn: AsyncConnection | None = None
@@ -721,10 +758,13 @@ async def open_texts(
     readable: bool = True,
     conn: AsyncConnection | None = None,
     keys: dict[str, Any] | None = None,
+    strict: bool = False,
 ) -> Any:
     """``data`` (JSON-like) with every matter text token opened (``[已销毁]`` once
-    shredded), or replaced by ``[已封存]`` when not ``readable``; a token inside a longer
-    string is opened in place, and a text that holds tokens is opened again."""
+    shredded, ``[无法解封]`` — logged — when it does not open for its matter), or replaced
+    by ``[已封存]`` when not ``readable``; a token inside a longer string is opened in place,
+    and a text that holds tokens is opened again. ``strict``: a token that does not open
+    raises :class:`Unopenable` instead (a body about to be decided on)."""
     cache: dict[str, Any] = {} if keys is None else keys
     if keys is None and (read := getattr(vault, "read_matter_keys", None)) is not None:
         contexts: set[str] = set()
@@ -739,8 +779,7 @@ async def open_texts(
             for found in MATTER_TEXT.finditer(data):
                 parts.append(data[last : found.start()])
                 if readable:
-                    plain = await vault.open_matter_text(found[0], conn=conn, keys=cache)
-                    parts.append(display(plain))
+                    parts.append(await _opened_text(vault, found[0], conn, cache, strict))
                 else:
                     parts.append(WITHHELD)
                 last = found.end()
@@ -749,13 +788,52 @@ async def open_texts(
                 break
         return data
     if isinstance(data, list):
-        return [await open_texts(vault, v, readable=readable, conn=conn, keys=cache) for v in data]
+        return [
+            await open_texts(vault, v, readable=readable, conn=conn, keys=cache, strict=strict)
+            for v in data
+        ]
     if isinstance(data, dict):
         return {
-            k: await open_texts(vault, v, readable=readable, conn=conn, keys=cache)
+            k: await open_texts(vault, v, readable=readable, conn=conn, keys=cache, strict=strict)
             for k, v in data.items()
         }
     return data
+
+
+async def _opened_text(
+    vault: Vault, token: str, conn: AsyncConnection | None, cache: dict[str, Any], strict: bool
+) -> str:
+    try:
+        return display(await vault.open_matter_text(token, conn=conn, keys=cache))
+    except Unopenable as exc:
+        if strict:
+            raise
+        unopenable(exc)
+        return UNOPENABLE
+
+
+def unopenable(exc: Unopenable) -> None:
+    """Log a token that did not open: its matter and field, never its content."""
+    log.warning(
+        "sealed %s does not open for matter %s (forged, copied from another matter, or "
+        "corrupted); answered as %s",
+        exc.field,
+        exc.context,
+        UNOPENABLE,
+    )
+
+
+async def revealed_or_marked(
+    vault: Vault, token: str, *, context: str, field: str, conn: AsyncConnection | None = None
+) -> str:
+    """A token's value for a list or a conversation: opened, ``[已销毁]`` once shredded,
+    ``[无法解封]`` (logged) when it does not open — one bad token must not cost the reader
+    the rest of the answer."""
+    try:
+        return display(await vault.reveal(token, context=context, field=field, conn=conn))
+    except Unopenable as exc:
+        unopenable(exc)
+        return UNOPENABLE
 
 
 def _matters_in(data: Any, out: set[str]) -> None:
@@ -798,12 +876,14 @@ async def seal_text(
 
 async def reveal_text(vault: Vault, token: str, *, context: str) -> str | None:
     """The plain text of ``seal_text``'s token, or None once any of its persons was shredded."""
-    if not token.startswith(TEXT_PREFIX):
-        raise ValueError("not a sealed text")
-    opened = await vault.open_file(
-        base64.urlsafe_b64decode(token[len(TEXT_PREFIX) :]), context=context
-    )
-    return None if opened is None else opened.decode()
+    try:
+        if not token.startswith(TEXT_PREFIX):
+            raise ValueError("not a sealed text")
+        sealed = base64.urlsafe_b64decode(token[len(TEXT_PREFIX) :])
+        opened = await vault.open_file(sealed, context=context)
+        return None if opened is None else opened.decode()
+    except ValueError as exc:  # Unopenable (as a file) included: the narrative does not open
+        raise Unopenable(context, "narrative") from exc
 
 
 def redacted(text: str, names: Iterable[str], id_numbers: Iterable[str] = ()) -> str:

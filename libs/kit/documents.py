@@ -324,7 +324,11 @@ async def stored_content(directory: Path, sha256: str, open_: Opener | None) -> 
     if pii.is_sealed_file(raw):
         if open_ is None:
             return None
-        opened = await open_(raw)
+        try:
+            opened = await open_(raw)
+        except pii.Unopenable as exc:  # altered, or another matter's file: nothing served
+            pii.unopenable(exc)
+            return None
         if opened is None:
             raise Unreadable(sha256)
         raw = opened

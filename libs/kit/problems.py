@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from libs.events import pii
 from libs.events.faults import is_transient
 from libs.events.store import ConcurrencyError
 from libs.kit.reasons import reason as zh_reason
@@ -212,6 +213,11 @@ def install(app: FastAPI) -> None:
             request.url.path,
         )
 
+    @app.exception_handler(pii.Unopenable)
+    async def _unopenable(request: Request, exc: pii.Unopenable) -> JSONResponse:
+        pii.unopenable(exc)
+        return problem_response(unopenable_problem(exc), request.url.path)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug, title = _STATUS_SLUGS.get(exc.status_code, ("http-error", "请求未能完成"))
@@ -237,6 +243,30 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
         return internal_error(request, exc)
+
+
+_SEALED_LABELS = {
+    "name": "姓名",
+    "id_number": "身份证号码",
+    "narrative": "反映内容",
+    "text": "文字内容",
+    "file": "文书文件",
+}
+
+
+def unopenable_problem(exc: pii.Unopenable) -> Problem:
+    """409 ``sealed-data-unopenable``: a sealed field of the record does not open for its
+    matter (forged, copied from another matter or field, corrupted); nothing is shown."""
+    field = exc.field.split(":", 1)[0]
+    label = _SEALED_LABELS.get(field, "内容")
+    return Problem(
+        409,
+        "sealed-data-unopenable",
+        "封存内容无法解封",
+        f"该记录中封存的{label}无法用本事项的密钥解封：它可能复制自其他事项、被篡改或已损坏。"
+        "未显示任何内容；请联系系统管理员核查该事项的事件记录。",
+        errors=[{"field": field, "reason": f"封存的{label}无法解封"}],
+    )
 
 
 _CONNECTION_LOST = (

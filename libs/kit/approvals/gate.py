@@ -162,12 +162,13 @@ class Approvals:
 
 async def _opened(body: dict[str, Any], ctx: Context) -> dict[str, Any]:
     """A proposed body as its proposer wrote it: the store sealed its free text, and the
-    command decides on (and the store seals again) the words themselves."""
+    command decides on (and the store seals again) the words themselves; a text that does
+    not open refuses the command (409), it is never decided on as a marker."""
     sealer = ctx.store.sealer
     vault = getattr(sealer, "vault", None)
     if vault is None or not pii.holds_sealed_text(body):
         return body
-    opened: dict[str, Any] = await pii.open_texts(vault, body, conn=ctx.conn)
+    opened: dict[str, Any] = await pii.open_texts(vault, body, conn=ctx.conn, strict=True)
     return opened
 
 
