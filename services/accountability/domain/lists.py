@@ -294,6 +294,17 @@ def _list_of(key: tuple[str, date, date | None], entry: Group) -> PublishList:
     )
 
 
+def _unreadable(line: int) -> Refused:
+    # The csv module's message is English; the clerk gets where, and what to do.
+    return Refused(
+        "csv-unreadable",
+        f"CSV 文件第 {line} 行无法读取（单元格过长或格式有误），请检查后重新上传。",
+        field="file",
+        reason=f"第 {line} 行无法读取",
+        line=line,
+    )
+
+
 def parse_csv(content: str) -> list[PublishList]:
     """Lists from a CSV upload: one row per entry, grouped by unit and period.
 
@@ -301,8 +312,23 @@ def parse_csv(content: str) -> list[PublishList]:
     is one of party_committee, first_responsible, discipline_body, discipline_head,
     department_leader. Any bad row refuses the whole file, naming its line and column.
     """
-    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff")))
-    missing = [c for c in CSV_COLUMNS if c not in (reader.fieldnames or ()) and c != "key_area"]
+    if "\x00" in content:  # PostgreSQL stores no NUL; no cell has a use for one
+        line = content.count("\n", 0, content.index("\x00")) + 1
+        raise Refused(
+            "nul-character",
+            f"CSV 文件第 {line} 行含有空字符（U+0000），请删除后重新上传。",
+            field="file",
+            reason=f"第 {line} 行含有空字符（U+0000）",
+            line=line,
+        )
+    # newline="": the csv module reads a line ending in any convention (a bare \r too)
+    # and a line break inside a quoted cell as part of it.
+    reader = csv.DictReader(io.StringIO(content.lstrip("\ufeff"), newline=""))
+    try:
+        columns = reader.fieldnames or ()
+    except csv.Error:
+        raise _unreadable(1) from None
+    missing = [c for c in CSV_COLUMNS if c not in columns and c != "key_area"]
     if missing:
         raise Refused(
             "csv-columns-missing",
@@ -310,8 +336,12 @@ def parse_csv(content: str) -> list[PublishList]:
             field="file",
         )
     groups: dict[tuple[str, date, date | None], Group] = {}
-    for line, cells in enumerate(reader, start=2):
-        _add_row(groups, _Row(cells, line))
+    line = 1
+    try:
+        for line, cells in enumerate(reader, start=2):
+            _add_row(groups, _Row(cells, line))
+    except csv.Error:
+        raise _unreadable(line + 1) from None
     out = [_list_of(key, entry) for key, entry in groups.items()]
     if not out:
         raise Refused("csv-empty", "CSV 文件没有数据行。", field="file")

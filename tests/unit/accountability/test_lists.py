@@ -84,3 +84,29 @@ def test_a_csv_role_outside_the_list_is_refused_naming_the_line() -> None:
     with pytest.raises(Refused) as refused:
         parse_csv(content)
     assert refused.value.field == "line 2.role"
+
+
+def test_a_csv_with_lines_ended_by_a_bare_carriage_return_is_read() -> None:
+    content = (
+        "unit,valid_from,valid_to,role,department,name,post\r"
+        "交通局,2025-01-01,,party_committee,,交通局党组,\r"
+        "交通局,2025-01-01,,discipline_body,,派驻纪检组,\r"
+    )
+    with pytest.raises(Refused, match="first_responsible"):
+        parse_csv(content)
+
+
+def test_a_csv_the_reader_cannot_read_is_refused_naming_the_line() -> None:
+    header = "unit,valid_from,valid_to,role,department,name,post\n"
+    too_long = header + "交通局,2025-01-01,,party_committee,," + "长" * 200_000 + ",\n"
+    with pytest.raises(Refused) as refused:
+        parse_csv(too_long)
+    assert (refused.value.slug, refused.value.facts["line"]) == ("csv-unreadable", 2)
+    assert refused.value.field == "file" and "第 2 行" in refused.value.detail
+
+
+def test_a_csv_with_a_nul_character_is_refused_naming_the_line() -> None:
+    content = "unit,valid_from,valid_to,role,department,name,post\n交通局,2025\x00-01-01,,\n"
+    with pytest.raises(Refused) as refused:
+        parse_csv(content)
+    assert (refused.value.slug, refused.value.facts["line"]) == ("nul-character", 2)
