@@ -8,10 +8,20 @@ the sealed form and ``zhengfeng verify`` checks it as it checks everything else.
 decides on the plain text (the command's body) and never reads the text back for a decision.
 
 Which fields: :data:`FREE_TEXT` by name, where the contract types the field as text
-(``str``, ``str | None`` or ``list[str]``; an enum or a code named ``opinion`` or ``reason``
-is left as it is), in the event and in every model or mapping it holds (a proposal's
-command body, a transition's details). A text already sealed (a token copied from another
-service's event) is kept as it is. ``docs/event-store.md`` lists the fields.
+(``str``, ``str | None``, ``list[str]`` or ``dict[str, str]``; an enum or a code named
+``opinion`` or ``reason`` is left as it is), in the event and in every model or mapping it
+holds (a proposal's command body, a transition's details), and the pairs of :data:`ALSO`.
+A text already sealed (a token copied from another service's event) is kept as it is.
+An event whose stream is not its matter's names its matter in a field
+(:data:`SEALED_IN`: a survey's answers, each on a stream of its own so that nothing links
+them, are sealed with the survey's key). ``docs/event-store.md`` lists the fields.
+
+Left in clear, on purpose: catalogue wording that a clerk picks rather than writes — a
+document's title (its kind's label, ``立案决定书``, from the templates), a questionnaire's
+title and question text (shown to every respondent holding a link, who has no role to open
+a token), a responsibility list's posts, the rules' labels — and codes. A title a clerk
+types about a matter (a rectification list's, a typical case's publication) can name a
+person and tell what the matter is about, so it is sealed (:data:`ALSO`).
 
 Reading: ``pii.open_texts`` opens the tokens of an answer for a reader who may read the
 matter (``libs/kit/texts.py`` does it for every JSON answer of a service) and puts
@@ -60,8 +70,18 @@ MAPPING_TEXT = FREE_TEXT - {"opinion"}
 """Keys whose text values are sealed inside a mapping (a command body as proposed), where
 no type says whether ``opinion`` is a code (``agree``) or words."""
 
-EXEMPT = frozenset({("Question", "text")})
-"""(model, field) pairs that are not free text about a matter (a questionnaire's wording)."""
+BODY_TEXT = MAPPING_TEXT | {"title"}
+"""Keys sealed inside a proposed command's body (:data:`BODIES`): there a ``title`` is one a
+clerk typed (a typical case's publication), while elsewhere a mapping's title is the rules'
+wording (an analysis report's table)."""
+
+BODIES = frozenset({("ProposalSubmitted", "body"), ("ProposalResubmitted", "body")})
+"""(model, field) pairs holding a command's body as proposed."""
+
+EXEMPT = frozenset({("Question", "text"), ("SurveyAnswered", "answers")})
+"""(model, field) pairs that are not free text about a matter: a questionnaire's wording, a
+survey's scale and choice answers (codes the tally counts, whatever a question's code is —
+one named ``note`` holds a choice, not words)."""
 
 ALSO = frozenset(
     {
@@ -71,10 +91,19 @@ ALSO = frozenset(
         ("RectificationItemCompleted", "accountability"),
         ("SuggestionIssued", "problems"),
         ("SuggestionIssued", "recommendations"),
+        ("SurveyAnswered", "texts"),
+        ("RectificationListOpened", "title"),
+        ("TypicalCasePublished", "title"),
     }
 )
 """(model, field) pairs of free text whose name elsewhere is a code (``finding``: ``ours``,
-``confirmed``…)."""
+``confirmed``…) or says nothing of what it holds: a survey's free answers by question code,
+a title a clerk types about a matter (a rectification list's, a typical case's)."""
+
+SEALED_IN = {"SurveyAnswered": "survey_id"}
+"""Event type → the field naming the matter its text is sealed in, where the event's stream
+is not the matter's (a survey's answer is on a stream of its own: nothing links it to a
+link or a respondent, and its words are sealed with the survey's key)."""
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -88,8 +117,16 @@ def matter_of(stream_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_:-]", "_", stream_id)[:120]
 
 
+def _matter(event: Event) -> str | None:
+    """The matter an event names as its own (:data:`SEALED_IN`), else None."""
+    field = SEALED_IN.get(type(event).__name__)
+    value = getattr(event, field, None) if field else None
+    return None if value is None else matter_of(str(value))
+
+
 def _is_text(annotation: Any) -> str | None:
-    """``"str"`` for a text field, ``"list"`` for a list of texts, else None."""
+    """``"str"`` for a text field, ``"list"`` for a list of texts, ``"dict"`` for texts by
+    key, else None."""
     if annotation is str:
         return "str"
     origin = typing.get_origin(annotation)
@@ -98,6 +135,8 @@ def _is_text(annotation: Any) -> str | None:
         return _is_text(args[0]) if len(args) == 1 else None
     if origin is list and typing.get_args(annotation) == (str,):
         return "list"
+    if origin is dict and typing.get_args(annotation) == (str, str):
+        return "dict"
     return None
 
 
@@ -111,7 +150,7 @@ class TextSealer:
         self, conn: AsyncConnection | None, stream_id: str, events: Sequence[Event]
     ) -> list[Event]:
         context = matter_of(stream_id)
-        return [await self._model(conn, e, context) for e in events]
+        return [await self._model(conn, e, _matter(e) or context) for e in events]
 
     async def text(self, conn: AsyncConnection | None, value: str, context: str) -> str:
         """One text sealed (empty, already sealed or ``[已销毁]`` kept as it is)."""
@@ -134,21 +173,32 @@ class TextSealer:
                     sealed: Any = await self.text(conn, value, context)
                 elif kind == "list":
                     sealed = [await self.text(conn, v, context) for v in value]
+                elif kind == "dict":
+                    sealed = {k: await self.text(conn, v, context) for k, v in value.items()}
                 else:
                     continue
                 if sealed != value:
                     update[field] = sealed
+            elif (name, field) in EXEMPT:
+                continue
             elif isinstance(value, (BaseModel, list, tuple, dict)):
-                sealed = await self._value(conn, value, context)
+                keys = BODY_TEXT if (name, field) in BODIES else MAPPING_TEXT
+                sealed = await self._value(conn, value, context, keys)
                 if sealed is not value:
                     update[field] = sealed
         return model.model_copy(update=update) if update else model
 
-    async def _value(self, conn: AsyncConnection | None, value: Any, context: str) -> Any:
+    async def _value(
+        self,
+        conn: AsyncConnection | None,
+        value: Any,
+        context: str,
+        keys: frozenset[str] = MAPPING_TEXT,
+    ) -> Any:
         if isinstance(value, BaseModel):
             return await self._model(conn, value, context)
         if isinstance(value, (list, tuple)):
-            items = [await self._value(conn, v, context) for v in value]
+            items = [await self._value(conn, v, context, keys) for v in value]
             if all(a is b for a, b in zip(items, value, strict=True)):
                 return value
             return type(value)(items) if isinstance(value, tuple) else items
@@ -156,18 +206,16 @@ class TextSealer:
             out: dict[Any, Any] = {}
             changed = False
             for k, v in value.items():
-                if k in MAPPING_TEXT and isinstance(v, str):
+                if k in keys and isinstance(v, str):
                     s: Any = await self.text(conn, v, context)
-                elif (
-                    k in MAPPING_TEXT and isinstance(v, list) and all(isinstance(x, str) for x in v)
-                ):
+                elif k in keys and isinstance(v, list) and all(isinstance(x, str) for x in v):
                     s = [await self.text(conn, x, context) for x in v]
                 else:
-                    s = await self._value(conn, v, context)
+                    s = await self._value(conn, v, context, keys)
                 changed = changed or s is not v
                 out[k] = s
             return out if changed else value
         return value
 
 
-__all__ = ["FREE_TEXT", "TextSealer", "matter_of"]
+__all__ = ["ALSO", "FREE_TEXT", "SEALED_IN", "TextSealer", "matter_of"]

@@ -203,6 +203,7 @@ async def _answered(e: SurveyAnswered, conn: AsyncConnection, recorded: Recorded
         {
             "id": recorded.envelope.id,
             "s": e.survey_id,
-            "a": json.dumps(e.answers, ensure_ascii=False),
+            # the free answers beside the codes, as tokens (v1: as written, in ``answers``)
+            "a": json.dumps({**e.answers, **e.texts}, ensure_ascii=False),
         },
     )

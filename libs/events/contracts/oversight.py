@@ -4,7 +4,8 @@
 Statistics systems and the level above subscribe to ``analysis_report_issued``; the
 organisation department's cadre files to ``integrity_reply_issued``. A cadre is named
 only by sealed tokens, their pseudonym and blind index (``libs/events/pii.py``); a survey
-answer carries no respondent and no token.
+answer carries no respondent and no link, and its free answers are sealed with the survey's
+key (``libs/events/sealing.py``).
 """
 
 from __future__ import annotations
@@ -232,10 +233,27 @@ class SurveyBallotCast(Event):
 
 @registry.register
 class SurveyAnswered(Event):
-    """One anonymous response: the answers only — no token, no respondent, no address."""
+    """One anonymous response: the answers only — no token, no respondent, no address.
+
+    v2: the free answers (a respondent's words can name a person) are in ``texts``, sealed
+    with the survey's key; ``answers`` keeps the scale and choice answers the tally counts.
+    """
 
     type_name = "zhengfeng.accountability.survey_answered"
-    version = 1
+    version = 2
 
     survey_id: UUID
     answers: dict[str, Any]
+    """Scale (1..n) and choice answers by question code; before v2 the free answers too, as
+    the respondent wrote them (kept so: events are never rewritten)."""
+    texts: dict[str, str] = Field(default_factory=dict)
+    """The free answers by question code, sealed with the survey's key (context: the
+    survey's id; ``sealing.SEALED_IN``)."""
+
+
+@registry.upcaster(SurveyAnswered.type_name, from_version=1)
+def _free_answers_among_the_codes_before_v2(data: dict[str, Any]) -> dict[str, Any]:
+    # v1 kept every answer in ``answers``, free words in clear; they stay where they were
+    # (no key to seal with here, and a re-seal would not take the words back).
+    data.setdefault("texts", {})
+    return data

@@ -15,7 +15,7 @@ from libs.kit.commands import Commands, IdempotencyKey, IfMatch
 from libs.kit.service import ReadConnection, Store
 from services.accountability import queries_oversight
 from services.accountability.api.deps import AccountabilityDeps, Officer, Reader
-from services.accountability.domain.surveys import tally
+from services.accountability.domain.surveys import free_answers, tally
 from services.accountability.service.appraisal import (
     APPRAISE,
     RECORD_INTERVIEW,
@@ -159,3 +159,14 @@ async def survey_results(survey_id: UUID, reader: Reader, store: Store) -> JSONR
             "period": survey.period, "tokens": survey.tokens, **tally(survey.questions, answers),
         }
     )  # fmt: skip
+
+
+@router.get("/surveys/{survey_id}/texts")
+async def survey_texts(survey_id: UUID, officer: Officer, store: Store) -> JSONResponse:
+    """文字意见: the survey's free answers for 党风政风监督室, question by question, in no order
+    of arrival; stored sealed with the survey's key and opened for the office's reader."""
+    survey = await published(store, survey_id)
+    async with store.engine.connect() as conn:
+        answers = await queries_oversight.survey_answers(conn, survey_id)
+    items = free_answers(survey.questions, answers)
+    return JSONResponse({"items": items, "next_cursor": None})

@@ -65,6 +65,20 @@ def problems(questions: Sequence[Question], answers: Mapping[str, Any]) -> list[
     return out
 
 
+def free_answers(
+    questions: Sequence[Question], responses: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The free answers, question by question, in an order that says nothing about who
+    answered when (sealed tokens sort at random; older words as written, alphabetically)."""
+    out = []
+    for q in questions:
+        if q.kind != "text":
+            continue
+        words = sorted(r[q.code] for r in responses if isinstance(r.get(q.code), str) and r[q.code])
+        out += [{"code": q.code, "question": q.text, "text": w} for w in words]
+    return out
+
+
 def tally(questions: Sequence[Question], responses: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """The anonymous results: responses, per question the distribution (and the mean of a
     scale), and the score out of 100 (the scale questions' mean share of their maximum)."""
@@ -87,7 +101,7 @@ def tally(questions: Sequence[Question], responses: Sequence[Mapping[str, Any]])
         elif q.kind == "choice":
             entry["distribution"] = {c: values.count(c) for c in q.choices}
         else:
-            entry["texts"] = len(values)  # the words stay with the office, not in the tally
+            entry["texts"] = len(values)  # the words stay with the office (free_answers)
         per_question.append(entry)
     score = round(sum(shares) * 100 / len(shares), 1) if shares else None
     return {"responses": len(responses), "questions": per_question, "score": score}

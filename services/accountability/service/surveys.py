@@ -4,7 +4,9 @@ its tokens (links / QR codes), and answer it once per token, anonymously.
 A response is two appends in one transaction: ``survey_ballot_cast`` on the token's own
 stream (``survey-ballot-{survey}-{hash of the token}``; a second use finds it there) and
 ``survey_answered`` — the answers only — on a stream of its own, so nothing ties answers to
-a token or a person. The respondent's events are recorded as ``public:respondent``.
+a token or a person. The respondent's events are recorded as ``public:respondent``. The
+free answers go in ``texts``, which the store seals with the survey's key (a respondent's
+words can name a person); scale and choice answers stay codes for the tally.
 """
 
 from __future__ import annotations
@@ -192,7 +194,12 @@ async def _answer(cast: bool, body: ResponseIn, ctx: Context) -> list[Event]:
     wrong = surveys.problems(survey.questions, body.answers)
     if wrong:
         raise invalid_fields(wrong)
-    ctx.result = SurveyAnswered(survey_id=survey_id, answers=body.answers)
+    free = {q.code for q in survey.questions if q.kind == "text"}
+    ctx.result = SurveyAnswered(
+        survey_id=survey_id,
+        answers={k: v for k, v in body.answers.items() if k not in free},
+        texts={k: v for k, v in body.answers.items() if k in free and v},
+    )
     return [SurveyBallotCast(survey_id=survey_id)]
 
 

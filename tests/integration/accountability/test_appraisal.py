@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import uuid4
 
+from libs.events import pii
 from libs.events.contracts.casework import CaseDecided, Subject
 from libs.events.store import EventStore
 from tests.conftest import Schemas
@@ -78,7 +79,48 @@ async def test_survey_responses_count_once_per_link_and_carry_no_respondent(
     for r in answered:  # the answers alone: no link, no respondent
         assert first not in str(r.envelope.data) and second not in str(r.envelope.data)
         assert r.envelope.actor == "public:respondent"
-        assert set(r.envelope.data) == {"survey_id", "answers"}
+        assert set(r.envelope.data) == {"survey_id", "answers", "texts"}
+
+
+async def test_a_free_answer_is_sealed_with_the_surveys_key_and_read_by_the_office_alone(
+    acc: Accountability,
+) -> None:
+    words = "窗口的赵德胜经常不在岗"
+    survey = (
+        await acc.http.post(
+            "/v1/surveys", json={"unit": UNIT, "period": "2026-H1", "tokens": 2}, headers=OFFICER
+        )
+    ).json()
+    sid = survey["survey_id"]
+    for link, advice in zip(survey["links"], (words, ""), strict=True):
+        answer = {"token": link["token"], "answers": {**POOR, "advice": advice}}
+        answered = await acc.http.post(f"/v1/surveys/{sid}/responses", json=answer)
+        assert answered.status_code == 201, answered.text
+
+    async def tallied() -> dict[str, Any] | None:
+        r = (await acc.http.get(f"/v1/surveys/{sid}/results", headers=OFFICER)).json()
+        return r if r["responses"] == 2 else None
+
+    results = await eventually(tallied, "two responses tallied")
+    texts = await acc.http.get(f"/v1/surveys/{sid}/texts", headers=OFFICER)
+    refused = await acc.http.get(f"/v1/surveys/{sid}/texts", headers=LEADER)
+    stored = [
+        r.envelope.data
+        for r in await acc.store.read_all()
+        if r.envelope.type.endswith("survey_answered")
+    ]
+
+    assert all(words not in str(data) for data in stored)
+    sealed = [d["texts"]["advice"] for d in stored if d["texts"]]
+    assert len(sealed) == 1 and sealed[0].startswith(f"{pii.MATTER_TEXT_PREFIX}{sid}.")
+    assert [d["answers"]["worst"] for d in stored] == ["推诿扯皮", "推诿扯皮"]  # codes in clear
+    worst = next(q for q in results["questions"] if q["code"] == "worst")
+    advice = next(q for q in results["questions"] if q["code"] == "advice")
+    assert worst["distribution"]["推诿扯皮"] == 2 and advice["texts"] == 1
+    assert words not in str(results)  # the tally counts the words, never shows them
+    assert texts.status_code == 200
+    assert texts.json()["items"] == [{"code": "advice", "question": "意见和建议", "text": words}]
+    assert refused.status_code == 403
 
 
 async def test_a_low_half_year_score_opens_an_interview_until_it_is_held(

@@ -279,6 +279,9 @@ async def test_a_decided_case_is_published_once_for_tongbao_baoguang(
         return [i["title"] for i in r.json()["items"]]
 
     assert await eventually(listed, "the publication listed") == ["干部3违规吃喝问题"]
+    async with acc.engine.connect() as conn:  # a title can name the case's subject: sealed
+        stored = (await conn.execute(text("SELECT data::text FROM events"))).scalars().all()
+    assert not any("干部3违规吃喝问题" in row for row in stored)  # nor in the proposal's body
 
 
 async def test_re_rating_later_lets_old_inputs_age_out_once(

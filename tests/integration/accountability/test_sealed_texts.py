@@ -12,6 +12,7 @@ from sqlalchemy import text
 from libs.events import pii
 from tests.integration.accountability.conftest import OFFICER, Accountability
 from tests.integration.accountability.test_personal_data import SUBJECT, _opened_by_hand
+from tests.integration.accountability.test_rectification import LIST, _open
 
 OPENED_FOR = "巡察反馈财务管理问题突出"
 FOUND = "季志远分管财务科，未落实一岗双责"
@@ -69,3 +70,19 @@ async def _refs(acc: Accountability) -> list[UUID]:
     return sorted(
         {UUID(t.split(".")[1]) for t in stored.split('"') if t.startswith(pii.TOKEN_PREFIX + ".")}
     )
+
+
+async def test_a_rectification_lists_title_is_sealed_and_read_as_written(
+    acc: Accountability,
+) -> None:
+    titled = {**LIST, "title": "关于季志远违规使用公车问题的整改清单"}
+    opened = await _open(acc.http, titled)
+
+    stored = await _stored(acc)
+    read = await acc.http.get(f"/v1/rectifications/{opened['list_id']}", headers=OFFICER)
+    listed = await acc.http.get("/v1/rectifications", headers=OFFICER)
+
+    assert titled["title"] not in stored and SUBJECT not in stored
+    assert f"{pii.MATTER_TEXT_PREFIX}{opened['list_id']}." in stored
+    assert opened["title"] == read.json()["title"] == titled["title"]
+    assert [row["title"] for row in listed.json()["items"]] == [titled["title"]]

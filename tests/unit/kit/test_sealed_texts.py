@@ -15,9 +15,18 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from libs.events import pii
+from libs.events.contracts import registry
+from libs.events.contracts.accountability import TypicalCasePublished
 from libs.events.contracts.approvals import ApprovalRecorded, ProposalSubmitted
 from libs.events.contracts.casework import CaseTransitioned
-from libs.events.contracts.oversight import Question, SurveyPublished
+from libs.events.contracts.documents import DocumentIssued
+from libs.events.contracts.oversight import (
+    AnalysisReportIssued,
+    Question,
+    SurveyAnswered,
+    SurveyPublished,
+)
+from libs.events.contracts.rectification import RectificationListOpened
 from libs.events.sealing import TextSealer, matter_of
 from libs.kit.auth import Principal
 from libs.kit.texts import OpenSealedTexts, may_read_texts
@@ -81,12 +90,19 @@ async def test_a_proposed_bodys_reason_is_sealed_inside_the_mapping() -> None:
     sealer = TextSealer(FakeVault())  # type: ignore[arg-type]
     proposal = ProposalSubmitted.model_construct(
         **{f: None for f in ProposalSubmitted.model_fields}
-    ).model_copy(update={"body": {"reason": "拟立案", "measures": ["warning"], "form": 2}})
+    ).model_copy(
+        update={"body": {"reason": "拟立案", "measures": ["warning"], "form": 2, "title": "王五案"}}
+    )
+    report = AnalysisReportIssued.model_construct(
+        **{f: None for f in AnalysisReportIssued.model_fields}
+    ).model_copy(update={"figures": {"eight_rules_table": {"title": "违反中央八项规定精神问题"}}})
 
-    [sealed] = await sealer(None, f"case-{uuid4()}", [proposal])
+    [sealed, kept] = await sealer(None, f"case-{uuid4()}", [proposal, report])
 
     assert sealed.body["reason"].startswith(pii.MATTER_TEXT_PREFIX)
+    assert sealed.body["title"].startswith(pii.MATTER_TEXT_PREFIX)  # a typed title
     assert sealed.body["measures"] == ["warning"]
+    assert kept.figures["eight_rules_table"]["title"] == "违反中央八项规定精神问题"  # the rules'
 
 
 def _app(vault: FakeVault, token: str, principal: Principal | None) -> Starlette:
@@ -131,3 +147,50 @@ async def test_answers_open_sealed_text_for_the_commissions_roles_and_withhold_i
     assert page == "<p>&lt;理由&gt; &amp; 说明</p>"
     assert shredded["reason"] == pii.SHREDDED
     assert may_read_texts(officer) and not may_read_texts(partner)
+
+
+async def test_a_surveys_free_answers_are_sealed_with_the_surveys_key_and_its_codes_kept() -> None:
+    sealer = TextSealer(FakeVault())  # type: ignore[arg-type]
+    survey_id = uuid4()
+    answered = SurveyAnswered(
+        survey_id=survey_id,
+        answers={"overall": 2, "worst": "推诿扯皮", "note": "办事拖沓"},  # codes, whatever named
+        texts={"advice": "窗口的王五常年不在岗"},
+    )
+
+    [sealed] = await sealer(None, f"survey-response-{uuid4()}", [answered])
+
+    assert sealed.answers == {"overall": 2, "worst": "推诿扯皮", "note": "办事拖沓"}
+    assert sealed.texts["advice"].startswith(f"{pii.MATTER_TEXT_PREFIX}{survey_id}.")
+    assert await pii.open_texts(FakeVault(), sealed.texts) == {"advice": "窗口的王五常年不在岗"}  # type: ignore[arg-type]
+
+
+def test_an_answer_recorded_before_v2_keeps_its_words_where_they_were() -> None:
+    survey_id = uuid4()
+    data = {"survey_id": str(survey_id), "answers": {"overall": 1, "advice": "写下的话"}}
+
+    lifted = registry.decode(SurveyAnswered.type_name, 1, data)
+
+    assert isinstance(lifted, SurveyAnswered)
+    assert lifted.answers == {"overall": 1, "advice": "写下的话"} and lifted.texts == {}
+
+
+async def test_a_title_a_clerk_types_is_sealed_a_catalogue_title_is_not() -> None:
+    sealer = TextSealer(FakeVault())  # type: ignore[arg-type]
+    case = uuid4()
+    published = TypicalCasePublished(
+        publication_id=uuid4(), case_id=case, title="某局原局长王五严重违纪违法案",
+        text="经查，王五……", published_by="operator:a", published_at=NOW,
+    )  # fmt: skip
+    opened = RectificationListOpened.model_construct(
+        **{f: None for f in RectificationListOpened.model_fields}
+    ).model_copy(update={"title": "关于王五问题的整改清单", "unit": "某局"})
+    issued = DocumentIssued.model_construct(
+        **{f: None for f in DocumentIssued.model_fields}
+    ).model_copy(update={"title": "立案决定书", "kind": "filing_decision"})
+
+    p, o, d = await sealer(None, f"case-{case}", [published, opened, issued])
+
+    assert p.title.startswith(f"{pii.MATTER_TEXT_PREFIX}{case}.") and "王五" not in p.title
+    assert o.title.startswith(pii.MATTER_TEXT_PREFIX) and o.unit == "某局"
+    assert d.title == "立案决定书"  # a document's title is its kind's label
