@@ -10,7 +10,7 @@ from uuid import UUID
 from sqlalchemy import text
 
 from libs.events import pii
-from tests.integration.accountability.conftest import OFFICER, Accountability
+from tests.integration.accountability.conftest import OFFICER, Accountability, eventually
 from tests.integration.accountability.test_personal_data import SUBJECT, _opened_by_hand
 from tests.integration.accountability.test_rectification import LIST, _open
 
@@ -78,11 +78,14 @@ async def test_a_rectification_lists_title_is_sealed_and_read_as_written(
     titled = {**LIST, "title": "关于季志远违规使用公车问题的整改清单"}
     opened = await _open(acc.http, titled)
 
+    async def listed() -> list[str] | None:
+        r = await acc.http.get("/v1/rectifications", headers=OFFICER)
+        return [row["title"] for row in r.json()["items"]] or None
+
     stored = await _stored(acc)
     read = await acc.http.get(f"/v1/rectifications/{opened['list_id']}", headers=OFFICER)
-    listed = await acc.http.get("/v1/rectifications", headers=OFFICER)
 
     assert titled["title"] not in stored and SUBJECT not in stored
     assert f"{pii.MATTER_TEXT_PREFIX}{opened['list_id']}." in stored
     assert opened["title"] == read.json()["title"] == titled["title"]
-    assert [row["title"] for row in listed.json()["items"]] == [titled["title"]]
+    assert await eventually(listed, "the list in the register") == [titled["title"]]
