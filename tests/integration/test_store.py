@@ -95,6 +95,37 @@ async def test_read_all_returns_every_event_once_in_commit_order(store: EventSto
     assert await store.count_after(first[-1].checkpoint) == 2
 
 
+async def test_a_read_inside_a_callers_transaction_leaves_its_planner_settings_alone(
+    store: EventStore,
+) -> None:
+    # A page is planned with sorting off (so it is read along the commit-order index
+    # whatever the statistics say); the rest of a projection's transaction is not.
+    for i in range(3):
+        await store.append(f"s-{i}", [note(str(i))], expected_version=NO_STREAM, meta=META)
+
+    for setting in ("on", "off"):
+        async with store.engine.begin() as conn:
+            await conn.execute(text(f"SET LOCAL enable_sort = {setting}"))
+            page = await store.read_all(START, limit=2, conn=conn)
+            rest = await store.read_all(page[-1].checkpoint, conn=conn)
+
+            assert [r.event.text for r in page + rest] == ["0", "1", "2"]  # type: ignore[attr-defined]
+            assert (await conn.execute(text("SHOW enable_sort"))).scalar_one() == setting
+
+
+async def test_a_read_hands_its_connection_back_with_no_transaction_open(
+    store: EventStore,
+) -> None:
+    await store.append("s-1", [note("a")], expected_version=NO_STREAM, meta=META)
+
+    for _ in range(3):
+        assert len(await store.read_all(START)) == 1
+        async with store.engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None and not driver.is_in_transaction()
+            assert (await conn.execute(text("SHOW enable_sort"))).scalar_one() == "on"
+
+
 async def test_unregistered_event_types_are_refused_before_anything_is_written(
     store: EventStore,
 ) -> None:
