@@ -25,9 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events import signing
 from libs.events.consumer import ConsumerRunner, Trust
-from libs.events.envelope import envelope_hash, from_kafka, to_kafka
+from libs.events.envelope import Envelope, envelope_hash, from_kafka, to_kafka
 from libs.events.relay import Relay
-from libs.events.store import EventStore
+from libs.events.store import START, EventStore
 from libs.runtime.infra import EmbeddedBroker
 from tests.conftest import Schemas, unique
 from tests.integration.kafka_support import (
@@ -246,3 +246,36 @@ async def test_a_forgery_claiming_an_old_place_under_a_new_id_is_parked_not_skip
     parked = await count(line.sink, "SELECT count(*) FROM dead_letters WHERE event_id = :i",
                          i=str(forged.id))  # fmt: skip
     assert parked == 1
+
+
+async def test_an_event_published_after_a_later_one_of_its_partition_is_applied_not_skipped(
+    line: Line, bootstrap: str
+) -> None:
+    """A delivery that failed while a later one of the same partition got through (a batch
+    that expired while the broker was away) is published again after it, below the position
+    the later one moved. It was never applied, so it is applied now: a place at or below the
+    position is skipped only when the inbox holds its id."""
+    await new_topic(bootstrap, line.topic)
+    await new_topic(bootstrap, f"{line.topic}.dlq")
+    await append_across_streams(line.source, streams=1, per_stream=3)
+    first, missed, later = (
+        line.signer.sign(r.envelope.placed(r.checkpoint.tx_id), place=True)
+        for r in await line.source.read_all(START)
+    )
+    async with started_producer(bootstrap) as producer:
+
+        async def publish(envelope: Envelope) -> None:
+            key, value, headers = to_kafka(envelope)
+            await producer.send_and_wait(line.topic, key=key, value=value, headers=headers)
+
+        runner = line.runner(bootstrap, producer)
+        async with running(runner.run):
+            await publish(first)
+            await publish(later)
+            await settled(runner, 2)
+            assert list(runner.positions.values()) == [(later.txid, later.position)]
+            await publish(missed)
+            await applied_all(line, runner, 3)
+
+    assert await line.applied() == (3, 3)
+    assert runner.stats.known == 0
