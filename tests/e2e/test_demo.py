@@ -20,7 +20,9 @@ import pytest
 
 from libs.events import kafka, pii
 from libs.kit.db import make_engine
+from services.accountability.domain.surveys import load_questionnaires
 from tests.e2e.conftest import ROOT, Platform
+from zhengfeng.demo.long_term import ANSWERS
 
 DEMO_WITHIN = 600
 
@@ -378,10 +380,23 @@ _TEXT_KEYS = frozenset(
 """Keys under which the demo writes free text about its matters."""
 
 
+def _survey_words() -> set[str]:
+    """The free answers the demo's respondents write (the questionnaire's ``text``
+    questions): a respondent's words can name a person."""
+    free = {
+        q["code"]
+        for questionnaire in load_questionnaires().values()
+        for q in questionnaire["questions"]
+        if q["kind"] == "text"
+    }
+    return {a[c] for a in ANSWERS for c in free if isinstance(a.get(c), str) and a[c]}
+
+
 def _seeded_texts() -> set[str]:
-    """Every narrative, reason, note and finding the demo writes: from its scenario and from
-    the command bodies its acts send (read from the demo's own code, not listed here)."""
-    found: set[str] = set()
+    """Every narrative, reason, note, finding and free survey answer the demo writes: from
+    its scenario and from the command bodies its acts send (read from the demo's own code,
+    not listed here)."""
+    found: set[str] = _survey_words()
 
     def keep(key: str, value: Any) -> None:
         values = value if isinstance(value, list) else [value]
@@ -435,6 +450,7 @@ def test_no_topic_carries_a_demo_narrative_reason_or_finding_in_clear(
     assert demo_run["result"].returncode == 0, demo_run["result"].stdout[-4000:]
     texts = _seeded_texts()
     assert {"审计移送，证据较具体", "事实清楚，证据确凿，定性准确"} <= texts  # the acts' own words
+    assert "窗口办事要一次说清" in texts  # a respondent's free answer to the 民主评议
     assert any("王建国" in t for t in texts)  # the scenario's narratives
 
     topics = _read_topics(platform)
