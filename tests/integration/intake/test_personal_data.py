@@ -7,13 +7,14 @@ import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
 from libs.events import pii
+from libs.events.store import NO_STREAM, Metadata
 from tests.integration.fixtures import Intake
 from tests.integration.intake.conftest import resident_id, transfer
 from zhengfeng.cli import app as cli
@@ -209,3 +210,27 @@ async def test_the_narrative_names_no_one_in_clear_and_opens_only_for_a_reveal(
     assert revealed.json()["narrative"] == written
     # The person's key destroyed: with it the clue's, so neither text is readable.
     assert after_shred.json()["narrative"] == pii.SHREDDED
+
+
+async def test_a_person_copied_into_another_clue_refuses_the_reveal_with_a_409_not_a_500(
+    intake: Intake,
+) -> None:
+    clue_id = await _transfer(intake)
+    [record] = await intake.app.state.runtime.store.read_stream(f"clue-{clue_id}")
+    copy_id = uuid4()  # the same tokens, passed off as another clue's own
+    number = f"{record.event.clue_number}-C"
+    copied = record.event.model_copy(update={"clue_id": copy_id, "clue_number": number})
+    await intake.app.state.runtime.store.append(
+        f"clue-{copy_id}", [copied], expected_version=NO_STREAM, meta=Metadata(actor="t")
+    )
+
+    masked = await _open(intake, str(copy_id), "investigator")
+    revealed = await _open(intake, str(copy_id), "investigator", reveal="true", purpose="初核")
+    original = await _open(intake, clue_id, "investigator", reveal="true", purpose="初核")
+
+    assert masked.status_code == 200 and masked.json()["reported_persons"][0]["name"] == "王*"
+    assert revealed.status_code == 409, revealed.text
+    assert revealed.json()["type"] == "/problems/sealed-data-unopenable"
+    assert revealed.json()["errors"][0]["field"] in {"name", "id_number", "narrative"}
+    assert "王五" not in revealed.text and ID_NUMBER not in revealed.text
+    assert original.status_code == 200 and "王五" in original.text
