@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event, exc
@@ -58,3 +61,47 @@ def _alive(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     driver = getattr(dbapi_connection, "driver_connection", None)
     if driver is not None and driver.is_closed():
         raise exc.DisconnectionError("the server closed this pooled connection")
+    taken = _checkouts.get()
+    if taken is not None:
+        taken.connections.append((driver, _sent(driver)))
+
+
+class Checkouts:
+    """The pooled connections one piece of work (a request) was handed, each with how many
+    queries it had sent by then."""
+
+    def __init__(self) -> None:
+        self.connections: list[tuple[Any, int | None]] = []
+
+    def nothing_sent(self) -> bool:
+        """Whether not one query went out on any of them since: a failure then had no effect
+        on the database (the driver refused to send on a connection it found dead, or the
+        connection died before anything was asked), and the work can safely start over."""
+        return all(at is not None and _sent(driver) == at for driver, at in self.connections)
+
+
+_checkouts: ContextVar[Checkouts | None] = ContextVar("zf_checkouts", default=None)
+
+
+@contextmanager
+def watching_checkouts() -> Iterator[Checkouts]:
+    """Note the pooled connections handed out within the block (in this context)."""
+    taken = Checkouts()
+    token = _checkouts.set(taken)
+    try:
+        yield taken
+    finally:
+        _checkouts.reset(token)
+
+
+def noting_checkouts() -> bool:
+    """Whether this context is inside ``watching_checkouts`` (a request, not a background
+    loop)."""
+    return _checkouts.get() is not None
+
+
+def _sent(driver: Any) -> int | None:
+    """How many queries an asyncpg connection has sent (counted by asyncpg once a query's
+    messages are written; a query refused before that is not counted). ``None``: unknown."""
+    count = getattr(getattr(driver, "_protocol", None), "queries_count", None)
+    return count if isinstance(count, int) else None

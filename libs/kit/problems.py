@@ -277,7 +277,7 @@ _CONNECTION_LOST = (
 )
 
 
-def _connection_lost(exc: BaseException) -> bool:
+def connection_lost(exc: BaseException) -> bool:
     """Whether an error means the database connection (not the statement) failed."""
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -298,7 +298,7 @@ def internal_error(request: Request, exc: Exception) -> JSONResponse:
     the connection died while committing, when the server may have kept it; retrying
     with the same Idempotency-Key tells the two apart.
     """
-    if _connection_lost(exc) or is_transient(exc):
+    if connection_lost(exc) or is_transient(exc):
         # Lost, refused (down, restarting, at max_connections), pool exhausted, timed out:
         # a fault that passes; never a 500.
         log.warning("database unavailable on %s %s: %r", request.method, request.url.path, exc)

@@ -41,6 +41,7 @@ from libs.kit.jobs import Job
 from libs.kit.limits import BodyLimit
 from libs.kit.logs import correlation_id
 from libs.kit.nul import RejectNul
+from libs.kit.reconnect import RetryDeadConnection
 from libs.kit.settings import ServiceSettings
 from libs.kit.texts import OpenSealedTexts
 
@@ -314,6 +315,8 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
     app.state.deps = parts.deps
     problems.install(app)
     openapi.install(app)
+    # Inside the metrics: a request run again is counted once, by how it was answered.
+    app.add_middleware(RetryDeadConnection)
     metrics.install(app, service)
     app.add_middleware(RejectNul)
     app.add_middleware(OpenSealedTexts, vault=lambda: _sealer_vault(app))

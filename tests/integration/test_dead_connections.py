@@ -10,12 +10,18 @@ before handing it out.
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
 
 import asyncpg
+import pytest
+from sqlalchemy import event
+from sqlalchemy.util import await_only
 
+from libs.kit.db import noting_checkouts
 from tests.conftest import Schemas
 from tests.integration.kafka_support import wait_until
-from tests.integration.test_small_pool import intake_service
+from tests.integration.test_small_pool import intake_app_and_calls, intake_service
 
 ROUNDS = 3
 
@@ -72,3 +78,56 @@ async def test_requests_after_every_connection_was_terminated_are_answered_as_us
             answer.status_code,
             answer.text,
         )
+
+
+async def _end_session(database_url: str, driver: asyncpg.Connection) -> None:
+    """End ``driver``'s server session and wait until the driver has heard of it."""
+    admin = await asyncpg.connect(database_url)
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1)", driver.get_server_pid())
+    finally:
+        await admin.close()
+
+    async def heard() -> bool:
+        return driver.is_closed()
+
+    await wait_until(heard, "the driver to hear that its session ended", interval=0.01)
+
+
+async def test_a_request_whose_connection_dies_before_its_first_query_is_answered_as_usual(
+    database_url: str, schemas: Schemas, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server ends the session of the connection a request was just handed — its goodbye
+    arriving after the checkout, before the request's first query, the instant the pool
+    cannot see. The driver refuses to send on it, nothing reached the database, and the
+    request runs again on a fresh connection: answered as usual, not 503."""
+    caplog.set_level(logging.INFO, logger="libs.kit.reconnect")
+    async with intake_app_and_calls(database_url, schemas) as (app, http, calls):
+        engine = app.state.runtime.engine
+        ended: list[int] = []
+        armed = False
+
+        def end_after_checkout(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+            # After the pool's own check (registered first) let the connection through.
+            nonlocal armed
+            if armed and noting_checkouts():  # a request's, not a background loop's
+                armed = False
+                driver = dbapi_connection.driver_connection
+                ended.append(driver.get_server_pid())
+                await_only(_end_session(database_url, driver))
+
+        event.listen(engine.sync_engine, "checkout", end_after_checkout)
+        try:
+            answers = []
+            for i in range(ROUNDS):
+                for call in calls:
+                    armed = True
+                    answers.append(await call(http, i))
+        finally:
+            event.remove(engine.sync_engine, "checkout", end_after_checkout)
+
+    assert len(ended) == ROUNDS * len(calls), "a call took no pooled connection"
+    again = [r for r in caplog.records if "running it again on a fresh one" in r.getMessage()]
+    assert len(again) == len(ended), "a request whose connection died was not run again"
+    for answer in answers:
+        assert answer.status_code < 300, (answer.request.url, answer.status_code, answer.text)

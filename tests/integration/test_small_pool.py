@@ -44,6 +44,13 @@ async def _client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 @asynccontextmanager
 async def intake_service(database_url: str, schemas: Schemas) -> AsyncIterator[tuple]:
+    async with intake_app_and_calls(database_url, schemas) as (_, http, calls):
+        yield http, calls
+
+
+@asynccontextmanager
+async def intake_app_and_calls(database_url: str, schemas: Schemas) -> AsyncIterator[tuple]:
+    """intake with a pool of 2, a client of it, and its reads and a merged transfer."""
     engine = await schemas.migrated("intake")
     settings = intake_app.Settings(
         database_url=database_url,
@@ -69,6 +76,7 @@ async def intake_service(database_url: str, schemas: Schemas) -> AsyncIterator[t
             return http.post("/v1/clue-transfers", json=body, headers=partner)
 
         yield (
+            app,
             http,
             [
                 lambda h, i: h.get("/v1/clues", headers=operator),
