@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlalchemy import text
 
+from libs.events import pii
 from libs.kit.problems import PROBLEM_JSON
 from tests.integration.fixtures import Intake
 from tests.integration.intake.conftest import transfer
+from tests.integration.intake.test_personal_data import operator_auth
 
 PDF = b"%PDF-1.7\n" + b"0123456789" * 500
 
@@ -66,16 +68,17 @@ async def test_a_clue_holds_the_hash_size_type_and_name_not_the_file(intake: Int
     )
 
     assert response.status_code == 201, response.text
+    clue_id = response.json()["clue_id"]
     async with intake.engine.connect() as conn:
         data = (await conn.execute(text("SELECT data FROM events"))).scalar_one()
-    assert data["attachments"] == [
-        {
-            "sha256": digest,
-            "size": len(PDF),
-            "content_type": "application/pdf",
-            "name": "审计报告.pdf",
-        }
-    ]
+    [attached] = data["attachments"]
+    name = attached.pop("name")  # a file name can name a person: sealed with the clue's key
+    assert attached == {"sha256": digest, "size": len(PDF), "content_type": "application/pdf"}
+    assert name.startswith(f"{pii.MATTER_TEXT_PREFIX}{clue_id}.")
+    read = await intake.http.get(
+        f"/v1/clues/{clue_id}", headers=await operator_auth(intake, "clerk")
+    )
+    assert read.json()["attachments"][0]["name"] == "审计报告.pdf"
 
 
 async def test_a_hash_another_partner_uploaded_cannot_be_attached(intake: Intake) -> None:
