@@ -248,8 +248,9 @@ async def issue(
     """One document: the next number of its kind and year (in ``conn``'s transaction),
     rendered, stored by its hash under ``directory`` (sealed at rest by ``seal``, still
     named by the hash of its plain bytes); the event that records it. Free text the
-    fields hold sealed (from the matter's events) is opened with ``vault`` first."""
-    fields = await opened(vault, fields, conn)
+    fields hold sealed (from the matter's events) is opened with ``vault`` first; a text
+    that does not open refuses the issue (409) rather than print ``[无法解封]`` in it."""
+    fields = await opened(vault, fields, conn, strict=True)
     template = templates[kind]
     local = templates.local(now)
     sequence = await allocate(conn, kind, local.year)
@@ -336,13 +337,19 @@ async def stored_content(directory: Path, sha256: str, open_: Opener | None) -> 
 
 
 async def opened(
-    vault: pii.Vault | None, fields: Mapping[str, Any], conn: AsyncConnection | None = None
+    vault: pii.Vault | None,
+    fields: Mapping[str, Any],
+    conn: AsyncConnection | None = None,
+    *,
+    strict: bool = False,
 ) -> Mapping[str, Any]:
     """A document's fields with the matter's sealed free text opened (a reason, the facts:
-    ``[已销毁]`` once shredded, so a document rendered again no longer matches its hash)."""
+    ``[已销毁]`` once shredded, ``[无法解封]`` when a token does not open, so a document
+    rendered again no longer matches its hash); ``strict``: such a token raises
+    ``pii.Unopenable`` (a document being issued)."""
     if vault is None or not pii.holds_sealed_text(dict(fields)):
         return fields
-    result: Mapping[str, Any] = await pii.open_texts(vault, dict(fields), conn=conn)
+    result: Mapping[str, Any] = await pii.open_texts(vault, dict(fields), conn=conn, strict=strict)
     return result
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse
@@ -28,6 +29,7 @@ from libs.events.contracts.oversight import (
 )
 from libs.events.contracts.rectification import RectificationListOpened
 from libs.events.sealing import TextSealer, matter_of
+from libs.kit import documents
 from libs.kit.auth import Principal
 from libs.kit.texts import OpenSealedTexts, may_read_texts
 
@@ -194,3 +196,32 @@ async def test_a_title_a_clerk_types_is_sealed_a_catalogue_title_is_not() -> Non
     assert p.title.startswith(f"{pii.MATTER_TEXT_PREFIX}{case}.") and "王五" not in p.title
     assert o.title.startswith(pii.MATTER_TEXT_PREFIX) and o.unit == "某局"
     assert d.title == "立案决定书"  # a document's title is its kind's label
+
+
+class ForgingVault(FakeVault):
+    """A vault where the matter ``forged`` opens nothing: every token of it is unopenable."""
+
+    async def open_matter_text(self, token: str, **kw: Any) -> str | None:
+        found = pii.MATTER_TEXT.fullmatch(token)
+        if found is not None and found["context"] == "forged":
+            raise pii.Unopenable("forged", "text")
+        return await super().open_matter_text(token, **kw)
+
+
+async def test_a_token_that_does_not_open_reads_unopenable_in_answers_and_refuses_a_document() -> (
+    None
+):
+    vault = ForgingVault()
+    good = await vault.seal_matter_text(None, "经查属实", context=str(uuid4()))
+    bad = await vault.seal_matter_text(None, "另案的话", context="forged")
+    fields = {"facts": good, "reason": bad}
+
+    answer = await pii.open_texts(vault, fields)  # type: ignore[arg-type]
+    printed = await documents.opened(vault, fields)  # type: ignore[arg-type]
+
+    assert answer == {"facts": "经查属实", "reason": pii.UNOPENABLE}
+    assert printed == answer  # a document printed again no longer matches its hash
+    with pytest.raises(pii.Unopenable):
+        await documents.opened(vault, fields, strict=True)  # type: ignore[arg-type]
+    with pytest.raises(pii.Unopenable):  # a proposal's body is never decided on as a marker
+        await pii.open_texts(vault, fields, strict=True)  # type: ignore[arg-type]
