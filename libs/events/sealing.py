@@ -25,7 +25,8 @@ person and tell what the matter is about, so it is sealed (:data:`ALSO`).
 
 Reading: ``pii.open_texts`` opens the tokens of an answer for a reader who may read the
 matter (``libs/kit/texts.py`` does it for every JSON answer of a service) and puts
-``[已封存]`` in their place for everyone else; a shredded matter reads ``[已销毁]``.
+``[已封存]`` in their place for everyone else; a shredded matter reads ``[已销毁]``, a token
+that does not open for its matter (forged, relabelled, corrupted) ``[无法解封]``, logged.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ through :class:`OpenSealedTexts`, which opens them for an operator of the commis
 route has already checked that the caller may read the matter (role, assignment,
 jurisdiction) — and puts ``[已封存]`` in their place for partners, subscribers and the
 public.
-A shredded matter, or one whose person was shredded, reads ``[已销毁]``. The catch-up feed
+A shredded matter, or one whose person was shredded, reads ``[已销毁]``; a token that does
+not open for its matter reads ``[无法解封]`` (logged, never a 500). The catch-up feed
 (``/v1/events``) is left as the store holds it: its events are hashed and signed as sealed.
 """
 
