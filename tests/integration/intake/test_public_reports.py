@@ -7,12 +7,15 @@ import json
 import secrets
 import time
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
 from sqlalchemy import text
 
 from libs.events import pii
+from libs.events.contracts.intake import ReportMessagePosted
+from libs.events.store import ANY, Metadata
 from services.intake import app as intake_app
 from services.intake.ratelimit import SharedWindow
 from services.intake.service import reports
@@ -279,3 +282,31 @@ async def test_a_real_name_reporter_is_not_named_in_the_narrative_events_carry(
     masked = await pii.open_texts(intake.app.state.deps.vault, data["narrative"])
     assert masked == "我孙*亲眼看到钱*镇长每周在农家乐用公款宴请。"
     assert data["sealed_narrative"].startswith("pii1t.")
+
+
+async def test_a_message_that_does_not_open_reads_unopenable_and_the_conversation_goes_on(
+    intake: Intake,
+) -> None:
+    code = (await _file(intake)).json()["receipt_code"]
+    await intake.http.post(
+        f"/v1/reports/{code}/messages", json={"text": "请问受理了吗？"}, headers=_secret()
+    )
+    clue_id = await _clue_id(intake)
+    store = intake.app.state.runtime.store
+    [posted] = [
+        r.event
+        for r in await store.read_stream(f"clue-{clue_id}")
+        if isinstance(r.event, ReportMessagePosted)
+    ]
+    # Its token copied onto another message: sealed for another field, it does not open.
+    copied = posted.model_copy(update={"message_id": uuid4()})
+    await store.append(f"clue-{clue_id}", [copied], expected_version=ANY, meta=Metadata("t"))
+
+    conversation = await intake.http.get(f"/v1/reports/{code}/messages", headers=_secret())
+    clerk = await operator_auth(intake, "clerk")
+    desk = await intake.http.get(f"/v1/clues/{clue_id}/messages", headers=clerk)
+
+    assert conversation.status_code == 200 and desk.status_code == 200, desk.text
+    expected = ["请问受理了吗？", pii.UNOPENABLE]
+    assert [m["text"] for m in conversation.json()] == expected
+    assert [m["text"] for m in desk.json()] == expected
