@@ -71,7 +71,7 @@ def parse_if_match(value: str | None) -> int | None:
         ) from None
 
 
-def _if_match(
+async def _if_match(
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> int | None:
     return parse_if_match(if_match)
@@ -511,8 +511,9 @@ def command_metadata(actor: str, causation_id: str | None = None) -> Metadata:
     )
 
 
-def get_pipeline(request: Request) -> Pipeline:
-    """FastAPI dependency: the service's command pipeline (built by its composition root)."""
+async def get_pipeline(request: Request) -> Pipeline:
+    """FastAPI dependency: the service's command pipeline (built by its composition root); a
+    coroutine, so that FastAPI does not run it in a worker thread."""
     pipeline: Pipeline = request.app.state.runtime.pipeline
     return pipeline
 

@@ -17,15 +17,17 @@ Analyst = Annotated[Principal, require_roles("analyst", "supervisor")]
 Verifier = Annotated[Principal, require_roles("investigator", "analyst", "supervisor")]
 
 
-def get_deps(request: Request) -> Deps:
-    """Analysis's dependencies (built by ``app.create``)."""
+async def get_deps(request: Request) -> Deps:
+    """Analysis's dependencies (built by ``app.create``); coroutines, as the one below, so that
+    FastAPI does not run them in a worker thread."""
     deps: Deps = request.app.state.deps
     return deps
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The rule engine of this service (bound at start)."""
-    return get_deps(request).rules
+    deps: Deps = request.app.state.deps
+    return deps.rules
 
 
 AnalysisDeps = Annotated[Deps, Depends(get_deps)]

@@ -17,7 +17,7 @@ Operator = Annotated[
 """Anyone who works on clues and cases; what each may see is narrowed by the policy."""
 
 
-def _deps(request: Request) -> Deps:
+async def _deps(request: Request) -> Deps:  # a coroutine: not run in a worker thread
     deps: Deps = request.app.state.deps
     return deps
 

@@ -11,20 +11,22 @@ from libs.kit.auth import Principal, require_scopes
 from services.intake.service import Deps
 from services.intake.settings import IntakeSettings
 
+# Coroutines: FastAPI runs a plain function dependency in a worker thread.
 
-def get_deps(request: Request) -> Deps:
+
+async def get_deps(request: Request) -> Deps:
     """FastAPI dependency: intake's own dependencies, built by ``app.create``."""
     return cast(Deps, request.app.state.deps)
 
 
-def get_settings(request: Request) -> IntakeSettings:
+async def get_settings(request: Request) -> IntakeSettings:
     """FastAPI dependency: intake's settings."""
-    return get_deps(request).settings
+    return cast(Deps, request.app.state.deps).settings
 
 
-def get_vault(request: Request) -> Vault:
+async def get_vault(request: Request) -> Vault:
     """FastAPI dependency: the personal-data vault."""
-    return get_deps(request).vault
+    return cast(Deps, request.app.state.deps).vault
 
 
 IntakeDeps = Annotated[Deps, Depends(get_deps)]
