@@ -26,7 +26,11 @@ def async_url(url: str) -> str:
 def make_engine(
     url: str, schema: str, *, pool_size: int = 10, pooled: bool = True, app: str = "zhengfeng"
 ) -> AsyncEngine:
-    """An async engine whose connections see only ``schema`` (via ``search_path``)."""
+    """An async engine whose connections see only ``schema`` (via ``search_path``).
+
+    Pooled, it opens up to twice ``pool_size`` connections and keeps every one it opened:
+    a connection opened for a burst and closed after it (the pool's overflow) costs a TLS
+    handshake and a new server process, and then prepares every statement again."""
     connect_args = {
         "server_settings": {
             "search_path": schema,
@@ -40,8 +44,8 @@ def make_engine(
         return create_async_engine(async_url(url), poolclass=NullPool, connect_args=connect_args)
     engine = create_async_engine(
         async_url(url),
-        pool_size=pool_size,
-        max_overflow=pool_size,
+        pool_size=2 * pool_size,
+        max_overflow=0,
         # No ping per checkout and no ROLLBACK on autocommit connections: each is a
         # round trip on every append. A connection the server ended is known without
         # one (``_alive``); one that dies while in use is invalidated by whoever used it.
