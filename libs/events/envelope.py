@@ -242,7 +242,13 @@ def loads(text: str) -> Any:
 
 def format_time(value: datetime) -> str:
     """RFC 3339 UTC with microseconds, the precision PostgreSQL keeps."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = value.astimezone(UTC)
+    if utc.year >= 1000:
+        # The same text as the format below (``+00:00`` cut), a quarter of its cost: every
+        # append hashes it and every publish sends it. strftime writes a year before 1000
+        # without leading zeros, isoformat with them, and a hash must never change.
+        return utc.isoformat(timespec="microseconds")[:-6] + "Z"
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def chain_hash(
@@ -307,26 +313,32 @@ def envelope_hash(envelope: Envelope) -> str:
     )
 
 
+_EXTENSION_HEADERS = tuple((name, _HEADER_PREFIX + name) for name in EXTENSIONS)
+
+
 def to_kafka(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """Key, value and ``ce_*`` headers for Kafka binary content mode."""
+    # The fields straight from the instance: the relay makes this per event it publishes.
+    fields = envelope.__dict__
+    subject: str = fields["subject"]
     headers: list[tuple[str, bytes]] = [
-        ("content-type", envelope.datacontenttype.encode()),
-        ("ce_specversion", envelope.specversion.encode()),
-        ("ce_id", str(envelope.id).encode()),
-        ("ce_source", envelope.source.encode()),
-        ("ce_type", envelope.type.encode()),
-        ("ce_subject", envelope.subject.encode()),
-        ("ce_time", format_time(envelope.time).encode()),
-        ("ce_dataschema", envelope.dataschema.encode()),
+        ("content-type", fields["datacontenttype"].encode()),
+        ("ce_specversion", fields["specversion"].encode()),
+        ("ce_id", str(fields["id"]).encode()),
+        ("ce_source", fields["source"].encode()),
+        ("ce_type", fields["type"].encode()),
+        ("ce_subject", subject.encode()),
+        ("ce_time", format_time(fields["time"]).encode()),
+        ("ce_dataschema", fields["dataschema"].encode()),
     ]
-    for name in EXTENSIONS:
-        value = getattr(envelope, name)
+    for name, header in _EXTENSION_HEADERS:
+        value = fields[name]
         if value is not None:
-            headers.append((_HEADER_PREFIX + name, str(value).encode()))
-    if (trace := envelope.traceparent) is not None:
+            headers.append((header, str(value).encode()))
+    if (trace := traceparent_of(fields["correlationid"], fields["id"])) is not None:
         headers.append((_HEADER_PREFIX + "traceparent", trace.encode()))
     value_bytes = envelope.data_json.encode()
-    return envelope.subject.encode(), value_bytes, headers
+    return subject.encode(), value_bytes, headers
 
 
 class EnvelopeError(ValueError):

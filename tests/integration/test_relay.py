@@ -16,9 +16,11 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
+from aiokafka.partitioner import murmur2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from libs.events import kafka
 from libs.events.envelope import from_kafka
 from libs.events.relay import Relay
 from libs.events.store import START, EventStore
@@ -100,6 +102,36 @@ async def test_relay_publishes_every_event_keyed_by_stream_as_a_binary_mode_clou
             (int(header(record, "ce_txid") or 0), int(header(record, "ce_position") or 0))
         )
     assert all(p == sorted(p) for p in places.values()), "a partition out of commit order"
+
+
+async def test_a_batch_larger_than_the_producers_record_batches_arrives_whole_and_in_order(
+    store: EventStore, bootstrap: str
+) -> None:
+    # The relay builds a record batch per partition itself; with record batches of 4 kB
+    # each partition's share of a relay batch spans several, handed over one after another.
+    topic = await new_topic(bootstrap, unique("relay-split"))
+    streams, per_stream = 7, 30
+    recorded = await append_across_streams(store, streams=streams, per_stream=per_stream)
+    producer = kafka.producer(bootstrap, max_batch_size=4096)
+    await producer.start()
+    try:
+        relay = Relay(store, producer, topic, bootstrap=bootstrap, batch_size=500)
+        assert await relay.publish_batch() == streams * per_stream
+        assert await relay.publish_batch() == 0
+    finally:
+        await producer.stop()
+    records = await read_topic(bootstrap, topic)
+
+    assert sorted(event_id(r) for r in records) == sorted(str(r.envelope.id) for r in recorded)
+    assert await unpublished(relay) == 0
+    versions: dict[str, list[int]] = defaultdict(list)
+    for record in records:  # partition by partition, in offset order
+        assert record.key is not None
+        # Where the producer's own partitioner would have put the key.
+        assert record.partition == (murmur2(record.key) & 0x7FFFFFFF) % 6
+        versions[record.key.decode()].append(int(header(record, "ce_streamversion") or 0))
+    assert all(v == list(range(1, per_stream + 1)) for v in versions.values()), versions
+    assert len(versions) == streams
 
 
 async def test_relay_killed_mid_batch_resumes_without_losing_events(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from libs.events.envelope import (
     canonical_json_without_floats,
     chain_hash,
     envelope_hash,
+    format_time,
     from_kafka,
     loads,
     to_kafka,
@@ -270,6 +271,21 @@ def test_a_stored_envelope_decodes_its_data_only_when_asked_and_hashes_the_same(
     assert lazy == eager
     with pytest.raises(ValueError, match="encoded_data"):
         dataclasses.replace(eager, data=LAZY)
+
+
+@settings(max_examples=500)
+@given(
+    st.datetimes(
+        min_value=datetime(2, 1, 1),  # a day from the ends: astimezone stays in range
+        max_value=datetime(9998, 12, 31),
+        timezones=st.sampled_from(
+            [UTC, timezone(timedelta(hours=8)), timezone(-timedelta(hours=5))]
+        ),
+    )
+)
+def test_event_times_are_written_as_they_always_were(value: datetime) -> None:
+    # The hash chain covers this text: it must stay byte for byte what strftime wrote.
+    assert format_time(value) == value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def test_an_envelope_read_from_a_store_is_the_one_the_constructor_makes() -> None:
