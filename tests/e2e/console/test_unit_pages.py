@@ -103,6 +103,7 @@ async def seeded(platform: Platform, operators: dict[str, dict[str, Any]]) -> di
     form = await call(platform, {}, "GET", f"/v1/surveys/{sid}/form", params={"token": token})
     answers = {q["code"]: (q["scale"] if q["kind"] == "scale" else q.get("choices", ["好"])[0])
                for q in form.json()["questions"] if q["kind"] != "text"}  # fmt: skip
+    answers["advice"] = "窗口工作人员经常不在岗"  # a free answer: sealed, read by the office
     answered = await call(platform, {}, "POST", f"/v1/surveys/{sid}/responses",
                           json={"token": token, "answers": answers})  # fmt: skip
     assert answered.status_code == 201, answered.text
@@ -254,6 +255,7 @@ async def test_each_unit_page_opens_with_its_data_and_no_console_error(
     await expect(drawer).to_contain_text("民主评议")
     await drawer.get_by_role("button", name="民主评议").first.click()
     await expect(page.get_by_test_id("survey-drawer")).to_contain_text("1 / 3")
+    await expect(page.get_by_test_id("survey-texts")).to_contain_text("窗口工作人员经常不在岗")
     await pictured(page, "appraisal-survey")
     await page.keyboard.press("Escape")
     await page.keyboard.press("Escape")
