@@ -96,12 +96,16 @@ ALSO = frozenset(
         ("RectificationListOpened", "title"),
         ("AttachmentRef", "name"),
         ("TypicalCasePublished", "title"),
+        ("MeetingRecorded", "attendees"),
+        ("Dissent", "attendee"),
     }
 )
 """(model, field) pairs of free text whose name elsewhere is a code (``finding``: ``ours``,
 ``confirmed``…) or says nothing of what it holds: a survey's free answers by question code,
 a title a clerk types about a matter (a rectification list's, a typical case's), a clue's
-attachment's file name as the sender gave it (``王五收受购物卡证据.pdf``)."""
+attachment's file name as the sender gave it (``王五收受购物卡证据.pdf``), a meeting's
+attendees and the attendee of a dissent (the minutes list people as the clerk writes them,
+often by name)."""
 
 SEALED_IN = {"SurveyAnswered": "survey_id"}
 """Event type → the field naming the matter its text is sealed in, where the event's stream

@@ -11,7 +11,14 @@ from typer.testing import CliRunner
 
 from libs.events import pii
 from tests.conftest import Schemas
-from tests.integration.casework.conftest import LEADER, OFFICER, REVIEWER, Casework
+from tests.integration.casework.conftest import (
+    DIRECTOR,
+    LEADER,
+    OFFICER,
+    REVIEWER,
+    SECRETARY,
+    Casework,
+)
 from tests.integration.casework.test_personal_data import _sealed_clue
 from zhengfeng.cli import app as cli
 
@@ -119,3 +126,37 @@ async def test_the_cli_shreds_a_matters_texts_and_records_it(
             )
         ).scalar_one()
     assert recorded["matter"] == str(clue_id)
+
+
+async def test_a_meetings_attendees_are_stored_sealed_and_read_by_name_by_the_cases_operators(
+    cw: Casework,
+) -> None:
+    clue_id = await cw.receive()
+    await cw.decided(clue_id, "dispose", OFFICER, method="preliminary_verification")
+    await cw.decided(clue_id, "conclude_verification", OFFICER, outcome="propose_filing")
+    subject = {"name": "王五", "unit": "某县财政局"}
+    proposed = await cw.command(
+        clue_id, "file_case", OFFICER, case_number="青纪立〔2026〕9号", subject=subject, major=True
+    )
+    pid = proposed.json()["proposal_id"]
+    for who in (DIRECTOR, LEADER):
+        await cw.act(clue_id, pid, "approve", who)
+    attendees = ["司马德胜", "诸葛文清", "operator:member-3"]
+    minutes = {
+        "session": "2026年第13次", "held_on": "2026-12-03", "attendees": attendees,
+        "conclusion": "agree", "conclusion_text": "同意立案审查调查",
+        "dissent": [{"attendee": "诸葛文清", "opinion": "建议先补充初核材料"}],
+    }  # fmt: skip
+
+    filed = await cw.act(clue_id, pid, "meeting", SECRETARY, **minutes)
+
+    assert filed.status_code == 200, filed.text
+    stored = await _stored(cw)
+    assert "司马德胜" not in stored and "诸葛文清" not in stored
+    assert "operator:member-3" not in stored  # an account id is sealed like a name
+    timeline = (await cw.http.get(f"/v1/cases/{clue_id}/timeline", headers=LEADER)).json()
+    meeting = next(e for e in timeline["events"] if e["type"].endswith("meeting_recorded"))
+    assert meeting["data"]["attendees"] == attendees
+    assert meeting["data"]["dissent"][0]["attendee"] == "诸葛文清"
+    verified = await cw.store.verify()
+    assert verified.ok, verified
