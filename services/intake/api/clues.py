@@ -76,7 +76,7 @@ async def open_clue(
     )
     response.headers["ETag"] = f'"{opened.version}"'
     clue, repeats, rules = opened.clue, opened.repeats, deps.duplicate_rules
-    return ClueOut(
+    shown = ClueOut(
         **clue.model_dump(exclude={"reported_persons", "narrative", "sealed_narrative"}),
         reported_persons=await shown_persons(
             deps.vault, clue.reported_persons, context=str(clue_id), reveal=reveal
@@ -88,6 +88,9 @@ async def open_clue(
         priority_label=rules.label(level),
         repeats=await repeats_out(deps.vault, repeats, reveal=reveal),
     )
+    if reveal:  # recorded once every field opened: a refused reveal (409) showed nothing
+        await clues.record_reveal(store, opened, operator, purpose)
+    return shown
 
 
 Clerk = Annotated[Principal, require_roles("clerk", "supervisor")]

@@ -86,11 +86,13 @@ async def received_clue(store: EventStore, clue_id: UUID) -> ClueReceived:
 
 @dataclass(frozen=True)
 class OpenedClue:
-    """A clue as an operator opened it: its receipt, its repeat reports, its version."""
+    """A clue as an operator opened it: its receipt, its repeat reports, its version, and
+    the role a reveal is allowed under (None for a masked read, recorded already)."""
 
     clue: ClueReceived
     repeats: Repeats
     version: int
+    reveal_role: str | None = None
 
 
 def _reveal_role(operator: Principal, reveal_roles: list[str], purpose: str | None) -> str:
@@ -123,32 +125,42 @@ async def open_clue(
     reveal: bool,
     purpose: str | None,
 ) -> OpenedClue:
-    """A clue for an operator; the read is recorded, unmasked reads with their purpose."""
+    """A clue for an operator; a masked read is recorded here, a reveal is checked (role,
+    purpose) and recorded by :func:`record_reveal` once its fields have opened."""
     clue = await received_clue(store, clue_id)
     records = await store.read_stream(clue_stream(clue_id))
     opened = OpenedClue(clue, fold(r.event for r in records), len(records))
     if not reveal:
         await record_view(store, clue_id, operator, "clue")
         return opened
-    role = _reveal_role(operator, reveal_roles, purpose)
+    return replace(opened, reveal_role=_reveal_role(operator, reveal_roles, purpose))
+
+
+async def record_reveal(
+    store: EventStore, opened: OpenedClue, operator: Principal, purpose: str | None
+) -> None:
+    """个人信息查阅记录 of a reveal that showed its fields: who, whose, under which role, why.
+    A reveal refused because a token does not open (409 ``sealed-data-unopenable``) showed
+    nothing and is not recorded as an access; the warning logged names the matter."""
+    assert opened.reveal_role is not None
+    clue = opened.clue
     persons = [p for p in clue.reported_persons if p.person_ref is not None]
     accessed = PersonalDataAccessed(
-        clue_id=clue_id,
+        clue_id=clue.clue_id,
         person_refs=[p.person_ref for p in persons if p.person_ref]
         + repeat_person_refs(opened.repeats),
         fields=sorted({f for p in persons for f in p.sealed} or set(SEALED_FIELDS)),
         accessed_by=operator.actor,
-        role=role,
+        role=opened.reveal_role,
         purpose=(purpose or "").strip(),
         accessed_at=store.clock(),
     )
     await store.append(
-        access_stream(clue_id),
+        access_stream(clue.clue_id),
         [accessed],
         expected_version=ANY,
         meta=command_metadata(operator.actor),
     )
-    return opened
 
 
 async def read_conversation(

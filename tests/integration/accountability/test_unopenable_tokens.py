@@ -14,6 +14,7 @@ import pytest
 
 from libs.events import pii
 from libs.events.contracts.accountability import FindingRecorded, InquiryOpened
+from libs.events.contracts.intake import PersonalDataAccessed
 from libs.events.store import NO_STREAM, Metadata
 from tests.integration.accountability.conftest import LEADER, OFFICER, Accountability
 from tests.integration.accountability.test_sealed_texts import FOUND, OPENED_FOR, _found
@@ -93,3 +94,8 @@ async def test_a_name_copied_to_another_inquiry_refuses_the_reveal_with_a_409_na
         f"/v1/inquiries/{inquiry_id}", params={"reveal": "true"}, headers=LEADER
     )
     assert original.status_code == 200
+    # only the reveal that showed the names is recorded as an access
+    accessed = [
+        r.event for r in await acc.store.read_all() if isinstance(r.event, PersonalDataAccessed)
+    ]
+    assert [str(a.clue_id) for a in accessed] == [str(inquiry_id)]

@@ -234,3 +234,7 @@ async def test_a_person_copied_into_another_clue_refuses_the_reveal_with_a_409_n
     assert revealed.json()["errors"][0]["field"] in {"name", "id_number", "narrative"}
     assert "王五" not in revealed.text and ID_NUMBER not in revealed.text
     assert original.status_code == 200 and "王五" in original.text
+    # Only the reveal that showed the names is recorded as an access: the refused one
+    # showed nothing.
+    accesses = await _event_data(intake, "personal_data_accessed")
+    assert [a["clue_id"] for a in accesses] == [clue_id]
