@@ -273,11 +273,11 @@ async def _shred_matter(
     from libs.events.contracts.intake import PersonalDataShredded
     from libs.events.pii import matter_key_id
     from libs.events.sealing import matter_of
-    from libs.events.store import ANY, EventStore, Metadata
+    from libs.events.store import ANY, Metadata
 
     context = matter_of(matter)
     key = matter_key_id(context)
-    store = EventStore(engine, source=_settings("intake").source)
+    store = _shred_store(engine, vault)
     now = store.clock()
     if not await vault.shred_matter(context, by=by, reason=reason, now=now):
         return key, False
@@ -290,13 +290,23 @@ async def _shred_matter(
     return key, True
 
 
+def _shred_store(engine: Any, vault: Any) -> Any:
+    """Intake's store as the service has it, sealer included: the shred's reason is sealed
+    like any reason (with the key ``sealing.SEALED_IN`` names, which the shred spares)."""
+    from libs.events.sealing import TextSealer
+    from libs.events.store import EventStore
+
+    store = EventStore(engine, source=_settings("intake").source)
+    store.sealer = TextSealer(vault)
+    return store
+
+
 async def _shred_one(engine: Any, vault: Any, ref: UUID, by: str, reason: str) -> bool:
     """Destroy one key and record PersonalDataShredded in intake's store."""
     from libs.events.contracts.intake import PersonalDataShredded
-    from libs.events.store import ANY, EventStore, Metadata
+    from libs.events.store import ANY, Metadata
 
-    settings = _settings("intake")
-    store = EventStore(engine, source=settings.source)
+    store = _shred_store(engine, vault)
     now = store.clock()
     if not await vault.shred(ref, by=by, reason=reason, now=now):
         return False

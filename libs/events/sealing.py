@@ -107,10 +107,12 @@ attachment's file name as the sender gave it (``王五收受购物卡证据.pdf`
 attendees and the attendee of a dissent (the minutes list people as the clerk writes them,
 often by name)."""
 
-SEALED_IN = {"SurveyAnswered": "survey_id"}
+SEALED_IN = {"SurveyAnswered": "survey_id", "PersonalDataShredded": "person_ref"}
 """Event type → the field naming the matter its text is sealed in, where the event's stream
 is not the matter's (a survey's answer is on a stream of its own: nothing links it to a
-link or a respondent, and its words are sealed with the survey's key)."""
+link or a respondent, and its words are sealed with the survey's key; a shred's reason is
+sealed in the destroyed key's own id — its stream's matter is the one just shredded, and
+the record of why must outlive it)."""
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 

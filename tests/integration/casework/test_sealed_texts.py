@@ -126,6 +126,9 @@ async def test_the_cli_shreds_a_matters_texts_and_records_it(
             )
         ).scalar_one()
     assert recorded["matter"] == str(clue_id)
+    assert "依法删除" not in json.dumps(recorded, ensure_ascii=False)  # sealed, and readable:
+    vault = pii.Vault.from_env(cw.engine)
+    assert await pii.open_texts(vault, recorded["reason"]) == "依法删除"  # not the case's key
 
 
 async def test_a_meetings_attendees_are_stored_sealed_and_read_by_name_by_the_cases_operators(
