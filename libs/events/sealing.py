@@ -96,6 +96,8 @@ ALSO = frozenset(
         ("RectificationListOpened", "title"),
         ("AttachmentRef", "name"),
         ("TypicalCasePublished", "title"),
+        ("ClueReceived", "place"),
+        ("ClueMerged", "place"),
         ("MeetingRecorded", "attendees"),
         ("Dissent", "attendee"),
     }
@@ -103,7 +105,8 @@ ALSO = frozenset(
 """(model, field) pairs of free text whose name elsewhere is a code (``finding``: ``ours``,
 ``confirmed``…) or says nothing of what it holds: a survey's free answers by question code,
 a title a clerk types about a matter (a rectification list's, a typical case's), a clue's
-attachment's file name as the sender gave it (``王五收受购物卡证据.pdf``), a meeting's
+attachment's file name as the sender gave it (``王五收受购物卡证据.pdf``) and its place
+(``王五家中``, ``某县财政局王五办公室``: where can say who), a meeting's
 attendees and the attendee of a dissent (the minutes list people as the clerk writes them,
 often by name)."""
 

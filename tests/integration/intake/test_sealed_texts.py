@@ -8,6 +8,7 @@ from uuid import UUID
 
 from libs.events import pii
 from tests.integration.fixtures import Intake
+from tests.integration.intake.conftest import transfer
 from tests.integration.intake.test_jurisdiction import _event, _send
 from tests.integration.intake.test_personal_data import operator_auth
 
@@ -63,3 +64,25 @@ async def test_shredding_the_reported_person_shreds_the_clues_texts(intake: Inta
     assert REASON not in read.text and pii.SHREDDED in read.text
     assert clue.json()["narrative"] == pii.SHREDDED
     assert (await intake.app.state.runtime.store.verify()).ok
+
+
+async def test_a_clues_place_is_stored_sealed_and_read_as_written_by_the_clerk_only(
+    intake: Intake,
+) -> None:
+    partner = await intake.bearer(await intake.partner())
+    clerk = await operator_auth(intake, "clerk")
+    place = "某县财政局三楼欧阳明办公室"
+    sent = await intake.http.post(
+        "/v1/clue-transfers", json=transfer("SJ-T3", place=place), headers=partner
+    )
+    clue_id = sent.json()["clue_id"]
+
+    stored = await _event(intake, clue_id, "zhengfeng.intake.clue_received")
+    clue = await intake.http.get(f"/v1/clues/{clue_id}", headers=clerk)
+    followed = await intake.http.get(f"/v1/clue-transfers/{clue_id}", headers=partner)
+
+    assert sent.status_code == 201, sent.text
+    assert place not in json.dumps(stored, ensure_ascii=False) and "欧阳明" not in str(stored)
+    assert stored["place"].startswith(f"{pii.MATTER_TEXT_PREFIX}{clue_id}.")
+    assert clue.json()["place"] == place  # the clerk reads it as sent
+    assert followed.status_code == 200 and place not in followed.text

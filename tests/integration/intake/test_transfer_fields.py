@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from libs.events import pii
 from libs.kit.problems import PROBLEM_JSON
 from tests.integration.fixtures import Intake
 from tests.integration.intake.conftest import resident_id, transfer
@@ -39,11 +40,8 @@ async def test_a_full_transfer_records_every_field_in_the_clue(intake: Intake) -
     person = data["reported_persons"][0]
     assert (person["rank"], person["top_leader"], person["key_minority"]) == ("正科级", True, True)
     assert data["urgency"] == "urgent"
-    assert (data["occurred_from"], data["occurred_to"], data["place"]) == (
-        "2026-01-20",
-        "2026-02-10",
-        "某县",
-    )
+    assert (data["occurred_from"], data["occurred_to"]) == ("2026-01-20", "2026-02-10")
+    assert await pii.open_texts(intake.app.state.deps.vault, data["place"]) == "某县"  # sealed
 
 
 async def test_an_id_number_with_a_wrong_check_digit_is_refused_by_field(intake: Intake) -> None:
