@@ -70,7 +70,7 @@ NO_STREAM: Final = 0
 """``expected_version`` for a stream that must not exist yet."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Checkpoint:
     """A place in the commit-safe order: (transaction id, global position)."""
 
@@ -108,7 +108,7 @@ class ConcurrencyError(Exception):
         super().__init__(f"stream {stream_id!r}: expected version {expected}, but {reason}")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Recorded:
     """An event read back from a store: its envelope and where it sits."""
 
