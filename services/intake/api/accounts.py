@@ -67,7 +67,10 @@ class OperatorIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    account_id: AccountId
+    account_id: AccountId = Field(
+        description="登录账号：小写字母、数字和 . _ -，3 到 64 位；请用工号，不用姓名拼音"
+        "（账号作为操作人写入每条记录，不加密）"
+    )
     name: str = Field(min_length=1, max_length=50, description="姓名（事件中加密保存）")
     department: str | None = Field(default=None, max_length=100, description="所在部门")
     roles: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
