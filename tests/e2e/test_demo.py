@@ -375,9 +375,11 @@ def test_no_topic_carries_a_demo_persons_name_in_clear(
 
 _TEXT_KEYS = frozenset(
     {"narrative", "content", "facts", "summary", "problem", "suggestion", "progress", "urge",
-     "accountability", "relapse", "reason", "reasons", "note", "comment", "description"}
+     "accountability", "relapse", "reason", "reasons", "note", "comment", "description",
+     "place"}
 )  # fmt: skip
-"""Keys under which the demo writes free text about its matters."""
+"""Keys under which the demo writes free text about its matters (a clue's place included:
+where can say who)."""
 
 
 def _survey_words() -> set[str]:
@@ -451,6 +453,7 @@ def test_no_topic_carries_a_demo_narrative_reason_or_finding_in_clear(
     texts = _seeded_texts()
     assert {"审计移送，证据较具体", "事实清楚，证据确凿，定性准确"} <= texts  # the acts' own words
     assert "窗口办事要一次说清" in texts  # a respondent's free answer to the 民主评议
+    assert "青山县城关镇" in texts  # a clue's place
     assert any("王建国" in t for t in texts)  # the scenario's narratives
 
     topics = _read_topics(platform)
