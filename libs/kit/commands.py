@@ -80,6 +80,17 @@ async def _if_match(
 IfMatch = Annotated[int | None, Depends(_if_match)]
 """FastAPI dependency: the version the caller saw, from ``If-Match`` (``None`` if not sent)."""
 
+
+def _required_if_match(if_match: Annotated[str, Header(alias="If-Match")]) -> int:
+    version = parse_if_match(if_match)
+    assert version is not None
+    return version
+
+
+RequiredIfMatch = Annotated[int, Depends(_required_if_match)]
+"""FastAPI dependency of a route whose command has ``if_match="required"``: the document
+says the header is required, and a request without it is answered 428."""
+
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key")]
 """FastAPI header: the caller's ``Idempotency-Key`` (``None`` if not sent)."""
 
@@ -535,6 +546,7 @@ __all__ = [
     "Outcome",
     "Pipeline",
     "Refused",
+    "RequiredIfMatch",
     "command_metadata",
     "parse_if_match",
     "stale",

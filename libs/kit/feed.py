@@ -24,6 +24,7 @@ from libs.events.envelope import Envelope, to_structured
 from libs.events.signing import Signer
 from libs.events.store import EventStore
 from libs.kit.auth import Principal, require_scopes
+from libs.kit.openapi import refusals
 from libs.kit.problems import Problem
 
 MAX_PAGE = 1000
@@ -55,7 +56,10 @@ def feed_router(service: str) -> APIRouter:
         FEED_PATH,
         response_model=FeedPage,
         summary=f"Catch-up feed of every {service} event",
-        responses={200: {"description": "A page of events; Link rel=next when not caught up"}},
+        responses={
+            200: {"description": "A page of events; Link rel=next when not caught up"},
+            **refusals((400, "unknown-position", "位置不存在（after 不是已有事件的位置）")),
+        },
     )
     async def events(
         request: Request,

@@ -35,6 +35,9 @@ from jwt.algorithms import RSAAlgorithm
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from libs.kit.openapi import refusals
+from libs.kit.problems import PROBLEM_JSON
+
 ISSUER_DDL: tuple[str, ...] = (
     """
     CREATE TABLE signing_keys (
@@ -106,6 +109,22 @@ async def create_client(
             roles=roles or [],
         )
     return Credentials(client_id, secret, kind, name, department, scopes or [], roles or [])
+
+
+def _as_json(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """Problem answers as RFC 6749 has the token endpoint give them: ``application/json``
+    (with the problem's fields beside ``error``)."""
+    for answer in responses.values():
+        content = answer["content"]
+        content["application/json"] = {
+            **content.pop(PROBLEM_JSON),
+            "schema": {"$ref": "#/components/schemas/Problem"},
+        }
+    return responses
+
+
+GRANT_TYPES = ("client_credentials", "password", "refresh_token")
+"""The grants the token endpoint answers (any other: 400 ``unsupported_grant_type``)."""
 
 
 def new_secret() -> str:
@@ -343,10 +362,19 @@ def router(issuer: Issuer) -> APIRouter:
     async def jwks() -> dict[str, Any]:
         return issuer.jwks()
 
-    @api.post("/oauth/token")
+    @api.post(
+        "/oauth/token",
+        responses=_as_json(
+            refusals(
+                (400, "oauth-invalid_grant", "账号不存在、密码错误或登录已过期（RFC 6749）"),
+                (400, "oauth-invalid_request", "所选授权方式须提供的字段缺失"),
+                (400, "oauth-invalid_scope", "申请的权限范围超出所授"),
+            )
+        ),
+    )
     async def token(
         request: Request,
-        grant_type: Annotated[str, Form()],
+        grant_type: Annotated[str, Form(json_schema_extra={"enum": list(GRANT_TYPES)})],
         client_id: Annotated[str | None, Form()] = None,
         client_secret: Annotated[str | None, Form()] = None,
         username: Annotated[str | None, Form()] = None,

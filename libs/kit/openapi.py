@@ -9,10 +9,20 @@ to every operation, the problem answers it can give — with the ``Problem`` sch
   is not as required), 429, 500 and 503 (the database away: retry after);
 - an operation with a security requirement or a bearer token: 401 and 403;
 - an operation with path parameters: 404;
-- a command (POST, PUT, PATCH, DELETE): 409 (the state does not allow it, or a retry under
-  the same key with another body), 412 (``If-Match`` stale), 415 and 428 (``If-Match``
-  required);
+- a command (POST, PUT, PATCH, DELETE): 409 (the state does not allow it), 412
+  (``If-Match`` stale), 415 and 428 (``If-Match`` required);
+- an operation taking ``Idempotency-Key``: 422 ``idempotency-key-reused`` (the key came
+  before with another body); one taking ``cursor``: 400 ``invalid-cursor``;
 - ``default``: any other status, always a problem.
+
+It also says what the services refuse that a schema can say (:func:`describe_values`): no
+string holds a NUL (PostgreSQL stores none; ``libs/kit/nul.py`` refuses it), ``If-Match``
+and ``Idempotency-Key`` have the form the pipeline reads, and a code of a catalogue (the
+problem-category taxonomy) is one of the deployment's codes. What a schema cannot say (an
+ID number's check digit, dates in order, a matter in the state a command needs) is a
+domain refusal with a problem ``type`` of its own, documented on the operation's answer as
+an example of that type (:func:`refusals`): a schema-valid request is never refused as
+``validation-error``.
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.openapi.utils import get_openapi
 
+from libs.events import taxonomy
+from libs.kit.fields import CATEGORY_CATALOGUE, CATEGORY_FILTER_CATALOGUE
 from libs.kit.problems import PROBLEM_JSON
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -79,7 +91,7 @@ _ALWAYS = {
 _AUTHENTICATED = {"401": "未登录或令牌无效", "403": "无权办理"}
 _NAMED = {"404": "未找到该事项"}
 _COMMANDS = {
-    "409": "当前状态下不能办理, or an Idempotency-Key reused with another body",
+    "409": "当前状态下不能办理",
     "412": "If-Match 与当前版本不符: read again and retry",
     "415": "不支持的内容类型",
     "428": "须提供 If-Match",
@@ -90,6 +102,46 @@ _COMMAND_METHODS = {"post", "put", "patch", "delete"}
 def _problem(description: str) -> dict[str, Any]:
     ref = {"$ref": "#/components/schemas/Problem"}
     return {"description": description, "content": {PROBLEM_JSON: {"schema": ref}}}
+
+
+_REFUSALS = "业务规则不允许："
+
+
+def refusals(*answers: tuple[int, str, str]) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route: the domain refusals it answers, each ``(status, slug,
+    Chinese title)`` — what the schema cannot say (a check digit, dates in order, the state
+    of a matter). Each is an example of the status's problem answer, named by its slug, so
+    a client (and the contract tests) know the ``type`` to expect."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status, slug, title in answers:
+        answer = out.setdefault(status, {"description": "", "content": {PROBLEM_JSON: {}}})
+        examples = answer["content"][PROBLEM_JSON].setdefault("examples", {})
+        examples[slug] = {
+            "summary": title,
+            "value": {"type": f"/problems/{slug}", "title": title, "status": status},
+        }
+        answer["description"] = _REFUSALS + "；".join(
+            f"{e['summary']}（{name}）" for name, e in examples.items()
+        )
+    return out
+
+
+def refusal_types(operation: dict[str, Any], status: int) -> set[str]:
+    """The problem types an operation documents as domain refusals at ``status``."""
+    answer = operation.get("responses", {}).get(str(status), {})
+    return {
+        e["value"]["type"]
+        for media in answer.get("content", {}).values()
+        for e in media.get("examples", {}).values()
+        if "value" in e
+    }
+
+
+_GENERIC_REFUSALS: dict[str, tuple[int, str, str]] = {
+    "cursor": (400, "invalid-cursor", "翻页位置无效（请原样使用上一页返回的 next_cursor）"),
+    "idempotency-key": (422, "idempotency-key-reused", "幂等键已用于内容不同的请求"),
+}
+"""Refusals of the kit's own parameters, by the parameter's (lower-case) name."""
 
 
 def describe_problems(document: dict[str, Any]) -> dict[str, Any]:
@@ -116,14 +168,133 @@ def describe_problems(document: dict[str, Any]) -> dict[str, Any]:
                 answer = responses.get(status)
                 if answer is None or "HTTPValidationError" in str(answer):
                     responses[status] = _problem(description)
-                else:  # a route's own description of it: keep it, add the problem body
-                    answer.setdefault("content", {})[PROBLEM_JSON] = {
-                        "schema": {"$ref": "#/components/schemas/Problem"}
-                    }
+                    continue
+                # A route's own description of it: kept (with the refusals it documents),
+                # after the kit's where it only adds refusals.
+                content = answer.setdefault("content", {})
+                content[PROBLEM_JSON] = {
+                    **content.get(PROBLEM_JSON, {}),
+                    "schema": {"$ref": "#/components/schemas/Problem"},
+                }
+                if answer.get("description", "").startswith(_REFUSALS):
+                    answer["description"] = f"{description}；{answer['description']}"
+            for param in params:
+                if (refusal := _GENERIC_REFUSALS.get(param.get("name", "").lower())) is not None:
+                    _add_refusal(responses, refusal)
             responses.setdefault("default", _problem("其他错误，均为 problem+json"))
     schemas.pop("HTTPValidationError", None)
     if "#/components/schemas/ValidationError" not in json.dumps(document):
         schemas.pop("ValidationError", None)
+    return document
+
+
+def _add_refusal(responses: dict[str, Any], refusal: tuple[int, str, str]) -> None:
+    ((status, added),) = refusals(refusal).items()
+    answer = responses.setdefault(str(status), _problem(""))
+    content = answer.setdefault("content", {}).setdefault(PROBLEM_JSON, {})
+    examples = content.setdefault("examples", {})
+    if not set(added["content"][PROBLEM_JSON]["examples"]) <= set(examples):
+        examples.update(added["content"][PROBLEM_JSON]["examples"])
+        answer["description"] = "；".join(
+            d for d in (answer.get("description"), added["description"]) if d
+        )
+
+
+NUL_FREE = r"^[^\x00]*$"
+"""A string without NUL: what ``libs/kit/nul.RejectNul`` lets through."""
+
+IF_MATCH: dict[str, Any] = {
+    "type": "string",
+    "pattern": r'^(W/)?"[0-9]{1,18}"$',
+    "examples": ['"7"'],
+}
+"""``If-Match``: a version the service gave as ``ETag`` (``"7"``); ``parse_if_match``."""
+
+IDEMPOTENCY_KEY: dict[str, Any] = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": "^[!-~]+$",
+}
+"""``Idempotency-Key``: 1-255 visible ASCII characters (a UUID, say)."""
+
+JSON_VALUE: dict[str, Any] = {
+    "title": "JsonValue",
+    "description": "Any JSON value without a NUL character in a string or a key.",
+    "anyOf": [
+        {"type": "string", "pattern": NUL_FREE},
+        {"type": ["number", "boolean", "null"]},
+        {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+        {
+            "type": "object",
+            "propertyNames": {"type": "string", "pattern": NUL_FREE},
+            "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+        },
+    ],
+}
+"""The value of a free object's key (a rule's parameters, a resubmitted command's body)."""
+
+_HEADERS: dict[str, dict[str, Any]] = {"if-match": IF_MATCH, "idempotency-key": IDEMPOTENCY_KEY}
+
+_WITHOUT_NUL = frozenset({"date", "date-time", "time", "uuid", "binary", "email", "uri"})
+"""Formats whose values hold no NUL anyway."""
+
+
+def _catalogues() -> dict[str, list[str]]:
+    categories = taxonomy.load()
+    groups = {c.group for c in categories.categories.values()}
+    return {
+        CATEGORY_CATALOGUE: sorted(categories.accepted()),
+        CATEGORY_FILTER_CATALOGUE: sorted(categories.accepted() | groups),
+    }
+
+
+def _constrain(schema: Any, catalogues: dict[str, list[str]]) -> None:
+    if isinstance(schema, list):
+        for item in schema:
+            _constrain(item, catalogues)
+        return
+    if not isinstance(schema, dict):
+        return
+    kinds = schema.get("type")
+    kinds = kinds if isinstance(kinds, list) else [kinds]
+    if "x-catalogue" in schema:
+        schema["enum"] = catalogues[schema["x-catalogue"]]
+    if "string" in kinds and not {"pattern", "enum", "const"} & set(schema):
+        if schema.get("format") not in _WITHOUT_NUL:
+            schema["pattern"] = NUL_FREE
+    if "object" in kinds and schema.get("additionalProperties") is not False:
+        # Keys beyond the properties (a free object's, or ones a model ignores): no NUL
+        # in them nor in their values either.
+        schema.setdefault("propertyNames", {"type": "string", "pattern": NUL_FREE})
+        if schema.get("additionalProperties", True) in (True, {}):
+            schema["additionalProperties"] = {"$ref": "#/components/schemas/JsonValue"}
+    for key, value in schema.items():
+        if key not in ("enum", "const", "examples", "example", "default"):
+            _constrain(value, catalogues)
+
+
+def describe_values(
+    document: dict[str, Any], catalogues: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    """``document`` saying what the kit refuses of any value: every string (and every free
+    object's keys) without NUL, unless a ``pattern``, ``enum`` or format says more; the
+    pipeline's headers in the form it reads; and a field marked ``x-catalogue`` (a
+    :data:`libs.kit.fields.CategoryCode`) one of the catalogue's codes."""
+    catalogues = _catalogues() if catalogues is None else catalogues
+    for item in document.get("paths", {}).values():
+        for operation in [item, *item.values()]:
+            if not isinstance(operation, dict):
+                continue
+            for param in operation.get("parameters", []):
+                header = _HEADERS.get(param.get("name", "").lower())
+                if param.get("in") == "header" and header is not None:
+                    param["schema"] = {**header, "title": param["name"]}
+    _constrain(document.get("paths", {}), catalogues)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    _constrain({k: v for k, v in schemas.items() if k != "Problem"}, catalogues)
+    if "#/components/schemas/JsonValue" in json.dumps(document):
+        schemas["JsonValue"] = JSON_VALUE
     return document
 
 
@@ -292,16 +463,21 @@ def install(app: FastAPI) -> None:
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            # A service's own catalogues (codes from its data) beside the shared ones.
+            catalogues = {**_catalogues(), **getattr(app.state, "catalogues", {})}
             app.openapi_schema = describe_links(
-                describe_problems(
-                    get_openapi(
-                        title=app.title,
-                        version=app.version,
-                        openapi_version=app.openapi_version,
-                        description=app.description,
-                        routes=app.routes,
-                        servers=app.servers,
-                    )
+                describe_values(
+                    describe_problems(
+                        get_openapi(
+                            title=app.title,
+                            version=app.version,
+                            openapi_version=app.openapi_version,
+                            description=app.description,
+                            routes=app.routes,
+                            servers=app.servers,
+                        )
+                    ),
+                    catalogues,
                 )
             )
         return app.openapi_schema

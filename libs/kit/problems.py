@@ -76,13 +76,24 @@ def problem_response(problem: Problem, instance: str | None = None) -> JSONRespo
 INVALID_TITLE = "提交的内容不符合要求"
 
 
-def invalid_fields(errors: list[dict[str, Any]]) -> Problem:
+def invalid_fields(errors: list[dict[str, Any]], slug: str = "validation-error") -> Problem:
     """422 ``validation-error``: these fields (``field``, Chinese ``reason``) are at fault —
-    the same answer whether pydantic or a service's own check found them."""
+    the same answer whether pydantic or a service's own check found them.
+
+    ``slug`` names a domain rule instead, for a check the schema cannot state."""
     fields = "、".join(e["field"] for e in errors)
-    return Problem(
-        422, "validation-error", INVALID_TITLE, f"请检查以下字段：{fields}", errors=errors
-    )
+    return Problem(422, slug, INVALID_TITLE, f"请检查以下字段：{fields}", errors=errors)
+
+
+def rule_slug(errors: list[dict[str, Any]]) -> str:
+    """``validation-error``, unless every error is a domain rule's: a validator's
+    ``PydanticCustomError`` whose type is a problem slug (``date-order``,
+    ``invalid-resident-id``: hyphenated, where pydantic's own types are snake_case) — a
+    check the schema cannot state, whose refusal the route documents by that slug."""
+    codes = [e.get("code") or "" for e in errors]
+    if codes and all("-" in code for code in codes):
+        return codes[0]
+    return "validation-error"
 
 
 def invalid_field(field: str, reason: str) -> Problem:
@@ -110,6 +121,21 @@ def _field_error(e: Any) -> dict[str, Any]:
         return {"field": "body", "reason": reason, "code": "json_invalid"}
     field = _field(e.get("loc", ()))
     return {"field": field, "reason": zh_reason(e, field), "code": e.get("type")}
+
+
+IF_MATCH_REQUIRED = Problem(
+    428,
+    "if-match-required",
+    "缺少版本号",
+    '请在 If-Match 中带上您读取的版本号（ETag），例如 "7"。',
+    errors=[{"field": "If-Match", "reason": "必填"}],
+)
+"""A command that needs If-Match (``libs.kit.commands.RequiredIfMatch``) came without it."""
+
+
+def _missing_if_match(error: dict[str, Any]) -> bool:
+    loc = tuple(str(part).lower() for part in error.get("loc", ()))
+    return error.get("type") == "missing" and loc == ("header", "if-match")
 
 
 _REFUSAL_STATUS: dict[Kind, int] = {
@@ -197,8 +223,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if exc.errors() and all(_missing_if_match(e) for e in exc.errors()):
+            return problem_response(IF_MATCH_REQUIRED, request.url.path)
         errors = [_field_error(e) for e in exc.errors()]
-        return problem_response(invalid_fields(errors), request.url.path)
+        return problem_response(invalid_fields(errors, rule_slug(errors)), request.url.path)
 
     @app.exception_handler(ConcurrencyError)
     async def _stale(request: Request, exc: ConcurrencyError) -> JSONResponse:

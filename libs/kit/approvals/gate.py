@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from libs.events import pii
 from libs.events.contracts import Event
@@ -26,6 +26,7 @@ from libs.kit.approvals import proposals as pr
 from libs.kit.approvals.policy import Policy
 from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Command, Context, Effect
+from libs.kit.fields import STRIPPED
 from libs.kit.reasons import reason as zh_reason
 from libs.kit.refusal import Refused
 from libs.kit.workdays import WorkCalendar
@@ -34,7 +35,7 @@ Text = Field(default="", max_length=4000)
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
 
 class SignIn(_In):

@@ -20,7 +20,7 @@ from libs.kit.approvals import proposals as pr
 from libs.kit.approvals.gate import ACTION_BODIES, Approvable, Approvals, OnProposal, proposal_view
 from libs.kit.approvals.inbox import assigned_to
 from libs.kit.auth import Principal
-from libs.kit.commands import Command, Commands, IdempotencyKey, IfMatch
+from libs.kit.commands import Command, Commands, IdempotencyKey, RequiredIfMatch
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
 
@@ -41,7 +41,7 @@ def _action(
         body: body_cls,  # type: ignore[valid-type]
         principal: caller,
         commands: Commands,
-        if_match: IfMatch,
+        if_match: RequiredIfMatch,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         on = OnProposal(proposal_id=proposal_id, body=body)
