@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from libs.kit.commands import Commands, IfMatch
+from libs.kit.fields import DATE_ORDER
+from libs.kit.openapi import refusals
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection
 from services.analysis import queries
@@ -76,7 +78,15 @@ async def rule_versions(
     return [RuleVersionOut.of(v) for v in await queries.rule_versions(conn, rule_id)]
 
 
-@router.post("/{rule_id}/versions", status_code=201, response_model=RuleVersionOut)
+@router.post(
+    "/{rule_id}/versions",
+    status_code=201,
+    response_model=RuleVersionOut,
+    responses=refusals(
+        (422, "invalid-rule-parameter", "该规则没有此参数，或参数值的类型不符"),
+        (422, "unknown-category", "问题类别目录中没有该代码"),
+    ),
+)
 async def new_rule_version(
     rule_id: str, body: NewVersion, analyst: Analyst, commands: Commands, if_match: IfMatch
 ) -> JSONResponse:
@@ -85,7 +95,7 @@ async def new_rule_version(
     return await commands.run(PUBLISH_RULE_VERSION, rule_id, body, analyst, if_match=if_match)
 
 
-@router.post("/run")
+@router.post("/run", responses=refusals(DATE_ORDER))
 async def run_rules(
     body: RunRequest, analyst: Analyst, deps: AnalysisDeps, rules: RuleEngine
 ) -> dict[str, Any]:
@@ -93,7 +103,7 @@ async def run_rules(
     if body.period_to < body.period_from:
         raise Problem(
             422,
-            "validation-error",
+            "date-order",
             "时段为空",
             "截止日期早于起始日期。",
             errors=[{"field": "period_to", "reason": "早于起始日期（period_from）"}],

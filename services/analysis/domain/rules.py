@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from libs.events.contracts import Event
 from libs.events.contracts.analysis import AlertLevel, RuleVersionPublished
+from libs.kit.fields import CategoryCode
 from libs.kit.refusal import Refused
 from services.analysis.rules.base import RuleVersion, coerce_params
 
@@ -17,9 +18,11 @@ from services.analysis.rules.base import RuleVersion, coerce_params
 class NewVersion(BaseModel):
     """Changed parameters (others keep their current values), and why."""
 
-    params: dict[str, Any] = Field(default_factory=dict)
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="参数名及新值；可用的参数因规则而异（GET /v1/rules）"
+    )
     level: AlertLevel | None = None
-    category: str | None = None
+    category: CategoryCode | None = None
     enabled: bool | None = None
     reason: str = Field(min_length=1, max_length=2000)
 
@@ -58,7 +61,7 @@ def publish(
     ones, everything not changed kept. Past alerts keep the version that raised them."""
     if change.category is not None and change.category not in categories:
         raise Refused(
-            "validation-error",
+            "unknown-category",
             f"问题类别目录中没有「{change.category}」",
             field="category",
             title="问题类别不存在",

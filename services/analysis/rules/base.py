@@ -76,7 +76,7 @@ class ParamError(Refused):
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(
-            "validation-error",
+            "invalid-rule-parameter",
             f"{field}: {reason}",
             field=field,
             title="规则参数不符合要求",

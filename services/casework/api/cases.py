@@ -19,8 +19,8 @@ from libs.events import pii
 from libs.events.contracts.intake import PersonalDataAccessed
 from libs.events.store import ANY, Metadata
 from libs.kit.auth import Principal
-from libs.kit.commands import Commands, IdempotencyKey, IfMatch
-from libs.kit.openapi import VERSIONED
+from libs.kit.commands import Commands, IdempotencyKey, RequiredIfMatch
+from libs.kit.openapi import VERSIONED, refusals
 from libs.kit.pagination import Keyset, Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
@@ -65,7 +65,7 @@ def _command_endpoint(
         body: cmd_cls,  # type: ignore[valid-type]
         principal: Operator,
         commands: Commands,
-        if_match: IfMatch,
+        if_match: RequiredIfMatch,
         idempotency_key: IdempotencyKey = None,
     ) -> JSONResponse:
         return await commands.run(
@@ -89,6 +89,9 @@ for _name, _cls in COMMANDS.items():
         methods=["POST"],
         summary=(_cls.__doc__ or _name).strip().splitlines()[0],
         response_class=JSONResponse,
+        responses=refusals(
+            (422, "invalid-command", "不符合办理规定（如复查日期须在今天以后、关联的案件须存在）")
+        ),
     )
 
 

@@ -172,3 +172,21 @@ def test_no_string_a_request_may_send_holds_a_nul(service: str) -> None:
         if not ({"pattern", "enum", "const"} & set(schema) or "format" in schema)
     ]
     assert unsaid == []
+
+
+def test_the_pipelines_headers_and_the_category_codes_are_stated() -> None:
+    casework = document("casework")
+    dispose = casework["paths"]["/v1/cases/{case_id}/dispose"]["post"]
+    headers = {p["name"]: p for p in dispose["parameters"] if p["in"] == "header"}
+    # A case command needs If-Match (428 without it): required, of the ETag's form.
+    assert headers["If-Match"]["required"] is True
+    assert headers["If-Match"]["schema"]["pattern"] == r'^(W/)?"[0-9]{1,18}"$'
+    assert headers["Idempotency-Key"]["schema"]["maxLength"] == 255
+    # Its refusal of what the schema cannot say is documented with its problem type.
+    examples = dispose["responses"]["422"]["content"]["application/problem+json"]["examples"]
+    assert examples["invalid-command"]["value"]["type"] == "/problems/invalid-command"
+
+    analysis = document("analysis")
+    category = analysis["components"]["schemas"]["NewVersion"]["properties"]["category"]
+    codes = next(s["enum"] for s in category["anyOf"] if "enum" in s)
+    assert "violation_dining" in codes
