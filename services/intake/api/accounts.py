@@ -13,13 +13,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from libs.kit.auth import Principal, require_roles
-from libs.kit.commands import Commands, IdempotencyKey, IfMatch
+from libs.kit.commands import Commands, IdempotencyKey, RequiredIfMatch
+from libs.kit.fields import STRIPPED, stripped
 from libs.kit.pagination import Keyset, Page, fetch_page
 from libs.kit.problems import Problem
-from libs.kit.roles import ADMIN
+from libs.kit.roles import ADMIN, ROLE_LABELS, SCOPE_LABELS
 from libs.kit.service import ReadConnection
 from services.intake.service.accounts import (
     CHANGE_ROLES,
@@ -62,10 +63,29 @@ _CHANGE_REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
+Role = Annotated[
+    str, Field(min_length=1, max_length=32, json_schema_extra={"enum": list(ROLE_LABELS)})
+]
+"""An operator role's machine name (``libs/kit/roles.py``)."""
+Scope = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="权限范围：" + "、".join(SCOPE_LABELS) + "，或 feeds:<数据类别>",
+        # The document's statement; another scope is refused by the domain (unknown-scope).
+        json_schema_extra={
+            "pattern": "^(" + "|".join(SCOPE_LABELS) + "|feeds:[a-z0-9_]*[a-z][a-z0-9_]*)$"
+        },
+    ),
+]
+"""A scope a client may be granted (``libs.kit.roles.known_scope``)."""
+
+
 class OperatorIn(BaseModel):
     """开设工作人员账号."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     account_id: AccountId = Field(
         description="登录账号：小写字母、数字和 . _ -，3 到 64 位；请用工号，不用姓名拼音"
@@ -73,7 +93,7 @@ class OperatorIn(BaseModel):
     )
     name: str = Field(min_length=1, max_length=50, description="姓名（事件中加密保存）")
     department: str | None = Field(default=None, max_length=100, description="所在部门")
-    roles: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+    roles: list[Role] = Field(
         min_length=1, max_length=12, description="角色（机器名，如 clerk、admin）"
     )
 
@@ -81,18 +101,16 @@ class OperatorIn(BaseModel):
 class RolesIn(BaseModel):
     """角色调整."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
-    roles: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
-        min_length=1, max_length=12
-    )
+    roles: list[Role] = Field(min_length=1, max_length=12)
     reason: str = Field(min_length=1, max_length=500, description="调整理由")
 
 
 class ReasonIn(BaseModel):
     """停用、启用或吊销的理由."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     reason: str = Field(min_length=1, max_length=500)
 
@@ -100,7 +118,16 @@ class ReasonIn(BaseModel):
 class ClientIn(BaseModel):
     """登记合作单位（或系统）客户端."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # A partner (the default kind) names its department; a system need not.
+    model_config = stripped(
+        one_of=[
+            {"properties": {"kind": {"const": "system"}}, "required": ["kind"]},
+            {
+                "properties": {"kind": {"const": "partner"}, "department": {"type": "string"}},
+                "required": ["department"],
+            },
+        ]
+    )
 
     client_id: AccountId
     kind: Literal["partner", "system"] = "partner"
@@ -112,7 +139,7 @@ class ClientIn(BaseModel):
         pattern=r"^[A-Za-z0-9_-]+$",
         description="部门代码（合作单位必填），其移送的线索以此记来源",
     )
-    scopes: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+    scopes: list[Scope] = Field(
         default_factory=list, max_length=30, description="权限范围，如 clue:transfer"
     )
 
@@ -182,7 +209,7 @@ async def change_roles(
     body: RolesIn,
     admin: Admin,
     commands: Commands,
-    if_match: IfMatch,
+    if_match: RequiredIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """角色调整 (effective at the operator's next token, within minutes)."""
@@ -199,7 +226,7 @@ async def deactivate_operator(
     body: ReasonIn,
     admin: Admin,
     commands: Commands,
-    if_match: IfMatch,
+    if_match: RequiredIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """停用: the operator can no longer log in or renew a session."""
@@ -216,7 +243,7 @@ async def reactivate_operator(
     body: ReasonIn,
     admin: Admin,
     commands: Commands,
-    if_match: IfMatch,
+    if_match: RequiredIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """启用: a stopped operator may log in again (with their password)."""
@@ -293,7 +320,7 @@ async def revoke_client(
     body: ReasonIn,
     admin: Admin,
     commands: Commands,
-    if_match: IfMatch,
+    if_match: RequiredIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """吊销: the client gets no more tokens (those it holds expire within minutes)."""

@@ -7,6 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from libs.kit.openapi import refusals
 from libs.kit.service import Store
 from services.intake.api.deps import Partner, Settings
 from services.intake.attachments import AttachmentSink, receive_upload, record_upload
@@ -28,6 +29,9 @@ class AttachmentOut(BaseModel):
     "/attachments",
     status_code=201,
     response_model=AttachmentOut,
+    responses=refusals(
+        (415, "attachment-type-not-allowed", "不接受该类型的文件（可上传的类型由部署设定）")
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from libs.kit.auth import Principal, require_roles
 from libs.kit.commands import Commands
+from libs.kit.openapi import refusals
 from libs.kit.service import Store
 from services.intake.api.deps import IntakeDeps, VaultDep
 from services.intake.api.repeats import ClueContentOut, RepeatOut, repeats_out
@@ -54,7 +55,13 @@ class ClueOut(ClueContentOut, _ClueHead):  # type: ignore[misc]
     repeats: list[RepeatOut] = []
 
 
-@router.get("/clues/{clue_id}", response_model=ClueOut)
+@router.get(
+    "/clues/{clue_id}",
+    response_model=ClueOut,
+    responses=refusals(
+        (422, "purpose-required", "reveal=true 时须说明查看个人信息的用途（purpose）")
+    ),
+)
 async def open_clue(
     clue_id: UUID,
     operator: Operator,

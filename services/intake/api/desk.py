@@ -20,6 +20,7 @@ from sqlalchemy import RowMapping
 
 from libs.events.taxonomy import Taxonomy
 from libs.kit.auth import Principal, require_roles
+from libs.kit.fields import CATEGORY_FILTER_CATALOGUE
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem, invalid_field
 from libs.kit.service import ReadConnection, Store
@@ -196,7 +197,11 @@ async def list_clues(
     ] = None,
     category: Annotated[
         str | None,
-        Query(max_length=64, description="A category code, or a group code (first level)"),
+        Query(
+            max_length=64,
+            description="A category code, or a group code (first level)",
+            json_schema_extra={"x-catalogue": CATEGORY_FILTER_CATALOGUE},
+        ),
     ] = None,
     unit: Annotated[
         str | None, Query(max_length=100, description="A reported person's unit, exactly")

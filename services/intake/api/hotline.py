@@ -7,10 +7,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from libs.kit.auth import Principal, require_scopes
 from libs.kit.commands import Commands, IdempotencyKey
+from libs.kit.fields import INVALID_RESIDENT_ID, STRIPPED, CategoryCode
+from libs.kit.openapi import refusals
 from services.intake.api.deps import IntakeDeps
 from services.intake.api.transfers import PersonIn
 from services.intake.service import hotline
@@ -25,7 +27,7 @@ Satisfaction = Literal["满意", "基本满意", "不满意"]
 class HotlineOrderIn(BaseModel):
     """A 12345 work order (工单)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     order_number: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z_-]+$")
     unit: str = Field(min_length=1, max_length=100, description="承办单位")
@@ -37,7 +39,7 @@ class HotlineOrderIn(BaseModel):
     satisfaction: Satisfaction | None = None
     named_officials: list[PersonIn] = Field(default_factory=list, max_length=10)
     """Officials the caller names (then the order may also become a clue)."""
-    misconduct_categories: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+    misconduct_categories: list[CategoryCode] = Field(
         default_factory=list, max_length=20, description="Taxonomy codes of alleged misconduct"
     )
 
@@ -45,14 +47,19 @@ class HotlineOrderIn(BaseModel):
 class HotlineUpdateIn(BaseModel):
     """A later state of a work order."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     status: str = Field(min_length=1, max_length=32)
     reopened: bool = False
     satisfaction: Satisfaction | None = None
 
 
-@router.post("/hotline-orders", status_code=201, response_model=HotlineOrderOut)
+@router.post(
+    "/hotline-orders",
+    status_code=201,
+    response_model=HotlineOrderOut,
+    responses=refusals(INVALID_RESIDENT_ID),
+)
 async def receive_hotline_order(
     body: HotlineOrderIn,
     platform: Hotline,

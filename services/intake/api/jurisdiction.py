@@ -13,10 +13,12 @@ from uuid import UUID
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from libs.kit.auth import Principal, require_roles
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
+from libs.kit.fields import STRIPPED, stripped
+from libs.kit.openapi import refusals
 from libs.kit.service import ReadConnection, Store
 from services.intake import queries
 from services.intake.service import jurisdiction as service
@@ -28,6 +30,8 @@ from services.intake.service.jurisdiction import (
     JurisdictionOut,
     render,
 )
+
+AUTHORITY_REQUIRED = (422, "authority-required", "管辖登记表中没有此线索的受理机关，须填写移送机关")
 
 router = APIRouter(prefix="/v1", tags=["jurisdiction and forwarding (clerks)"])
 
@@ -41,7 +45,7 @@ Method = Literal["official_letter", "document_system", "confidential_delivery", 
 class ForwardIn(BaseModel):
     """转办: where the clue goes and how."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     authority: str | None = Field(
         default=None,
@@ -57,7 +61,12 @@ class ForwardIn(BaseModel):
 class DecisionIn(BaseModel):
     """A clerk's jurisdiction decision: keep the clue here, or mark it for forwarding."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = stripped(
+        one_of=[
+            {"properties": {"decision": {"const": "keep"}, "authority": {"type": "null"}}},
+            {"properties": {"decision": {"const": "forward"}}},
+        ]
+    )
 
     decision: Literal["keep", "forward"]
     reason: str = Field(min_length=1, max_length=1000)
@@ -69,7 +78,7 @@ class DecisionIn(BaseModel):
 class TakeUpIn(BaseModel):
     """提级办理: the higher commission's decision to take the matter up."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     authority: str = Field(
         min_length=1, max_length=100, description="The higher commission (e.g. 市纪委监委)"
@@ -81,7 +90,18 @@ class TakeUpIn(BaseModel):
 class DesignationIn(BaseModel):
     """指定管辖: the higher commission's designation of the commission that handles it."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = stripped(
+        one_of=[
+            {
+                "properties": {"here": {"const": True}, "designated_to": {"type": "null"}},
+                "required": ["here"],
+            },
+            {
+                "properties": {"here": {"const": False}, "designated_to": {"type": "string"}},
+                "required": ["designated_to"],
+            },
+        ]
+    )
 
     designated_by: str = Field(min_length=1, max_length=100, description="作出指定的上级机关")
     designated_to: str | None = Field(
@@ -102,7 +122,12 @@ async def jurisdiction_of(clue_id: UUID, reader: Reader, store: Store) -> JSONRe
     return _with_etag(render(await service.jurisdiction_of(store, clue_id)))
 
 
-@router.post("/clues/{clue_id}/forwarding", status_code=201, response_model=JurisdictionOut)
+@router.post(
+    "/clues/{clue_id}/forwarding",
+    status_code=201,
+    response_model=JurisdictionOut,
+    responses=refusals(AUTHORITY_REQUIRED),
+)
 async def forward_clue(
     clue_id: UUID,
     body: ForwardIn,
@@ -117,7 +142,11 @@ async def forward_clue(
     )
 
 
-@router.post("/clues/{clue_id}/jurisdiction", response_model=JurisdictionOut)
+@router.post(
+    "/clues/{clue_id}/jurisdiction",
+    response_model=JurisdictionOut,
+    responses=refusals(AUTHORITY_REQUIRED),
+)
 async def decide_jurisdiction(
     clue_id: UUID,
     body: DecisionIn,

@@ -13,13 +13,14 @@ from uuid import UUID
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, Field, create_model
 
 from libs.events import pii
 from libs.events.contracts.intake import ClueContent
 from libs.events.pii import Vault
 from libs.kit.auth import Principal, require_roles
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
+from libs.kit.fields import STRIPPED
 from services.intake.domain.duplicates import Repeats
 from services.intake.personal import shown_narrative, shown_persons
 from services.intake.service.repeats import SPLIT, SplitOut, SplitRepeat
@@ -90,7 +91,7 @@ async def repeats_out(vault: Vault, state: Repeats, *, reveal: bool) -> list[Rep
 class SplitIn(BaseModel):
     """Why the merge was wrong (kept in the history)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     reason: str = Field(min_length=1, max_length=1000)
 

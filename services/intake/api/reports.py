@@ -11,9 +11,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from libs.kit.commands import Commands, IdempotencyKey
+from libs.kit.fields import INVALID_RESIDENT_ID, STRIPPED, CategoryCode, stripped
+from libs.kit.openapi import refusals
 from libs.kit.service import Store
 from services.intake.api.deps import IntakeDeps, Settings, VaultDep
 from services.intake.api.transfers import PersonIn
@@ -36,7 +38,7 @@ SecretHeader = Annotated[str, Header(alias="X-Report-Secret", min_length=1, max_
 class ReporterIn(BaseModel):
     """A real-name reporter's contact details (sealed under their own key)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     name: str = Field(min_length=1, max_length=50)
     phone: str = Field(min_length=5, max_length=20, pattern=r"^[0-9+\-() ]+$")
@@ -45,7 +47,22 @@ class ReporterIn(BaseModel):
 class ReportIn(BaseModel):
     """A report (举报) from a member of the public."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = stripped(
+        one_of=[
+            {
+                "properties": {
+                    "anonymous": {"const": True},
+                    "reporter": {"type": "null"},
+                    "secret": {"type": "string"},
+                },
+                "required": ["secret"],
+            },
+            {
+                "properties": {"anonymous": {"const": False}, "reporter": {"type": "object"}},
+                "required": ["reporter"],
+            },
+        ]
+    )
 
     anonymous: bool
     reporter: ReporterIn | None = None
@@ -58,9 +75,7 @@ class ReportIn(BaseModel):
         "so printable ASCII without spaces",
     )
     reported_persons: list[PersonIn] = Field(min_length=1, max_length=20)
-    categories: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
-        min_length=1, max_length=20
-    )
+    categories: list[CategoryCode] = Field(min_length=1, max_length=20)
     narrative: str = Field(min_length=1, max_length=20000)
     place: str | None = Field(default=None, max_length=200)
     occurred_from: date | None = None
@@ -70,7 +85,7 @@ class ReportIn(BaseModel):
 class MessageIn(BaseModel):
     """A message to the other side."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     text: str = Field(min_length=1, max_length=5000)
 
@@ -79,7 +94,12 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/reports", status_code=201, response_model=ReceiptOut)
+@router.post(
+    "/reports",
+    status_code=201,
+    response_model=ReceiptOut,
+    responses=refusals(INVALID_RESIDENT_ID),
+)
 async def file_public_report(
     body: ReportIn,
     request: Request,

@@ -12,6 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from libs.kit.commands import Commands, IdempotencyKey
+from libs.kit.fields import (
+    DATE_ORDER,
+    INVALID_RESIDENT_ID,
+    RESIDENT_ID_PATTERN,
+    STRIPPED,
+    CategoryCode,
+)
+from libs.kit.openapi import refusals
 from libs.kit.pagination import Page
 from libs.kit.service import ReadConnection, Store
 from services.intake import queries
@@ -31,11 +39,16 @@ Partner = _Partner
 class PersonIn(BaseModel):
     """被反映人 as the partner describes them."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     name: str = Field(min_length=1, max_length=50)
-    id_number: str | None = Field(
-        default=None, description="18-digit resident ID number (公民身份号码), checked by GB 11643"
+    # The form is stated in the document; the validator below refuses in the clerk's words.
+    id_number: Annotated[str, Field(json_schema_extra={"pattern": RESIDENT_ID_PATTERN})] | None = (
+        Field(
+            default=None,
+            description="18-digit resident ID number (公民身份号码); its date of birth and "
+            "check character are checked by GB 11643 (invalid-resident-id)",
+        )
     )
     unit: str = Field(min_length=1, max_length=100)
     post: str | None = Field(default=None, max_length=100)
@@ -50,7 +63,8 @@ class PersonIn(BaseModel):
             return None
         value = value.upper()
         if (why := resident_id_problem(value)) is not None:
-            raise ValueError(f"不是有效的公民身份号码：{why}")
+            # A check the schema cannot state: refused with a type of its own.
+            raise PydanticCustomError(INVALID_RESIDENT_ID[1], f"不是有效的公民身份号码：{why}")
         return value
 
 
@@ -65,13 +79,13 @@ class AttachmentIn(BaseModel):
 class ClueTransferIn(BaseModel):
     """A clue transfer (线索移送) as a partner department sends it."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     reference: str = Field(
         min_length=1, max_length=64, description="The partner's own reference number"
     )
     reported_persons: list[PersonIn] = Field(min_length=1, max_length=50)
-    categories: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+    categories: list[CategoryCode] = Field(
         min_length=1, max_length=20, description="Codes of the problem-category taxonomy"
     )
     narrative: str = Field(min_length=1, max_length=20000)
@@ -87,12 +101,21 @@ class ClueTransferIn(BaseModel):
     def _period(self) -> ClueTransferIn:
         if self.occurred_from and self.occurred_to and self.occurred_to < self.occurred_from:
             raise PydanticCustomError(
-                "date_order", "结束日期（occurred_to）早于开始日期（occurred_from）"
+                DATE_ORDER[1], "结束日期（occurred_to）早于开始日期（occurred_from）"
             )
         return self
 
 
-@router.post("/clue-transfers", status_code=201, response_model=TransferOut)
+@router.post(
+    "/clue-transfers",
+    status_code=201,
+    response_model=TransferOut,
+    responses=refusals(
+        INVALID_RESIDENT_ID,
+        DATE_ORDER,
+        (422, "unknown-attachment", "附件尚未上传（sha256 不是已上传的附件）"),
+    ),
+)
 async def transfer_clue(
     body: ClueTransferIn,
     partner: Partner,

@@ -58,6 +58,8 @@ async def test_an_id_number_with_a_wrong_check_digit_is_refused_by_field(intake:
     [error] = problem["errors"]
     assert error["field"] == "reported_persons[0].id_number"
     assert "校验码" in error["reason"]
+    # The schema states the 18-character form; the check digit is a refusal of its own.
+    assert problem["type"] == "/problems/invalid-resident-id"
 
 
 async def test_a_lowercase_x_check_character_is_accepted(intake: Intake) -> None:
@@ -119,6 +121,7 @@ async def test_an_end_before_the_start_is_refused(intake: Intake) -> None:
     )
 
     assert "早于开始日期" in problem["errors"][0]["reason"]
+    assert problem["type"] == "/problems/date-order"
 
 
 async def test_malformed_json_is_a_problem_naming_the_body(intake: Intake) -> None:
