@@ -45,6 +45,8 @@ from services.accountability.projections_rectification import (
 from services.accountability.service import Deps
 from services.accountability.service.documents import InquiryDocuments
 from services.accountability.service.inquiries import load_approvals
+from services.accountability.service.rectification import REPORT_TO_CATALOGUE, SOURCE_KIND_CATALOGUE
+from services.accountability.service.surveys import QUESTIONNAIRES
 from services.accountability.settings import AccountabilitySettings, Settings
 
 SUBSCRIBES_TO = HANDLERS.producers
@@ -96,7 +98,7 @@ def create(
     approvals = load_approvals(calendar, s.approvals_file or None)
     zone = ZoneInfo(s.timezone)
     local_today = today or (lambda: datetime.now(zone).date())
-    return create_app(
+    app = create_app(
         s,
         ServiceParts(
             title="Zhengfeng accountability (一案双查)",
@@ -130,3 +132,10 @@ def create(
             body_limits=[("/v1/responsibility-lists/csv", s.responsibility_csv_max_bytes)],
         ),
     )
+    # Codes from the rectification rules (data): the document lists them as enums.
+    app.state.catalogues = {
+        SOURCE_KIND_CATALOGUE: list(deps.rectification.source_kinds),
+        REPORT_TO_CATALOGUE: list(deps.rectification.report_to),
+        QUESTIONNAIRES: list(deps.questionnaires),
+    }
+    return app

@@ -8,16 +8,18 @@ import html
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from libs.kit import documents
 from libs.kit.commands import Commands, IdempotencyKey
+from libs.kit.openapi import refusals
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
 from services.accountability import queries
 from services.accountability.api.deps import AccountabilityDeps, Officer, Reader
 from services.accountability.api.reports import PRINT_CSS, _table
+from services.accountability.domain.analysis import REPORT_PERIOD_PATTERN
 from services.accountability.service.analysis import (
     ISSUE_ANALYSIS_REPORT,
     REPORT,
@@ -25,11 +27,14 @@ from services.accountability.service.analysis import (
     period_of,
     report_body,
 )
+from services.accountability.service.appraisal import PERIOD_NOT_ENDED
+
+ReportPeriodCode = Annotated[str, Path(pattern=REPORT_PERIOD_PATTERN, examples=["2026-Q3"])]
 
 router = APIRouter(prefix="/v1", tags=["analysis reports"])
 
 
-@router.post("/analysis-reports", status_code=201)
+@router.post("/analysis-reports", status_code=201, responses=refusals(PERIOD_NOT_ENDED))
 async def issue_analysis_report(
     body: AnalysisReportIn,
     officer: Officer,
@@ -118,7 +123,7 @@ def _html(body: dict[str, Any]) -> str:
 
 @router.get("/analysis-reports/{period}")
 async def analysis_report(
-    period: str,
+    period: ReportPeriodCode,
     reader: Reader,
     store: Store,
     format: Annotated[str, Query(pattern="^(json|html|csv)$")] = "json",
@@ -145,7 +150,7 @@ async def analysis_report(
 
 @router.get("/analysis-reports/{period}/document")
 async def analysis_report_document(
-    period: str, reader: Reader, store: Store, deps: AccountabilityDeps
+    period: ReportPeriodCode, reader: Reader, store: Store, deps: AccountabilityDeps
 ) -> Response:
     """The report's document (.docx, GB/T 9704 layout) as it was issued."""
     state = await _report(store, period)

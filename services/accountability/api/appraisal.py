@@ -12,18 +12,22 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
+from libs.kit.openapi import refusals
 from libs.kit.service import ReadConnection, Store
 from services.accountability import queries_oversight
 from services.accountability.api.deps import AccountabilityDeps, Officer, Reader
 from services.accountability.domain.surveys import free_answers, tally
 from services.accountability.service.appraisal import (
     APPRAISE,
+    PERIOD_NOT_ENDED,
     RECORD_INTERVIEW,
     AppraisalIn,
     InterviewHeldIn,
 )
 from services.accountability.service.surveys import (
     ANSWER_SURVEY,
+    CHOICES_REQUIRED,
+    DUPLICATE_CODE,
     PUBLISH_SURVEY,
     RESPONDENT,
     ResponseIn,
@@ -37,7 +41,7 @@ from services.accountability.service.surveys import (
 router = APIRouter(prefix="/v1", tags=["appraisal"])
 
 
-@router.post("/appraisals", status_code=201)
+@router.post("/appraisals", status_code=201, responses=refusals(PERIOD_NOT_ENDED))
 async def appraise_units(
     body: AppraisalIn,
     officer: Officer,
@@ -93,7 +97,7 @@ async def record_interview(
     )
 
 
-@router.post("/surveys", status_code=201)
+@router.post("/surveys", status_code=201, responses=refusals(DUPLICATE_CODE, CHOICES_REQUIRED))
 async def publish_survey(
     body: SurveyIn, officer: Officer, commands: Commands, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from libs.kit.commands import Commands, IdempotencyKey, IfMatch
+from libs.kit.commands import Commands, IdempotencyKey, RequiredIfMatch
 from libs.kit.documents import download
-from libs.kit.openapi import VERSIONED
+from libs.kit.openapi import VERSIONED, refusals
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
@@ -48,7 +48,11 @@ from services.accountability.service.inquiries import (
 router = APIRouter(prefix="/v1", tags=["inquiries"])
 
 
-@router.post("/inquiries", status_code=201)
+@router.post(
+    "/inquiries",
+    status_code=201,
+    responses=refusals((422, "no-list", "该单位没有覆盖问题发生日期的责任清单")),
+)
 async def open_inquiry(
     body: OpenIn, officer: Officer, commands: Commands, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -87,7 +91,7 @@ async def check_duty(
     body: DutyCheckIn,
     officer: Officer,
     commands: Commands,
-    if_match: IfMatch,
+    if_match: RequiredIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Record one checklist item of a party's duties (日常监督, 警示教育, …)."""
@@ -102,7 +106,7 @@ async def record_finding(
     body: FindingIn,
     officer: Officer,
     commands: Commands,
-    if_match: IfMatch,
+    if_match: RequiredIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Record whether a party fulfilled its responsibility; not fulfilled needs reasons."""
@@ -122,7 +126,7 @@ async def propose_measure(
     body: MeasureIn,
     officer: Officer,
     commands: Commands,
-    if_match: IfMatch,
+    if_match: RequiredIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Propose a 问责 measure on a party found not to have fulfilled its responsibility."""
@@ -143,7 +147,7 @@ async def review_measure(
     body: ReviewIn,
     reviewer: Reviewer,
     commands: Commands,
-    if_match: IfMatch,
+    if_match: RequiredIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """One office's part of the three-party review of a key-area measure."""
@@ -160,7 +164,7 @@ async def decide_measure(
     body: DecisionIn,
     reader: Reader,
     commands: Commands,
-    if_match: IfMatch,
+    if_match: RequiredIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """The commission's own decision (proposed by the accountability office: 202 with the
@@ -178,7 +182,7 @@ async def conclude(
     body: ConclusionIn,
     officer: Officer,
     commands: Commands,
-    if_match: IfMatch,
+    if_match: RequiredIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Conclude the inquiry once every party has a finding and no measure is pending."""
@@ -253,7 +257,7 @@ async def serve_inquiry_document(
     body: ServeIn,
     officer: Officer,
     commands: Commands,
-    if_match: IfMatch,
+    if_match: RequiredIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """送达: record that a 问责决定书 or 通报 reached its addressee, with the date and manner."""

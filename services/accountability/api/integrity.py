@@ -10,11 +10,12 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from libs.events.contracts.approvals import ProposalSubmitted
 from libs.kit.auth import Principal, require_roles
 from libs.kit.commands import Commands, IdempotencyKey
+from libs.kit.fields import STRIPPED
 from libs.kit.openapi import VERSIONED
 from libs.kit.service import ReadConnection, Store
 from services.accountability import queries, queries_oversight
@@ -111,7 +112,7 @@ async def integrity_reply(
 class RecordLookup(BaseModel):
     """Whose 廉政档案, and why (in the body, so no name reaches an address or a log)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     name: Annotated[str, Field(min_length=1, max_length=50)]
     unit: Annotated[str, Field(min_length=1, max_length=200)]

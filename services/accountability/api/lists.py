@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from libs.events import pii
 from libs.events.contracts.accountability import ResponsibleParty
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
+from libs.kit.openapi import refusals
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
@@ -28,6 +29,19 @@ from services.accountability.service.lists import (
     list_on,
     list_out,
 )
+
+CSV_REFUSALS = [
+    (422, "csv-columns-missing", "CSV 文件缺少必需的列"),
+    (422, "csv-empty", "CSV 文件没有数据行"),
+    (422, "csv-unreadable", "CSV 文件某行无法读取"),
+    (422, "csv-row-invalid", "CSV 文件某行的内容有误（errors 指明行和列）"),
+    (422, "csv-list-incomplete", "某份清单缺少必需的责任主体"),
+    (422, "duplicate-department", "同一部门列了两位分管领导"),
+    (422, "invalid-period", "清单的有效期有误（结束早于开始）"),
+    (422, "nul-character", "CSV 文件含有空字符（U+0000）"),
+    (422, "csv-encoding", "文件不是 UTF-8 编码"),
+]
+"""What a CSV upload refuses that its schema (a string) cannot say."""
 
 router = APIRouter(prefix="/v1", tags=["responsibility lists"])
 
@@ -52,7 +66,15 @@ class ResponsibilityOut(BaseModel):
     parties: list[PartyOut]
 
 
-@router.post("/responsibility-lists", status_code=201, response_model=ListOut)
+@router.post(
+    "/responsibility-lists",
+    status_code=201,
+    response_model=ListOut,
+    responses=refusals(
+        (422, "invalid-period", "清单的有效期有误（结束早于开始）"),
+        (422, "duplicate-department", "同一部门列了两位分管领导"),
+    ),
+)
 async def publish(
     body: ListIn,
     officer: Officer,
@@ -70,6 +92,7 @@ async def publish(
     "/responsibility-lists/csv",
     status_code=201,
     response_model=UploadOut,
+    responses=refusals(*CSV_REFUSALS),
     openapi_extra={"requestBody": {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def upload_csv(

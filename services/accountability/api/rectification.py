@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from libs.kit import documents
-from libs.kit.commands import Commands, IdempotencyKey, IfMatch
-from libs.kit.openapi import VERSIONED
+from libs.kit.commands import Commands, IdempotencyKey, IfMatch, RequiredIfMatch
+from libs.kit.openapi import VERSIONED, refusals
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
@@ -44,10 +44,13 @@ from services.accountability.service.rectification import (
     view,
 )
 
+DEADLINE_PASSED = (422, "deadline-passed", "整改时限须在今天以后")
+"""A deadline of today or before (a schema cannot compare a date with today)."""
+
 router = APIRouter(prefix="/v1", tags=["rectification"])
 
 
-@router.post("/rectifications", status_code=201)
+@router.post("/rectifications", status_code=201, responses=refusals(DEADLINE_PASSED))
 async def open_rectification(
     body: OpenIn, officer: Officer, commands: Commands, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -67,7 +70,11 @@ async def get_rectification(
     return view(state, version, deps.rectification)
 
 
-@router.post("/rectifications/{list_id}/items", status_code=201)
+@router.post(
+    "/rectifications/{list_id}/items",
+    status_code=201,
+    responses=refusals(DEADLINE_PASSED),
+)
 async def add_item(
     list_id: UUID,
     body: ItemIn,
@@ -138,7 +145,7 @@ async def accept_item(
     body: AcceptanceIn,
     officer: Officer,
     commands: Commands,
-    if_match: IfMatch,
+    if_match: RequiredIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """验收: passed, the item waits for its 回头看; failed, it goes back to the unit."""
@@ -147,14 +154,16 @@ async def accept_item(
     )
 
 
-@router.post("/rectifications/{list_id}/items/{item_id}/review")
+@router.post(
+    "/rectifications/{list_id}/items/{item_id}/review", responses=refusals(DEADLINE_PASSED)
+)
 async def review_item(
     list_id: UUID,
     item_id: UUID,
     body: ReviewIn,
     officer: Officer,
     commands: Commands,
-    if_match: IfMatch,
+    if_match: RequiredIfMatch,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """回头看: the rectification held (销号), or the problem is back and the item reopens."""
@@ -237,7 +246,7 @@ async def list_items(
     conn: ReadConnection,
     unit: str | None = None,
     list_id: UUID | None = None,
-    status: str | None = None,
+    status: Annotated[str | None, Query(json_schema_extra={"enum": list(STATUS_LABELS)})] = None,
     overdue: bool | None = None,
     immediate: bool | None = None,
     review_due_by: date | None = None,

@@ -13,11 +13,14 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from libs.kit.approvals.proposals import STATUS_LABELS as PROPOSAL_STATUS
 from libs.kit.commands import Commands, IdempotencyKey
+from libs.kit.fields import DATE_ORDER
+from libs.kit.openapi import refusals
 from libs.kit.pagination import Page
-from libs.kit.problems import invalid_field
+from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection
 from services.accountability import queries
 from services.accountability.api.deps import AccountabilityDeps, Officer, Reader
+from services.accountability.domain.analysis import MONTH_PATTERN
 from services.accountability.queries import Days
 from services.accountability.service.reports import (
     PUBLISH_TYPICAL_CASE,
@@ -112,7 +115,7 @@ async def monthly_report(
     reader: Reader,
     conn: ReadConnection,
     deps: AccountabilityDeps,
-    month: str,
+    month: Annotated[str, Query(pattern=MONTH_PATTERN, examples=["2026-10"])],
     format: Annotated[str, Query(pattern="^(json|csv|html)$")] = "json",
 ) -> Response:
     """Monthly statistics for the level above, as JSON, CSV or a printable HTML page."""
@@ -128,7 +131,7 @@ async def monthly_report(
     return JSONResponse(stats)
 
 
-@router.get("/reports/briefing")
+@router.get("/reports/briefing", responses=refusals(DATE_ORDER))
 async def briefing(
     reader: Reader,
     conn: ReadConnection,
@@ -141,7 +144,13 @@ async def briefing(
     """廉情通报: what happened in the units and departments a leader was in charge of
     (JSON, or a printable HTML page with ``format=html``)."""
     if date_to < date_from:
-        raise invalid_field("to", "截止日期不得早于起始日期")
+        raise Problem(
+            422,
+            DATE_ORDER[1],
+            "时段为空",
+            "截止日期早于起始日期。",
+            errors=[{"field": "to", "reason": "截止日期不得早于起始日期"}],
+        )
     doc = await leader_briefing(conn, leader, Days(date_from, date_to), deps)
     if format == "html":
         return HTMLResponse(_briefing_html(doc, deps.rules.rating.level_labels))
@@ -191,7 +200,12 @@ def _briefing_html(doc: dict[str, Any], level_labels: dict[str, str]) -> str:
     return "".join(parts)
 
 
-@router.post("/typical-cases", status_code=201, response_model=TypicalCaseOut)
+@router.post(
+    "/typical-cases",
+    status_code=201,
+    response_model=TypicalCaseOut,
+    responses=refusals((422, "case-not-decided", "该案件尚无处分决定")),
+)
 async def publish_typical_case(
     body: TypicalCaseIn,
     officer: Officer,

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from libs.kit import documents
 from libs.kit.commands import Commands, IdempotencyKey, IfMatch
-from libs.kit.openapi import VERSIONED
+from libs.kit.openapi import VERSIONED, refusals
 from libs.kit.pagination import Page
 from libs.kit.problems import Problem
 from libs.kit.service import ReadConnection, Store
@@ -38,7 +38,11 @@ from services.accountability.service.suggestions import (
 router = APIRouter(prefix="/v1", tags=["suggestions"])
 
 
-@router.post("/suggestions", status_code=201)
+@router.post(
+    "/suggestions",
+    status_code=201,
+    responses=refusals((422, "unknown-basis", "建议书依据的案件或整改清单不存在或尚未作出决定")),
+)
 async def issue_suggestion(
     body: IssueIn, officer: Officer, commands: Commands, idempotency_key: IdempotencyKey = None
 ) -> JSONResponse:
@@ -128,7 +132,7 @@ async def list_suggestions(
     reader: Reader,
     conn: ReadConnection,
     unit: str | None = None,
-    status: str | None = None,
+    status: Annotated[str | None, Query(json_schema_extra={"enum": list(STATUS_LABELS)})] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Page[SuggestionRow]:

@@ -24,6 +24,14 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "analysis.json"
 KIND_LABELS = {"month": "月度", "quarter": "季度", "half_year": "半年"}
 YEARS = (1949, 2199)
 """The years a period may fall in."""
+YEAR_PATTERN = "(1949|19[5-9][0-9]|2[01][0-9]{2})"
+"""A year of :data:`YEARS`, as a regular expression."""
+REPORT_PERIOD_PATTERN = f"^{YEAR_PATTERN}-(0[1-9]|1[0-2]|Q[1-4]|H[12])$"
+"""An analysis report's period: ``2026-10``, ``2026-Q3`` or ``2026-H1``."""
+APPRAISAL_PERIOD_PATTERN = f"^{YEAR_PATTERN}(-H[12])?$"
+"""A 考核评价 or 民主评议 period: ``2026`` or ``2026-H1``."""
+MONTH_PATTERN = f"^{YEAR_PATTERN}-(0[1-9]|1[0-2])$"
+"""A month of the statistics: ``2026-10``."""
 _PATTERN = re.compile(r"^(\d{4})(?:-(?:(0[1-9]|1[0-2])|Q([1-4])|H([12])))?$")
 _QUARTERS = "一二三四"
 FORM_LABELS = {1: "第一种形态", 2: "第二种形态", 3: "第三种形态", 4: "第四种形态"}

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from libs.events.contracts import Event
 from libs.events.contracts.documents import DocumentIssued
@@ -19,10 +19,12 @@ from libs.events.contracts.oversight import AnalysisReportIssued
 from libs.kit import documents
 from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Command, Context, Pipeline
+from libs.kit.fields import STRIPPED
 from libs.kit.problems import Problem, invalid_field
 from libs.kit.refusal import Refused
 from services.accountability import queries, queries_oversight
 from services.accountability.domain.analysis import (
+    REPORT_PERIOD_PATTERN,
     AnalysisRules,
     ReportPeriod,
     analyse,
@@ -38,9 +40,11 @@ SCHEDULE = Principal(subject="accountability-analysis", kind="service")
 
 
 class AnalysisReportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
-    period: Annotated[str, Field(min_length=6, max_length=7, examples=["2026-Q3"])]
+    period: Annotated[
+        str, Field(min_length=6, max_length=7, pattern=REPORT_PERIOD_PATTERN, examples=["2026-Q3"])
+    ]
     """``2026-10`` (月), ``2026-Q3`` (季) or ``2026-H1`` (半年)."""
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from libs.events.contracts import Event
 from libs.events.contracts.oversight import (
@@ -22,21 +22,26 @@ from libs.events.contracts.oversight import (
 )
 from libs.events.store import NO_STREAM
 from libs.kit.commands import Aggregate, Command, Context
-from libs.kit.problems import invalid_field, invalid_fields
+from libs.kit.fields import STRIPPED
+from libs.kit.problems import Problem, invalid_field, invalid_fields
 from libs.kit.refusal import Refused
 from services.accountability import queries_oversight
-from services.accountability.domain.analysis import ReportPeriod
+from services.accountability.domain.analysis import APPRAISAL_PERIOD_PATTERN, ReportPeriod
 from services.accountability.domain.appraisal import Appraisal, UnitFigures, appraise, weakest
 from services.accountability.domain.surveys import tally
 from services.accountability.queries import Period
+
+PERIOD_NOT_ENDED = (422, "period-not-ended", "期间尚未结束，期满后才能办理")
 
 
 class AppraisalIn(BaseModel):
     """Appraise every unit for a period; the 12345 platform's satisfaction rates, if any."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
-    period: Annotated[str, Field(min_length=4, max_length=7, examples=["2026"])]
+    period: Annotated[
+        str, Field(min_length=4, max_length=7, pattern=APPRAISAL_PERIOD_PATTERN, examples=["2026"])
+    ]
     hotline_satisfaction: dict[str, Annotated[float, Field(ge=0, le=100)]] = Field(
         default_factory=dict
     )
@@ -50,8 +55,14 @@ def _period(code: str, today: date) -> ReportPeriod:
         raise invalid_field("period", "应为年度 2026 或半年 2026-H1") from None
     if period.months not in (6, 12):
         raise invalid_field("period", "考核评价按年度或半年进行，如 2026 或 2026-H1")
-    if not period.ended_by(today):
-        raise invalid_field("period", f"{period.label}尚未结束，期满后才能考核评价")
+    if not period.ended_by(today):  # a schema cannot compare a period with today
+        raise Problem(
+            422,
+            PERIOD_NOT_ENDED[1],
+            "考核期间尚未结束",
+            f"{period.label}尚未结束，期满后才能考核评价。",
+            errors=[{"field": "period", "reason": f"{period.label}尚未结束"}],
+        )
     return period
 
 
@@ -173,7 +184,7 @@ APPRAISE: Command[list[Event]] = Command(
 
 
 class InterviewHeldIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     held_on: date
     note: Annotated[str, Field(min_length=2, max_length=2000)]

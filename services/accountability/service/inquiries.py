@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from libs.events import pii
 from libs.events.contracts import Event
@@ -20,6 +20,7 @@ from libs.kit.approvals import policy as approvals_policy
 from libs.kit.approvals.gate import Approvable, Approvals
 from libs.kit.auth import Principal
 from libs.kit.commands import After, Aggregate, Command, Context, Guard
+from libs.kit.fields import STRIPPED
 from libs.kit.refusal import Refused
 from libs.kit.workdays import WorkCalendar
 from services.accountability.domain import inquiry as domain
@@ -41,7 +42,7 @@ Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
 
 class OpenIn(_In):

@@ -8,11 +8,12 @@ from dataclasses import replace
 from typing import Annotated
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from libs.events.contracts import Event
 from libs.kit.auth import Principal
 from libs.kit.commands import AnsweredBefore, Command, Context
+from libs.kit.fields import STRIPPED
 from services.accountability.domain.rectification import RectificationList
 from services.accountability.service.rectification import (
     LIST,
@@ -28,7 +29,7 @@ Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
 
 DEFAULT_OWNER = "被巡察单位党组织"

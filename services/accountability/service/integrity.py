@@ -34,6 +34,7 @@ from libs.events.store import ANY, EventStore, Metadata
 from libs.kit.approvals.gate import Approvable
 from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Command, Context
+from libs.kit.fields import STRIPPED
 from libs.kit.problems import Problem
 from services.accountability import queries_oversight
 from services.accountability.domain.integrity import Fact, record, reply
@@ -125,7 +126,7 @@ async def note_cleared(d: Delivery[Deps], e: NameCleared) -> None:
 class CadreIn(BaseModel):
     """The cadre asked about, as the organisation department names them."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     name: Annotated[str, Field(min_length=1, max_length=50)]
     unit: Annotated[str, Field(min_length=1, max_length=200)]
@@ -149,7 +150,7 @@ class SealedCadre(BaseModel):
 class IntegrityRequestIn(BaseModel):
     """党风廉政意见回复 request: whom, why, from whom, under which letter."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     cadre: CadreIn | SealedCadre
     purpose: Annotated[str, Field(min_length=2, max_length=200, examples=["拟提拔任用"])]

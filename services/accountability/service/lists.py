@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import pii
@@ -19,6 +19,7 @@ from libs.events.contracts.accountability import (
 )
 from libs.events.store import ANY, EventStore
 from libs.kit.commands import Aggregate, Command, Context
+from libs.kit.fields import STRIPPED
 from libs.kit.problems import Problem
 from services.accountability.domain.lists import (
     ListVersion,
@@ -34,14 +35,14 @@ Name = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class PersonIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     name: Name
     post: str | None = Field(default=None, max_length=100)
 
 
 class DepartmentLeaderIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     department: Name
     leader: PersonIn
@@ -50,7 +51,7 @@ class DepartmentLeaderIn(BaseModel):
 class ListIn(BaseModel):
     """A unit's responsibility list for a period (valid_to inclusive; omit for open-ended)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     unit: Name
     valid_from: date

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from libs.events import pii
 from libs.events.contracts import Event
@@ -28,6 +28,7 @@ from libs.events.contracts.rectification import (
 from libs.events.store import EventStore
 from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Command, Context
+from libs.kit.fields import STRIPPED
 from libs.kit.roles import ROLE_LABELS
 from services.accountability import queries_rectification as queries
 from services.accountability.domain import rectification as domain
@@ -47,7 +48,7 @@ Short = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
 
 class ItemIn(_In):
@@ -65,8 +66,14 @@ class ItemIn(_In):
     working_days: int | None = Field(default=None, ge=1, le=500)
 
 
+SOURCE_KIND_CATALOGUE = "rectification-source-kinds"
+"""``x-catalogue`` of a rectification's source (``source_kinds`` of the rules)."""
+REPORT_TO_CATALOGUE = "rectification-report-to"
+"""``x-catalogue`` of whom a rectification is reported to (``report_to`` of the rules)."""
+
+
 class SourceIn(_In):
-    kind: Short
+    kind: Short = Field(json_schema_extra={"x-catalogue": SOURCE_KIND_CATALOGUE})
     reference: Short
     summary: str = Field(default="", max_length=2000)
 
@@ -109,7 +116,10 @@ class ReviewIn(_In):
 
 
 class ReportIn(_In):
-    to: Short = Field(description="party_committee 或 commission")
+    to: Short = Field(
+        description="party_committee 或 commission",
+        json_schema_extra={"x-catalogue": REPORT_TO_CATALOGUE},
+    )
     summary: Text
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import measures, pii
@@ -17,13 +17,15 @@ from libs.events.contracts import Event
 from libs.events.contracts.accountability import TypicalCasePublished
 from libs.kit.approvals.gate import Approvable
 from libs.kit.commands import Aggregate, Command, Context
+from libs.kit.fields import STRIPPED
 from libs.kit.problems import Problem, invalid_field
 from libs.kit.refusal import Refused
 from services.accountability import queries
+from services.accountability.domain.analysis import MONTH_PATTERN
 from services.accountability.queries import CaseScope, Days, Period
 from services.accountability.service import Deps
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(MONTH_PATTERN)
 
 
 def month_period(month: str, tz: ZoneInfo) -> Period:
@@ -161,7 +163,7 @@ async def leader_briefing(
 
 
 class TypicalCaseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     case_id: UUID
     title: Annotated[str, Field(min_length=1, max_length=200)]

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from libs.events.contracts import Event
 from libs.events.contracts.documents import DocumentIssued
@@ -18,6 +18,7 @@ from libs.kit import documents
 from libs.kit.approvals.gate import Approvable
 from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Command, Context
+from libs.kit.fields import STRIPPED
 from libs.kit.problems import Problem
 from services.accountability import queries
 from services.accountability import queries_rectification as rq
@@ -39,7 +40,7 @@ Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
 
 class BasisIn(_In):

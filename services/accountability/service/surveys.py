@@ -27,25 +27,36 @@ from libs.events.contracts.oversight import (
 from libs.events.store import NO_STREAM, EventStore
 from libs.kit.auth import Principal
 from libs.kit.commands import Aggregate, Command, Context
+from libs.kit.fields import STRIPPED
 from libs.kit.problems import Problem, invalid_field, invalid_fields
 from libs.kit.refusal import Refused
 from services.accountability.domain import surveys
-from services.accountability.domain.analysis import ReportPeriod
+from services.accountability.domain.analysis import APPRAISAL_PERIOD_PATTERN, ReportPeriod
 
 RESPONDENT = Principal(subject="respondent", kind="public")
 """Every respondent, as one: the events never say who answered."""
+
+
+QUESTIONNAIRES = "questionnaires"
+"""``x-catalogue`` of a questionnaire's code (``data/surveys.json``)."""
+DUPLICATE_CODE = (422, "duplicate-question-code", "题目代码不能重复")
+CHOICES_REQUIRED = (422, "choices-required", "选择题至少要有两个选项")
 
 
 class SurveyIn(BaseModel):
     """A 民主评议 survey: whom it appraises, for which period, which questionnaire, how many
     respondents (tokens)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = STRIPPED
 
     unit: Annotated[str, Field(min_length=2, max_length=200)]
-    period: Annotated[str, Field(min_length=4, max_length=7, examples=["2026"])]
+    period: Annotated[
+        str, Field(min_length=4, max_length=7, pattern=APPRAISAL_PERIOD_PATTERN, examples=["2026"])
+    ]
     """The 考核评价 period it counts for: ``2026`` or ``2026-H2``."""
-    questionnaire: Annotated[str | None, Field(max_length=40)] = "democratic_appraisal"
+    questionnaire: Annotated[
+        str | None, Field(max_length=40, json_schema_extra={"x-catalogue": QUESTIONNAIRES})
+    ] = "democratic_appraisal"
     """A questionnaire of ``data/surveys.json``; or give ``questions``."""
     title: Annotated[str | None, Field(max_length=200)] = None
     questions: Annotated[list[Question] | None, Field(max_length=50)] = None
@@ -81,13 +92,18 @@ SURVEY: Aggregate[Survey] = Aggregate(
 def _questions(body: SurveyIn, deps: Any) -> tuple[str, list[Question]]:
     if body.questions:
         codes = [q.code for q in body.questions]
-        if len(set(codes)) != len(codes):
-            raise invalid_field("questions", "题目代码不能重复")
+        if len(set(codes)) != len(codes):  # a schema cannot say an item's field is unique
+            raise invalid_fields(
+                [{"field": "questions", "reason": "题目代码不能重复"}], DUPLICATE_CODE[1]
+            )
         bare = [
             i for i, q in enumerate(body.questions) if q.kind == "choice" and len(q.choices) < 2
         ]
         if bare:
-            raise invalid_field(f"questions.{bare[0]}.choices", "选择题至少要有两个选项")
+            raise invalid_fields(
+                [{"field": f"questions.{bare[0]}.choices", "reason": "选择题至少要有两个选项"}],
+                CHOICES_REQUIRED[1],
+            )
         return body.title or "民主评议问卷", body.questions
     found = deps.questionnaires.get(body.questionnaire or "")
     if found is None:
