@@ -1,4 +1,5 @@
-"""Schemathesis against a service's OpenAPI: no request, valid or not, gets a 5xx.
+"""Schemathesis against a service's OpenAPI: no request, valid or not, gets a 5xx, and
+every request the schema allows is accepted or refused as the operation documents.
 
 The shared harness of the services' contract tests. A service's test starts its app on
 the real test database with a few matters that exist, serves it with uvicorn
@@ -7,7 +8,9 @@ parameter values that exist (so that paths past "not found" are exercised), and 
 bodies where generated data cannot pass the domain's own checks. Each operation is
 called with valid and invalid data generated from the schema; every answer is checked
 against the schema too — status codes the OpenAPI declares and the bodies of every
-answer, problems included (``libs/kit/openapi.py`` describes them). While it runs, every
+answer, problems included (``libs/kit/openapi.py`` describes them) — and every request
+generated as valid by :func:`schema_valid_accepted`: the schema says what the domain
+refuses, so a schema-valid request is never refused as ``validation-error``. While it runs, every
 request is watched for taking a second connection from the service's pool while it holds
 one (issue 21: with a small pool, concurrent requests doing so wait on each other until
 the pool times out).
@@ -36,6 +39,7 @@ from hypothesis.errors import Flaky
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.engine.errors import is_inconsistent_replay
+from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.specs.openapi.checks import (
     positive_data_acceptance,
     response_schema_conformance,
@@ -43,6 +47,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import event
 from starlette.types import Receive, Scope, Send
 
+from libs.kit.openapi import refusal_types
 from tests.integration.fixtures import eventually
 
 EXAMPLES = int(os.environ.get("ZF_SCHEMATHESIS_EXAMPLES", "8"))
@@ -179,6 +184,7 @@ def _fuzz_operation(target: Target, operation: Any, stats: list[int]) -> str | N
             for exists in known or [None]
         ]
     failed: list[str] = []
+    accepted = schema_valid_accepted()
 
     @settings(
         max_examples=target.examples * len(strategies),
@@ -193,7 +199,8 @@ def _fuzz_operation(target: Target, operation: Any, stats: list[int]) -> str | N
         stats.append(response.status_code)
         try:
             case.validate_response(
-                response, checks=[not_a_server_error, response_schema_conformance]
+                response,
+                checks=[not_a_server_error, response_schema_conformance, accepted],
             )
         except (Exception, BaseExceptionGroup) as exc:  # kept: one run reports every operation
             failed.append(f"{operation.label}: {exc}")
@@ -217,10 +224,48 @@ def _fuzz(target: Target, document: dict[str, Any]) -> tuple[list[str], dict[str
     return failures, stats
 
 
-NOT_YET = [positive_data_acceptance]
-"""Checks the stateful phase leaves out: the schemas do not yet say everything the domain
-refuses (a NUL in a string, an ID number's check digit, a code of the taxonomy), so a
-schema-valid request may get 422 (issue 17, item 3)."""
+ACCEPTED = "2xx, 3xx, 401, 403, 404, 409, 412, 429"
+"""Answers to a schema-valid request that refuse nothing in it: done; not signed in or not
+allowed; no such matter; not in the state the command needs (409) or changed since read
+(412); too often. The schema cannot say any of these, and each has its own problem type."""
+
+
+def _accepted(status: int) -> bool:
+    return status < 400 or status in (401, 403, 404, 409, 412, 429) or status >= 500
+
+
+def schema_valid_accepted() -> Callable[[Any, Any, Any], bool | None]:
+    """Schemathesis' ``positive_data_acceptance`` held to what the document promises: a
+    request the schema allows gets one of :data:`ACCEPTED` or a refusal the operation
+    documents as a domain refusal (a problem ``type`` among its answer's examples,
+    ``libs.kit.openapi.refusals``: an ID number's check digit, dates out of order, a matter
+    not in the state a command needs). Anything else — ``validation-error``,
+    ``nul-character``, 400, 415, 428 — refuses what the schema allows: the schema fails to
+    say it. 5xx is ``not_a_server_error``'s.
+    """
+
+    def check(ctx: Any, response: Any, case: Any) -> bool | None:
+        if case.meta is None or not case.meta.generation.mode.is_positive:
+            return None
+        status = response.status_code
+        if _accepted(status):
+            return None
+        try:
+            kind = str(response.json().get("type"))
+        except Exception:  # not a problem: no documented refusal either
+            kind = "(not a problem)"
+        if kind in refusal_types(case.operation.definition.raw, status):
+            return None
+        raise RejectedPositiveData(
+            operation=case.operation.label,
+            message=f"Schema-valid request refused as {kind}: {response.text[:500]}\n"
+            f"Expected: {ACCEPTED} or a refusal the operation documents",
+            status_code=status,
+            allowed_statuses=ACCEPTED.split(", "),
+        )
+
+    check.__name__ = "schema_valid_accepted"
+    return check
 
 
 def _stateful(target: Target, document: dict[str, Any]) -> tuple[list[str], dict[str, list[int]]]:
@@ -233,6 +278,7 @@ def _stateful(target: Target, document: dict[str, Any]) -> tuple[list[str], dict
     # its first refusal, and an unknown query parameter is ignored, not refused).
     schema.config.generation.update(modes=[GenerationMode.POSITIVE])
     machine = schema.as_state_machine()
+    accepted = schema_valid_accepted()
 
     started = [0]
 
@@ -258,7 +304,8 @@ def _stateful(target: Target, document: dict[str, Any]) -> tuple[list[str], dict
             try:
                 case.validate_response(
                     response,
-                    excluded_checks=NOT_YET,
+                    additional_checks=[accepted],
+                    excluded_checks=[positive_data_acceptance],
                     transport_kwargs=kwargs or None,
                     recorder=self.recorder,
                 )
