@@ -263,15 +263,47 @@ def _constrain(schema: Any, catalogues: dict[str, list[str]]) -> None:
     if "string" in kinds and not {"pattern", "enum", "const"} & set(schema):
         if schema.get("format") not in _WITHOUT_NUL:
             schema["pattern"] = NUL_FREE
-    if "object" in kinds and schema.get("additionalProperties") is not False:
-        # Keys beyond the properties (a free object's, or ones a model ignores): no NUL
-        # in them nor in their values either.
+    if "object" in kinds and schema.get("additionalProperties") in (True, {}):
+        # A free object (a rule's parameters, a resubmitted body): no NUL in its keys nor
+        # anywhere in its values.
         schema.setdefault("propertyNames", {"type": "string", "pattern": NUL_FREE})
-        if schema.get("additionalProperties", True) in (True, {}):
-            schema["additionalProperties"] = {"$ref": "#/components/schemas/JsonValue"}
+        schema["additionalProperties"] = {"$ref": "#/components/schemas/JsonValue"}
     for key, value in schema.items():
         if key not in ("enum", "const", "examples", "example", "default"):
             _constrain(value, catalogues)
+
+
+def _refs(value: Any, found: set[str]) -> None:
+    if isinstance(value, dict):
+        ref = value.get("$ref", "")
+        if ref.startswith("#/components/schemas/"):
+            found.add(ref.rsplit("/", 1)[1])
+        for item in value.values():
+            _refs(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _refs(item, found)
+
+
+def _reachable(document: dict[str, Any], side: str) -> set[str]:
+    """The component schemas a request (parameters, body) or an answer refers to."""
+    found: set[str] = set()
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict):
+                continue
+            if side == "requests":
+                _refs([operation.get("parameters", []), operation.get("requestBody", {})], found)
+            else:
+                _refs(operation.get("responses", {}), found)
+    schemas = document.get("components", {}).get("schemas", {})
+    todo = list(found)
+    while todo:
+        inner: set[str] = set()
+        _refs(schemas.get(todo.pop(), {}), inner)
+        todo += list(inner - found)
+        found |= inner
+    return found
 
 
 def describe_values(
@@ -293,6 +325,14 @@ def describe_values(
     _constrain(document.get("paths", {}), catalogues)
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     _constrain({k: v for k, v in schemas.items() if k != "Problem"}, catalogues)
+    # A body that ignores fields it does not name (no extra="forbid") is documented as
+    # taking only those it names: a field it ignores could still carry a NUL, refused
+    # before the body is read. Only where no answer uses the same schema.
+    sent, answered = _reachable(document, "requests"), _reachable(document, "responses")
+    for name in sent - answered:
+        schema = schemas[name]
+        if "properties" in schema and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
     if "#/components/schemas/JsonValue" in json.dumps(document):
         schemas["JsonValue"] = JSON_VALUE
     return document
