@@ -67,6 +67,8 @@ def _stated_not_blank(schema: Any) -> None:
 
 
 def strips_whitespace(schema: dict[str, Any], model: type) -> None:
+    """``json_schema_extra`` of a model that strips its text: each text property with a
+    ``min_length`` gets the pattern saying it may not be blank (:func:`not_blank`)."""
     for prop in schema.get("properties", {}).values():
         _stated_not_blank(prop)
 
