@@ -17,6 +17,11 @@ const KNOWN = {
   'service-unreachable': '后台服务暂不可用，请稍后再试。',
   unauthenticated: '登录已失效，请重新登录。',
   'token-expired': '登录已失效，请重新登录。',
+  'invalid-resident-id': '身份证号码有误（校验位或出生日期不对），请核对后重新填写。',
+  'date-order': '起止日期先后颠倒，请核对。',
+  'period-not-ended': '该期间尚未结束，期满后才能办理。',
+  'nul-character': '填写内容含有不可见的控制字符，请删除后重新提交。',
+  'sealed-data-unopenable': '该内容的封存信息无法解封（可能已损坏或不属于本事项），请联系系统管理员核查。',
 }
 
 export function slugOf(problem) {
