@@ -96,6 +96,13 @@ def rule_slug(errors: list[dict[str, Any]]) -> str:
     return "validation-error"
 
 
+def dates_out_of_order(field: str, reason: str) -> Problem:
+    """422 ``date-order`` on the later of two dates of one request, which lies before the
+    earlier (a schema cannot compare two fields; routes document it with
+    ``refusals(fields.DATE_ORDER)``)."""
+    return invalid_fields([{"field": field, "reason": reason}], slug="date-order")
+
+
 def invalid_field(field: str, reason: str) -> Problem:
     """422 ``validation-error`` on one field, for a check pydantic cannot make."""
     return invalid_fields([{"field": field, "reason": reason}])

@@ -72,6 +72,7 @@ from services.accountability.domain.units import (
 )
 from services.accountability.service import Deps, integrity
 from services.accountability.service.lists import unit_lists
+from services.accountability.service.rectification import local_today
 
 ACTOR = "service:accountability"
 
@@ -255,7 +256,7 @@ async def open_inquiries(
                 direct_measures=measures,
                 require_list=False,
             ),
-            Context(actor=ACTOR, now=now),
+            Context(actor=ACTOR, now=now, today=local_today(now, d.deps.rectification)),
             r,
         )
         await d.store.append(

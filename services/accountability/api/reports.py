@@ -16,7 +16,7 @@ from libs.kit.commands import Commands, IdempotencyKey
 from libs.kit.fields import DATE_ORDER
 from libs.kit.openapi import refusals
 from libs.kit.pagination import Page
-from libs.kit.problems import Problem
+from libs.kit.problems import dates_out_of_order
 from libs.kit.service import ReadConnection
 from services.accountability import queries
 from services.accountability.api.deps import AccountabilityDeps, Officer, Reader
@@ -144,13 +144,7 @@ async def briefing(
     """廉情通报: what happened in the units and departments a leader was in charge of
     (JSON, or a printable HTML page with ``format=html``)."""
     if date_to < date_from:
-        raise Problem(
-            422,
-            DATE_ORDER[1],
-            "时段为空",
-            "截止日期早于起始日期。",
-            errors=[{"field": "to", "reason": "截止日期不得早于起始日期"}],
-        )
+        raise dates_out_of_order("to", "截止日期不得早于起始日期")
     doc = await leader_briefing(conn, leader, Days(date_from, date_to), deps)
     if format == "html":
         return HTMLResponse(_briefing_html(doc, deps.rules.rating.level_labels))

@@ -48,7 +48,7 @@ def serve(state: Inquiry, c: ServeDocument, ctx: Context) -> list[Event]:
     """The fact that one of the inquiry's documents was served, or ``Refused``; a concluded
     inquiry's documents are served too (the record stays open to it)."""
     assert state.opened is not None
-    document = _check(state, c, ctx.now.date())
+    document = _check(state, c, ctx.today)
     return [
         DocumentServed(
             document_id=document.document_id,

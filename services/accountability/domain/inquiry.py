@@ -40,10 +40,12 @@ def inquiry_stream(inquiry_id: UUID) -> str:
 
 @dataclass(frozen=True)
 class Context:
-    """Who acts and when."""
+    """Who acts, when, and the day it is where the commission sits (a document served
+    "today" after 16:00 UTC is served on the next day in China)."""
 
     actor: str
     now: datetime
+    today: date
 
 
 # -- commands ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from services.accountability.personal import (
 from services.accountability.service import documents
 from services.accountability.service.integrity import INTEGRITY_REPLY_APPROVALS
 from services.accountability.service.lists import unit_lists
+from services.accountability.service.rectification import local_today
 from services.accountability.service.reports import TYPICAL_CASE_APPROVALS
 from services.accountability.service.suggestions import SUGGESTION_APPROVALS
 
@@ -242,6 +243,10 @@ async def read_inquiry(store: EventStore, inquiry_id: UUID) -> tuple[Inquiry, in
     return INQUIRY.replay([r.event for r in history]), history[-1].version
 
 
+def _context(ctx: Context) -> domain.Context:
+    return domain.Context(ctx.actor, ctx.now, local_today(ctx.now, ctx.deps.rectification))
+
+
 def _render(state: Inquiry, ctx: Context) -> dict[str, Any]:
     return view(state, ctx.version, ctx.deps.rules)
 
@@ -278,7 +283,7 @@ async def _open(state: Inquiry, body: OpenIn, ctx: Context) -> list[Event]:
         categories=tuple(body.categories),
         **await _direct_subject(body, ctx),
     )
-    return domain.decide(state, command, domain.Context(ctx.actor, ctx.now), ctx.deps.rules)
+    return domain.decide(state, command, _context(ctx), ctx.deps.rules)
 
 
 OPEN: Command[Inquiry] = Command(
@@ -317,9 +322,7 @@ def _on_inquiry(
     its name from ``COMMAND_LABELS``."""
 
     def decide(state: Inquiry, body: Any, ctx: Context) -> list[Event]:
-        return domain.decide(
-            state, command(body), domain.Context(ctx.actor, ctx.now), ctx.deps.rules
-        )
+        return domain.decide(state, command(body), _context(ctx), ctx.deps.rules)
 
     return Command(
         name=name,

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from libs.kit.commands import Commands, IfMatch
 from libs.kit.fields import DATE_ORDER
 from libs.kit.openapi import refusals
-from libs.kit.problems import Problem
+from libs.kit.problems import dates_out_of_order
 from libs.kit.service import ReadConnection
 from services.analysis import queries
 from services.analysis.api.deps import AnalysisDeps, Analyst, Operator, RuleEngine
@@ -101,13 +101,7 @@ async def run_rules(
 ) -> dict[str, Any]:
     """Re-run rules over a period. Findings already raised are not raised again."""
     if body.period_to < body.period_from:
-        raise Problem(
-            422,
-            "date-order",
-            "时段为空",
-            "截止日期早于起始日期。",
-            errors=[{"field": "period_to", "reason": "早于起始日期（period_from）"}],
-        )
+        raise dates_out_of_order("period_to", "早于起始日期（period_from）")
     for rid in body.rules or []:
         known_rule(deps, rid)
     outcome = await rules.run(body.period_from, body.period_to, body.rules)

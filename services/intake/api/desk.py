@@ -20,9 +20,10 @@ from sqlalchemy import RowMapping
 
 from libs.events.taxonomy import Taxonomy
 from libs.kit.auth import Principal, require_roles
-from libs.kit.fields import CATEGORY_FILTER_CATALOGUE
+from libs.kit.fields import CATEGORY_FILTER_CATALOGUE, DATE_ORDER
+from libs.kit.openapi import refusals
 from libs.kit.pagination import Page
-from libs.kit.problems import Problem, invalid_field
+from libs.kit.problems import Problem, dates_out_of_order
 from libs.kit.service import ReadConnection, Store
 from services.intake import queries
 from services.intake.api.deps import IntakeDeps
@@ -182,7 +183,7 @@ def _category_codes(category: str, taxonomy: Taxonomy) -> list[str]:
     )
 
 
-@router.get("/clues", response_model=Page[ClueOnDesk])
+@router.get("/clues", response_model=Page[ClueOnDesk], responses=refusals(DATE_ORDER))
 async def list_clues(
     operator: Operator,
     conn: ReadConnection,
@@ -225,7 +226,7 @@ async def list_clues(
 ) -> Page[ClueOnDesk]:
     """Every clue intake holds, newest first; filters combine (all must hold)."""
     if received_from and received_to and received_to < received_from:
-        raise invalid_field("received_to", "不得早于起始日期（received_from）")
+        raise dates_out_of_order("received_to", "不得早于起始日期（received_from）")
     zone = ZoneInfo(deps.settings.timezone)
     today = store.clock().astimezone(zone).date()
 

@@ -28,7 +28,9 @@ from services.accountability.domain.rules import load_rules
 from tests.unit.accountability.factories import UNIT, lst
 
 RULES = load_rules()
-CTX = Context(actor="operator:officer", now=datetime(2026, 9, 2, tzinfo=UTC))
+CTX = Context(
+    actor="operator:officer", now=datetime(2026, 9, 2, tzinfo=UTC), today=date(2026, 9, 2)
+)
 LISTS = [
     lst(1, date(2025, 1, 1), chief="陈局长", leader="林副局长"),
     lst(2, date(2026, 6, 1), chief="周局长", leader="黄副局长"),
