@@ -369,6 +369,11 @@ def router(issuer: Issuer) -> APIRouter:
                 (400, "oauth-invalid_grant", "账号不存在、密码错误或登录已过期（RFC 6749）"),
                 (400, "oauth-invalid_request", "所选授权方式须提供的字段缺失"),
                 (400, "oauth-invalid_scope", "申请的权限范围超出所授"),
+                (
+                    401,
+                    "oauth-invalid_client",
+                    "客户端认证失败：未提供或不认识 client_id、client_secret",
+                ),
             )
         ),
     )
