@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run demo test unit integration e2e load chaos lint format bench verify clean console browser
+.PHONY: run demo test test-slow unit integration e2e load chaos lint format bench verify clean console browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,9 +20,13 @@ run: $(STAMP) console
 demo: $(STAMP)
 	$(BIN)/zhengfeng demo
 
-## test: the whole suite (unit, integration, end-to-end, the console in a real browser)
+## test: the suite but its slow part (unit, integration, end-to-end, the console in a real browser); under 20 minutes
 test: $(STAMP) browser console
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -m "not slow"
+
+## test-slow: the slow part (Schemathesis on all four services, the steady-rate load run); CI runs it after `make test`
+test-slow: $(STAMP) browser console
+	$(BIN)/python -m pytest -q -m slow
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

@@ -59,6 +59,7 @@ def _subscriber() -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+@pytest.mark.slow  # the contract run: `make test-slow`
 @pytest.mark.timeout(max(240, EXAMPLES * 20) + STATEFUL_SECONDS)
 async def test_no_request_gets_a_server_error(target: Target) -> None:
     await fuzz(target)

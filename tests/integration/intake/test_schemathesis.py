@@ -172,6 +172,7 @@ def _audience(method: str, path: str) -> str | None:
     return "operator"
 
 
+@pytest.mark.slow  # the contract run: `make test-slow`
 @pytest.mark.timeout(max(300, EXAMPLES * 24) + STATEFUL_SECONDS)
 async def test_no_request_gets_a_server_error(target: Target) -> None:
     await fuzz(target)
