@@ -74,6 +74,17 @@ async def checkpoint_of(conn: AsyncConnection, name: str) -> Checkpoint:
     return Checkpoint(int(row[0]), row[1]) if row else START
 
 
+async def _apply(projection: Projection, conn: AsyncConnection, batch: list[Recorded]) -> None:
+    """Hand ``batch`` to the projection: whole, where it has ``apply_batch``, else an event
+    at a time."""
+    apply_batch = getattr(projection, "apply_batch", None)
+    if apply_batch is not None:
+        await apply_batch(conn, batch)
+    else:
+        for recorded in batch:
+            await projection.apply(conn, recorded)
+
+
 class ProjectionRunner:
     """Keeps projections up to date with their store."""
 
@@ -105,12 +116,7 @@ class ProjectionRunner:
                 row = (await conn.execute(_LOCK, {"n": projection.name})).one()
             cursor = Checkpoint(int(row[0]), row[1])
             batch = await self.store.read_all(cursor, limit=self.batch_size, conn=conn)
-            apply_batch = getattr(projection, "apply_batch", None)
-            if apply_batch is not None:
-                await apply_batch(conn, batch)
-            else:
-                for recorded in batch:
-                    await projection.apply(conn, recorded)
+            await _apply(projection, conn, batch)
             if batch:
                 cursor = batch[-1].checkpoint
                 await conn.execute(
@@ -143,12 +149,7 @@ class ProjectionRunner:
                 mine = [r for r in batch if r.checkpoint > cursor]
                 if not mine:
                     continue
-                apply_batch = getattr(projection, "apply_batch", None)
-                if apply_batch is not None:
-                    await apply_batch(conn, mine)
-                else:
-                    for recorded in mine:
-                        await projection.apply(conn, recorded)
+                await _apply(projection, conn, mine)
                 saved[projection.name] = mine[-1].checkpoint
                 applied += len(mine)
             if saved:
