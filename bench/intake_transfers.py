@@ -29,6 +29,8 @@ from services.intake import app as intake_app
 from services.intake.api.transfers import ClueTransferIn
 from services.intake.domain import check_character
 
+os.environ.setdefault("ZF_DEV_MODE", "1")  # generated event keys, as the tests use
+
 SECONDS = float(os.environ.get("BENCH_SECONDS") or 10)
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY") or 16)
 
