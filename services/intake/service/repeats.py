@@ -9,7 +9,8 @@ stays on the repeat's own stream, so its receipt keeps working.
 
 Two reports of one matter arriving together must not both open a clue, so the receive
 path calls ``hold_persons`` as the first statement of its transaction: it takes an
-advisory lock per blind index of the persons named. It has to come first because the
+advisory lock per blind index of the persons named (shared on name and unit for a person
+whose ID number is known, as two different ID numbers are never one person). It has to come first because the
 store refuses an append from a transaction older than the stream's last writer (see
 ``libs/events/store.py``), and a transaction gets its age at its first write.
 
@@ -54,9 +55,22 @@ _LOCK = text(
     """SELECT count(pg_advisory_xact_lock(hashtextextended(k, 7)))
        FROM (SELECT DISTINCT k FROM unnest(CAST(:ks AS text[])) AS k ORDER BY k) AS keys"""
 )
+# Each lock once, in the order of its number (two keys of one hash taken once, in the
+# stronger mode): exclusive unless every key of it asks for a shared one.
+_HOLD = text(
+    """SELECT count(CASE WHEN shared THEN pg_advisory_xact_lock_shared(h)
+                         ELSE pg_advisory_xact_lock(h) END)
+       FROM (SELECT hashtextextended(k, 7) AS h, bool_and(s) AS shared
+             FROM unnest(CAST(:ks AS text[]), CAST(:shared AS boolean[])) AS t(k, s)
+             GROUP BY 1 ORDER BY 1) AS locks"""
+)
+# Only the rows that can be the same person (``same_person``): the same ID number, or the
+# same name and unit where one of the two has no ID number.
 _CANDIDATES = text(
     """SELECT clue_id, received_at, categories, name_unit_key, id_key FROM clue_subjects
-       WHERE (name_unit_key = ANY(:nu) OR id_key = ANY(:ids)) AND received_at >= :since"""
+       WHERE (id_key = ANY(:ids) OR name_unit_key = ANY(:nu_unnumbered)
+              OR (id_key IS NULL AND name_unit_key = ANY(:nu)))
+         AND received_at >= :since"""
 )
 _INDEX = text(
     """INSERT INTO clue_subjects (clue_id, person_ref, name_unit_key, id_key, categories,
@@ -107,19 +121,29 @@ async def hold_persons(
         )
         for p in persons
     ]
-    await lock(conn, [x for k in keys for x in (k.name_unit, k.id_number) if x])
+    # Two persons with ID numbers are the same only by that number (``same_person``): a
+    # person with one holds it alone and shares the name-and-unit lock with the others of
+    # that name and unit who have one, so that reports on namesakes in one unit do not
+    # wait for each other, while one without an ID number waits for them all.
+    held = [(k.id_number, False) for k in keys if k.id_number]
+    held += [(k.name_unit, k.id_number is not None) for k in keys]
+    await conn.execute(
+        _HOLD, {"ks": [k for k, _ in held], "shared": [shared for _, shared in held]}
+    )
     return keys
 
 
 async def candidates(
     conn: AsyncConnection, persons: Sequence[PersonKeys], received: ClueReceived, window_days: int
 ) -> list[Candidate]:
-    """Existing clues sharing a blind index with these persons, received in the window."""
+    """Existing clues received in the window naming someone who may be one of these
+    persons: by ID number, or by name and unit where one of the two has none."""
     rows = await conn.execute(
         _CANDIDATES,
         {
-            "nu": [p.name_unit for p in persons],
             "ids": [p.id_number for p in persons if p.id_number],
+            "nu_unnumbered": [p.name_unit for p in persons if not p.id_number],
+            "nu": [p.name_unit for p in persons],
             "since": received.received_at - timedelta(days=window_days),
         },
     )

@@ -361,6 +361,30 @@ async def test_reports_of_one_matter_arriving_together_open_one_clue(intake: Int
     )
 
 
+async def test_namesakes_arriving_together_stay_apart_and_a_report_without_id_joins_one(
+    intake: Intake,
+) -> None:
+    audit = await intake.bearer(await intake.partner("audit"))
+    bodies = []
+    for n in range(4):  # same name and unit, four ID numbers: four people
+        body = transfer(f"SJ-8{n}")
+        body["reported_persons"][0]["id_number"] = resident_id(f"11010519491231{n:02d}1")
+        bodies.append(body)
+    unnumbered = transfer("SJ-89")
+    unnumbered["reported_persons"][0]["id_number"] = None  # may be any one of them
+    answers = await asyncio.gather(
+        *(_send(intake, audit, b) for b in [*bodies[:2], unnumbered, *bodies[2:]])
+    )
+
+    by_id, without_id = [*answers[:2], *answers[3:]], answers[2]
+    if without_id["status"] == "received":  # it came first: every namesake joined it
+        assert [a["status"] for a in by_id] == ["merged"] * 4
+    else:  # it joined the first of theirs, and no namesake joined another
+        assert [a["status"] for a in by_id] == ["received"] * 4
+        first = min(by_id, key=lambda a: (a["received_at"], a["clue_id"]))
+        assert without_id["merged_into"]["clue_number"] == first["clue_number"]
+
+
 async def test_only_a_new_clue_is_judged_for_jurisdiction_a_split_one_too(intake: Intake) -> None:
     audit = await intake.bearer(await intake.partner("audit"))
     city = transfer("SJ-100")
