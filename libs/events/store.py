@@ -55,7 +55,7 @@ from libs.events.envelope import (
     chain_hash,
     envelope_hash,
 )
-from libs.events.wakeup import CHANNEL_PREFIX
+from libs.events.wakeup import CHANNEL_PREFIX, Announcer
 
 
 class _Any:
@@ -181,38 +181,46 @@ _EXISTING_STREAMS = "SELECT stream_id FROM streams WHERE stream_id = ANY($1::tex
 _EVENT_ROWS = """INSERT INTO events (event_id, stream_id, stream_version, type, type_version, source,
                            time, data, correlation_id, causation_id, actor, prev_hash, hash)
        SELECT e.id, $1, e.v, e.t, e.tv, $4, e.tm, e.d::json, $5, $6, $7, e.p, e.h
-       FROM head, notified, unnest($8::uuid[], $9::int[], $10::text[], $11::int[],
+       FROM head{notified}, unnest($8::uuid[], $9::int[], $10::text[], $11::int[],
                          $12::timestamptz[], $13::text[], $14::text[], $15::text[])
             WITH ORDINALITY AS e(id, v, t, tv, tm, d, p, h, n)
        ORDER BY e.n
        RETURNING global_position, tx_id::text AS tx_id, recorded_at"""
-# Readers wake on this (libs/events/wakeup.py): the store's channel, the writing
-# transaction as payload, delivered by PostgreSQL at commit and only if it commits. Only
-# when the head moved (``FROM head``), so a refused append announces nothing.
+# Readers wake on the store's channel (libs/events/wakeup.py), the writing transaction as
+# payload. An append in a caller's transaction notifies in its statement: PostgreSQL
+# delivers it at commit and only if it commits, and only when the head moved (``FROM
+# head``), so a refused append announces nothing. An append that commits on its own does
+# not: its process announces it once committed (``Announcer``), because PostgreSQL
+# serialises all notifying commits of the server, WAL flush included.
 _NOTIFY = f"""    , notified AS (
            SELECT pg_notify(left('{CHANNEL_PREFIX}' || current_schema(), 63),
                             pg_current_xact_id()::text)
            FROM head)
        """
-_APPEND_NEW_STREAM = (
-    """WITH head AS (
+_NEW_STREAM_HEAD = """WITH head AS (
            INSERT INTO streams (stream_id, version, last_hash, last_tx)
            VALUES ($1, $2, $3, pg_current_xact_id())
            ON CONFLICT (stream_id) DO NOTHING RETURNING 1)
        """
-    + _NOTIFY
-    + _EVENT_ROWS
-)
-_APPEND_EXISTING_STREAM = (
-    """WITH head AS (
+_EXISTING_STREAM_HEAD = """WITH head AS (
            UPDATE streams SET version = $2, last_hash = $3, last_tx = pg_current_xact_id()
            WHERE stream_id = $1 AND version = $16 AND last_hash = $17
              AND last_tx <= pg_current_xact_id()
            RETURNING 1)
        """
-    + _NOTIFY
-    + _EVENT_ROWS
+_APPEND_NEW_STREAM = _NEW_STREAM_HEAD + _EVENT_ROWS.format(notified="")
+_APPEND_EXISTING_STREAM = _EXISTING_STREAM_HEAD + _EVENT_ROWS.format(notified="")
+_APPEND_NEW_STREAM_NOTIFYING = (
+    _NEW_STREAM_HEAD + _NOTIFY + _EVENT_ROWS.format(notified=", notified")
 )
+_APPEND_EXISTING_STREAM_NOTIFYING = (
+    _EXISTING_STREAM_HEAD + _NOTIFY + _EVENT_ROWS.format(notified=", notified")
+)
+# The announcement of appends that committed on their own (up to ``$1``, a transaction id).
+# It makes nothing durable, so its commit does not wait for the WAL flush: it holds the
+# server's notification lock only for as long as it takes to queue the notification.
+_ANNOUNCE = f"""SELECT set_config('synchronous_commit', 'off', true),
+           pg_notify(left('{CHANNEL_PREFIX}' || current_schema(), 63), $1)"""
 # The horizon: the oldest transaction *of this database* still running (or, when none
 # is, the next transaction id). Transactions of other databases cannot write this table,
 # so a long one there (a stuck migration next door) does not hold our readers back.
@@ -432,6 +440,7 @@ class EventStore:
         self.registry = event_registry
         self.clock = clock
         self._on_append = on_append
+        self._announcer = Announcer(self._announce)
         self.sealer: Sealer | None = None
         """Seals events' free text with the matter's key before they are hashed and written
         (``libs/events/sealing.py``; set by the service's composition root)."""
@@ -474,6 +483,14 @@ class EventStore:
             raise
         finally:
             pooled.close()  # back to the pool (or, invalidated, gone)
+
+    async def _announce(self, tx_id: int) -> None:
+        async with self._driver(None) as c:
+            await c.execute(_ANNOUNCE, str(tx_id))
+
+    async def announced(self) -> None:
+        """Until the appends committed so far are announced to the store's readers."""
+        await self._announcer.settled()
 
     def _stage(
         self,
@@ -570,9 +587,11 @@ class EventStore:
                 now = self.clock()
                 staged, args = self._stage(stream_id, events, head, meta, now, event_ids)
                 if head is None:
-                    positions = await c.fetch(_APPEND_NEW_STREAM, *args)
+                    sql = _APPEND_NEW_STREAM_NOTIFYING if conn else _APPEND_NEW_STREAM
+                    positions = await c.fetch(sql, *args)
                 else:
-                    positions = await c.fetch(_APPEND_EXISTING_STREAM, *args, *head)
+                    sql = _APPEND_EXISTING_STREAM_NOTIFYING if conn else _APPEND_EXISTING_STREAM
+                    positions = await c.fetch(sql, *args, *head)
                 if positions:
                     break
                 if hint is not None:  # the remembered head was stale: read it and retry
@@ -586,6 +605,8 @@ class EventStore:
                     stream_id, expected_version, None if actual == current else actual
                 )
         self._heads.remember(stream_id, staged[-1].version, staged[-1].hash)
+        if conn is None:  # committed: tell the readers (in a caller's, the statement did)
+            self._announcer.committed(int(positions[0]["tx_id"]))
         recorded = [
             Recorded(
                 Envelope(

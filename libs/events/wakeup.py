@@ -1,9 +1,12 @@
 """Wake a store's readers when events commit: LISTEN/NOTIFY, the poll kept as a fallback.
 
-Every append notifies its store's channel (``channel_of(schema)``) in its own transaction,
-with the writing transaction's id as payload; PostgreSQL delivers it when, and only if,
-that transaction commits. A service keeps one listening connection (``Wakeup``), and each
-reader (relay, projections) holds a ``Waiter`` that is set by every notification.
+Every append is announced on its store's channel (``channel_of(schema)``) with the writing
+transaction's id as payload. An append in a caller's transaction notifies in it: PostgreSQL
+delivers the notification when, and only if, that transaction commits. An append that
+commits on its own is announced by its process once it committed (``Announcer``: one
+announcement for the appends of a few milliseconds). A service keeps one listening
+connection (``Wakeup``), and each reader (relay, projections) holds a ``Waiter`` that is
+set by every notification.
 
 A notification can arrive while the event is still below the reader's horizon (an older
 transaction of the database is still open and notifies nothing when it ends, e.g. a read
@@ -21,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -34,6 +38,53 @@ def channel_of(schema: str) -> str:
     """The notification channel of the store in ``schema`` (cut, as the server cuts it, to
     the 63 bytes a channel name may have)."""
     return (CHANNEL_PREFIX + schema)[:63]
+
+
+class Announcer:
+    """Announces the appends that committed on their own, after their commit, coalesced.
+
+    Such an append does not notify in its statement: PostgreSQL serialises the commits of
+    all notifying transactions of the server behind one lock held through the commit's
+    WAL flush, so concurrent appends could not share a flush. Instead ``committed`` is
+    called once the append's commit returned; the announcement goes out at once when
+    none did for ``interval`` seconds, else at the end of that interval, one for every
+    append committed meanwhile (the highest transaction id as payload). It is sent in a
+    transaction of its own that need not be durable (``send``), so the lock is held only
+    to queue it. Every commit is thus announced after it, within ``interval`` and a round
+    trip; if the process dies first or the send fails, readers' fallback poll finds it.
+    """
+
+    def __init__(self, send: Callable[[int], Awaitable[None]], interval: float = 0.005) -> None:
+        self._send = send
+        self.interval = interval
+        self._pending = 0  # the highest committed transaction not announced yet
+        self._last = float("-inf")  # when the last announcement went out (loop time)
+        self._task: asyncio.Task[None] | None = None
+
+    def committed(self, tx_id: int) -> None:
+        """An append of transaction ``tx_id`` committed: announce it."""
+        self._pending = max(self._pending, tx_id)
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._run(), name="announce appends")
+
+    async def settled(self) -> None:
+        """Until every append committed so far is announced (or its send failed)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._pending:
+            wait = self._last + self.interval - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            tx_id, self._pending = self._pending, 0
+            self._last = loop.time()
+            try:
+                await self._send(tx_id)
+            except Exception as exc:  # readers' fallback poll finds the events anyway
+                log.warning("announcing transaction %d failed: %s", tx_id, exc)
 
 
 class Waiter:

@@ -304,6 +304,8 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     await asyncio.wait_for(task, timeout=15)
             if rt.producer is not None:
                 await rt.producer.stop()
+            with contextlib.suppress(Exception):  # readers in other processes wait for them
+                await asyncio.wait_for(store.announced(), timeout=5)
             await engine.dispose()
             await listening.dispose()
             tracing.shutdown(traces)

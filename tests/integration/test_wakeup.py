@@ -1,9 +1,10 @@
 """Readers wake when their store commits events, not when a poll comes round.
 
 Every runner here polls only once an hour (the fallback), so each delivery the tests wait
-for can only have come from a notification: the append's own, the listener's wake-up after
-it reconnected, or a quick second look at an event a notification announced while an
-older transaction still held it below the horizon.
+for can only have come from a notification: the announcement of an append that committed
+on its own, the one an append in a caller's transaction makes at its commit, the
+listener's wake-up after it reconnected, or a quick second look at an event a
+notification announced while an older transaction still held it below the horizon.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from libs.events.projections import ProjectionRunner
 from libs.events.relay import Relay
 from libs.events.store import ANY, EventStore, Recorded
 from libs.events.wakeup import Wakeup
+from libs.kit.db import make_engine
 from tests.conftest import unique
 from tests.factories import note
 from tests.integration.kafka_support import (
@@ -124,6 +126,55 @@ async def test_an_event_held_below_the_horizon_is_read_once_the_holder_ends(
             await holder.commit()
         await wait_until(lambda: _has(seen, "held"), "the held event once the holder ended")
     assert seen.streams == ["held"]
+
+
+async def test_every_append_of_a_burst_from_another_process_wakes_the_readers(
+    store: EventStore, database_url: str
+) -> None:
+    """Announcements are coalesced, but the last append of a burst is announced too, and
+    a writer that is not the reader's process announces its own."""
+    schema = await _schema(store)
+    wakeup = Wakeup(store.engine, schema)
+    seen = Seen()
+    runner = ProjectionRunner(store, [seen], idle_interval=HOUR, waiter=wakeup.waiter())
+    elsewhere = make_engine(database_url, schema, pool_size=4)
+    writer = EventStore(elsewhere, source="/zhengfeng/elsewhere")
+    streams = [f"burst-{i}" for i in range(40)]
+    try:
+        async with running(wakeup.run, runner.run):
+            await asyncio.wait_for(wakeup.listening.wait(), 30)
+            await asyncio.gather(*(_append(writer, s) for s in streams))
+
+            async def all_seen() -> bool:
+                return sorted(seen.streams) == sorted(streams)
+
+            await wait_until(all_seen, "every event of the burst")
+    finally:
+        await writer.announced()
+        await elsewhere.dispose()
+
+
+async def test_an_append_in_a_callers_transaction_wakes_the_readers_only_if_it_commits(
+    store: EventStore,
+) -> None:
+    wakeup = Wakeup(store.engine, await _schema(store))
+    seen = Seen()
+    runner = ProjectionRunner(store, [seen], idle_interval=HOUR, waiter=wakeup.waiter())
+    async with running(wakeup.run, runner.run):
+        await asyncio.wait_for(wakeup.listening.wait(), 30)
+        async with store.engine.connect() as conn:
+            async with conn.begin() as tx:
+                await store.append(
+                    "rolled-back", [note("x", 1)], expected_version=ANY, meta=META, conn=conn
+                )
+                await tx.rollback()
+        async with store.engine.begin() as conn:
+            await store.append(
+                "committed", [note("y", 1)], expected_version=ANY, meta=META, conn=conn
+            )
+            assert wakeup.notified == 0, "announced before its transaction committed"
+        await wait_until(lambda: _has(seen, "committed"), "the event of the committed transaction")
+    assert seen.streams == ["committed"]
 
 
 async def _has(seen: Seen, stream: str) -> bool:
