@@ -263,6 +263,8 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     backoff=settings.consumer_backoff_seconds,
                     session_timeout_ms=settings.consumer_session_timeout_ms,
                     concurrency=settings.consumer_concurrency,
+                    fetch_wait_ms=settings.consumer_fetch_wait_ms,
+                    busy_fetch_wait_ms=settings.consumer_busy_fetch_wait_ms,
                     on_lag=lambda topic, partition, lag: metrics.CONSUMER_LAG.labels(
                         service, topic, str(partition)
                     ).set(lag),

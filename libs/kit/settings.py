@@ -53,6 +53,14 @@ class ServiceSettings(BaseSettings):
     consumer_concurrency: int = 2
     """Records the consumer applies at once, over all its partitions (each in its own
     transaction, on its own connection; a partition's records one after the other)."""
+    consumer_fetch_wait_ms: int = 500
+    """How long the consumer's fetch waits at the broker for a record when there has been
+    no traffic for a few seconds."""
+    consumer_busy_fetch_wait_ms: int = 100
+    """The same while records keep coming: a broker that answers a fetch only when its wait
+    is over (the embedded one) holds each record up to this long (``ConsumerRunner``). With
+    Apache Kafka, which answers as soon as a record arrives, setting it to the idle wait
+    saves the empty fetches."""
     poll_fallback_seconds: float = 2.0
     """How often the relay and the projections look at the store when no notification came
     (they wake on the notification every append sends at commit)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -432,3 +432,36 @@ async def test_an_event_altered_after_it_was_stored_is_parked_not_applied(
         (dead,) = await read_topic(bootstrap, r.dead_letter_topic)
         assert "event hash does not match" in (header(dead, "x-error") or "")
         assert header(dead, "ce_id") == str(forged.id)
+
+
+async def test_fetches_wait_briefly_at_the_broker_while_records_keep_coming_and_long_when_idle(
+    schemas: Schemas, store: EventStore, bootstrap: str
+) -> None:
+    # The embedded broker answers a waiting fetch only when its wait is over: a record
+    # published meanwhile waits with it. The runner asks for the short wait while there is
+    # traffic and for the long one once it has stopped, in the fetch requests aiokafka makes.
+    async with started_producer(bootstrap) as producer:
+        r = await rig(schemas, bootstrap, producer)
+        runner = r.runner(recording(), fetch_wait_ms=400, busy_fetch_wait_ms=15, busy_seconds=4)
+
+        def waiting(ms: int) -> Callable[[], Awaitable[bool]]:
+            async def check() -> bool:
+                return runner.fetch_wait == ms
+
+            return check
+
+        def applied(n: int) -> Callable[[], Awaitable[bool]]:
+            async def check() -> bool:
+                return await r.count("SELECT count(*) FROM applied") == n
+
+            return check
+
+        async with running(runner.run):
+            await wait_until(waiting(400), "the idle consumer to fetch with the long wait")
+            for stream, n, total in (("fetch-pace-1", 3, 3), ("fetch-pace-2", 2, 5)):
+                await r.publish(await notes(store, stream, n))
+                await wait_until(applied(total), f"{total} records to be applied")
+                # records came just now: the next fetch waits briefly
+                assert runner.fetch_wait == 15
+                await wait_until(waiting(400), "the wait to lengthen once the traffic stopped")
+        assert await r.count("SELECT count(*) FROM applied") == 5
