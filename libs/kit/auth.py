@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -25,6 +26,9 @@ from libs.kit.roles import role_names
 log = logging.getLogger(__name__)
 
 JwksFetcher = Callable[[], Awaitable[dict[str, Any]]]
+
+VERIFIED_KEPT = 4096
+"""Verified tokens a verifier remembers (the oldest forgotten first)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class JwksVerifier:
         self._fetched_at = 0.0
         self._min_refresh = min_refresh
         self._lock = asyncio.Lock()
+        self._verified: OrderedDict[str, tuple[Principal, float, str, Any]] = OrderedDict()
 
     async def _key(self, kid: str) -> Any:
         if kid in self._keys:
@@ -100,7 +105,23 @@ class JwksVerifier:
         return self._keys[kid]
 
     async def verify(self, token: str) -> Principal:
-        """Check signature, issuer, audience and expiry; return the caller."""
+        """Check signature, issuer, audience and expiry; return the caller.
+
+        A client sends the same token with every request: once verified, it is taken at
+        its word until it expires, for as long as the key that signed it is still the
+        JWKS's as this verifier last fetched it."""
+        known = self._verified.get(token)
+        if known is not None:
+            principal, expires, kid, key = known
+            if time.time() < expires and self._keys.get(kid) is key:
+                return principal
+        principal, expires, kid, key = verified = await self._verify(token)
+        self._verified[token] = verified
+        if len(self._verified) > VERIFIED_KEPT:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify(self, token: str) -> tuple[Principal, float, str, Any]:
         bad = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
         try:
             kid = jwt.get_unverified_header(token).get("kid", "")
@@ -122,7 +143,7 @@ class JwksVerifier:
             ) from exc
         except jwt.PyJWTError as exc:
             raise _invalid_token(exc) from exc
-        return Principal(
+        principal = Principal(
             subject=claims["sub"],
             kind=claims.get("kind", "system"),
             name=claims.get("name", ""),
@@ -130,6 +151,7 @@ class JwksVerifier:
             roles=frozenset(claims.get("roles", [])),
             scopes=frozenset(str(claims.get("scope", "")).split()),
         )
+        return principal, float(claims["exp"]), kid, key
 
 
 def _invalid_token(exc: Exception) -> Problem:
