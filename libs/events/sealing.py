@@ -31,6 +31,7 @@ that does not open for its matter (forged, relabelled, corrupted) ``[无法解�
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import typing
@@ -152,6 +153,23 @@ def _is_text(annotation: Any) -> str | None:
     return None
 
 
+@functools.cache
+def _plan(model: type[BaseModel]) -> tuple[tuple[str, str | None, frozenset[str]], ...]:
+    """How a model's fields are sealed, worked out once per model class: each field that may
+    hold text with its kind (``_is_text``) when it is free text itself, else ``None`` and
+    the mapping keys sealed inside it (exempt fields are left out)."""
+    name = model.__name__
+    plan = []
+    for field, info in model.model_fields.items():
+        if (name, field) in EXEMPT:
+            continue
+        kind = _is_text(info.annotation)
+        named = field in FREE_TEXT or (name, field) in ALSO
+        keys = BODY_TEXT if (name, field) in BODIES else MAPPING_TEXT
+        plan.append((field, kind if named else None, keys))
+    return tuple(plan)
+
+
 class TextSealer:
     """Seals the free text of events before the store hashes and writes them."""
 
@@ -173,14 +191,12 @@ class TextSealer:
 
     async def _model(self, conn: AsyncConnection | None, model: Any, context: str) -> Any:
         update: dict[str, Any] = {}
-        name = type(model).__name__
-        for field, info in type(model).model_fields.items():
+        cls: type[BaseModel] = type(model)
+        for field, kind, keys in _plan(cls):
             value = getattr(model, field)
             if value is None:
                 continue
-            kind = _is_text(info.annotation)
-            named = field in FREE_TEXT and (name, field) not in EXEMPT
-            if (named or (name, field) in ALSO) and kind is not None:
+            if kind is not None:
                 if kind == "str" and isinstance(value, str):
                     sealed: Any = await self.text(conn, value, context)
                 elif kind == "list":
@@ -191,10 +207,7 @@ class TextSealer:
                     continue
                 if sealed != value:
                     update[field] = sealed
-            elif (name, field) in EXEMPT:
-                continue
             elif isinstance(value, (BaseModel, list, tuple, dict)):
-                keys = BODY_TEXT if (name, field) in BODIES else MAPPING_TEXT
                 sealed = await self._value(conn, value, context, keys)
                 if sealed is not value:
                     update[field] = sealed
