@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import text
+from sqlalchemy import Executable, Result, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.store import START, Checkpoint, EventStore, Recorded
@@ -66,6 +66,35 @@ class Projection(Protocol):
         each batch whole (same transaction, same checkpoint), e.g. to load and write its
         rows once per batch instead of once per event.
         """
+
+
+class Writes:
+    """A projection's statements over a batch, in order, in as few round trips as the order
+    allows: a run of writes of one statement goes once with all its rows (the driver's
+    executemany), and a read first sends the writes before it."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self._statement: Executable | None = None
+        self._rows: list[dict[str, Any]] = []
+
+    async def write(self, statement: Executable, params: dict[str, Any]) -> None:
+        """Write, when the next read (or ``flush``) comes, after the writes before it."""
+        if statement is not self._statement:
+            await self.flush()
+            self._statement = statement
+        self._rows.append(params)
+
+    async def read(self, statement: Executable, params: dict[str, Any]) -> Result[Any]:
+        """Run a statement whose answer the projection needs, after the writes before it."""
+        await self.flush()
+        return await self.conn.execute(statement, params)
+
+    async def flush(self) -> None:
+        """Send the writes not sent yet."""
+        if self._statement is not None and self._rows:
+            await self.conn.execute(self._statement, self._rows)
+        self._statement, self._rows = None, []
 
 
 async def checkpoint_of(conn: AsyncConnection, name: str) -> Checkpoint:

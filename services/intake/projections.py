@@ -30,6 +30,7 @@ from libs.events.contracts.intake import (
     ReportReceived,
 )
 from libs.events.dispatch import Dispatch, ProjectionDispatch
+from libs.events.projections import Writes
 from libs.events.store import Recorded
 from services.intake.domain.desk import HandlerEntry, handler_entries
 from services.intake.domain.progress import SourceView, evolve
@@ -40,7 +41,26 @@ _TRANSFER_ROW = text(
        VALUES (:id, :no, :dept, :ref, :status, :cats, :at, :pos, :upd)
        ON CONFLICT (clue_id) DO NOTHING"""
 )
-_TRANSFERS = ProjectionDispatch()
+_TRANSFER_SPLIT = text(
+    """UPDATE transfers SET status = 'received', updated_at = :at
+       WHERE clue_id = :id AND status = 'merged'"""
+)
+_TRANSFER_VIEW = text("SELECT status, outcome FROM transfers WHERE clue_id = :id FOR UPDATE")
+_TRANSFER_PROGRESS = text(
+    "UPDATE transfers SET status = :st, outcome = :o, updated_at = :at WHERE clue_id = :id"
+)
+_Apply = Dispatch[[Writes, Recorded], Awaitable[None]]
+_TRANSFERS: _Apply = Dispatch()
+
+
+async def _in_order(dispatch: _Apply, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
+    """Apply a batch event by event, its writes sent in runs (``Writes``)."""
+    writes = Writes(conn)
+    for recorded in batch:
+        fn = dispatch.get(recorded.envelope.type)
+        if fn is not None:
+            await fn(recorded.event, writes, recorded)
+    await writes.flush()
 
 
 class TransfersProjection:
@@ -51,14 +71,16 @@ class TransfersProjection:
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """A received clue starts as ``received``; casework's progress moves it on."""
-        await _TRANSFERS.apply(conn, recorded)
+        await self.apply_batch(conn, [recorded])
+
+    async def apply_batch(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
+        """Apply a batch in commit order (the clues received in a row: one statement)."""
+        await _in_order(_TRANSFERS, conn, batch)
 
 
 @_TRANSFERS.on(ClueReceived)
-async def _transfer_received(
-    event: ClueReceived, conn: AsyncConnection, recorded: Recorded
-) -> None:
-    await conn.execute(
+async def _transfer_received(event: ClueReceived, writes: Writes, recorded: Recorded) -> None:
+    await writes.write(
         _TRANSFER_ROW,
         {
             "id": event.clue_id,
@@ -75,9 +97,9 @@ async def _transfer_received(
 
 
 @_TRANSFERS.on(ClueMerged)
-async def _transfer_merged(event: ClueMerged, conn: AsyncConnection, recorded: Recorded) -> None:
+async def _transfer_merged(event: ClueMerged, writes: Writes, recorded: Recorded) -> None:
     # A repeat report (重复件) is listed under its own id and number, as merged.
-    await conn.execute(
+    await writes.write(
         _TRANSFER_ROW,
         {
             "id": event.repeat_id,
@@ -94,38 +116,24 @@ async def _transfer_merged(event: ClueMerged, conn: AsyncConnection, recorded: R
 
 
 @_TRANSFERS.on(ClueSplit)
-async def _transfer_split(event: ClueSplit, conn: AsyncConnection, recorded: Recorded) -> None:
-    await conn.execute(
-        text(
-            """UPDATE transfers SET status = 'received', updated_at = :at
-               WHERE clue_id = :id AND status = 'merged'"""
-        ),
-        {"id": event.new_clue_id, "at": event.split_at},
-    )
+async def _transfer_split(event: ClueSplit, writes: Writes, recorded: Recorded) -> None:
+    await writes.write(_TRANSFER_SPLIT, {"id": event.new_clue_id, "at": event.split_at})
 
 
 @_TRANSFERS.on(ClueProgressNoted, ClueForwarded, ClueTakenUp, ClueJurisdictionDesignated)
 async def _transfer_progress(
     event: ClueProgressNoted | ClueForwarded | ClueTakenUp | ClueJurisdictionDesignated,
-    conn: AsyncConnection,
+    writes: Writes,
     recorded: Recorded,
 ) -> None:
     if isinstance(event, ClueJurisdictionDesignated) and event.here:
         return  # designated to this commission: nothing the source sees changes
-    row = (
-        await conn.execute(
-            text("SELECT status, outcome FROM transfers WHERE clue_id = :id FOR UPDATE"),
-            {"id": event.clue_id},
-        )
-    ).first()
+    row = (await writes.read(_TRANSFER_VIEW, {"id": event.clue_id})).first()
     if row is None:
         return
     view = evolve(SourceView(status=row.status, outcome=row.outcome), event)
-    await conn.execute(
-        text(
-            """UPDATE transfers SET status = :st, outcome = :o, updated_at = :at
-               WHERE clue_id = :id"""
-        ),
+    await writes.write(
+        _TRANSFER_PROGRESS,
         {"st": view.status, "o": view.outcome, "at": view.updated_at, "id": event.clue_id},
     )
 
@@ -146,7 +154,7 @@ _NOTICED = text(
 )
 
 
-_DEADLINES = ProjectionDispatch()
+_DEADLINES: _Apply = Dispatch()
 
 
 class IntakeDeadlinesProjection:
@@ -157,17 +165,21 @@ class IntakeDeadlinesProjection:
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """Open a limit when it is set, close it when it is met, note overdue notices."""
-        await _DEADLINES.apply(conn, recorded)
+        await self.apply_batch(conn, [recorded])
+
+    async def apply_batch(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
+        """Apply a batch in commit order (limits opened in a row: one statement)."""
+        await _in_order(_DEADLINES, conn, batch)
 
 
 @_DEADLINES.on(ClueMarkedForForwarding, ClueJurisdictionUndetermined)
 async def _forwarding_due(
     e: ClueMarkedForForwarding | ClueJurisdictionUndetermined,
-    conn: AsyncConnection,
+    writes: Writes,
     recorded: Recorded,
 ) -> None:
     due = e.forward_by if isinstance(e, ClueMarkedForForwarding) else e.decide_by
-    await conn.execute(
+    await writes.write(
         _OPEN, {"id": e.clue_id, "kind": "forwarding", "no": e.clue_number, "due": due}
     )
 
@@ -175,35 +187,31 @@ async def _forwarding_due(
 @_DEADLINES.on(ClueKeptInJurisdiction, ClueForwarded, ClueTakenUp, ClueJurisdictionDesignated)
 async def _forwarding_met(
     e: ClueKeptInJurisdiction | ClueForwarded | ClueTakenUp | ClueJurisdictionDesignated,
-    conn: AsyncConnection,
+    writes: Writes,
     recorded: Recorded,
 ) -> None:
-    await conn.execute(_CLOSE, {"id": e.clue_id, "kind": "forwarding"})
+    await writes.write(_CLOSE, {"id": e.clue_id, "kind": "forwarding"})
 
 
 @_DEADLINES.on(ReportReceived)
-async def _acknowledgement_due(
-    e: ReportReceived, conn: AsyncConnection, recorded: Recorded
-) -> None:
+async def _acknowledgement_due(e: ReportReceived, writes: Writes, recorded: Recorded) -> None:
     if e.acknowledge_by is not None:
-        await conn.execute(
+        await writes.write(
             _OPEN, {"id": e.clue_id, "kind": "acknowledgement", "no": None, "due": e.acknowledge_by}
         )
 
 
 @_DEADLINES.on(ReportAcknowledged)
-async def _acknowledgement_met(
-    e: ReportAcknowledged, conn: AsyncConnection, recorded: Recorded
-) -> None:
-    await conn.execute(_CLOSE, {"id": e.clue_id, "kind": "acknowledgement"})
+async def _acknowledgement_met(e: ReportAcknowledged, writes: Writes, recorded: Recorded) -> None:
+    await writes.write(_CLOSE, {"id": e.clue_id, "kind": "acknowledgement"})
 
 
 @_DEADLINES.on(ForwardingOverdue, ReportAcknowledgementOverdue)
 async def _overdue_noticed(
-    e: ForwardingOverdue | ReportAcknowledgementOverdue, conn: AsyncConnection, recorded: Recorded
+    e: ForwardingOverdue | ReportAcknowledgementOverdue, writes: Writes, recorded: Recorded
 ) -> None:
     kind = "forwarding" if isinstance(e, ForwardingOverdue) else "acknowledgement"
-    await conn.execute(
+    await writes.write(
         _NOTICED, {"id": e.clue_id, "kind": kind, "due": e.due, "to": e.escalated_to}
     )
 
@@ -266,18 +274,19 @@ _DESK_ROW = text(
            person_refs = ARRAY(SELECT DISTINCT unnest(clue_desk.person_refs
                                                       || excluded.person_refs))"""
 )
-_HANDLER = text(
-    """INSERT INTO clue_handlers (clue_id, event_id, position, action, actor, at, detail)
-       VALUES (:clue, :event, :pos, :action, :actor, :at, CAST(:detail AS jsonb))
-       ON CONFLICT DO NOTHING"""
-)
-_TOUCHED = text(
-    "UPDATE clue_desk SET last_touched_at = GREATEST(last_touched_at, :at) WHERE clue_id = :id"
+# One round trip per ledger entry: the entry, and the clue's row touched by it.
+_ENTRY = text(
+    """WITH entry AS (
+           INSERT INTO clue_handlers (clue_id, event_id, position, action, actor, at, detail)
+           VALUES (:clue, :event, :pos, :action, :actor, :at, CAST(:detail AS jsonb))
+           ON CONFLICT DO NOTHING)
+       UPDATE clue_desk SET last_touched_at = GREATEST(last_touched_at, :at)
+       WHERE clue_id = :clue"""
 )
 
 
 _Entries = list[HandlerEntry]
-_DESK: Dispatch[[AsyncConnection, Recorded], Awaitable[_Entries]] = Dispatch()
+_DESK: Dispatch[[Writes, Recorded], Awaitable[_Entries]] = Dispatch()
 """Per event type: keep the clue's row, and say which ledger entries the event adds."""
 
 
@@ -290,26 +299,32 @@ class ClueDeskProjection:
 
     async def apply(self, conn: AsyncConnection, recorded: Recorded) -> None:
         """Keep the clue's row and add the event's ledger entries."""
-        event = recorded.event
-        keep_row = _DESK.get(recorded.envelope.type)
-        if keep_row is not None:
-            entries = await keep_row(event, conn, recorded)
-        else:
-            entries = _entries(event, recorded)
-        for entry in entries:
-            await conn.execute(
-                _HANDLER,
-                {
-                    "clue": entry.clue_id,
-                    "event": recorded.envelope.id,
-                    "pos": recorded.checkpoint.position,
-                    "action": entry.action,
-                    "actor": entry.actor,
-                    "at": entry.at,
-                    "detail": json.dumps(entry.detail, ensure_ascii=False, default=str),
-                },
-            )
-            await conn.execute(_TOUCHED, {"at": entry.at, "id": entry.clue_id})
+        await self.apply_batch(conn, [recorded])
+
+    async def apply_batch(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
+        """Apply a batch in commit order, its writes sent in runs (``Writes``)."""
+        writes = Writes(conn)
+        for recorded in batch:
+            event = recorded.event
+            keep_row = _DESK.get(recorded.envelope.type)
+            if keep_row is not None:
+                entries = await keep_row(event, writes, recorded)
+            else:
+                entries = _entries(event, recorded)
+            for entry in entries:
+                await writes.write(
+                    _ENTRY,
+                    {
+                        "clue": entry.clue_id,
+                        "event": recorded.envelope.id,
+                        "pos": recorded.checkpoint.position,
+                        "action": entry.action,
+                        "actor": entry.actor,
+                        "at": entry.at,
+                        "detail": json.dumps(entry.detail, ensure_ascii=False, default=str),
+                    },
+                )
+        await writes.flush()
 
 
 def _entries(event: Event, recorded: Recorded) -> _Entries:
@@ -324,27 +339,59 @@ _REPEAT_COUNT = text(
     """UPDATE clue_desk SET repeat_count = :n, last_touched_at = GREATEST(last_touched_at, :at)
        WHERE clue_id = :id"""
 )
+_DESK_SPLIT = text(
+    """UPDATE clue_desk SET status = 'received', merged_into = NULL,
+           clue_number = :no, status_updated_at = :at
+       WHERE clue_id = :id AND status = 'merged'"""
+)
+_DESK_FORWARDED = text(
+    "UPDATE clue_desk SET jurisdiction = 'forwarded', forwarded_to = :to WHERE clue_id = :id"
+)
+_DESK_VIEW = text("SELECT status, outcome FROM clue_desk WHERE clue_id = :id FOR UPDATE")
+_DESK_PROGRESS = text(
+    """UPDATE clue_desk SET status = :st, outcome = :o, status_updated_at = :at
+       WHERE clue_id = :id"""
+)
+_DESK_FORWARDING_DUE = text(
+    """UPDATE clue_desk SET jurisdiction = :j, forward_by = :by
+       WHERE clue_id = :id AND jurisdiction <> 'forwarded'"""
+)
+_DESK_KEPT = text(
+    """UPDATE clue_desk SET jurisdiction = 'kept', forward_by = NULL
+       WHERE clue_id = :id AND jurisdiction <> 'forwarded'"""
+)
+_DESK_HIGHER = text(
+    """UPDATE clue_desk SET jurisdiction = :j, forwarded_to = :to, forward_by = NULL
+       WHERE clue_id = :id"""
+)
+_DESK_REPORT = text(
+    """UPDATE clue_desk SET anonymous = :anon, acknowledge_by = :by,
+           person_refs = array_append(person_refs, :ref)
+       WHERE clue_id = :id"""
+)
+_DESK_ACKNOWLEDGED = text(
+    """UPDATE clue_desk SET acknowledged_at = COALESCE(acknowledged_at, :at)
+       WHERE clue_id = :id"""
+)
 
 
 @_DESK.on(ClueReceived)
-async def _desk_received(
-    event: ClueReceived, conn: AsyncConnection, recorded: Recorded
-) -> _Entries:
+async def _desk_received(event: ClueReceived, writes: Writes, recorded: Recorded) -> _Entries:
     # A repeat report split off into a clue of its own already has its history
     # (merged, split); its ClueReceived is not a second submission.
-    split_off = (await conn.execute(_SPLIT_OFF, {"id": event.clue_id})).first() is not None
-    await _upsert(conn, recorded, event.clue_id, event.clue_number, event, status="received")
+    split_off = (await writes.read(_SPLIT_OFF, {"id": event.clue_id})).first() is not None
+    await _upsert(writes, recorded, event.clue_id, event.clue_number, event, status="received")
     return [] if split_off else _entries(event, recorded)
 
 
 @_DESK.on(ClueMerged)
-async def _desk_merged(event: ClueMerged, conn: AsyncConnection, recorded: Recorded) -> _Entries:
-    await conn.execute(
+async def _desk_merged(event: ClueMerged, writes: Writes, recorded: Recorded) -> _Entries:
+    await writes.write(
         _REPEAT_COUNT, {"n": event.repeat_count, "at": event.merged_at, "id": event.clue_id}
     )
     # The repeat report is listed too, under its own id and number, as merged.
     await _upsert(
-        conn,
+        writes,
         recorded,
         event.repeat_id,
         event.repeat_number,
@@ -356,46 +403,27 @@ async def _desk_merged(event: ClueMerged, conn: AsyncConnection, recorded: Recor
 
 
 @_DESK.on(ClueSplit)
-async def _desk_split(event: ClueSplit, conn: AsyncConnection, recorded: Recorded) -> _Entries:
-    await conn.execute(
+async def _desk_split(event: ClueSplit, writes: Writes, recorded: Recorded) -> _Entries:
+    await writes.write(
         _REPEAT_COUNT, {"n": event.repeat_count, "at": event.split_at, "id": event.clue_id}
     )
-    await conn.execute(
-        text(
-            """UPDATE clue_desk SET status = 'received', merged_into = NULL,
-                   clue_number = :no, status_updated_at = :at
-               WHERE clue_id = :id AND status = 'merged'"""
-        ),
-        {"id": event.new_clue_id, "no": event.new_clue_number, "at": event.split_at},
+    await writes.write(
+        _DESK_SPLIT, {"id": event.new_clue_id, "no": event.new_clue_number, "at": event.split_at}
     )
     return _entries(event, recorded)
 
 
 @_DESK.on(ClueProgressNoted, ClueForwarded)
 async def _desk_progress(
-    event: ClueProgressNoted | ClueForwarded, conn: AsyncConnection, recorded: Recorded
+    event: ClueProgressNoted | ClueForwarded, writes: Writes, recorded: Recorded
 ) -> _Entries:
     if isinstance(event, ClueForwarded):
-        await conn.execute(
-            text(
-                """UPDATE clue_desk SET jurisdiction = 'forwarded', forwarded_to = :to
-                   WHERE clue_id = :id"""
-            ),
-            {"to": event.authority, "id": event.clue_id},
-        )
-    row = (
-        await conn.execute(
-            text("SELECT status, outcome FROM clue_desk WHERE clue_id = :id FOR UPDATE"),
-            {"id": event.clue_id},
-        )
-    ).first()
+        await writes.write(_DESK_FORWARDED, {"to": event.authority, "id": event.clue_id})
+    row = (await writes.read(_DESK_VIEW, {"id": event.clue_id})).first()
     if row is not None:
         view = evolve(SourceView(status=row.status, outcome=row.outcome), event)
-        await conn.execute(
-            text(
-                """UPDATE clue_desk SET status = :st, outcome = :o, status_updated_at = :at
-                   WHERE clue_id = :id"""
-            ),
+        await writes.write(
+            _DESK_PROGRESS,
             {"st": view.status, "o": view.outcome, "at": view.updated_at, "id": event.clue_id},
         )
     return _entries(event, recorded)
@@ -404,38 +432,27 @@ async def _desk_progress(
 @_DESK.on(ClueMarkedForForwarding, ClueJurisdictionUndetermined)
 async def _desk_forwarding_due(
     event: ClueMarkedForForwarding | ClueJurisdictionUndetermined,
-    conn: AsyncConnection,
+    writes: Writes,
     recorded: Recorded,
 ) -> _Entries:
     marked = isinstance(event, ClueMarkedForForwarding)
     due = event.forward_by if isinstance(event, ClueMarkedForForwarding) else event.decide_by
-    await conn.execute(
-        text(
-            """UPDATE clue_desk SET jurisdiction = :j, forward_by = :by
-               WHERE clue_id = :id AND jurisdiction <> 'forwarded'"""
-        ),
+    await writes.write(
+        _DESK_FORWARDING_DUE,
         {"j": "marked" if marked else "undetermined", "by": due, "id": event.clue_id},
     )
     return _entries(event, recorded)
 
 
 @_DESK.on(ClueKeptInJurisdiction)
-async def _desk_kept(
-    event: ClueKeptInJurisdiction, conn: AsyncConnection, recorded: Recorded
-) -> _Entries:
-    await conn.execute(
-        text(
-            """UPDATE clue_desk SET jurisdiction = 'kept', forward_by = NULL
-               WHERE clue_id = :id AND jurisdiction <> 'forwarded'"""
-        ),
-        {"id": event.clue_id},
-    )
+async def _desk_kept(event: ClueKeptInJurisdiction, writes: Writes, recorded: Recorded) -> _Entries:
+    await writes.write(_DESK_KEPT, {"id": event.clue_id})
     return _entries(event, recorded)
 
 
 @_DESK.on(ClueTakenUp, ClueJurisdictionDesignated)
 async def _desk_higher_decision(
-    event: ClueTakenUp | ClueJurisdictionDesignated, conn: AsyncConnection, recorded: Recorded
+    event: ClueTakenUp | ClueJurisdictionDesignated, writes: Writes, recorded: Recorded
 ) -> _Entries:
     # 提级办理 / 指定管辖: the clue leaves for the higher or designated body, or stays here.
     if isinstance(event, ClueTakenUp):
@@ -444,41 +461,21 @@ async def _desk_higher_decision(
         state, to = "designated_here", None
     else:
         state, to = "designated_away", event.designated_to
-    await conn.execute(
-        text(
-            """UPDATE clue_desk SET jurisdiction = :j, forwarded_to = :to, forward_by = NULL
-               WHERE clue_id = :id"""
-        ),
-        {"j": state, "to": to, "id": event.clue_id},
-    )
-    row = (
-        await conn.execute(
-            text("SELECT status, outcome FROM clue_desk WHERE clue_id = :id FOR UPDATE"),
-            {"id": event.clue_id},
-        )
-    ).first()
+    await writes.write(_DESK_HIGHER, {"j": state, "to": to, "id": event.clue_id})
+    row = (await writes.read(_DESK_VIEW, {"id": event.clue_id})).first()
     if row is not None and to is not None:  # it left: the source's view says where
         view = evolve(SourceView(status=row.status, outcome=row.outcome), event)
-        await conn.execute(
-            text(
-                """UPDATE clue_desk SET status = :st, outcome = :o, status_updated_at = :at
-                   WHERE clue_id = :id"""
-            ),
+        await writes.write(
+            _DESK_PROGRESS,
             {"st": view.status, "o": view.outcome, "at": view.updated_at, "id": event.clue_id},
         )
     return _entries(event, recorded)
 
 
 @_DESK.on(ReportReceived)
-async def _desk_report(
-    event: ReportReceived, conn: AsyncConnection, recorded: Recorded
-) -> _Entries:
-    await conn.execute(
-        text(
-            """UPDATE clue_desk SET anonymous = :anon, acknowledge_by = :by,
-                   person_refs = array_append(person_refs, :ref)
-               WHERE clue_id = :id"""
-        ),
+async def _desk_report(event: ReportReceived, writes: Writes, recorded: Recorded) -> _Entries:
+    await writes.write(
+        _DESK_REPORT,
         {
             "anon": event.anonymous,
             "by": event.acknowledge_by,
@@ -491,10 +488,10 @@ async def _desk_report(
 
 @_DESK.on(PersonalDataShredded)
 async def _desk_shredded(
-    event: PersonalDataShredded, conn: AsyncConnection, recorded: Recorded
+    event: PersonalDataShredded, writes: Writes, recorded: Recorded
 ) -> _Entries:
     # Destroying a person's key touches every clue that holds their data.
-    clues = await conn.execute(
+    clues = await writes.read(
         text("SELECT clue_id FROM clue_desk WHERE :ref = ANY(person_refs)"),
         {"ref": event.person_ref},
     )
@@ -512,20 +509,14 @@ async def _desk_shredded(
 
 @_DESK.on(ReportAcknowledged)
 async def _desk_acknowledged(
-    event: ReportAcknowledged, conn: AsyncConnection, recorded: Recorded
+    event: ReportAcknowledged, writes: Writes, recorded: Recorded
 ) -> _Entries:
-    await conn.execute(
-        text(
-            """UPDATE clue_desk SET acknowledged_at = COALESCE(acknowledged_at, :at)
-               WHERE clue_id = :id"""
-        ),
-        {"at": event.acknowledged_at, "id": event.clue_id},
-    )
+    await writes.write(_DESK_ACKNOWLEDGED, {"at": event.acknowledged_at, "id": event.clue_id})
     return _entries(event, recorded)
 
 
 async def _upsert(
-    conn: AsyncConnection,
+    writes: Writes,
     recorded: Recorded,
     clue_id: Any,
     clue_number: str,
@@ -541,7 +532,7 @@ async def _upsert(
         if isinstance(event, ClueReceived)
         else event.received_at or event.merged_at
     )
-    await conn.execute(
+    await writes.write(
         _DESK_ROW,
         {
             "id": clue_id,
