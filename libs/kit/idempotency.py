@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import canonical_json
+from libs.kit.db import driver
 from libs.kit.problems import Problem
 
 
@@ -73,10 +74,11 @@ async def remember(
     conn: AsyncConnection, principal: str, key: str, status_code: int, body: Any
 ) -> None:
     """Store the answer for a claimed key (same transaction as the command)."""
-    await conn.execute(
-        text(
-            """UPDATE idempotency_keys SET status_code = :s, response = CAST(:b AS jsonb)
-               WHERE principal = :p AND key = :k"""
-        ),
-        {"p": principal, "k": key, "s": status_code, "b": canonical_json(body)},
+    await (await driver(conn)).execute(
+        """UPDATE idempotency_keys SET status_code = $3, response = CAST($4 AS jsonb)
+           WHERE principal = $1 AND key = $2""",
+        principal,
+        key,
+        status_code,
+        canonical_json(body),
     )

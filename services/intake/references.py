@@ -13,12 +13,22 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import canonical_json
+from libs.kit.db import driver
 from libs.kit.problems import Problem
 from services.intake.domain import format_clue_number
+
+_CLAIM = """INSERT INTO partner_references (department, reference, clue_id, request_hash, response)
+            VALUES ($1, $2, $3, $4, '{}') ON CONFLICT DO NOTHING RETURNING 1"""
+_CLAIMED = (
+    "SELECT request_hash, response FROM partner_references WHERE department = $1 AND reference = $2"
+)
+_REMEMBER = """UPDATE partner_references SET response = CAST($3 AS jsonb)
+               WHERE department = $1 AND reference = $2"""
+_NEXT_NUMBER = """INSERT INTO clue_numbers (year, last) VALUES ($1, 1)
+                  ON CONFLICT (year) DO UPDATE SET last = clue_numbers.last + 1 RETURNING last"""
 
 
 async def claim_reference(
@@ -31,25 +41,12 @@ async def claim_reference(
     field: str = "reference",
 ) -> dict[str, Any] | None:
     """Take ``reference`` for this request; the stored answer if it was a true retry."""
-    taken = await conn.execute(
-        text(
-            """INSERT INTO partner_references (department, reference, clue_id, request_hash, response)
-               VALUES (:d, :r, :id, :h, '{}') ON CONFLICT DO NOTHING RETURNING 1"""
-        ),
-        {"d": source, "r": reference, "id": clue_id, "h": request_hash},
-    )
-    if taken.first() is not None:
+    c = await driver(conn)
+    if await c.fetchval(_CLAIM, source, reference, clue_id, request_hash) is not None:
         return None
-    row = (
-        await conn.execute(
-            text(
-                "SELECT request_hash, response FROM partner_references"
-                " WHERE department = :d AND reference = :r"
-            ),
-            {"d": source, "r": reference},
-        )
-    ).one()
-    if row.request_hash != request_hash:
+    row = await c.fetchrow(_CLAIMED, source, reference)
+    assert row is not None
+    if row["request_hash"] != request_hash:
         raise Problem(
             409,
             "reference-reused",
@@ -57,20 +54,14 @@ async def claim_reference(
             f"来源编号 {reference} 此前已用于内容不同的移送。请使用新的编号，或原样重发原来的内容。",
             errors=[{"field": field, "reason": "已用于内容不同的请求"}],
         )
-    return dict(row.response)
+    return dict(row["response"])
 
 
 async def remember_reference(
     conn: AsyncConnection, source: str, reference: str, answer: dict[str, Any]
 ) -> None:
     """Store the answer a retry under this reference will get."""
-    await conn.execute(
-        text(
-            "UPDATE partner_references SET response = CAST(:b AS jsonb)"
-            " WHERE department = :d AND reference = :r"
-        ),
-        {"b": canonical_json(answer), "d": source, "r": reference},
-    )
+    await (await driver(conn)).execute(_REMEMBER, source, reference, canonical_json(answer))
 
 
 UNNUMBERED = "XS-待编号"
@@ -111,13 +102,5 @@ async def next_clue_number(conn: AsyncConnection, now: datetime) -> str:
     the transaction ends, so every other receipt of the year waits from here to that
     commit. Call it last, just before the writes that carry the number.
     """
-    serial = (
-        await conn.execute(
-            text(
-                """INSERT INTO clue_numbers (year, last) VALUES (:y, 1)
-                   ON CONFLICT (year) DO UPDATE SET last = clue_numbers.last + 1 RETURNING last"""
-            ),
-            {"y": now.year},
-        )
-    ).scalar_one()
+    serial = await (await driver(conn)).fetchval(_NEXT_NUMBER, now.year)
     return format_clue_number(now.year, int(serial))

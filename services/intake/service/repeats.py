@@ -35,6 +35,7 @@ from libs.events.contracts import Event
 from libs.events.contracts.intake import ClueMerged, ClueReceived
 from libs.events.store import NO_STREAM, EventStore
 from libs.kit.commands import Aggregate, Command, Context
+from libs.kit.db import driver
 from services.intake import queries
 from services.intake.domain import clue_stream
 from services.intake.domain.duplicates import (
@@ -66,17 +67,14 @@ _HOLD = text(
 )
 # Only the rows that can be the same person (``same_person``): the same ID number, or the
 # same name and unit where one of the two has no ID number.
-_CANDIDATES = text(
-    """SELECT clue_id, received_at, categories, name_unit_key, id_key FROM clue_subjects
-       WHERE (id_key = ANY(:ids) OR name_unit_key = ANY(:nu_unnumbered)
-              OR (id_key IS NULL AND name_unit_key = ANY(:nu)))
-         AND received_at >= :since"""
-)
-_INDEX = text(
-    """INSERT INTO clue_subjects (clue_id, person_ref, name_unit_key, id_key, categories,
-                                  received_at)
-       VALUES (:id, :ref, :nu, :idk, :cats, :at)"""
-)
+_CANDIDATES = """SELECT clue_id, received_at, categories, name_unit_key, id_key
+                 FROM clue_subjects
+                 WHERE (id_key = ANY($1::text[]) OR name_unit_key = ANY($2::text[])
+                        OR (id_key IS NULL AND name_unit_key = ANY($3::text[])))
+                   AND received_at >= $4"""
+_INDEX = """INSERT INTO clue_subjects (clue_id, person_ref, name_unit_key, id_key, categories,
+                                       received_at)
+            VALUES ($1, $2, $3, $4, $5, $6)"""
 _REPEAT = text(
     """INSERT INTO repeat_reports (repeat_id, clue_id, source_department)
        VALUES (:r, :c, :d)"""
@@ -127,6 +125,7 @@ async def hold_persons(
     # wait for each other, while one without an ID number waits for them all.
     held = [(k.id_number, False) for k in keys if k.id_number]
     held += [(k.name_unit, k.id_number is not None) for k in keys]
+    # The transaction's first statement: through SQLAlchemy, which begins it.
     await conn.execute(
         _HOLD, {"ks": [k for k, _ in held], "shared": [shared for _, shared in held]}
     )
@@ -138,22 +137,20 @@ async def candidates(
 ) -> list[Candidate]:
     """Existing clues received in the window naming someone who may be one of these
     persons: by ID number, or by name and unit where one of the two has none."""
-    rows = await conn.execute(
+    rows = await (await driver(conn)).fetch(
         _CANDIDATES,
-        {
-            "ids": [p.id_number for p in persons if p.id_number],
-            "nu_unnumbered": [p.name_unit for p in persons if not p.id_number],
-            "nu": [p.name_unit for p in persons],
-            "since": received.received_at - timedelta(days=window_days),
-        },
+        [p.id_number for p in persons if p.id_number],
+        [p.name_unit for p in persons if not p.id_number],
+        [p.name_unit for p in persons],
+        received.received_at - timedelta(days=window_days),
     )
     found: dict[UUID, Candidate] = {}
     for r in rows:
-        keys = PersonKeys(name_unit=r.name_unit_key, id_number=r.id_key)
-        c = found.get(r.clue_id)
+        keys = PersonKeys(name_unit=r["name_unit_key"], id_number=r["id_key"])
+        c = found.get(r["clue_id"])
         persons_so_far = c.persons if c else ()
-        found[r.clue_id] = Candidate(
-            r.clue_id, r.received_at, tuple(r.categories), (*persons_so_far, keys)
+        found[r["clue_id"]] = Candidate(
+            r["clue_id"], r["received_at"], tuple(r["categories"]), (*persons_so_far, keys)
         )
     return list(found.values())
 
@@ -163,17 +160,17 @@ async def index_clue(
 ) -> None:
     """Make a clue findable by later reports on the same persons."""
     if persons:
-        await conn.execute(
+        await (await driver(conn)).executemany(
             _INDEX,
             [
-                {
-                    "id": received.clue_id,
-                    "ref": ref,
-                    "nu": keys.name_unit,
-                    "idk": keys.id_number,
-                    "cats": received.categories,
-                    "at": received.received_at,
-                }
+                (
+                    received.clue_id,
+                    ref,
+                    keys.name_unit,
+                    keys.id_number,
+                    received.categories,
+                    received.received_at,
+                )
                 for keys, ref in persons
             ],
         )
