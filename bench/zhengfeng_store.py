@@ -13,6 +13,7 @@ with time.perf_counter() (so all preparation happens in `setup`):
 
 The store lives in its own schema (`bench_zf`), created by the analysis service's real
 migrations and dropped at teardown; the relay publishes to a fresh 6-partition topic.
+Once set up, the garbage collector is set as a started service sets it (``libs.kit.heap``).
 """
 
 import asyncio
@@ -31,6 +32,7 @@ from libs.events import kafka
 from libs.events.contracts import Event, registry
 from libs.events.relay import Relay
 from libs.events.store import NO_STREAM, START, EventStore, Metadata
+from libs.kit import heap
 from libs.kit.db import make_engine
 from libs.kit.migrations import upgrade_async
 
@@ -112,6 +114,7 @@ async def setup(database_url: str, bootstrap: str | None) -> Context:
     except BaseException:
         await teardown(ctx)
         raise
+    heap.settle()  # as a service does once started (libs/kit/service.py)
     return ctx
 
 
@@ -162,6 +165,7 @@ async def relay(ctx: Context) -> int:
 
 async def teardown(ctx: Context) -> None:
     """Stop the producer, delete the topic, drop the schema, dispose of the pool."""
+    heap.restore()
     try:
         if ctx.producer is not None:
             await ctx.producer.stop()

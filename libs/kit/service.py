@@ -33,7 +33,7 @@ from libs.events.sealing import TextSealer
 from libs.events.signing import Keyring, Signer
 from libs.events.store import EventStore
 from libs.events.wakeup import Wakeup
-from libs.kit import jobs, metrics, openapi, problems, tracing
+from libs.kit import heap, jobs, metrics, openapi, problems, tracing
 from libs.kit.auth import JwksFetcher, JwksVerifier, Principal, http_jwks_fetcher, require_roles
 from libs.kit.commands import Gate, Pipeline
 from libs.kit.db import make_engine
@@ -297,9 +297,11 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                 asyncio.create_task(jobs.run(checkpoints, rt.stop), name=checkpoints.name)
             )
         log.info("%s ready on %s:%s", service, settings.host, settings.port)
+        heap.settle()  # the collector set for a started service (libs/kit/heap.py)
         try:
             yield
         finally:
+            heap.restore()
             rt.stop.set()
             for task in rt.tasks:
                 with contextlib.suppress(Exception):
