@@ -303,32 +303,76 @@ def _dataschema(base: str, type_name: str, version: int) -> str:
     return base + schema_path(type_name, version)
 
 
-def _row_to_recorded(row: Any, reg: EventRegistry) -> Recorded:
-    # ``row``: an asyncpg Record or a SQLAlchemy RowMapping (both index by column name).
-    # Rows come from our own table, already validated on the way in: skip validation.
+def _row_to_recorded(row: Sequence[Any], reg: EventRegistry, base: str) -> Recorded:
+    # ``row``: the values of ``_COLUMNS`` in their order (an asyncpg Record or a SQLAlchemy
+    # Row; unpacked, not looked up by name: 0.1 µs rather than 0.8). ``base``: the schema
+    # base URL, read once per page. Rows come from our own table, already validated on
+    # the way in: skip validation.
+    (
+        position,
+        tx_id,
+        event_id,
+        stream_id,
+        stream_version,
+        type_,
+        type_version,
+        source,
+        time,
+        data,
+        correlation_id,
+        causation_id,
+        actor,
+        prev_hash,
+        hash_,
+        recorded_at,
+    ) = row
     envelope = Envelope.stored(
         {
-            "id": row["event_id"],
-            "source": row["source"],
-            "type": row["type"],
-            "subject": row["stream_id"],
-            "time": row["time"],
-            "dataschema": _dataschema(schema_base_url(), row["type"], row["type_version"]),
+            "id": event_id,
+            "source": source,
+            "type": type_,
+            "subject": stream_id,
+            "time": time,
+            "dataschema": _dataschema(base, type_, type_version),
             # decoded when asked for: the relay and most readers never ask
-            "encoded_data": row["data"],
-            "typeversion": row["type_version"],
-            "streamversion": row["stream_version"],
-            "correlationid": row["correlation_id"],
-            "causationid": row["causation_id"],
-            "actor": row["actor"],
-            "prevhash": row["prev_hash"],
-            "eventhash": row["hash"],
-            "position": row["global_position"],
+            "encoded_data": data,
+            "typeversion": type_version,
+            "streamversion": stream_version,
+            "correlationid": correlation_id,
+            "causationid": causation_id,
+            "actor": actor,
+            "prevhash": prev_hash,
+            "eventhash": hash_,
+            "position": position,
         }
     )
-    return Recorded(
-        envelope, Checkpoint(int(row["tx_id"]), row["global_position"]), row["recorded_at"], reg
-    )
+    return _recorded(envelope, int(tx_id), position, recorded_at, reg)
+
+
+_new = object.__new__
+_set_tx_id = Checkpoint.__dict__["tx_id"].__set__
+_set_position = Checkpoint.__dict__["position"].__set__
+_set_envelope = Recorded.__dict__["envelope"].__set__
+_set_checkpoint = Recorded.__dict__["checkpoint"].__set__
+_set_recorded_at = Recorded.__dict__["recorded_at"].__set__
+_set_registry = Recorded.__dict__["registry"].__set__
+
+
+def _recorded(
+    envelope: Envelope, tx_id: int, position: int, recorded_at: datetime, reg: EventRegistry
+) -> Recorded:
+    """``Recorded(envelope, Checkpoint(tx_id, position), recorded_at, reg)``, its fields
+    set through their slots: a frozen dataclass's ``__init__`` sets each through
+    ``object.__setattr__``, a fifth of building a read event."""
+    checkpoint = _new(Checkpoint)
+    _set_tx_id(checkpoint, tx_id)
+    _set_position(checkpoint, position)
+    recorded = _new(Recorded)
+    _set_envelope(recorded, envelope)
+    _set_checkpoint(recorded, checkpoint)
+    _set_recorded_at(recorded, recorded_at)
+    _set_registry(recorded, reg)
+    return recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -682,8 +726,9 @@ class EventStore:
             params["t"] = as_of
         sql += " ORDER BY stream_version"
         async with self._tx(conn) as c:
-            rows = (await c.execute(text(sql), params)).mappings().all()
-        recorded = [_row_to_recorded(r, self.registry) for r in rows]
+            rows = (await c.execute(text(sql), params)).all()
+        base, reg = schema_base_url(), self.registry
+        recorded = [_row_to_recorded(r, reg, base) for r in rows]
         if recorded and up_to_version is None and as_of is None:
             last = recorded[-1].envelope
             self._heads.remember(stream_id, last.streamversion, last.eventhash)
@@ -719,7 +764,8 @@ class EventStore:
             else:
                 async with c.transaction():  # read-only: its commit writes nothing
                     rows = await _read_page(c, after, limit, shared=False)
-        return [_row_to_recorded(r, self.registry) for r in rows]
+        base, reg = schema_base_url(), self.registry
+        return [_row_to_recorded(r, reg, base) for r in rows]
 
     async def held_back(self, after: Checkpoint) -> HeldBack | None:
         """Events after ``after`` already committed but not yet readable, because an older
@@ -826,11 +872,10 @@ class EventStore:
                     await c.execute(text("SELECT stream_id, version, last_hash FROM streams"))
                 )
             }
-            result = (
-                await c.stream(
-                    text(f"SELECT {_COLUMNS} FROM events ORDER BY stream_id, stream_version")
-                )
-            ).mappings()
+            result = await c.stream(
+                text(f"SELECT {_COLUMNS} FROM events ORDER BY stream_id, stream_version")
+            )
+            base = schema_base_url()
             current = ""
             expected_prev = GENESIS_HASH
             expected_version = 1
@@ -838,26 +883,24 @@ class EventStore:
             seen: dict[str, tuple[int, str]] = {}
             async for row in result:
                 report.events += 1
-                if row["stream_id"] != current:
-                    current, expected_prev, expected_version = row["stream_id"], GENESIS_HASH, 1
+                if row.stream_id != current:
+                    current, expected_prev, expected_version = row.stream_id, GENESIS_HASH, 1
                     report.streams += 1
-                seen[current] = (row["stream_version"], row["hash"])
+                seen[current] = (row.stream_version, row.hash)
                 if current in broken:
                     continue
-                envelope = _row_to_recorded(row, self.registry).envelope
+                envelope = _row_to_recorded(row, self.registry, base).envelope
                 reason = None
-                if row["stream_version"] != expected_version:
-                    reason = (
-                        f"version {expected_version} is missing (found {row['stream_version']})"
-                    )
-                elif row["prev_hash"] != expected_prev:
+                if row.stream_version != expected_version:
+                    reason = f"version {expected_version} is missing (found {row.stream_version})"
+                elif row.prev_hash != expected_prev:
                     reason = "previous-hash link does not match the event before it"
-                elif envelope_hash(envelope) != row["hash"]:
+                elif envelope_hash(envelope) != row.hash:
                     reason = "content does not match its hash (event data or metadata changed)"
                 if reason:
                     broken.add(current)
-                    report.breaks.append(Break(current, row["stream_version"], reason))
-                expected_prev, expected_version = row["hash"], row["stream_version"] + 1
+                    report.breaks.append(Break(current, row.stream_version, reason))
+                expected_prev, expected_version = row.hash, row.stream_version + 1
             for stream_id, (version, last_hash) in heads.items():
                 if stream_id in broken:
                     continue
