@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from libs.events.contracts import holds_no_float
 from libs.events.envelope import (
+    EXTENSIONS,
     GENESIS_HASH,
     LAZY,
     Envelope,
@@ -130,6 +131,35 @@ def test_kafka_record_round_trips_to_the_same_envelope() -> None:
     assert rebuilt == original
     assert rebuilt.stream_id == key.decode()
     assert envelope_hash(rebuilt) == rebuilt.eventhash
+
+
+def test_kafka_record_carries_every_extension_that_is_set_in_its_order() -> None:
+    every = envelope(
+        correlationid="0af7651916cd43dd8448eb211c80319c",
+        txid=7,
+        signingkeyid="intake-20261207T091500-3fa9c1",
+        signature="sig",
+        ordersignature="order-sig",
+    )
+
+    _, _, headers = to_kafka(every)
+
+    names = [name for name, _ in headers]
+    assert names == [
+        "content-type", "ce_specversion", "ce_id", "ce_source", "ce_type", "ce_subject",
+        "ce_time", "ce_dataschema", *(f"ce_{name}" for name in EXTENSIONS), "ce_traceparent",
+    ]  # fmt: skip
+    assert dict(headers)["ce_txid"] == b"7"
+    assert from_kafka(*to_kafka(every)[1:]) == every
+
+
+def test_kafka_records_of_repeated_sources_and_types_are_written_alike() -> None:
+    first, second = envelope(), envelope(source="/zhengfeng/casework", typeversion=3)
+
+    assert to_kafka(envelope()) == to_kafka(first)
+    assert dict(to_kafka(second)[2])["ce_source"] == b"/zhengfeng/casework"
+    assert dict(to_kafka(second)[2])["ce_typeversion"] == b"3"
+    assert dict(to_kafka(first)[2])["ce_source"] == b"/zhengfeng/intake"
 
 
 def test_kafka_round_trip_keeps_absent_optional_attributes_absent() -> None:
@@ -286,6 +316,22 @@ def test_a_stored_envelope_decodes_its_data_only_when_asked_and_hashes_the_same(
 def test_event_times_are_written_as_they_always_were(value: datetime) -> None:
     # The hash chain covers this text: it must stay byte for byte what strftime wrote.
     assert format_time(value) == value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_a_time_written_again_is_written_alike_and_the_next_as_its_own() -> None:
+    first = datetime(2026, 2, 20, 9, 30, 0, 123456, tzinfo=UTC)
+    same_instant_elsewhere = first.astimezone(timezone(timedelta(hours=8)))
+    later = first + timedelta(microseconds=1)
+
+    written = [format_time(t) for t in (first, first, same_instant_elsewhere, later, first)]
+
+    assert written == [
+        "2026-02-20T09:30:00.123456Z",
+        "2026-02-20T09:30:00.123456Z",
+        "2026-02-20T09:30:00.123456Z",
+        "2026-02-20T09:30:00.123457Z",
+        "2026-02-20T09:30:00.123456Z",
+    ]
 
 
 def test_an_envelope_read_from_a_store_is_the_one_the_constructor_makes() -> None:
