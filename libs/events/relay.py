@@ -38,7 +38,12 @@ from libs.kit import tracing
 
 log = logging.getLogger(__name__)
 
-_LOAD = text("SELECT tx_id::text, position FROM relay_cursors WHERE name = :n")
+# The cursor is read and moved once per batch, on the store's asyncpg connection
+# (``EventStore._driver``, as the store's own hot paths): a quarter of a SQLAlchemy
+# connection's CPU, and reading it is one round trip rather than three. Moving it keeps
+# its own transaction: a relay that dies while the statement waits (on a lock) must leave
+# the cursor where it was.
+_LOAD = "SELECT tx_id::text, position FROM relay_cursors WHERE name = $1"
 _SAVE = text(
     """INSERT INTO relay_cursors (name, tx_id, position) VALUES (:n, CAST(:tx AS xid8), :pos)
        ON CONFLICT (name) DO UPDATE
@@ -46,12 +51,10 @@ _SAVE = text(
 )
 # Fencing: a relay that lost its leadership while paused (and published one batch on
 # waking) never moves the cursor back behind what the new leader recorded.
-_ADVANCE = text(
-    """INSERT INTO relay_cursors (name, tx_id, position) VALUES (:n, CAST(:tx AS xid8), :pos)
+_ADVANCE = """INSERT INTO relay_cursors (name, tx_id, position) VALUES ($1, $2::text::xid8, $3)
        ON CONFLICT (name) DO UPDATE
        SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
        WHERE (relay_cursors.tx_id, relay_cursors.position) < (excluded.tx_id, excluded.position)"""
-)
 
 
 _TRY_LEAD = text("SELECT pg_try_advisory_lock(hashtext(current_schema() || :n))")
@@ -160,8 +163,8 @@ class Relay:
 
     async def cursor(self) -> Checkpoint:
         """Where the relay will resume."""
-        async with self.store.engine.connect() as c:
-            row = (await c.execute(_LOAD, {"n": self.name})).first()
+        async with self.store._driver(None) as c:
+            row = await c.fetchrow(_LOAD, self.name)
         return Checkpoint(int(row[0]), row[1]) if row else START
 
     async def reset(self, to: Checkpoint = START) -> None:
@@ -265,8 +268,8 @@ class Relay:
             await self.reset()
             return len(batch)
         last = batch[-1].checkpoint
-        async with self.store.engine.begin() as c:
-            await c.execute(_ADVANCE, {"n": self.name, "tx": last.tx_id, "pos": last.position})
+        async with self.store._driver(None) as c, c.transaction():
+            await c.execute(_ADVANCE, self.name, str(last.tx_id), last.position)
         self._at = last
         if self._leading:
             self._held = last
