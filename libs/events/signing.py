@@ -94,6 +94,45 @@ def _signing_function(key: Ed25519PrivateKey) -> Callable[[bytes], bytes]:
     return lambda message: crypto_sign(message, secret)[:64]  # signature, then the message
 
 
+Verify = Callable[[bytes, bytes], bool]
+"""Whether a signature (first argument) verifies over a message (second) under one key."""
+
+
+def _verifying_function(public: Ed25519PublicKey) -> Verify:
+    """What verifies under ``public``: libsodium's Ed25519 when PyNaCl is there (about twice
+    as fast as OpenSSL's, and a consumer verifies every event it applies), else
+    ``public.verify``. libsodium is the stricter of the two (it also refuses small-order
+    keys and non-canonical encodings), never the looser: what it accepts, OpenSSL does."""
+    try:
+        from nacl.bindings import crypto_sign_open
+        from nacl.exceptions import CryptoError
+    except ImportError:  # pragma: no cover - PyNaCl is a dependency
+        return _openssl_verify(public)
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+    def verify(signature: bytes, message: bytes) -> bool:
+        if len(signature) != 64:
+            return False
+        try:
+            crypto_sign_open(signature + message, raw)  # signature, then the message
+        except (CryptoError, ValueError, TypeError):
+            return False
+        return True
+
+    return verify
+
+
+def _openssl_verify(public: Ed25519PublicKey) -> Verify:
+    def verify(signature: bytes, message: bytes) -> bool:
+        try:
+            public.verify(signature, message)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    return verify
+
+
 @dataclass(frozen=True)
 class Signer:
     """A service's signing key."""
@@ -127,10 +166,24 @@ class Keyring:
     keys: dict[str, tuple[str, Ed25519PublicKey]] = field(default_factory=dict)
     """key id → (service, public key)."""
     _read_at: float = float("-inf")
+    _verifiers: dict[str, tuple[Ed25519PublicKey, Verify]] = field(default_factory=dict)
+    """key id → (the key it was made for, how to verify under it)."""
 
     def reload(self) -> None:
         self.keys = dict(_public_keys(self.directory))
         self._read_at = time.monotonic()
+
+    def _verifies(
+        self, key_id: str, public: Ed25519PublicKey, signature: str, message: bytes
+    ) -> bool:
+        made = self._verifiers.get(key_id)
+        if made is None or made[0] is not public:  # new, or the key id names another key now
+            made = self._verifiers[key_id] = (public, _verifying_function(public))
+        try:
+            raw = _unb64(signature)
+        except ValueError:  # not base64url (binascii.Error is a ValueError)
+            return False
+        return made[1](raw, message)
 
     def lookup(self, key_id: str) -> tuple[str, Ed25519PublicKey] | None:
         found = self.keys.get(key_id)
@@ -154,9 +207,8 @@ class Keyring:
         signer, public = found
         if signer != source:
             return f"key {envelope.signingkeyid!r} belongs to {signer}, not to {source}"
-        try:
-            public.verify(_unb64(envelope.signature), signed_message(envelope.eventhash))
-        except (InvalidSignature, ValueError):
+        message = signed_message(envelope.eventhash)
+        if not self._verifies(envelope.signingkeyid, public, envelope.signature, message):
             return f"signature does not verify under key {envelope.signingkeyid!r}"
         return None
 
@@ -169,9 +221,8 @@ class Keyring:
         if found is None:
             return f"signed with an unknown key {envelope.signingkeyid!r}"
         message = order_message(envelope.eventhash, envelope.txid, envelope.position)
-        try:
-            found[1].verify(_unb64(envelope.ordersignature), message)
-        except (InvalidSignature, ValueError):
+        key_id = envelope.signingkeyid or ""
+        if not self._verifies(key_id, found[1], envelope.ordersignature, message):
             return f"order signature does not verify under key {envelope.signingkeyid!r}"
         return None
 

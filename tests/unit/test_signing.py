@@ -76,6 +76,17 @@ def test_a_forged_event_with_a_recomputed_hash_is_refused(keys: Keys) -> None:
     assert "does not verify" in (keyring.refusal(forged, "intake") or "")
 
 
+def test_a_signature_cut_short_garbled_or_made_for_another_event_is_refused(keys: Keys) -> None:
+    signers, keyring = keys
+    genuine = signers["intake"].sign(event())
+    other = signers["intake"].sign(event(text="另一条线索"))
+    assert genuine.signature is not None and other.signature is not None
+    for signature in (genuine.signature[:40], "!!not base64!!", other.signature, "A" * 86):
+        bad = dataclasses.replace(genuine, signature=signature)
+        assert "does not verify" in (keyring.refusal(bad, "intake") or ""), signature
+    assert keyring.refusal(genuine, "intake") is None, "the genuine one still verifies"
+
+
 def test_unsigned_foreign_and_misattributed_events_are_refused(keys: Keys) -> None:
     signers, keyring = keys
     assert "unsigned" in (keyring.refusal(event(), "intake") or "")
