@@ -9,9 +9,9 @@ a statement closed, COPY) is one round trip. A count belongs to the work it was 
 (``RoundTrips.scope``: one transfer's request, one consumed event), so the projections and
 jobs running beside it are not counted in. Intake runs in this process (no broker: the
 relay is off), its transfers sent one after another; casework then takes intake's events
-through its consumer's own path (a batch's inbox look-up, one transaction per record),
-as it does from the broker. Prints figures; asserts nothing. Its schemas are dropped at
-the end unless BENCH_KEEP=1.
+through its consumer's own path (no inbox look-up above its position, one transaction per
+record that claims its inbox row first), as it does from the broker. Prints figures;
+asserts nothing. Its schemas are dropped at the end unless BENCH_KEEP=1.
 """
 
 from __future__ import annotations
@@ -230,8 +230,8 @@ async def main() -> None:
         types: Counter[str] = Counter(r.envelope.type.rsplit(".", 1)[-1] for r in recorded)
         for start in range(0, len(records), BATCH):
             batch = records[start : start + BATCH]
-            with scope(batches):
-                applied = await runner._applied_already(batch)
+            with scope(batches):  # as the runner does (no position yet: no look-up)
+                applied = await runner._known_applied(batch, None)
             for record in batch:
                 with scope(handled):
                     assert await runner.process(record, None, applied)

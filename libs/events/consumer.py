@@ -1,11 +1,14 @@
 """The consumer runner: one consumer group per service, exactly-once effects via an inbox.
 
-Records are checked first: one that cannot be decoded (not a Zhengfeng CloudEvent, headers
-that are not UTF-8 text or hold a NUL) or whose content no longer matches its event hash is
-parked at once. An event of a type the service does not handle is counted as skipped,
-never as applied. For every other record the handler's writes and an ``inbox`` row (the
-event id) commit in one database transaction; only then is the Kafka offset committed. A
-redelivered event finds its inbox row and is skipped.
+A record whose ``ce_type`` header names a type the service does not handle is counted as
+skipped, never as applied, and costs nothing more: it is not decoded, its hash and signature
+are not checked and the inbox is not asked about it (most records on a topic are of types
+a given subscriber ignores; nothing of them reaches its handler). Every other record is
+checked first: one that cannot be decoded (not a Zhengfeng CloudEvent, headers that are not
+UTF-8 text or hold a NUL) or whose content no longer matches its event hash is parked at
+once. For the rest the handler's writes and an ``inbox`` row (the event id) commit in one
+database transaction; only then is the Kafka offset committed. A redelivered event finds
+its inbox row and is skipped.
 
 A restart costs what is new, not the whole history. With the inbox row, the consumer keeps
 its *position* per source partition (``consumer_positions``): the highest place in the
@@ -57,11 +60,13 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
 
-_SEEN = text("SELECT 1 FROM inbox WHERE event_id = :id")
 _SEEN_ANY = text("SELECT event_id FROM inbox WHERE event_id = ANY(CAST(:ids AS uuid[]))")
-_REMEMBER = text(
-    "INSERT INTO inbox (event_id, consumer, type, source) VALUES (:id, :consumer, :type, :source)"
+_CLAIM = text(
+    """INSERT INTO inbox (event_id, consumer, type, source) VALUES (:id, :consumer, :type, :source)
+       ON CONFLICT (event_id) DO NOTHING RETURNING event_id"""
 )
+"""The inbox row, first in a record's transaction: nothing comes back when the event was
+applied already (a racing duplicate waits on the primary key, then finds it so)."""
 
 _POSITIONS = text(
     """SELECT topic, partitions, partition, tx_id, position FROM consumer_positions
@@ -88,19 +93,25 @@ POSITIONS_DDL = """CREATE TABLE consumer_positions (
 )"""
 """Per consumer and source partition, the highest place in the source's commit order
 applied (migration step ``libs.kit.migrations.keep_consumer_positions``)."""
-_REMEMBER_AT = text(
-    """WITH remembered AS (
+_CLAIM_AT = text(
+    """WITH claimed AS (
            INSERT INTO inbox (event_id, consumer, type, source)
            VALUES (:id, :consumer, :type, :source)
+           ON CONFLICT (event_id) DO NOTHING RETURNING event_id
+       ), moved AS (
+           INSERT INTO consumer_positions
+               (consumer, topic, partitions, partition, tx_id, position)
+           SELECT CAST(:consumer AS text), CAST(:topic AS text), CAST(:partitions AS integer),
+                  CAST(:partition AS integer), CAST(:tx AS bigint), CAST(:pos AS bigint)
+           FROM claimed
+           ON CONFLICT (consumer, topic, partitions, partition) DO UPDATE
+           SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
+           WHERE (consumer_positions.tx_id, consumer_positions.position)
+               < (excluded.tx_id, excluded.position)
        )
-       INSERT INTO consumer_positions (consumer, topic, partitions, partition, tx_id, position)
-       VALUES (:consumer, :topic, :partitions, :partition, :tx, :pos)
-       ON CONFLICT (consumer, topic, partitions, partition) DO UPDATE
-       SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
-       WHERE (consumer_positions.tx_id, consumer_positions.position)
-           < (excluded.tx_id, excluded.position)"""
+       SELECT event_id FROM claimed"""
 )
-"""The inbox row and the position it moves, in one round trip."""
+"""``_CLAIM`` and the position it moves, in one round trip (neither when nothing was claimed)."""
 FLUSH_INTERVAL = 1.0
 """Seconds between writes of positions moved by records that were not applied (duplicates,
 types not handled, parked): applied ones move it in their own transaction."""
@@ -119,7 +130,8 @@ class ConsumerStats:
     duplicates: int = 0
     dead_letters: int = 0
     skipped: int = 0
-    """Valid events of types this consumer does not handle."""
+    """Records of types this consumer does not handle (by their ``ce_type`` header: not
+    decoded, not checked, never handed to the handler)."""
     retries: int = 0
     """Tries again after a transient fault."""
     replayed: int = 0
@@ -171,6 +183,22 @@ def _last_placed(records: list[ConsumerRecord], *, signed: bool) -> ConsumerReco
         if _order_of(record) is not None and any(n == needed for n, _ in record.headers or ()):
             return record
     return None
+
+
+def _type_of(record: ConsumerRecord) -> str | None:
+    """The ``ce_type`` header of a record as ``from_kafka`` reads it (the last one), when it
+    is UTF-8 text without a NUL (else ``None``: the record is checked in full)."""
+    found = None
+    for name, value in record.headers or ():
+        if name == "ce_type":
+            found = value
+    if found is None:
+        return None
+    try:
+        kind: str = found.decode()
+    except (UnicodeDecodeError, AttributeError):
+        return None
+    return None if "\x00" in kind else kind
 
 
 def _event_id(record: ConsumerRecord) -> str | None:
@@ -436,7 +464,7 @@ class ConsumerRunner:
         try:
             slot = self._slot(consumer, tp)
             high = self.positions.get(slot) if slot is not None else None
-            applied = await self._applied_already(records)
+            applied = await self._known_applied(records, high)
             known: set[int] = set()
             if high is not None and applied:
                 # At or below the position and in the inbox: a copy of what was applied,
@@ -495,9 +523,10 @@ class ConsumerRunner:
             return
         self._flushed_at = clock
         try:
-            async with self.engine.begin() as conn:
-                for slot, order in moved.items():
-                    await conn.execute(_ADVANCE, self._position_params(slot, order))
+            # One statement for them all (each row moves only forward), in autocommit.
+            async with self._autocommit.connect() as conn:
+                params = [self._position_params(slot, order) for slot, order in moved.items()]
+                await conn.execute(_ADVANCE, params)
         except Exception as exc:
             log.debug("%s: positions not written (%r); next time", self.group_id, exc)
             return
@@ -553,7 +582,7 @@ class ConsumerRunner:
         """The event ids of ``records`` the inbox already holds, in one query (a redelivered
         batch is skipped without a transaction per record). ``None`` when it cannot tell:
         each record's own transaction then looks for itself."""
-        ids = [i for r in records if (i := _event_id(r)) is not None]
+        ids = [i for r in records if not self._ignored(r) and (i := _event_id(r)) is not None]
         if not ids:
             return set()
         try:
@@ -564,6 +593,32 @@ class ConsumerRunner:
         except Exception as exc:
             log.debug("%s: inbox look-up for a batch failed (%r)", self.group_id, exc)
             return None
+
+    async def _known_applied(self, records: list[ConsumerRecord], high: Order | None) -> set[str]:
+        """The event ids of ``records`` known to be in the inbox.
+
+        Only a batch reaching at or below its partition's position ``high`` (after a
+        restart, a republish, a rebalance) may hold much that was applied: it is looked up
+        in the inbox in one query. Above it nothing is looked up (an empty set): each
+        record's own transaction claims its inbox row first and finds a rare duplicate
+        there, which costs less than a look-up per batch when batches are a record or two."""
+        if high is None or not any(
+            (o := _order_of(r)) is not None and o <= high and not self._ignored(r) for r in records
+        ):
+            return set()
+        return await self._applied_already(records) or set()
+
+    def _ignored(self, record: ConsumerRecord) -> bool:
+        """Whether the record's ``ce_type`` header names a type the handler does not take."""
+        if self.handles is None:
+            return False
+        kind = _type_of(record)
+        return kind is not None and kind not in self.handles
+
+    def _skip(self, mark: tuple[Slot, Order] | None = None) -> None:
+        self.stats.skipped += 1
+        self._on_outcome("skipped")
+        self._settled(mark)
 
     def _report_lag(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
         if self._on_lag is None or tp not in consumer.assignment():
@@ -582,15 +637,18 @@ class ConsumerRunner:
     ) -> bool:
         """Apply one record exactly once in effect, skip it, or park it.
 
-        ``applied``: event ids the inbox held when the batch was looked up, plus those
-        applied since; for any other, the inbox is known to have lacked it, and the
-        record's transaction does not look again (a racing duplicate from another consumer
-        still fails on the inbox's primary key, and is then found on the next try).
+        ``applied``: event ids known to be in the inbox (a batch's look-up, and those
+        applied since): skipped as duplicates without a transaction. Any other record's
+        transaction claims its inbox row first and ends there when it finds one.
         ``False`` when ``stop`` was set before the record was done with (it is not
         committed and will be delivered again).
 
         ``slot``: the record's partition, when its place in the source's order may move
-        that partition's position (the last new record of a batch)."""
+        that partition's position (the last new record of a batch): it is checked whatever
+        its type, since its place moves the position only when its signature verifies."""
+        if slot is None and self._ignored(record):
+            self._skip()
+            return True
         parked = Parked.of(record)
         envelope, refused = check(parked, self.trust)
         if refused is not None or envelope is None:
@@ -598,15 +656,13 @@ class ConsumerRunner:
             return await self._park(parked, envelope, why, attempts=1, stop=stop)
         mark = self._trusted_order(parked, envelope, slot)
         if self.handles is not None and envelope.type not in self.handles:
-            self.stats.skipped += 1
-            self._on_outcome("skipped")
-            self._settled(mark)
+            self._skip(mark)
             return True
         if applied is not None and str(envelope.id) in applied:
             self._count(False)
             self._settled(mark)
             return True
-        done = await self._deliver(parked, envelope, stop, looked_up=applied is not None, mark=mark)
+        done = await self._deliver(parked, envelope, stop, mark=mark)
         if done and applied is not None:
             applied.add(str(envelope.id))  # a second copy later in the batch is a duplicate
         return done
@@ -617,7 +673,6 @@ class ConsumerRunner:
         envelope: Envelope,
         stop: asyncio.Event | None,
         *,
-        looked_up: bool = False,
         mark: tuple[Slot, Order] | None = None,
     ) -> bool:
         failures = 0
@@ -625,7 +680,7 @@ class ConsumerRunner:
         while True:
             try:
                 async with self._slots:
-                    applied = await self._apply(envelope, seen_checked=looked_up, mark=mark)
+                    applied = await self._apply(envelope, mark=mark)
             except Exception as exc:
                 if is_transient(exc):
                     self._waiting_out(exc, envelope)
@@ -651,7 +706,6 @@ class ConsumerRunner:
                 if not await _pause(delay, stop):
                     return False
                 delay = min(delay * 2, self.max_backoff)
-                looked_up = False  # a racing duplicate, maybe: look in the inbox again
                 continue
             self._recovered()
             self._count(applied)
@@ -689,25 +743,26 @@ class ConsumerRunner:
         self,
         envelope: Envelope,
         *,
-        seen_checked: bool = False,
         mark: tuple[Slot, Order] | None = None,
     ) -> bool:
+        """Apply ``envelope`` with its inbox row in one transaction; ``False`` when the inbox
+        held it already (a duplicate: nothing is written)."""
+        row = {
+            "id": envelope.id,
+            "consumer": self.group_id,
+            "type": envelope.type,
+            "source": envelope.source,
+        }
         async with self.engine.begin() as conn:
-            if not seen_checked and (await conn.execute(_SEEN, {"id": envelope.id})).first():
-                return False
-            # The handler writes first so that its appends take the transaction id;
-            # the inbox row last, so a racing duplicate fails on its primary key.
-            await self.handler(conn, envelope)
-            row = {
-                "id": envelope.id,
-                "consumer": self.group_id,
-                "type": envelope.type,
-                "source": envelope.source,
-            }
+            # The inbox row first: one statement both looks and remembers. The position
+            # moves with it (or neither does), and all of it rolls back if the handler fails.
             if mark is None:
-                await conn.execute(_REMEMBER, row)
-            else:  # the position moves with the inbox row (one statement), or neither does
-                await conn.execute(_REMEMBER_AT, {**row, **self._position_params(*mark)})
+                claimed = await conn.execute(_CLAIM, row)
+            else:
+                claimed = await conn.execute(_CLAIM_AT, {**row, **self._position_params(*mark)})
+            if claimed.first() is None:
+                return False
+            await self.handler(conn, envelope)
         return True
 
     async def _park(
