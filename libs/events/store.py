@@ -502,6 +502,8 @@ class EventStore:
         self.clock = clock
         self._on_append = on_append
         self._announcer = Announcer(self._announce)
+        # Connections of ``transaction`` blocks -> the transaction id their appends wrote.
+        self._announced_at_commit: dict[AsyncConnection, int] = {}
         self.sealer: Sealer | None = None
         """Seals events' free text with the matter's key before they are hashed and written
         (``libs/events/sealing.py``; set by the service's composition root)."""
@@ -513,6 +515,21 @@ class EventStore:
         else:
             async with self.engine.begin() as own:
                 yield own
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction for a unit of work (a command's) whose appends are announced once
+        it commits, as appends on their own are, rather than notifying inside it: a
+        notifying commit holds up every other one of the server until its flush is done.
+        Nothing is announced when the block raises (the transaction is rolled back)."""
+        async with self.engine.begin() as conn:
+            self._announced_at_commit[conn] = 0
+            try:
+                yield conn
+            finally:
+                tx_id = self._announced_at_commit.pop(conn)
+        if tx_id:
+            self._announcer.committed(tx_id)
 
     @asynccontextmanager
     async def _driver(self, conn: AsyncConnection | None) -> AsyncIterator[asyncpg.Connection]:
@@ -655,7 +672,8 @@ class EventStore:
                         raise ConcurrencyError(stream_id, expected_version, current)
                 now = self.clock()
                 staged, args = self._stage(stream_id, events, head, meta, now, event_ids)
-                sql = _APPEND[head is None, conn is not None, len(staged) == 1]
+                notifying = conn is not None and conn not in self._announced_at_commit
+                sql = _APPEND[head is None, notifying, len(staged) == 1]
                 if head is None:
                     positions = await c.fetch(sql, *args)
                 else:
@@ -673,8 +691,12 @@ class EventStore:
                     stream_id, expected_version, None if actual == current else actual
                 )
         self._heads.remember(stream_id, staged[-1].version, staged[-1].hash)
-        if conn is None:  # committed: tell the readers (in a caller's, the statement did)
-            self._announcer.committed(int(positions[0]["tx_id"]))
+        tx_id = int(positions[0]["tx_id"])
+        if conn is None:  # committed: tell the readers
+            self._announcer.committed(tx_id)
+        elif conn in self._announced_at_commit:  # ``transaction`` tells them once committed
+            self._announced_at_commit[conn] = tx_id
+        # else the statement notified: PostgreSQL tells them if the caller's commits
         recorded = [
             Recorded(
                 Envelope(
@@ -697,7 +719,7 @@ class EventStore:
                     position=pos["global_position"],
                     encoded_data=st.encoded,
                 ),
-                Checkpoint(int(pos["tx_id"]), pos["global_position"]),
+                Checkpoint(tx_id, pos["global_position"]),
                 pos["recorded_at"],
                 self.registry,
             )

@@ -3,8 +3,9 @@
 Every append is announced on its store's channel (``channel_of(schema)``) with the writing
 transaction's id as payload. An append in a caller's transaction notifies in it: PostgreSQL
 delivers the notification when, and only if, that transaction commits. An append that
-commits on its own is announced by its process once it committed (``Announcer``: one
-announcement for the appends of a few milliseconds). A service keeps one listening
+commits on its own, or in a unit of work the store opened (``EventStore.transaction``), is
+announced by its process once it committed (``Announcer``: one announcement for the
+appends of a few milliseconds). A service keeps one listening
 connection (``Wakeup``), and each reader (relay, projections) holds a ``Waiter`` that is
 set by every notification.
 
@@ -41,7 +42,8 @@ def channel_of(schema: str) -> str:
 
 
 class Announcer:
-    """Announces the appends that committed on their own, after their commit, coalesced.
+    """Announces appends after their commit, coalesced (those that commit on their own or
+    in ``EventStore.transaction``).
 
     Such an append does not notify in its statement: PostgreSQL serialises the commits of
     all notifying transactions of the server behind one lock held through the commit's

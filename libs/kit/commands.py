@@ -412,7 +412,7 @@ class Pipeline:
         fingerprint: str,
     ) -> Outcome:
         aggregate = command.aggregate
-        async with self.store.engine.begin() as conn:
+        async with self.store.transaction() as conn:
             actor = command.actor(principal) if command.actor else principal.actor
             ctx = Context(
                 principal=principal,

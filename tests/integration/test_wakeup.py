@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.projections import ProjectionRunner
 from libs.events.relay import Relay
 from libs.events.store import ANY, EventStore, Recorded
-from libs.events.wakeup import Wakeup
+from libs.events.wakeup import Announcer, Wakeup
 from libs.kit.db import make_engine
 from tests.conftest import unique
 from tests.factories import note
@@ -175,6 +176,47 @@ async def test_an_append_in_a_callers_transaction_wakes_the_readers_only_if_it_c
             assert wakeup.notified == 0, "announced before its transaction committed"
         await wait_until(lambda: _has(seen, "committed"), "the event of the committed transaction")
     assert seen.streams == ["committed"]
+
+
+async def test_a_unit_of_works_appends_are_announced_once_it_commits_and_never_if_it_fails(
+    store: EventStore,
+) -> None:
+    announced: list[int] = []
+
+    async def record(tx_id: int) -> None:
+        announced.append(tx_id)
+
+    store._announcer = Announcer(record)
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as conn:
+            await store.append("failed", [note("x", 1)], expected_version=ANY, meta=META, conn=conn)
+            raise RuntimeError("the command is refused after its append")
+    await store.announced()
+    assert announced == []
+
+    async with store.transaction() as conn:
+        [recorded] = await store.append(
+            "committed", [note("y", 1)], expected_version=ANY, meta=META, conn=conn
+        )
+        await store.append("committed", [note("z", 2)], expected_version=1, meta=META, conn=conn)
+        await store.announced()
+        assert announced == [], "announced before its transaction committed"
+    await store.announced()
+    assert announced == [recorded.checkpoint.tx_id]
+
+
+async def test_a_unit_of_works_append_wakes_the_readers(store: EventStore) -> None:
+    wakeup = Wakeup(store.engine, await _schema(store))
+    seen = Seen()
+    runner = ProjectionRunner(store, [seen], idle_interval=HOUR, waiter=wakeup.waiter())
+    async with running(wakeup.run, runner.run):
+        await asyncio.wait_for(wakeup.listening.wait(), 30)
+        async with store.transaction() as conn:
+            await store.append(
+                "command", [note("y", 1)], expected_version=ANY, meta=META, conn=conn
+            )
+        await wait_until(lambda: _has(seen, "command"), "the event of the unit of work")
+    assert seen.streams == ["command"]
 
 
 async def _has(seen: Seen, stream: str) -> bool:
