@@ -376,7 +376,8 @@ class Pipeline:
                 errors=[{"field": "If-Match", "reason": "必填"}],
             )
         stream_id = aggregate.stream(key) if command.new_key is None else None
-        fingerprint = _fingerprint(command, stream_id, body)
+        # What tells a retry from another request under its key: only a keyed one needs it.
+        fingerprint = _fingerprint(command, stream_id, body) if idempotency_key is not None else ""
         for attempt in range(1, RERUNS + 1):
             if command.new_key is not None:
                 key = command.new_key()
