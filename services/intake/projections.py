@@ -286,8 +286,20 @@ _ENTRY = text(
 
 
 _Entries = list[HandlerEntry]
-_DESK: Dispatch[[Writes, Recorded], Awaitable[_Entries]] = Dispatch()
+
+
+class _DeskWrites(Writes):
+    """The desk's writes over a batch, and which clues have a history as a repeat report
+    (merged into another, split off): known before the batch, or written in it."""
+
+    def __init__(self, conn: AsyncConnection, split_off: set[Any]) -> None:
+        super().__init__(conn)
+        self.split_off = split_off
+
+
+_DESK: Dispatch[[_DeskWrites, Recorded], Awaitable[_Entries]] = Dispatch()
 """Per event type: keep the clue's row, and say which ledger entries the event adds."""
+_REPEAT_HISTORY = ("merged_into", "split_off")
 
 
 class ClueDeskProjection:
@@ -303,7 +315,12 @@ class ClueDeskProjection:
 
     async def apply_batch(self, conn: AsyncConnection, batch: Sequence[Recorded]) -> None:
         """Apply a batch in commit order, its writes sent in runs (``Writes``)."""
-        writes = Writes(conn)
+        received = [r.event.clue_id for r in batch if r.envelope.type == ClueReceived.type_name]
+        split_off: set[Any] = set()
+        if received:  # one look for the batch's received clues, not one each
+            rows = await conn.execute(_SPLIT_OFF, {"ids": received})
+            split_off = {row.clue_id for row in rows}
+        writes = _DeskWrites(conn, split_off)
         for recorded in batch:
             event = recorded.event
             keep_row = _DESK.get(recorded.envelope.type)
@@ -312,6 +329,8 @@ class ClueDeskProjection:
             else:
                 entries = _entries(event, recorded)
             for entry in entries:
+                if entry.action in _REPEAT_HISTORY:
+                    split_off.add(entry.clue_id)
                 await writes.write(
                     _ENTRY,
                     {
@@ -332,8 +351,8 @@ def _entries(event: Event, recorded: Recorded) -> _Entries:
 
 
 _SPLIT_OFF = text(
-    """SELECT 1 FROM clue_handlers WHERE clue_id = :id
-       AND action IN ('merged_into', 'split_off') LIMIT 1"""
+    """SELECT DISTINCT clue_id FROM clue_handlers
+       WHERE clue_id = ANY(CAST(:ids AS uuid[])) AND action IN ('merged_into', 'split_off')"""
 )
 _REPEAT_COUNT = text(
     """UPDATE clue_desk SET repeat_count = :n, last_touched_at = GREATEST(last_touched_at, :at)
@@ -376,12 +395,11 @@ _DESK_ACKNOWLEDGED = text(
 
 
 @_DESK.on(ClueReceived)
-async def _desk_received(event: ClueReceived, writes: Writes, recorded: Recorded) -> _Entries:
+async def _desk_received(event: ClueReceived, writes: _DeskWrites, recorded: Recorded) -> _Entries:
     # A repeat report split off into a clue of its own already has its history
     # (merged, split); its ClueReceived is not a second submission.
-    split_off = (await writes.read(_SPLIT_OFF, {"id": event.clue_id})).first() is not None
     await _upsert(writes, recorded, event.clue_id, event.clue_number, event, status="received")
-    return [] if split_off else _entries(event, recorded)
+    return [] if event.clue_id in writes.split_off else _entries(event, recorded)
 
 
 @_DESK.on(ClueMerged)
