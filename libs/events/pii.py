@@ -311,10 +311,67 @@ class Vault:
             ).scalar()
         return None if found is None else UUID(str(found))
 
-    async def person_for(self, conn: AsyncConnection, blind_index: str, now: datetime) -> UUID:
-        """The person known by this blind index; a new person with a new key if none is."""
+    async def person_for(
+        self, conn: AsyncConnection, blind_index: str, now: datetime, *, sealed_in: str = ""
+    ) -> UUID:
+        """The person known by this blind index; a new person with a new key if none is.
+
+        With ``sealed_in`` (a context the caller is about to ``seal`` their fields in), the
+        same statement remembers them as one of that matter's and reads their key, so that
+        those seals in this transaction need no round trip of their own."""
         async with self._on(conn) as c:
+            if sealed_in:
+                return await self._person_in(c, blind_index, now, sealed_in)
             return await self._person_for(c, blind_index, now)
+
+    async def _person_in(
+        self, conn: AsyncConnection, blind_index: str, now: datetime, context: str
+    ) -> UUID:
+        # _person_for's statement, then the link _read_data_key makes and the key it reads
+        # (the statement's snapshot does not see a key it made: that one is known here).
+        person_id, key = uuid4(), secrets.token_bytes(32)
+        row = (
+            await conn.execute(
+                text(
+                    f"""WITH known AS (
+                            SELECT person_id FROM {self._t}.persons WHERE blind_index = :b),
+                        made AS (
+                            INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
+                            SELECT :p, :k, :at WHERE NOT EXISTS (SELECT FROM known)
+                            RETURNING person_id),
+                        taken AS (
+                            INSERT INTO {self._t}.persons (blind_index, person_id)
+                            SELECT :b, person_id FROM made
+                            ON CONFLICT (blind_index) DO UPDATE SET blind_index = EXCLUDED.blind_index
+                            RETURNING person_id),
+                        who AS (SELECT person_id FROM known UNION ALL SELECT person_id FROM taken),
+                        link AS (
+                            INSERT INTO {self._t}.matter_persons (context, person_id)
+                            SELECT :c, person_id FROM who ON CONFLICT DO NOTHING)
+                        SELECT who.person_id, k.wrapped_key, k.person_id IS NOT NULL AS seen
+                        FROM who LEFT JOIN {self._t}.data_keys AS k USING (person_id)"""
+                ),
+                {
+                    "b": blind_index,
+                    "p": person_id,
+                    "k": self._wrap(person_id, key),
+                    "at": now,
+                    "c": context,
+                },
+            )
+        ).one()
+        taken = UUID(str(row.person_id))
+        known, links = self._known_keys(conn), self._known_links(conn)
+        if known is None or links is None:
+            return taken
+        if taken == person_id:
+            known[taken] = key
+        elif row.seen and row.wrapped_key is not None:
+            known[taken] = self._unwrap(taken, bytes(row.wrapped_key))
+        else:  # shredded, or made by a transaction this statement could not see: read later
+            return taken
+        links.add((context, taken))
+        return taken
 
     async def _person_for(self, conn: AsyncConnection, blind_index: str, now: datetime) -> UUID:
         # One statement: the person known by the index, else a new key and the index taken

@@ -45,7 +45,7 @@ async def seal_persons(
     out = []
     for p in persons:
         index = person_index(vault, p.name, p.unit, p.id_number)
-        ref = await vault.person_for(conn, index, now)
+        ref = await vault.person_for(conn, index, now, sealed_in=context)
         sealed = {"name": await vault.seal(conn, ref, p.name, context=context, field="name")}
         if p.id_number:
             sealed["id_number"] = await vault.seal(
