@@ -324,6 +324,24 @@ class Vault:
                 return await self._person_in(c, blind_index, now, sealed_in)
             return await self._person_for(c, blind_index, now)
 
+    @property
+    def _person_found_or_made(self) -> str:
+        """The CTEs ``known``, ``made`` and ``taken`` of both person statements: the person
+        known by the blind index ``:b``, else a new key ``:k`` for ``:p`` made at ``:at``
+        and the index taken for it (when another transaction took the index first, its
+        person; the key made here then seals nothing)."""
+        return f"""WITH known AS (
+                    SELECT person_id FROM {self._t}.persons WHERE blind_index = :b),
+                made AS (
+                    INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
+                    SELECT :p, :k, :at WHERE NOT EXISTS (SELECT FROM known)
+                    RETURNING person_id),
+                taken AS (
+                    INSERT INTO {self._t}.persons (blind_index, person_id)
+                    SELECT :b, person_id FROM made
+                    ON CONFLICT (blind_index) DO UPDATE SET blind_index = EXCLUDED.blind_index
+                    RETURNING person_id)"""
+
     async def _person_in(
         self, conn: AsyncConnection, blind_index: str, now: datetime, context: str
     ) -> UUID:
@@ -333,17 +351,7 @@ class Vault:
         row = (
             await conn.execute(
                 text(
-                    f"""WITH known AS (
-                            SELECT person_id FROM {self._t}.persons WHERE blind_index = :b),
-                        made AS (
-                            INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
-                            SELECT :p, :k, :at WHERE NOT EXISTS (SELECT FROM known)
-                            RETURNING person_id),
-                        taken AS (
-                            INSERT INTO {self._t}.persons (blind_index, person_id)
-                            SELECT :b, person_id FROM made
-                            ON CONFLICT (blind_index) DO UPDATE SET blind_index = EXCLUDED.blind_index
-                            RETURNING person_id),
+                    f"""{self._person_found_or_made},
                         who AS (SELECT person_id FROM known UNION ALL SELECT person_id FROM taken),
                         link AS (
                             INSERT INTO {self._t}.matter_persons (context, person_id)
@@ -381,17 +389,7 @@ class Vault:
         found = (
             await conn.execute(
                 text(
-                    f"""WITH known AS (
-                            SELECT person_id FROM {self._t}.persons WHERE blind_index = :b),
-                        made AS (
-                            INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
-                            SELECT :p, :k, :at WHERE NOT EXISTS (SELECT FROM known)
-                            RETURNING person_id),
-                        taken AS (
-                            INSERT INTO {self._t}.persons (blind_index, person_id)
-                            SELECT :b, person_id FROM made
-                            ON CONFLICT (blind_index) DO UPDATE SET blind_index = EXCLUDED.blind_index
-                            RETURNING person_id)
+                    f"""{self._person_found_or_made}
                         SELECT person_id FROM known UNION ALL SELECT person_id FROM taken"""
                 ),
                 {"b": blind_index, "p": person_id, "k": self._wrap(person_id, key), "at": now},
