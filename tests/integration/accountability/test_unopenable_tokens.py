@@ -18,6 +18,7 @@ from libs.events.contracts.intake import PersonalDataAccessed
 from libs.events.store import NO_STREAM, Metadata
 from tests.integration.accountability.conftest import LEADER, OFFICER, Accountability
 from tests.integration.accountability.test_sealed_texts import FOUND, OPENED_FOR, _found
+from tests.integration.kafka_support import wait_until
 
 ELSEWHERE = "另案被反映人的问题"
 
@@ -94,8 +95,18 @@ async def test_a_name_copied_to_another_inquiry_refuses_the_reveal_with_a_409_na
         f"/v1/inquiries/{inquiry_id}", params={"reveal": "true"}, headers=LEADER
     )
     assert original.status_code == 200
-    # only the reveal that showed the names is recorded as an access
-    accessed = [
-        r.event for r in await acc.store.read_all() if isinstance(r.event, PersonalDataAccessed)
-    ]
-    assert [str(a.clue_id) for a in accessed] == [str(inquiry_id)]
+
+    # only the reveal that showed the names is recorded as an access (read in commit-safe
+    # order, which waits behind the service's transactions begun before the record's)
+    async def accessed() -> list[str]:
+        return [
+            str(r.event.clue_id)
+            for r in await acc.store.read_all()
+            if isinstance(r.event, PersonalDataAccessed)
+        ]
+
+    async def recorded() -> bool:
+        return bool(await accessed())
+
+    await wait_until(recorded, "the access record to be readable")
+    assert await accessed() == [str(inquiry_id)]
