@@ -12,11 +12,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from libs.events.consumer import ConsumerRunner, Handler, appending_handler
+from libs.events.consumer import COMMIT_INTERVAL, ConsumerRunner, Handler, appending_handler
 from libs.events.contracts.intake import ClueReceived
 from libs.events.envelope import Envelope, to_kafka
 from libs.events.store import ANY, EventStore, Metadata
@@ -465,3 +465,48 @@ async def test_fetches_wait_briefly_at_the_broker_while_records_keep_coming_and_
                 assert runner.fetch_wait == 15
                 await wait_until(waiting(400), "the wait to lengthen once the traffic stopped")
         assert await r.count("SELECT count(*) FROM applied") == 5
+
+
+async def test_offsets_are_committed_about_once_a_second_while_records_come_and_at_once_on_stop(
+    schemas: Schemas, store: EventStore, bootstrap: str, monkeypatch: Any
+) -> None:
+    # An offset commit is a request to the broker; the inbox and the positions, not the
+    # offsets, keep a record from being applied twice. A runner fed a record every tenth of
+    # a second commits about once a second, and everything it applied when it stops (its
+    # successor in the group then fetches nothing again).
+    commits: list[dict[Any, int]] = []
+    original = AIOKafkaConsumer.commit
+
+    async def counted(self: AIOKafkaConsumer, offsets: Any = None) -> None:
+        commits.append({tp: int(getattr(o, "offset", o)) for tp, o in (offsets or {}).items()})
+        await original(self, offsets)
+
+    monkeypatch.setattr(AIOKafkaConsumer, "commit", counted)
+    async with started_producer(bootstrap) as producer:
+        r = await rig(schemas, bootstrap, producer)
+        runner = r.runner(recording(), busy_fetch_wait_ms=20)
+        envelopes = await notes(store, "commit-pace", 20)
+        async with running(runner.run):
+            started = time.monotonic()
+            for envelope in envelopes:
+                await r.publish([envelope])
+                await asyncio.sleep(0.1)
+
+            async def all_applied() -> bool:
+                return await r.count("SELECT count(*) FROM applied") == len(envelopes)
+
+            await wait_until(all_applied, "every record to be applied")
+            busy = time.monotonic() - started
+            while_running = len(commits)
+        assert 1 <= while_running <= busy / COMMIT_INTERVAL + 2, (while_running, busy)
+        assert sum(commits[-1].values()) == len(envelopes)  # one partition: its end
+
+        successor = r.runner(recording("successor"))
+        async with running(successor.run):
+            await r.publish(await notes(store, "commit-pace-after", 1))
+
+            async def one_more() -> bool:
+                return await r.count("SELECT count(*) FROM applied") == len(envelopes) + 1
+
+            await wait_until(one_more, "the successor to apply the new record")
+        assert (successor.stats.processed, successor.stats.duplicates) == (1, 0)
