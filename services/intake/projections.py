@@ -6,7 +6,7 @@ import json
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Executable, Result, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events import pii
@@ -285,16 +285,97 @@ _ENTRY = text(
 )
 
 
+# A new clue's row as its first write: the row and, folded into it, what the events of
+# its receipt that follow in the batch set (its jurisdiction, a report's reporter, when it
+# was last touched) — one row written, not written and then updated once per event.
+_NEW_ROW = text(
+    """INSERT INTO clue_desk (clue_id, clue_number, source_kind, source_department,
+                              source_reference, categories, units, persons, urgency,
+                              received_at, status, status_updated_at, merged_into,
+                              last_touched_at, position, person_refs, jurisdiction,
+                              forward_by, anonymous, acknowledge_by)
+       VALUES (:id, :no, :kind, :dept, :ref, :cats, :units, CAST(:persons AS jsonb), :urg,
+               :at, :status, :at, :into, :touched, :pos, CAST(:refs AS uuid[]), :j, :by,
+               :anon, :ack_by)
+       ON CONFLICT (clue_id) DO UPDATE SET
+           clue_number = excluded.clue_number, source_kind = excluded.source_kind,
+           source_department = excluded.source_department,
+           source_reference = excluded.source_reference, categories = excluded.categories,
+           units = excluded.units, persons = excluded.persons, urgency = excluded.urgency,
+           status = excluded.status,
+           status_updated_at = excluded.status_updated_at, merged_into = excluded.merged_into,
+           last_touched_at = GREATEST(clue_desk.last_touched_at, excluded.last_touched_at),
+           person_refs = ARRAY(SELECT DISTINCT unnest(clue_desk.person_refs
+                                                      || excluded.person_refs))"""
+)
+# (A row there already is one a merge made, which the history check rules out; were it
+# there, it is updated as ``_DESK_ROW`` does rather than stopping the projection.)
+_NEW_ENTRY = text(
+    """INSERT INTO clue_handlers (clue_id, event_id, position, action, actor, at, detail)
+       VALUES (:clue, :event, :pos, :action, :actor, :at, CAST(:detail AS jsonb))
+       ON CONFLICT DO NOTHING"""
+)
+
+
 _Entries = list[HandlerEntry]
 
 
 class _DeskWrites(Writes):
     """The desk's writes over a batch, and which clues have a history as a repeat report
-    (merged into another, split off): known before the batch, or written in it."""
+    (merged into another, split off): known before the batch, or written in it.
+
+    A clue received with no such history has no row yet: its row is held back (``new``)
+    while the events after it in the batch only set its fields and add ledger entries, and
+    goes as one insert with them when anything else is written or read (or the batch
+    ends) — what the row would be after its insert and their updates, in one write."""
 
     def __init__(self, conn: AsyncConnection, split_off: set[Any]) -> None:
         super().__init__(conn)
         self.split_off = split_off
+        self.new: dict[Any, dict[str, Any]] = {}
+        """Rows of clues received in this batch, not sent yet, by clue id."""
+        self._new_entries: list[dict[str, Any]] = []
+        """Ledger entries of those clues, not sent yet."""
+
+    def hold_new(self, params: dict[str, Any]) -> None:
+        """Hold a new clue's row back until something else is written or read."""
+        self.new[params["id"]] = params
+
+    def touch_new(self, entry: dict[str, Any]) -> bool:
+        """Add a ledger entry of a clue whose row is held back (its ``last_touched_at``
+        moved in the row); False when its row is not held back."""
+        row = self.new.get(entry["clue"])
+        if row is None:
+            return False
+        # GREATEST in SQL: the later of the two, a NULL ignored.
+        if entry["at"] is not None and (row["touched"] is None or entry["at"] > row["touched"]):
+            row["touched"] = entry["at"]
+        self._new_entries.append(entry)
+        return True
+
+    async def write(self, statement: Executable, params: dict[str, Any]) -> None:
+        """Any other write goes after the rows held back (event order kept)."""
+        await self._send_new()
+        await super().write(statement, params)
+
+    async def read(self, statement: Executable, params: dict[str, Any]) -> Result[Any]:
+        """A read sees the rows held back."""
+        await self._send_new()
+        return await super().read(statement, params)
+
+    async def flush(self) -> None:
+        """Send the writes not sent yet, the rows held back after the writes before them."""
+        await super().flush()
+        await self._send_new()
+
+    async def _send_new(self) -> None:
+        if self.new:
+            await super().flush()  # the writes before the held rows go first
+            rows, entries = list(self.new.values()), self._new_entries
+            self.new, self._new_entries = {}, []
+            await self.conn.execute(_NEW_ROW, rows)
+            if entries:
+                await self.conn.execute(_NEW_ENTRY, entries)
 
 
 _DESK: Dispatch[[_DeskWrites, Recorded], Awaitable[_Entries]] = Dispatch()
@@ -331,18 +412,17 @@ class ClueDeskProjection:
             for entry in entries:
                 if entry.action in _REPEAT_HISTORY:
                     split_off.add(entry.clue_id)
-                await writes.write(
-                    _ENTRY,
-                    {
-                        "clue": entry.clue_id,
-                        "event": recorded.envelope.id,
-                        "pos": recorded.checkpoint.position,
-                        "action": entry.action,
-                        "actor": entry.actor,
-                        "at": entry.at,
-                        "detail": json.dumps(entry.detail, ensure_ascii=False, default=str),
-                    },
-                )
+                params = {
+                    "clue": entry.clue_id,
+                    "event": recorded.envelope.id,
+                    "pos": recorded.checkpoint.position,
+                    "action": entry.action,
+                    "actor": entry.actor,
+                    "at": entry.at,
+                    "detail": json.dumps(entry.detail, ensure_ascii=False, default=str),
+                }
+                if not writes.touch_new(params):
+                    await writes.write(_ENTRY, params)
         await writes.flush()
 
 
@@ -398,8 +478,13 @@ _DESK_ACKNOWLEDGED = text(
 async def _desk_received(event: ClueReceived, writes: _DeskWrites, recorded: Recorded) -> _Entries:
     # A repeat report split off into a clue of its own already has its history
     # (merged, split); its ClueReceived is not a second submission.
-    await _upsert(writes, recorded, event.clue_id, event.clue_number, event, status="received")
-    return [] if event.clue_id in writes.split_off else _entries(event, recorded)
+    if event.clue_id in writes.split_off:
+        await _upsert(writes, recorded, event.clue_id, event.clue_number, event, status="received")
+        return []
+    # No history as a repeat report: the clue has no row yet (only a merge makes one first).
+    row = _row(recorded, event.clue_id, event.clue_number, event, status="received")
+    writes.hold_new({**row, "j": "in_jurisdiction", "by": None, "anon": None, "ack_by": None})
+    return _entries(event, recorded)
 
 
 @_DESK.on(ClueMerged)
@@ -450,21 +535,29 @@ async def _desk_progress(
 @_DESK.on(ClueMarkedForForwarding, ClueJurisdictionUndetermined)
 async def _desk_forwarding_due(
     event: ClueMarkedForForwarding | ClueJurisdictionUndetermined,
-    writes: Writes,
+    writes: _DeskWrites,
     recorded: Recorded,
 ) -> _Entries:
     marked = isinstance(event, ClueMarkedForForwarding)
     due = event.forward_by if isinstance(event, ClueMarkedForForwarding) else event.decide_by
-    await writes.write(
-        _DESK_FORWARDING_DUE,
-        {"j": "marked" if marked else "undetermined", "by": due, "id": event.clue_id},
-    )
+    j = "marked" if marked else "undetermined"
+    if (row := writes.new.get(event.clue_id)) is not None:
+        if row["j"] != "forwarded":
+            row.update(j=j, by=due)
+    else:
+        await writes.write(_DESK_FORWARDING_DUE, {"j": j, "by": due, "id": event.clue_id})
     return _entries(event, recorded)
 
 
 @_DESK.on(ClueKeptInJurisdiction)
-async def _desk_kept(event: ClueKeptInJurisdiction, writes: Writes, recorded: Recorded) -> _Entries:
-    await writes.write(_DESK_KEPT, {"id": event.clue_id})
+async def _desk_kept(
+    event: ClueKeptInJurisdiction, writes: _DeskWrites, recorded: Recorded
+) -> _Entries:
+    if (row := writes.new.get(event.clue_id)) is not None:
+        if row["j"] != "forwarded":
+            row.update(j="kept", by=None)
+    else:
+        await writes.write(_DESK_KEPT, {"id": event.clue_id})
     return _entries(event, recorded)
 
 
@@ -491,7 +584,11 @@ async def _desk_higher_decision(
 
 
 @_DESK.on(ReportReceived)
-async def _desk_report(event: ReportReceived, writes: Writes, recorded: Recorded) -> _Entries:
+async def _desk_report(event: ReportReceived, writes: _DeskWrites, recorded: Recorded) -> _Entries:
+    if (row := writes.new.get(event.clue_id)) is not None:
+        row.update(anon=event.anonymous, ack_by=event.acknowledge_by)
+        row["refs"] = [*row["refs"], event.reporter_ref]  # array_append: a NULL too
+        return _entries(event, recorded)
     await writes.write(
         _DESK_REPORT,
         {
@@ -543,6 +640,21 @@ async def _upsert(
     status: str,
     merged_into: Any = None,
 ) -> None:
+    await writes.write(
+        _DESK_ROW,
+        _row(recorded, clue_id, clue_number, event, status=status, merged_into=merged_into),
+    )
+
+
+def _row(
+    recorded: Recorded,
+    clue_id: Any,
+    clue_number: str,
+    event: ClueReceived | ClueMerged,
+    *,
+    status: str,
+    merged_into: Any = None,
+) -> dict[str, Any]:
     persons = event.reported_persons
     urgency = event.urgency or "normal"
     received_at = (
@@ -550,23 +662,20 @@ async def _upsert(
         if isinstance(event, ClueReceived)
         else event.received_at or event.merged_at
     )
-    await writes.write(
-        _DESK_ROW,
-        {
-            "id": clue_id,
-            "no": clue_number,
-            "kind": event.source_kind,
-            "dept": event.source_department,
-            "ref": event.source_reference,
-            "cats": event.categories,
-            "units": sorted({p.unit for p in persons}),
-            "persons": _masked(persons),
-            "urg": urgency,
-            "at": received_at,
-            "status": status,
-            "into": merged_into,
-            "touched": received_at,
-            "pos": recorded.checkpoint.position,
-            "refs": [p.person_ref for p in persons if p.person_ref is not None],
-        },
-    )
+    return {
+        "id": clue_id,
+        "no": clue_number,
+        "kind": event.source_kind,
+        "dept": event.source_department,
+        "ref": event.source_reference,
+        "cats": event.categories,
+        "units": sorted({p.unit for p in persons}),
+        "persons": _masked(persons),
+        "urg": urgency,
+        "at": received_at,
+        "status": status,
+        "into": merged_into,
+        "touched": received_at,
+        "pos": recorded.checkpoint.position,
+        "refs": [p.person_ref for p in persons if p.person_ref is not None],
+    }

@@ -454,6 +454,43 @@ async def test_rebuilding_the_desk_gives_the_same_list_and_ledgers(intake: Intak
     assert {c: await _ledger(intake, c, clerk) for c in clues.values()} == ledgers
 
 
+async def _desk_rows(intake: Intake) -> tuple[list[Any], list[Any]]:
+    async with intake.engine.connect() as conn:
+        desk = list(await conn.execute(text("SELECT * FROM clue_desk ORDER BY clue_id")))
+        ledger = await conn.execute(text("SELECT * FROM clue_handlers ORDER BY clue_id, event_id"))
+        return desk, list(ledger)
+
+
+async def test_the_desk_is_the_same_applied_an_event_at_a_time_or_in_one_batch(
+    intake: Intake,
+) -> None:
+    """A clue received is written as one row with what its receipt's other events set
+    (jurisdiction, reporter, last touched) when they share a batch: the rows are the same
+    as those of its events applied one by one, each column."""
+    clues = await _three_sources(intake)
+    await _transfer(intake, "audit", "SJ-2")  # a repeat report of the audit clue
+    clerk = await operator_auth(intake, "clerk")
+    await intake.http.get(f"/v1/clues/{clues['audit']}", headers=clerk)
+    await _caught_up(intake)
+    live = await _desk_rows(intake)
+    store = intake.app.state.runtime.store
+
+    await ProjectionRunner(store, [ClueDeskProjection()], batch_size=1).rebuild(
+        ClueDeskProjection(), progress=False
+    )
+    one_by_one = await _desk_rows(intake)
+    await ProjectionRunner(store, [ClueDeskProjection()]).rebuild(
+        ClueDeskProjection(), progress=False
+    )
+
+    assert await _desk_rows(intake) == one_by_one == live
+    by_id = {str(row.clue_id): row for row in live[0]}
+    assert by_id[clues["tax"]].jurisdiction == "marked"  # 某县税务局 is not ours
+    assert by_id[clues["report"]].anonymous is False
+    assert by_id[clues["audit"]].repeat_count == 1
+    assert len(live[1]) >= 10
+
+
 async def test_forwarding_shows_in_the_list_and_the_forwarder_in_the_ledger(
     intake: Intake,
 ) -> None:
