@@ -268,7 +268,8 @@ class Relay:
             await self.reset()
             return len(batch)
         last = batch[-1].checkpoint
-        async with self.store._driver(None) as c, c.transaction():
+        # One statement (it only moves the cursor forward): no BEGIN and COMMIT around it.
+        async with self.store._driver(None) as c:
             await c.execute(_ADVANCE, self.name, str(last.tx_id), last.position)
         self._at = last
         if self._leading:

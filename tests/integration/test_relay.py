@@ -204,6 +204,14 @@ async def test_relay_killed_mid_batch_resumes_without_losing_events(
             finally:
                 worker.kill()
                 await worker.wait()
+                # Its session goes with it (a statement of a dead client waiting on a lock
+                # would otherwise still run once the lock is let go).
+                await blocker.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+                    )
+                )
                 await blocker.rollback()
         assert worker.returncode == -signal.SIGKILL
 
