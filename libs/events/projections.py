@@ -144,7 +144,8 @@ class ProjectionRunner:
                 await conn.execute(_CLAIM, {"n": projection.name})
                 row = (await conn.execute(_LOCK, {"n": projection.name})).one()
             cursor = Checkpoint(int(row[0]), row[1])
-            batch = await self.store.read_all(cursor, limit=self.batch_size, conn=conn)
+            # Nothing before in this transaction looked at pg_stat_activity.
+            batch = await self.store.read_all(cursor, limit=self.batch_size, conn=conn, fresh=True)
             await _apply(projection, conn, batch)
             if batch:
                 cursor = batch[-1].checkpoint
@@ -168,7 +169,10 @@ class ProjectionRunner:
                     await conn.execute(_CLAIM, {"n": name})
                 rows = (await conn.execute(_LOCK_ALL, {"names": names})).all()
             at = {name: Checkpoint(int(tx), position) for name, tx, position in rows}
-            batch = await self.store.read_all(min(at.values()), limit=self.batch_size, conn=conn)
+            # Nothing before in this transaction looked at pg_stat_activity.
+            batch = await self.store.read_all(
+                min(at.values()), limit=self.batch_size, conn=conn, fresh=True
+            )
             applied = 0
             saved: dict[str, Checkpoint] = {}
             for projection in self.projections:

@@ -440,11 +440,12 @@ async def _horizon(c: asyncpg.Connection, *, shared: bool) -> str:
 
 
 async def _read_page(
-    c: asyncpg.Connection, after: Checkpoint, limit: int, *, shared: bool
+    c: asyncpg.Connection, after: Checkpoint, limit: int, *, shared: bool, fresh: bool = False
 ) -> list[asyncpg.Record]:
     """The events after ``after`` below the horizon, in commit-safe order, on ``c`` in a
-    transaction (the caller's when ``shared``, else one of its own)."""
-    if shared:  # the caller's transaction may have read pg_stat_activity already
+    transaction (the caller's when ``shared``, else one of its own; ``fresh``: the caller's
+    has not looked at pg_stat_activity yet)."""
+    if shared and not fresh:  # the caller's transaction may have read pg_stat_activity
         await c.execute(_FRESH_ACTIVITY)
     # Two statements, in this order: the horizon is taken before the snapshot the events
     # are read with, so every transaction below it has ended and its events are visible
@@ -778,11 +779,16 @@ class EventStore:
         *,
         limit: int = 1000,
         conn: AsyncConnection | None = None,
+        fresh: bool = False,
     ) -> list[Recorded]:
-        """The next events after ``after`` in commit-safe order; never skips one."""
+        """The next events after ``after`` in commit-safe order; never skips one.
+
+        With ``conn``, in the caller's transaction; ``fresh`` says it has not looked at
+        pg_stat_activity yet, whose view a transaction keeps once it has (the horizon is
+        read from it): else that view is dropped first, a round trip more."""
         async with self._driver(conn) as c:
             if conn is not None:
-                rows = await _read_page(c, after, limit, shared=True)
+                rows = await _read_page(c, after, limit, shared=True, fresh=fresh)
             else:
                 async with c.transaction():  # read-only: its commit writes nothing
                     rows = await _read_page(c, after, limit, shared=False)
