@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.roundtrips            # 60 transfers, then casework takes them
     BENCH_TRANSFERS=200 .venv/bin/python -m bench.roundtrips
+    BENCH_VAULT=own .venv/bin/python -m bench.roundtrips   # the vault on connections of its own
 
 Every connection any engine of this process opens is counted at the driver: each
 exchange with the server (prepare, bind/execute, a simple query such as BEGIN or COMMIT,
@@ -12,6 +13,11 @@ relay is off), its transfers sent one after another; casework then takes intake'
 through its consumer's own path (no inbox look-up above its position, one transaction per
 record that claims its inbox row first), as it does from the broker. Prints figures;
 asserts nothing. Its schemas are dropped at the end unless BENCH_KEEP=1.
+
+With ``BENCH_VAULT=own`` the personal-data vault is reached as ``zhengfeng up`` and
+``bench.e2e`` run it, as a database of its own (``ZF_PII_VAULT_DATABASE_URL``, here the same
+server and database): its statements then go over the vault's own connections, counted in
+the work's total and apart (``vault``).
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from services.intake import app as intake_app
 os.environ.setdefault("ZF_DEV_MODE", "1")  # generated event keys, as the tests use
 
 TRANSFERS = int(os.environ.get("BENCH_TRANSFERS") or 60)
+OWN_VAULT = os.environ.get("BENCH_VAULT", "") == "own"
 BATCH = 20
 """Records a consumer fetch hands the handler at once (the inbox look-up is per batch)."""
 
@@ -61,17 +68,20 @@ class Tally:
     """The round trips of one piece of work."""
 
     total: int = 0
+    vault: int = 0
+    """Of ``total``, those on the vault's own connections."""
     kinds: Counter[str] = field(default_factory=Counter)
     statements: list[str] = field(default_factory=list)
     under_number: int = 0
     """Round trips from taking a clue number (the year's row locked) to the commit."""
     _numbered: bool = False
 
-    def add(self, kind: str, sql: str) -> None:
+    def add(self, kind: str, sql: str, vault: bool = False) -> None:
         self.total += 1
+        self.vault += vault
         self.kinds[kind] += 1
         head = " ".join(sql.split())[:90]
-        self.statements.append(f"{kind}: {head}")
+        self.statements.append(f"{kind}{' (vault)' if vault else ''}: {head}")
         if "clue_numbers" in sql:
             self._numbered = True
         if self._numbered:
@@ -95,8 +105,9 @@ def _sql_of(kind: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 class _CountingProtocol:
     """The driver's protocol, counting each exchange for the work in scope."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, vault: bool) -> None:
         self._inner = inner
+        self._vault = vault
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)
@@ -106,7 +117,7 @@ class _CountingProtocol:
         def counted(*args: Any, **kwargs: Any) -> Any:
             tally = _current.get()
             if tally is not None:
-                tally.add(name, _sql_of(name, args, kwargs))
+                tally.add(name, _sql_of(name, args, kwargs), self._vault)
             return attr(*args, **kwargs)
 
         return counted
@@ -118,7 +129,9 @@ def install() -> None:
     @event.listens_for(Pool, "connect")
     def _count(dbapi_connection: Any, record: Any) -> None:
         driver = dbapi_connection.driver_connection
-        driver._protocol = _CountingProtocol(driver._protocol)
+        settings = getattr(getattr(driver, "_params", None), "server_settings", None) or {}
+        vault = str(settings.get("application_name", "")).startswith("zhengfeng-vault")
+        driver._protocol = _CountingProtocol(driver._protocol, vault)
 
 
 @contextlib.contextmanager
@@ -140,16 +153,20 @@ def summary(name: str, tallies: list[Tally]) -> dict[str, Any]:
         kinds.update(t.kinds)
     per = {k: round(v / len(tallies), 2) for k, v in kinds.most_common()}
     under = [t.under_number for t in tallies]
+    vault = [t.vault for t in tallies]
     print(
         f"{name:<34} {statistics.mean(totals):5.1f} round trips (median {statistics.median(totals):g},"
         f" max {max(totals)}) over {len(tallies)}; by kind {per}"
     )
+    if any(vault):
+        print(f"{'':<34} {statistics.mean(vault):5.1f} of them on the vault's own connections")
     if any(under):
         print(
             f"{'':<34} {statistics.mean(under):5.1f} of them with the year's clue-number row locked"
         )
     return {"mean": statistics.mean(totals), "median": statistics.median(totals),
-            "under_number": statistics.mean(under), "kinds": per}  # fmt: skip
+            "under_number": statistics.mean(under), "vault": statistics.mean(vault),
+            "kinds": per}  # fmt: skip
 
 
 def show_one(name: str, tally: Tally) -> None:
@@ -165,6 +182,8 @@ async def main() -> None:
     intake_schema, casework_schema = f"bench_rt_intake_{tag}", f"bench_rt_casework_{tag}"
     # Casework's vault (matters' keys) in a schema of this run's too, dropped with the rest.
     os.environ["ZF_PII_VAULT_SCHEMA"] = f"{casework_schema}_pii"
+    if OWN_VAULT:  # one vault for both, in a "database of its own" (the same one here)
+        os.environ["ZF_PII_VAULT_DATABASE_URL"] = url
     await upgrade_async(url, "intake", intake_schema)
     await upgrade_async(url, "casework", casework_schema)
     intake = intake_app.create(
@@ -241,7 +260,8 @@ async def main() -> None:
     taken = [t for t in handled if t.total]
     print(f"database round trips, {TRANSFERS} transfers one after another; casework takes"
           f" intake's {len(recorded)} events {dict(types)} in batches of {BATCH}"
-          f" ({len(recorded) - len(taken)} not its business: no round trip)")  # fmt: skip
+          f" ({len(recorded) - len(taken)} not its business: no round trip);"
+          f" the vault {'on connections of its own' if OWN_VAULT else 'on the callers'}")  # fmt: skip
     figures = {
         "transfer": summary("intake POST /v1/clue-transfers", transfers),
         "handled": summary("casework, per event it applies", taken),
