@@ -46,14 +46,14 @@ import re
 import secrets
 import unicodedata
 import weakref
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4, uuid5
 
+import asyncpg
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import text
@@ -241,17 +241,57 @@ class Vault:
             separate=bool(url),
         )
 
-    @asynccontextmanager
-    async def _on(self, conn: AsyncConnection | None) -> AsyncIterator[AsyncConnection]:
-        """The connection a vault statement runs on: the caller's (the vault shares its
-        database) or one of the vault's own (the vault has a database of its own, and a key
-        made there commits by itself: a caller that then rolls back leaves a key that seals
-        nothing)."""
+    async def _row(self, conn: AsyncConnection | None, query: str, *args: Any) -> Any:
+        """The first row (or None) of one vault statement (``$n`` parameters), run where
+        vault statements run: in the caller's transaction when the vault shares its
+        database, else alone (:meth:`_alone`)."""
         if conn is not None and not self.separate:
-            yield conn
+            return await _in_transaction(conn, query, args, every=False)
+        return await self._alone(query, args, every=False)
+
+    async def _rows(self, conn: AsyncConnection | None, query: str, *args: Any) -> list[Any]:
+        """Every row of one vault statement, run as :meth:`_row` runs it."""
+        if conn is not None and not self.separate:
+            rows: list[Any] = await _in_transaction(conn, query, args, every=True)
         else:
-            async with self.engine.begin() as own:
-                yield own
+            rows = await self._alone(query, args, every=True)
+        return rows
+
+    async def _alone(self, query: str, args: Sequence[Any], *, every: bool) -> Any:
+        """One statement by itself on one of the vault's pooled connections, at the driver:
+        one round trip (no BEGIN, no COMMIT; its prepared form kept by the connection), and
+        it commits by itself — a key made on a vault with a database of its own outlives a
+        caller that then rolls back (and seals nothing).
+
+        A connection that turns out dropped (the server ended it, the network cut it) is
+        given up and the statement runs once more on a fresh one: every vault statement
+        run alone finds what is there before it makes anything, so running it again after
+        it may have committed finds what it made, and a command does not fail for it."""
+        for attempt in (1, 2):
+            pooled = await self.engine.raw_connection()
+            own: asyncpg.Connection = pooled.driver_connection
+            try:
+                if every:
+                    return await own.fetch(query, *args)
+                return await own.fetchrow(query, *args)
+            except BaseException as exc:
+                dropped = own.is_closed() or (
+                    isinstance(exc, _CONNECTION_DROPPED)
+                    and not isinstance(exc, asyncpg.DataError)  # an argument it cannot send
+                )
+                if dropped or not isinstance(exc, asyncpg.PostgresError):
+                    # SQLAlchemy never saw it fail: the pool would hand it out again.
+                    pooled.invalidate(exc if isinstance(exc, Exception) else None)
+                if attempt == 2 or not dropped or not isinstance(exc, Exception):
+                    raise
+                log.info(
+                    "the vault's connection was dropped (%r); running its statement "
+                    "again on a fresh one",
+                    exc,
+                )
+            finally:
+                pooled.close()  # back to the pool (or, invalidated, gone)
+        raise AssertionError("unreachable")
 
     @property
     def _t(self) -> str:
@@ -302,14 +342,10 @@ class Vault:
         """The person known by this blind index, if any (nothing is created); on ``conn``
         when the caller holds one (a second connection from the same pool would wait on
         the pool while holding one)."""
-        async with self._on(conn) as c:
-            found = (
-                await c.execute(
-                    text(f"SELECT person_id FROM {self._t}.persons WHERE blind_index = :b"),
-                    {"b": blind_index},
-                )
-            ).scalar()
-        return None if found is None else UUID(str(found))
+        row = await self._row(
+            conn, f"SELECT person_id FROM {self._t}.persons WHERE blind_index = $1", blind_index
+        )
+        return None if row is None else UUID(str(row[0]))
 
     async def person_for(
         self, conn: AsyncConnection, blind_index: str, now: datetime, *, sealed_in: str = ""
@@ -318,84 +354,82 @@ class Vault:
 
         With ``sealed_in`` (a context the caller is about to ``seal`` their fields in), the
         same statement remembers them as one of that matter's and reads their key, so that
-        those seals in this transaction need no round trip of their own."""
-        async with self._on(conn) as c:
-            if sealed_in:
-                return await self._person_in(c, blind_index, now, sealed_in)
-            return await self._person_for(c, blind_index, now)
+        those seals in this transaction need no round trip of their own (also where the
+        vault has a database of its own: its statement commits by itself, and the key is
+        remembered for the caller's transaction)."""
+        if sealed_in:
+            return await self._person_in(conn, blind_index, now, sealed_in)
+        return await self._person_for(conn, blind_index, now)
 
     @property
     def _person_found_or_made(self) -> str:
         """The CTEs ``known``, ``made`` and ``taken`` of both person statements: the person
-        known by the blind index ``:b``, else a new key ``:k`` for ``:p`` made at ``:at``
+        known by the blind index ``$1``, else a new key ``$3`` for ``$2`` made at ``$4``
         and the index taken for it (when another transaction took the index first, its
         person; the key made here then seals nothing)."""
         return f"""WITH known AS (
-                    SELECT person_id FROM {self._t}.persons WHERE blind_index = :b),
+                    SELECT person_id FROM {self._t}.persons WHERE blind_index = $1),
                 made AS (
                     INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
-                    SELECT :p, :k, :at WHERE NOT EXISTS (SELECT FROM known)
+                    SELECT $2, $3, $4 WHERE NOT EXISTS (SELECT FROM known)
                     RETURNING person_id),
                 taken AS (
                     INSERT INTO {self._t}.persons (blind_index, person_id)
-                    SELECT :b, person_id FROM made
+                    SELECT $1, person_id FROM made
                     ON CONFLICT (blind_index) DO UPDATE SET blind_index = EXCLUDED.blind_index
                     RETURNING person_id)"""
 
     async def _person_in(
-        self, conn: AsyncConnection, blind_index: str, now: datetime, context: str
+        self, conn: AsyncConnection | None, blind_index: str, now: datetime, context: str
     ) -> UUID:
         # _person_for's statement, then the link _read_data_key makes and the key it reads
         # (the statement's snapshot does not see a key it made: that one is known here).
         person_id, key = uuid4(), secrets.token_bytes(32)
-        row = (
-            await conn.execute(
-                text(
-                    f"""{self._person_found_or_made},
-                        who AS (SELECT person_id FROM known UNION ALL SELECT person_id FROM taken),
-                        link AS (
-                            INSERT INTO {self._t}.matter_persons (context, person_id)
-                            SELECT :c, person_id FROM who ON CONFLICT DO NOTHING)
-                        SELECT who.person_id, k.wrapped_key, k.person_id IS NOT NULL AS seen
-                        FROM who LEFT JOIN {self._t}.data_keys AS k USING (person_id)"""
-                ),
-                {
-                    "b": blind_index,
-                    "p": person_id,
-                    "k": self._wrap(person_id, key),
-                    "at": now,
-                    "c": context,
-                },
-            )
-        ).one()
-        taken = UUID(str(row.person_id))
+        row = await self._row(
+            conn,
+            f"""{self._person_found_or_made},
+                who AS (SELECT person_id FROM known UNION ALL SELECT person_id FROM taken),
+                link AS (
+                    INSERT INTO {self._t}.matter_persons (context, person_id)
+                    SELECT $5, person_id FROM who ON CONFLICT DO NOTHING)
+                SELECT who.person_id, k.wrapped_key, k.person_id IS NOT NULL AS seen
+                FROM who LEFT JOIN {self._t}.data_keys AS k USING (person_id)""",
+            blind_index,
+            person_id,
+            self._wrap(person_id, key),
+            now,
+            context,
+        )
+        taken = UUID(str(row[0]))
         known, links = self._known_keys(conn), self._known_links(conn)
         if known is None or links is None:
             return taken
         if taken == person_id:
             known[taken] = key
-        elif row.seen and row.wrapped_key is not None:
-            known[taken] = self._unwrap(taken, bytes(row.wrapped_key))
+        elif row[2] and row[1] is not None:
+            known[taken] = self._unwrap(taken, bytes(row[1]))
         else:  # shredded, or made by a transaction this statement could not see: read later
             return taken
         links.add((context, taken))
         return taken
 
-    async def _person_for(self, conn: AsyncConnection, blind_index: str, now: datetime) -> UUID:
+    async def _person_for(
+        self, conn: AsyncConnection | None, blind_index: str, now: datetime
+    ) -> UUID:
         # One statement: the person known by the index, else a new key and the index taken
         # for it (when another transaction took the index first, its person; the key made
         # here then seals nothing).
         person_id, key = uuid4(), secrets.token_bytes(32)
-        found = (
-            await conn.execute(
-                text(
-                    f"""{self._person_found_or_made}
-                        SELECT person_id FROM known UNION ALL SELECT person_id FROM taken"""
-                ),
-                {"b": blind_index, "p": person_id, "k": self._wrap(person_id, key), "at": now},
-            )
-        ).scalar_one()
-        taken = UUID(str(found))
+        row = await self._row(
+            conn,
+            f"""{self._person_found_or_made}
+                SELECT person_id FROM known UNION ALL SELECT person_id FROM taken""",
+            blind_index,
+            person_id,
+            self._wrap(person_id, key),
+            now,
+        )
+        taken = UUID(str(row[0]))
         if taken == person_id and (known := self._known_keys(conn)) is not None:
             known[person_id] = key
         return taken
@@ -408,8 +442,7 @@ class Vault:
         The person is remembered as one of the matter's (``context``): shredding them shreds
         the matter's free text too."""
         await self._ready()
-        async with self._on(conn) as c:
-            key = await self._data_key(c, person_id, linking=context)
+        key = await self._data_key(conn, person_id, linking=context)
         if key is None:
             raise LookupError(f"person {person_id} has no key (shredded or unknown)")
         nonce = secrets.token_bytes(12)
@@ -427,8 +460,7 @@ class Vault:
             person_id, blob = _parse(token)
         except ValueError as exc:
             raise Unopenable(context, field) from exc
-        async with self._on(conn) as c:
-            key = await self._data_key(c, person_id)
+        key = await self._data_key(conn, person_id)
         if key is None:
             return None
         try:
@@ -444,9 +476,15 @@ class Vault:
         them have their keys, so shredding any one makes it unreadable."""
         order = list(dict.fromkeys(persons))
         blob = content
-        async with self._on(conn) as c:
-            keys = [await self._data_key(c, person_id) for person_id in order]
-        for person_id, key in zip(order, keys, strict=True):
+        known = self._known_keys(conn)
+        keys: dict[UUID, bytes | None] = dict(known or {})
+        if missing := [p for p in order if p not in keys]:  # every one at once
+            read = await self._data_keys(conn, missing)
+            keys |= read
+            if known is not None:
+                known.update((p, k) for p, k in read.items() if k is not None)
+        for person_id in order:
+            key = keys[person_id]
             if key is None:
                 raise LookupError(f"person {person_id} has no key (shredded or unknown)")
             nonce = secrets.token_bytes(12)
@@ -464,15 +502,15 @@ class Vault:
             persons = [UUID(p) for p in header.split(",") if p]
         except ValueError as exc:
             raise Unopenable(context, "file") from exc
-        async with self.engine.connect() as conn:
-            for person in reversed(persons):
-                key = await self._data_key(conn, person)
-                if key is None:
-                    return None
-                try:
-                    blob = AESGCM(key).decrypt(blob[:12], blob[12:], _aad(person, context, "file"))
-                except (InvalidTag, ValueError) as exc:
-                    raise Unopenable(context, "file") from exc
+        keys = await self._data_keys(None, persons) if persons else {}
+        for person in reversed(persons):
+            key = keys[person]
+            if key is None:
+                return None
+            try:
+                blob = AESGCM(key).decrypt(blob[:12], blob[12:], _aad(person, context, "file"))
+            except (InvalidTag, ValueError) as exc:
+                raise Unopenable(context, "file") from exc
         return blob
 
     async def shred(self, person_id: UUID, *, by: str, reason: str, now: datetime) -> bool:
@@ -567,44 +605,43 @@ class Vault:
         if not _CONTEXT.fullmatch(context):
             raise ValueError(f"context {context!r} cannot name a matter")
         matter = matter_key_id(context)
-        async with self._on(conn) as c:
-            known = self._known_keys(c)
-            key = known.get(matter) if known is not None else None  # once per transaction
-            if key is None:
-                key = await self._matter_key(c, matter)
-                if key is not None and known is not None:
-                    known[matter] = key
+        # Once per transaction of the caller's (on a vault of its own too: a key made there
+        # has committed, and a shred forgets it in every transaction, as below).
+        known = self._known_keys(conn)
+        key = known.get(matter) if known is not None else None
+        if key is None:
+            key = await self._matter_key(conn, matter)
+            if key is not None and known is not None:
+                known[matter] = key
         if key is None:
             return SHREDDED
         nonce = secrets.token_bytes(12)
         sealed = AESGCM(key).encrypt(nonce, value.encode(), _text_aad(context))
         return f"{MATTER_TEXT_PREFIX}{context}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
-    async def _matter_key(self, conn: AsyncConnection, matter: UUID) -> bytes | None:
+    async def _matter_key(self, conn: AsyncConnection | None, matter: UUID) -> bytes | None:
         """A matter's key (``None``: shredded), made now for a new matter — in one statement
         either way, and with no insert tried for a matter that has one."""
         fresh = secrets.token_bytes(32)
-        row = (
-            await conn.execute(
-                text(
-                    f"""WITH found AS (
-                            SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p),
-                        made AS (
-                            INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
-                            SELECT :p, :k, now() WHERE NOT EXISTS (SELECT FROM found)
-                            ON CONFLICT (person_id) DO NOTHING
-                            RETURNING 1)
-                        SELECT wrapped_key, false AS made FROM found
-                        UNION ALL SELECT NULL, true FROM made"""
-                ),
-                {"p": matter, "k": self._wrap(matter, fresh)},
-            )
-        ).first()
+        row = await self._row(
+            conn,
+            f"""WITH found AS (
+                    SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = $1),
+                made AS (
+                    INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
+                    SELECT $1, $2, now() WHERE NOT EXISTS (SELECT FROM found)
+                    ON CONFLICT (person_id) DO NOTHING
+                    RETURNING 1)
+                SELECT wrapped_key, false AS made FROM found
+                UNION ALL SELECT NULL, true FROM made""",
+            matter,
+            self._wrap(matter, fresh),
+        )
         if row is None:  # made meanwhile by a transaction this statement could not see
             return await self._read_data_key(conn, matter)
-        if row.made:
+        if row[1]:
             return fresh
-        return None if row.wrapped_key is None else self._unwrap(matter, bytes(row.wrapped_key))
+        return None if row[0] is None else self._unwrap(matter, bytes(row[0]))
 
     async def open_matter_text(
         self, token: str, *, conn: AsyncConnection | None = None, keys: dict[str, Any] | None = None
@@ -623,11 +660,7 @@ class Vault:
             raise Unopenable(context, "text") from exc
         cache = {} if keys is None else keys
         if context not in cache:
-            if conn is not None and not self.separate:
-                cache[context] = await self._data_key(conn, matter_key_id(context))
-            else:
-                async with self.engine.connect() as own:
-                    cache[context] = await self._data_key(own, matter_key_id(context))
+            cache[context] = await self._data_key(conn, matter_key_id(context))
         key = cache[context]
         if key is None:
             return None
@@ -646,26 +679,31 @@ class Vault:
         wanted = {c: matter_key_id(c) for c in set(contexts) if c not in keys}
         if not wanted:
             return
-        query = text(
-            f"SELECT person_id, wrapped_key FROM {self._t}.data_keys WHERE person_id = ANY(:ids)"
-        )
-        params = {"ids": list(wanted.values())}
-        if conn is not None and not self.separate:
-            rows = (await conn.execute(query, params)).all()
-        else:
-            async with self.engine.connect() as own:
-                rows = (await own.execute(query, params)).all()
-        found = {
-            UUID(str(r.person_id)): bytes(r.wrapped_key)
-            for r in rows
-            if r.wrapped_key is not None  # shredded: the row stays, the key is gone
-        }
+        found = await self._data_keys(conn, list(wanted.values()))
         for context, key_id in wanted.items():
-            blob = found.get(key_id)
-            keys[context] = None if blob is None else self._unwrap(key_id, blob)
+            keys[context] = found[key_id]
 
-    def _known_keys(self, conn: AsyncConnection) -> dict[UUID, bytes] | None:
+    async def _data_keys(
+        self, conn: AsyncConnection | None, ids: Sequence[UUID]
+    ) -> dict[UUID, bytes | None]:
+        """The keys of these persons or matters, read in one round trip (``None``: shredded
+        or unknown)."""
+        rows = await self._rows(
+            conn,
+            f"SELECT person_id, wrapped_key FROM {self._t}.data_keys WHERE person_id = ANY($1)",
+            list(ids),
+        )
+        found = {
+            UUID(str(r[0])): bytes(r[1])
+            for r in rows
+            if r[1] is not None  # shredded: the row stays, the key is gone
+        }
+        return {i: None if (blob := found.get(i)) is None else self._unwrap(i, blob) for i in ids}
+
+    def _known_keys(self, conn: AsyncConnection | None) -> dict[UUID, bytes] | None:
         """The data keys ``conn``'s transaction has read or made (``None``: none is open)."""
+        if conn is None:
+            return None
         tx = conn.sync_connection.get_transaction() if conn.sync_connection else None
         if tx is None:
             return None
@@ -675,7 +713,7 @@ class Vault:
         return known
 
     async def _data_key(
-        self, conn: AsyncConnection, person_id: UUID, linking: str | None = None
+        self, conn: AsyncConnection | None, person_id: UUID, linking: str | None = None
     ) -> bytes | None:
         known = self._known_keys(conn)
         links = self._known_links(conn) if linking is not None else None
@@ -689,7 +727,9 @@ class Vault:
             links.add(link)
         return key
 
-    def _known_links(self, conn: AsyncConnection) -> set[tuple[str, UUID]] | None:
+    def _known_links(self, conn: AsyncConnection | None) -> set[tuple[str, UUID]] | None:
+        if conn is None:
+            return None
         tx = conn.sync_connection.get_transaction() if conn.sync_connection else None
         if tx is None:
             return None
@@ -699,19 +739,25 @@ class Vault:
         return links
 
     async def _read_data_key(
-        self, conn: AsyncConnection, person_id: UUID, linking: str | None = None
+        self, conn: AsyncConnection | None, person_id: UUID, linking: str | None = None
     ) -> bytes | None:
         if linking is None:
-            query = f"SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p"
+            row = await self._row(
+                conn, f"SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = $1", person_id
+            )
         else:  # one round trip: remember the person as one of the matter's, read the key
-            query = f"""WITH link AS (
-                           INSERT INTO {self._t}.matter_persons (context, person_id)
-                           VALUES (:c, :p) ON CONFLICT DO NOTHING)
-                        SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = :p"""
-        wrapped = (await conn.execute(text(query), {"p": person_id, "c": linking})).scalar()
-        if wrapped is None:
+            row = await self._row(
+                conn,
+                f"""WITH link AS (
+                       INSERT INTO {self._t}.matter_persons (context, person_id)
+                       VALUES ($2, $1) ON CONFLICT DO NOTHING)
+                    SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = $1""",
+                person_id,
+                linking,
+            )
+        if row is None or row[0] is None:
             return None
-        return self._unwrap(person_id, bytes(wrapped))
+        return self._unwrap(person_id, bytes(row[0]))
 
     def _wrap(self, person_id: UUID, key: bytes) -> bytes:
         """``WRAP_V2`` + the master key's id + nonce + the data key sealed under it."""
@@ -773,6 +819,31 @@ class Vault:
 
 _ENSURED: set[tuple[str, str]] = set()
 """The vaults (database, schema) this process has made sure of."""
+
+_CONNECTION_DROPPED = (
+    asyncpg.exceptions.InterfaceError,  # closed, or closed in the middle of an operation
+    asyncpg.exceptions.InternalClientError,  # the protocol met the server's goodbye
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # pg_terminate_backend, shutdown
+    ConnectionError,
+)
+"""What the driver raises when the connection (not the statement) failed."""
+
+
+async def _in_transaction(
+    conn: AsyncConnection, query: str, args: Sequence[Any], *, every: bool
+) -> Any:
+    """One vault statement in the caller's transaction: at the driver once the transaction
+    has begun (SQLAlchemy begins lazily, with its first statement), else through SQLAlchemy,
+    which begins it (a vault statement must not run outside the transaction it was meant
+    for, nor cost a round trip more to begin it)."""
+    raw = await conn.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    if conn.in_transaction() and driver.is_in_transaction():
+        return await (driver.fetch if every else driver.fetchrow)(query, *args)
+    result = await conn.exec_driver_sql(query, tuple(args))
+    return result.all() if every else result.first()
+
 
 WRAP_V2 = b"k2"
 """How a data key wrapped under a named master key begins (older ones are bare)."""

@@ -5,17 +5,22 @@ service's rolled-back transaction leaves only a key that seals nothing."""
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from typing import Any
 
+import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.util import await_only
 
 from libs.events import pii
 from libs.kit.db import make_engine
 from libs.runtime.infra import service_databases
 from tests.conftest import unique
+from tests.integration.test_dead_connections import _end_session
 
 NOW = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
@@ -101,3 +106,132 @@ async def test_an_answer_listing_many_matters_opens_each_and_a_shredded_one_read
         (pii.SHREDDED, f"原文：{pii.SHREDDED}"),
         (f"{matters[2]} 的立案理由", f"原文：{matters[2]} 的立案理由"),
     ]
+
+
+AGAIN = "running its statement again on a fresh one"
+
+
+class Faulty:
+    """``fault`` done to the vault's next pooled connection as it is handed out (after the
+    pool's own check), once per ``arm()``; ``done``: the server pids it was done to."""
+
+    def __init__(self, vault: pii.Vault, fault: Callable[[asyncpg.Connection], None]) -> None:
+        self.fault, self.armed, self.done = fault, False, list[int]()
+        event.listen(vault.engine.sync_engine, "checkout", self._checkout)
+
+    def arm(self) -> None:
+        self.armed = True
+
+    def _checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        if self.armed:
+            self.armed = False
+            driver = dbapi_connection.driver_connection
+            self.done.append(driver.get_server_pid())
+            self.fault(driver)
+
+
+async def test_a_vault_connection_dropped_before_its_statement_runs_it_on_a_fresh_one(
+    vault_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The server ends the session of the vault connection a seal was just handed (its
+    goodbye heard after the pool's check): the driver refuses to send, and the statement
+    runs again on a fresh connection — the command sealing goes on, not a 503."""
+    caplog.set_level(logging.INFO, logger="libs.events.pii")
+    engine = make_engine(vault_url, "public")
+    try:
+        vault = pii.Vault.from_env(engine)
+        assert vault.separate
+        await vault.ensure()
+        index = vault.blind_index("name_unit", "赵六", "某县水利局")
+        matter = unique("clue")
+
+        def end(driver: asyncpg.Connection) -> None:
+            await_only(_end_session(vault_url, driver))
+
+        faulty = Faulty(vault, end)
+        async with engine.begin() as conn:
+            faulty.arm()
+            person = await vault.person_for(conn, index, NOW, sealed_in=matter)
+            token = await vault.seal(conn, person, "赵六", context=matter, field="name")
+            faulty.arm()
+            reason = await vault.seal_matter_text(conn, "赵六收受购物卡", context=matter)
+
+        assert len(faulty.done) == 2
+        again = [r for r in caplog.records if AGAIN in r.getMessage()]
+        assert len(again) == 2, "a dropped vault connection was not given up and tried again"
+        opening = pii.Vault.from_env(engine)
+        assert await opening.reveal(token, context=matter, field="name") == "赵六"
+        assert await pii.open_texts(opening, reason) == "赵六收受购物卡"
+        async with engine.begin() as conn:
+            assert await opening.person_for(conn, index, NOW) == person
+    finally:
+        await engine.dispose()
+
+
+class _AnswerLost:
+    """An asyncpg protocol whose next statement runs (and commits) but whose answer never
+    arrives: the connection drops in the middle of the operation."""
+
+    def __init__(self, inner: Any, database_url: str, pid: int) -> None:
+        self._inner, self._url, self._pid = inner, database_url, pid
+        self.lost = False
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name != "bind_execute" or self.lost:
+            return attr
+
+        async def ran_then_dropped(*args: Any, **kwargs: Any) -> Any:
+            await attr(*args, **kwargs)
+            self.lost = True
+            admin = await asyncpg.connect(self._url)
+            try:
+                await admin.execute("SELECT pg_terminate_backend($1)", self._pid)
+            finally:
+                await admin.close()
+            raise asyncpg.exceptions.ConnectionDoesNotExistError(
+                "connection was closed in the middle of operation"
+            )
+
+        return ran_then_dropped
+
+
+async def test_a_vault_statement_that_committed_before_its_connection_dropped_finds_what_it_made(
+    vault_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A person's key and a matter's key are made, committed, and the connection drops
+    before the answer arrives: the statement run again finds that person and that key (the
+    token sealed with it opens), and makes no second one."""
+    caplog.set_level(logging.INFO, logger="libs.events.pii")
+    engine = make_engine(vault_url, "public")
+    try:
+        vault = pii.Vault.from_env(engine)
+        await vault.ensure()
+        index = vault.blind_index("id", "110101198001010053")
+        matter = unique("case")
+
+        def lose_answer(driver: asyncpg.Connection) -> None:
+            driver._protocol = _AnswerLost(driver._protocol, vault_url, driver.get_server_pid())
+
+        faulty = Faulty(vault, lose_answer)
+        async with engine.begin() as conn:
+            faulty.arm()
+            person = await vault.person_for(conn, index, NOW, sealed_in=matter)
+            token = await vault.seal(conn, person, "110101198001010053", context=matter,
+                                     field="id_number")  # fmt: skip
+            faulty.arm()
+            reason = await vault.seal_matter_text(conn, "立案理由", context=matter)
+
+        assert len(faulty.done) == 2
+        assert len([r for r in caplog.records if AGAIN in r.getMessage()]) == 2
+        opening = pii.Vault.from_env(engine)
+        assert await opening.reveal(token, context=matter, field="id_number") == (
+            "110101198001010053"
+        )
+        assert await pii.open_texts(opening, reason) == "立案理由"
+        async with engine.begin() as conn:
+            assert await opening.person_for(conn, index, NOW) == person
+            keys = await conn.execute(text(f'SELECT count(*) FROM "{vault.schema}".data_keys'))
+            assert keys.scalar_one() == 2, "the statement run again made a second key"
+    finally:
+        await engine.dispose()
