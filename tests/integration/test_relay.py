@@ -487,3 +487,36 @@ async def test_a_relay_held_back_by_an_open_transaction_names_the_backend_holdin
                 await forgotten.rollback()
             await wait_relay_caught_up(relay, "the relay to go on once the transaction ended")
             assert relay.held_back is None and held_for[-1] == 0.0
+
+
+async def test_the_relay_asks_the_broker_for_its_topic_only_when_its_connections_changed(
+    store: EventStore, bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A broker that lost the topic restarted, which closes every connection to it: the
+    # relay looks the topic up before its first batch and again only after that.
+    topic = await new_topic(bootstrap, unique("relay_topic_seen"))
+    async with started_producer(bootstrap) as producer:
+        asked: list[float] = []
+        original = producer.client.fetch_all_metadata
+
+        async def counted() -> object:
+            asked.append(time.monotonic())
+            return await original()
+
+        monkeypatch.setattr(producer.client, "fetch_all_metadata", counted)
+        relay = Relay(store, producer, topic, bootstrap=bootstrap)
+        for n in range(3):
+            await append_across_streams(store, streams=1, per_stream=2, prefix=f"seen-{n}")
+            assert await relay.publish_batch() == 2
+        assert len(asked) == 1, "the topic was looked up for every batch"
+
+        # As a broker restart does: the connections close, and the next batch asks again.
+        conns = producer.client._conns  # aiokafka's own: the relay reads it too
+        assert conns, "aiokafka no longer keeps its connections where the relay looks"
+        for conn in list(conns.values()):
+            conn.close()
+        await append_across_streams(store, streams=1, per_stream=2, prefix="seen-after")
+        assert await relay.publish_batch() == 2
+        assert len(asked) == 2, "the topic was not looked up after the connections changed"
+
+    assert len(await read_topic(bootstrap, topic)) == 8
