@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.store import START, Checkpoint, EventStore, Recorded
 from libs.events.wakeup import Waiter
+from libs.kit.db import driver
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,11 @@ _LOCK_ALL = text(
     """SELECT name, tx_id::text, position FROM projection_checkpoints
        WHERE name = ANY(CAST(:names AS text[])) ORDER BY name FOR UPDATE"""
 )
-_SAVE_ALL = text(
-    """INSERT INTO projection_checkpoints (name, tx_id, position)
-       SELECT * FROM unnest(CAST(:names AS text[]), CAST(CAST(:txs AS text[]) AS xid8[]),
-                            CAST(:positions AS bigint[]))
+# At the driver (every step runs it): $1 names, $2 transaction ids as text, $3 positions.
+_SAVE_ALL = """INSERT INTO projection_checkpoints (name, tx_id, position)
+       SELECT * FROM unnest($1::text[], $2::text[]::xid8[], $3::bigint[])
        ON CONFLICT (name) DO UPDATE
        SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()"""
-)
 _SAVE = text(
     """INSERT INTO projection_checkpoints (name, tx_id, position)
        VALUES (:n, CAST(:tx AS xid8), :pos)
@@ -186,13 +185,12 @@ class ProjectionRunner:
                 saved[projection.name] = mine[-1].checkpoint
                 applied += len(mine)
             if saved:
-                await conn.execute(
+                # The transaction is under way (the lock began it): no round trip more.
+                await (await driver(conn)).execute(
                     _SAVE_ALL,
-                    {
-                        "names": list(saved),
-                        "txs": [str(c.tx_id) for c in saved.values()],
-                        "positions": [c.position for c in saved.values()],
-                    },
+                    list(saved),
+                    [str(c.tx_id) for c in saved.values()],
+                    [c.position for c in saved.values()],
                 )
         self._at.update(at | saved)
         return len(batch), applied
