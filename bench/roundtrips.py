@@ -10,8 +10,10 @@ a statement closed, COPY) is one round trip. A count belongs to the work it was 
 (``RoundTrips.scope``: one transfer's request, one consumed event), so the projections and
 jobs running beside it are not counted in. Intake runs in this process (no broker: the
 relay is off), its transfers sent one after another; casework then takes intake's events
-through its consumer's own path (no inbox look-up above its position, one transaction per
-record that claims its inbox row first), as it does from the broker. Prints figures;
+through its consumer's own path (no inbox look-up above its position, transactions that
+claim their records' inbox rows first), as it does from the broker: the first half of
+them one record at a time (a fetch holding one, as at a steady rate), the second half as
+fetched batches whose ready records share transactions (as under load). Prints figures;
 asserts nothing. Its schemas are dropped at the end unless BENCH_KEEP=1.
 
 With ``BENCH_VAULT=own`` the personal-data vault is reached as ``zhengfeng up`` and
@@ -202,6 +204,8 @@ async def main() -> None:
     transfers: list[Tally] = []
     handled: list[Tally] = []
     batches: list[Tally] = []
+    together: list[Tally] = []
+    applied_together: list[int] = []
     async with intake.router.lifespan_context(intake), casework.router.lifespan_context(casework):
         irt, crt = intake.state.runtime, casework.state.runtime
         partner = await create_client(
@@ -237,6 +241,7 @@ async def main() -> None:
             handles=getattr(handler, "handles", None),
             dead_letter_topic="",
             producer=None,
+            store=crt.store,
         )
         records = []
         for offset, rec in enumerate(recorded):
@@ -247,33 +252,55 @@ async def main() -> None:
                 )
             )
         types: Counter[str] = Counter(r.envelope.type.rsplit(".", 1)[-1] for r in recorded)
+        # The first half one record at a time (a fetch of one record, as at a steady rate),
+        # the second half as fetched batches of BATCH, whose ready records share transactions.
+        half = len(records) // 2 // BATCH * BATCH
         for start in range(0, len(records), BATCH):
             batch = records[start : start + BATCH]
             with scope(batches):  # as the runner does (no position yet: no look-up)
                 applied = await runner._known_applied(batch, None)
-            for record in batch:
-                with scope(handled):
-                    assert await runner.process(record, None, applied)
+            if start < half:
+                for record in batch:
+                    with scope(handled):
+                        assert await runner.process(record, None, applied)
+                continue
+            before = runner.stats.processed
+            with scope(together):
+                assert await runner.process_batch(batch, None, applied)
+            applied_together.append(runner.stats.processed - before)
         irt.stop.set()
         crt.stop.set()
 
     taken = [t for t in handled if t.total]
     print(f"database round trips, {TRANSFERS} transfers one after another; casework takes"
           f" intake's {len(recorded)} events {dict(types)} in batches of {BATCH}"
-          f" ({len(recorded) - len(taken)} not its business: no round trip);"
-          f" the vault {'on connections of its own' if OWN_VAULT else 'on the callers'}")  # fmt: skip
+          f" ({len(handled) - len(taken)} of the first {len(handled)} not its business:"
+          f" no round trip); the vault"
+          f" {'on connections of its own' if OWN_VAULT else 'on the callers'}")  # fmt: skip
     figures = {
         "transfer": summary("intake POST /v1/clue-transfers", transfers),
-        "handled": summary("casework, per event it applies", taken),
+        "handled": summary("casework, per event applied alone", taken),
         "batch": summary(f"casework, inbox look-up per batch of {BATCH}", batches),
     }
+    if together:
+        kinds: Counter[str] = Counter()
+        for t in together:
+            kinds.update(t.kinds)
+        n = sum(applied_together)
+        per = {k: round(v / n, 2) for k, v in kinds.most_common()}
+        total = sum(t.total for t in together) / n
+        print(f"{'casework, per event applied together':<34} {total:5.1f} round trips over {n}"
+              f" ({n / len(together):.1f} a batch of {BATCH}); by kind {per}")  # fmt: skip
+        figures["together"] = {"mean": total, "kinds": per, "per_batch": n / len(together)}
     show_one("transfer (the last)", transfers[-1])
     received = [
         t
-        for t, r in zip(handled, recorded, strict=True)
+        for t, r in zip(handled, recorded[: len(handled)], strict=True)
         if r.envelope.type.endswith("clue_received")
     ]
-    show_one("clue_received handled (the last)", received[-1])
+    show_one("clue_received handled alone (the last)", received[-1])
+    if together:
+        show_one("batch applied together (the last)", together[-1])
     print(figures)
     if not os.environ.get("BENCH_KEEP"):
         admin = await asyncpg.connect(url)

@@ -8,7 +8,10 @@ checked first: one that cannot be decoded (not a Zhengfeng CloudEvent, headers t
 UTF-8 text or hold a NUL) or whose content no longer matches its event hash is parked at
 once. For the rest the handler's writes and an ``inbox`` row (the event id) commit in one
 database transaction; only then is the Kafka offset committed. A redelivered event finds
-its inbox row and is skipped.
+its inbox row and is skipped. Records of a partition fetched together share transactions
+(up to ``records_per_transaction``, their inbox rows claimed in one statement); a
+transaction of several that fails is rolled back and its records applied one by one, each
+exactly as if it had come alone.
 
 A restart costs what is new, not the whole history. With the inbox row, the consumer keeps
 its *position* per source partition (``consumer_positions``): the highest place in the
@@ -37,6 +40,7 @@ import contextlib
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -52,7 +56,7 @@ from libs.events import deadletters
 from libs.events.contracts import Event
 from libs.events.deadletters import Parked
 from libs.events.envelope import Envelope, envelope_hash, from_kafka
-from libs.events.faults import is_transient
+from libs.events.faults import failed_earlier_in_transaction, is_transient
 from libs.events.signing import Keyring
 from libs.events.store import ANY, EventStore, Metadata
 
@@ -112,6 +116,32 @@ _CLAIM_AT = text(
        SELECT event_id FROM claimed"""
 )
 """``_CLAIM`` and the position it moves, in one round trip (neither when nothing was claimed)."""
+_CLAIMED_ALL = """INSERT INTO inbox (event_id, consumer, type, source)
+           SELECT claim.id, CAST(:consumer AS text), claim.type, claim.source
+           FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:sources AS text[]))
+               AS claim (id, type, source)
+           ON CONFLICT (event_id) DO NOTHING RETURNING event_id"""
+_CLAIM_ALL = text(_CLAIMED_ALL)
+"""The inbox rows of the records a transaction applies together, in one statement: the ids
+that come back are new (distinct ids only: a statement may not claim one row twice)."""
+_CLAIM_ALL_AT = text(
+    f"""WITH claimed AS ({_CLAIMED_ALL}), moved AS (
+           INSERT INTO consumer_positions
+               (consumer, topic, partitions, partition, tx_id, position)
+           SELECT CAST(:consumer AS text), CAST(:topic AS text), CAST(:partitions AS integer),
+                  CAST(:partition AS integer), CAST(:tx AS bigint), CAST(:pos AS bigint)
+           FROM claimed WHERE event_id = CAST(:mark AS uuid)
+           ON CONFLICT (consumer, topic, partitions, partition) DO UPDATE
+           SET tx_id = excluded.tx_id, position = excluded.position, updated_at = now()
+           WHERE (consumer_positions.tx_id, consumer_positions.position)
+               < (excluded.tx_id, excluded.position)
+       )
+       SELECT event_id FROM claimed"""
+)
+"""``_CLAIM_ALL`` and the position moved by the one record that carries it (``:mark``),
+when that record is claimed."""
+RECORDS_PER_TRANSACTION = 16
+"""Records of a partition applied in one transaction at most (see ``ConsumerRunner``)."""
 FLUSH_INTERVAL = 1.0
 """Seconds between writes of positions moved by records that were not applied (duplicates,
 types not handled, parked): applied ones move it in their own transaction."""
@@ -251,6 +281,39 @@ class Trust:
     """topic → the service that publishes to it."""
 
 
+@dataclass(frozen=True)
+class _Ready:
+    """A record that passed its checks and is for the handler: applied with others of its
+    partition in one transaction, or alone."""
+
+    record: ConsumerRecord
+    parked: Parked
+    envelope: Envelope
+    mark: tuple[Slot, Order] | None
+    """Where it moves its partition's position (``None``: nowhere)."""
+
+    @property
+    def id(self) -> str:
+        return str(self.envelope.id)
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """A record that can never be applied: parked at once."""
+
+    parked: Parked
+    envelope: Envelope | None
+    why: str
+
+
+@dataclass(frozen=True)
+class _Passed:
+    """A record that needs no transaction: a type not handled, or known to be applied."""
+
+    mark: tuple[Slot, Order] | None
+    duplicate: bool
+
+
 class ConsumerRunner:
     """Runs one handler over some topics in one consumer group."""
 
@@ -277,8 +340,28 @@ class ConsumerRunner:
         fetch_wait_ms: int = 500,
         busy_fetch_wait_ms: int = 100,
         busy_seconds: float = 2.0,
+        store: EventStore | None = None,
+        records_per_transaction: int = RECORDS_PER_TRANSACTION,
     ) -> None:
         self.engine = engine
+        self.store = store
+        """The service's store, the one its handler appends to: each transaction is then
+        the store's unit of work (``EventStore.transaction``), whose appends are announced
+        once it committed instead of notifying inside it (a notifying commit waits for
+        every other commit of the server through its WAL flush). ``None``: transactions of
+        ``engine``, and appends notify in them."""
+        self.records_per_transaction = max(records_per_transaction, 1)
+        """Ready records of one partition's batch applied in one transaction at most.
+
+        Each transaction costs BEGIN, COMMIT and a WAL flush whatever it holds, so records
+        applied together share them: at 16 a record pays a sixteenth of them, and doubling
+        the bound would save it only 3 % of one transaction's cost more, while a longer
+        transaction costs more in other ways: its first record is committed only with its
+        last, it holds one of the ``concurrency`` connections and the rows it locked
+        (stream heads) for as long as its records take, and one that fails is done again
+        a record at a time.
+        At a steady rate a partition's batch is a record or two; under load (a saturated
+        machine, a restart catching up) it holds many."""
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.bootstrap = bootstrap
         self.group_id = group_id
@@ -492,21 +575,7 @@ class ConsumerRunner:
                     for r in records
                     if (o := _order_of(r)) and o <= high and _event_id(r) in applied
                 }
-            fresh = [r for r in records if r.offset not in known]
-            # The last new record with a signed place may move the position past all
-            # before it (the relay signs the place of its batches' last record per partition).
-            mark = _last_placed(fresh, signed=self.trust is not None) if slot else None
-            for record in records:
-                if stop.is_set():
-                    break  # the rest is fetched again after a restart
-                if record.offset in known:
-                    self.stats.known += 1
-                    self._on_outcome("known")
-                elif not await self.process(
-                    record, stop, applied, slot=slot if record is mark else None
-                ):
-                    break  # stopped while waiting out a fault: fetched again later
-                self._pending[tp] = record.offset + 1
+            await self.process_batch(records, stop, applied, slot=slot, known=known)
             if self.stats.duplicates > duplicates:
                 self._meeting_applied.add(tp)
             else:
@@ -667,36 +736,213 @@ class ConsumerRunner:
         *,
         slot: Slot | None = None,
     ) -> bool:
-        """Apply one record exactly once in effect, skip it, or park it.
+        """Apply one record exactly once in effect, skip it, or park it (``process_batch``
+        of that record alone); ``False`` when ``stop`` was set before it was done with."""
+        return await self.process_batch([record], stop, applied, slot=slot)
+
+    async def process_batch(
+        self,
+        records: list[ConsumerRecord],
+        stop: asyncio.Event | None = None,
+        applied: set[str] | None = None,
+        *,
+        slot: Slot | None = None,
+        known: Collection[int] = (),
+    ) -> bool:
+        """Work through one partition's ``records`` in offset order: apply each exactly
+        once in effect, skip it, or park it; the offset of each one done is committed next.
+
+        Ready records (checked, of a type handled, not known to be applied) that follow
+        one another, with only records that need nothing between them, are applied in one
+        transaction, at most ``records_per_transaction`` of them: one statement claims
+        their inbox rows (those already there are duplicates), then the handler takes each
+        claimed one in order. A record to park, or one that moves the position without
+        being applied, first has the ready ones before it committed, so nothing is done
+        past a record not done yet. When such a transaction fails it is rolled back and
+        its records are applied one by one, each in its own transaction as if alone (a
+        transient fault waited out, a record that fails the same way every time parked
+        after ``max_attempts``, the handler's failure inside the transaction counted as
+        that record's first); the others are applied once each all the same.
 
         ``applied``: event ids known to be in the inbox (a batch's look-up, and those
-        applied since): skipped as duplicates without a transaction. Any other record's
-        transaction claims its inbox row first and ends there when it finds one.
-        ``False`` when ``stop`` was set before the record was done with (it is not
-        committed and will be delivered again).
+        applied since): skipped as duplicates without a transaction. ``known``: offsets of
+        records known to be applied before the partition's position, skipped unchecked.
+        ``slot``: the records' partition, when their places in the source's order may move
+        its position: the last new record with a (signed) place moves it, and is checked
+        whatever its type, since its place counts only when its signature verifies.
+        ``False`` when ``stop`` was set before all were done with: those not done are not
+        committed and are delivered again."""
+        applied = set() if applied is None else applied
+        fresh = [r for r in records if r.offset not in known]
+        # The last new record with a signed place may move the position past all before
+        # it (the relay signs the place of its batches' last record per partition).
+        mark = _last_placed(fresh, signed=self.trust is not None) if slot else None
+        ready: list[_Ready] = []
+        last: ConsumerRecord | None = None
 
-        ``slot``: the record's partition, when its place in the source's order may move
-        that partition's position (the last new record of a batch): it is checked whatever
-        its type, since its place moves the position only when its signature verifies."""
-        if slot is None and self._ignored(record):
-            self._skip()
+        async def flush() -> bool:
+            """Apply the ready records; then every record up to ``last`` is done."""
+            nonlocal ready
+            if ready:
+                together, ready = ready, []
+                if not await self._apply_together(together, stop, applied):
+                    return False
+            if last is not None:
+                self._through(last)
             return True
+
+        for record in records:
+            if stop is not None and stop.is_set():
+                return False  # the rest, ready ones included, is fetched again later
+            if record.offset in known:
+                self.stats.known += 1
+                self._on_outcome("known")
+            else:
+                step = self._prepare(record, applied, slot if record is mark else None)
+                if isinstance(step, _Ready):
+                    if len(ready) >= self.records_per_transaction and not await flush():
+                        return False
+                    ready.append(step)
+                elif isinstance(step, _Refused):
+                    if not await flush() or not await self._park(
+                        step.parked, step.envelope, step.why, attempts=1, stop=stop
+                    ):
+                        return False
+                else:
+                    if step.mark is not None and not await flush():
+                        return False  # the position moves only past what is done
+                    if step.duplicate:
+                        self._count(False)
+                        self._settled(step.mark)
+                    else:
+                        self._skip(step.mark)
+            last = record
+            if not ready:
+                self._through(record)
+        return await flush()
+
+    def _through(self, record: ConsumerRecord) -> None:
+        """``record`` and every record of its partition before it are done with."""
+        self._pending[TopicPartition(record.topic, record.partition)] = record.offset + 1
+
+    def _prepare(
+        self, record: ConsumerRecord, applied: Collection[str], slot: Slot | None
+    ) -> _Ready | _Refused | _Passed:
+        """What ``record`` needs, found without the database: its checks (decoded, hash,
+        signature), its type, whether it is known to be applied, and where it moves the
+        position of its partition (``slot``: it may)."""
+        if slot is None and self._ignored(record):
+            return _Passed(None, duplicate=False)
         parked = Parked.of(record)
         envelope, refused = check(parked, self.trust)
         if refused is not None or envelope is None:
-            why = refused or "no envelope"
-            return await self._park(parked, envelope, why, attempts=1, stop=stop)
+            return _Refused(parked, envelope, refused or "no envelope")
         mark = self._trusted_order(parked, envelope, slot)
         if self.handles is not None and envelope.type not in self.handles:
-            self._skip(mark)
+            return _Passed(mark, duplicate=False)
+        if str(envelope.id) in applied:
+            return _Passed(mark, duplicate=True)
+        return _Ready(record, parked, envelope, mark)
+
+    async def _apply_together(
+        self, items: list[_Ready], stop: asyncio.Event | None, applied: set[str]
+    ) -> bool:
+        """Apply ``items`` (in order) in one transaction; should it fail, one by one.
+        ``False`` when ``stop`` was set before all were done with."""
+        if len(items) == 1:
+            return await self._deliver_one(items[0], stop, applied)
+        at = [-1]
+        try:
+            async with self._slots:
+                taken, claimed = await self._apply_many(items, at)
+        except Exception as exc:
+            failure = exc
+        else:
+            self._recovered()
+            for item, took in zip(items, taken, strict=True):
+                self._count(took)
+                self._settled(item.mark, saved=item.id in claimed)
+                applied.add(item.id)  # a copy later in the batch is a duplicate
             return True
-        if applied is not None and str(envelope.id) in applied:
-            self._count(False)
-            self._settled(mark)
-            return True
-        done = await self._deliver(parked, envelope, stop, mark=mark)
-        if done and applied is not None:
-            applied.add(str(envelope.id))  # a second copy later in the batch is a duplicate
+        # Outside the handler of ``failure``: what fails next must not be chained to it (a
+        # transient fault in its chain would make a poison record look transient).
+        return await self._one_by_one(items, stop, applied, failure, at[0])
+
+    async def _apply_many(self, items: list[_Ready], at: list[int]) -> tuple[list[bool], set[str]]:
+        """Claim the inbox rows of ``items`` in one statement and run the handler on each
+        claimed one, in one transaction; per item, whether it was applied (else the inbox
+        had it, or an earlier item of the same id took it), and the ids claimed. ``at[0]``
+        is the index of the item whose handler is running (-1 outside them)."""
+        first = {item.id: item.envelope for item in reversed(items)}
+        ids = list(dict.fromkeys(item.id for item in items))
+        params: dict[str, Any] = {
+            "consumer": self.group_id,
+            "ids": ids,
+            "types": [first[i].type for i in ids],
+            "sources": [first[i].source for i in ids],
+        }
+        marked = next((item for item in items if item.mark is not None), None)
+        taken: list[bool] = []
+        async with self._begin() as conn:
+            if marked is None or marked.mark is None:
+                rows = await conn.execute(_CLAIM_ALL, params)
+            else:
+                params |= self._position_params(*marked.mark) | {"mark": marked.id}
+                rows = await conn.execute(_CLAIM_ALL_AT, params)
+            claimed = {str(row[0]) for row in rows}
+            left = set(claimed)
+            for i, item in enumerate(items):
+                if item.id not in left:
+                    taken.append(False)
+                    continue
+                left.discard(item.id)
+                at[0] = i
+                await self.handler(conn, item.envelope)
+                at[0] = -1
+                taken.append(True)
+        return taken, claimed
+
+    async def _one_by_one(
+        self,
+        items: list[_Ready],
+        stop: asyncio.Event | None,
+        applied: set[str],
+        exc: Exception,
+        at: int,
+    ) -> bool:
+        """After ``items``' transaction failed with ``exc`` (in the handler of item ``at``,
+        or -1: claiming or committing), apply them one by one, each as if alone."""
+        log.info(
+            "%s: %d records applied together failed (%s); applying them one by one",
+            self.group_id,
+            len(items),
+            exc,
+        )
+        if at < 0 or failed_earlier_in_transaction(exc):
+            at = -1
+            if is_transient(exc):  # nobody's in particular: waited out once, before them all
+                self._waiting_out(exc, None)
+                if not await _pause(self.backoff, stop):
+                    return False
+        for i, item in enumerate(items):
+            if item.id in applied:  # a copy of one applied just before
+                self._count(False)
+                self._settled(item.mark)
+            elif not await self._deliver_one(item, stop, applied, exc if i == at else None):
+                return False
+            self._through(item.record)
+        return True
+
+    async def _deliver_one(
+        self,
+        item: _Ready,
+        stop: asyncio.Event | None,
+        applied: set[str],
+        failed: Exception | None = None,
+    ) -> bool:
+        done = await self._deliver(item.parked, item.envelope, stop, mark=item.mark, failed=failed)
+        if done:
+            applied.add(item.id)  # a second copy later in the batch is a duplicate
         return done
 
     async def _deliver(
@@ -706,43 +952,50 @@ class ConsumerRunner:
         stop: asyncio.Event | None,
         *,
         mark: tuple[Slot, Order] | None = None,
+        failed: Exception | None = None,
     ) -> bool:
+        """Apply one record in its own transaction until it is applied (or found applied),
+        waiting out transient faults and parking it after ``max_attempts`` other failures.
+        ``failed``: how its first try (in a transaction with others) already failed."""
         failures = 0
         delay = self.backoff
         while True:
-            try:
-                async with self._slots:
-                    applied = await self._apply(envelope, mark=mark)
-            except Exception as exc:
-                if is_transient(exc):
-                    self._waiting_out(exc, envelope)
+            exc, failed = failed, None
+            if exc is None:
+                try:
+                    async with self._slots:
+                        applied = await self._apply(envelope, mark=mark)
+                except Exception as raised:
+                    exc = raised
                 else:
-                    failures += 1
-                    if failures >= self.max_attempts:
-                        error = _error_text(exc)
-                        parked_now = await self._park(
-                            parked, envelope, error, attempts=failures, stop=stop
-                        )
-                        if parked_now:
-                            self._settled(mark)
-                        return parked_now
-                    log.warning(
-                        "%s: %s %s failed (attempt %d/%d): %s",
-                        self.group_id,
-                        envelope.type,
-                        envelope.id,
-                        failures,
-                        self.max_attempts,
-                        exc,
+                    self._recovered()
+                    self._count(applied)
+                    self._settled(mark, saved=applied)
+                    return True
+            if is_transient(exc):
+                self._waiting_out(exc, envelope)
+            else:
+                failures += 1
+                if failures >= self.max_attempts:
+                    error = _error_text(exc)
+                    parked_now = await self._park(
+                        parked, envelope, error, attempts=failures, stop=stop
                     )
-                if not await _pause(delay, stop):
-                    return False
-                delay = min(delay * 2, self.max_backoff)
-                continue
-            self._recovered()
-            self._count(applied)
-            self._settled(mark, saved=applied)
-            return True
+                    if parked_now:
+                        self._settled(mark)
+                    return parked_now
+                log.warning(
+                    "%s: %s %s failed (attempt %d/%d): %s",
+                    self.group_id,
+                    envelope.type,
+                    envelope.id,
+                    failures,
+                    self.max_attempts,
+                    exc,
+                )
+            if not await _pause(delay, stop):
+                return False
+            delay = min(delay * 2, self.max_backoff)
 
     def _count(self, applied: bool) -> None:
         if applied:
@@ -785,7 +1038,7 @@ class ConsumerRunner:
             "type": envelope.type,
             "source": envelope.source,
         }
-        async with self.engine.begin() as conn:
+        async with self._begin() as conn:
             # The inbox row first: one statement both looks and remembers. The position
             # moves with it (or neither does), and all of it rolls back if the handler fails.
             if mark is None:
@@ -796,6 +1049,10 @@ class ConsumerRunner:
                 return False
             await self.handler(conn, envelope)
         return True
+
+    def _begin(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A transaction to apply records in: the store's unit of work when there is one."""
+        return self.store.transaction() if self.store is not None else self.engine.begin()
 
     async def _park(
         self,

@@ -137,4 +137,15 @@ def is_transient(exc: BaseException) -> bool:
     return any(_transient_one(e) for e in _chain(exc))
 
 
-__all__ = ["TRANSIENT_SQLSTATES", "is_transient"]
+def failed_earlier_in_transaction(exc: BaseException) -> bool:
+    """Whether ``exc`` says its transaction had already failed before the statement that
+    raised it (an error earlier in it was caught and the work went on): not that
+    statement's fault."""
+    return any(
+        (getattr(e, "sqlstate", None) or getattr(e, "pgcode", None))
+        == "25P02"  # in_failed_sql_transaction
+        for e in _chain(exc)
+    )
+
+
+__all__ = ["TRANSIENT_SQLSTATES", "failed_earlier_in_transaction", "is_transient"]

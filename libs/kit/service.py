@@ -248,6 +248,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                 handler = parts.make_handler(store)
                 rt.consumer = ConsumerRunner(
                     engine=engine,
+                    store=store,
                     bootstrap=bootstrap,
                     group_id=kafka.consumer_group(service),
                     topics=[kafka.events_topic(s) for s in parts.subscribes_to],

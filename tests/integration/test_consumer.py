@@ -317,7 +317,8 @@ async def test_a_consumer_stopped_mid_stream_commits_so_its_successor_resumes_wh
 ) -> None:
     async with started_producer(bootstrap) as producer:
         r = await rig(schemas, bootstrap, producer)
-        before = [x.envelope for x in await append_across_streams(store, streams=5, per_stream=8)]
+        # Enough that records are still being applied, several to a transaction, at the stop.
+        before = [x.envelope for x in await append_across_streams(store, streams=5, per_stream=40)]
         after = [
             x.envelope
             for x in await append_across_streams(store, streams=5, per_stream=2, prefix="later")

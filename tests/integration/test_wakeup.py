@@ -16,12 +16,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from libs.events.consumer import ConsumerRunner
+from libs.events.envelope import Envelope, to_kafka
 from libs.events.projections import ProjectionRunner
 from libs.events.relay import Relay
 from libs.events.store import ANY, EventStore, Recorded
 from libs.events.wakeup import Announcer, Wakeup
 from libs.kit.db import make_engine
-from tests.conftest import unique
+from tests.conftest import Schemas, unique
 from tests.factories import note
 from tests.integration.kafka_support import (
     META,
@@ -217,6 +219,65 @@ async def test_a_unit_of_works_append_wakes_the_readers(store: EventStore) -> No
             )
         await wait_until(lambda: _has(seen, "command"), "the event of the unit of work")
     assert seen.streams == ["command"]
+
+
+async def test_a_consumers_appends_are_announced_once_its_transaction_commits(
+    store: EventStore, schemas: Schemas, bootstrap: str
+) -> None:
+    """A consumer given its service's store applies records in the store's unit of work:
+    what its handler appends is announced after the commit (not notified inside it), and
+    wakes the readers; records applied together in one transaction are announced with it."""
+    wakeup = Wakeup(store.engine, await _schema(store))
+    seen = Seen()
+    runner = ProjectionRunner(store, [seen], idle_interval=HOUR, waiter=wakeup.waiter())
+    upstream = EventStore(await schemas.migrated("intake"), source="/zhengfeng/intake")
+    sent = [
+        r.envelope
+        for r in await upstream.append(
+            "clue-upstream", [note("x", i) for i in range(1, 4)], expected_version=ANY, meta=META
+        )
+    ]
+    announced: list[int] = []
+    announce = store._announcer._send
+
+    async def record(tx_id: int) -> None:
+        announced.append(tx_id)
+        await announce(tx_id)
+
+    store._announcer = Announcer(record)
+
+    async def handler(conn: AsyncConnection, envelope: Envelope) -> None:
+        stream = f"reaction-{envelope.data['n']}"
+        await store.append(stream, [note(stream, 1)], expected_version=ANY, meta=META, conn=conn)
+
+    topic = await new_topic(bootstrap, unique("wake"))
+    async with started_producer(bootstrap) as producer:
+        for envelope in sent:
+            key, value, headers = to_kafka(envelope)
+            await producer.send_and_wait(topic, key=key, value=value, headers=headers)
+        consumer = ConsumerRunner(
+            engine=store.engine,
+            store=store,
+            bootstrap=bootstrap,
+            group_id=unique("group"),
+            topics=[topic],
+            handler=handler,
+            dead_letter_topic=f"{topic}.dlq",
+            producer=producer,
+            session_timeout_ms=1000,
+        )
+        async with running(wakeup.run, runner.run):
+            await asyncio.wait_for(wakeup.listening.wait(), 30)
+            async with running(consumer.run):
+
+                async def reactions_seen() -> bool:
+                    return len(seen.streams) == 3
+
+                await wait_until(reactions_seen, "the consumer's appends to wake the readers")
+    assert sorted(seen.streams) == ["reaction-1", "reaction-2", "reaction-3"]
+    async with store.engine.connect() as conn:
+        last = (await conn.execute(text("SELECT max(tx_id::text::bigint) FROM events"))).scalar()
+    assert announced and max(announced) == last, "announced by the consumer's process"
 
 
 async def _has(seen: Seen, stream: str) -> bool:

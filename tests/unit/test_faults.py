@@ -11,7 +11,7 @@ from aiokafka.errors import KafkaConnectionError, MessageSizeTooLargeError
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from libs.events.faults import is_transient
+from libs.events.faults import failed_earlier_in_transaction, is_transient
 from libs.events.store import ConcurrencyError
 
 
@@ -79,3 +79,13 @@ async def test_a_database_whose_unix_socket_is_gone_is_transient(tmp_path: Path)
     with pytest.raises(FileNotFoundError) as caught:
         await asyncpg.connect(host=str(tmp_path), port=5432, user="postgres")
     assert is_transient(caught.value)
+
+
+def test_a_statement_refused_because_its_transaction_had_failed_is_told_apart() -> None:
+    refused = asyncpg.exceptions.InFailedSQLTransactionError(
+        "current transaction is aborted, commands ignored until end of transaction block"
+    )
+    assert failed_earlier_in_transaction(refused)
+    assert failed_earlier_in_transaction(wrapped(refused)), "SQLAlchemy's wrapper hides nothing"
+    assert not failed_earlier_in_transaction(wrapped(asyncpg.exceptions.DivisionByZeroError()))
+    assert not failed_earlier_in_transaction(RuntimeError("a bug"))
