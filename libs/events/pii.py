@@ -384,26 +384,50 @@ class Vault:
     ) -> UUID:
         # _person_for's statement, then the link _read_data_key makes and the key it reads
         # (the statement's snapshot does not see a key it made: that one is known here).
+        # The first person of a matter in a transaction also brings the matter's key, found
+        # or made as _matter_key does: the matter's free text, sealed next in the same
+        # command (a clue's), then needs no round trip of its own.
         person_id, key = uuid4(), secrets.token_bytes(32)
-        row = await self._row(
-            conn,
-            f"""{self._person_found_or_made},
+        known, links = self._known_keys(conn), self._known_links(conn)
+        matter = matter_key_id(context) if _CONTEXT.fullmatch(context) else None
+        if known is None or matter in known:
+            matter = None
+        fresh = secrets.token_bytes(32)
+        query = f"""{self._person_found_or_made},
                 who AS (SELECT person_id FROM known UNION ALL SELECT person_id FROM taken),
                 link AS (
                     INSERT INTO {self._t}.matter_persons (context, person_id)
-                    SELECT $5, person_id FROM who ON CONFLICT DO NOTHING)
-                SELECT who.person_id, k.wrapped_key, k.person_id IS NOT NULL AS seen
-                FROM who LEFT JOIN {self._t}.data_keys AS k USING (person_id)""",
-            blind_index,
-            person_id,
-            self._wrap(person_id, key),
-            now,
-            context,
-        )
+                    SELECT $5, person_id FROM who ON CONFLICT DO NOTHING)"""
+        args: list[Any] = [blind_index, person_id, self._wrap(person_id, key), now, context]
+        if matter is None:
+            query += """
+                SELECT who.person_id, k.wrapped_key, k.person_id IS NOT NULL AS seen"""
+        else:
+            query += f""",
+                matter_found AS (
+                    SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = $6),
+                matter_made AS (
+                    INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
+                    SELECT $6, $7, now() WHERE NOT EXISTS (SELECT FROM matter_found)
+                    ON CONFLICT (person_id) DO NOTHING
+                    RETURNING 1)
+                SELECT who.person_id, k.wrapped_key, k.person_id IS NOT NULL AS seen,
+                    (SELECT wrapped_key FROM matter_found), EXISTS (SELECT FROM matter_found),
+                    EXISTS (SELECT FROM matter_made)"""
+            args += [matter, self._wrap(matter, fresh)]
+        query += f"""
+                FROM who LEFT JOIN {self._t}.data_keys AS k USING (person_id)"""
+        row = await self._row(conn, query, *args)
         taken = UUID(str(row[0]))
-        known, links = self._known_keys(conn), self._known_links(conn)
         if known is None or links is None:
             return taken
+        if matter is not None:
+            if row[5]:
+                known[matter] = fresh
+            elif row[4] and row[3] is not None:
+                known[matter] = self._unwrap(matter, bytes(row[3]))
+            # else shredded (seal_matter_text answers [已销毁]), or made by a transaction
+            # this statement could not see: read when a text is sealed
         if taken == person_id:
             known[taken] = key
         elif row[2] and row[1] is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -143,7 +144,7 @@ async def test_a_vault_connection_dropped_before_its_statement_runs_it_on_a_fres
         assert vault.separate
         await vault.ensure()
         index = vault.blind_index("name_unit", "赵六", "某县水利局")
-        matter = unique("clue")
+        matter, other = unique("clue"), unique("case")
 
         def end(driver: asyncpg.Connection) -> None:
             await_only(_end_session(vault_url, driver))
@@ -153,8 +154,8 @@ async def test_a_vault_connection_dropped_before_its_statement_runs_it_on_a_fres
             faulty.arm()
             person = await vault.person_for(conn, index, NOW, sealed_in=matter)
             token = await vault.seal(conn, person, "赵六", context=matter, field="name")
-            faulty.arm()
-            reason = await vault.seal_matter_text(conn, "赵六收受购物卡", context=matter)
+            faulty.arm()  # another matter's key: the person's statement brought this one's
+            reason = await vault.seal_matter_text(conn, "赵六收受购物卡", context=other)
 
         assert len(faulty.done) == 2
         again = [r for r in caplog.records if AGAIN in r.getMessage()]
@@ -208,7 +209,7 @@ async def test_a_vault_statement_that_committed_before_its_connection_dropped_fi
         vault = pii.Vault.from_env(engine)
         await vault.ensure()
         index = vault.blind_index("id", "110101198001010053")
-        matter = unique("case")
+        matter, other = unique("clue"), unique("case")
 
         def lose_answer(driver: asyncpg.Connection) -> None:
             driver._protocol = _AnswerLost(driver._protocol, vault_url, driver.get_server_pid())
@@ -220,7 +221,7 @@ async def test_a_vault_statement_that_committed_before_its_connection_dropped_fi
             token = await vault.seal(conn, person, "110101198001010053", context=matter,
                                      field="id_number")  # fmt: skip
             faulty.arm()
-            reason = await vault.seal_matter_text(conn, "立案理由", context=matter)
+            reason = await vault.seal_matter_text(conn, "立案理由", context=other)
 
         assert len(faulty.done) == 2
         assert len([r for r in caplog.records if AGAIN in r.getMessage()]) == 2
@@ -232,6 +233,55 @@ async def test_a_vault_statement_that_committed_before_its_connection_dropped_fi
         async with engine.begin() as conn:
             assert await opening.person_for(conn, index, NOW) == person
             keys = await conn.execute(text(f'SELECT count(*) FROM "{vault.schema}".data_keys'))
-            assert keys.scalar_one() == 2, "the statement run again made a second key"
+            # the person's, their matter's (brought by their statement) and the other's
+            assert keys.scalar_one() == 3, "a statement run again made a second key"
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("separate", [True, False], ids=["own-database", "shared"])
+async def test_a_person_sealed_in_a_matter_brings_its_key_for_the_matters_text(
+    vault_url: str, separate: bool
+) -> None:
+    """Intake's command: a person found or made and sealed in a clue, the clue's narrative
+    and its free text sealed — one vault statement for all of it. A matter already
+    shredded still answers [已销毁] in place of new text."""
+    engine = make_engine(vault_url, "public")
+    master = base64.b64decode(os.environ["ZF_PII_MASTER_KEY"])
+    vault = pii.Vault(engine, master, os.environ["ZF_PII_VAULT_SCHEMA"], separate=separate)
+    statements: list[str] = []
+    for name in ("_row", "_rows"):  # every vault statement goes through one of these
+        run = getattr(vault, name)
+
+        async def counted(conn: Any, query: str, *args: Any, run: Any = run) -> Any:
+            statements.append(" ".join(query.split())[:50])
+            return await run(conn, query, *args)
+
+        setattr(vault, name, counted)
+    try:
+        await vault.ensure()
+        matter, shredded = unique("clue"), unique("clue")
+        async with engine.begin() as conn:
+            await vault.seal_matter_text(conn, "先有的文字", context=shredded)
+        await vault.shred_matter(shredded, by="operator:test", reason="测试", now=NOW)
+        index = vault.blind_index("name_unit", "钱七", "某县教育局")
+        statements.clear()
+
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT 1"))  # the command's first statement
+            person = await vault.person_for(conn, index, NOW, sealed_in=matter)
+            name = await vault.seal(conn, person, "钱七", context=matter, field="name")
+            narrative = await pii.seal_text(vault, conn, [person], "钱七收受红包", context=matter)
+            reason = await vault.seal_matter_text(conn, "钱七的问题线索", context=matter)
+            made = len(statements)
+            await vault.person_for(conn, index, NOW, sealed_in=shredded)
+            gone = await vault.seal_matter_text(conn, "新的文字", context=shredded)
+
+        assert made == 1, statements
+        assert gone == pii.SHREDDED
+        opening = pii.Vault.from_env(engine)
+        assert await opening.reveal(name, context=matter, field="name") == "钱七"
+        assert await pii.reveal_text(opening, narrative, context=matter) == "钱七收受红包"
+        assert await pii.open_texts(opening, reason) == "钱七的问题线索"
     finally:
         await engine.dispose()
