@@ -153,6 +153,10 @@ class Context:
     """The stream version: as loaded before ``decide``, as appended after it."""
     history: Sequence[Event] = ()
     """The matter's events as loaded (e.g. its proposals, which its state does not track)."""
+    look_up_keys: bool = True
+    """Whether the request's keys (``Idempotency-Key``, a source's own number) are looked up
+    before the work: always but on the first run of a command that claims them last (a run
+    again, after a key was found taken or a stream moved, looks them up)."""
     result: Any = None
     """What ``decide`` worked out besides the events, or ``after`` wrote, for the steps after
     it and ``render`` when the answer is not the matter's state (e.g. the new matter a split
@@ -216,6 +220,13 @@ class Command(Generic[S]):
     """``(body, ctx) -> body`` with the personal fields it declares sealed (names and ID
     numbers, ``libs/events/pii``): run on every body a caller sends, before the gate, so
     neither a proposal nor an event ever holds them in clear."""
+    claims_last: bool = False
+    """The ``Idempotency-Key`` is taken with its answer as the transaction's last write
+    (one write, not a claim first and the answer in it after): its first run does not look
+    it up, and a run that finds it taken then (a retry, or another request under it) is
+    rolled back and runs again looking it up first (``ClaimedMeanwhile``). For a command
+    whose retries are rare and serialised anyway (intake's receive path, which holds the
+    persons a request names first)."""
 
 
 @dataclass
@@ -237,6 +248,13 @@ class Gate(Protocol):
         """The effect of ``command`` now: itself, a proposal instead, or the command a
         proposal's last sign-off carries out."""
         ...
+
+
+class ClaimedMeanwhile(Exception):
+    """Raised by a command that claims its keys last (``Command.claims_last``) when one is
+    taken as it writes it: the transaction rolls back and the command runs again, its
+    keys looked up first (``Context.look_up_keys``), so that it answers as the first did
+    (a replay, or the refusal of a key used for another request)."""
 
 
 class AnsweredBefore(Exception):
@@ -378,6 +396,9 @@ class Pipeline:
         stream_id = aggregate.stream(key) if command.new_key is None else None
         # What tells a retry from another request under its key: only a keyed one needs it.
         fingerprint = _fingerprint(command, stream_id, body) if idempotency_key is not None else ""
+        if idempotency_key is not None:
+            idempotency.check_key(idempotency_key)
+        look_up = not command.claims_last
         for attempt in range(1, RERUNS + 1):
             if command.new_key is not None:
                 key = command.new_key()
@@ -385,8 +406,22 @@ class Pipeline:
             assert stream_id is not None
             try:
                 outcome = await self._once(
-                    command, key, stream_id, body, principal, if_match, idempotency_key, fingerprint
+                    command,
+                    key,
+                    stream_id,
+                    body,
+                    principal,
+                    if_match,
+                    idempotency_key,
+                    fingerprint,
+                    look_up,
                 )
+            except ClaimedMeanwhile:
+                if attempt == RERUNS:
+                    raise
+                log.info("%s: a key was taken meanwhile; running it again", command.name)
+                look_up = True
+                continue
             except ConcurrencyError as moved:
                 if if_match is not None:
                     current = await self.store.stream_version(stream_id)
@@ -394,6 +429,7 @@ class Pipeline:
                 if attempt == RERUNS:
                     raise
                 log.info("%s moved under an unpinned command; running it again", moved.stream_id)
+                look_up = True  # what moved it may be the first run of this request
                 continue
             if outcome.replayed:  # a retry's answer is told the way the first one was
                 outcome.etag = command.etag
@@ -411,6 +447,7 @@ class Pipeline:
         if_match: int | None,
         idempotency_key: str | None,
         fingerprint: str,
+        look_up: bool = True,
     ) -> Outcome:
         aggregate = command.aggregate
         async with self.store.transaction() as conn:
@@ -424,14 +461,22 @@ class Pipeline:
                 deps=self.deps,
                 key=key,
                 body=body,
+                look_up_keys=look_up,
             )
             if command.lock is not None:
                 await command.lock(body, ctx)
                 ctx.now = self.store.clock()  # in the order the lock let commands through
             if idempotency_key is not None:
-                stored = await idempotency.claim(
-                    conn, principal.actor, idempotency_key, fingerprint
-                )
+                if not command.claims_last:
+                    stored = await idempotency.claim(
+                        conn, principal.actor, idempotency_key, fingerprint
+                    )
+                elif look_up:
+                    stored = await idempotency.answered(
+                        conn, principal.actor, idempotency_key, fingerprint
+                    )
+                else:
+                    stored = None
                 if stored is not None:
                     return Outcome(stored.status_code, stored.body, None, replayed=True)
             # A key the command just made (``new_key``) names no stream yet: nothing to read
@@ -469,10 +514,14 @@ class Pipeline:
                 facts = aggregate.facts(state) if aggregate.facts else {}
                 raise refusal_problem(refused, **facts) from refused
             except AnsweredBefore as before:
-                await self._remember(conn, command, principal, idempotency_key, before.body)
+                await self._remember(
+                    conn, command, principal, idempotency_key, before.body, fingerprint, command
+                )
                 return Outcome(command.status_code, before.body, None, replayed=True)
             done = effect.command
-            await self._remember(conn, done, principal, idempotency_key, answer)
+            await self._remember(
+                conn, done, principal, idempotency_key, answer, fingerprint, command
+            )
         # A stream still empty has no version to name (a command that only wrote elsewhere).
         location = done.location(answer) if done.location is not None else None
         return Outcome(
@@ -505,13 +554,22 @@ class Pipeline:
         principal: Principal,
         idempotency_key: str | None,
         answer: dict[str, Any],
+        fingerprint: str,
+        claimed_by: Command[Any],
     ) -> None:
+        """Keep the answer for the key: in the row claimed first, or taken with it now
+        (``claimed_by.claims_last``)."""
         if idempotency_key is None:
             return
         kept = command.remembered(answer) if command.remembered else answer
-        await idempotency.remember(
-            conn, principal.actor, idempotency_key, command.status_code, kept
-        )
+        if not claimed_by.claims_last:
+            await idempotency.remember(
+                conn, principal.actor, idempotency_key, command.status_code, kept
+            )
+        elif not await idempotency.claim_answered(
+            conn, principal.actor, idempotency_key, fingerprint, command.status_code, kept
+        ):
+            raise ClaimedMeanwhile(idempotency_key)
 
 
 def command_metadata(actor: str, causation_id: str | None = None) -> Metadata:
@@ -537,6 +595,7 @@ Commands = Annotated[Pipeline, Depends(get_pipeline)]
 __all__ = [
     "Aggregate",
     "AnsweredBefore",
+    "ClaimedMeanwhile",
     "Command",
     "Commands",
     "Context",

@@ -32,10 +32,8 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
 
 
-async def claim(
-    conn: AsyncConnection, principal: str, key: str, request_hash: str
-) -> StoredResponse | None:
-    """Take the key for this request, or return the answer already given for it."""
+def check_key(key: str) -> None:
+    """A 400 problem unless ``key`` is a key a caller may send (1 to 255 characters)."""
     if not key or len(key) > 255:
         raise Problem(
             400,
@@ -43,6 +41,22 @@ async def claim(
             "幂等键无效",
             "Idempotency-Key 须为 1 至 255 个字符。",
         )
+
+
+def _reused() -> Problem:
+    return Problem(
+        422,
+        "idempotency-key-reused",
+        "幂等键已用于其他请求",
+        "该 Idempotency-Key 已用于内容不同的请求，请换用新的键。",
+    )
+
+
+async def claim(
+    conn: AsyncConnection, principal: str, key: str, request_hash: str
+) -> StoredResponse | None:
+    """Take the key for this request, or return the answer already given for it."""
+    check_key(key)
     taken = await conn.execute(
         text(
             """INSERT INTO idempotency_keys (principal, key, request_hash)
@@ -61,13 +75,51 @@ async def claim(
         )
     ).one()
     if row.request_hash != request_hash:
-        raise Problem(
-            422,
-            "idempotency-key-reused",
-            "幂等键已用于其他请求",
-            "该 Idempotency-Key 已用于内容不同的请求，请换用新的键。",
-        )
+        raise _reused()
     return StoredResponse(row.status_code, row.response)
+
+
+async def answered(
+    conn: AsyncConnection, principal: str, key: str, request_hash: str
+) -> StoredResponse | None:
+    """The answer already given under the key, if any (a 422 problem if it was given to a
+    different request), without taking the key: for a command that claims it last
+    (``claim_answered``)."""
+    check_key(key)
+    row = await (await driver(conn)).fetchrow(
+        """SELECT request_hash, status_code, response FROM idempotency_keys
+           WHERE principal = $1 AND key = $2""",
+        principal,
+        key,
+    )
+    if row is None:
+        return None
+    if row["request_hash"] != request_hash:
+        raise _reused()
+    return StoredResponse(row["status_code"], row["response"])
+
+
+async def claim_answered(
+    conn: AsyncConnection,
+    principal: str,
+    key: str,
+    request_hash: str,
+    status_code: int,
+    body: Any,
+) -> bool:
+    """Take the key with its answer in one write, as the command's last; False when it is
+    taken already (a retry, or another request under it, committed or about to): the
+    caller rolls back and runs again, looking the key up first (``answered``)."""
+    taken = await (await driver(conn)).fetchval(
+        """INSERT INTO idempotency_keys (principal, key, request_hash, status_code, response)
+           VALUES ($1, $2, $3, $4, CAST($5 AS jsonb)) ON CONFLICT DO NOTHING RETURNING 1""",
+        principal,
+        key,
+        request_hash,
+        status_code,
+        canonical_json(body),
+    )
+    return taken is not None
 
 
 async def remember(

@@ -1,8 +1,8 @@
 """Source references and clue numbers, shared by every way a clue comes in.
 
 A source's own reference (a partner's 文号, a 12345 order number) is claimed in the
-same transaction as the clue's events: a retry gets the answer stored with it, a
-different request under the same reference is a 409.
+same transaction as the clue's events, with the answer, as its last write: a retry gets
+the answer stored with it, a different request under the same reference is a 409.
 """
 
 from __future__ import annotations
@@ -20,32 +20,33 @@ from libs.kit.db import driver
 from libs.kit.problems import Problem
 from services.intake.domain import format_clue_number
 
-_CLAIM = """INSERT INTO partner_references (department, reference, clue_id, request_hash, response)
-            VALUES ($1, $2, $3, $4, '{}') ON CONFLICT DO NOTHING RETURNING 1"""
+# A source's number is taken with the answer as the receipt's last write (one insert): a
+# request that finds it taken then (a retry, or another request under it) is rolled back
+# and runs again, looking it up first (``answered_reference``).
+_CLAIM_ANSWERED = """INSERT INTO partner_references (department, reference, clue_id, request_hash,
+                                                     response)
+                     VALUES ($1, $2, $3, $4, CAST($5 AS jsonb))
+                     ON CONFLICT DO NOTHING RETURNING 1"""
 _CLAIMED = (
     "SELECT request_hash, response FROM partner_references WHERE department = $1 AND reference = $2"
 )
-_REMEMBER = """UPDATE partner_references SET response = CAST($3 AS jsonb)
-               WHERE department = $1 AND reference = $2"""
 _NEXT_NUMBER = """INSERT INTO clue_numbers (year, last) VALUES ($1, 1)
                   ON CONFLICT (year) DO UPDATE SET last = clue_numbers.last + 1 RETURNING last"""
 
 
-async def claim_reference(
+async def answered_reference(
     conn: AsyncConnection,
     source: str,
     reference: str,
-    clue_id: UUID,
     request_hash: str,
     *,
     field: str = "reference",
 ) -> dict[str, Any] | None:
-    """Take ``reference`` for this request; the stored answer if it was a true retry."""
-    c = await driver(conn)
-    if await c.fetchval(_CLAIM, source, reference, clue_id, request_hash) is not None:
+    """The answer a true retry under ``reference`` gets, if it was answered; a 409 problem
+    if it was used for a different request."""
+    row = await (await driver(conn)).fetchrow(_CLAIMED, source, reference)
+    if row is None:
         return None
-    row = await c.fetchrow(_CLAIMED, source, reference)
-    assert row is not None
     if row["request_hash"] != request_hash:
         raise Problem(
             409,
@@ -57,11 +58,20 @@ async def claim_reference(
     return dict(row["response"])
 
 
-async def remember_reference(
-    conn: AsyncConnection, source: str, reference: str, answer: dict[str, Any]
-) -> None:
-    """Store the answer a retry under this reference will get."""
-    await (await driver(conn)).execute(_REMEMBER, source, reference, canonical_json(answer))
+async def claim_answered_reference(
+    conn: AsyncConnection,
+    source: str,
+    reference: str,
+    clue_id: UUID,
+    request_hash: str,
+    answer: dict[str, Any],
+) -> bool:
+    """Take ``reference`` for this request with the answer a retry under it will get;
+    False when it is taken already (committed, or by a transaction that then commits)."""
+    taken = await (await driver(conn)).fetchval(
+        _CLAIM_ANSWERED, source, reference, clue_id, request_hash, canonical_json(answer)
+    )
+    return taken is not None
 
 
 UNNUMBERED = "XS-待编号"

@@ -6,8 +6,10 @@ it if it has one, whether it becomes a clue, what it records and what it answers
 
 1. the persons named are held (``hold_persons``) before anything is written, so that two
    reports of one matter arriving together cannot both open a clue;
-2. the ``Idempotency-Key`` is claimed, then the source's own number: a retry under it gets
-   the first answer, another request under it a 409;
+2. the ``Idempotency-Key`` and the source's own number are claimed last, with the answer
+   (step 5): a request that finds one taken there (a retry under it, or another request)
+   is rolled back and runs again, looking them up first — a retry gets the first answer,
+   another request under the number a 409 (under the key a 422);
 3. the request gets a new clue id, and the source records it — persons sealed, the pure
    domain deciding the events; the narrative is sealed under the persons' keys and carried
    with their names masked; a new clue is assessed for jurisdiction and indexed;
@@ -15,8 +17,8 @@ it if it has one, whether it becomes a clue, what it records and what it answers
    year's number row (locked until the commit, to keep numbers gapless) is held only
    for the writes: the events are appended with it;
 5. a repeat report (重复件) is merged into the clue already open (``ClueMerged`` there, its
-   reporter's side on its own stream); the answer is remembered for the source's number
-   and the key.
+   reporter's side on its own stream); the source's number and the key are taken with
+   the answer.
 
 A stream that moved meanwhile (a merge into a clue another request merged into) runs the
 whole path again under a new id.
@@ -35,7 +37,7 @@ from libs.events.contracts.intake import ClueContent, ClueMerged, ClueReceived
 from libs.events.store import NO_STREAM
 from libs.events.taxonomy import Taxonomy
 from libs.kit import idempotency
-from libs.kit.commands import Aggregate, AnsweredBefore, Command, Context
+from libs.kit.commands import Aggregate, AnsweredBefore, ClaimedMeanwhile, Command, Context
 from libs.kit.problems import Problem
 from services.intake.domain import clue_stream
 from services.intake.domain.duplicates import Match, PersonKeys
@@ -43,10 +45,10 @@ from services.intake.personal import PersonForm, seal_narrative
 from services.intake.references import (
     UNNUMBERED,
     all_numbered,
-    claim_reference,
+    answered_reference,
+    claim_answered_reference,
     next_clue_number,
     numbered,
-    remember_reference,
 )
 from services.intake.service.repeats import find_repeat, hold_persons, index_clue, merge_into
 
@@ -82,6 +84,8 @@ class Arrival:
     clue_number: str | None = None
     """Given when the request becomes a clue."""
     reference: Reference | None = None
+    request_hash: str = ""
+    """What tells a retry under the reference from another request."""
     received: ClueReceived | None = None
     match: Match | None = None
     merged: ClueMerged | None = None
@@ -137,12 +141,13 @@ async def _receive(source: Source, state: Any, body: Any, ctx: Context) -> list[
     arrival: Arrival = ctx.result
     arrival.reference = ref = source.reference(body, ctx)
     if ref is not None:
-        request_hash = idempotency.fingerprint(body.model_dump(mode="json"))
-        stored = await claim_reference(
-            ctx.conn, ref.source, ref.number, ctx.key, request_hash, field=ref.field
-        )
-        if stored is not None:
-            raise AnsweredBefore(stored)
+        arrival.request_hash = idempotency.fingerprint(body.model_dump(mode="json"))
+        if ctx.look_up_keys:  # (a run after its claim found the number taken)
+            stored = await answered_reference(
+                ctx.conn, ref.source, ref.number, arrival.request_hash, field=ref.field
+            )
+            if stored is not None:
+                raise AnsweredBefore(stored)
     arrival.clue_id = ctx.key
     if source.becomes_clue(body):
         arrival.clue_number = UNNUMBERED  # taken last, below
@@ -196,9 +201,11 @@ async def _record_rest(source: Source, state: Any, events: list[Event], ctx: Con
     if received is not None and arrival.match is not None:
         arrival.merged = await merge_into(ctx, received, arrival.match)
     arrival.answer = await source.answer(arrival, ctx)
-    if arrival.reference is not None:
-        ref = arrival.reference
-        await remember_reference(ctx.conn, ref.source, ref.number, arrival.answer)
+    ref = arrival.reference
+    if ref is not None and not await claim_answered_reference(
+        ctx.conn, ref.source, ref.number, ctx.key, arrival.request_hash, arrival.answer
+    ):
+        raise ClaimedMeanwhile(ref.number)  # a retry: run again to answer as the first
 
 
 def receiving(source: Source, **options: Any) -> Command[tuple[Event, ...]]:
@@ -214,5 +221,6 @@ def receiving(source: Source, **options: Any) -> Command[tuple[Event, ...]]:
         render=lambda state, ctx: ctx.result.answer,
         status_code=201,
         etag=False,
+        claims_last=True,
         **options,
     )

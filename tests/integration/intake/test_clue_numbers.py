@@ -32,16 +32,18 @@ async def test_concurrent_transfers_and_a_rolled_back_one_leave_no_gap(
     intake: Intake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     auth = await intake.bearer(await intake.partner())
-    remember = receive.remember_reference
+    claim = receive.claim_answered_reference
 
-    async def fails_after_its_number(conn: Any, source: str, reference: str, answer: Any) -> None:
+    async def fails_after_its_number(
+        conn: Any, source: str, reference: str, clue_id: Any, request_hash: str, answer: Any
+    ) -> bool:
         # The last write of the transfer's transaction, after it took its number.
         if reference == FAILING:
             assert answer["clue_number"].startswith("XS-")
             raise Problem(503, "unavailable", "暂时无法受理", "请稍后重试。")
-        await remember(conn, source, reference, answer)
+        return await claim(conn, source, reference, clue_id, request_hash, answer)
 
-    monkeypatch.setattr(receive, "remember_reference", fails_after_its_number)
+    monkeypatch.setattr(receive, "claim_answered_reference", fails_after_its_number)
 
     sent = [numbered_transfer(n) for n in range(12)]
     sent[5] = numbered_transfer(5, FAILING)
@@ -60,7 +62,7 @@ async def test_concurrent_transfers_and_a_rolled_back_one_leave_no_gap(
     assert sorted(received) == numbers
     assert not [r for r in rows if "待编号" in r.data]  # every event carries its real number
 
-    monkeypatch.setattr(receive, "remember_reference", remember)
+    monkeypatch.setattr(receive, "claim_answered_reference", claim)
     again = await intake.http.post("/v1/clue-transfers", json=sent[5], headers=auth)
     assert again.status_code == 201
     assert again.json()["clue_number"] == f"XS-{year}-000012"
@@ -105,3 +107,74 @@ async def test_every_way_in_numbers_from_one_gapless_run_and_no_event_keeps_a_pl
     year = answers[0].json()["received_at"][:4]
     assert numbers == [f"XS-{year}-{n:06d}" for n in range(1, 5)]
     assert not [r for r in rows if "待编号" in r.data]
+
+
+async def test_a_retry_runs_again_to_answer_as_the_first_and_leaves_no_gap(
+    intake: Intake,
+) -> None:
+    """A retry's key and reference are found taken when it writes them, after it took a
+    number: it is rolled back (its number too) and answered as the first was."""
+    auth = {**await intake.bearer(await intake.partner()), "Idempotency-Key": "retry-1"}
+    first = await intake.http.post("/v1/clue-transfers", json=numbered_transfer(1), headers=auth)
+    by_key = await intake.http.post("/v1/clue-transfers", json=numbered_transfer(1), headers=auth)
+    by_reference = await intake.http.post(
+        "/v1/clue-transfers",
+        json=numbered_transfer(1),
+        headers={"Authorization": auth["Authorization"]},
+    )
+    after = await intake.http.post(
+        "/v1/clue-transfers",
+        json=numbered_transfer(2),
+        headers={"Authorization": auth["Authorization"]},
+    )
+
+    assert first.status_code == by_key.status_code == by_reference.status_code == 201
+    assert by_key.json() == by_reference.json() == first.json()
+    assert by_key.headers["Idempotent-Replayed"] == "true"
+    assert by_reference.headers["Idempotent-Replayed"] == "true"
+    year = first.json()["received_at"][:4]
+    assert after.json()["clue_number"] == f"XS-{year}-000002"
+    async with intake.engine.connect() as conn:
+        received = (
+            await conn.execute(
+                text("SELECT count(*) FROM events WHERE type = :t"), {"t": CLUE_RECEIVED}
+            )
+        ).scalar_one()
+    assert received == 2
+
+
+async def test_requests_arriving_together_under_one_key_or_reference_make_one_clue(
+    intake: Intake,
+) -> None:
+    """Different persons, so nothing holds them apart before their last writes: one takes
+    the key (the reference), the other finds it taken, runs again and is refused."""
+    auth = await intake.bearer(await intake.partner())
+    keyed = {**auth, "Idempotency-Key": "together-1"}
+    by_key = await asyncio.gather(
+        *(
+            intake.http.post("/v1/clue-transfers", json=numbered_transfer(n), headers=keyed)
+            for n in (1, 2)
+        )
+    )
+    by_reference = await asyncio.gather(
+        *(
+            intake.http.post(
+                "/v1/clue-transfers", json=numbered_transfer(n, "SJ-2026-同号"), headers=auth
+            )
+            for n in (3, 4)
+        )
+    )
+
+    assert sorted(a.status_code for a in by_key) == [201, 422]
+    assert next(a for a in by_key if a.status_code == 422).json()["type"] == (
+        "/problems/idempotency-key-reused"
+    )
+    assert sorted(a.status_code for a in by_reference) == [201, 409]
+    assert next(a for a in by_reference if a.status_code == 409).json()["type"] == (
+        "/problems/reference-reused"
+    )
+    year = by_key[0].json().get("received_at", by_key[1].json().get("received_at", ""))[:4]
+    numbers = sorted(
+        a.json()["clue_number"] for a in (*by_key, *by_reference) if a.status_code == 201
+    )
+    assert numbers == [f"XS-{year}-000001", f"XS-{year}-000002"]
