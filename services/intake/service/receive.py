@@ -50,7 +50,7 @@ from services.intake.references import (
     next_clue_number,
     numbered,
 )
-from services.intake.service.repeats import find_repeat, hold_persons, index_clue, merge_into
+from services.intake.service.repeats import find_repeat, hold_persons, merge_into
 
 SENT_AS_IS = set(ClueContent.model_fields) - {"reported_persons", "attachments"}
 """The content fields a request carries as the clue keeps them (persons are sealed and
@@ -182,10 +182,11 @@ async def _unnumbered(source: Source, body: Any, arrival: Arrival, ctx: Context)
         ctx.deps.vault, ctx.conn, recorded, source.persons(body), source.also_named(body)
     )
     own = [received if e is recorded else e for e in own]
-    arrival.match = await find_repeat(ctx.conn, ctx.deps.duplicate_rules, arrival.held, received)
+    # A clue that repeats none is indexed by the statement that looks (one round trip).
+    arrival.match = await find_repeat(
+        ctx.conn, ctx.deps.duplicate_rules, arrival.held, received, index=True
+    )
     if arrival.match is None:
-        persons = zip(arrival.held, received.reported_persons, strict=True)
-        await index_clue(ctx.conn, received, [(k, p.person_ref) for k, p in persons])
         return ctx.deps.jurisdiction.on_receipt(own)  # type: ignore[no-any-return]
     return [e for e in own if e is not received]  # its reporter's side, if any
 

@@ -72,6 +72,16 @@ _CANDIDATES = """SELECT clue_id, received_at, categories, name_unit_key, id_key
                  WHERE (id_key = ANY($1::text[]) OR name_unit_key = ANY($2::text[])
                         OR (id_key IS NULL AND name_unit_key = ANY($3::text[])))
                    AND received_at >= $4"""
+# The look and the new clue's index in one round trip: the look does not see the rows
+# the same statement inserts (one snapshot), and a clue that turns out to repeat another
+# has them taken out again (``_UNINDEX``).
+_CANDIDATES_INDEXED = f"""WITH indexed AS (
+        INSERT INTO clue_subjects (clue_id, person_ref, name_unit_key, id_key, categories,
+                                   received_at)
+        SELECT $5::uuid, p.ref, p.name_unit, p.id, $6::text[], $7::timestamptz
+        FROM unnest($8::uuid[], $9::text[], $10::text[]) AS p(ref, name_unit, id))
+    {_CANDIDATES}"""
+_UNINDEX = "DELETE FROM clue_subjects WHERE clue_id = $1"
 _INDEX = """INSERT INTO clue_subjects (clue_id, person_ref, name_unit_key, id_key, categories,
                                        received_at)
             VALUES ($1, $2, $3, $4, $5, $6)"""
@@ -133,17 +143,37 @@ async def hold_persons(
 
 
 async def candidates(
-    conn: AsyncConnection, persons: Sequence[PersonKeys], received: ClueReceived, window_days: int
+    conn: AsyncConnection,
+    persons: Sequence[PersonKeys],
+    received: ClueReceived,
+    window_days: int,
+    *,
+    index: Sequence[UUID | None] | None = None,
 ) -> list[Candidate]:
     """Existing clues received in the window naming someone who may be one of these
-    persons: by ID number, or by name and unit where one of the two has none."""
-    rows = await (await driver(conn)).fetch(
-        _CANDIDATES,
+    persons: by ID number, or by name and unit where one of the two has none. With
+    ``index`` (the persons' references, in order), the clue is indexed in the same
+    statement (``index_clue``), which the look does not see."""
+    look = (
         [p.id_number for p in persons if p.id_number],
         [p.name_unit for p in persons if not p.id_number],
         [p.name_unit for p in persons],
         received.received_at - timedelta(days=window_days),
     )
+    c = await driver(conn)
+    if index is None or not persons:
+        rows = await c.fetch(_CANDIDATES, *look)
+    else:
+        rows = await c.fetch(
+            _CANDIDATES_INDEXED,
+            *look,
+            received.clue_id,
+            received.categories,
+            received.received_at,
+            list(index),
+            [p.name_unit for p in persons],
+            [p.id_number for p in persons],
+        )
     found: dict[UUID, Candidate] = {}
     for r in rows:
         keys = PersonKeys(name_unit=r["name_unit_key"], id_number=r["id_key"])
@@ -190,13 +220,20 @@ async def find_repeat(
     rules: DuplicateRules,
     held: Sequence[PersonKeys],
     received: ClueReceived,
+    *,
+    index: bool = False,
 ) -> Match | None:
-    """The clue already open that a new one repeats, if any.
+    """The clue already open that a new one repeats, if any; with ``index``, a clue that
+    repeats none is indexed (``index_clue``) by the same statement that looks.
 
     ``held`` are the keys ``hold_persons`` returned for the clue's persons, in order.
     """
-    found = await candidates(conn, held, received, rules.window_days)
-    return find_original(held, received.categories, received.received_at, found, rules)
+    refs = [p.person_ref for p in received.reported_persons] if index else None
+    found = await candidates(conn, held, received, rules.window_days, index=refs)
+    match = find_original(held, received.categories, received.received_at, found, rules)
+    if match is not None and refs and held:  # a repeat report is not indexed: taken out
+        await (await driver(conn)).execute(_UNINDEX, received.clue_id)
+    return match
 
 
 async def merge_into(ctx: Context, received: ClueReceived, match: Match) -> ClueMerged:

@@ -80,6 +80,9 @@ async def test_a_transfer_on_the_same_id_number_is_merged_as_a_repeat_report(
     assert repeat["reported_persons"][0]["name"] == "王*"  # masked like the clue's own
     assert await _types_on(intake, first["clue_id"]) == ["clue_received", "clue_merged"]
     assert await _types_on(intake, second["clue_id"]) == []  # no second clue opened
+    async with intake.engine.connect() as conn:  # and only the clue is found by its persons
+        indexed = await conn.execute(text("SELECT clue_id::text, id_key FROM clue_subjects"))
+        assert [clue_id for clue_id, _ in indexed] == [first["clue_id"]]
 
 
 async def test_a_public_report_by_name_and_unit_joins_a_partner_transfer(intake: Intake) -> None:
