@@ -1110,7 +1110,9 @@ async def sealed_person(
     forms, their pseudonym ``person_ref``, the blind index and the sealed tokens (a model's
     ``model_copy(update=...)``)."""
     index = person_index(vault, name, unit, id_number)
-    ref = await vault.person_for(conn, index, now)
+    # Sealed in the matter: the statement that finds the person reads their key for the
+    # seals below (and brings the matter's key for its texts), no round trip per field.
+    ref = await vault.person_for(conn, index, now, sealed_in=context)
     plain = {"name": name, "id_number": id_number}
     return {
         "name": mask_name(name),

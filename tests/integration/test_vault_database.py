@@ -277,6 +277,19 @@ async def test_a_person_sealed_in_a_matter_brings_its_key_for_the_matters_text(
             await vault.person_for(conn, index, NOW, sealed_in=shredded)
             gone = await vault.seal_matter_text(conn, "新的文字", context=shredded)
 
+        statements.clear()
+        case = unique("case")
+        async with engine.begin() as conn:  # a case's subject, as casework seals one
+            await conn.execute(text("SELECT 1"))
+            subject = await pii.sealed_person(
+                vault, conn, name="孙八", unit="某县", id_number="110101197001010036",
+                context=case, now=NOW,
+            )  # fmt: skip
+            await vault.seal_matter_text(conn, "孙八的立案理由", context=case)
+        assert len(statements) == 1, statements
+        assert await vault.reveal(subject["sealed"]["id_number"], context=case,
+                                  field="id_number") == "110101197001010036"  # fmt: skip
+
         assert made == 1, statements
         assert gone == pii.SHREDDED
         opening = pii.Vault.from_env(engine)

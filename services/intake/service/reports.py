@@ -112,8 +112,13 @@ async def _record(body: Any, arrival: Arrival, ctx: Context) -> dict[str, list[E
     assert arrival.clue_id is not None and arrival.clue_number is not None
     deps: Deps = ctx.deps
     clue_id, context = arrival.clue_id, str(arrival.clue_id)
+    # A reporter who gives their contact is sealed in the clue (the statement that finds
+    # them reads their key for the seals below); an anonymous one is not one of its persons.
     reporter_ref = await deps.vault.person_for(
-        ctx.conn, deps.vault.blind_index("reporter", context), ctx.now
+        ctx.conn,
+        deps.vault.blind_index("reporter", context),
+        ctx.now,
+        sealed_in=context if body.reporter is not None else "",
     )
     contact = {}
     if body.reporter is not None:
