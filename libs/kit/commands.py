@@ -153,6 +153,9 @@ class Context:
     """The stream version: as loaded before ``decide``, as appended after it."""
     history: Sequence[Event] = ()
     """The matter's events as loaded (e.g. its proposals, which its state does not track)."""
+    last_claim: idempotency.LastClaim | None = None
+    """The ``Idempotency-Key`` of a command that claims it last, which a step may take in
+    a statement of its own (``LastClaim.taken``) instead of the pipeline after the answer."""
     look_up_keys: bool = True
     """Whether the request's keys (``Idempotency-Key``, a source's own number) are looked up
     before the work: always but on the first run of a command that claims them last (a run
@@ -477,6 +480,14 @@ class Pipeline:
                     )
                 else:
                     stored = None
+                if command.claims_last:
+                    ctx.last_claim = idempotency.LastClaim(
+                        principal.actor,
+                        idempotency_key,
+                        fingerprint,
+                        command.status_code,
+                        command.remembered,
+                    )
                 if stored is not None:
                     return Outcome(stored.status_code, stored.body, None, replayed=True)
             # A key the command just made (``new_key``) names no stream yet: nothing to read
@@ -519,9 +530,10 @@ class Pipeline:
                 )
                 return Outcome(command.status_code, before.body, None, replayed=True)
             done = effect.command
-            await self._remember(
-                conn, done, principal, idempotency_key, answer, fingerprint, command
-            )
+            if ctx.last_claim is None or not ctx.last_claim.taken:
+                await self._remember(
+                    conn, done, principal, idempotency_key, answer, fingerprint, command
+                )
         # A stream still empty has no version to name (a command that only wrote elsewhere).
         location = done.location(answer) if done.location is not None else None
         return Outcome(

@@ -8,6 +8,7 @@ key's row and then replays the answer.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +100,15 @@ async def answered(
     return StoredResponse(row["status_code"], row["response"])
 
 
+def claim_answered_statement(first: int = 1) -> str:
+    """The insert of a key with its answer, its parameters (``LastClaim.row``) numbered from
+    ``$first``: to add ``RETURNING 1`` to, as a CTE beside another claim of the command's."""
+    p = [f"${n}" for n in range(first, first + 5)]
+    return f"""INSERT INTO idempotency_keys (principal, key, request_hash, status_code, response)
+               VALUES ({p[0]}, {p[1]}, {p[2]}, {p[3]}, CAST({p[4]} AS jsonb))
+               ON CONFLICT DO NOTHING"""
+
+
 async def claim_answered(
     conn: AsyncConnection,
     principal: str,
@@ -111,8 +121,7 @@ async def claim_answered(
     taken already (a retry, or another request under it, committed or about to): the
     caller rolls back and runs again, looking the key up first (``answered``)."""
     taken = await (await driver(conn)).fetchval(
-        """INSERT INTO idempotency_keys (principal, key, request_hash, status_code, response)
-           VALUES ($1, $2, $3, $4, CAST($5 AS jsonb)) ON CONFLICT DO NOTHING RETURNING 1""",
+        f"{claim_answered_statement()} RETURNING 1",
         principal,
         key,
         request_hash,
@@ -120,6 +129,27 @@ async def claim_answered(
         canonical_json(body),
     )
     return taken is not None
+
+
+@dataclass
+class LastClaim:
+    """An ``Idempotency-Key`` a command takes with its answer as its last write: the
+    pipeline takes it after the answer, unless a step of the command took it already in a
+    statement of its own (with the source's number, in intake: one round trip, not two)."""
+
+    principal: str
+    key: str
+    request_hash: str
+    status_code: int
+    remembered: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    """What a retry gets, when less than the answer."""
+    taken: bool = False
+    """A step took it (``claim_answered_statement`` with ``row``): the pipeline does not."""
+
+    def row(self, answer: dict[str, Any]) -> tuple[str, str, str, int, str]:
+        """``claim_answered_statement``'s parameters for ``answer``."""
+        kept = self.remembered(answer) if self.remembered else answer
+        return self.principal, self.key, self.request_hash, self.status_code, canonical_json(kept)
 
 
 async def remember(

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from libs.events.envelope import canonical_json
+from libs.kit import idempotency
 from libs.kit.db import driver
 from libs.kit.problems import Problem
 from services.intake.domain import format_clue_number
@@ -27,6 +28,10 @@ _CLAIM_ANSWERED = """INSERT INTO partner_references (department, reference, clue
                                                      response)
                      VALUES ($1, $2, $3, $4, CAST($5 AS jsonb))
                      ON CONFLICT DO NOTHING RETURNING 1"""
+# The same with the request's Idempotency-Key, in one round trip: taken when both are.
+_CLAIM_BOTH_ANSWERED = f"""WITH ref AS ({_CLAIM_ANSWERED}),
+                               key AS ({idempotency.claim_answered_statement(6)} RETURNING 1)
+                          SELECT (SELECT count(*) FROM ref) + (SELECT count(*) FROM key)"""
 _CLAIMED = (
     "SELECT request_hash, response FROM partner_references WHERE department = $1 AND reference = $2"
 )
@@ -65,13 +70,18 @@ async def claim_answered_reference(
     clue_id: UUID,
     request_hash: str,
     answer: dict[str, Any],
+    key: idempotency.LastClaim | None = None,
 ) -> bool:
-    """Take ``reference`` for this request with the answer a retry under it will get;
-    False when it is taken already (committed, or by a transaction that then commits)."""
-    taken = await (await driver(conn)).fetchval(
-        _CLAIM_ANSWERED, source, reference, clue_id, request_hash, canonical_json(answer)
-    )
-    return taken is not None
+    """Take ``reference`` for this request with the answer a retry under it will get, and
+    the request's ``Idempotency-Key`` in the same statement if it came with one; False when
+    either is taken already (committed, or by a transaction that then commits)."""
+    c = await driver(conn)
+    claim = (source, reference, clue_id, request_hash, canonical_json(answer))
+    if key is None:
+        return await c.fetchval(_CLAIM_ANSWERED, *claim) is not None
+    taken = await c.fetchval(_CLAIM_BOTH_ANSWERED, *claim, *key.row(answer))
+    key.taken = True
+    return int(taken) == 2
 
 
 UNNUMBERED = "XS-待编号"

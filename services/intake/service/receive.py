@@ -204,7 +204,13 @@ async def _record_rest(source: Source, state: Any, events: list[Event], ctx: Con
     arrival.answer = await source.answer(arrival, ctx)
     ref = arrival.reference
     if ref is not None and not await claim_answered_reference(
-        ctx.conn, ref.source, ref.number, ctx.key, arrival.request_hash, arrival.answer
+        ctx.conn,
+        ref.source,
+        ref.number,
+        ctx.key,
+        arrival.request_hash,
+        arrival.answer,
+        ctx.last_claim,  # the Idempotency-Key, if it came with one, in the same statement
     ):
         raise ClaimedMeanwhile(ref.number)  # a retry: run again to answer as the first
 

@@ -35,13 +35,19 @@ async def test_concurrent_transfers_and_a_rolled_back_one_leave_no_gap(
     claim = receive.claim_answered_reference
 
     async def fails_after_its_number(
-        conn: Any, source: str, reference: str, clue_id: Any, request_hash: str, answer: Any
+        conn: Any,
+        source: str,
+        reference: str,
+        clue_id: Any,
+        request_hash: str,
+        answer: Any,
+        key: Any = None,
     ) -> bool:
         # The last write of the transfer's transaction, after it took its number.
         if reference == FAILING:
             assert answer["clue_number"].startswith("XS-")
             raise Problem(503, "unavailable", "暂时无法受理", "请稍后重试。")
-        return await claim(conn, source, reference, clue_id, request_hash, answer)
+        return await claim(conn, source, reference, clue_id, request_hash, answer, key)
 
     monkeypatch.setattr(receive, "claim_answered_reference", fails_after_its_number)
 
