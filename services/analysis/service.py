@@ -315,7 +315,7 @@ async def reveal_alert(
     if raised is None or not raised.subject.person_name:
         return
     vault = deps.rules.vault
-    async with store.engine.begin() as conn:
+    async with store.transaction() as conn:
         body["person_name"] = await subject_name(vault, raised, conn)
         if raised.subject.person_ref is None:
             return

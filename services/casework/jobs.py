@@ -43,7 +43,7 @@ async def run_once(store: EventStore, rules: Rules, today: date) -> int:
 
 
 async def _notice(store: EventStore, rules: Rules, case_id: UUID, today: date) -> int:
-    async with store.engine.begin() as conn:
+    async with store.transaction() as conn:
         state, _ = await load(store, case_id, conn=conn)
         events = notice_deadlines(state, today, rules, store.clock())
         if not events:

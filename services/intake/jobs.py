@@ -47,7 +47,7 @@ async def run_once(store: EventStore, today: date, escalate_to: str | None) -> i
 
 
 async def _notice(store: EventStore, clue_id: UUID, today: date, escalate_to: str | None) -> int:
-    async with store.engine.begin() as conn:
+    async with store.transaction() as conn:
         history = await store.read_stream(clue_stream(clue_id), conn=conn)
         state = replay([r.event for r in history])
         events = overdue_notices(state, today, store.clock(), escalate_to)

@@ -224,7 +224,7 @@ async def notice_overdue(store: EventStore, approvals: Approvals, today: date) -
 async def _notice(
     store: EventStore, approvals: Approvals, proposal_id: UUID, stream_id: str, today: date
 ) -> int:
-    async with store.engine.begin() as conn:
+    async with store.transaction() as conn:
         records = await store.read_stream(stream_id, conn=conn)
         events = [r.event for r in records]
         p = pr.fold(events).get(proposal_id)

@@ -59,7 +59,7 @@ async def notice_once(
 ) -> int:
     """Decide on the matter whether its limit passed unnoticed; if so, record the notice and
     note it on the unit, in one transaction. 1 if written, else 0."""
-    async with store.engine.begin() as conn:
+    async with store.transaction() as conn:
         records = await store.read_stream(stream, conn=conn)
         state = aggregate.replay([r.event for r in records])
         events = decide(state, Context(ACTOR, store.clock(), today))

@@ -83,7 +83,7 @@ async def rerate_all(
     changed: list[tuple[str, RatingChanged]] = []
     for unit in units:
         try:
-            async with store.engine.begin() as conn:
+            async with store.transaction() as conn:
                 changed += [(unit, e) for e in await rerate(store, conn, unit, meta, now, deps)]
         except ConcurrencyError:
             log.info("unit %s moved while being re-rated; its new events carry the rating", unit)

@@ -105,7 +105,7 @@ async def ingest(
     now: datetime,
 ) -> BatchReport:
     """Take in a batch, or return the report of the batch with this id taken in before."""
-    async with store.engine.begin() as conn:
+    async with store.transaction() as conn:
         # The batch id is claimed first: a concurrent retry waits here, then replays.
         claimed = (
             await conn.execute(
