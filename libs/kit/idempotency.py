@@ -2,7 +2,9 @@
 
 The key is claimed in the same transaction as the command's events, so either both the
 events and the stored answer commit or neither does; a concurrent retry waits on the
-key's row and then replays the answer.
+key's row and then replays the answer. A command that claims it last (``claim_answered``,
+intake's receive path) writes the key once, with the answer; a retry finds it taken there,
+rolls back and runs again, looking it up first (``answered``).
 """
 
 from __future__ import annotations
