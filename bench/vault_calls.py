@@ -1,6 +1,7 @@
 """What the vault costs a command in CPU, where it has a database of its own (as ``zhengfeng
 up`` and ``bench.e2e`` run it): a matter text sealed (casework's ``TextSealer``), and a
-transfer's persons and texts sealed (intake), each inside a command's transaction.
+transfer's persons and texts sealed (intake: one person, or three through its
+``seal_persons``), each inside a command's transaction.
 
     .venv/bin/python -m bench.vault_calls            # 300 commands each
     BENCH_COMMANDS=1000 .venv/bin/python -m bench.vault_calls
@@ -20,6 +21,7 @@ import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import text
@@ -28,8 +30,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bench.infra import database_url
 from libs.events import pii
 from libs.kit.db import make_engine
+from services.intake.personal import seal_persons
 
 COMMANDS = int(os.environ.get("BENCH_COMMANDS") or 300)
+
+
+@dataclass
+class _Person:
+    name: str
+    id_number: str | None
+    unit: str
+    post: str | None = None
+    rank: str | None = None
+    top_leader: bool = False
+    key_minority: bool = False
+
+
 REASON = "经分管领导批办，由第一审查调查室承办，承办人核实后于十五个工作日内报告处置意见。"
 NARRATIVE = "反映其节日期间收受企业购物卡，并多次接受宴请。"
 
@@ -72,6 +88,15 @@ async def main() -> None:
         await pii.seal_text(vault, conn, [ref], NARRATIVE, context=context)
         await vault.seal_matter_text(conn, REASON, context=context)
 
+    async def three_persons(conn: AsyncConnection, i: int) -> None:
+        # What intake seals for a transfer naming three persons (seal_persons, as intake).
+        context = str(uuid.uuid4())
+        persons = [_Person(f"王{n}", f"110105{next(serial):011d}X", "某市住建局") for n in range(3)]
+        sealed = await seal_persons(vault, conn, persons, context=context, now=now)
+        refs = [p.person_ref for p in sealed if p.person_ref is not None]
+        await pii.seal_text(vault, conn, refs, NARRATIVE, context=context)
+        await vault.seal_matter_text(conn, REASON, context=context)
+
     async def run(work: Callable[[AsyncConnection, int], Awaitable[None]]) -> tuple[float, float]:
         cpu, wall = time.process_time(), time.perf_counter()
         for i in range(COMMANDS):
@@ -89,6 +114,7 @@ async def main() -> None:
         "+ three texts sealed, existing matter": three_texts_existing,
         "+ a text sealed, new matter": text_new,
         "+ a transfer's person, fields, narrative, text": transfer,
+        "+ the same naming three persons (intake's seal_persons)": three_persons,
     }
     try:
         for work in workloads.values():  # warm: pools, prepared statements

@@ -437,6 +437,88 @@ class Vault:
         links.add((context, taken))
         return taken
 
+    async def persons_in(
+        self, conn: AsyncConnection, blind_indexes: Sequence[str], now: datetime, context: str
+    ) -> list[UUID]:
+        """``person_for(..., sealed_in=context)`` for each of these blind indexes, in order,
+        in one statement: a transfer naming several persons asks the vault once."""
+        distinct = sorted(set(blind_indexes))  # one order for every statement's row locks
+        if not distinct:
+            return []
+        if len(distinct) == 1:
+            return [await self._person_in(conn, distinct[0], now, context)] * len(blind_indexes)
+        known, links = self._known_keys(conn), self._known_links(conn)
+        matter = matter_key_id(context) if _CONTEXT.fullmatch(context) else None
+        if known is None or matter in known:
+            matter = None
+        made = {b: (uuid4(), secrets.token_bytes(32)) for b in distinct}
+        fresh = secrets.token_bytes(32)
+        # As _person_in's statement, for many: each index's person known, else made with
+        # the index taken for it (another transaction's person if it took it first).
+        query = f"""WITH wanted AS (
+                    SELECT * FROM unnest($1::text[], $2::uuid[], $3::bytea[]) AS w (b, p, k)),
+                known AS (
+                    SELECT w.b, s.person_id
+                    FROM wanted AS w JOIN {self._t}.persons AS s ON s.blind_index = w.b),
+                made AS (
+                    INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
+                    SELECT w.p, w.k, $4 FROM wanted AS w
+                    WHERE NOT EXISTS (SELECT FROM known WHERE known.b = w.b)
+                    RETURNING person_id),
+                taken AS (
+                    INSERT INTO {self._t}.persons (blind_index, person_id)
+                    SELECT w.b, w.p FROM wanted AS w JOIN made ON made.person_id = w.p
+                    ORDER BY w.b
+                    ON CONFLICT (blind_index) DO UPDATE SET blind_index = EXCLUDED.blind_index
+                    RETURNING blind_index::text AS b, person_id),
+                who AS (SELECT b, person_id FROM known UNION ALL SELECT b, person_id FROM taken),
+                link AS (
+                    INSERT INTO {self._t}.matter_persons (context, person_id)
+                    SELECT DISTINCT $5, person_id FROM who ON CONFLICT DO NOTHING)"""
+        args: list[Any] = [
+            distinct,
+            [made[b][0] for b in distinct],
+            [self._wrap(*made[b]) for b in distinct],
+            now,
+            context,
+        ]
+        if matter is None:
+            query += """
+                SELECT who.b, who.person_id, k.wrapped_key, k.person_id IS NOT NULL AS seen"""
+        else:
+            query += f""",
+                matter_found AS (
+                    SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = $6),
+                matter_made AS (
+                    INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
+                    SELECT $6, $7, now() WHERE NOT EXISTS (SELECT FROM matter_found)
+                    ON CONFLICT (person_id) DO NOTHING
+                    RETURNING 1)
+                SELECT who.b, who.person_id, k.wrapped_key, k.person_id IS NOT NULL AS seen,
+                    (SELECT wrapped_key FROM matter_found), EXISTS (SELECT FROM matter_found),
+                    EXISTS (SELECT FROM matter_made)"""
+            args += [matter, self._wrap(matter, fresh)]
+        query += f"""
+                FROM who LEFT JOIN {self._t}.data_keys AS k USING (person_id)"""
+        rows = await self._rows(conn, query, *args)
+        found = {str(r[0]): UUID(str(r[1])) for r in rows}
+        if known is not None and links is not None:
+            if matter is not None and rows:
+                if rows[0][6]:
+                    known[matter] = fresh
+                elif rows[0][5] and rows[0][4] is not None:
+                    known[matter] = self._unwrap(matter, bytes(rows[0][4]))
+            for r in rows:
+                taken = found[str(r[0])]
+                if taken == made[str(r[0])][0]:
+                    known[taken] = made[str(r[0])][1]
+                elif r[3] and r[2] is not None:
+                    known[taken] = self._unwrap(taken, bytes(r[2]))
+                else:  # shredded, or made by a transaction this one could not see
+                    continue
+                links.add((context, taken))
+        return [found[b] for b in blind_indexes]
+
     async def _person_for(
         self, conn: AsyncConnection | None, blind_index: str, now: datetime
     ) -> UUID:

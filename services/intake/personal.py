@@ -43,9 +43,9 @@ async def seal_persons(
 ) -> tuple[ReportedPerson, ...]:
     """Reported persons as events carry them: masked name, sealed fields, pseudonym."""
     out = []
-    for p in persons:
-        index = person_index(vault, p.name, p.unit, p.id_number)
-        ref = await vault.person_for(conn, index, now, sealed_in=context)
+    indexes = [person_index(vault, p.name, p.unit, p.id_number) for p in persons]
+    refs = await vault.persons_in(conn, indexes, now, context)  # one statement for all
+    for p, index, ref in zip(persons, indexes, refs, strict=True):
         sealed = {"name": await vault.seal(conn, ref, p.name, context=context, field="name")}
         if p.id_number:
             sealed["id_number"] = await vault.seal(

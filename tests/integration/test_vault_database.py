@@ -298,3 +298,52 @@ async def test_a_person_sealed_in_a_matter_brings_its_key_for_the_matters_text(
         assert await pii.open_texts(opening, reason) == "钱七的问题线索"
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("separate", [True, False], ids=["own-database", "shared"])
+async def test_a_transfer_naming_several_persons_finds_or_makes_them_in_one_statement(
+    vault_url: str, separate: bool
+) -> None:
+    """One known person, two new ones (one named twice): found or made, linked to the clue
+    and their keys read in one statement; their seals and the clue's text need no more."""
+    engine = make_engine(vault_url, "public")
+    master = base64.b64decode(os.environ["ZF_PII_MASTER_KEY"])
+    vault = pii.Vault(engine, master, os.environ["ZF_PII_VAULT_SCHEMA"], separate=separate)
+    statements: list[str] = []
+    run = vault._rows
+
+    async def counted(conn: Any, query: str, *args: Any) -> Any:
+        statements.append(" ".join(query.split())[:50])
+        return await run(conn, query, *args)
+
+    try:
+        await vault.ensure()
+        earlier, clue = unique("clue"), unique("clue")
+        names = [("周一", "某县交通局"), ("吴二", "某县交通局"), ("郑三", "某县林业局")]
+        indexes = [vault.blind_index("name_unit", n, u) for n, u in names]
+        async with engine.begin() as conn:
+            known = await vault.person_for(conn, indexes[0], NOW, sealed_in=earlier)
+
+        vault._rows = counted  # type: ignore[method-assign]
+        async with engine.begin() as conn:
+            await conn.execute(text("SELECT 1"))  # the command's first statement
+            refs = await vault.persons_in(conn, [*indexes, indexes[1]], NOW, clue)
+            tokens = [
+                await vault.seal(conn, ref, name, context=clue, field="name")
+                for ref, (name, _) in zip(refs, names, strict=False)
+            ]
+            await pii.seal_text(vault, conn, refs, "三人共同收受礼金", context=clue)
+            await vault.seal_matter_text(conn, "线索摘要", context=clue)
+        vault._rows = run  # type: ignore[method-assign]
+
+        assert len(statements) == 1, statements
+        assert refs[0] == known and refs[1] == refs[3] and len(set(refs)) == 3
+        opening = pii.Vault.from_env(engine)
+        for token, (name, _) in zip(tokens, names, strict=True):
+            assert await opening.reveal(token, context=clue, field="name") == name
+        assert await opening.matters_of(refs[0]) == sorted([earlier, clue])
+        assert await opening.matters_of(refs[1]) == [clue]
+        async with engine.begin() as conn:  # found again, each by their index
+            assert await opening.persons_in(conn, indexes, NOW, unique("clue")) == refs[:3]
+    finally:
+        await engine.dispose()
