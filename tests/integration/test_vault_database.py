@@ -4,12 +4,14 @@ service's rolled-back transaction leaves only a key that seals nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import pytest
@@ -345,5 +347,46 @@ async def test_a_transfer_naming_several_persons_finds_or_makes_them_in_one_stat
         assert await opening.matters_of(refs[1]) == [clue]
         async with engine.begin() as conn:  # found again, each by their index
             assert await opening.persons_in(conn, indexes, NOW, unique("clue")) == refs[:3]
+    finally:
+        await engine.dispose()
+
+
+async def test_transfers_naming_the_same_new_persons_at_once_agree_on_each_person(
+    vault_url: str,
+) -> None:
+    """Statements of several transfers at once, naming overlapping new persons: each blind
+    index ends with one person, every transfer gets that one, and what each sealed opens
+    (a transfer whose index another took first seals with the other's key, not its own)."""
+    engine = make_engine(vault_url, "public", pool_size=4)
+    try:
+        vault = pii.Vault.from_env(engine)
+        await vault.ensure()
+        indexes = [vault.blind_index("name_unit", f"冯{n}", "某县民政局") for n in range(4)]
+        named = 2 * ([indexes[i : i + 2] for i in range(3)] + [indexes[::-1]])
+
+        async def transfer(persons: list[str]) -> tuple[list[UUID], list[str], str]:
+            clue = unique("clue")
+            async with engine.begin() as conn:
+                await conn.execute(text("SELECT 1"))
+                refs = await vault.persons_in(conn, persons, NOW, clue)
+                tokens = [
+                    await vault.seal(conn, r, "冯某", context=clue, field="name") for r in refs
+                ]
+            return refs, tokens, clue
+
+        done = await asyncio.gather(*(transfer(p) for p in named))
+
+        person_of: dict[str, set[UUID]] = {}
+        for persons, (refs, _, _) in zip(named, done, strict=True):
+            for index, ref in zip(persons, refs, strict=True):
+                person_of.setdefault(index, set()).add(ref)
+        assert all(len(refs) == 1 for refs in person_of.values()), person_of
+        opening = pii.Vault.from_env(engine)
+        for _, tokens, clue in done:
+            for token in tokens:
+                assert await opening.reveal(token, context=clue, field="name") == "冯某"
+        async with engine.begin() as conn:
+            for index, (ref,) in person_of.items():
+                assert await opening.known_as(index, conn) == ref
     finally:
         await engine.dispose()
