@@ -264,6 +264,7 @@ def create_app(settings: ServiceSettings, parts: ServiceParts) -> FastAPI:
                     backoff=settings.consumer_backoff_seconds,
                     session_timeout_ms=settings.consumer_session_timeout_ms,
                     concurrency=settings.consumer_concurrency,
+                    records_per_transaction=settings.consumer_records_per_transaction,
                     fetch_wait_ms=settings.consumer_fetch_wait_ms,
                     busy_fetch_wait_ms=settings.consumer_busy_fetch_wait_ms,
                     on_lag=lambda topic, partition, lag: metrics.CONSUMER_LAG.labels(

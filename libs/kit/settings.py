@@ -51,8 +51,11 @@ class ServiceSettings(BaseSettings):
     """How often the consumer looks for parked records an operator asked to replay."""
     consumer_session_timeout_ms: int = 10000
     consumer_concurrency: int = 2
-    """Records the consumer applies at once, over all its partitions (each in its own
-    transaction, on its own connection; a partition's records one after the other)."""
+    """Transactions the consumer applies records in at once, over all its partitions (each
+    on its own connection; a partition's records one after the other)."""
+    consumer_records_per_transaction: int = 16
+    """Ready records of a partition's fetched batch the consumer applies in one transaction
+    at most (1: each record in its own, as before issue 18; ``ConsumerRunner``)."""
     consumer_fetch_wait_ms: int = 500
     """How long the consumer's fetch waits at the broker for a record when there has been
     no traffic for a few seconds."""
