@@ -556,9 +556,17 @@ class Vault:
         return f"{TOKEN_PREFIX}.{person_id}.{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
     async def reveal(
-        self, token: str, *, context: str, field: str, conn: AsyncConnection | None = None
+        self,
+        token: str,
+        *,
+        context: str,
+        field: str,
+        conn: AsyncConnection | None = None,
+        keys: dict[UUID, bytes | None] | None = None,
     ) -> str | None:
-        """The plain value of a token, or None once its person was shredded.
+        """The plain value of a token, or None once its person was shredded; ``keys`` caches
+        the persons' keys for one answer (a person's name and ID number, a conversation's
+        messages: their key read once).
 
         A token that does not open for this context and field raises :class:`Unopenable`.
         """
@@ -566,7 +574,12 @@ class Vault:
             person_id, blob = _parse(token)
         except ValueError as exc:
             raise Unopenable(context, field) from exc
-        key = await self._data_key(conn, person_id)
+        if keys is not None and person_id in keys:
+            key = keys[person_id]
+        else:
+            key = await self._data_key(conn, person_id)
+            if keys is not None:
+                keys[person_id] = key
         if key is None:
             return None
         try:
@@ -1056,13 +1069,21 @@ def unopenable(exc: Unopenable) -> None:
 
 
 async def revealed_or_marked(
-    vault: Vault, token: str, *, context: str, field: str, conn: AsyncConnection | None = None
+    vault: Vault,
+    token: str,
+    *,
+    context: str,
+    field: str,
+    conn: AsyncConnection | None = None,
+    keys: dict[UUID, bytes | None] | None = None,
 ) -> str:
     """A token's value for a list or a conversation: opened, ``[已销毁]`` once shredded,
     ``[无法解封]`` (logged) when it does not open — one bad token must not cost the reader
-    the rest of the answer."""
+    the rest of the answer. ``keys``: as :meth:`Vault.reveal`'s."""
     try:
-        return display(await vault.reveal(token, context=context, field=field, conn=conn))
+        return display(
+            await vault.reveal(token, context=context, field=field, conn=conn, keys=keys)
+        )
     except Unopenable as exc:
         unopenable(exc)
         return UNOPENABLE
@@ -1209,9 +1230,9 @@ async def revealed(
     vault: Vault, shown: dict[str, Any], sealed: dict[str, str], *, context: str
 ) -> dict[str, Any]:
     """A masked person's answer with their sealed fields opened (``[已销毁]`` if shredded)."""
-    out = dict(shown)
+    out, keys = dict(shown), dict[UUID, bytes | None]()  # the person's key read once
     for field, token in sealed.items():
-        out[field] = display(await vault.reveal(token, context=context, field=field))
+        out[field] = display(await vault.reveal(token, context=context, field=field, keys=keys))
     return out
 
 

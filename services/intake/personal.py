@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -72,12 +73,13 @@ async def shown_persons(
 ) -> list[dict[str, Any]]:
     """Reported persons for a response: masked, or revealed (``[已销毁]`` once shredded)."""
     shown = []
+    keys: dict[UUID, bytes | None] = {}  # each person's key read once for the answer
     for p in persons:
         doc = p.model_dump(mode="json", exclude={"sealed", "blind_index"})
         if p.sealed:
             if reveal:
                 for field, token in p.sealed.items():
-                    value = await vault.reveal(token, context=context, field=field)
+                    value = await vault.reveal(token, context=context, field=field, keys=keys)
                     doc[field] = pii.display(value)
             elif "id_number" in p.sealed:
                 doc["id_number"] = "******************"

@@ -390,3 +390,36 @@ async def test_transfers_naming_the_same_new_persons_at_once_agree_on_each_perso
                 assert await opening.known_as(index, conn) == ref
     finally:
         await engine.dispose()
+
+
+async def test_an_answer_revealing_a_persons_fields_reads_their_key_once(vault_url: str) -> None:
+    """A revealed person's name and ID number (pii.revealed) read the person's key once for
+    the answer; once they are shredded, every field reads [已销毁]."""
+    engine = make_engine(vault_url, "public")
+    try:
+        vault = pii.Vault.from_env(engine)
+        await vault.ensure()
+        case = unique("case")
+        async with engine.begin() as conn:
+            subject = await pii.sealed_person(
+                vault, conn, name="褚九", unit="某县", id_number="110101196001010019",
+                context=case, now=NOW,
+            )  # fmt: skip
+        statements: list[str] = []
+        run = vault._row
+
+        async def counted(conn: Any, query: str, *args: Any) -> Any:
+            statements.append(" ".join(query.split())[:50])
+            return await run(conn, query, *args)
+
+        vault._row = counted  # type: ignore[method-assign]
+        shown = await pii.revealed(vault, {"name": "褚*"}, subject["sealed"], context=case)
+        assert shown == {"name": "褚九", "id_number": "110101196001010019"}
+        assert len(statements) == 1, statements
+
+        await vault.shred(subject["person_ref"], by="operator:test", reason="测试", now=NOW)
+        gone = await pii.revealed(vault, {"name": "褚*"}, subject["sealed"], context=case)
+        assert gone == {"name": pii.SHREDDED, "id_number": pii.SHREDDED}
+        assert len(statements) == 2, statements
+    finally:
+        await engine.dispose()

@@ -287,11 +287,16 @@ async def report_status(store: EventStore, clue_id: UUID, code: str) -> PublicSt
 
 async def messages_of(vault: Vault, clue_id: UUID, events: list[Event]) -> list[MessageOut]:
     """The conversation of a report, oldest first (clerks shown as 信访室)."""
-    out = []
+    out: list[MessageOut] = []
+    keys: dict[UUID, bytes | None] = {}  # the reporter's key (it seals them all) read once
     for e in events:
         if isinstance(e, ReportMessagePosted):
             plain = await revealed_or_marked(  # one bad token does not cost the conversation
-                vault, e.sealed_text, context=str(clue_id), field=f"message:{e.message_id}"
+                vault,
+                e.sealed_text,
+                context=str(clue_id),
+                field=f"message:{e.message_id}",
+                keys=keys,
             )
             out.append(
                 MessageOut(
