@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from uuid import uuid4
 
+import httpx
 from sqlalchemy import text
 
 from libs.events import pii
 from tests.conftest import Schemas
 from tests.integration.analysis.support import running
+from tests.integration.fixtures import eventually
 
 NOTES = "经线下核查，王伟当晚确系参加私人聚餐后驾车"
 
@@ -40,9 +42,17 @@ async def test_an_alerts_summary_and_notes_are_sealed_and_shredded_with_its_subj
         async with analysis.engine.connect() as conn:
             rows = (await conn.execute(text("SELECT data FROM events"))).scalars().all()
         stored = json.dumps(rows, ensure_ascii=False)
-        read = await analysis.http.get(
-            f"/v1/alerts/{alert['alert_id']}", headers=analysis.investigator
-        )
+
+        async def shown() -> httpx.Response | None:
+            # The board catches up after the answer (read in commit-safe order, which may
+            # wait behind another transaction of the database begun before the finding's).
+            await analysis.settle()
+            r = await analysis.http.get(
+                f"/v1/alerts/{alert['alert_id']}", headers=analysis.investigator
+            )
+            return r if r.json()["finding_notes"] is not None else None
+
+        read = await eventually(shown, "the board to show the finding")
         vault = pii.Vault.from_env(analysis.engine)
         [raised] = [r for r in rows if "subject" in r and r.get("rule_id")]
         ref = raised["subject"]["person_ref"]
