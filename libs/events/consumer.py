@@ -120,10 +120,12 @@ _CLAIMED_ALL = """INSERT INTO inbox (event_id, consumer, type, source)
            SELECT claim.id, CAST(:consumer AS text), claim.type, claim.source
            FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:sources AS text[]))
                AS claim (id, type, source)
-           ON CONFLICT (event_id) DO NOTHING RETURNING event_id"""
+           ON CONFLICT (event_id) DO NOTHING
+           RETURNING event_id, set_config('lock_timeout', CAST(:lock_timeout AS text), true)"""
 _CLAIM_ALL = text(_CLAIMED_ALL)
 """The inbox rows of the records a transaction applies together, in one statement: the ids
-that come back are new (distinct ids only: a statement may not claim one row twice)."""
+that come back are new (distinct ids only: a statement may not claim one row twice). The
+rest of the transaction waits for a lock ``TOGETHER_LOCK_TIMEOUT`` at most."""
 _CLAIM_ALL_AT = text(
     f"""WITH claimed AS ({_CLAIMED_ALL}), moved AS (
            INSERT INTO consumer_positions
@@ -142,6 +144,14 @@ _CLAIM_ALL_AT = text(
 when that record is claimed."""
 RECORDS_PER_TRANSACTION = 16
 """Records of a partition applied in one transaction at most (see ``ConsumerRunner``)."""
+TOGETHER_LOCK_TIMEOUT = "200ms"
+"""How long a transaction of several records waits for a lock before it gives up and its
+records are applied one by one (each then waits as long as it takes). Two partitions'
+transactions that append to the same streams in different orders (accountability's unit
+streams: every clue names a few of a few units) deadlock, which the server only finds after
+its ``deadlock_timeout`` (1 s): a bench.e2e at 80 transfers/s met two such in
+accountability. Waiting on another transaction of several is contention either way: the
+records go on in smaller transactions."""
 FLUSH_INTERVAL = 1.0
 """Seconds between writes of positions moved by records that were not applied (duplicates,
 types not handled, parked): applied ones move it in their own transaction."""
@@ -880,6 +890,7 @@ class ConsumerRunner:
             "ids": ids,
             "types": [first[i].type for i in ids],
             "sources": [first[i].source for i in ids],
+            "lock_timeout": TOGETHER_LOCK_TIMEOUT,
         }
         marked = next((item for item in items if item.mark is not None), None)
         taken: list[bool] = []

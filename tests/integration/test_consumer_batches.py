@@ -13,8 +13,10 @@ handler that swallows a failed statement).
 from __future__ import annotations
 
 import asyncio
+import logging
 from uuid import UUID
 
+import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -313,3 +315,51 @@ async def test_a_record_after_one_that_swallowed_a_failed_statement_is_not_charg
             "SELECT count(*) FROM dead_letters WHERE event_id = :i", i=str(after.id)
         )
         assert parked == 0, "the record after the careless one was parked for its failure"
+
+
+async def test_a_transaction_of_several_waiting_on_a_lock_gives_way_to_one_by_one(
+    schemas: Schemas, store: EventStore, bootstrap: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two transactions of several that take the same rows in different orders deadlock,
+    and the server finds that only after a second: a transaction of several waits for a
+    lock ``TOGETHER_LOCK_TIMEOUT`` at most, then its records go one by one (each waiting as
+    long as it takes), applied once each and none parked."""
+    caplog.set_level(logging.INFO, logger="libs.events.consumer")
+    async with started_producer(bootstrap) as producer:
+        r = await rig(schemas, bootstrap, producer)
+        async with r.engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE contended (id int PRIMARY KEY, n int NOT NULL)"))
+            await conn.execute(text("INSERT INTO contended VALUES (1, 0)"))
+        record = recording()
+
+        async def handler(conn: AsyncConnection, envelope: Envelope) -> None:
+            await record(conn, envelope)
+            await conn.execute(text("UPDATE contended SET n = n + 1 WHERE id = 1"))
+
+        events = await notes(store, "case-contended", 12)
+        await r.publish(events)
+        runner = r.runner(handler, backoff=0.01, max_backoff=0.05)
+        async with r.engine.connect() as blocker:
+            await blocker.begin()
+            await blocker.execute(text("SELECT n FROM contended WHERE id = 1 FOR UPDATE"))
+            async with running(runner.run):
+                try:
+
+                    async def gave_way() -> bool:
+                        return any(
+                            "one by one" in m and "lock timeout" in m for m in caplog.messages
+                        )
+
+                    await wait_until(gave_way, "the transaction of several to stop waiting")
+                finally:
+                    await blocker.rollback()
+
+                async def settled() -> bool:
+                    return runner.stats.processed == len(events)
+
+                await wait_until(settled, "every record applied once the lock is let go")
+
+        assert runner.stats.dead_letters == 0
+        assert await r.count("SELECT count(DISTINCT event_id) FROM applied") == len(events)
+        assert await r.count("SELECT count(*) FROM applied") == len(events)
+        assert await r.count("SELECT n FROM contended") == len(events)
