@@ -189,6 +189,12 @@ def _normal(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip().upper()
 
 
+_MATTER_KEY_COLUMNS = """(SELECT wrapped_key FROM matter_found), EXISTS (SELECT FROM matter_found),
+                    EXISTS (SELECT FROM matter_made)"""
+"""What a statement with ``Vault._matter_key_ctes`` answers of the matter's key: the key
+found, whether it was, whether it was made."""
+
+
 class Vault:
     """The data keys of persons, wrapped by the master key, in the ``pii_vault`` schema."""
 
@@ -297,6 +303,20 @@ class Vault:
     def _t(self) -> str:
         return f'"{self.schema}"'
 
+    @property
+    def _matter_key_ctes(self) -> str:
+        """CTEs that find (``matter_found``) or make (``matter_made``) a matter's key in the
+        statement that finds a person: ``$6`` the matter, ``$7`` its fresh key wrapped; the
+        statement ends selecting ``_MATTER_KEY_COLUMNS``."""
+        return f""",
+                matter_found AS (
+                    SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = $6),
+                matter_made AS (
+                    INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
+                    SELECT $6, $7, now() WHERE NOT EXISTS (SELECT FROM matter_found)
+                    ON CONFLICT (person_id) DO NOTHING
+                    RETURNING 1)"""
+
     async def ensure(self) -> None:
         """Create the vault's schema and tables if they do not exist (idempotent)."""
         async with self.engine.begin() as conn:
@@ -403,17 +423,13 @@ class Vault:
             query += """
                 SELECT who.person_id, k.wrapped_key, k.person_id IS NOT NULL AS seen"""
         else:
-            query += f""",
-                matter_found AS (
-                    SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = $6),
-                matter_made AS (
-                    INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
-                    SELECT $6, $7, now() WHERE NOT EXISTS (SELECT FROM matter_found)
-                    ON CONFLICT (person_id) DO NOTHING
-                    RETURNING 1)
+            query += (
+                self._matter_key_ctes
+                + """
                 SELECT who.person_id, k.wrapped_key, k.person_id IS NOT NULL AS seen,
-                    (SELECT wrapped_key FROM matter_found), EXISTS (SELECT FROM matter_found),
-                    EXISTS (SELECT FROM matter_made)"""
+                    """
+                + _MATTER_KEY_COLUMNS
+            )
             args += [matter, self._wrap(matter, fresh)]
         query += f"""
                 FROM who LEFT JOIN {self._t}.data_keys AS k USING (person_id)"""
@@ -486,17 +502,13 @@ class Vault:
             query += """
                 SELECT who.b, who.person_id, k.wrapped_key, k.person_id IS NOT NULL AS seen"""
         else:
-            query += f""",
-                matter_found AS (
-                    SELECT wrapped_key FROM {self._t}.data_keys WHERE person_id = $6),
-                matter_made AS (
-                    INSERT INTO {self._t}.data_keys (person_id, wrapped_key, created_at)
-                    SELECT $6, $7, now() WHERE NOT EXISTS (SELECT FROM matter_found)
-                    ON CONFLICT (person_id) DO NOTHING
-                    RETURNING 1)
+            query += (
+                self._matter_key_ctes
+                + """
                 SELECT who.b, who.person_id, k.wrapped_key, k.person_id IS NOT NULL AS seen,
-                    (SELECT wrapped_key FROM matter_found), EXISTS (SELECT FROM matter_found),
-                    EXISTS (SELECT FROM matter_made)"""
+                    """
+                + _MATTER_KEY_COLUMNS
+            )
             args += [matter, self._wrap(matter, fresh)]
         query += f"""
                 FROM who LEFT JOIN {self._t}.data_keys AS k USING (person_id)"""

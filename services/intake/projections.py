@@ -256,13 +256,9 @@ def _masked(persons: list[ReportedPerson]) -> str:
     )
 
 
-_DESK_ROW = text(
-    """INSERT INTO clue_desk (clue_id, clue_number, source_kind, source_department,
-                              source_reference, categories, units, persons, urgency,
-                              received_at, status, status_updated_at, merged_into,
-                              last_touched_at, position, person_refs)
-       VALUES (:id, :no, :kind, :dept, :ref, :cats, :units, CAST(:persons AS jsonb), :urg,
-               :at, :status, :at, :into, :touched, :pos, CAST(:refs AS uuid[]))
+# A clue's row that is there already: its fields as now written, but never touched
+# earlier than it was, and every person it ever named kept.
+_DESK_ROW_AGAIN = """
        ON CONFLICT (clue_id) DO UPDATE SET
            clue_number = excluded.clue_number, source_kind = excluded.source_kind,
            source_department = excluded.source_department,
@@ -273,6 +269,14 @@ _DESK_ROW = text(
            last_touched_at = GREATEST(clue_desk.last_touched_at, excluded.last_touched_at),
            person_refs = ARRAY(SELECT DISTINCT unnest(clue_desk.person_refs
                                                       || excluded.person_refs))"""
+_DESK_ROW = text(
+    """INSERT INTO clue_desk (clue_id, clue_number, source_kind, source_department,
+                              source_reference, categories, units, persons, urgency,
+                              received_at, status, status_updated_at, merged_into,
+                              last_touched_at, position, person_refs)
+       VALUES (:id, :no, :kind, :dept, :ref, :cats, :units, CAST(:persons AS jsonb), :urg,
+               :at, :status, :at, :into, :touched, :pos, CAST(:refs AS uuid[]))"""
+    + _DESK_ROW_AGAIN
 )
 # One round trip per ledger entry: the entry, and the clue's row touched by it.
 _ENTRY = text(
@@ -296,17 +300,8 @@ _NEW_ROW = text(
                               forward_by, anonymous, acknowledge_by)
        VALUES (:id, :no, :kind, :dept, :ref, :cats, :units, CAST(:persons AS jsonb), :urg,
                :at, :status, :at, :into, :touched, :pos, CAST(:refs AS uuid[]), :j, :by,
-               :anon, :ack_by)
-       ON CONFLICT (clue_id) DO UPDATE SET
-           clue_number = excluded.clue_number, source_kind = excluded.source_kind,
-           source_department = excluded.source_department,
-           source_reference = excluded.source_reference, categories = excluded.categories,
-           units = excluded.units, persons = excluded.persons, urgency = excluded.urgency,
-           status = excluded.status,
-           status_updated_at = excluded.status_updated_at, merged_into = excluded.merged_into,
-           last_touched_at = GREATEST(clue_desk.last_touched_at, excluded.last_touched_at),
-           person_refs = ARRAY(SELECT DISTINCT unnest(clue_desk.person_refs
-                                                      || excluded.person_refs))"""
+               :anon, :ack_by)"""
+    + _DESK_ROW_AGAIN
 )
 # (A row there already is one a merge made, which the history check rules out; were it
 # there, it is updated as ``_DESK_ROW`` does rather than stopping the projection.)
