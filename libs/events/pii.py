@@ -60,6 +60,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events.devmode import MissingSecret, dev_mode
+from libs.kit.db import CONNECTION_BROKEN
 
 SHREDDED = "[已销毁]"
 """What a clerk reads where a shredded person's data was."""
@@ -282,7 +283,7 @@ class Vault:
                 return await own.fetchrow(query, *args)
             except BaseException as exc:
                 dropped = own.is_closed() or (
-                    isinstance(exc, _CONNECTION_DROPPED)
+                    isinstance(exc, CONNECTION_BROKEN)
                     and not isinstance(exc, asyncpg.DataError)  # an argument it cannot send
                 )
                 if dropped or not isinstance(exc, asyncpg.PostgresError):
@@ -950,15 +951,6 @@ class Vault:
 
 _ENSURED: set[tuple[str, str]] = set()
 """The vaults (database, schema) this process has made sure of."""
-
-_CONNECTION_DROPPED = (
-    asyncpg.exceptions.InterfaceError,  # closed, or closed in the middle of an operation
-    asyncpg.exceptions.InternalClientError,  # the protocol met the server's goodbye
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # pg_terminate_backend, shutdown
-    ConnectionError,
-)
-"""What the driver raises when the connection (not the statement) failed."""
 
 
 async def _in_transaction(

@@ -56,6 +56,7 @@ from libs.events.envelope import (
     envelope_hash,
 )
 from libs.events.wakeup import CHANNEL_PREFIX, Announcer
+from libs.kit.db import CONNECTION_BROKEN
 
 
 class _Any:
@@ -417,15 +418,6 @@ class _StreamHeads:
         self._heads.pop(stream_id, None)
 
 
-_CONNECTION_BROKEN = (
-    asyncpg.exceptions.InterfaceError,  # closed, or closed in the middle of an operation
-    asyncpg.exceptions.InternalClientError,  # the protocol met the server's goodbye
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # pg_terminate_backend, shutdown
-    ConnectionError,
-)
-
-
 async def _driver_of(conn: AsyncConnection) -> asyncpg.Connection:
     raw = await conn.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
@@ -556,7 +548,7 @@ class EventStore:
             # SQLAlchemy never saw this statement fail: a connection that died under it
             # (or a read's transaction that could not be ended, as when cancelled twice)
             # goes back to the pool unless invalidated here.
-            broken = isinstance(exc, _CONNECTION_BROKEN)
+            broken = isinstance(exc, CONNECTION_BROKEN)
             if broken or own.is_closed() or own.is_in_transaction():
                 pooled.invalidate(exc if isinstance(exc, Exception) else None)
             raise

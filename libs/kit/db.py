@@ -112,6 +112,17 @@ def _sent(driver: Any) -> int | None:
     return count if isinstance(count, int) else None
 
 
+CONNECTION_BROKEN = (
+    asyncpg.exceptions.InterfaceError,  # closed, or closed in the middle of an operation
+    asyncpg.exceptions.InternalClientError,  # the protocol met the server's goodbye
+    asyncpg.exceptions.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # pg_terminate_backend, shutdown
+    ConnectionError,
+)
+"""What the driver raises when the connection (not the statement) failed: a connection
+that raised one is given up, not handed back to its pool."""
+
+
 async def driver(conn: AsyncConnection) -> asyncpg.Connection:
     """The driver's own connection under ``conn``, in its transaction: for the statements
     every request runs, which then skip SQLAlchemy's execution machinery (about 0.1 ms of
