@@ -1,4 +1,12 @@
-"""Run the bench and print one table: `python -m bench` (BENCH_SCALE=0.1 for a quick look)."""
+"""Run the bench and print one table: `python -m bench` (BENCH_SCALE=0.1 for a quick look).
+
+Beside each rate, the CPU each event cost, summed over this process (the client: the
+store's code, the drivers, the library's threads), the PostgreSQL backends of the bench's
+connections and, for the broker rows, the embedded broker — from /proc, over the whole
+workload call (its preparation included: the raw rows and keys are built inside it, a few
+µs an event). On a shared machine wall-clock rates move by 2× from one run to the next;
+CPU per event moves far less, so its ratio is the one to compare runs by.
+"""
 
 import asyncio
 import os
@@ -14,7 +22,7 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
-from bench import infra, library, raw
+from bench import cpu, infra, library, raw
 from bench import zhengfeng_store as zf
 from bench.common import (
     BATCH_SIZE,
@@ -34,12 +42,20 @@ class Measurement:
     events: int | None = None
     seconds: float | None = None
     note: str = ""
+    cpu: dict[str, float] | None = None  # CPU seconds per process group (``cpu.Meter``)
 
     @property
     def rate(self) -> float | None:
         if self.note or self.events is None or not self.seconds:
             return None
         return self.events / self.seconds
+
+    @property
+    def cpu_per_event(self) -> float | None:
+        """CPU µs per event, every group summed."""
+        if self.note or not self.events or self.cpu is None:
+            return None
+        return sum(self.cpu.values()) / self.events * 1e6
 
 
 # Display order. (key, label, raw ceiling key, eventsourcing key); None = section break.
@@ -70,7 +86,25 @@ def step(label: str) -> None:
     progress.print(f"[dim]{time.strftime('%H:%M:%S')} {label}…[/dim]")
 
 
-async def run_raw(results: dict[str, Measurement], url: str, bootstrap: str) -> None:
+GROUPS = ("bench", "postgres", "broker")
+
+
+async def metered(
+    groups: dict[str, cpu.Pids], work: Awaitable[Any]
+) -> tuple[Any, dict[str, float]]:
+    """``work``'s value and the CPU seconds each process group used while it ran."""
+    box: list[Any] = []
+
+    async def run() -> None:
+        box.append(await work)
+
+    used = await cpu.measure(groups, run())
+    return box[0], used
+
+
+async def run_raw(
+    results: dict[str, Measurement], url: str, bootstrap: str, groups: dict[str, cpu.Pids]
+) -> None:
     pool = await asyncpg.create_pool(url, min_size=WRITERS, max_size=WRITERS)
     try:
         await raw.create_table(pool)
@@ -84,13 +118,16 @@ async def run_raw(results: dict[str, Measurement], url: str, bootstrap: str) -> 
         ]
         for key, workload in workloads:
             step(key)
-            results[key] = Measurement(*await workload())
+            (events, seconds), used = await metered(groups, workload())
+            results[key] = Measurement(events, seconds, cpu=used)
     finally:
         await raw.drop_table(pool)
         await pool.close()
 
 
-async def run_library(results: dict[str, Measurement], url: str) -> None:
+async def run_library(
+    results: dict[str, Measurement], url: str, groups: dict[str, cpu.Pids]
+) -> None:
     lib = await asyncio.to_thread(library.Library, url, WRITERS)
     try:
         workloads: list[tuple[str, Callable[[], tuple[int, float]]]] = [
@@ -101,7 +138,8 @@ async def run_library(results: dict[str, Measurement], url: str) -> None:
         ]
         for key, workload in workloads:
             step(key)
-            results[key] = Measurement(*await asyncio.to_thread(workload))
+            (events, seconds), used = await metered(groups, asyncio.to_thread(workload))
+            results[key] = Measurement(events, seconds, cpu=used)
     finally:
         await asyncio.to_thread(lib.close)
 
@@ -120,7 +158,9 @@ async def guarded(call: Callable[[], Awaitable[Any]]) -> tuple[Any, float, str]:
     return value, time.perf_counter() - start, ""
 
 
-async def run_zhengfeng(results: dict[str, Measurement], url: str, bootstrap: str) -> None:
+async def run_zhengfeng(
+    results: dict[str, Measurement], url: str, bootstrap: str, groups: dict[str, cpu.Pids]
+) -> None:
     step("zhengfeng setup")
     ctx, _, note = await guarded(lambda: zf.setup(url, bootstrap))
     if note:
@@ -143,8 +183,8 @@ async def run_zhengfeng(results: dict[str, Measurement], url: str, bootstrap: st
     try:
         for key, call, events in calls:
             step(key)
-            value, seconds, note = await guarded(call)
-            results[key] = Measurement(value if events is None else events, seconds, note)
+            (value, seconds, note), used = await metered(groups, guarded(call))
+            results[key] = Measurement(value if events is None else events, seconds, note, used)
     finally:
         await guarded(lambda: zf.teardown(ctx))
 
@@ -178,19 +218,41 @@ def ratio(results: dict[str, Measurement], key: str, ref: str | None, name: str)
     return f"{mine / theirs:.2f} × {name}" if mine and theirs else None
 
 
+def cpu_ratio(results: dict[str, Measurement], key: str, ref: str | None, name: str) -> str | None:
+    """The reference's CPU per event over this row's: like the rate ratio, higher is better."""
+    mine = results[key].cpu_per_event
+    theirs = results[ref].cpu_per_event if ref else None
+    return f"{theirs / mine:.2f} × {name}" if mine and theirs else None
+
+
+def _us(value: float) -> str:
+    return f"{value:.1f}" if value < 20 else f"{value:.0f}"
+
+
+def cpu_cell(m: Measurement) -> str:
+    """``total (bench + postgres [+ broker])`` µs per event."""
+    if m.cpu_per_event is None or m.cpu is None or not m.events:
+        return ""
+    parts = [m.cpu.get(g, 0.0) / m.events * 1e6 for g in GROUPS]
+    shown = " + ".join(_us(p) for p in (parts if parts[2] >= 0.05 else parts[:2]))
+    return f"{_us(m.cpu_per_event)} ({shown})"
+
+
 def render(facts: list[tuple[str, str]], results: dict[str, Measurement]) -> None:
     console = Console()
-    console.width = max(console.width, 120)  # keep rows on one line when piped
+    console.width = max(console.width, 200)  # keep rows on one line when piped
     about = Table.grid(padding=(0, 2))
     for name, value in facts:
         about.add_row(f"[bold]{name}[/bold]", value)
     console.print(about)
 
-    table = Table(title="Zhengfeng bench (events/s, higher is better)")
-    table.add_column("workload")
+    table = Table(title="Zhengfeng bench (events/s and CPU per event; ratios: higher is better)")
+    table.add_column("workload", no_wrap=True)
     table.add_column("events", justify="right")
     table.add_column("events/s", justify="right")
     table.add_column("ratio (÷ raw ceiling, ÷ eventsourcing)")
+    table.add_column("CPU µs/event (bench + PostgreSQL [+ broker])", justify="right")
+    table.add_column("CPU ratio (÷ raw, ÷ eventsourcing)")
     for row in ROWS:
         if row is None:
             table.add_section()
@@ -198,13 +260,23 @@ def render(facts: list[tuple[str, str]], results: dict[str, Measurement]) -> Non
         key, label, raw_key, es_key = row
         m = results.get(key, Measurement(note="not run"))
         ratios = [ratio(results, key, raw_key, "raw"), ratio(results, key, es_key, "eventsourcing")]
+        cpu_ratios = [
+            cpu_ratio(results, key, raw_key, "raw"),
+            cpu_ratio(results, key, es_key, "eventsourcing"),
+        ]
         table.add_row(
             label,
             "" if m.note or m.events is None else f"{m.events:,}",
             m.note or f"{m.rate:,.0f}",
             ", ".join(r for r in ratios if r),
+            cpu_cell(m),
+            ", ".join(r for r in cpu_ratios if r),
         )
     console.print(table)
+
+
+async def own_process() -> list[int]:
+    return [os.getpid()]
 
 
 async def main() -> None:
@@ -212,9 +284,11 @@ async def main() -> None:
     results: dict[str, Measurement] = {}
     async with infra.broker() as (bootstrap, broker):
         facts = await machine_facts(url, broker)
-        await run_raw(results, url, bootstrap)
-        await run_library(results, url)
-        await run_zhengfeng(results, url, bootstrap)
+        async with infra.postgres_pids(url) as postgres:
+            groups = {"bench": own_process, "postgres": postgres, "broker": infra.broker_pids}
+            await run_raw(results, url, bootstrap, groups)
+            await run_library(results, url, groups)
+            await run_zhengfeng(results, url, bootstrap, groups)
     render(facts, results)
 
 

@@ -3,9 +3,10 @@ machine cannot inflate the way it inflates wall-clock times.
 
 A ``Meter`` samples every ``interval`` seconds the processes each group names (service
 process trees, the PostgreSQL backends of some connections, the broker's tree) and sums,
-per group, the CPU each used inside the window: a process present at the start counts from
-its CPU then, one that appears later from zero. A process that ends between two samples
-loses what it used since the last one (pools keep their connections, so that is rare).
+per group, the CPU each of their threads used inside the window: a thread present at the
+start counts from its CPU then, one that appears later from zero. A thread that ends
+between two samples loses what it used since the last one (pools keep their connections
+and workers, so that is rare).
 """
 
 from __future__ import annotations
@@ -26,15 +27,35 @@ def available() -> bool:
     return Path("/proc/self/stat").exists()
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU seconds a process has used (``None``: it is gone)."""
+def thread_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds each thread of a process has used, by thread id (empty: it is gone).
+
+    The time each ran, to the nanosecond, from its ``schedstat``: user and system time in
+    ``stat`` are counted in clock ticks (10 ms), each given whole to whichever process ran
+    when it fell, fair over many seconds but not for a PostgreSQL backend that ran a few
+    milliseconds of a second-long workload. Thread by thread, so that a thread that ends
+    (a pool's worker) takes with it only what it used since the last sample, as a process
+    does. Where ``schedstat`` is missing, the process's ticks from ``stat``, under its id.
+    """
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return {}
+    used: dict[int, float] = {}
+    for task in tasks:
+        try:
+            used[int(task.name)] = int((task / "schedstat").read_text().split()[0]) / 1e9
+        except (OSError, ValueError, IndexError):
+            continue  # the thread ended meanwhile (or has no schedstat: ticks below)
+    if used:
+        return used
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
-        return None
+        return {}
     # The command name may hold spaces and parentheses: fields start after the last ")".
     fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return {pid: (int(fields[11]) + int(fields[12])) / TICKS}
 
 
 def tree(pid: int) -> list[int]:
@@ -64,12 +85,10 @@ class Meter:
         for group, pids in self.groups.items():
             first, last = self._first[group], self._last[group]
             for pid in await pids():
-                used = cpu_seconds(pid)
-                if used is None:
-                    continue
-                if pid not in first:
-                    first[pid] = used if not self._started else 0.0
-                last[pid] = used
+                for thread, used in thread_seconds(pid).items():
+                    if thread not in first:
+                        first[thread] = used if not self._started else 0.0
+                    last[thread] = used
         self._started = True
 
     async def _run(self) -> None:

@@ -51,6 +51,28 @@ async def broker() -> AsyncIterator[tuple[str, str]]:
 _embedded: EmbeddedBroker | None = None
 
 
+@contextlib.asynccontextmanager
+async def postgres_pids(url: str) -> AsyncIterator[cpu.Pids]:
+    """The server processes of every client connection to ``url``'s database but the one
+    watching them, for CPU figures. Not the server's own processes: an autovacuum worker
+    analysing a table just filled, or the checkpointer, would land in whichever workload
+    ran at that moment."""
+    watcher = await asyncpg.connect(url)
+
+    async def pids() -> list[int]:
+        rows = await watcher.fetch(
+            """SELECT pid FROM pg_stat_activity
+               WHERE datname = current_database() AND backend_type = 'client backend'
+                 AND pid <> pg_backend_pid()"""
+        )
+        return [r[0] for r in rows]
+
+    try:
+        yield pids
+    finally:
+        await watcher.close()
+
+
 async def broker_pids() -> list[int]:
     """The embedded broker's processes (its lifeline and the broker), for CPU figures; none
     when the broker is not ours."""
