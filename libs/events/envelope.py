@@ -361,8 +361,29 @@ def to_kafka(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]
     """Key, value and ``ce_*`` headers for Kafka binary content mode.
 
     The headers are the attributes in their order (``EXTENSIONS`` for the extensions),
-    each set one once; written out rather than looped over, as the relay makes this per
-    event it publishes (tests/unit/test_envelope.py holds it to ``EXTENSIONS``)."""
+    each set one once (tests/unit/test_envelope.py holds it to ``EXTENSIONS``)."""
+    fields = envelope.__dict__
+    return kafka_record(
+        envelope,
+        fields["txid"],
+        fields["signingkeyid"],
+        fields["signature"],
+        fields["ordersignature"],
+    )
+
+
+def kafka_record(
+    envelope: Envelope,
+    txid: int | None,
+    signingkeyid: str | None,
+    signature: str | None,
+    ordersignature: str | None,
+) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """``to_kafka`` of the envelope with these ``txid``, ``signingkeyid``, ``signature`` and
+    ``ordersignature`` (whatever it holds of them): the same bytes as
+    ``to_kafka(signer.sign(envelope.placed(txid)))``, without the two copies of the
+    envelope, which cost the relay about 3 µs per event it publishes. Written out rather
+    than looped over, as the relay makes this per event."""
     fields = envelope.__dict__  # the fields straight from the instance
     key = fields["subject"].encode()
     content_type, spec, source = fields["datacontenttype"], fields["specversion"], fields["source"]
@@ -372,6 +393,9 @@ def to_kafka(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]
         fields["correlationid"],
         fields["actor"],
     )
+    correlation = _correlation
+    if correlation[0] != correlation_id:
+        correlation = _correlation_of(correlation_id)
     headers: list[tuple[str, bytes]] = [
         _CONTENT_TYPE_OF.get(content_type) or _made(_CONTENT_TYPE_OF, "content-type", content_type),
         _SPEC_VERSION_OF.get(spec) or _made(_SPEC_VERSION_OF, "ce_specversion", spec),
@@ -385,7 +409,7 @@ def to_kafka(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]
         _TYPE_VERSION_OF.get(type_version)
         or _made(_TYPE_VERSION_OF, "ce_typeversion", type_version),
         ("ce_streamversion", str(fields["streamversion"]).encode()),
-        ("ce_correlationid", correlation_id.encode()),
+        correlation[1],
     ]
     if (causation_id := fields["causationid"]) is not None:
         headers.append(("ce_causationid", causation_id.encode()))
@@ -396,17 +420,39 @@ def to_kafka(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]
     )
     if (position := fields["position"]) is not None:
         headers.append(("ce_position", str(position).encode()))
-    if (txid := fields["txid"]) is not None:
+    if txid is not None:
         headers.append(("ce_txid", str(txid).encode()))
-    if (key_id := fields["signingkeyid"]) is not None:
-        headers.append(_KEY_ID_OF.get(key_id) or _made(_KEY_ID_OF, "ce_signingkeyid", key_id))
-    if (signature := fields["signature"]) is not None:
+    if signingkeyid is not None:
+        headers.append(
+            _KEY_ID_OF.get(signingkeyid) or _made(_KEY_ID_OF, "ce_signingkeyid", signingkeyid)
+        )
+    if signature is not None:
         headers.append(("ce_signature", signature.encode()))
-    if (order := fields["ordersignature"]) is not None:
-        headers.append(("ce_ordersignature", order.encode()))
-    if (trace := traceparent_of(correlation_id, event_id)) is not None:
-        headers.append((_HEADER_PREFIX + "traceparent", trace.encode()))
-    return key, envelope.data_json.encode(), headers
+    if ordersignature is not None:
+        headers.append(("ce_ordersignature", ordersignature.encode()))
+    if (trace := correlation[2]) is not None:
+        # ``traceparent_of``'s text, its fixed parts made once per correlation id
+        headers.append(("ce_traceparent", trace + event_id.hex[:16].encode() + b"-01"))
+    encoded = fields["encoded_data"]
+    value = (encoded if encoded is not None else canonical_json(envelope.data)).encode()
+    return key, value, headers
+
+
+def _correlation_of(correlation_id: str) -> tuple[str, tuple[str, bytes], bytes | None]:
+    """A correlation id, its header and, for a trace-shaped one, the start of every
+    ``traceparent`` under it (a command's events share it, and so do their records)."""
+    global _correlation
+    trace = None
+    if traceparent_of(correlation_id, _NO_EVENT) is not None:
+        trace = f"00-{correlation_id}-".encode()
+    made = _correlation = (correlation_id, ("ce_correlationid", correlation_id.encode()), trace)
+    return made
+
+
+_NO_EVENT = UUID(int=0)
+_correlation: tuple[str, tuple[str, bytes], bytes | None] = _correlation_of("")
+"""The correlation id last made a record of, with what ``_correlation_of`` made of it (one
+assignment: a reader sees the triple or the one before)."""
 
 
 class EnvelopeError(ValueError):

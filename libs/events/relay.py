@@ -29,7 +29,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from libs.events.envelope import to_kafka
+from libs.events.envelope import kafka_record
 from libs.events.kafka import end_offsets, end_offsets_total, ensure_topics
 from libs.events.signing import Signer
 from libs.events.store import START, Checkpoint, EventStore, HeldBack, Recorded
@@ -231,24 +231,32 @@ class Relay:
         # highest they applied per partition and skip what is below it after a restart.
         # The place of the last event of each partition is signed: a consumer moves its
         # position only to a signed place (one signature more per partition and batch).
-        placed = [r.envelope.placed(r.checkpoint.tx_id) for r in batch]
         # Each record goes to the partition the producer's default partitioner would pick
         # for its key, counting the topic's partitions as the producer does (the relay
         # names it, see ``_Outgoing``); the last event of each is the one whose place is
         # signed.
         count = len(await self.producer.partitions_for(self.topic))
-        partitions = [_partition_of(e.subject, count) for e in placed]
+        partitions = [_partition_of(r.envelope.subject, count) for r in batch]
         signed_places = set({p: i for i, p in enumerate(partitions)}.values())
         outgoing = _Outgoing(self.producer, self.topic)
         loop = asyncio.get_running_loop()
         shipped_at = loop.time()
-        for i, envelope in enumerate(placed):
-            if self.signer is not None:
-                envelope = self.signer.sign(envelope, place=i in signed_places)
+        signer = self.signer
+        key_id = signer.key_id if signer is not None else None
+        signature = order = None
+        for i, recorded in enumerate(batch):
+            # The record of the event placed at its transaction and signed, made from the
+            # stored envelope (``kafka_record``: no copy of it per event).
+            envelope, txid = recorded.envelope, recorded.checkpoint.tx_id
+            if signer is not None:
+                signature = signer.signature(envelope.eventhash)
+                order = None
+                if i in signed_places and (position := envelope.position) is not None:
+                    order = signer.order_signature(envelope.eventhash, txid, position)
             if (span := tracing.start_publish_span(self.tracer, envelope, self.topic)) is not None:
                 spans.append(span)
-            key, value, headers = to_kafka(envelope)
-            await outgoing.add(partitions[i], key, value, headers)
+            key, value, headers = kafka_record(envelope, txid, key_id, signature, order)
+            outgoing.add(partitions[i], key, value, headers)
             if loop.time() - shipped_at >= _SHIP_AFTER:
                 # Ship what is ready while the rest is signed: the broker works on it
                 # meanwhile (each partition keeps its order in the producer).
@@ -556,24 +564,28 @@ class _Outgoing:
         self.deliveries: list[asyncio.Future[RecordMetadata]] = []
         """One per record batch handed over: its first record's metadata once stored."""
         self._open: dict[int, BatchBuilder] = {}
+        self._full: list[tuple[int, BatchBuilder]] = []
+        """Batches that filled up, to hand over before the open ones."""
 
-    async def add(
+    def add(
         self, partition: int, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
     ) -> None:
-        """Add a record to its partition's batch (handing that over first when full)."""
+        """Add a record to its partition's batch (a full one waits for ``ship``, ahead of
+        the partition's next)."""
         builder = self._open.get(partition)
         if builder is None:
             builder = self._open[partition] = self.producer.create_batch()
         if builder.append(timestamp=None, key=key, value=value, headers=headers) is None:
-            await self._send(partition, builder)
+            self._full.append((partition, builder))
             builder = self._open[partition] = self.producer.create_batch()
             # The first record always fits, however large (the broker judges its size).
             builder.append(timestamp=None, key=key, value=value, headers=headers)
 
     async def ship(self) -> None:
-        """Hand every open batch to the producer."""
+        """Hand every batch to the producer, each partition's in the order made."""
+        full, self._full = self._full, []
         open_, self._open = self._open, {}
-        for partition, builder in open_.items():
+        for partition, builder in (*full, *open_.items()):
             await self._send(partition, builder)
 
     async def _send(self, partition: int, builder: BatchBuilder) -> None:

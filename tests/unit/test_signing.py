@@ -13,7 +13,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from libs.events import pii, signing
 from libs.events.devmode import MissingSecret
-from libs.events.envelope import Envelope, chain_hash, envelope_hash, from_kafka, to_kafka
+from libs.events.envelope import (
+    Envelope,
+    chain_hash,
+    envelope_hash,
+    from_kafka,
+    kafka_record,
+    to_kafka,
+)
 
 Keys = tuple[dict[str, signing.Signer], signing.Keyring]
 
@@ -171,3 +178,21 @@ def test_the_fast_signer_gives_the_bytes_any_ed25519_library_gives_and_verifies(
     key.public_key().verify(raw(signed.signature), message)
     order = signing.order_message(envelope.eventhash, 7, 3)
     key.public_key().verify(raw(signed.ordersignature), order)
+
+
+def test_the_relays_record_of_a_stored_event_is_that_of_the_placed_and_signed_envelope() -> None:
+    signer = signing.Signer("intake", "intake-20261207T000000-abcdef", Ed25519PrivateKey.generate())
+    traced = "0af7651916cd43dd8448eb211c80319c"
+    # Correlation ids with and without a trace's shape, each after another (each record
+    # reuses what it can of the one before).
+    for correlation in (traced, "c-1", traced, traced, "0" * 32, "c-2"):
+        stored = dataclasses.replace(event(), correlationid=correlation, position=52)
+        for place in (False, True):
+            expected = to_kafka(signer.sign(stored.placed(7410), place=place))
+            order = signer.order_signature(stored.eventhash, 7410, 52) if place else None
+            made = kafka_record(
+                stored, 7410, signer.key_id, signer.signature(stored.eventhash), order
+            )
+            assert made == expected
+    unsigned = dataclasses.replace(event(), correlationid=traced, position=52)
+    assert kafka_record(unsigned, 7410, None, None, None) == to_kafka(unsigned.placed(7410))
