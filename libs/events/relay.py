@@ -82,7 +82,7 @@ class Relay:
         bootstrap: str,
         name: str = "kafka",
         batch_size: int = 500,
-        backlog_batch_size: int = 5000,
+        backlog_batch_size: int = 1000,
         idle_interval: float = 0.1,
         standby_interval: float = 1.0,
         on_published: Callable[[int, int], None] | None = None,
@@ -111,7 +111,11 @@ class Relay:
         lease), a batch that is not full brings it back to ``batch_size``. Fewer, larger batches pay the per-batch costs
         (the metadata look, one order signature per partition, waiting for the last
         acknowledgement, the cursor's write) fewer times; only a batch in flight is ever
-        sent twice, so this bounds what a crash repeats."""
+        sent twice, so this bounds what a crash repeats. Not larger: a batch of 5 000 cost
+        the relay 2.8 µs more CPU per event than one of 1 000 (18.4-19.6 against 15.4-16.6
+        µs unsigned, draining 20 000 events as leader; the garbage collector scans the
+        batch's objects while it is alive, 11-12 times against once, and they no longer fit
+        the caches) and drained no faster."""
         self._limit = batch_size
         self.idle_interval = idle_interval
         """Seconds between looks at an idle store; with a ``waiter``, only the fallback."""
