@@ -115,8 +115,9 @@ class Envelope:
             raise ValueError("an envelope with LAZY data needs its encoded_data")
 
     @classmethod
-    def stored(cls, attributes: dict[str, Any]) -> Envelope:
-        """The envelope of an event read back from a store, its data decoded on first use.
+    def stored(cls, attributes: dict[str, Any], data: dict[str, Any] = LAZY) -> Envelope:
+        """The envelope of an event in a store: read back, its data decoded on first use;
+        just written, its ``data`` as the store had it.
 
         ``attributes``: ``id``, ``source``, ``type``, ``subject``, ``time``, ``dataschema``,
         ``typeversion``, ``streamversion``, ``correlationid``, ``causationid``, ``actor``,
@@ -128,6 +129,8 @@ class Envelope:
         fields = envelope.__dict__
         fields.update(_STORED)
         fields.update(attributes)
+        if data is not LAZY:
+            fields["_data"] = data
         return envelope
 
     def signed(self, signature: str, key_id: str, order: str | None = None) -> Envelope:

@@ -30,10 +30,9 @@ _CLAIM = text(
 # and the one that waited re-reads the checkpoint the other one moved.
 _LOCK = text("SELECT tx_id::text, position FROM projection_checkpoints WHERE name = :n FOR UPDATE")
 # Every projection of a runner at once, in one order (replicas taking turns never deadlock).
-_LOCK_ALL = text(
-    """SELECT name, tx_id::text, position FROM projection_checkpoints
-       WHERE name = ANY(CAST(:names AS text[])) ORDER BY name FOR UPDATE"""
-)
+# At the driver (every step begins with it): $1 the names.
+_LOCK_ALL = """SELECT name, tx_id::text, position FROM projection_checkpoints
+       WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE"""
 # At the driver (every step runs it): $1 names, $2 transaction ids as text, $3 positions.
 _SAVE_ALL = """INSERT INTO projection_checkpoints (name, tx_id, position)
        SELECT * FROM unnest($1::text[], $2::text[]::xid8[], $3::bigint[])
@@ -162,15 +161,17 @@ class ProjectionRunner:
             return 0, 0
         names = sorted(p.name for p in self.projections)
         async with self.store.engine.begin() as conn:
-            rows = (await conn.execute(_LOCK_ALL, {"names": names})).all()
+            c = await driver(conn)  # begins the transaction: BEGIN alone
+            rows = await c.fetch(_LOCK_ALL, names)
             if len(rows) < len(names):  # a projection's first step: its row is made once
                 for name in names:
                     await conn.execute(_CLAIM, {"n": name})
-                rows = (await conn.execute(_LOCK_ALL, {"names": names})).all()
+                rows = await c.fetch(_LOCK_ALL, names)
             at = {name: Checkpoint(int(tx), position) for name, tx, position in rows}
-            # Nothing before in this transaction looked at pg_stat_activity.
+            # Nothing before in this transaction looked at pg_stat_activity; when nothing
+            # is read, nothing more runs in it.
             batch = await self.store.read_all(
-                min(at.values()), limit=self.batch_size, conn=conn, fresh=True
+                min(at.values()), limit=self.batch_size, conn=conn, fresh=True, ends_if_empty=True
             )
             applied = 0
             saved: dict[str, Checkpoint] = {}
@@ -185,8 +186,7 @@ class ProjectionRunner:
                 saved[projection.name] = mine[-1].checkpoint
                 applied += len(mine)
             if saved:
-                # The transaction is under way (the lock began it): no round trip more.
-                await (await driver(conn)).execute(
+                await c.execute(
                     _SAVE_ALL,
                     list(saved),
                     [str(c.tx_id) for c in saved.values()],

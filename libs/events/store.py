@@ -43,12 +43,9 @@ from libs.events.contracts import (
     registry,
     schema_base_url,
     schema_path,
-    schema_uri,
 )
 from libs.events.envelope import (
-    CONTENT_TYPE,
     GENESIS_HASH,
-    SPEC_VERSION,
     Envelope,
     canonical_json,
     canonical_json_without_floats,
@@ -56,7 +53,7 @@ from libs.events.envelope import (
     envelope_hash,
 )
 from libs.events.wakeup import CHANNEL_PREFIX, Announcer
-from libs.kit.db import CONNECTION_BROKEN
+from libs.kit.db import CONNECTION_BROKEN, driver
 
 
 class _Any:
@@ -418,12 +415,6 @@ class _StreamHeads:
         self._heads.pop(stream_id, None)
 
 
-async def _driver_of(conn: AsyncConnection) -> asyncpg.Connection:
-    raw = await conn.get_raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection
-    return driver
-
-
 async def _horizon(c: asyncpg.Connection, *, shared: bool) -> str:
     if shared:  # the caller's transaction may have read pg_stat_activity already
         await c.execute(_FRESH_ACTIVITY)
@@ -432,11 +423,18 @@ async def _horizon(c: asyncpg.Connection, *, shared: bool) -> str:
 
 
 async def _read_page(
-    c: asyncpg.Connection, after: Checkpoint, limit: int, *, shared: bool, fresh: bool = False
+    c: asyncpg.Connection,
+    after: Checkpoint,
+    limit: int,
+    *,
+    shared: bool,
+    fresh: bool = False,
+    ends_if_empty: bool = False,
 ) -> list[asyncpg.Record]:
     """The events after ``after`` below the horizon, in commit-safe order, on ``c`` in a
     transaction (the caller's when ``shared``, else one of its own; ``fresh``: the caller's
-    has not looked at pg_stat_activity yet)."""
+    has not looked at pg_stat_activity yet; ``ends_if_empty``: it runs nothing more when
+    no event is read)."""
     if shared and not fresh:  # the caller's transaction may have read pg_stat_activity
         await c.execute(_FRESH_ACTIVITY)
     # Two statements, in this order: the horizon is taken before the snapshot the events
@@ -448,7 +446,7 @@ async def _read_page(
     rows: list[asyncpg.Record] = await c.fetch(
         _READ_ALL, str(after.tx_id), after.position, horizon, limit
     )
-    if shared:  # the rest of the caller's transaction plans as it would have
+    if shared and (rows or not ends_if_empty):  # the rest of it plans as it would have
         await c.execute(_SORT_BACK, sort)
     return rows
 
@@ -535,10 +533,7 @@ class EventStore:
         on every append. Nothing begins a transaction on it, so each statement is its own.
         """
         if conn is not None:
-            driver = await _driver_of(conn)
-            if conn.in_transaction() and not driver.is_in_transaction():
-                await conn.exec_driver_sql("SELECT 1")
-            yield driver
+            yield await driver(conn)
             return
         pooled = await self.engine.raw_connection()
         try:
@@ -690,31 +685,35 @@ class EventStore:
         elif conn in self._announced_at_commit:  # ``transaction`` tells them once committed
             self._announced_at_commit[conn] = tx_id
         # else the statement notified: PostgreSQL tells them if the caller's commits
+        # Built as a read builds them (``Envelope.stored``, ``_recorded``): the event was
+        # validated and encoded above, and a dataclass's ``__init__`` costs more than both.
+        reg, base = self.registry, schema_base_url()
         recorded = [
-            Recorded(
-                Envelope(
-                    id=st.id,
-                    source=self.source,
-                    type=st.event.type_name,
-                    subject=stream_id,
-                    time=now,
-                    specversion=SPEC_VERSION,
-                    datacontenttype=CONTENT_TYPE,
-                    dataschema=schema_uri(st.event.type_name, st.event.version),
-                    data=st.data,
-                    typeversion=st.event.version,
-                    streamversion=st.version,
-                    correlationid=meta.correlation_id,
-                    causationid=meta.causation_id,
-                    actor=meta.actor,
-                    prevhash=st.prev,
-                    eventhash=st.hash,
-                    position=pos["global_position"],
-                    encoded_data=st.encoded,
+            _recorded(
+                Envelope.stored(
+                    {
+                        "id": st.id,
+                        "source": self.source,
+                        "type": st.event.type_name,
+                        "subject": stream_id,
+                        "time": now,
+                        "dataschema": _dataschema(base, st.event.type_name, st.event.version),
+                        "typeversion": st.event.version,
+                        "streamversion": st.version,
+                        "correlationid": meta.correlation_id,
+                        "causationid": meta.causation_id,
+                        "actor": meta.actor,
+                        "prevhash": st.prev,
+                        "eventhash": st.hash,
+                        "position": pos["global_position"],
+                        "encoded_data": st.encoded,
+                    },
+                    st.data,
                 ),
-                Checkpoint(tx_id, pos["global_position"]),
+                tx_id,
+                pos["global_position"],
                 pos["recorded_at"],
-                self.registry,
+                reg,
             )
             for st, pos in zip(staged, positions, strict=True)
         ]
@@ -772,15 +771,21 @@ class EventStore:
         limit: int = 1000,
         conn: AsyncConnection | None = None,
         fresh: bool = False,
+        ends_if_empty: bool = False,
     ) -> list[Recorded]:
         """The next events after ``after`` in commit-safe order; never skips one.
 
         With ``conn``, in the caller's transaction; ``fresh`` says it has not looked at
         pg_stat_activity yet, whose view a transaction keeps once it has (the horizon is
-        read from it): else that view is dropped first, a round trip more."""
+        read from it): else that view is dropped first, a round trip more. The page is read
+        with sorting off, which is put back for the rest of the caller's transaction unless
+        ``ends_if_empty`` says nothing more runs in it when no event is read (a round trip
+        less for a reader that found nothing new)."""
         async with self._driver(conn) as c:
             if conn is not None:
-                rows = await _read_page(c, after, limit, shared=True, fresh=fresh)
+                rows = await _read_page(
+                    c, after, limit, shared=True, fresh=fresh, ends_if_empty=ends_if_empty
+                )
             else:
                 async with c.transaction():  # read-only: its commit writes nothing
                     rows = await _read_page(c, after, limit, shared=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from libs.events.contracts import Event, EventRegistry
 from libs.events.contracts.intake import ClueReceived
 from libs.events.store import ANY, NO_STREAM, START, ConcurrencyError, EventStore, Metadata
-from libs.kit.db import IDLE_IN_TRANSACTION_TIMEOUT, make_engine
+from libs.kit.db import IDLE_IN_TRANSACTION_TIMEOUT, _sent, driver, make_engine
 from tests.factories import NoteTaken, clue_received, note
 
 META = Metadata(actor="operator:clerk-1", correlation_id="corr-1")
@@ -111,6 +112,51 @@ async def test_a_read_inside_a_callers_transaction_leaves_its_planner_settings_a
 
             assert [r.event.text for r in page + rest] == ["0", "1", "2"]  # type: ignore[attr-defined]
             assert (await conn.execute(text("SHOW enable_sort"))).scalar_one() == setting
+
+
+async def test_a_reader_that_ends_on_an_empty_page_is_spared_putting_the_setting_back(
+    store: EventStore,
+) -> None:
+    # A projection step that read nothing new commits at once: restoring the planner
+    # setting for a transaction that runs nothing more is a round trip for nothing. A page
+    # with events still restores it, since the projections then write in the transaction.
+    await store.append("s-1", [note("a")], expected_version=NO_STREAM, meta=META)
+
+    async with store.engine.begin() as conn:
+        page = await store.read_all(START, conn=conn, fresh=True, ends_if_empty=True)
+        assert len(page) == 1
+        assert (await conn.execute(text("SHOW enable_sort"))).scalar_one() == "on"
+
+    async with store.engine.begin() as conn:
+        empty = await store.read_all(page[-1].checkpoint, conn=conn, ends_if_empty=True)
+        assert empty == []
+        assert (await conn.execute(text("SHOW enable_sort"))).scalar_one() == "off"
+
+    async with store.engine.connect() as conn:  # the setting was the transaction's alone
+        assert (await conn.execute(text("SHOW enable_sort"))).scalar_one() == "on"
+
+
+async def test_the_driver_begins_the_callers_transaction_with_one_round_trip_and_it_stays_one(
+    store: EventStore,
+) -> None:
+    # ``driver`` before any statement begins SQLAlchemy's transaction with its BEGIN alone;
+    # SQLAlchemy then commits or rolls back what ran at the driver as its own transaction.
+    insert = "INSERT INTO projection_checkpoints (name, tx_id, position) VALUES ($1, '0', 0)"
+    for name, fails in (("kept", False), ("rolled-back", True)):
+        with contextlib.suppress(RuntimeError):
+            async with store.engine.begin() as conn:
+                raw = (await conn.get_raw_connection()).driver_connection
+                before = _sent(raw)
+                c = await driver(conn)
+                assert c is raw and c.is_in_transaction()
+                assert before is not None and _sent(c) == before + 1
+                await c.execute(insert, name)
+                await conn.execute(text("SELECT 1"))  # SQLAlchemy's statements join it
+                if fails:
+                    raise RuntimeError
+    async with store.engine.connect() as conn:
+        names = (await conn.execute(text("SELECT name FROM projection_checkpoints"))).scalars()
+        assert list(names) == ["kept"]
 
 
 async def test_a_read_hands_its_connection_back_with_no_transaction_open(
