@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 from aiokafka.producer.message_accumulator import BatchBuilder
@@ -166,6 +167,9 @@ class Relay:
         self._leading = False
         self._looked_at = float("-inf")
         """When the lock session last answered (``time.monotonic()``)."""
+        self._lock_session: asyncpg.Connection | None = None
+        """While leading, the lock session's driver connection (autocommit: each statement
+        is its own transaction)."""
         self._held: Checkpoint | None = None
         """While leading, the cursor as this relay moved it: only the leader moves it, so
         each batch need not read it back (a leader that lost its lock stops leading; a
@@ -293,8 +297,15 @@ class Relay:
             return len(batch)
         last = batch[-1].checkpoint
         # One statement (it only moves the cursor forward): no BEGIN and COMMIT around it.
-        async with self.store._driver(None) as c:
-            await c.execute(_ADVANCE, self.name, str(last.tx_id), last.position)
+        # A leader says it on its lock session: no connection taken from the pool and
+        # given back (155 -> 60 µs of CPU, a tenth of a live batch's), and the session
+        # heard from (a cursor moves only while it holds the lock).
+        if (session := self._lock_session) is not None:
+            await session.execute(_ADVANCE, self.name, str(last.tx_id), last.position)
+            self._looked_at = time.monotonic()
+        else:
+            async with self.store._driver(None) as c:
+                await c.execute(_ADVANCE, self.name, str(last.tx_id), last.position)
         self._at = last
         if self._leading:
             self._held = last
@@ -422,9 +433,10 @@ class Relay:
         self._leading, self._held = True, None
         self._looked_at = float("-inf")
         try:
+            self._lock_session = await _session_of(lock)
             await self._leading_loop(lock, stop)
         finally:
-            self._leading, self._held = False, None
+            self._leading, self._held, self._lock_session = False, None, None
             self._drop_next()
 
     async def _leading_loop(self, lock: AsyncConnection, stop: asyncio.Event) -> None:
@@ -613,6 +625,13 @@ class _Outgoing:
         self.deliveries.append(
             await self.producer.send_batch(builder, self.topic, partition=partition)
         )
+
+
+async def _session_of(lock: AsyncConnection) -> asyncpg.Connection | None:
+    """The driver connection under the lock session (``None`` when it is not asyncpg's)."""
+    raw = await lock.get_raw_connection()
+    driver = raw.driver_connection
+    return driver if isinstance(driver, asyncpg.Connection) else None
 
 
 def _connections(producer: AIOKafkaProducer) -> tuple[object, ...]:

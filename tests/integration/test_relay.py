@@ -15,12 +15,14 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import asyncpg
 import pytest
 from aiokafka.partitioner import murmur2
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from libs.events import kafka
+from libs.events import relay as relay_module
 from libs.events.envelope import from_kafka
 from libs.events.relay import Relay
 from libs.events.store import START, EventStore
@@ -520,3 +522,37 @@ async def test_the_relay_asks_the_broker_for_its_topic_only_when_its_connections
         assert len(asked) == 2, "the topic was not looked up after the connections changed"
 
     assert len(await read_topic(bootstrap, topic)) == 8
+
+
+async def test_a_leader_moves_the_cursor_only_on_its_lock_session(
+    store: EventStore, bootstrap: str
+) -> None:
+    """The leader says where it got to on the session that holds its lock (no connection
+    of the pool taken for it): once that session is gone, so is the lead, and a batch
+    published then leaves the cursor where it was (the next leader sends it again)."""
+    topic = await new_topic(bootstrap, unique("relay_lock_session"))
+    recorded = await append_across_streams(store, streams=2, per_stream=3)
+    async with started_producer(bootstrap) as producer, store.engine.connect() as conn:
+        lock = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        relay = Relay(store, producer, topic, bootstrap=bootstrap)
+        relay._lock_session = await relay_module._session_of(lock)
+        assert relay._lock_session is not None
+        session = relay._lock_session
+        async with store.engine.connect() as other:
+            await other.execute(
+                text("SELECT pg_terminate_backend(:pid)"), {"pid": session.get_server_pid()}
+            )
+
+        async def ended() -> bool:
+            return session.is_closed()
+
+        await wait_until(ended, "the lock session to end")
+
+        with pytest.raises(asyncpg.InterfaceError):
+            await relay.publish_batch()
+        relay._lock_session = None
+        await conn.invalidate()
+
+        assert await relay.cursor() == START
+    published = {event_id(r) for r in await read_topic(bootstrap, topic)}
+    assert published == {str(r.envelope.id) for r in recorded}

@@ -24,6 +24,9 @@ class LockSession:
         self.statements = 0
         self.gone = False
 
+    async def get_raw_connection(self) -> Any:
+        return type("Raw", (), {"driver_connection": None})()  # not asyncpg's: none said
+
     async def execute(self, _statement: object, *_args: object) -> None:
         if self.gone:
             raise ConnectionError("terminating connection due to idle-session timeout")
