@@ -111,6 +111,10 @@ class Waiter:
 
     async def wait(self, timeout: float, stop: asyncio.Event | None = None) -> bool:
         """Until woken, ``stop`` is set, or ``timeout`` seconds; ``True`` when woken."""
+        if self._event.is_set():
+            # Woken while the reader read (a live relay, most batches): no tasks to make,
+            # wait on and cancel.
+            return True
         waits = [asyncio.ensure_future(self._event.wait())]
         if stop is not None:
             waits.append(asyncio.ensure_future(stop.wait()))
