@@ -60,7 +60,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from libs.events.devmode import MissingSecret, dev_mode
-from libs.kit.db import CONNECTION_BROKEN
+from libs.kit.db import CONNECTION_BROKEN, driver
 
 SHREDDED = "[已销毁]"
 """What a clerk reads where a shredded person's data was."""
@@ -956,14 +956,12 @@ _ENSURED: set[tuple[str, str]] = set()
 async def _in_transaction(
     conn: AsyncConnection, query: str, args: Sequence[Any], *, every: bool
 ) -> Any:
-    """One vault statement in the caller's transaction: at the driver once the transaction
-    has begun (SQLAlchemy begins lazily, with its first statement), else through SQLAlchemy,
-    which begins it (a vault statement must not run outside the transaction it was meant
-    for, nor cost a round trip more to begin it)."""
-    raw = await conn.get_raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection
-    if conn.in_transaction() and driver.is_in_transaction():
-        return await (driver.fetch if every else driver.fetchrow)(query, *args)
+    """One vault statement in the caller's transaction, at the driver (``driver`` begins
+    it if nothing has yet: a vault statement must not run outside the transaction it was
+    meant for); on a connection with none, through SQLAlchemy, which begins one."""
+    if conn.in_transaction():
+        c = await driver(conn)
+        return await (c.fetch if every else c.fetchrow)(query, *args)
     result = await conn.exec_driver_sql(query, tuple(args))
     return result.all() if every else result.first()
 

@@ -131,7 +131,11 @@ async def driver(conn: AsyncConnection) -> asyncpg.Connection:
     SQLAlchemy begins a transaction with the first statement it runs; before one, it is
     begun here, as that statement would have begun it (a statement must not run outside
     the transaction it was meant for)."""
-    raw = await conn.get_raw_connection()
+    sync = conn.sync_connection
+    if sync is not None and not sync.invalidated and not sync.closed:
+        raw = sync.connection  # the one it holds: no pool, no I/O (nor a greenlet to run it)
+    else:
+        raw = await conn.get_raw_connection()
     connection: asyncpg.Connection = raw.driver_connection
     if conn.in_transaction() and not connection.is_in_transaction():
         await _begin(conn, raw.dbapi_connection)

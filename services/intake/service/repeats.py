@@ -58,13 +58,11 @@ _LOCK = text(
 )
 # Each lock once, in the order of its number (two keys of one hash taken once, in the
 # stronger mode): exclusive unless every key of it asks for a shared one.
-_HOLD = text(
-    """SELECT count(CASE WHEN shared THEN pg_advisory_xact_lock_shared(h)
-                         ELSE pg_advisory_xact_lock(h) END)
-       FROM (SELECT hashtextextended(k, 7) AS h, bool_and(s) AS shared
-             FROM unnest(CAST(:ks AS text[]), CAST(:shared AS boolean[])) AS t(k, s)
-             GROUP BY 1 ORDER BY 1) AS locks"""
-)
+_HOLD = """SELECT count(CASE WHEN shared THEN pg_advisory_xact_lock_shared(h)
+                              ELSE pg_advisory_xact_lock(h) END)
+            FROM (SELECT hashtextextended(k, 7) AS h, bool_and(s) AS shared
+                  FROM unnest($1::text[], $2::boolean[]) AS t(k, s)
+                  GROUP BY 1 ORDER BY 1) AS locks"""
 # Only the rows that can be the same person (``same_person``): the same ID number, or the
 # same name and unit where one of the two has no ID number.
 _CANDIDATES = """SELECT clue_id, received_at, categories, name_unit_key, id_key
@@ -135,10 +133,8 @@ async def hold_persons(
     # wait for each other, while one without an ID number waits for them all.
     held = [(k.id_number, False) for k in keys if k.id_number]
     held += [(k.name_unit, k.id_number is not None) for k in keys]
-    # The transaction's first statement: through SQLAlchemy, which begins it.
-    await conn.execute(
-        _HOLD, {"ks": [k for k, _ in held], "shared": [shared for _, shared in held]}
-    )
+    # The transaction's first statement (``driver`` begins it).
+    await (await driver(conn)).fetchval(_HOLD, [k for k, _ in held], [shared for _, shared in held])
     return keys
 
 
