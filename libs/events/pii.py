@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -227,6 +228,8 @@ class Vault:
         self._links_of: weakref.WeakKeyDictionary[Any, set[tuple[str, UUID]]] = (
             weakref.WeakKeyDictionary()
         )
+        self._ensured_with: tuple[AsyncEngine, str] | None = None
+        """Where ``_ready`` last found the vault's tables made (engine and schema)."""
 
     @property
     def _where(self) -> tuple[str, str]:
@@ -724,8 +727,12 @@ class Vault:
     async def _ready(self) -> None:
         """The vault's tables exist (a vault made before ``matter_persons`` gets it now):
         looked at once per process and vault (services ensure it when they start)."""
+        # Known by the engine itself: rendering its URL costs more than the seal that asks.
+        if self._ensured_with == (self.engine, self.schema):
+            return
         if self._where not in _ENSURED:
             await self.ensure()
+        self._ensured_with = (self.engine, self.schema)
 
     async def seal_matter_text(
         self, conn: AsyncConnection | None, value: str, *, context: str
@@ -985,8 +992,10 @@ MATTER_TEXT = re.compile(
 _MATTER_NS = UUID("6a1f3c2e-57a4-4f0e-9d7b-2f3e8c1d9b40")
 
 
+@functools.lru_cache(maxsize=1024)
 def matter_key_id(context: str) -> UUID:
-    """The vault row of a matter's key (beside persons' keys, never a person)."""
+    """The vault row of a matter's key (beside persons' keys, never a person); kept for
+    recent matters, as a command asks for its matter's several times."""
     return uuid5(_MATTER_NS, f"matter|{context}")
 
 
