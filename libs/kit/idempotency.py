@@ -102,12 +102,14 @@ async def answered(
     return StoredResponse(row["status_code"], row["response"])
 
 
-def claim_answered_statement(first: int = 1) -> str:
+def claim_answered_statement(first: int = 1, answer: str = "{}") -> str:
     """The insert of a key with its answer, its parameters (``LastClaim.row``) numbered from
-    ``$first``: to add ``RETURNING 1`` to, as a CTE beside another claim of the command's."""
+    ``$first``: to add ``RETURNING 1`` to, as a CTE beside another claim of the command's.
+    ``answer`` is the SQL of the stored answer made from its parameter (``{}``), for a
+    statement that completes it (intake's puts in the number it takes)."""
     p = [f"${n}" for n in range(first, first + 5)]
     return f"""INSERT INTO idempotency_keys (principal, key, request_hash, status_code, response)
-               VALUES ({p[0]}, {p[1]}, {p[2]}, {p[3]}, CAST({p[4]} AS jsonb))
+               VALUES ({p[0]}, {p[1]}, {p[2]}, {p[3]}, CAST({answer.format(p[4])} AS jsonb))
                ON CONFLICT DO NOTHING"""
 
 

@@ -21,13 +21,18 @@ from libs.kit.db import driver
 from libs.kit.problems import Problem
 from services.intake.domain import format_clue_number
 
-# A source's number is taken with the answer as the receipt's last write (one insert): a
-# request that finds it taken then (a retry, or another request under it) is rolled back
-# and runs again, looking it up first (``answered_reference``).
-_CLAIM_ANSWERED = """INSERT INTO partner_references (department, reference, clue_id, request_hash,
-                                                     response)
-                     VALUES ($1, $2, $3, $4, CAST($5 AS jsonb))
-                     ON CONFLICT DO NOTHING RETURNING 1"""
+
+def _claim_answered(answer: str = "$5") -> str:
+    return f"""INSERT INTO partner_references (department, reference, clue_id, request_hash,
+                                              response)
+              VALUES ($1, $2, $3, $4, CAST({answer} AS jsonb))
+              ON CONFLICT DO NOTHING RETURNING 1"""
+
+
+# A source's number is taken with the answer as one of the receipt's last writes (one
+# insert): a request that finds it taken then (a retry, or another request under it) is
+# rolled back and runs again, looking it up first (``answered_reference``).
+_CLAIM_ANSWERED = _claim_answered()
 # The same with the request's Idempotency-Key, in one round trip: taken when both are.
 _CLAIM_BOTH_ANSWERED = f"""WITH ref AS ({_CLAIM_ANSWERED}),
                                key AS ({idempotency.claim_answered_statement(6)} RETURNING 1)
@@ -35,8 +40,32 @@ _CLAIM_BOTH_ANSWERED = f"""WITH ref AS ({_CLAIM_ANSWERED}),
 _CLAIMED = (
     "SELECT request_hash, response FROM partner_references WHERE department = $1 AND reference = $2"
 )
-_NEXT_NUMBER = """INSERT INTO clue_numbers (year, last) VALUES ($1, 1)
-                  ON CONFLICT (year) DO UPDATE SET last = clue_numbers.last + 1 RETURNING last"""
+
+
+def _next_number(year: str = "$1") -> str:
+    return f"""INSERT INTO clue_numbers (year, last) VALUES ({year}, 1)
+               ON CONFLICT (year) DO UPDATE SET last = clue_numbers.last + 1 RETURNING last"""
+
+
+_NEXT_NUMBER = _next_number()
+# The year's next number and the source's number with the answer (and the key, ``$8`` on,
+# if the request came with one), in one round trip: the answer, made before its number
+# was known, holds ``UNNUMBERED`` ($7) where the number goes, written as
+# ``format_clue_number`` writes it (``$6`` the year).
+_NUMBER = f"""n AS ({_next_number("$6")}),
+              numbered AS (
+                  SELECT 'XS-' || $6::integer || '-'
+                         || lpad(last::text, greatest(6, length(last::text)), '0') AS number
+                  FROM n)"""
+_NUMBERED_ANSWER = "replace({}, $7, (SELECT number FROM numbered))"
+_NUMBER_AND_CLAIM = f"""WITH {_NUMBER},
+                             ref AS ({_claim_answered(_NUMBERED_ANSWER.format("$5"))})
+                        SELECT number, (SELECT count(*) FROM ref) AS taken FROM numbered"""
+_NUMBER_AND_CLAIM_BOTH = f"""WITH {_NUMBER},
+        ref AS ({_claim_answered(_NUMBERED_ANSWER.format("$5"))}),
+        key AS ({idempotency.claim_answered_statement(8, _NUMBERED_ANSWER)} RETURNING 1)
+    SELECT number, (SELECT count(*) FROM ref) + (SELECT count(*) FROM key) AS taken
+    FROM numbered"""
 
 
 async def answered_reference(
@@ -113,6 +142,44 @@ def numbered(model: M, number: str) -> M:
 def all_numbered(models: Sequence[M], number: str) -> list[M]:
     """``numbered`` for each of ``models``."""
     return [numbered(m, number) for m in models]
+
+
+async def number_and_claim_reference(
+    conn: AsyncConnection,
+    now: datetime,
+    source: str,
+    reference: str,
+    clue_id: UUID,
+    request_hash: str,
+    answer: dict[str, Any],
+    key: idempotency.LastClaim | None = None,
+) -> tuple[str, dict[str, Any] | None]:
+    """``next_clue_number`` and ``claim_answered_reference`` in one statement: the number,
+    and the answer with it in place of ``UNNUMBERED`` (kept so for a retry), or None when
+    the reference or the key was taken already (nothing is then taken: the caller rolls
+    back). The year's row is locked from here to the commit, as ``next_clue_number`` says."""
+    claim = (source, reference, clue_id, request_hash, canonical_json(answer), now.year, UNNUMBERED)
+    c = await driver(conn)
+    if key is None:
+        row = await c.fetchrow(_NUMBER_AND_CLAIM, *claim)
+        taken = row["taken"] == 1
+    else:
+        row = await c.fetchrow(_NUMBER_AND_CLAIM_BOTH, *claim, *key.row(answer))
+        key.taken = True
+        taken = row["taken"] == 2
+    number: str = row["number"]
+    return number, (_numbered_answer(answer, number) if taken else None)
+
+
+def _numbered_answer(value: Any, number: str) -> Any:
+    """An answer as the statement stores it: ``UNNUMBERED`` replaced by ``number``."""
+    if isinstance(value, str):
+        return value.replace(UNNUMBERED, number)
+    if isinstance(value, dict):
+        return {k: _numbered_answer(v, number) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbered_answer(v, number) for v in value]
+    return value
 
 
 async def next_clue_number(conn: AsyncConnection, now: datetime) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from libs.kit.issuer import create_client
 from libs.kit.problems import Problem
+from services.intake.domain import format_clue_number
 from services.intake.service import receive
 from tests.integration.fixtures import Intake
 from tests.integration.intake.conftest import resident_id, transfer
@@ -32,24 +33,19 @@ async def test_concurrent_transfers_and_a_rolled_back_one_leave_no_gap(
     intake: Intake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     auth = await intake.bearer(await intake.partner())
-    claim = receive.claim_answered_reference
+    claim = receive.number_and_claim_reference
 
     async def fails_after_its_number(
-        conn: Any,
-        source: str,
-        reference: str,
-        clue_id: Any,
-        request_hash: str,
-        answer: Any,
-        key: Any = None,
-    ) -> bool:
-        # The last write of the transfer's transaction, after it took its number.
+        conn: Any, now: Any, source: str, reference: str, *rest: Any
+    ) -> Any:
+        # The transfer took its number (with its reference), then fails before its commit.
+        number, answer = await claim(conn, now, source, reference, *rest)
         if reference == FAILING:
-            assert answer["clue_number"].startswith("XS-")
+            assert answer["clue_number"] == number
             raise Problem(503, "unavailable", "暂时无法受理", "请稍后重试。")
-        return await claim(conn, source, reference, clue_id, request_hash, answer, key)
+        return number, answer
 
-    monkeypatch.setattr(receive, "claim_answered_reference", fails_after_its_number)
+    monkeypatch.setattr(receive, "number_and_claim_reference", fails_after_its_number)
 
     sent = [numbered_transfer(n) for n in range(12)]
     sent[5] = numbered_transfer(5, FAILING)
@@ -68,7 +64,7 @@ async def test_concurrent_transfers_and_a_rolled_back_one_leave_no_gap(
     assert sorted(received) == numbers
     assert not [r for r in rows if "待编号" in r.data]  # every event carries its real number
 
-    monkeypatch.setattr(receive, "claim_answered_reference", claim)
+    monkeypatch.setattr(receive, "number_and_claim_reference", claim)
     again = await intake.http.post("/v1/clue-transfers", json=sent[5], headers=auth)
     assert again.status_code == 201
     assert again.json()["clue_number"] == f"XS-{year}-000012"
@@ -184,3 +180,22 @@ async def test_requests_arriving_together_under_one_key_or_reference_make_one_cl
         a.json()["clue_number"] for a in (*by_key, *by_reference) if a.status_code == 201
     )
     assert numbers == [f"XS-{year}-000001", f"XS-{year}-000002"]
+
+
+async def test_a_number_past_six_digits_is_answered_and_kept_for_a_retry_as_written(
+    intake: Intake,
+) -> None:
+    """The number taken with the answer is written in the statement as the domain writes it."""
+    auth = await intake.bearer(await intake.partner())
+    year = intake.app.state.runtime.store.clock().year
+    async with intake.engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO clue_numbers (year, last) VALUES (:y, 999999)"), {"y": year}
+        )
+    first = await intake.http.post("/v1/clue-transfers", json=numbered_transfer(1), headers=auth)
+    retry = await intake.http.post("/v1/clue-transfers", json=numbered_transfer(1), headers=auth)
+
+    assert first.status_code == retry.status_code == 201
+    assert first.json()["clue_number"] == format_clue_number(year, 1_000_000)
+    assert retry.json() == first.json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
