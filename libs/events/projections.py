@@ -14,10 +14,11 @@ from typing import Any, Protocol
 
 from sqlalchemy import Executable, Result, text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import TextClause
 
 from libs.events.store import START, Checkpoint, EventStore, Recorded
 from libs.events.wakeup import Waiter
-from libs.kit.db import driver
+from libs.kit.db import driver, execute_many
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,12 @@ class Writes:
         return await self.conn.execute(statement, params)
 
     async def flush(self) -> None:
-        """Send the writes not sent yet."""
+        """Send the writes not sent yet (at the driver when the statement is plain text)."""
         if self._statement is not None and self._rows:
-            await self.conn.execute(self._statement, self._rows)
+            if isinstance(self._statement, TextClause):
+                await execute_many(self.conn, self._statement, self._rows)
+            else:
+                await self.conn.execute(self._statement, self._rows)
         self._statement, self._rows = None, []
 
 

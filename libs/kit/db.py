@@ -12,6 +12,7 @@ from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
+from sqlalchemy.sql.elements import TextClause
 
 IDLE_IN_TRANSACTION_TIMEOUT = "30s"
 """How long a connection may sit in an open transaction doing nothing before the server ends
@@ -157,3 +158,35 @@ async def _begin(conn: AsyncConnection, adapted: Any) -> None:
     async with mutex:
         if adapted._transaction is None:
             await start()
+
+
+_POSITIONAL: dict[TextClause, tuple[str, tuple[str, ...]] | None] = {}
+
+
+def _positional(conn: AsyncConnection, statement: TextClause) -> tuple[str, tuple[str, ...]] | None:
+    """``statement`` in the driver's ``$n`` form and the names of its parameters in order,
+    compiled once; ``None`` when a parameter's type converts its value on the way (a typed
+    ``bindparam``): then only SQLAlchemy sends it right."""
+    if statement not in _POSITIONAL:
+        compiled = statement.compile(dialect=conn.dialect)
+        plain = not any(
+            bind.type.bind_processor(conn.dialect) for bind in compiled.binds.values()
+        )
+        names = tuple(compiled.positiontup or ())
+        _POSITIONAL[statement] = (compiled.string, names) if plain else None
+    return _POSITIONAL[statement]
+
+
+async def execute_many(
+    conn: AsyncConnection, statement: TextClause, rows: list[dict[str, Any]]
+) -> None:
+    """Run a write once per row of named parameters, in ``conn``'s transaction, at the
+    driver: one round trip for them all, as SQLAlchemy's ``execute(statement, rows)``, but
+    without its execution machinery (about 0.1 ms of CPU a call, the most of a projection
+    step that writes a row). The statement is the same text SQLAlchemy would send."""
+    positional = _positional(conn, statement)
+    if positional is None:
+        await conn.execute(statement, rows)
+        return
+    sql, names = positional
+    await (await driver(conn)).executemany(sql, [[row[n] for n in names] for row in rows])

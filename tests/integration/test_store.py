@@ -8,13 +8,13 @@ from datetime import timedelta
 
 import pytest
 from pydantic import ConfigDict
-from sqlalchemy import text
+from sqlalchemy import Integer, bindparam, text
 from sqlalchemy.exc import DBAPIError
 
 from libs.events.contracts import Event, EventRegistry
 from libs.events.contracts.intake import ClueReceived
 from libs.events.store import ANY, NO_STREAM, START, ConcurrencyError, EventStore, Metadata
-from libs.kit.db import IDLE_IN_TRANSACTION_TIMEOUT, _sent, driver, make_engine
+from libs.kit.db import IDLE_IN_TRANSACTION_TIMEOUT, _sent, driver, execute_many, make_engine
 from tests.factories import NoteTaken, clue_received, note
 
 META = Metadata(actor="operator:clerk-1", correlation_id="corr-1")
@@ -157,6 +157,35 @@ async def test_the_driver_begins_the_callers_transaction_with_one_round_trip_and
     async with store.engine.connect() as conn:
         names = (await conn.execute(text("SELECT name FROM projection_checkpoints"))).scalars()
         assert list(names) == ["kept"]
+
+
+async def test_writes_sent_at_the_driver_land_as_sqlalchemy_would_write_them(
+    store: EventStore,
+) -> None:
+    # ``execute_many`` sends a text statement's rows at the driver in its ``$n`` form: a
+    # parameter used twice, names in any order; a typed parameter goes through SQLAlchemy.
+    plain = text(
+        """INSERT INTO projection_checkpoints (name, tx_id, position)
+           VALUES (:n, CAST(CAST(:tx AS text) AS xid8), :p)
+           ON CONFLICT (name) DO UPDATE SET position = excluded.position + :p"""
+    )
+    typed = text(
+        "INSERT INTO projection_checkpoints (name, tx_id, position) VALUES (:n, '0', :p)"
+    ).bindparams(bindparam("p", type_=Integer))
+    async with store.engine.begin() as conn:
+        rows_in = [
+            {"p": 7, "n": "a", "tx": "5"},
+            {"tx": "6", "n": "b", "p": 9},
+            {"n": "a", "tx": "1", "p": 1},
+        ]
+        await execute_many(conn, plain, rows_in)
+        await execute_many(conn, typed, [{"n": "c", "p": 3}])
+        rows = (
+            await conn.execute(
+                text("SELECT name, tx_id::text, position FROM projection_checkpoints ORDER BY name")
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [("a", "5", 2), ("b", "6", 9), ("c", "0", 3)]
 
 
 async def test_a_read_hands_its_connection_back_with_no_transaction_open(
