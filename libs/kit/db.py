@@ -169,9 +169,7 @@ def _positional(conn: AsyncConnection, statement: TextClause) -> tuple[str, tupl
     ``bindparam``): then only SQLAlchemy sends it right."""
     if statement not in _POSITIONAL:
         compiled = statement.compile(dialect=conn.dialect)
-        plain = not any(
-            bind.type.bind_processor(conn.dialect) for bind in compiled.binds.values()
-        )
+        plain = not any(bind.type.bind_processor(conn.dialect) for bind in compiled.binds.values())
         names = tuple(compiled.positiontup or ())
         _POSITIONAL[statement] = (compiled.string, names) if plain else None
     return _POSITIONAL[statement]
