@@ -161,6 +161,10 @@ async def _begin(conn: AsyncConnection, adapted: Any) -> None:
 
 
 _POSITIONAL: dict[TextClause, tuple[str, tuple[str, ...]] | None] = {}
+_POSITIONAL_LIMIT = 1024
+"""Statements compiled for the driver, by the statement object: module constants, a few
+hundred in a service. A ``text()`` made anew on every call would compile every time (and
+gain nothing over SQLAlchemy, which caches by the text): past the limit the oldest go."""
 
 
 def _positional(conn: AsyncConnection, statement: TextClause) -> tuple[str, tuple[str, ...]] | None:
@@ -168,6 +172,8 @@ def _positional(conn: AsyncConnection, statement: TextClause) -> tuple[str, tupl
     compiled once; ``None`` when a parameter's type converts its value on the way (a typed
     ``bindparam``): then only SQLAlchemy sends it right."""
     if statement not in _POSITIONAL:
+        if len(_POSITIONAL) >= _POSITIONAL_LIMIT:
+            del _POSITIONAL[next(iter(_POSITIONAL))]
         compiled = statement.compile(dialect=conn.dialect)
         plain = not any(bind.type.bind_processor(conn.dialect) for bind in compiled.binds.values())
         names = tuple(compiled.positiontup or ())
@@ -188,3 +194,17 @@ async def execute_many(
         return
     sql, names = positional
     await (await driver(conn)).executemany(sql, [[row[n] for n in names] for row in rows])
+
+
+async def fetch(
+    conn: AsyncConnection, statement: TextClause, params: dict[str, Any]
+) -> list[asyncpg.Record]:
+    """The rows of a read, in ``conn``'s transaction, at the driver (asyncpg's records: by
+    position or column name). For a statement every event runs; one whose parameters are
+    typed goes through SQLAlchemy (``conn.execute``), which alone converts them."""
+    positional = _positional(conn, statement)
+    if positional is None:
+        raise ValueError("a statement with typed parameters runs through SQLAlchemy")
+    sql, names = positional
+    rows: list[asyncpg.Record] = await (await driver(conn)).fetch(sql, *[params[n] for n in names])
+    return rows

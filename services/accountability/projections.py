@@ -26,6 +26,7 @@ from libs.events.contracts.oversight import AnalysisReportIssued
 from libs.events.dispatch import ProjectionDispatch
 from libs.events.store import Recorded
 from libs.kit.approvals.inbox import InboxProjection
+from libs.kit.db import execute_many
 from services.accountability.domain import UnitNamedInClue
 
 _UNIT_INDEX = ProjectionDispatch()
@@ -42,24 +43,30 @@ class UnitIndexProjection:
         await _UNIT_INDEX.apply(conn, recorded)
 
 
+_UNIT_ROW = text(
+    """INSERT INTO unit_index (unit_key, unit, clue_ids, categories, last_clue_at)
+       VALUES (:k, :unit, ARRAY[CAST(:clue AS uuid)], :cats, :at)
+       ON CONFLICT (unit_key) DO UPDATE
+       SET clue_ids = unit_index.clue_ids || excluded.clue_ids,
+           categories = ARRAY(SELECT DISTINCT unnest(unit_index.categories || excluded.categories)),
+           last_clue_at = excluded.last_clue_at"""
+)
+
+
 @_UNIT_INDEX.on(UnitNamedInClue)
 async def _unit_named(e: UnitNamedInClue, conn: AsyncConnection, recorded: Recorded) -> None:
-    await conn.execute(
-        text(
-            """INSERT INTO unit_index (unit_key, unit, clue_ids, categories, last_clue_at)
-               VALUES (:k, :unit, ARRAY[CAST(:clue AS uuid)], :cats, :at)
-               ON CONFLICT (unit_key) DO UPDATE
-               SET clue_ids = unit_index.clue_ids || excluded.clue_ids,
-                   categories = ARRAY(SELECT DISTINCT unnest(unit_index.categories || excluded.categories)),
-                   last_clue_at = excluded.last_clue_at"""
-        ),
-        {
-            "k": e.unit_key,
-            "unit": e.unit,
-            "clue": e.clue_id,
-            "cats": e.categories,
-            "at": recorded.envelope.time,
-        },
+    await execute_many(  # at the driver: every clue names its units
+        conn,
+        _UNIT_ROW,
+        [
+            {
+                "k": e.unit_key,
+                "unit": e.unit,
+                "clue": e.clue_id,
+                "cats": e.categories,
+                "at": recorded.envelope.time,
+            }
+        ],
     )
 
 

@@ -38,6 +38,7 @@ from libs.events.contracts.intake import (
 )
 from libs.events.dispatch import Delivery, HandlerDispatch
 from libs.events.store import EventStore
+from libs.kit.db import fetch
 from services.casework.domain import (
     CaseState,
     Rules,
@@ -96,9 +97,9 @@ async def owning_leader(
             params: dict[str, Any] = {"p": json.dumps([{"person_ref": str(ref)}])}
         else:
             query, params = _BY_NAME, {"n": name, "u": unit}
-        row = (await conn.execute(query, params)).mappings().first()
-        if row is not None:
-            return {**dict(row), "reason": "重复举报，交由包案领导"}
+        rows = await fetch(conn, query, params)
+        if rows:
+            return {**dict(rows[0]), "reason": "重复举报，交由包案领导"}
     return None
 
 

@@ -15,6 +15,7 @@ from libs.events.contracts.casework import CaseTransitioned, RepeatReportNoted, 
 from libs.events.dispatch import Dispatch
 from libs.events.store import Recorded
 from libs.kit.approvals.inbox import InboxProjection
+from libs.kit.db import execute_many, fetch
 from services.casework.domain import (
     CaseState,
     ClueRegistered,
@@ -67,7 +68,7 @@ class ClueLedgerProjection:
             patch.update(change, v=recorded.version)
         for statement, rows in ((_PATCH, before), (_INSERT_CLUE, new), (_PATCH, after)):
             if rows:
-                await conn.execute(statement, list(rows.values()))
+                await execute_many(conn, statement, list(rows.values()))
 
 
 def _ledger_row(recorded: Recorded, e: ClueRegistered) -> dict[str, Any]:
@@ -178,13 +179,8 @@ class CaseRegisterProjection:
         if not mine:
             return
         ids = sorted({r.stream_id.removeprefix("clue-") for r in mine})
-        rows = await conn.execute(
-            text(
-                "SELECT case_id::text, state FROM cases WHERE case_id = ANY(CAST(:ids AS uuid[]))"
-            ),
-            {"ids": ids},
-        )
-        states = {cid: CaseState.model_validate(raw) for cid, raw in rows.all()}
+        rows = await fetch(conn, _STATES, {"ids": ids})
+        states = {cid: CaseState.model_validate(raw) for cid, raw in rows}
         touched: dict[str, datetime] = {}
         for recorded in mine:
             cid = recorded.stream_id.removeprefix("clue-")
@@ -199,9 +195,10 @@ class CaseRegisterProjection:
             if states[cid].case_id is not None
         ]
         if params:
-            await conn.execute(_UPSERT, params)
+            await execute_many(conn, _UPSERT, params)
 
 
+_STATES = text("SELECT case_id::text, state FROM cases WHERE case_id = ANY(CAST(:ids AS uuid[]))")
 _UPSERT = text(
     """INSERT INTO cases (case_id, clue_number, case_number, status, categories, unit,
            department, officer, supervisor, leader, subject_name, supervised, overdue,
