@@ -358,6 +358,18 @@ _DATA_SCHEMA_OF: dict[Any, tuple[str, bytes]] = {}
 _TYPE_VERSION_OF: dict[Any, tuple[str, bytes]] = {}
 _ACTOR_OF: dict[Any, tuple[str, bytes]] = {}
 _KEY_ID_OF: dict[Any, tuple[str, bytes]] = {}
+# And within a batch: a stream's versions (1, 2, 3, … in every stream), an append's time and
+# transaction (shared by its events).
+_STREAM_VERSION_OF: dict[Any, tuple[str, bytes]] = {}
+_TIME_OF: dict[Any, tuple[str, bytes]] = {}
+_TXID_OF: dict[Any, tuple[str, bytes]] = {}
+
+
+def _made_time(value: datetime) -> tuple[str, bytes]:
+    if len(_TIME_OF) >= _REPEATED_LIMIT:
+        _TIME_OF.clear()
+    made = _TIME_OF[value] = ("ce_time", format_time(value).encode())
+    return made
 
 
 def to_kafka(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
@@ -396,6 +408,7 @@ def kafka_record(
         fields["correlationid"],
         fields["actor"],
     )
+    time, stream_version = fields["time"], fields["streamversion"]
     correlation = _correlation
     if correlation[0] != correlation_id:
         correlation = _correlation_of(correlation_id)
@@ -406,12 +419,13 @@ def kafka_record(
         _SOURCE_OF.get(source) or _made(_SOURCE_OF, "ce_source", source),
         _TYPE_OF.get(type_) or _made(_TYPE_OF, "ce_type", type_),
         ("ce_subject", key),
-        ("ce_time", format_time(fields["time"]).encode()),
+        _TIME_OF.get(time) or _made_time(time),
         _DATA_SCHEMA_OF.get(schema) or _made(_DATA_SCHEMA_OF, "ce_dataschema", schema),
         # the extensions, in the order of EXTENSIONS
         _TYPE_VERSION_OF.get(type_version)
         or _made(_TYPE_VERSION_OF, "ce_typeversion", type_version),
-        ("ce_streamversion", str(fields["streamversion"]).encode()),
+        _STREAM_VERSION_OF.get(stream_version)
+        or _made(_STREAM_VERSION_OF, "ce_streamversion", stream_version),
         correlation[1],
     ]
     if (causation_id := fields["causationid"]) is not None:
@@ -424,7 +438,7 @@ def kafka_record(
     if (position := fields["position"]) is not None:
         headers.append(("ce_position", str(position).encode()))
     if txid is not None:
-        headers.append(("ce_txid", str(txid).encode()))
+        headers.append(_TXID_OF.get(txid) or _made(_TXID_OF, "ce_txid", txid))
     if signingkeyid is not None:
         headers.append(
             _KEY_ID_OF.get(signingkeyid) or _made(_KEY_ID_OF, "ce_signingkeyid", signingkeyid)

@@ -160,6 +160,17 @@ def test_kafka_records_of_repeated_sources_and_types_are_written_alike() -> None
     assert dict(to_kafka(second)[2])["ce_source"] == b"/zhengfeng/casework"
     assert dict(to_kafka(second)[2])["ce_typeversion"] == b"3"
     assert dict(to_kafka(first)[2])["ce_source"] == b"/zhengfeng/intake"
+    # Times, stream versions and transactions repeat within a batch, each its own text.
+    later = envelope(
+        time=HASHED["time"] + timedelta(seconds=1), streamversion=7, txid=12, position=43
+    )
+    for _ in range(2):
+        assert dict(to_kafka(later)[2])["ce_time"] == b"2026-02-20T09:30:01.123456Z"
+        assert dict(to_kafka(later)[2])["ce_streamversion"] == b"7"
+        assert dict(to_kafka(later)[2])["ce_txid"] == b"12"
+        assert dict(to_kafka(first)[2])["ce_time"] == b"2026-02-20T09:30:00.123456Z"
+        assert dict(to_kafka(first)[2])["ce_streamversion"] == b"1"
+        assert "ce_txid" not in dict(to_kafka(first)[2])
 
 
 def test_kafka_round_trip_keeps_absent_optional_attributes_absent() -> None:
