@@ -32,6 +32,7 @@ from bench.common import (
     SCALE,
     SINGLE_EVENTS,
     WRITERS,
+    run,
 )
 
 progress = Console(stderr=True)
@@ -293,4 +294,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())

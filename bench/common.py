@@ -1,7 +1,12 @@
 """What every workload shares: the event payload and the run sizes."""
 
+import asyncio
 import json
 import os
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import uvloop
 
 # A clue event, ~300 bytes of UTF-8 JSON.
 PAYLOAD: dict[str, object] = {
@@ -17,6 +22,8 @@ PAYLOAD_BYTES = PAYLOAD_JSON.encode()
 EVENT_TYPE = "ClueReceived.v1"
 HASH = "0" * 64  # stand-in for a sha-256 hex digest (the ceilings do not hash)
 
+T = TypeVar("T")
+
 SCALE = float(os.environ.get("BENCH_SCALE") or 1)
 WRITERS = 8
 BATCH_SIZE = 100
@@ -30,3 +37,12 @@ def _scaled(n: int, multiple: int) -> int:
 SINGLE_EVENTS = _scaled(2_000, WRITERS)  # per writer configuration, split across writers
 BULK_EVENTS = _scaled(20_000, BATCH_SIZE)  # batches and COPY
 PRODUCE_EVENTS = _scaled(20_000, 1)
+
+
+def run(main: Coroutine[Any, Any, T]) -> T:
+    """Run a bench on the event loop the services run on: ``zhengfeng serve`` starts them
+    with ``uvicorn.run``, which takes uvloop when it is installed (``uvicorn[standard]``),
+    so code measured here runs as it does there — and its raw ceilings beside it on the
+    same loop."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)

@@ -21,6 +21,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from bench.common import run
 from bench.infra import database_url
 from libs.kit.issuer import create_client
 from libs.kit.migrations import upgrade_async
@@ -155,4 +156,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())
