@@ -146,8 +146,7 @@ class ProjectionRunner:
                 await conn.execute(_CLAIM, {"n": projection.name})
                 row = (await conn.execute(_LOCK, {"n": projection.name})).one()
             cursor = Checkpoint(int(row[0]), row[1])
-            # Nothing before in this transaction looked at pg_stat_activity.
-            batch = await self.store.read_all(cursor, limit=self.batch_size, conn=conn, fresh=True)
+            batch = await self.store.read_all(cursor, limit=self.batch_size, conn=conn)
             await _apply(projection, conn, batch)
             if batch:
                 cursor = batch[-1].checkpoint
@@ -172,11 +171,7 @@ class ProjectionRunner:
                     await conn.execute(_CLAIM, {"n": name})
                 rows = await c.fetch(_LOCK_ALL, names)
             at = {name: Checkpoint(int(tx), position) for name, tx, position in rows}
-            # Nothing before in this transaction looked at pg_stat_activity; when nothing
-            # is read, nothing more runs in it.
-            batch = await self.store.read_all(
-                min(at.values()), limit=self.batch_size, conn=conn, fresh=True, ends_if_empty=True
-            )
+            batch = await self.store.read_all(min(at.values()), limit=self.batch_size, conn=conn)
             applied = 0
             saved: dict[str, Checkpoint] = {}
             for projection in self.projections:

@@ -260,16 +260,42 @@ _FRESH_ACTIVITY = "SELECT pg_stat_clear_snapshot()"
 # statistics of yet (one just filled: autovacuum analyses it a minute or more later) that
 # estimate is a few thousand whatever the truth, and it sorts. Each page then costs as
 # much as all the events after it (86 ms for the first of 24 000 events, 0.7 ms by the
-# index), and a relay or replay catching up is quadratic. So readers plan their page
-# with sorting off, for their own transaction only (``set_config(..., true)``): the
-# index scan is then the one plan, cheap whatever the statistics say.
-_SORT_OFF = ", current_setting('enable_sort'), set_config('enable_sort', 'off', true)"
-_SORT_BACK = "SELECT set_config('enable_sort', $1, true)"
-_READ_ALL = f"""SELECT {_COLUMNS} FROM events
-        WHERE (tx_id, global_position) > ($1::text::xid8, $2)
-          AND tx_id < $3::text::xid8
-        ORDER BY events.tx_id, events.global_position
-        LIMIT $4"""
+# index), and a relay or replay catching up is quadratic. So the page is planned with
+# sorting off (``read_events_after`` below, for itself alone): the index scan is then the
+# one plan, cheap whatever the statistics say.
+# The page as one statement: the function takes the horizon, then reads the events below it,
+# each with a snapshot of its own (a VOLATILE PL/pgSQL function under READ COMMITTED takes
+# one per statement), so the horizon still comes first; it clears the transaction's view of
+# pg_stat_activity before, and plans its query with sorting off for itself alone (``SET``
+# on the function). A reader's page is then one round trip in autocommit, where a
+# transaction of its own took four (BEGIN, the horizon, the page, COMMIT); in a caller's
+# transaction one, where it took two or three. ``tx_id`` comes back as ``xid8`` (asyncpg
+# reads it as an int). Made by every service's migrations (``create_read_events_after``).
+READ_EVENTS_AFTER_DDL = f"""CREATE OR REPLACE FUNCTION read_events_after(
+        after_tx xid8, after_position bigint, page integer)
+    RETURNS TABLE (global_position bigint, tx_id xid8, event_id uuid, stream_id text,
+        stream_version integer, type text, type_version integer, source text,
+        "time" timestamptz, data text, correlation_id text, causation_id text, actor text,
+        prev_hash char(64), hash char(64), recorded_at timestamptz)
+    LANGUAGE plpgsql VOLATILE SET enable_sort = off AS $read$
+    #variable_conflict use_column
+    DECLARE
+        horizon xid8;
+    BEGIN
+        PERFORM pg_stat_clear_snapshot();
+        horizon := ({_HORIZON})::xid8;
+        RETURN QUERY
+            SELECT e.global_position, e.tx_id, e.event_id, e.stream_id, e.stream_version,
+                   e.type, e.type_version, e.source, e.time, e.data::text, e.correlation_id,
+                   e.causation_id, e.actor, e.prev_hash, e.hash, e.recorded_at
+            FROM events e
+            WHERE (e.tx_id, e.global_position) > (after_tx, after_position)
+              AND e.tx_id < horizon
+            ORDER BY e.tx_id, e.global_position
+            LIMIT page;
+    END
+    $read$"""
+_READ_EVENTS_AFTER = "SELECT * FROM read_events_after($1, $2, $3)"
 _TX_AT = "SELECT tx_id::text FROM events WHERE global_position = $1"
 _HIDDEN = """SELECT count(*) FROM events
         WHERE (tx_id, global_position) > ($1::text::xid8, $2) AND tx_id >= $3::text::xid8"""
@@ -422,32 +448,12 @@ async def _horizon(c: asyncpg.Connection, *, shared: bool) -> str:
     return horizon
 
 
-async def _read_page(
-    c: asyncpg.Connection,
-    after: Checkpoint,
-    limit: int,
-    *,
-    shared: bool,
-    fresh: bool = False,
-    ends_if_empty: bool = False,
-) -> list[asyncpg.Record]:
-    """The events after ``after`` below the horizon, in commit-safe order, on ``c`` in a
-    transaction (the caller's when ``shared``, else one of its own; ``fresh``: the caller's
-    has not looked at pg_stat_activity yet; ``ends_if_empty``: it runs nothing more when
-    no event is read)."""
-    if shared and not fresh:  # the caller's transaction may have read pg_stat_activity
-        await c.execute(_FRESH_ACTIVITY)
-    # Two statements, in this order: the horizon is taken before the snapshot the events
-    # are read with, so every transaction below it has ended and its events are visible
-    # (READ COMMITTED gives each statement a new one). The horizon's statement also turns
-    # sorting off for the page's (``_SORT_OFF``; its columns are evaluated in order, so
-    # the setting before is read first).
-    horizon, sort, _ = await c.fetchrow(_HORIZON + _SORT_OFF)
+async def _read_page(c: asyncpg.Connection, after: Checkpoint, limit: int) -> list[asyncpg.Record]:
+    """The events after ``after`` below the horizon, in commit-safe order, on ``c`` (in the
+    caller's transaction or, outside one, in a statement of its own)."""
     rows: list[asyncpg.Record] = await c.fetch(
-        _READ_ALL, str(after.tx_id), after.position, horizon, limit
+        _READ_EVENTS_AFTER, after.tx_id, after.position, limit
     )
-    if shared and (rows or not ends_if_empty):  # the rest of it plans as it would have
-        await c.execute(_SORT_BACK, sort)
     return rows
 
 
@@ -770,25 +776,14 @@ class EventStore:
         *,
         limit: int = 1000,
         conn: AsyncConnection | None = None,
-        fresh: bool = False,
-        ends_if_empty: bool = False,
     ) -> list[Recorded]:
         """The next events after ``after`` in commit-safe order; never skips one.
 
-        With ``conn``, in the caller's transaction; ``fresh`` says it has not looked at
-        pg_stat_activity yet, whose view a transaction keeps once it has (the horizon is
-        read from it): else that view is dropped first, a round trip more. The page is read
-        with sorting off, which is put back for the rest of the caller's transaction unless
-        ``ends_if_empty`` says nothing more runs in it when no event is read (a round trip
-        less for a reader that found nothing new)."""
+        With ``conn``, in the caller's transaction (its planner settings and its view of
+        pg_stat_activity left as they were); else in one statement of its own
+        (``read_events_after``: one round trip)."""
         async with self._driver(conn) as c:
-            if conn is not None:
-                rows = await _read_page(
-                    c, after, limit, shared=True, fresh=fresh, ends_if_empty=ends_if_empty
-                )
-            else:
-                async with c.transaction():  # read-only: its commit writes nothing
-                    rows = await _read_page(c, after, limit, shared=False)
+            rows = await _read_page(c, after, limit)
         base, reg = schema_base_url(), self.registry
         return [_row_to_recorded(r, reg, base) for r in rows]
 

@@ -149,15 +149,24 @@ async def _begin(conn: AsyncConnection, adapted: Any) -> None:
     through SQLAlchemy to get there costs two and about 0.1 ms of CPU. The adapter keeps
     the transaction it began, so SQLAlchemy commits or rolls back this one as its own.
     Reaches into the adapter (``_start_transaction``, ``_execute_mutex``, what its
-    statements call): where those are not as expected, a statement begins it instead."""
+    statements call): where those are not as expected, a statement begins it instead.
+
+    Should the BEGIN fail, the statement runs too, for SQLAlchemy to meet the failure as
+    its own: a dead connection (a protocol the server's goodbye left mid-state, say) is
+    then invalidated and its error says so (``DBAPIError.connection_invalidated``), as a
+    request's first statement would have found it — the request is answered 503, or run
+    again on a fresh connection when nothing was sent (``libs.kit.reconnect``)."""
     start = getattr(adapted, "_start_transaction", None)
     mutex = getattr(adapted, "_execute_mutex", None)
     if start is None or mutex is None or getattr(adapted, "_transaction", False) is not None:
         await conn.exec_driver_sql("SELECT 1")
         return
-    async with mutex:
-        if adapted._transaction is None:
-            await start()
+    try:
+        async with mutex:
+            if adapted._transaction is None:
+                await start()
+    except Exception:
+        await conn.exec_driver_sql("SELECT 1")  # raises again, as SQLAlchemy's own failure
 
 
 _POSITIONAL: dict[TextClause, tuple[str, tuple[str, ...]] | None] = {}

@@ -119,6 +119,16 @@ def keep_consumer_positions() -> None:
     op.execute(POSITIONS_DDL)
 
 
+def create_read_events_after() -> None:
+    """Migration step: the store's page read as one function (``read_events_after``): the
+    horizon, then the events below it, in one round trip."""
+    from alembic import op
+
+    from libs.events.store import READ_EVENTS_AFTER_DDL
+
+    op.execute(READ_EVENTS_AFTER_DDL)
+
+
 def create_document_numbers() -> None:
     """Migration step: the counter of document numbers (文号) per kind and year."""
     from alembic import op

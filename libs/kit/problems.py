@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -15,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from libs.events import pii
 from libs.events.faults import is_transient
 from libs.events.store import ConcurrencyError
+from libs.kit.db import CONNECTION_BROKEN
 from libs.kit.reasons import reason as zh_reason
 from libs.kit.refusal import Kind, Refused
 
@@ -304,14 +304,6 @@ def unopenable_problem(exc: pii.Unopenable) -> Problem:
     )
 
 
-_CONNECTION_LOST = (
-    asyncpg.exceptions.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # pg_terminate_backend, shutdown
-    asyncpg.exceptions.InterfaceError,
-    ConnectionError,
-)
-
-
 def connection_lost(exc: BaseException) -> bool:
     """Whether an error means the database connection (not the statement) failed."""
     seen: set[int] = set()
@@ -320,7 +312,7 @@ def connection_lost(exc: BaseException) -> bool:
         seen.add(id(current))
         if isinstance(current, DBAPIError) and current.connection_invalidated:
             return True
-        if isinstance(current, _CONNECTION_LOST):
+        if isinstance(current, CONNECTION_BROKEN):
             return True
         current = current.__cause__ or current.__context__
     return False

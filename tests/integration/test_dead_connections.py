@@ -15,10 +15,12 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.util import await_only
 
-from libs.kit.db import noting_checkouts
+from libs.kit.db import driver, noting_checkouts
+from libs.kit.problems import connection_lost
 from tests.conftest import Schemas
 from tests.integration.kafka_support import wait_until
 from tests.integration.test_small_pool import intake_app_and_calls, intake_service
@@ -131,3 +133,22 @@ async def test_a_request_whose_connection_dies_before_its_first_query_is_answere
     assert len(again) == len(ended), "a request whose connection died was not run again"
     for answer in answers:
         assert answer.status_code < 300, (answer.request.url, answer.status_code, answer.text)
+
+
+async def test_a_transaction_begun_at_the_driver_on_a_dead_connection_fails_as_sqlalchemy_would(
+    database_url: str, schemas: Schemas
+) -> None:
+    """``driver`` begins a transaction with its BEGIN alone; on a connection the server has
+    ended, that fails as a first statement through SQLAlchemy fails: wrapped, the
+    connection invalidated (so a request is answered 503 or run again), not as a bare
+    driver error that would answer 500."""
+    engine = await schemas.migrated()
+    with pytest.raises(DBAPIError) as failed:
+        async with engine.begin() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            await _end_session(database_url, raw)
+            await driver(conn)
+    assert failed.value.connection_invalidated
+    assert connection_lost(failed.value)
+    async with engine.connect() as conn:  # the pool hands out a live one
+        assert (await conn.execute(text("SELECT 1"))).scalar_one() == 1
