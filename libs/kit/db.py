@@ -210,7 +210,8 @@ async def fetch(
 ) -> list[asyncpg.Record]:
     """The rows of a read, in ``conn``'s transaction, at the driver (asyncpg's records: by
     position or column name). For a statement every event runs; one whose parameters are
-    typed goes through SQLAlchemy (``conn.execute``), which alone converts them."""
+    typed is refused (``ValueError``): run it with ``conn.execute``, which alone converts
+    them."""
     positional = _positional(conn, statement)
     if positional is None:
         raise ValueError("a statement with typed parameters runs through SQLAlchemy")
