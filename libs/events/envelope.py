@@ -340,10 +340,13 @@ _REPEATED_LIMIT = 1024
 """Values remembered per attribute, at most (then it starts over)."""
 
 
-def _made(cache: dict[Any, tuple[str, bytes]], header: str, value: Any) -> tuple[str, bytes]:
+def _made(
+    cache: dict[Any, tuple[str, bytes]], header: str, value: Any, text: str | None = None
+) -> tuple[str, bytes]:
+    """``value``'s header (its ``text``, else ``str(value)``), kept in ``cache``."""
     if len(cache) >= _REPEATED_LIMIT:
         cache.clear()
-    made = cache[value] = (header, str(value).encode())
+    made = cache[value] = (header, (str(value) if text is None else text).encode())
     return made
 
 
@@ -363,13 +366,6 @@ _KEY_ID_OF: dict[Any, tuple[str, bytes]] = {}
 _STREAM_VERSION_OF: dict[Any, tuple[str, bytes]] = {}
 _TIME_OF: dict[Any, tuple[str, bytes]] = {}
 _TXID_OF: dict[Any, tuple[str, bytes]] = {}
-
-
-def _made_time(value: datetime) -> tuple[str, bytes]:
-    if len(_TIME_OF) >= _REPEATED_LIMIT:
-        _TIME_OF.clear()
-    made = _TIME_OF[value] = ("ce_time", format_time(value).encode())
-    return made
 
 
 def to_kafka(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
@@ -419,7 +415,7 @@ def kafka_record(
         _SOURCE_OF.get(source) or _made(_SOURCE_OF, "ce_source", source),
         _TYPE_OF.get(type_) or _made(_TYPE_OF, "ce_type", type_),
         ("ce_subject", key),
-        _TIME_OF.get(time) or _made_time(time),
+        _TIME_OF.get(time) or _made(_TIME_OF, "ce_time", time, format_time(time)),
         _DATA_SCHEMA_OF.get(schema) or _made(_DATA_SCHEMA_OF, "ce_dataschema", schema),
         # the extensions, in the order of EXTENSIONS
         _TYPE_VERSION_OF.get(type_version)

@@ -188,8 +188,8 @@ class ProjectionRunner:
                 await c.execute(
                     _SAVE_ALL,
                     list(saved),
-                    [str(c.tx_id) for c in saved.values()],
-                    [c.position for c in saved.values()],
+                    [str(cp.tx_id) for cp in saved.values()],
+                    [cp.position for cp in saved.values()],
                 )
         self._at.update(at | saved)
         return len(batch), applied
